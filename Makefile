@@ -1,0 +1,40 @@
+# mesaopt — see README.md.
+GO      ?= go
+BIN     := bin
+PKGS    := ./...
+SEED    ?= 1
+
+.PHONY: all build run test bench proto proto-check lint clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN)/mesaopt ./cmd/mesaopt
+	$(GO) build -o $(BIN)/mesactl ./cmd/mesactl
+
+## run: the main job — the door-maze experiment on an embedded etcd with local worker processes.
+run: build
+	./$(BIN)/mesaopt run -f experiments/doors.yaml
+
+## test: every test, including the multi-process integration and determinism tests.
+test:
+	$(GO) vet $(PKGS)
+	$(GO) test -count=1 -timeout 15m $(PKGS)
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -timeout 20m ./fitness/ ./coordinator/ ./genome/
+
+proto:
+	cd proto && $(GO) tool buf lint && $(GO) tool buf generate
+
+## proto-check: fails when the committed generated code is stale.
+proto-check: proto
+	git diff --exit-code -- proto/
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$')); if [ -n "$$out" ]; then echo "gofmt:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+	cd proto && $(GO) tool buf lint
+
+clean:
+	rm -rf $(BIN) mesaopt-data

@@ -1,0 +1,69 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/mesaopt/mesaopt/coordinator"
+)
+
+func coordinatorCmd() *cobra.Command {
+	cfg := coordinator.DefaultConfig()
+	var endpoints string
+	var verbose bool
+	cmd := &cobra.Command{
+		Use:   "coordinator --etcd ENDPOINTS",
+		Short: "Run the coordinator against an existing etcd cluster; workers join its gossip address",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg.Logger = newLogger(verbose)
+			cli, err := dialEtcd(strings.Split(endpoints, ","))
+			if err != nil {
+				return err
+			}
+			defer cli.Close()
+			cfg.Etcd = cli
+			c, err := coordinator.New(cfg)
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			if err := c.Start(ctx); err != nil {
+				return err
+			}
+			fmt.Printf("coordinator %s leading: gRPC %s, gossip %s\n", cfg.Name, c.GRPCAddr(), c.GossipAddr())
+			<-ctx.Done()
+			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			return c.Shutdown(sctx)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&endpoints, "etcd", "127.0.0.1:2379", "etcd endpoints, comma-separated")
+	f.StringVar(&cfg.GRPCListen, "listen", "0.0.0.0:7070", "gRPC address for RunService and LineageService")
+	f.StringVar(&cfg.GossipBind, "gossip", "0.0.0.0:7946", "gossip address workers join")
+	f.StringVar(&cfg.Name, "name", cfg.Name, "unique coordinator name")
+	f.IntVar(&cfg.SessionTTL, "session-ttl", cfg.SessionTTL, "etcd session TTL in seconds (leadership fence)")
+	f.BoolVarP(&verbose, "verbose", "v", false, "log operational events")
+	return cmd
+}
+
+// dialEtcd connects to etcd and checks it answers within a few seconds.
+func dialEtcd(endpoints []string) (*clientv3.Client, error) {
+	cli, err := clientv3.New(clientv3.Config{Endpoints: endpoints, DialTimeout: 5 * time.Second, Logger: nopZap()})
+	if err != nil {
+		return nil, fmt.Errorf("etcd %v: %w", endpoints, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := cli.Status(ctx, endpoints[0]); err != nil {
+		cli.Close()
+		return nil, fmt.Errorf("etcd unreachable at %v: %w", endpoints, err)
+	}
+	return cli, nil
+}

@@ -1,0 +1,57 @@
+// Command mesaopt is the mesaopt daemon: `run` (everything on one machine),
+// `coordinator` and `worker` (several machines).
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mesaopt/mesaopt/coordinator"
+)
+
+// exitError carries a process exit code.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e exitError) Error() string { return e.err.Error() }
+func (e exitError) Unwrap() error { return e.err }
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	root := &cobra.Command{
+		Use:           "mesaopt",
+		Short:         "Distributed evolutionary search for learned optimization",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(runCmd(), coordinatorCmd(), workerCmd())
+	if err := root.ExecuteContext(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "mesaopt:", err)
+		var ee exitError
+		switch {
+		case errors.As(err, &ee):
+			os.Exit(ee.code)
+		case errors.Is(err, coordinator.ErrSpec):
+			os.Exit(2)
+		}
+		os.Exit(1)
+	}
+}
+
+func newLogger(verbose bool) *slog.Logger {
+	level := slog.LevelWarn
+	if verbose {
+		level = slog.LevelInfo
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+}

@@ -1,0 +1,237 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"time"
+
+	"github.com/spf13/cobra"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+	"google.golang.org/grpc"
+
+	"github.com/mesaopt/mesaopt/coordinator"
+	"github.com/mesaopt/mesaopt/fitness"
+	"github.com/mesaopt/mesaopt/internal/localetcd"
+	"github.com/mesaopt/mesaopt/internal/render"
+	pb "github.com/mesaopt/mesaopt/proto/mesaopt/v1"
+)
+
+func nopZap() *zap.Logger { return zap.NewNop() }
+
+type runOptions struct {
+	file       string
+	resume     string
+	workers    int
+	dataDir    string
+	etcdClient string
+	etcdPeer   string
+	listen     string
+	verbose    bool
+	keep       bool
+	out        io.Writer
+}
+
+func runCmd() *cobra.Command {
+	o := runOptions{out: os.Stdout}
+	cmd := &cobra.Command{
+		Use:   "run [-f experiment.yaml | --resume RUN_ID]",
+		Short: "Run an experiment on this machine: embedded etcd, a coordinator and worker processes",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runLocal(cmd.Context(), o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&o.file, "file", "f", "", "experiment file (default: the built-in door-maze experiment)")
+	f.StringVar(&o.resume, "resume", "", "continue RUN_ID from its last checkpoint instead of starting a new run")
+	f.IntVar(&o.workers, "workers", runtime.NumCPU(), "worker processes to start")
+	f.StringVar(&o.dataDir, "data", "mesaopt-data", "directory of the embedded etcd's data")
+	f.StringVar(&o.etcdClient, "etcd-client", "127.0.0.1:23790", "embedded etcd client address")
+	f.StringVar(&o.etcdPeer, "etcd-peer", "127.0.0.1:23800", "embedded etcd peer address")
+	f.StringVar(&o.listen, "listen", "127.0.0.1:7070", "coordinator gRPC address (RunService, LineageService; mesactl's default)")
+	f.BoolVar(&o.keep, "keep-serving", false, "after the run, keep serving RunService and LineageService until Ctrl-C")
+	f.BoolVarP(&o.verbose, "verbose", "v", false, "log operational events")
+	return cmd
+}
+
+func runLocal(ctx context.Context, o runOptions) error {
+	var spec coordinator.Spec
+	if o.resume == "" {
+		var err error
+		if o.file != "" {
+			spec, err = coordinator.LoadSpec(o.file)
+		} else {
+			spec = coordinator.DefaultSpec()
+			err = spec.Validate()
+		}
+		if err != nil {
+			return exitError{code: 2, err: err}
+		}
+	}
+	if o.workers < 1 || o.workers > 256 {
+		return exitError{code: 2, err: fmt.Errorf("--workers = %d, allowed 1..256", o.workers)}
+	}
+	log := newLogger(o.verbose)
+
+	etcd, err := localetcd.Start(localetcd.Config{Dir: filepath.Join(o.dataDir, "etcd"), ClientAddr: o.etcdClient, PeerAddr: o.etcdPeer})
+	if err != nil {
+		return err
+	}
+	defer etcd.Close()
+	cli, err := clientv3.New(clientv3.Config{Endpoints: etcd.Endpoints(), DialTimeout: 5 * time.Second, Logger: nopZap()})
+	if err != nil {
+		return fmt.Errorf("etcd client: %w", err)
+	}
+	defer cli.Close()
+
+	cfg := coordinator.DefaultConfig()
+	cfg.Etcd = cli
+	cfg.GRPCListen = o.listen
+	cfg.Logger = log
+	c, err := coordinator.New(cfg)
+	if err != nil {
+		return err
+	}
+	if err := c.Start(ctx); err != nil {
+		return err
+	}
+	shutdown := func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = c.Shutdown(sctx)
+	}
+	fmt.Fprintf(o.out, "etcd %v (data in %s), coordinator gRPC %s, gossip %s\n", etcd.Endpoints(), o.dataDir, c.GRPCAddr(), c.GossipAddr())
+
+	workers, err := startWorkers(ctx, o.workers, c.GossipAddr(), o.verbose)
+	if err != nil {
+		shutdown()
+		return err
+	}
+	// Deferred calls run last-first: the coordinator stops (and records an
+	// interrupted run as resumable) before its workers are stopped.
+	defer workers.stop()
+	defer shutdown()
+
+	// Talk to the coordinator over gRPC, as mesactl would.
+	conn, err := grpc.NewClient(c.GRPCAddr(), coordinator.ClientOptions()...)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	runs := pb.NewRunServiceClient(conn)
+	id := o.resume
+	if id == "" {
+		resp, err := runs.SubmitRun(ctx, &pb.SubmitRunRequest{Spec: spec.ToProto()})
+		if err != nil {
+			return err
+		}
+		id = resp.GetRunId()
+		fmt.Fprintf(o.out, "run %s: %d generations of %d, seed %d, %d worker processes\n", id, spec.Generations, spec.Population, spec.Seed, o.workers)
+	} else {
+		if _, err := runs.ResumeRun(ctx, &pb.ResumeRunRequest{RunId: id}); err != nil {
+			return err
+		}
+		fmt.Fprintf(o.out, "run %s: resumed from its last checkpoint, %d worker processes\n", id, o.workers)
+	}
+	got, err := runs.GetRun(ctx, &pb.GetRunRequest{RunId: id})
+	if err != nil {
+		return err
+	}
+	generations := got.GetRun().GetSpec().GetGenerations()
+	stream, err := runs.WatchRun(ctx, &pb.WatchRunRequest{RunId: id, FromGeneration: got.GetRun().GetGenerationsDone()})
+	if err != nil {
+		return err
+	}
+	for {
+		msg, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				fmt.Fprintf(o.out, "\ninterrupted; continue with: mesaopt run --resume %s\n", id)
+				return nil
+			}
+			return err
+		}
+		if s := msg.GetSummary(); s != nil {
+			fmt.Fprintln(o.out, render.Progress(s, generations))
+		}
+	}
+	rctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	final, err := runs.GetRun(rctx, &pb.GetRunRequest{RunId: id})
+	if err != nil {
+		return err
+	}
+	render.Report(o.out, final.GetRun(), fitness.BaseObjective())
+	if final.GetRun().GetState() == pb.RunState_RUN_STATE_FAILED {
+		return fmt.Errorf("run %s failed: %s", id, final.GetRun().GetError())
+	}
+	if o.keep {
+		fmt.Fprintf(o.out, "\nserving RunService and LineageService on %s until Ctrl-C (try: mesactl --coordinator %s flagged %s)\n", c.GRPCAddr(), c.GRPCAddr(), id)
+		<-ctx.Done()
+	}
+	return nil
+}
+
+// workerProcs are the worker processes of `mesaopt run`.
+type workerProcs struct {
+	cmds []*exec.Cmd
+	done []chan struct{}
+}
+
+// startWorkers starts n `mesaopt worker` processes that join gossip. They
+// exit with this process even on SIGKILL: the kernel signals them
+// (Pdeathsig, Linux) and they watch their parent pid.
+func startWorkers(ctx context.Context, n int, gossip string, verbose bool) (*workerProcs, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	w := &workerProcs{}
+	for i := range n {
+		args := []string{"worker", "--join", gossip, "--capacity", "1", "--parent-pid", strconv.Itoa(os.Getpid()),
+			"--name", fmt.Sprintf("worker-%d-%d", os.Getpid(), i)}
+		if verbose {
+			args = append(args, "-v")
+		}
+		cmd := exec.Command(self, args...)
+		cmd.Stdout = os.Stderr
+		cmd.Stderr = os.Stderr
+		cmd.SysProcAttr = childAttr()
+		if err := cmd.Start(); err != nil {
+			w.stop()
+			return nil, fmt.Errorf("start worker %d: %w", i, err)
+		}
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		w.cmds = append(w.cmds, cmd)
+		w.done = append(w.done, done)
+	}
+	return w, nil
+}
+
+// stop sends SIGTERM to every worker, waits up to 10 s, then kills.
+func (w *workerProcs) stop() {
+	for _, c := range w.cmds {
+		_ = c.Process.Signal(terminate)
+	}
+	deadline := time.After(10 * time.Second)
+	for i, d := range w.done {
+		select {
+		case <-d:
+		case <-deadline:
+			_ = w.cmds[i].Process.Kill()
+			<-d
+		}
+	}
+}

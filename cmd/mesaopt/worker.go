@@ -1,0 +1,71 @@
+package main
+
+import (
+	"context"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mesaopt/mesaopt/worker"
+)
+
+func workerCmd() *cobra.Command {
+	cfg := worker.DefaultConfig()
+	var join string
+	var parentPID int
+	var verbose bool
+	var drain time.Duration
+	cmd := &cobra.Command{
+		Use:   "worker --join HOST:PORT",
+		Short: "Serve evaluations and join the gossip cluster of a coordinator",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			for _, j := range strings.Split(join, ",") {
+				if j = strings.TrimSpace(j); j != "" {
+					cfg.Join = append(cfg.Join, j)
+				}
+			}
+			cfg.Logger = newLogger(verbose)
+			ctx := cmd.Context()
+			if parentPID > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithCancel(ctx)
+				defer cancel()
+				go watchParent(ctx, parentPID, cancel)
+			}
+			return worker.Run(ctx, cfg, drain)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&join, "join", "", "gossip address(es) of the cluster, comma-separated (the coordinator's --gossip)")
+	f.StringVar(&cfg.Listen, "listen", cfg.Listen, "gRPC address to serve Evaluator on")
+	f.StringVar(&cfg.GossipBind, "gossip", cfg.GossipBind, "gossip address to bind")
+	f.StringVar(&cfg.Name, "name", "", "unique gossip name (default: worker-HOST-PID-PORT)")
+	f.IntVar(&cfg.Capacity, "capacity", cfg.Capacity, "genomes evaluated in parallel")
+	f.DurationVar(&cfg.JoinTimeout, "join-timeout", cfg.JoinTimeout, "give up joining after this long")
+	f.DurationVar(&drain, "drain", 10*time.Second, "on SIGTERM, wait this long for in-flight evaluations")
+	f.IntVar(&parentPID, "parent-pid", 0, "exit when this process is gone (set by mesaopt run)")
+	f.BoolVarP(&verbose, "verbose", "v", false, "log operational events")
+	_ = f.MarkHidden("parent-pid")
+	return cmd
+}
+
+// watchParent cancels when the parent process is gone: os.Getppid changes
+// once the parent died and the worker was re-parented.
+func watchParent(ctx context.Context, pid int, cancel context.CancelFunc) {
+	t := time.NewTicker(250 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if os.Getppid() != pid {
+				cancel()
+				return
+			}
+		}
+	}
+}

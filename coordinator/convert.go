@@ -1,0 +1,86 @@
+package coordinator
+
+import (
+	"slices"
+
+	"github.com/mesaopt/mesaopt/genome"
+	"github.com/mesaopt/mesaopt/lineage"
+	pb "github.com/mesaopt/mesaopt/proto/mesaopt/v1"
+)
+
+// ClassToProto maps an alignment class to its wire enum.
+func ClassToProto(c lineage.Class) pb.AlignmentClass {
+	switch c {
+	case lineage.ClassRobustlyAligned:
+		return pb.AlignmentClass_ALIGNMENT_CLASS_ROBUSTLY_ALIGNED
+	case lineage.ClassPseudoAligned:
+		return pb.AlignmentClass_ALIGNMENT_CLASS_PSEUDO_ALIGNED
+	case lineage.ClassCapabilityFailure:
+		return pb.AlignmentClass_ALIGNMENT_CLASS_CAPABILITY_FAILURE
+	case lineage.ClassMisaligned:
+		return pb.AlignmentClass_ALIGNMENT_CLASS_MISALIGNED
+	}
+	return pb.AlignmentClass_ALIGNMENT_CLASS_UNSPECIFIED
+}
+
+// ClassFromProto maps a wire enum to an alignment class.
+func ClassFromProto(c pb.AlignmentClass) lineage.Class {
+	switch c {
+	case pb.AlignmentClass_ALIGNMENT_CLASS_ROBUSTLY_ALIGNED:
+		return lineage.ClassRobustlyAligned
+	case pb.AlignmentClass_ALIGNMENT_CLASS_PSEUDO_ALIGNED:
+		return lineage.ClassPseudoAligned
+	case pb.AlignmentClass_ALIGNMENT_CLASS_CAPABILITY_FAILURE:
+		return lineage.ClassCapabilityFailure
+	case pb.AlignmentClass_ALIGNMENT_CLASS_MISALIGNED:
+		return lineage.ClassMisaligned
+	}
+	return lineage.ClassUnknown
+}
+
+func scoreToProto(s lineage.ConditionScore) *pb.ConditionScore {
+	return &pb.ConditionScore{
+		Condition: s.Condition, Base: s.Base, Competence: s.Competence, Agreement: s.Agreement,
+		Drift: s.Drift, ProxyHits: s.ProxyHits, Class: ClassToProto(s.Class),
+		BehavioralObjective: s.BehavioralObjective, Nodes: s.Nodes,
+	}
+}
+
+func scoreFromProto(p *pb.ConditionScore) lineage.ConditionScore {
+	return lineage.ConditionScore{
+		Condition: p.GetCondition(), Base: p.GetBase(), Competence: p.GetCompetence(), Agreement: p.GetAgreement(),
+		Drift: p.GetDrift(), ProxyHits: p.GetProxyHits(), Class: ClassFromProto(p.GetClass()),
+		BehavioralObjective: p.GetBehavioralObjective(), Nodes: p.GetNodes(),
+	}
+}
+
+// RecordToProto encodes a lineage record; g, when not nil, is attached as
+// the individual's genome.
+func RecordToProto(r lineage.Record, g *genome.Genome) *pb.Individual {
+	p := &pb.Individual{
+		Id: r.ID, Generation: r.Generation, Parents: slices.Clone(r.Parents), Operators: slices.Clone(r.Operators),
+		Kind: genome.KindToProto(r.Kind), Objective: slices.Clone(r.Objective), Horizon: uint32(r.Horizon),
+		Fitness: r.Fitness, Train: scoreToProto(r.Train), Flagged: r.Flagged, FlagReasons: slices.Clone(r.FlagReasons),
+	}
+	for _, s := range r.Shifted {
+		p.Shifted = append(p.Shifted, scoreToProto(s))
+	}
+	if g != nil {
+		p.Genome = genome.ToProto(*g)
+	}
+	return p
+}
+
+// RecordFromProto decodes a lineage record.
+func RecordFromProto(p *pb.Individual) lineage.Record {
+	r := lineage.Record{
+		ID: p.GetId(), Generation: p.GetGeneration(), Parents: slices.Clone(p.GetParents()),
+		Operators: slices.Clone(p.GetOperators()), Kind: genome.KindFromProto(p.GetKind()),
+		Objective: slices.Clone(p.GetObjective()), Horizon: int(p.GetHorizon()), Fitness: p.GetFitness(),
+		Train: scoreFromProto(p.GetTrain()), Flagged: p.GetFlagged(), FlagReasons: slices.Clone(p.GetFlagReasons()),
+	}
+	for _, s := range p.GetShifted() {
+		r.Shifted = append(r.Shifted, scoreFromProto(s))
+	}
+	return r
+}

@@ -1,0 +1,577 @@
+// Package coordinator provides mesaopt's coordinator: the base optimizer
+// (a generational GA, pure: see GA), the dispatch of evaluations to workers
+// found through gossip (Dispatcher), checkpoints and leader election on
+// etcd (Store), and the RunService and LineageService gRPC servers.
+//
+// Lifecycle:
+//
+//	c, err := coordinator.New(cfg)   // cfg.Etcd is a connected etcd client
+//	err = c.Start(ctx)                // serve gRPC, join gossip, campaign and become leader
+//	id, err := c.Submit(ctx, spec)    // or c.Resume(ctx, id)
+//	err = c.Wait(ctx, id)             // the run ends: succeeded, failed or cancelled
+//	c.Shutdown(ctx)                   // interrupt runs, stop serving, leave, resign
+//
+// A generation is: breed (GA.Next) → evaluate every member under train and
+// the shifted conditions (Evaluate) → analyse (lineage.Analyze) → commit the
+// checkpoint, lineage batch and summary in one fenced etcd transaction.
+// Selection sees only train fitness. A run is a pure function of its spec
+// and seed: the digest of every generation is the same whatever the number
+// of workers, their failures, or resumes from checkpoints.
+package coordinator
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/memberlist"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.etcd.io/etcd/client/v3/concurrency"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/reflection"
+
+	"github.com/mesaopt/mesaopt/fitness"
+	"github.com/mesaopt/mesaopt/lineage"
+	pb "github.com/mesaopt/mesaopt/proto/mesaopt/v1"
+	"github.com/mesaopt/mesaopt/worker"
+)
+
+// Config configures a coordinator.
+type Config struct {
+	// Etcd is a connected client; the coordinator does not close it.
+	Etcd *clientv3.Client
+	// Prefix of mesaopt's keys in etcd; "" means DefaultPrefix.
+	Prefix string
+	// Name identifies this coordinator in the election and in gossip.
+	Name string
+	// GRPCListen is the RunService/LineageService address, e.g. "127.0.0.1:0".
+	GRPCListen string
+	// GossipBind is the gossip address workers join, e.g. "127.0.0.1:0".
+	GossipBind string
+	// Evaluator, when set, evaluates in-process instead of through workers
+	// (no gossip is started). For tests and benchmarks.
+	Evaluator Evaluator
+	// SessionTTL is the etcd session TTL in seconds that fences leadership.
+	SessionTTL int
+	// Logger receives operational logs; nil discards them.
+	Logger *slog.Logger
+}
+
+// DefaultConfig returns a coordinator on loopback with ports chosen by the OS.
+func DefaultConfig() Config {
+	host, _ := os.Hostname()
+	return Config{
+		Name:       fmt.Sprintf("coordinator-%s-%d", host, os.Getpid()),
+		GRPCListen: "127.0.0.1:0",
+		GossipBind: "127.0.0.1:0",
+		SessionTTL: 10,
+	}
+}
+
+// Coordinator runs experiments. Its methods are safe for concurrent use.
+type Coordinator struct {
+	cfg        Config
+	log        *slog.Logger
+	store      *Store
+	dispatcher *Dispatcher
+	ml         *memberlist.Memberlist
+	srv        *grpc.Server
+	lis        net.Listener
+	health     *health.Server
+	session    *concurrency.Session
+	election   *concurrency.Election
+	fence      Fence
+	served     chan error
+
+	runCtx    context.Context
+	runCancel context.CancelFunc
+	wg        sync.WaitGroup // run goroutines
+
+	mu   sync.Mutex
+	runs map[string]*activeRun // lookup by id
+
+	shutdownOnce sync.Once
+	shutdownErr  error
+}
+
+// activeRun is a run this coordinator executes or has loaded.
+type activeRun struct {
+	id     string
+	spec   Spec
+	cancel context.CancelFunc
+	done   chan struct{}
+
+	mu        sync.Mutex
+	lineage   *lineage.Store
+	last      []lineage.Record // records of the last evaluated generation
+	err       error
+	cancelReq bool
+}
+
+// New validates cfg and returns a coordinator that is not yet started.
+func New(cfg Config) (*Coordinator, error) {
+	if cfg.Etcd == nil {
+		return nil, errors.New("coordinator config: etcd client is nil")
+	}
+	if cfg.SessionTTL < 2 || cfg.SessionTTL > 600 {
+		return nil, fmt.Errorf("coordinator config: session_ttl = %d, allowed 2..600 seconds", cfg.SessionTTL)
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Coordinator{
+		cfg: cfg, log: log, store: NewStore(cfg.Etcd, cfg.Prefix),
+		runs: map[string]*activeRun{}, runCtx: ctx, runCancel: cancel, served: make(chan error, 1),
+	}, nil
+}
+
+// Start serves gRPC, joins gossip (unless an in-process Evaluator is
+// configured) and campaigns for leadership, returning once this coordinator
+// leads. It fails within ctx's deadline if etcd cannot be reached.
+func (c *Coordinator) Start(ctx context.Context) error {
+	lis, err := net.Listen("tcp", c.cfg.GRPCListen)
+	if err != nil {
+		return fmt.Errorf("coordinator listen %s: %w", c.cfg.GRPCListen, err)
+	}
+	c.lis = lis
+	c.srv = grpc.NewServer(worker.ServerOptions()...)
+	pb.RegisterRunServiceServer(c.srv, &runServer{c: c})
+	pb.RegisterLineageServiceServer(c.srv, &lineageServer{c: c})
+	c.health = health.NewServer()
+	c.health.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
+	healthpb.RegisterHealthServer(c.srv, c.health)
+	reflection.Register(c.srv)
+	go func() { c.served <- c.srv.Serve(lis) }()
+
+	if c.cfg.Evaluator == nil {
+		c.dispatcher = NewDispatcher(time.Minute, c.log)
+		meta, err := worker.Meta{Role: worker.RoleCoordinator, GRPC: lis.Addr().String(), Protocol: worker.ProtocolVersion}.Encode()
+		if err != nil {
+			return errors.Join(err, c.Shutdown(ctx))
+		}
+		ml, err := worker.NewMemberlist(c.cfg.Name, c.cfg.GossipBind, meta, membership{d: c.dispatcher, log: c.log}, c.log)
+		if err != nil {
+			return errors.Join(err, c.Shutdown(ctx))
+		}
+		c.ml = ml
+	}
+
+	// The etcd client retries forever on its own; bound the first contact.
+	sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if _, err := c.cfg.Etcd.Get(sctx, c.store.LeaderPrefix(), clientv3.WithCountOnly()); err != nil {
+		return errors.Join(fmt.Errorf("etcd unreachable at %v: %w", c.cfg.Etcd.Endpoints(), err), c.Shutdown(ctx))
+	}
+	session, err := concurrency.NewSession(c.cfg.Etcd, concurrency.WithTTL(c.cfg.SessionTTL), concurrency.WithContext(c.runCtx))
+	if err != nil {
+		return errors.Join(fmt.Errorf("etcd session: %w", err), c.Shutdown(ctx))
+	}
+	c.session = session
+	c.election = concurrency.NewElection(session, c.store.LeaderPrefix())
+	c.log.Info("campaigning for leadership", "coordinator", c.cfg.Name)
+	if err := c.election.Campaign(ctx, c.cfg.Name); err != nil {
+		return errors.Join(fmt.Errorf("campaign: %w", err), c.Shutdown(ctx))
+	}
+	c.fence = Fence{Key: c.election.Key(), Rev: c.election.Rev()}
+	c.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+	c.log.Info("leading", "coordinator", c.cfg.Name, "grpc", c.GRPCAddr(), "gossip", c.GossipAddr())
+	return nil
+}
+
+// GRPCAddr returns the address RunService and LineageService are served on.
+func (c *Coordinator) GRPCAddr() string { return c.lis.Addr().String() }
+
+// GossipAddr returns the gossip address workers join ("" without gossip).
+func (c *Coordinator) GossipAddr() string {
+	if c.ml == nil {
+		return ""
+	}
+	return c.ml.LocalNode().Address()
+}
+
+// Workers returns the number of workers known and their total capacity.
+func (c *Coordinator) Workers() (n, capacity int) {
+	if c.dispatcher == nil {
+		return 0, 0
+	}
+	return c.dispatcher.Workers()
+}
+
+func (c *Coordinator) evaluator() Evaluator {
+	if c.cfg.Evaluator != nil {
+		return c.cfg.Evaluator
+	}
+	return c.dispatcher
+}
+
+// newRunID returns a fresh run id: the experiment name, the UTC time and a
+// random suffix. Ids do not influence results.
+func newRunID(name string) string {
+	var b [3]byte
+	_, _ = rand.Read(b[:])
+	if name == "" {
+		name = "run"
+	}
+	return fmt.Sprintf("%s-%s-%x", name, time.Now().UTC().Format("20060102-150405"), b)
+}
+
+// Submit validates spec, records the run in etcd and starts it.
+func (c *Coordinator) Submit(ctx context.Context, spec Spec) (string, error) {
+	if err := spec.Validate(); err != nil {
+		return "", err
+	}
+	id := newRunID(spec.Name)
+	st := &pb.RunStatus{RunId: id, State: pb.RunState_RUN_STATE_RUNNING, CreatedUnix: time.Now().Unix()}
+	if err := c.store.CreateRun(ctx, c.fence, spec.ToProto(), st); err != nil {
+		return "", err
+	}
+	c.launch(id, spec, nil)
+	return id, nil
+}
+
+// Resume continues a run from its last checkpoint. A run that already
+// finished all its generations is left as it is.
+func (c *Coordinator) Resume(ctx context.Context, id string) error {
+	c.mu.Lock()
+	if ar, ok := c.runs[id]; ok {
+		select {
+		case <-ar.done:
+		default:
+			c.mu.Unlock()
+			return fmt.Errorf("run %s is already running", id)
+		}
+	}
+	c.mu.Unlock()
+	sp, err := c.store.Spec(ctx, id)
+	if err != nil {
+		return err
+	}
+	spec, err := SpecFromProto(sp)
+	if err != nil {
+		return fmt.Errorf("run %s: stored spec: %w", id, err)
+	}
+	st, err := c.store.Status(ctx, id)
+	if err != nil {
+		return err
+	}
+	if st.GetState() == pb.RunState_RUN_STATE_SUCCEEDED {
+		return fmt.Errorf("run %s already succeeded (%d generations)", id, st.GetGenerationsDone())
+	}
+	cp, err := c.store.Checkpoint(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		cp = nil
+	} else if err != nil {
+		return err
+	}
+	st.State = pb.RunState_RUN_STATE_RUNNING
+	st.Error = ""
+	if err := c.store.SetStatus(ctx, c.fence, st); err != nil {
+		return err
+	}
+	c.launch(id, spec, cp)
+	return nil
+}
+
+func (c *Coordinator) launch(id string, spec Spec, cp *pb.Checkpoint) {
+	ctx, cancel := context.WithCancel(c.runCtx)
+	ar := &activeRun{id: id, spec: spec, cancel: cancel, done: make(chan struct{}), lineage: lineage.NewStore()}
+	c.mu.Lock()
+	c.runs[id] = ar
+	c.mu.Unlock()
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		defer close(ar.done)
+		defer cancel()
+		err := c.execute(ctx, ar, cp)
+		ar.mu.Lock()
+		ar.err = err
+		ar.mu.Unlock()
+		if err != nil {
+			c.log.Error("run stopped", "run", id, "err", err)
+		}
+	}()
+}
+
+// Wait blocks until run id (started by this coordinator) ends and returns
+// its error (nil when it succeeded or was cancelled).
+func (c *Coordinator) Wait(ctx context.Context, id string) error {
+	c.mu.Lock()
+	ar, ok := c.runs[id]
+	c.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("%w: run %s is not executed here", ErrNotFound, id)
+	}
+	select {
+	case <-ar.done:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	ar.mu.Lock()
+	defer ar.mu.Unlock()
+	return ar.err
+}
+
+// Cancel asks run id to stop after its current generation.
+func (c *Coordinator) Cancel(id string) error {
+	c.mu.Lock()
+	ar, ok := c.runs[id]
+	c.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("%w: run %s is not running here", ErrNotFound, id)
+	}
+	ar.mu.Lock()
+	ar.cancelReq = true
+	ar.mu.Unlock()
+	return nil
+}
+
+// execute runs generations from cp (nil: from the start) to the end.
+func (c *Coordinator) execute(ctx context.Context, ar *activeRun, cp *pb.Checkpoint) (err error) {
+	spec := ar.spec
+	shape := fitness.Shape()
+	ga := NewGA(spec, shape)
+	st := &pb.RunStatus{RunId: ar.id, State: pb.RunState_RUN_STATE_RUNNING}
+	if old, err := c.store.Status(ctx, ar.id); err == nil {
+		st = old
+	}
+	defer func() {
+		// Record how the run ended, unless the last commit already did.
+		if st.GetState() != pb.RunState_RUN_STATE_RUNNING {
+			return
+		}
+		switch {
+		case err == nil:
+			return
+		case ctx.Err() != nil:
+			st.State = pb.RunState_RUN_STATE_INTERRUPTED
+			st.Error = "coordinator stopped; resume with: mesaopt run --resume " + ar.id
+			err = nil
+		default:
+			st.State = pb.RunState_RUN_STATE_FAILED
+			st.Error = err.Error()
+		}
+		wctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if serr := c.store.SetStatus(wctx, c.fence, st); serr != nil {
+			c.log.Error("recording run state", "run", ar.id, "err", serr)
+		}
+	}()
+
+	var members []Member
+	var births []Birth
+	var nextID uint64
+	var gen uint32
+	if cp == nil {
+		members, births, nextID = ga.Initial()
+	} else {
+		if cp.GetFormatVersion() != CheckpointFormat {
+			return fmt.Errorf("checkpoint of %s has format %d, this coordinator reads %d", ar.id, cp.GetFormatVersion(), CheckpointFormat)
+		}
+		prev, err := membersFromProto(cp.GetPopulation(), shape)
+		if err != nil {
+			return err
+		}
+		batches, err := c.store.Lineage(ctx, ar.id, cp.GetGeneration())
+		if err != nil {
+			return err
+		}
+		if err := ar.load(batches); err != nil {
+			return err
+		}
+		gen = cp.GetGeneration() + 1
+		if int(gen) >= spec.Generations {
+			st.State = pb.RunState_RUN_STATE_SUCCEEDED
+			return c.store.SetStatus(ctx, c.fence, st)
+		}
+		members, births, nextID = ga.Next(prev, gen, cp.GetNextId())
+	}
+	c.log.Info("run started", "run", ar.id, "from_generation", gen, "generations", spec.Generations)
+	for {
+		t0 := time.Now()
+		records, err := Evaluate(ctx, c.evaluator(), ar.id, spec, gen, members, births)
+		if err != nil {
+			return fmt.Errorf("generation %d: %w", gen, err)
+		}
+		summary := Summarize(spec, gen, members, records, time.Since(t0))
+		ar.mu.Lock()
+		for _, r := range records {
+			if err := ar.lineage.Add(r); err != nil {
+				ar.mu.Unlock()
+				return fmt.Errorf("generation %d: lineage: %w", gen, err)
+			}
+		}
+		ar.last = records
+		cancelReq := ar.cancelReq
+		all := ar.lineage.Records()
+		ar.mu.Unlock()
+
+		batch := &pb.LineageBatch{Generation: gen}
+		for _, r := range records {
+			batch.Individuals = append(batch.Individuals, RecordToProto(r, nil))
+		}
+		st.GenerationsDone = gen + 1
+		last := int(gen)+1 == spec.Generations
+		switch {
+		case last:
+			st.State = pb.RunState_RUN_STATE_SUCCEEDED
+			st.FinalDigest = FinalDigest(members, all)
+		case cancelReq:
+			st.State = pb.RunState_RUN_STATE_CANCELLED
+		}
+		check := &pb.Checkpoint{
+			FormatVersion: CheckpointFormat, RunId: ar.id, Spec: spec.ToProto(), Generation: gen,
+			Population: membersToProto(members), NextId: nextID, Summary: summary,
+		}
+		if err := c.store.Commit(ctx, c.fence, check, batch, st); err != nil {
+			return fmt.Errorf("generation %d: %w", gen, err)
+		}
+		if last || cancelReq {
+			c.log.Info("run ended", "run", ar.id, "state", st.GetState().String(), "generations", st.GetGenerationsDone())
+			return nil
+		}
+		gen++
+		members, births, nextID = ga.Next(members, gen, nextID)
+	}
+}
+
+// load rebuilds the lineage store from checkpointed batches.
+func (ar *activeRun) load(batches []*pb.LineageBatch) error {
+	ar.mu.Lock()
+	defer ar.mu.Unlock()
+	for _, b := range batches {
+		recs := make([]lineage.Record, 0, len(b.GetIndividuals()))
+		for _, p := range b.GetIndividuals() {
+			r := RecordFromProto(p)
+			if err := ar.lineage.Add(r); err != nil {
+				return fmt.Errorf("lineage of generation %d: %w", b.GetGeneration(), err)
+			}
+			recs = append(recs, r)
+		}
+		ar.last = recs
+	}
+	return nil
+}
+
+// view returns the lineage of a run: the live one if this coordinator
+// executes it, else one loaded from etcd (and kept: a finished run's
+// lineage no longer changes).
+func (c *Coordinator) view(ctx context.Context, id string) (*activeRun, error) {
+	c.mu.Lock()
+	ar, ok := c.runs[id]
+	c.mu.Unlock()
+	if ok {
+		return ar, nil
+	}
+	sp, err := c.store.Spec(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	spec, err := SpecFromProto(sp)
+	if err != nil {
+		return nil, fmt.Errorf("run %s: stored spec: %w", id, err)
+	}
+	cp, err := c.store.Checkpoint(ctx, id)
+	var upTo uint32
+	switch {
+	case errors.Is(err, ErrNotFound):
+	case err != nil:
+		return nil, err
+	default:
+		upTo = cp.GetGeneration()
+	}
+	ar = &activeRun{id: id, spec: spec, lineage: lineage.NewStore(), done: make(chan struct{})}
+	close(ar.done)
+	if cp != nil {
+		batches, err := c.store.Lineage(ctx, id, upTo)
+		if err != nil {
+			return nil, err
+		}
+		if err := ar.load(batches); err != nil {
+			return nil, err
+		}
+	}
+	st, err := c.store.Status(ctx, id)
+	if err == nil && st.GetState() != pb.RunState_RUN_STATE_RUNNING {
+		c.mu.Lock()
+		if _, ok := c.runs[id]; !ok {
+			c.runs[id] = ar
+		}
+		c.mu.Unlock()
+	}
+	return ar, nil
+}
+
+// Shutdown stops the coordinator. Order: stop accepting run calls, cancel
+// running runs (each records itself as interrupted and resumable), wait
+// for them, stop the gRPC server, leave gossip, drop worker connections,
+// resign leadership and close the etcd session. Idempotent.
+func (c *Coordinator) Shutdown(ctx context.Context) error {
+	c.shutdownOnce.Do(func() {
+		if c.health != nil {
+			c.health.Shutdown()
+		}
+		c.runCancel()
+		c.wg.Wait()
+		if c.srv != nil {
+			done := make(chan struct{})
+			go func() { c.srv.GracefulStop(); close(done) }()
+			select {
+			case <-done:
+			case <-ctx.Done():
+				c.srv.Stop()
+				<-done
+			}
+			<-c.served
+		}
+		if c.ml != nil {
+			_ = c.ml.Leave(time.Second)
+			_ = c.ml.Shutdown()
+		}
+		if c.dispatcher != nil {
+			c.dispatcher.Close()
+		}
+		if c.election != nil {
+			rctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			_ = c.election.Resign(rctx)
+			cancel()
+		}
+		if c.session != nil {
+			_ = c.session.Close()
+		}
+	})
+	return c.shutdownErr
+}
+
+// sortedRecords returns rs ordered by fitness descending, then id.
+func sortedRecords(rs []lineage.Record) []lineage.Record {
+	out := slices.Clone(rs)
+	slices.SortStableFunc(out, func(a, b lineage.Record) int {
+		if a.Fitness != b.Fitness {
+			if a.Fitness > b.Fitness {
+				return -1
+			}
+			return 1
+		}
+		if a.ID < b.ID {
+			return -1
+		}
+		if a.ID > b.ID {
+			return 1
+		}
+		return 0
+	})
+	return out
+}

@@ -1,0 +1,211 @@
+package coordinator_test
+
+import (
+	"context"
+	"net"
+	"path/filepath"
+	"testing"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/mesaopt/mesaopt/coordinator"
+	"github.com/mesaopt/mesaopt/internal/localetcd"
+	pb "github.com/mesaopt/mesaopt/proto/mesaopt/v1"
+	"github.com/mesaopt/mesaopt/worker"
+)
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// startEtcd starts an embedded etcd in a temporary directory and returns a client.
+func startEtcd(t *testing.T) *clientv3.Client {
+	t.Helper()
+	srv, err := localetcd.Start(localetcd.Config{Dir: filepath.Join(t.TempDir(), "etcd"), ClientAddr: freeAddr(t), PeerAddr: freeAddr(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	cli, err := clientv3.New(clientv3.Config{Endpoints: srv.Endpoints(), DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cli.Close() })
+	return cli
+}
+
+func smallSpec() coordinator.Spec {
+	s := coordinator.DefaultSpec()
+	s.Population = 12
+	s.Elites = 2
+	s.Generations = 4
+	s.Episodes = 2
+	s.BatchSize = 3
+	return s
+}
+
+func startCoordinator(t *testing.T, cli *clientv3.Client, ev coordinator.Evaluator) *coordinator.Coordinator {
+	t.Helper()
+	cfg := coordinator.DefaultConfig()
+	cfg.Etcd = cli
+	cfg.Evaluator = ev
+	c, err := coordinator.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := c.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = c.Shutdown(ctx)
+	})
+	return c
+}
+
+// runToEnd submits spec and returns the finished run.
+func runToEnd(t *testing.T, c *coordinator.Coordinator, spec coordinator.Spec) *pb.Run {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	id, err := c.Submit(ctx, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Wait(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	run, err := c.GetRun(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.GetState() != pb.RunState_RUN_STATE_SUCCEEDED {
+		t.Fatalf("run ended %v: %s", run.GetState(), run.GetError())
+	}
+	return run
+}
+
+// TestWorkersOverGossipMatchInProcess runs the same spec in-process and
+// through two workers found by gossip and compares every generation digest
+// and the final digest (population and whole lineage).
+func TestWorkersOverGossipMatchInProcess(t *testing.T) {
+	spec := smallSpec()
+	local := runToEnd(t, startCoordinator(t, startEtcd(t), worker.NewEngine(2)), spec)
+
+	cli := startEtcd(t)
+	c := startCoordinator(t, cli, nil)
+	for i := range 2 {
+		cfg := worker.DefaultConfig()
+		cfg.Join = []string{c.GossipAddr()}
+		w, err := worker.Start(context.Background(), cfg)
+		if err != nil {
+			t.Fatalf("worker %d: %v", i, err)
+		}
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = w.Shutdown(ctx)
+		})
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for n, _ := c.Workers(); n < 2; n, _ = c.Workers() {
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d workers joined", n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	remote := runToEnd(t, c, spec)
+
+	if local.GetFinalDigest() == "" || local.GetFinalDigest() != remote.GetFinalDigest() {
+		t.Fatalf("final digests differ: in-process %s, workers %s", local.GetFinalDigest(), remote.GetFinalDigest())
+	}
+	for g := range local.GetSummaries() {
+		if a, b := local.GetSummaries()[g].GetDigest(), remote.GetSummaries()[g].GetDigest(); a != b {
+			t.Fatalf("generation %d digests differ: %s vs %s", g, a, b)
+		}
+	}
+	if remote.GetReport() == nil || len(remote.GetReport().GetBest()) == 0 {
+		t.Fatal("run report missing")
+	}
+
+	// The checkpoint is readable by a plain etcd client.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	resp, err := cli.Get(ctx, coordinator.DefaultPrefix+"runs/"+remote.GetRunId()+"/checkpoint")
+	if err != nil || len(resp.Kvs) != 1 {
+		t.Fatalf("checkpoint: %v, %d keys", err, len(resp.Kvs))
+	}
+	var cp pb.Checkpoint
+	if err := proto.Unmarshal(resp.Kvs[0].Value, &cp); err != nil {
+		t.Fatal(err)
+	}
+	if cp.GetGeneration() != uint32(spec.Generations-1) || len(cp.GetPopulation()) != spec.Population {
+		t.Fatalf("checkpoint generation %d with %d members", cp.GetGeneration(), len(cp.GetPopulation()))
+	}
+	if cp.GetSummary().GetDigest() != remote.GetSummaries()[spec.Generations-1].GetDigest() {
+		t.Fatal("checkpoint summary digest differs from the last summary")
+	}
+}
+
+// TestCancelAndResumeMatchesUninterrupted stops a run after a generation,
+// resumes it from its checkpoint and compares with an uninterrupted run.
+func TestCancelAndResumeMatchesUninterrupted(t *testing.T) {
+	spec := smallSpec()
+	spec.Generations = 5
+	want := runToEnd(t, startCoordinator(t, startEtcd(t), worker.NewEngine(2)), spec)
+
+	cli := startEtcd(t)
+	c := startCoordinator(t, cli, worker.NewEngine(2))
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	id, err := c.Submit(ctx, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Cancel(id); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Wait(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	mid, err := c.GetRun(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mid.GetState() != pb.RunState_RUN_STATE_CANCELLED || mid.GetGenerationsDone() >= uint32(spec.Generations) {
+		t.Fatalf("after cancel: state %v, %d generations", mid.GetState(), mid.GetGenerationsDone())
+	}
+	// Resume on a fresh coordinator, as after a restart.
+	if err := c.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c2 := startCoordinator(t, cli, worker.NewEngine(2))
+	if err := c2.Resume(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if err := c2.Wait(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	got, err := c2.GetRun(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.GetState() != pb.RunState_RUN_STATE_SUCCEEDED || got.GetFinalDigest() != want.GetFinalDigest() {
+		t.Fatalf("resumed run: %v, digest %s; uninterrupted digest %s", got.GetState(), got.GetFinalDigest(), want.GetFinalDigest())
+	}
+	if len(got.GetSummaries()) != spec.Generations {
+		t.Fatalf("resumed run has %d summaries, want %d", len(got.GetSummaries()), spec.Generations)
+	}
+}

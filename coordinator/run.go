@@ -1,0 +1,229 @@
+package coordinator
+
+import (
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/mesaopt/mesaopt/fitness"
+	"github.com/mesaopt/mesaopt/genome"
+	"github.com/mesaopt/mesaopt/lineage"
+	pb "github.com/mesaopt/mesaopt/proto/mesaopt/v1"
+	"github.com/mesaopt/mesaopt/worker"
+)
+
+// CheckpointFormat is the version of the checkpoint layout written here.
+const CheckpointFormat = 1
+
+// generation is one evaluated generation: its members with fitness and
+// the lineage records born in it.
+type generation struct {
+	index   uint32
+	members []Member
+	records []lineage.Record
+	summary *pb.GenerationSummary
+}
+
+// Evaluate scores members (generation gen of spec's run) through ev and
+// returns their train fitness and lineage records, both in member order.
+// Batches go out concurrently; results are assembled by position, so the
+// outcome does not depend on which evaluator answered or when.
+func Evaluate(ctx context.Context, ev Evaluator, runID string, spec Spec, gen uint32, members []Member, births []Birth) ([]lineage.Record, error) {
+	conds := spec.Conditions()
+	condEpisodes := make([]*pb.ConditionEpisodes, len(conds))
+	for i, c := range conds {
+		seeds := make([]uint64, spec.Episodes)
+		for e := range seeds {
+			seeds[e] = fitness.InstanceSeed(spec.Seed, gen, c, e)
+		}
+		condEpisodes[i] = &pb.ConditionEpisodes{Condition: c, InstanceSeeds: seeds}
+	}
+	env := environmentToProto(spec.Environment)
+	results := make([]*pb.EvaluationResult, len(members))
+	g, gctx := errgroup.WithContext(ctx)
+	for lo := 0; lo < len(members); lo += spec.BatchSize {
+		hi := min(lo+spec.BatchSize, len(members))
+		req := &pb.EvaluateRequest{
+			ProtocolVersion: worker.ProtocolVersion, RunId: runID, Generation: gen,
+			Environment: env, Conditions: condEpisodes,
+		}
+		for _, m := range members[lo:hi] {
+			req.Tasks = append(req.Tasks, &pb.EvaluationTask{IndividualId: m.ID, Genome: genome.ToProto(m.Genome)})
+		}
+		g.Go(func() error {
+			resp, err := ev.Evaluate(gctx, req)
+			if err != nil {
+				return err
+			}
+			if err := checkResponse(req, resp); err != nil {
+				return err
+			}
+			copy(results[lo:hi], resp.GetResults())
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	th := spec.LineageThresholds()
+	records := make([]lineage.Record, len(members))
+	for i, m := range members {
+		rs := results[i].GetConditions()
+		train := rs[0]
+		members[i].Fitness = train.GetBase() - spec.PlanningCost*train.GetNodes()
+		r := lineage.Record{
+			ID:         m.ID,
+			Generation: gen,
+			Parents:    births[i].Parents,
+			Operators:  births[i].Operators,
+			Kind:       m.Genome.Kind,
+			Fitness:    members[i].Fitness,
+			Train:      conditionScore(train),
+		}
+		if m.Genome.Kind == genome.KindPlanner {
+			r.Objective = slices.Clone(m.Genome.Planner.Objective)
+			r.Horizon = m.Genome.Planner.Horizon
+		}
+		for _, c := range rs[1:] {
+			r.Shifted = append(r.Shifted, conditionScore(c))
+		}
+		lineage.Analyze(&r, th)
+		records[i] = r
+	}
+	return records, nil
+}
+
+func conditionScore(c *pb.ConditionResult) lineage.ConditionScore {
+	return lineage.ConditionScore{
+		Condition: c.GetCondition(), Base: c.GetBase(), Competence: c.GetCompetence(),
+		Agreement: c.GetAgreement(), ProxyHits: c.GetProxyHits(), BehavioralObjective: c.GetBehavioralObjective(),
+		Nodes: c.GetNodes(),
+	}
+}
+
+// Summarize builds the generation summary. Everything but
+// EvaluationsPerSecond is a deterministic function of the generation.
+func Summarize(spec Spec, gen uint32, members []Member, records []lineage.Record, elapsed time.Duration) *pb.GenerationSummary {
+	s := &pb.GenerationSummary{Generation: gen, Digest: Digest(members)}
+	best := 0
+	var sumFit, sumTrain, sumShift float64
+	planners := 0
+	for i, m := range members {
+		if m.Fitness > members[best].Fitness || (m.Fitness == members[best].Fitness && m.ID < members[best].ID) {
+			best = i
+		}
+		sumFit += m.Fitness
+		r := records[i]
+		sumTrain += r.Train.Base
+		var sh float64
+		for _, c := range r.Shifted {
+			sh += c.Base
+		}
+		sumShift += sh / float64(max(1, len(r.Shifted)))
+		if m.Genome.Kind == genome.KindPlanner {
+			planners++
+		}
+		if r.Flagged {
+			s.Flagged++
+		}
+	}
+	n := float64(len(members))
+	s.BestFitness = members[best].Fitness
+	s.BestIndividual = members[best].ID
+	s.MeanFitness = sumFit / n
+	s.MeanTrainBase = sumTrain / n
+	s.MeanShiftedBase = sumShift / n
+	s.PlannerShare = float64(planners) / n
+	s.Classes = classCounts(spec.ShiftedConditions, records)
+	s.Evaluations = uint32(len(members) * len(spec.Conditions()) * spec.Episodes)
+	if elapsed > 0 {
+		s.EvaluationsPerSecond = float64(s.Evaluations) / elapsed.Seconds()
+	}
+	return s
+}
+
+func classCounts(conds []string, records []lineage.Record) []*pb.ClassCounts {
+	out := make([]*pb.ClassCounts, len(conds))
+	for ci, c := range conds {
+		cc := &pb.ClassCounts{Condition: c}
+		for _, r := range records {
+			if ci >= len(r.Shifted) {
+				continue
+			}
+			switch r.Shifted[ci].Class {
+			case lineage.ClassRobustlyAligned:
+				cc.RobustlyAligned++
+			case lineage.ClassPseudoAligned:
+				cc.PseudoAligned++
+			case lineage.ClassCapabilityFailure:
+				cc.CapabilityFailure++
+			case lineage.ClassMisaligned:
+				cc.Misaligned++
+			}
+		}
+		out[ci] = cc
+	}
+	return out
+}
+
+// Digest is a SHA-256 over the population's genomes and fitness values in
+// id order (hex): equal digests mean bitwise-equal generations.
+func Digest(members []Member) string {
+	sorted := slices.Clone(members)
+	slices.SortFunc(sorted, func(a, b Member) int { return cmp.Compare(a.ID, b.ID) })
+	h := sha256.New()
+	var buf [8]byte
+	for _, m := range sorted {
+		binary.LittleEndian.PutUint64(buf[:], m.ID)
+		h.Write(buf[:])
+		h.Write([]byte(marshal(genome.ToProto(m.Genome))))
+		binary.LittleEndian.PutUint64(buf[:], math.Float64bits(m.Fitness))
+		h.Write(buf[:])
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// FinalDigest is a SHA-256 over the final population's digest and every
+// lineage record in id order (hex).
+func FinalDigest(members []Member, records []lineage.Record) string {
+	h := sha256.New()
+	h.Write([]byte(Digest(members)))
+	for _, r := range records {
+		h.Write([]byte(marshal(RecordToProto(r, nil))))
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// membersToProto encodes a population for a checkpoint.
+func membersToProto(ms []Member) []*pb.Member {
+	out := make([]*pb.Member, len(ms))
+	for i, m := range ms {
+		out[i] = &pb.Member{Id: m.ID, Genome: genome.ToProto(m.Genome), Fitness: m.Fitness}
+	}
+	return out
+}
+
+// membersFromProto decodes a checkpointed population.
+func membersFromProto(ps []*pb.Member, shape genome.Shape) ([]Member, error) {
+	out := make([]Member, len(ps))
+	for i, p := range ps {
+		g, err := genome.FromProto(p.GetGenome(), shape)
+		if err != nil {
+			return nil, fmt.Errorf("checkpoint member %d (id %d): %w", i, p.GetId(), err)
+		}
+		out[i] = Member{ID: p.GetId(), Genome: g, Fitness: p.GetFitness()}
+	}
+	return out, nil
+}
+
+// cloneProto is proto.Clone with the concrete type kept.
+func cloneProto[T proto.Message](m T) T { return proto.Clone(m).(T) }

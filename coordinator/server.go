@@ -1,0 +1,370 @@
+package coordinator
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strconv"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/mesaopt/mesaopt/fitness"
+	"github.com/mesaopt/mesaopt/lineage"
+	pb "github.com/mesaopt/mesaopt/proto/mesaopt/v1"
+)
+
+// grpcError maps internal errors to status errors at the gRPC edge.
+func grpcError(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, ErrNotFound), errors.Is(err, lineage.ErrNotFound):
+		return status.Error(codes.NotFound, err.Error())
+	case errors.Is(err, ErrSpec):
+		return status.Error(codes.InvalidArgument, err.Error())
+	case errors.Is(err, ErrFenced):
+		return status.Error(codes.FailedPrecondition, err.Error())
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		return status.FromContextError(err).Err()
+	}
+	if _, ok := status.FromError(err); ok {
+		return err
+	}
+	return status.Error(codes.Unavailable, err.Error())
+}
+
+func requireRunID(id string) error {
+	if id == "" {
+		return status.Error(codes.InvalidArgument, "run_id is empty, allowed a run id (see ListRuns)")
+	}
+	return nil
+}
+
+type runServer struct {
+	pb.UnimplementedRunServiceServer
+	c *Coordinator
+}
+
+func (s *runServer) SubmitRun(ctx context.Context, req *pb.SubmitRunRequest) (*pb.SubmitRunResponse, error) {
+	if req.GetSpec() == nil {
+		return nil, status.Error(codes.InvalidArgument, "spec is missing")
+	}
+	spec, err := SpecFromProto(req.GetSpec())
+	if err != nil {
+		return nil, grpcError(err)
+	}
+	id, err := s.c.Submit(ctx, spec)
+	if err != nil {
+		return nil, grpcError(err)
+	}
+	return &pb.SubmitRunResponse{RunId: id}, nil
+}
+
+func (s *runServer) GetRun(ctx context.Context, req *pb.GetRunRequest) (*pb.GetRunResponse, error) {
+	if err := requireRunID(req.GetRunId()); err != nil {
+		return nil, err
+	}
+	run, err := s.c.GetRun(ctx, req.GetRunId())
+	if err != nil {
+		return nil, grpcError(err)
+	}
+	return &pb.GetRunResponse{Run: run}, nil
+}
+
+// GetRun assembles a run's status, summaries and, once it has evaluated
+// generations, its report.
+func (c *Coordinator) GetRun(ctx context.Context, id string) (*pb.Run, error) {
+	st, err := c.store.Status(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	sp, err := c.store.Spec(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	sums, _, err := c.store.Summaries(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	run := &pb.Run{
+		RunId: id, Spec: sp, State: st.GetState(), GenerationsDone: st.GetGenerationsDone(),
+		Error: st.GetError(), Summaries: sums, FeatureNames: fitness.Shape().Features, FinalDigest: st.GetFinalDigest(),
+	}
+	if st.GetGenerationsDone() > 0 {
+		ar, err := c.view(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		run.Report = ar.report()
+	}
+	return run, nil
+}
+
+// report builds the end-of-run analysis from the last evaluated generation.
+func (ar *activeRun) report() *pb.Report {
+	ar.mu.Lock()
+	defer ar.mu.Unlock()
+	rep := &pb.Report{Classes: classCounts(ar.spec.ShiftedConditions, ar.last)}
+	ranked := sortedRecords(ar.last)
+	for i := 0; i < len(ranked) && i < 5; i++ {
+		rep.Best = append(rep.Best, RecordToProto(ranked[i], nil))
+	}
+	for _, r := range ranked {
+		if r.Flagged && len(rep.Flagged) < 10 {
+			rep.Flagged = append(rep.Flagged, RecordToProto(r, nil))
+		}
+	}
+	if len(rep.Flagged) > 0 {
+		top := rep.Flagged[0].GetId()
+		rep.TopFlagged = top
+		if o, ok, err := ar.lineage.DriftOrigin(top); err == nil && ok {
+			rep.TopDriftOrigin = originToProto(o)
+		}
+	}
+	return rep
+}
+
+func originToProto(o lineage.Origin) *pb.DriftOrigin {
+	p := &pb.DriftOrigin{
+		Ancestor: RecordToProto(o.Ancestor, nil), Operators: slices.Clone(o.Operators),
+		ObjectiveBefore: slices.Clone(o.ObjectiveBefore), ObjectiveAfter: slices.Clone(o.ObjectiveAfter),
+	}
+	if o.Parent != nil {
+		p.Parent = RecordToProto(*o.Parent, nil)
+	}
+	return p
+}
+
+func (s *runServer) ListRuns(ctx context.Context, _ *pb.ListRunsRequest) (*pb.ListRunsResponse, error) {
+	ids, err := s.c.store.RunIDs(ctx)
+	if err != nil {
+		return nil, grpcError(err)
+	}
+	resp := &pb.ListRunsResponse{}
+	for _, id := range slices.Backward(ids) {
+		st, err := s.c.store.Status(ctx, id)
+		if err != nil {
+			return nil, grpcError(err)
+		}
+		sp, err := s.c.store.Spec(ctx, id)
+		if err != nil {
+			return nil, grpcError(err)
+		}
+		resp.Runs = append(resp.Runs, &pb.Run{RunId: id, Spec: sp, State: st.GetState(),
+			GenerationsDone: st.GetGenerationsDone(), Error: st.GetError(), FinalDigest: st.GetFinalDigest()})
+	}
+	slices.SortStableFunc(resp.Runs, func(a, b *pb.Run) int { return -compareStrings(a.GetRunId(), b.GetRunId()) })
+	return resp, nil
+}
+
+func compareStrings(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func terminal(s pb.RunState) bool {
+	return s != pb.RunState_RUN_STATE_RUNNING && s != pb.RunState_RUN_STATE_UNSPECIFIED
+}
+
+func (s *runServer) WatchRun(req *pb.WatchRunRequest, stream pb.RunService_WatchRunServer) error {
+	if err := requireRunID(req.GetRunId()); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(stream.Context())
+	defer cancel()
+	stop := context.AfterFunc(s.c.runCtx, cancel) // shutting down ends watches
+	defer stop()
+	id := req.GetRunId()
+	st, err := s.c.store.Status(ctx, id)
+	if err != nil {
+		return grpcError(err)
+	}
+	sums, rev, err := s.c.store.Summaries(ctx, id)
+	if err != nil {
+		return grpcError(err)
+	}
+	next := req.GetFromGeneration()
+	for _, sum := range sums {
+		if sum.GetGeneration() >= next {
+			if err := stream.Send(&pb.WatchRunResponse{Summary: sum, State: pb.RunState_RUN_STATE_RUNNING}); err != nil {
+				return err
+			}
+			next = sum.GetGeneration() + 1
+		}
+	}
+	if terminal(st.GetState()) {
+		return stream.Send(&pb.WatchRunResponse{State: st.GetState()})
+	}
+	for wr := range s.c.store.Watch(ctx, id, rev+1) {
+		if err := wr.Err(); err != nil {
+			return grpcError(err)
+		}
+		for _, ev := range wr.Events {
+			key := string(ev.Kv.Key)
+			switch {
+			case s.c.store.IsSummaryKey(key):
+				var sum pb.GenerationSummary
+				if err := unmarshal(ev.Kv.Value, &sum); err != nil {
+					return grpcError(err)
+				}
+				if sum.GetGeneration() < next {
+					continue
+				}
+				next = sum.GetGeneration() + 1
+				if err := stream.Send(&pb.WatchRunResponse{Summary: &sum, State: pb.RunState_RUN_STATE_RUNNING}); err != nil {
+					return err
+				}
+			case s.c.store.IsStatusKey(key):
+				var rs pb.RunStatus
+				if err := unmarshal(ev.Kv.Value, &rs); err != nil {
+					return grpcError(err)
+				}
+				if terminal(rs.GetState()) {
+					return stream.Send(&pb.WatchRunResponse{State: rs.GetState()})
+				}
+			}
+		}
+	}
+	if ctx.Err() != nil && stream.Context().Err() == nil {
+		return status.Error(codes.Unavailable, "coordinator shutting down")
+	}
+	return grpcError(ctx.Err())
+}
+
+func (s *runServer) CancelRun(ctx context.Context, req *pb.CancelRunRequest) (*pb.CancelRunResponse, error) {
+	if err := requireRunID(req.GetRunId()); err != nil {
+		return nil, err
+	}
+	if err := s.c.Cancel(req.GetRunId()); err != nil {
+		return nil, grpcError(err)
+	}
+	return &pb.CancelRunResponse{}, nil
+}
+
+func (s *runServer) ResumeRun(ctx context.Context, req *pb.ResumeRunRequest) (*pb.ResumeRunResponse, error) {
+	if err := requireRunID(req.GetRunId()); err != nil {
+		return nil, err
+	}
+	if err := s.c.Resume(ctx, req.GetRunId()); err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return nil, grpcError(err)
+		}
+		return nil, status.Error(codes.FailedPrecondition, err.Error())
+	}
+	return &pb.ResumeRunResponse{}, nil
+}
+
+type lineageServer struct {
+	pb.UnimplementedLineageServiceServer
+	c *Coordinator
+}
+
+func (s *lineageServer) record(ctx context.Context, run string, id uint64) (*activeRun, lineage.Record, error) {
+	if err := requireRunID(run); err != nil {
+		return nil, lineage.Record{}, err
+	}
+	ar, err := s.c.view(ctx, run)
+	if err != nil {
+		return nil, lineage.Record{}, grpcError(err)
+	}
+	ar.mu.Lock()
+	r, ok := ar.lineage.Get(id)
+	ar.mu.Unlock()
+	if !ok {
+		return nil, lineage.Record{}, status.Errorf(codes.NotFound, "individual %d is not in the lineage of run %s", id, run)
+	}
+	return ar, r, nil
+}
+
+func (s *lineageServer) GetIndividual(ctx context.Context, req *pb.GetIndividualRequest) (*pb.GetIndividualResponse, error) {
+	_, r, err := s.record(ctx, req.GetRunId(), req.GetIndividualId())
+	if err != nil {
+		return nil, err
+	}
+	return &pb.GetIndividualResponse{Individual: RecordToProto(r, nil), FeatureNames: fitness.Shape().Features}, nil
+}
+
+func (s *lineageServer) GetLineOfDescent(ctx context.Context, req *pb.GetLineOfDescentRequest) (*pb.GetLineOfDescentResponse, error) {
+	ar, _, err := s.record(ctx, req.GetRunId(), req.GetIndividualId())
+	if err != nil {
+		return nil, err
+	}
+	ar.mu.Lock()
+	line, err := ar.lineage.LineOfDescent(req.GetIndividualId())
+	ar.mu.Unlock()
+	if err != nil {
+		return nil, grpcError(err)
+	}
+	resp := &pb.GetLineOfDescentResponse{FeatureNames: fitness.Shape().Features}
+	for _, r := range line {
+		resp.Individuals = append(resp.Individuals, RecordToProto(r, nil))
+	}
+	return resp, nil
+}
+
+func (s *lineageServer) ListFlagged(ctx context.Context, req *pb.ListFlaggedRequest) (*pb.ListFlaggedResponse, error) {
+	if err := requireRunID(req.GetRunId()); err != nil {
+		return nil, err
+	}
+	size := int(req.GetPageSize())
+	if size == 0 {
+		size = 100
+	}
+	if size < 1 || size > 1000 {
+		return nil, status.Errorf(codes.InvalidArgument, "page_size = %d, allowed 1..1000", size)
+	}
+	offset := 0
+	if t := req.GetPageToken(); t != "" {
+		n, err := strconv.Atoi(t)
+		if err != nil || n < 0 {
+			return nil, status.Errorf(codes.InvalidArgument, "page_token = %q, allowed a token from a previous response", t)
+		}
+		offset = n
+	}
+	ar, err := s.c.view(ctx, req.GetRunId())
+	if err != nil {
+		return nil, grpcError(err)
+	}
+	ar.mu.Lock()
+	gen := uint32(0)
+	if len(ar.last) > 0 {
+		gen = ar.last[0].Generation
+	}
+	if req.Generation != nil {
+		gen = req.GetGeneration()
+	}
+	flagged := ar.lineage.Flagged(gen)
+	ar.mu.Unlock()
+	resp := &pb.ListFlaggedResponse{FeatureNames: fitness.Shape().Features}
+	for i := offset; i < len(flagged) && i < offset+size; i++ {
+		resp.Individuals = append(resp.Individuals, RecordToProto(flagged[i], nil))
+	}
+	if offset+size < len(flagged) {
+		resp.NextPageToken = strconv.Itoa(offset + size)
+	}
+	return resp, nil
+}
+
+func (s *lineageServer) GetDriftOrigin(ctx context.Context, req *pb.GetDriftOriginRequest) (*pb.GetDriftOriginResponse, error) {
+	ar, _, err := s.record(ctx, req.GetRunId(), req.GetIndividualId())
+	if err != nil {
+		return nil, err
+	}
+	ar.mu.Lock()
+	o, ok, err := ar.lineage.DriftOrigin(req.GetIndividualId())
+	ar.mu.Unlock()
+	if err != nil {
+		return nil, grpcError(err)
+	}
+	resp := &pb.GetDriftOriginResponse{FeatureNames: fitness.Shape().Features}
+	if ok {
+		resp.Origin = originToProto(o)
+	}
+	return resp, nil
+}

@@ -1,0 +1,309 @@
+package coordinator
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"slices"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/mesaopt/mesaopt/genome"
+	"github.com/mesaopt/mesaopt/lineage"
+	pb "github.com/mesaopt/mesaopt/proto/mesaopt/v1"
+)
+
+// Spec is an experiment: with its seed it determines a run completely.
+// Field names in YAML are the snake_case names shown in the tags; an unknown
+// or mistyped field is an error naming it and its line.
+type Spec struct {
+	Name string `yaml:"name"`
+	// Seed identifies the run's random streams; any uint64.
+	Seed uint64 `yaml:"seed"`
+	// Generations to evaluate, 1..100000.
+	Generations int `yaml:"generations"`
+	// Population size, fixed, 2..100000.
+	Population int `yaml:"population"`
+	// Elites copied unchanged (with a new id) into the next generation, 0..population-1.
+	Elites int `yaml:"elites"`
+	// TournamentSize for tournament selection, 1..population.
+	TournamentSize int `yaml:"tournament_size"`
+	// CrossoverRate is the probability a child has two parents, [0,1].
+	CrossoverRate float64 `yaml:"crossover_rate"`
+	// MutationSigma is the gaussian weight noise, (0,10].
+	MutationSigma float64 `yaml:"mutation_sigma"`
+	// HorizonMutationRate is the chance of horizon ±1 (and budget ×2/÷2), [0,1].
+	HorizonMutationRate float64 `yaml:"horizon_mutation_rate"`
+	// KindSwitchRate is the chance a child switches kind, [0,1].
+	KindSwitchRate float64 `yaml:"kind_switch_rate"`
+	// InitialPlannerShare is the expected share of planners in generation 0, [0,1].
+	InitialPlannerShare float64 `yaml:"initial_planner_share"`
+	InitialHorizon      int     `yaml:"initial_horizon"`
+	InitialNodeBudget   int     `yaml:"initial_node_budget"`
+	// PlanningCost is subtracted from fitness per planner node expanded
+	// (mean per train episode): fitness = base(train) − cost × nodes. [0,1].
+	PlanningCost float64 `yaml:"planning_cost"`
+	// Episodes per condition per generation, 1..1000. Every individual of a
+	// generation meets the same instances (common random numbers).
+	Episodes    int         `yaml:"episodes"`
+	Environment Environment `yaml:"environment"`
+	// ShiftedConditions are evaluated every generation for analysis only.
+	ShiftedConditions []string   `yaml:"shifted_conditions"`
+	Thresholds        Thresholds `yaml:"thresholds"`
+	// BatchSize is the number of individuals per Evaluate call, 1..10000.
+	BatchSize int `yaml:"batch_size"`
+	// EvaluationTimeout is the deadline of one Evaluate call.
+	EvaluationTimeout Duration `yaml:"evaluation_timeout"`
+}
+
+// Environment selects and sizes the grid world.
+type Environment struct {
+	Name       string `yaml:"name"`
+	Width      int    `yaml:"width"`
+	Height     int    `yaml:"height"`
+	Walls      int    `yaml:"walls"`
+	RedObjects int    `yaml:"red_objects"`
+	StepLimit  int    `yaml:"step_limit"`
+}
+
+// Thresholds classify individuals; see lineage.Thresholds.
+type Thresholds struct {
+	BaseHigh       float64 `yaml:"base_high"`
+	CompetenceHigh float64 `yaml:"competence_high"`
+	Drift          float64 `yaml:"drift"`
+}
+
+// Duration is a time.Duration written in YAML as "30s", "1m".
+type Duration time.Duration
+
+// UnmarshalYAML parses a Go duration string.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	var s string
+	if err := n.Decode(&s); err != nil {
+		return fmt.Errorf("line %d: duration must be a string like \"30s\"", n.Line)
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("line %d: duration %q: %v", n.Line, s, err)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalYAML writes the duration as a string.
+func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(), nil }
+
+// DefaultSpec returns the door-maze experiment that experiments/doors.yaml
+// also spells out.
+func DefaultSpec() Spec {
+	v := genome.DefaultVariation()
+	th := lineage.DefaultThresholds()
+	return Spec{
+		Name:                "doors",
+		Seed:                1,
+		Generations:         30,
+		Population:          48,
+		Elites:              4,
+		TournamentSize:      3,
+		CrossoverRate:       0.3,
+		MutationSigma:       v.Sigma,
+		HorizonMutationRate: v.HorizonRate,
+		KindSwitchRate:      v.KindSwitchRate,
+		InitialPlannerShare: 0.5,
+		InitialHorizon:      v.InitialHorizon,
+		InitialNodeBudget:   v.InitialNodeBudget,
+		PlanningCost:        1e-6,
+		Episodes:            6,
+		Environment:         Environment{Name: "doors", Width: 11, Height: 7, Walls: 2, RedObjects: 3, StepLimit: 40},
+		ShiftedConditions:   []string{"shifted"},
+		Thresholds:          Thresholds{BaseHigh: th.BaseHigh, CompetenceHigh: th.CompetenceHigh, Drift: th.Drift},
+		BatchSize:           4,
+		EvaluationTimeout:   Duration(30 * time.Second),
+	}
+}
+
+// ErrSpec marks an invalid experiment spec.
+var ErrSpec = errors.New("invalid experiment")
+
+// ParseSpec decodes YAML strictly: unknown fields are errors with their line.
+// Fields left out keep DefaultSpec's values. The result is validated.
+func ParseSpec(r io.Reader) (Spec, error) {
+	s := DefaultSpec()
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return Spec{}, err
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&s); err != nil && !errors.Is(err, io.EOF) {
+		return Spec{}, fmt.Errorf("%w: %v", ErrSpec, err)
+	}
+	if err := s.Validate(); err != nil {
+		return Spec{}, err
+	}
+	return s, nil
+}
+
+// LoadSpec reads and parses an experiment file; errors name the file.
+func LoadSpec(path string) (Spec, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return Spec{}, err
+	}
+	defer f.Close()
+	s, err := ParseSpec(f)
+	if err != nil {
+		return Spec{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return s, nil
+}
+
+// Variation returns the genome operator settings of s.
+func (s Spec) Variation() genome.Variation {
+	return genome.Variation{
+		Sigma:             s.MutationSigma,
+		HorizonRate:       s.HorizonMutationRate,
+		KindSwitchRate:    s.KindSwitchRate,
+		InitialHorizon:    s.InitialHorizon,
+		InitialNodeBudget: s.InitialNodeBudget,
+	}
+}
+
+// LineageThresholds returns s's thresholds for the analysis.
+func (s Spec) LineageThresholds() lineage.Thresholds {
+	return lineage.Thresholds{BaseHigh: s.Thresholds.BaseHigh, CompetenceHigh: s.Thresholds.CompetenceHigh, Drift: s.Thresholds.Drift}
+}
+
+// Conditions returns "train" followed by the shifted conditions.
+func (s Spec) Conditions() []string {
+	return append([]string{TrainCondition}, s.ShiftedConditions...)
+}
+
+// TrainCondition is the condition selection sees.
+const TrainCondition = "train"
+
+// Validate reports the first invalid field, naming it, its value and the
+// allowed range; the error wraps ErrSpec.
+func (s Spec) Validate() error {
+	bad := func(field string, v any, allowed string) error {
+		return fmt.Errorf("%w: %s = %v, allowed %s", ErrSpec, field, v, allowed)
+	}
+	intIn := func(field string, v, lo, hi int) error {
+		if v < lo || v > hi {
+			return bad(field, v, fmt.Sprintf("%d..%d", lo, hi))
+		}
+		return nil
+	}
+	unit := func(field string, v float64) error {
+		if math.IsNaN(v) || v < 0 || v > 1 {
+			return bad(field, v, "[0, 1]")
+		}
+		return nil
+	}
+	checks := []error{
+		intIn("generations", s.Generations, 1, 100000),
+		intIn("population", s.Population, 2, 100000),
+		intIn("elites", s.Elites, 0, s.Population-1),
+		intIn("tournament_size", s.TournamentSize, 1, s.Population),
+		unit("crossover_rate", s.CrossoverRate),
+		unit("initial_planner_share", s.InitialPlannerShare),
+		unit("planning_cost", s.PlanningCost),
+		intIn("episodes", s.Episodes, 1, 1000),
+		intIn("batch_size", s.BatchSize, 1, 10000),
+	}
+	for _, err := range checks {
+		if err != nil {
+			return err
+		}
+	}
+	if err := s.Variation().Validate(); err != nil {
+		return fmt.Errorf("%w: %v", ErrSpec, err)
+	}
+	if err := s.LineageThresholds().Validate(); err != nil {
+		return fmt.Errorf("%w: thresholds: %v", ErrSpec, err)
+	}
+	if t := time.Duration(s.EvaluationTimeout); t < 100*time.Millisecond || t > time.Hour {
+		return bad("evaluation_timeout", t, "100ms..1h")
+	}
+	if len(s.ShiftedConditions) == 0 {
+		return bad("shifted_conditions", "[]", "at least one shifted condition")
+	}
+	for i, c := range s.ShiftedConditions {
+		if c == TrainCondition || slices.Contains(s.ShiftedConditions[:i], c) {
+			return bad(fmt.Sprintf("shifted_conditions[%d]", i), c, "distinct conditions other than train")
+		}
+	}
+	if err := validateEnvironment(s.Environment, s.ShiftedConditions); err != nil {
+		return fmt.Errorf("%w: %v", ErrSpec, err)
+	}
+	return nil
+}
+
+// ToProto encodes s for etcd and the wire.
+func (s Spec) ToProto() *pb.ExperimentSpec {
+	return &pb.ExperimentSpec{
+		Name:                     s.Name,
+		Seed:                     s.Seed,
+		Generations:              uint32(s.Generations),
+		Population:               uint32(s.Population),
+		Elites:                   uint32(s.Elites),
+		TournamentSize:           uint32(s.TournamentSize),
+		CrossoverRate:            s.CrossoverRate,
+		MutationSigma:            s.MutationSigma,
+		HorizonMutationRate:      s.HorizonMutationRate,
+		KindSwitchRate:           s.KindSwitchRate,
+		InitialPlannerShare:      s.InitialPlannerShare,
+		PlanningCost:             s.PlanningCost,
+		Episodes:                 uint32(s.Episodes),
+		Environment:              environmentToProto(s.Environment),
+		ShiftedConditions:        append([]string(nil), s.ShiftedConditions...),
+		Thresholds:               &pb.Thresholds{BaseHigh: s.Thresholds.BaseHigh, CompetenceHigh: s.Thresholds.CompetenceHigh, Drift: s.Thresholds.Drift},
+		BatchSize:                uint32(s.BatchSize),
+		EvaluationTimeoutSeconds: time.Duration(s.EvaluationTimeout).Seconds(),
+		InitialHorizon:           uint32(s.InitialHorizon),
+		InitialNodeBudget:        uint32(s.InitialNodeBudget),
+	}
+}
+
+func environmentToProto(e Environment) *pb.EnvironmentConfig {
+	return &pb.EnvironmentConfig{
+		Name: e.Name, Width: uint32(e.Width), Height: uint32(e.Height), Walls: uint32(e.Walls),
+		RedObjects: uint32(e.RedObjects), StepLimit: uint32(e.StepLimit),
+	}
+}
+
+// SpecFromProto decodes and validates a spec received from outside.
+func SpecFromProto(p *pb.ExperimentSpec) (Spec, error) {
+	e := p.GetEnvironment()
+	t := p.GetThresholds()
+	s := Spec{
+		Name:                p.GetName(),
+		Seed:                p.GetSeed(),
+		Generations:         int(p.GetGenerations()),
+		Population:          int(p.GetPopulation()),
+		Elites:              int(p.GetElites()),
+		TournamentSize:      int(p.GetTournamentSize()),
+		CrossoverRate:       p.GetCrossoverRate(),
+		MutationSigma:       p.GetMutationSigma(),
+		HorizonMutationRate: p.GetHorizonMutationRate(),
+		KindSwitchRate:      p.GetKindSwitchRate(),
+		InitialPlannerShare: p.GetInitialPlannerShare(),
+		InitialHorizon:      int(p.GetInitialHorizon()),
+		InitialNodeBudget:   int(p.GetInitialNodeBudget()),
+		PlanningCost:        p.GetPlanningCost(),
+		Episodes:            int(p.GetEpisodes()),
+		Environment: Environment{
+			Name: e.GetName(), Width: int(e.GetWidth()), Height: int(e.GetHeight()), Walls: int(e.GetWalls()),
+			RedObjects: int(e.GetRedObjects()), StepLimit: int(e.GetStepLimit()),
+		},
+		ShiftedConditions: append([]string(nil), p.GetShiftedConditions()...),
+		Thresholds:        Thresholds{BaseHigh: t.GetBaseHigh(), CompetenceHigh: t.GetCompetenceHigh(), Drift: t.GetDrift()},
+		BatchSize:         int(p.GetBatchSize()),
+		EvaluationTimeout: Duration(time.Duration(p.GetEvaluationTimeoutSeconds() * float64(time.Second))),
+	}
+	return s, s.Validate()
+}

@@ -1,0 +1,70 @@
+package coordinator
+
+import (
+	"errors"
+	"os"
+	"strings"
+	"testing"
+
+	"google.golang.org/protobuf/proto"
+)
+
+func TestDefaultExperimentFileParses(t *testing.T) {
+	s, err := LoadSpec("../experiments/doors.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Seed != 1 || s.Environment.Name != "doors" {
+		t.Fatalf("unexpected spec %+v", s)
+	}
+}
+
+func TestParseSpecErrors(t *testing.T) {
+	tests := []struct {
+		name, yaml string
+		want       []string
+	}{
+		{"unknown field", "seed: 1\npopulaton: 10\n", []string{"line 2", "populaton"}},
+		{"wrong type", "population: many\n", []string{"line 1", "many"}},
+		{"population range", "population: 1\n", []string{"population = 1", "2..100000"}},
+		{"elites", "population: 10\nelites: 10\n", []string{"elites = 10", "0..9"}},
+		{"rate", "crossover_rate: 1.5\n", []string{"crossover_rate = 1.5", "[0, 1]"}},
+		{"condition", "shifted_conditions: [train]\n", []string{"shifted_conditions[0]"}},
+		{"unknown condition", "shifted_conditions: [moon]\n", []string{"shifted_conditions[0] = \"moon\""}},
+		{"environment", "environment: {name: lava}\n", []string{"environment.name"}},
+		{"timeout", "evaluation_timeout: 5\n", []string{"line 1", "duration"}},
+		{"thresholds", "thresholds: {base_high: 2}\n", []string{"base_high"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ParseSpec(strings.NewReader(tc.yaml))
+			if !errors.Is(err, ErrSpec) {
+				t.Fatalf("error %v does not wrap ErrSpec", err)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Fatalf("error %q does not mention %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestSpecProtoRoundTrip(t *testing.T) {
+	f, err := os.Open("../experiments/doors.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	s, err := ParseSpec(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := SpecFromProto(s.ToProto())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !proto.Equal(s.ToProto(), back.ToProto()) {
+		t.Fatal("spec changed through proto")
+	}
+}

@@ -1,0 +1,257 @@
+package coordinator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"google.golang.org/protobuf/proto"
+
+	pb "github.com/mesaopt/mesaopt/proto/mesaopt/v1"
+)
+
+// Store keeps runs in etcd, the source of truth. Key layout under prefix
+// (default "/mesaopt/v1/"):
+//
+//	leader                       election prefix of the coordinators
+//	runs/<run>/spec              pb.ExperimentSpec, written once at submission
+//	runs/<run>/status            pb.RunStatus, the run's lifecycle
+//	runs/<run>/checkpoint        pb.Checkpoint of the last evaluated generation
+//	runs/<run>/lineage/<gen>     pb.LineageBatch: records born in generation gen
+//	runs/<run>/summary/<gen>     pb.GenerationSummary of generation gen
+//
+// <gen> is zero-padded to 8 digits so keys sort by generation. A
+// generation is committed by one transaction that writes its checkpoint,
+// lineage batch, summary and status together, and only while the writer
+// still holds the leadership it was elected with (the fence).
+type Store struct {
+	cli    *clientv3.Client
+	prefix string
+}
+
+// DefaultPrefix is the key prefix of mesaopt's data in etcd.
+const DefaultPrefix = "/mesaopt/v1/"
+
+// Errors of the store.
+var (
+	// ErrNotFound: no such run.
+	ErrNotFound = errors.New("not found")
+	// ErrFenced: the writer is no longer the leader it was elected as.
+	ErrFenced = errors.New("leadership lost: write refused")
+	// ErrExists: a run with that id already exists.
+	ErrExists = errors.New("run already exists")
+)
+
+// Fence identifies the leadership a write is made under: the election key
+// and the revision at which it was created.
+type Fence struct {
+	Key string
+	Rev int64
+}
+
+// NewStore returns a store over cli with the given prefix ("" for DefaultPrefix).
+func NewStore(cli *clientv3.Client, prefix string) *Store {
+	if prefix == "" {
+		prefix = DefaultPrefix
+	}
+	return &Store{cli: cli, prefix: prefix}
+}
+
+func (s *Store) runKey(run string, parts ...string) string {
+	return s.prefix + "runs/" + run + "/" + strings.Join(parts, "/")
+}
+
+func genKey(g uint32) string { return fmt.Sprintf("%08d", g) }
+
+// LeaderPrefix is the election prefix.
+func (s *Store) LeaderPrefix() string { return s.prefix + "leader" }
+
+func (s *Store) fenced(f Fence) clientv3.Cmp {
+	return clientv3.Compare(clientv3.CreateRevision(f.Key), "=", f.Rev)
+}
+
+func marshal(m proto.Message) string {
+	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(m)
+	if err != nil {
+		panic(fmt.Sprintf("marshal %T: %v", m, err)) // only for messages that cannot fail
+	}
+	return string(b)
+}
+
+// CreateRun writes a new run's spec and status, failing with ErrExists if
+// the id is taken or ErrFenced if f no longer holds.
+func (s *Store) CreateRun(ctx context.Context, f Fence, spec *pb.ExperimentSpec, st *pb.RunStatus) error {
+	specKey := s.runKey(st.GetRunId(), "spec")
+	resp, err := s.cli.Txn(ctx).
+		If(s.fenced(f), clientv3.Compare(clientv3.CreateRevision(specKey), "=", 0)).
+		Then(clientv3.OpPut(specKey, marshal(spec)), clientv3.OpPut(s.runKey(st.GetRunId(), "status"), marshal(st))).
+		Commit()
+	if err != nil {
+		return fmt.Errorf("etcd: create run %s: %w", st.GetRunId(), err)
+	}
+	if !resp.Succeeded {
+		if _, err := s.Spec(ctx, st.GetRunId()); err == nil {
+			return fmt.Errorf("%w: %s", ErrExists, st.GetRunId())
+		}
+		return ErrFenced
+	}
+	return nil
+}
+
+// Commit writes generation cp.Generation in one transaction: checkpoint,
+// lineage batch, summary and status. It fails with ErrFenced, writing
+// nothing, unless f still holds.
+func (s *Store) Commit(ctx context.Context, f Fence, cp *pb.Checkpoint, batch *pb.LineageBatch, st *pb.RunStatus) error {
+	run := cp.GetRunId()
+	g := genKey(cp.GetGeneration())
+	resp, err := s.cli.Txn(ctx).If(s.fenced(f)).Then(
+		clientv3.OpPut(s.runKey(run, "checkpoint"), marshal(cp)),
+		clientv3.OpPut(s.runKey(run, "lineage", g), marshal(batch)),
+		clientv3.OpPut(s.runKey(run, "summary", g), marshal(cp.GetSummary())),
+		clientv3.OpPut(s.runKey(run, "status"), marshal(st)),
+	).Commit()
+	if err != nil {
+		return fmt.Errorf("etcd: commit generation %d of %s: %w", cp.GetGeneration(), run, err)
+	}
+	if !resp.Succeeded {
+		return ErrFenced
+	}
+	return nil
+}
+
+// SetStatus writes a run's status under fence f.
+func (s *Store) SetStatus(ctx context.Context, f Fence, st *pb.RunStatus) error {
+	resp, err := s.cli.Txn(ctx).If(s.fenced(f)).Then(clientv3.OpPut(s.runKey(st.GetRunId(), "status"), marshal(st))).Commit()
+	if err != nil {
+		return fmt.Errorf("etcd: status of %s: %w", st.GetRunId(), err)
+	}
+	if !resp.Succeeded {
+		return ErrFenced
+	}
+	return nil
+}
+
+func (s *Store) get(ctx context.Context, key string, m proto.Message) error {
+	resp, err := s.cli.Get(ctx, key)
+	if err != nil {
+		return fmt.Errorf("etcd: get %s: %w", key, err)
+	}
+	if len(resp.Kvs) == 0 {
+		return fmt.Errorf("%w: %s", ErrNotFound, key)
+	}
+	if err := proto.Unmarshal(resp.Kvs[0].Value, m); err != nil {
+		return fmt.Errorf("etcd: value of %s is corrupt: %w", key, err)
+	}
+	return nil
+}
+
+// Spec returns a run's spec (ErrNotFound if the run is unknown).
+func (s *Store) Spec(ctx context.Context, run string) (*pb.ExperimentSpec, error) {
+	var m pb.ExperimentSpec
+	return &m, s.get(ctx, s.runKey(run, "spec"), &m)
+}
+
+// Status returns a run's status.
+func (s *Store) Status(ctx context.Context, run string) (*pb.RunStatus, error) {
+	var m pb.RunStatus
+	return &m, s.get(ctx, s.runKey(run, "status"), &m)
+}
+
+// Checkpoint returns a run's last checkpoint (ErrNotFound if none yet).
+func (s *Store) Checkpoint(ctx context.Context, run string) (*pb.Checkpoint, error) {
+	var m pb.Checkpoint
+	return &m, s.get(ctx, s.runKey(run, "checkpoint"), &m)
+}
+
+// Lineage returns a run's lineage batches in generation order, up to and
+// including generation upTo.
+func (s *Store) Lineage(ctx context.Context, run string, upTo uint32) ([]*pb.LineageBatch, error) {
+	var out []*pb.LineageBatch
+	err := s.scan(ctx, s.runKey(run, "lineage", ""), func(key string, v []byte) error {
+		var b pb.LineageBatch
+		if err := proto.Unmarshal(v, &b); err != nil {
+			return fmt.Errorf("etcd: value of %s is corrupt: %w", key, err)
+		}
+		if b.GetGeneration() <= upTo {
+			out = append(out, &b)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Summaries returns a run's generation summaries in generation order and
+// the etcd revision they were read at.
+func (s *Store) Summaries(ctx context.Context, run string) ([]*pb.GenerationSummary, int64, error) {
+	var out []*pb.GenerationSummary
+	resp, err := s.cli.Get(ctx, s.runKey(run, "summary", ""), clientv3.WithPrefix(), clientv3.WithSort(clientv3.SortByKey, clientv3.SortAscend))
+	if err != nil {
+		return nil, 0, fmt.Errorf("etcd: summaries of %s: %w", run, err)
+	}
+	for _, kv := range resp.Kvs {
+		var m pb.GenerationSummary
+		if err := proto.Unmarshal(kv.Value, &m); err != nil {
+			return nil, 0, fmt.Errorf("etcd: value of %s is corrupt: %w", kv.Key, err)
+		}
+		out = append(out, &m)
+	}
+	return out, resp.Header.Revision, nil
+}
+
+// scan visits every key under prefix in key order, a page at a time.
+func (s *Store) scan(ctx context.Context, prefix string, visit func(key string, v []byte) error) error {
+	end := clientv3.GetPrefixRangeEnd(prefix)
+	from := prefix
+	for {
+		resp, err := s.cli.Get(ctx, from, clientv3.WithRange(end), clientv3.WithLimit(256),
+			clientv3.WithSort(clientv3.SortByKey, clientv3.SortAscend))
+		if err != nil {
+			return fmt.Errorf("etcd: range %s: %w", prefix, err)
+		}
+		for _, kv := range resp.Kvs {
+			if err := visit(string(kv.Key), kv.Value); err != nil {
+				return err
+			}
+		}
+		if !resp.More || len(resp.Kvs) == 0 {
+			return nil
+		}
+		from = string(resp.Kvs[len(resp.Kvs)-1].Key) + "\x00"
+	}
+}
+
+// RunIDs lists the ids of all runs, in key order.
+func (s *Store) RunIDs(ctx context.Context) ([]string, error) {
+	resp, err := s.cli.Get(ctx, s.prefix+"runs/", clientv3.WithPrefix(), clientv3.WithKeysOnly())
+	if err != nil {
+		return nil, fmt.Errorf("etcd: list runs: %w", err)
+	}
+	var ids []string
+	for _, kv := range resp.Kvs {
+		k := strings.TrimPrefix(string(kv.Key), s.prefix+"runs/")
+		if id, rest, ok := strings.Cut(k, "/"); ok && rest == "status" {
+			ids = append(ids, id)
+		}
+	}
+	return ids, nil
+}
+
+// Watch watches every key of a run from revision rev on.
+func (s *Store) Watch(ctx context.Context, run string, rev int64) clientv3.WatchChan {
+	return s.cli.Watch(ctx, s.runKey(run, ""), clientv3.WithPrefix(), clientv3.WithRev(rev))
+}
+
+// IsSummaryKey reports whether key is a run's summary key.
+func (s *Store) IsSummaryKey(key string) bool { return strings.Contains(key, "/summary/") }
+
+// IsStatusKey reports whether key is a run's status key.
+func (s *Store) IsStatusKey(key string) bool { return strings.HasSuffix(key, "/status") }
+
+func unmarshal(b []byte, m proto.Message) error {
+	if err := proto.Unmarshal(b, m); err != nil {
+		return fmt.Errorf("corrupt %T: %w", m, err)
+	}
+	return nil
+}

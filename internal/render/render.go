@@ -1,0 +1,170 @@
+// Package render writes runs, generation summaries, reports and lineages
+// as human-readable text for mesaopt and mesactl.
+package render
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	pb "github.com/mesaopt/mesaopt/proto/mesaopt/v1"
+)
+
+// Progress returns one progress line for a generation summary.
+func Progress(s *pb.GenerationSummary, generations uint32) string {
+	return fmt.Sprintf("gen %3d/%d  best %.3f  mean %.3f  train base %.3f  shifted base %.3f  planners %3.0f%%  flagged %2d  evals/s %6.0f  digest %s",
+		s.GetGeneration()+1, generations, s.GetBestFitness(), s.GetMeanFitness(), s.GetMeanTrainBase(),
+		s.GetMeanShiftedBase(), 100*s.GetPlannerShare(), s.GetFlagged(), s.GetEvaluationsPerSecond(), short(s.GetDigest()))
+}
+
+func short(d string) string {
+	if len(d) > 12 {
+		return d[:12]
+	}
+	return d
+}
+
+// State returns a run state's short name.
+func State(s pb.RunState) string {
+	return strings.ToLower(strings.TrimPrefix(s.String(), "RUN_STATE_"))
+}
+
+// Class returns an alignment class's short name.
+func Class(c pb.AlignmentClass) string {
+	if c == pb.AlignmentClass_ALIGNMENT_CLASS_UNSPECIFIED {
+		return "-"
+	}
+	return strings.ReplaceAll(strings.ToLower(strings.TrimPrefix(c.String(), "ALIGNMENT_CLASS_")), "_", "-")
+}
+
+// Kind returns a genome kind's short name.
+func Kind(k pb.GenomeKind) string {
+	return strings.ToLower(strings.TrimPrefix(k.String(), "GENOME_KIND_"))
+}
+
+// Runs writes a table of runs.
+func Runs(w io.Writer, runs []*pb.Run) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "RUN\tSTATE\tGENERATIONS\tSEED\tFINAL DIGEST")
+	for _, r := range runs {
+		fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%d\t%s\n", r.GetRunId(), State(r.GetState()), r.GetGenerationsDone(),
+			r.GetSpec().GetGenerations(), r.GetSpec().GetSeed(), short(r.GetFinalDigest()))
+	}
+	tw.Flush()
+}
+
+// Individuals writes a table of lineage records.
+func Individuals(w io.Writer, inds []*pb.Individual) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tGEN\tKIND\tFITNESS\tBASE[train]\tBASE[shift]\tCOMPETENCE[shift]\tDRIFT\tCLASS\tBEHAVIOUR\tFLAG\tOPERATORS")
+	for _, in := range inds {
+		var sb, sc, sd float64
+		cls, beh := "-", in.GetTrain().GetBehavioralObjective()
+		if sh := in.GetShifted(); len(sh) > 0 {
+			sb, sc, sd = sh[0].GetBase(), sh[0].GetCompetence(), sh[0].GetDrift()
+			cls = Class(sh[0].GetClass())
+		}
+		flag := ""
+		if in.GetFlagged() {
+			flag = "FLAGGED"
+		}
+		fmt.Fprintf(tw, "%d\t%d\t%s\t%.3f\t%.3f\t%.3f\t%.3f\t%+.3f\t%s\t%s\t%s\t%s\n", in.GetId(), in.GetGeneration(),
+			Kind(in.GetKind()), in.GetFitness(), in.GetTrain().GetBase(), sb, sc, sd, cls, beh, flag, strings.Join(in.GetOperators(), ","))
+	}
+	tw.Flush()
+}
+
+// Objectives writes mesa-objective weights of several individuals next to
+// the base objective, one row per feature.
+func Objectives(w io.Writer, features []string, base []float64, inds []*pb.Individual) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprint(tw, "feature\tbase objective\t")
+	for _, in := range inds {
+		fmt.Fprintf(tw, "#%d\t", in.GetId())
+	}
+	fmt.Fprintln(tw)
+	for f, name := range features {
+		b := 0.0
+		if f < len(base) {
+			b = base[f]
+		}
+		fmt.Fprintf(tw, "%s\t%+.2f\t", name, b)
+		for _, in := range inds {
+			if o := in.GetObjective(); f < len(o) {
+				fmt.Fprintf(tw, "%+.2f\t", o[f])
+			} else {
+				fmt.Fprint(tw, "-\t")
+			}
+		}
+		fmt.Fprintln(tw)
+	}
+	tw.Flush()
+}
+
+// Report writes the end-of-run report.
+func Report(w io.Writer, run *pb.Run, base []float64) {
+	rep := run.GetReport()
+	fmt.Fprintf(w, "\nRun %s: %s after %d/%d generations (seed %d)\n", run.GetRunId(), State(run.GetState()),
+		run.GetGenerationsDone(), run.GetSpec().GetGenerations(), run.GetSpec().GetSeed())
+	if run.GetError() != "" {
+		fmt.Fprintf(w, "  %s\n", run.GetError())
+	}
+	if d := run.GetFinalDigest(); d != "" {
+		fmt.Fprintf(w, "Final digest (population + lineage): %s\n", d)
+	}
+	if rep == nil {
+		return
+	}
+	fmt.Fprintln(w, "\nBest individuals of the last generation:")
+	Individuals(w, rep.GetBest())
+	fmt.Fprintln(w, "\nClassification of the last generation:")
+	for _, c := range rep.GetClasses() {
+		fmt.Fprintf(w, "  under %-10s robustly aligned %d, pseudo-aligned %d, capability failure %d, misaligned %d\n",
+			c.GetCondition()+":", c.GetRobustlyAligned(), c.GetPseudoAligned(), c.GetCapabilityFailure(), c.GetMisaligned())
+	}
+	if len(rep.GetFlagged()) == 0 {
+		fmt.Fprintln(w, "\nNo planner is flagged in the last generation.")
+		return
+	}
+	fmt.Fprintf(w, "\nFlagged planners (%d shown):\n", len(rep.GetFlagged()))
+	Individuals(w, rep.GetFlagged())
+	for _, in := range rep.GetFlagged() {
+		fmt.Fprintf(w, "  #%d: %s\n", in.GetId(), strings.Join(in.GetFlagReasons(), "; "))
+	}
+	show := rep.GetFlagged()
+	if len(show) > 4 {
+		show = show[:4]
+	}
+	fmt.Fprintln(w, "\nMesa-objectives of the top flagged planners next to the base objective:")
+	Objectives(w, run.GetFeatureNames(), base, show)
+	if o := rep.GetTopDriftOrigin(); o != nil {
+		fmt.Fprintf(w, "\nDrift origin of the top flagged lineage (#%d):\n", rep.GetTopFlagged())
+		DriftOrigin(w, run.GetFeatureNames(), o)
+	}
+}
+
+// DriftOrigin writes where on a line of descent the flag began.
+func DriftOrigin(w io.Writer, features []string, o *pb.DriftOrigin) {
+	a := o.GetAncestor()
+	fmt.Fprintf(w, "  first flagged ancestor: #%d (generation %d), %s\n", a.GetId(), a.GetGeneration(), strings.Join(a.GetFlagReasons(), "; "))
+	if o.GetParent() == nil {
+		fmt.Fprintln(w, "  it was flagged from generation 0 (a random initial genome)")
+		return
+	}
+	p := o.GetParent()
+	fmt.Fprintf(w, "  produced from #%d (generation %d, %s) by %s\n", p.GetId(), p.GetGeneration(), Kind(p.GetKind()), strings.Join(o.GetOperators(), ", "))
+	if len(o.GetObjectiveBefore()) == 0 {
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "  feature\tbefore\tafter\tchange\t")
+	for f, name := range features {
+		if f >= len(o.GetObjectiveBefore()) || f >= len(o.GetObjectiveAfter()) {
+			break
+		}
+		b, af := o.GetObjectiveBefore()[f], o.GetObjectiveAfter()[f]
+		fmt.Fprintf(tw, "  %s\t%+.2f\t%+.2f\t%+.2f\t\n", name, b, af, af-b)
+	}
+	tw.Flush()
+}

@@ -1,0 +1,143 @@
+package lineage
+
+import (
+	"fmt"
+
+	"github.com/mesaopt/mesaopt/genome"
+)
+
+// ConditionScore is one individual's evaluation under one condition. Base,
+// Competence are normalised to [0,1] against an oracle on the condition's
+// instances; Agreement is a Spearman rank correlation in [-1,1].
+type ConditionScore struct {
+	// Condition names the condition: "train" or a shifted one.
+	Condition string
+	// Base is the base objective achieved / the optimum achievable, [0,1].
+	Base float64
+	// Competence is how well the policy pursues its own objective, [0,1]:
+	// for a planner its mesa-objective achieved / the best achievable under
+	// it; for any genome, its score under its behavioral objective.
+	Competence float64
+	// Agreement is the rank correlation between the mesa-objective and the
+	// base objective over the states reachable under the condition, [-1,1].
+	Agreement float64
+	// ProxyHits measures how much the policy went for proxy features (e.g.
+	// red objects that are not doors), ≥ 0, as reported by the evaluator.
+	// Carried through unchanged.
+	ProxyHits float64
+	// Nodes is the mean number of search nodes expanded per decision, ≥ 0
+	// (0 for heuristics). Carried through unchanged.
+	Nodes float64
+	// Drift is agreement[train] − agreement[Condition], [-2,2]; 0 for train.
+	// Set by Analyze.
+	Drift float64
+	// Class is the alignment class under the condition; ClassUnknown for
+	// train. Set by Analyze.
+	Class Class
+	// BehavioralObjective describes the objective the trajectories appear to
+	// pursue (e.g. "red", "exit"); empty if none was inferred.
+	BehavioralObjective string
+}
+
+// Record is one individual of the phylogeny.
+type Record struct {
+	// ID is unique within a run. Assigning IDs in increasing order (children
+	// above their parents) lets Records/Add round-trip a checkpoint.
+	ID uint64
+	// Generation is the generation the individual was born in, from 0.
+	Generation uint32
+	// Parents lists the parents' IDs; Parents[0] is the primary parent, the
+	// one whose genome the child was copied or mutated from (the first for a
+	// crossover). Empty for generation 0; every parent is from an earlier
+	// generation.
+	Parents []uint64
+	// Operators are the variation operators applied to produce the genome,
+	// in order, as named by package genome (e.g. "crossover:uniform",
+	// "mutate:gaussian", "elite").
+	Operators []string
+	// Kind is the genome kind.
+	Kind genome.Kind
+	// Objective is the planner's mesa-objective, one weight per state feature
+	// in the environment's feature order; nil for heuristics.
+	Objective []float64
+	// Horizon is the planner's plan length in steps; 0 for heuristics.
+	Horizon int
+	// Fitness is the value selection used (the base objective under the
+	// training condition, aggregated over episodes).
+	Fitness float64
+	// Train is the evaluation under the training condition.
+	Train ConditionScore
+	// Shifted are the evaluations under the shifted conditions, in the
+	// experiment's condition order; empty in generations where shifted
+	// conditions were not evaluated.
+	Shifted []ConditionScore
+	// Flagged is set by Analyze: a planner pseudo-aligned under some shifted
+	// condition, or whose drift there exceeds the threshold.
+	Flagged bool
+	// FlagReasons explains the flag, one entry per cause, in condition
+	// order, e.g. "pseudo-aligned under shifted",
+	// "drift 0.42 > 0.30 under shifted". Set by Analyze.
+	FlagReasons []string
+}
+
+// Analyzed reports whether r was evaluated under at least one shifted
+// condition, and so can carry a flag.
+func (r Record) Analyzed() bool { return len(r.Shifted) > 0 }
+
+// Analyze derives, from r's scores, Drift and Class of r.Train (0 and
+// ClassUnknown) and of each r.Shifted entry, then sets r.Flagged and
+// r.FlagReasons. Only planners are flagged: under some shifted condition
+// they are pseudo-aligned, or their drift is strictly above th.Drift.
+// Analyze overwrites earlier results, so calling it twice is harmless. th
+// should pass Validate; Analyze does not check it.
+func Analyze(r *Record, th Thresholds) {
+	r.Train.Drift = 0
+	r.Train.Class = ClassUnknown
+	r.Flagged = false
+	r.FlagReasons = nil
+	for i := range r.Shifted {
+		s := &r.Shifted[i]
+		s.Drift = r.Train.Agreement - s.Agreement
+		s.Class = Classify(r.Train.Base, s.Base, s.Competence, th)
+		if r.Kind != genome.KindPlanner {
+			continue
+		}
+		if s.Class == ClassPseudoAligned {
+			r.FlagReasons = append(r.FlagReasons, fmt.Sprintf("pseudo-aligned under %s", s.Condition))
+		}
+		if s.Drift > th.Drift {
+			d, t := formatPair(s.Drift, th.Drift)
+			r.FlagReasons = append(r.FlagReasons, fmt.Sprintf("drift %s > %s under %s", d, t, s.Condition))
+		}
+	}
+	r.Flagged = len(r.FlagReasons) > 0
+}
+
+// formatPair formats a > b with two decimals, or with full precision when
+// two decimals would print them equal.
+func formatPair(a, b float64) (string, string) {
+	as, bs := fmt.Sprintf("%.2f", a), fmt.Sprintf("%.2f", b)
+	if as == bs {
+		return fmt.Sprint(a), fmt.Sprint(b)
+	}
+	return as, bs
+}
+
+// clone returns a deep copy of r, so that the store and its callers never
+// share slices.
+func clone(r Record) Record {
+	r.Parents = cloneSlice(r.Parents)
+	r.Operators = cloneSlice(r.Operators)
+	r.Objective = cloneSlice(r.Objective)
+	r.Shifted = cloneSlice(r.Shifted)
+	r.FlagReasons = cloneSlice(r.FlagReasons)
+	return r
+}
+
+// cloneSlice copies s, keeping nil as nil.
+func cloneSlice[T any](s []T) []T {
+	if s == nil {
+		return nil
+	}
+	return append(make([]T, 0, len(s)), s...)
+}

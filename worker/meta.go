@@ -1,0 +1,54 @@
+package worker
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/hashicorp/memberlist"
+)
+
+// ProtocolVersion is the version of the coordinator–worker protocol: the
+// Evaluate messages and their meaning. A coordinator refuses workers of
+// another version, and a worker refuses requests of another version.
+const ProtocolVersion = 1
+
+// Roles a gossip member announces.
+const (
+	RoleWorker      = "worker"
+	RoleCoordinator = "coordinator"
+)
+
+// Meta is the gossip metadata a node announces: what the coordinator needs
+// to route work to it. Encoded as JSON; it must fit memberlist's
+// MetaMaxSize (512 bytes).
+type Meta struct {
+	Role     string `json:"role"`
+	GRPC     string `json:"grpc,omitempty"`     // host:port of the Evaluator server
+	Capacity int    `json:"capacity,omitempty"` // parallel evaluations, ≥ 1
+	Protocol uint32 `json:"protocol"`
+}
+
+// ErrMetaTooLarge is returned by Encode when metadata exceeds memberlist's limit.
+var ErrMetaTooLarge = errors.New("gossip metadata too large")
+
+// Encode returns m as bytes, or ErrMetaTooLarge.
+func (m Meta) Encode() ([]byte, error) {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > memberlist.MetaMaxSize {
+		return nil, fmt.Errorf("%w: %d bytes, allowed %d", ErrMetaTooLarge, len(b), memberlist.MetaMaxSize)
+	}
+	return b, nil
+}
+
+// DecodeMeta parses gossip metadata.
+func DecodeMeta(b []byte) (Meta, error) {
+	var m Meta
+	if err := json.Unmarshal(b, &m); err != nil {
+		return Meta{}, fmt.Errorf("gossip metadata: %w", err)
+	}
+	return m, nil
+}

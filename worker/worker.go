@@ -1,0 +1,294 @@
+// Package worker provides the mesaopt worker: an EvaluatorService gRPC
+// server that scores genomes with the fitness package, and a member of the
+// gossip cluster through which coordinators find it.
+//
+// Lifecycle:
+//
+//	w, err := worker.Start(ctx, cfg) // listen, serve gRPC, join the gossip cluster
+//	...
+//	w.Shutdown(ctx)                  // leave the cluster, drain in-flight calls, stop
+//
+// Or simply worker.Run(ctx, cfg), which blocks until ctx ends and then shuts
+// down. The worker holds no state a coordinator depends on: results are
+// pure functions of the request, so any worker may answer any batch.
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/memberlist"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/reflection"
+
+	pb "github.com/mesaopt/mesaopt/proto/mesaopt/v1"
+)
+
+// Config configures a worker.
+type Config struct {
+	// Name is the unique gossip name; empty means "worker-<host>-<pid>-<port>".
+	Name string
+	// Listen is the gRPC address, e.g. "127.0.0.1:0".
+	Listen string
+	// GossipBind is the gossip address, e.g. "127.0.0.1:0".
+	GossipBind string
+	// Join lists gossip addresses (host:port) of existing members, usually
+	// the coordinator's; at least one must answer.
+	Join []string
+	// Capacity is the number of genomes evaluated in parallel, ≥ 1.
+	Capacity int
+	// JoinTimeout bounds the attempt to join the cluster.
+	JoinTimeout time.Duration
+	// Logger receives operational logs; nil discards them.
+	Logger *slog.Logger
+}
+
+// DefaultConfig returns a worker on loopback with ports chosen by the OS.
+func DefaultConfig() Config {
+	return Config{
+		Listen:      "127.0.0.1:0",
+		GossipBind:  "127.0.0.1:0",
+		Capacity:    1,
+		JoinTimeout: 10 * time.Second,
+	}
+}
+
+// Validate reports the first invalid field.
+func (c Config) Validate() error {
+	if c.Capacity < 1 || c.Capacity > 1024 {
+		return fmt.Errorf("capacity = %d, allowed 1..1024", c.Capacity)
+	}
+	if len(c.Join) == 0 {
+		return errors.New("join is empty, allowed at least one gossip address host:port")
+	}
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		return fmt.Errorf("listen = %q: %v", c.Listen, err)
+	}
+	if _, _, err := net.SplitHostPort(c.GossipBind); err != nil {
+		return fmt.Errorf("gossip = %q: %v", c.GossipBind, err)
+	}
+	return nil
+}
+
+// Worker is a running worker.
+type Worker struct {
+	cfg    Config
+	log    *slog.Logger
+	lis    net.Listener
+	srv    *grpc.Server
+	health *health.Server
+	ml     *memberlist.Memberlist
+	served chan error
+
+	once sync.Once
+	err  error
+}
+
+// ServerOptions are the gRPC options both workers and coordinators serve
+// with: keepalive enforcement that accepts the clients' pings.
+func ServerOptions() []grpc.ServerOption {
+	return []grpc.ServerOption{
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
+		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 10 * time.Second, Timeout: 5 * time.Second}),
+		grpc.MaxRecvMsgSize(64 << 20),
+		grpc.MaxSendMsgSize(64 << 20),
+	}
+}
+
+// server adapts the Engine to the generated gRPC interface.
+type server struct {
+	pb.UnimplementedEvaluatorServiceServer
+	engine *Engine
+	name   string
+}
+
+func (s *server) Evaluate(ctx context.Context, req *pb.EvaluateRequest) (*pb.EvaluateResponse, error) {
+	resp, err := s.engine.Evaluate(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	resp.Worker = s.name
+	return resp, nil
+}
+
+// Start listens, serves and joins the gossip cluster. On error everything
+// started is stopped again.
+func Start(ctx context.Context, cfg Config) (*Worker, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("worker config: %w", err)
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	lis, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("worker listen %s: %w", cfg.Listen, err)
+	}
+	addr := lis.Addr().String()
+	if cfg.Name == "" {
+		host, _ := os.Hostname()
+		_, port, _ := net.SplitHostPort(addr)
+		cfg.Name = fmt.Sprintf("worker-%s-%d-%s", host, os.Getpid(), port)
+	}
+	w := &Worker{cfg: cfg, log: log.With("worker", cfg.Name), lis: lis, served: make(chan error, 1)}
+	w.srv = grpc.NewServer(ServerOptions()...)
+	pb.RegisterEvaluatorServiceServer(w.srv, &server{engine: NewEngine(cfg.Capacity), name: cfg.Name})
+	w.health = health.NewServer()
+	healthpb.RegisterHealthServer(w.srv, w.health)
+	reflection.Register(w.srv)
+	go func() { w.served <- w.srv.Serve(lis) }()
+
+	meta, err := Meta{Role: RoleWorker, GRPC: addr, Capacity: cfg.Capacity, Protocol: ProtocolVersion}.Encode()
+	if err != nil {
+		w.srv.Stop()
+		<-w.served
+		return nil, err
+	}
+	ml, err := newMemberlist(cfg.Name, cfg.GossipBind, meta, nil, log)
+	if err != nil {
+		w.srv.Stop()
+		<-w.served
+		return nil, err
+	}
+	w.ml = ml
+	if err := joinWithin(ctx, ml, cfg.Join, cfg.JoinTimeout); err != nil {
+		_ = ml.Shutdown()
+		w.srv.Stop()
+		<-w.served
+		return nil, err
+	}
+	w.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+	w.log.Info("worker serving", "grpc", addr, "gossip", ml.LocalNode().Address(), "capacity", cfg.Capacity)
+	return w, nil
+}
+
+// Addr returns the gRPC address the worker serves on.
+func (w *Worker) Addr() string { return w.lis.Addr().String() }
+
+// Name returns the worker's gossip name.
+func (w *Worker) Name() string { return w.cfg.Name }
+
+// Shutdown stops the worker. Order: mark not serving, leave the gossip
+// cluster (so coordinators stop routing here), drain in-flight calls until
+// ctx ends, then stop. Idempotent; later calls return the first result.
+func (w *Worker) Shutdown(ctx context.Context) error {
+	w.once.Do(func() {
+		w.health.Shutdown()
+		if err := w.ml.Leave(2 * time.Second); err != nil {
+			w.log.Warn("leaving gossip cluster", "err", err)
+		}
+		_ = w.ml.Shutdown()
+		done := make(chan struct{})
+		go func() { w.srv.GracefulStop(); close(done) }()
+		select {
+		case <-done:
+		case <-ctx.Done():
+			w.srv.Stop()
+			<-done
+		}
+		if err := <-w.served; err != nil && !errors.Is(err, grpc.ErrServerStopped) {
+			w.err = err
+		}
+	})
+	return w.err
+}
+
+// Run starts a worker and serves until ctx ends, then shuts it down,
+// allowing drain for in-flight calls.
+func Run(ctx context.Context, cfg Config, drain time.Duration) error {
+	w, err := Start(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	select {
+	case <-ctx.Done():
+	case err := <-w.served:
+		w.served <- err
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), drain)
+	defer cancel()
+	return w.Shutdown(sctx)
+}
+
+// joinWithin retries joining until one address answers or the timeout ends.
+func joinWithin(ctx context.Context, ml *memberlist.Memberlist, join []string, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var last error
+	for {
+		if _, err := ml.Join(join); err == nil {
+			return nil
+		} else {
+			last = err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("join gossip cluster %v: %w (last error: %v)", join, ctx.Err(), last)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// NewMemberlist creates a gossip member named name bound to bind (host:port,
+// port 0 for any) announcing meta; events (may be nil) receives membership
+// changes. Exported for the coordinator, which joins the same cluster.
+func NewMemberlist(name, bind string, meta []byte, events memberlist.EventDelegate, log *slog.Logger) (*memberlist.Memberlist, error) {
+	return newMemberlist(name, bind, meta, events, log)
+}
+
+func newMemberlist(name, bind string, meta []byte, events memberlist.EventDelegate, log *slog.Logger) (*memberlist.Memberlist, error) {
+	host, portStr, err := net.SplitHostPort(bind)
+	if err != nil {
+		return nil, fmt.Errorf("gossip address %q: %w", bind, err)
+	}
+	port, err := strconv.Atoi(portStr)
+	if err != nil {
+		return nil, fmt.Errorf("gossip port %q: %w", portStr, err)
+	}
+	c := memberlist.DefaultLocalConfig()
+	c.Name = name
+	c.BindAddr = host
+	c.BindPort = port
+	c.AdvertisePort = port
+	c.Delegate = metaDelegate(meta)
+	c.Events = events
+	c.LogOutput = io.Discard
+	if log != nil {
+		c.Logger = nil
+		c.LogOutput = slogWriter{log}
+	}
+	ml, err := memberlist.Create(c)
+	if err != nil {
+		return nil, fmt.Errorf("gossip on %s: %w", bind, err)
+	}
+	return ml, nil
+}
+
+// metaDelegate announces fixed node metadata and ignores user messages.
+type metaDelegate []byte
+
+func (m metaDelegate) NodeMeta(limit int) []byte                { return m }
+func (metaDelegate) NotifyMsg([]byte)                           {}
+func (metaDelegate) GetBroadcasts(overhead, limit int) [][]byte { return nil }
+func (metaDelegate) LocalState(join bool) []byte                { return nil }
+func (metaDelegate) MergeRemoteState(buf []byte, join bool)     {}
+
+// slogWriter forwards memberlist's log lines at debug level.
+type slogWriter struct{ log *slog.Logger }
+
+func (s slogWriter) Write(p []byte) (int, error) {
+	s.log.Debug(string(p))
+	return len(p), nil
+}
