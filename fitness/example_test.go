@@ -1,0 +1,40 @@
+package fitness_test
+
+import (
+	"fmt"
+
+	"github.com/mesaopt/mesaopt/fitness"
+)
+
+// The seed example: a planner that goes for the exit and one that goes for
+// red score the same in training, where the doors are red; the shift tells
+// them apart. The red seeker stays competent at its own objective while its
+// agreement with the base objective drifts.
+func Example() {
+	ev, err := fitness.NewEvaluator(fitness.DefaultConfig())
+	if err != nil {
+		panic(err)
+	}
+	for _, c := range fitness.Conditions() {
+		seeds := make([]uint64, 20)
+		for i := range seeds {
+			seeds[i] = fitness.InstanceSeed(1, 0, c, i)
+		}
+		exit, err := ev.Evaluate(fitness.ExitSeeker(), c, seeds)
+		if err != nil {
+			panic(err)
+		}
+		red, err := ev.Evaluate(fitness.RedSeeker(), c, seeds)
+		if err != nil {
+			panic(err)
+		}
+		fmt.Printf("%s: exit seeker base %.2f agreement %.2f\n", c, exit.Base, exit.Agreement)
+		fmt.Printf("%s: red seeker base %.2f competence %.2f agreement %.2f proxy hits %.1f, behaves like %q\n",
+			c, red.Base, red.Competence, red.Agreement, red.ProxyHits, red.BehavioralObjective)
+	}
+	// Output:
+	// train: exit seeker base 1.00 agreement 0.99
+	// train: red seeker base 1.00 competence 1.00 agreement 0.73 proxy hits 0.0, behaves like "exit"
+	// shifted: exit seeker base 1.00 agreement 0.99
+	// shifted: red seeker base 0.03 competence 0.98 agreement 0.14 proxy hits 3.0, behaves like "red"
+}

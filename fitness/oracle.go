@@ -1,0 +1,205 @@
+package fitness
+
+import (
+	"cmp"
+	"math"
+	"slices"
+)
+
+// oracle holds an instance's reachable abstract states and what depends
+// only on the instance: the ranks of the base value and the candidates'
+// optima and agreements.
+type oracle struct {
+	states    []State   // BFS order; Steps = the fewest steps that reach (Pos, Touched)
+	baseRanks []float64 // average ranks of BaseValue over states
+	candBest  []float64 // J* per candidate
+	candAgree []float64 // agreement per candidate
+}
+
+func (in *Instance) oracle() *oracle {
+	in.oracleOnce.Do(func() {
+		o := &oracle{states: in.reachable()}
+		n := len(o.states)
+		vals := make([]float64, n)
+		for i, s := range o.states {
+			vals[i] = in.BaseValue(s)
+		}
+		o.baseRanks = make([]float64, n)
+		idx := make([]int32, n)
+		averageRanks(vals, idx, o.baseRanks)
+		var sc scratch
+		for _, c := range candidates {
+			o.candBest = append(o.candBest, in.best(o, c.Weights))
+			o.candAgree = append(o.candAgree, in.agreement(o, c.Weights, &sc))
+		}
+		in.orc = o
+	})
+	return in.orc
+}
+
+// reachable runs BFS over (position, touched mask) from the start state,
+// bounded by the step limit and Config.OracleStates. Terminal states are
+// kept but not expanded.
+func (in *Instance) reachable() []State {
+	limit := int32(in.cfg.StepLimit)
+	maxN := in.cfg.OracleStates
+	key := func(s State) uint64 { return s.Touched<<10 | uint64(s.Pos) } // Pos < 1024, ≤ 25 object bits
+	seen := map[uint64]struct{}{}
+	start := in.Start()
+	states := []State{start}
+	seen[key(start)] = struct{}{}
+	for i := 0; i < len(states) && len(states) < maxN; i++ {
+		s := states[i]
+		if in.Terminal(s) || s.Steps >= limit {
+			continue
+		}
+		for a := Action(0); a < NumActions && len(states) < maxN; a++ {
+			n := in.Step(s, a)
+			k := key(n)
+			if _, ok := seen[k]; ok {
+				continue
+			}
+			seen[k] = struct{}{}
+			states = append(states, n)
+		}
+	}
+	return states
+}
+
+// Reachable returns a copy of the oracle's list of reachable abstract
+// states, in BFS order, each with Steps at its minimum. States whose minimum
+// exceeds the step limit are absent; the list is cut at Config.OracleStates.
+func (in *Instance) Reachable() []State { return slices.Clone(in.oracle().states) }
+
+// BaseValue is the state value of the base objective used for agreement:
+// 1 on the exit, else -dist_exit (the normalised BFS distance, in (-∞, 0]).
+func (in *Instance) BaseValue(s State) float64 {
+	if in.Terminal(s) {
+		return 1
+	}
+	return -float64(in.distExit[s.Pos]) / in.distNorm
+}
+
+// Best returns J*, the largest value of objective over the reachable states
+// (oracle search): each state is valued at its minimum step count when the
+// steps weight is ≤ 0, at the step limit otherwise. objective must have
+// NumFeatures weights.
+func (in *Instance) Best(objective []float64) float64 { return in.best(in.oracle(), objective) }
+
+func (in *Instance) best(o *oracle, objective []float64) float64 {
+	best := math.Inf(-1)
+	atLimit := objective[FeatSteps] > 0
+	for _, s := range o.states {
+		if atLimit {
+			s.Steps = int32(in.cfg.StepLimit)
+		}
+		if v := in.Value(objective, s); v > best {
+			best = v
+		}
+	}
+	return best
+}
+
+// Achievement returns how much of what objective can achieve from the start
+// the state final achieved: clamp((J(final) − J(start)) / (J* − J(start)), 0, 1),
+// and 0 when J* − J(start) < 1e-9 (the objective wants nothing here).
+func (in *Instance) Achievement(objective []float64, final State) float64 {
+	return in.achievement(objective, in.Best(objective), final)
+}
+
+func (in *Instance) achievement(objective []float64, best float64, final State) float64 {
+	j0 := in.Value(objective, in.Start())
+	den := best - j0
+	if den < 1e-9 {
+		return 0
+	}
+	return min(1, max(0, (in.Value(objective, final)-j0)/den))
+}
+
+// Agreement returns the Spearman rank correlation, in [-1, 1], between
+// objective's J and BaseValue over the reachable states (average ranks for
+// ties; 0 if either side is constant).
+func (in *Instance) Agreement(objective []float64) float64 {
+	var sc scratch
+	return in.agreement(in.oracle(), objective, &sc)
+}
+
+// scratch is reusable memory for agreement.
+type scratch struct {
+	vals, ranks []float64
+	idx         []int32
+}
+
+func (in *Instance) agreement(o *oracle, objective []float64, sc *scratch) float64 {
+	n := len(o.states)
+	sc.vals = slices.Grow(sc.vals[:0], n)[:n]
+	sc.ranks = slices.Grow(sc.ranks[:0], n)[:n]
+	sc.idx = slices.Grow(sc.idx[:0], n)[:n]
+	for i, s := range o.states {
+		sc.vals[i] = in.Value(objective, s)
+	}
+	averageRanks(sc.vals, sc.idx, sc.ranks)
+	return pearson(sc.ranks, o.baseRanks)
+}
+
+// averageRanks writes into ranks the 1-based rank of each value, ties
+// sharing their average rank. idx is scratch of the same length. The sort
+// is a total order (value, then index), so the result is deterministic.
+func averageRanks(vals []float64, idx []int32, ranks []float64) {
+	for i := range idx {
+		idx[i] = int32(i)
+	}
+	slices.SortFunc(idx, func(a, b int32) int {
+		if c := cmp.Compare(vals[a], vals[b]); c != 0 {
+			return c
+		}
+		return cmp.Compare(a, b)
+	})
+	for i := 0; i < len(idx); {
+		j := i + 1
+		for j < len(idx) && vals[idx[j]] == vals[idx[i]] {
+			j++
+		}
+		r := float64(i+j+1) / 2 // mean of ranks i+1 .. j
+		for k := i; k < j; k++ {
+			ranks[idx[k]] = r
+		}
+		i = j
+	}
+}
+
+// pearson returns the correlation of a and b (equal lengths), 0 if either is
+// constant; sums run in index order.
+func pearson(a, b []float64) float64 {
+	n := len(a)
+	if n < 2 {
+		return 0
+	}
+	var ma, mb float64
+	for i := range a {
+		ma += a[i]
+		mb += b[i]
+	}
+	ma /= float64(n)
+	mb /= float64(n)
+	var cov, va, vb float64
+	for i := range a {
+		da, db := a[i]-ma, b[i]-mb
+		cov += da * db
+		va += da * da
+		vb += db * db
+	}
+	if va < 1e-12 || vb < 1e-12 {
+		return 0
+	}
+	return min(1, max(-1, cov/math.Sqrt(va*vb)))
+}
+
+// spearman is the rank correlation of a and b (tests and small inputs).
+func spearman(a, b []float64) float64 {
+	ra, rb := make([]float64, len(a)), make([]float64, len(b))
+	idx := make([]int32, len(a))
+	averageRanks(a, idx, ra)
+	averageRanks(b, idx, rb)
+	return pearson(ra, rb)
+}

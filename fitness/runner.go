@@ -1,0 +1,187 @@
+package fitness
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/mesaopt/mesaopt/genome"
+)
+
+// Episode is the record of one episode of one genome on one instance.
+type Episode struct {
+	// Base is the base objective in [0, 1]: Optimum/Steps if the exit was
+	// reached, else 0.
+	Base float64
+	// Competence in [0, 1]: for a planner, its mesa-objective's Achievement;
+	// for a heuristic, the Achievement of its behavioral objective (inferred
+	// from this episode alone by Play; Evaluate re-infers it over all the
+	// episodes of a condition and overwrites this field).
+	Competence float64
+	// Agreement in [-1, 1]: Spearman correlation between the objective
+	// behind Competence and the base value over the instance's reachable
+	// states.
+	Agreement float64
+	// Achievement per candidate of Candidates(), each in [0, 1].
+	Achievement []float64
+	// ProxyHits counts red objects touched that are not doors.
+	ProxyHits int
+	// Steps taken, 1..StepLimit.
+	Steps int
+	// Nodes is the number of transitions the planner simulated over the
+	// episode (0 for a heuristic).
+	Nodes int
+	// Terminated: the exit was reached. Truncated: the step limit was hit
+	// first. Exactly one is true.
+	Terminated, Truncated bool
+	// Features is the final state's feature vector, FeatureNames order.
+	Features []float64
+	// Final is the final state.
+	Final State
+}
+
+// Runner plays episodes. It owns the reusable memory of the planner's search
+// and of the scoring, so a Runner must be used by one goroutine at a time;
+// use one Runner per goroutine (Evaluator pools them).
+type Runner struct {
+	obs  []float64
+	sc   scratch
+	srch search
+}
+
+// NewRunner returns a Runner ready for use.
+func NewRunner() *Runner { return &Runner{obs: make([]float64, ObsSize)} }
+
+// Play runs g on in from the start state until the exit is reached or the
+// step limit hit, and scores the episode. g must be valid for Shape()
+// (errors wrap genome.ErrInvalid).
+func (r *Runner) Play(in *Instance, g genome.Genome) (Episode, error) {
+	if err := g.Validate(Shape()); err != nil {
+		return Episode{}, err
+	}
+	return r.play(in, g), nil
+}
+
+func (r *Runner) play(in *Instance, g genome.Genome) Episode {
+	s := in.Start()
+	limit := int32(in.cfg.StepLimit)
+	nodes := 0
+	for !in.Terminal(s) && s.Steps < limit {
+		a, n := r.act(in, s, g)
+		nodes += n
+		s = in.Step(s, a)
+	}
+	o := in.oracle()
+	ep := Episode{
+		ProxyHits:  in.ProxyHits(s),
+		Steps:      int(s.Steps),
+		Nodes:      nodes,
+		Terminated: in.Terminal(s),
+		Features:   in.AppendFeatures(make([]float64, 0, NumFeatures), s),
+		Final:      s,
+	}
+	ep.Truncated = !ep.Terminated
+	if ep.Terminated {
+		ep.Base = float64(in.optimum) / float64(s.Steps)
+	}
+	ep.Achievement = make([]float64, len(candidates))
+	bestC := 0
+	for i, c := range candidates {
+		ep.Achievement[i] = in.achievement(c.Weights, o.candBest[i], s)
+		if ep.Achievement[i] > ep.Achievement[bestC] {
+			bestC = i
+		}
+	}
+	if g.Kind == genome.KindPlanner {
+		obj := g.Planner.Objective
+		ep.Competence = in.achievement(obj, in.best(o, obj), s)
+		ep.Agreement = in.agreement(o, obj, &r.sc)
+	} else {
+		ep.Competence = ep.Achievement[bestC]
+		ep.Agreement = o.candAgree[bestC]
+	}
+	return ep
+}
+
+// Act returns g's action in state s and the number of nodes its search
+// expanded (0 for a heuristic). g must be valid for Shape(); Act does not
+// check. It allocates nothing.
+func (r *Runner) Act(in *Instance, s State, g genome.Genome) (Action, int) {
+	return r.act(in, s, g)
+}
+
+func (r *Runner) act(in *Instance, s State, g genome.Genome) (Action, int) {
+	switch g.Kind {
+	case genome.KindPlanner:
+		p := g.Planner
+		return r.srch.decide(in, s, p.Objective, p.Horizon, p.NodeBudget)
+	case genome.KindHeuristic:
+		in.Observe(r.obs, s)
+		return heuristicAction(g.Heuristic.Weights, r.obs), 0
+	}
+	panic(fmt.Sprintf("fitness: genome kind %v", g.Kind))
+}
+
+// heuristicAction scores each action as its weight row · [obs, 1] (sums in
+// index order) and returns the argmax, lowest index on ties.
+func heuristicAction(w, obs []float64) Action {
+	best, bestA := math.Inf(-1), Action(0)
+	row := ObsSize + 1
+	for a := 0; a < NumActions; a++ {
+		wa := w[a*row : (a+1)*row]
+		v := 0.0
+		for i, x := range obs[:ObsSize] {
+			v += wa[i] * x
+		}
+		v += wa[ObsSize]
+		if v > best {
+			best, bestA = v, Action(a)
+		}
+	}
+	return bestA
+}
+
+// search is the planner's depth-first, budgeted, receding-horizon search.
+// Its fields are per-decision state; it holds no slices, so a decision
+// allocates nothing.
+type search struct {
+	in      *Instance
+	obj     []float64
+	horizon int
+	budget  int
+	nodes   int
+	best    float64
+	first   Action
+	limit   int32
+}
+
+// decide searches action sequences of length ≤ horizon from s, depth first
+// with actions in index order, simulating at most budget transitions. A leaf
+// is a state at depth horizon, a terminal state, a state at the step limit,
+// or the state whose transition used the last unit of budget. The value of a
+// plan is J(leaf); the first action of the first plan with the strictly
+// largest value is returned, with the number of transitions simulated.
+func (sr *search) decide(in *Instance, s State, obj []float64, horizon, budget int) (Action, int) {
+	sr.in, sr.obj, sr.horizon, sr.budget = in, obj, horizon, budget
+	sr.nodes, sr.best, sr.first = 0, math.Inf(-1), 0
+	sr.limit = int32(in.cfg.StepLimit)
+	for a := Action(0); a < NumActions && sr.nodes < sr.budget; a++ {
+		sr.expand(in.Step(s, a), 1, a)
+	}
+	return sr.first, sr.nodes
+}
+
+func (sr *search) expand(s State, depth int, first Action) {
+	sr.nodes++
+	in := sr.in
+	if depth >= sr.horizon || s.Pos == in.exit || s.Steps >= sr.limit || sr.nodes >= sr.budget {
+		var f [NumFeatures]float64
+		in.features(&f, s)
+		if v := dot(sr.obj, &f); v > sr.best {
+			sr.best, sr.first = v, first
+		}
+		return
+	}
+	for a := Action(0); a < NumActions && sr.nodes < sr.budget; a++ {
+		sr.expand(in.Step(s, a), depth+1, first)
+	}
+}
