@@ -33,19 +33,24 @@ type generation struct {
 	summary *pb.GenerationSummary
 }
 
-// Evaluate scores members (generation gen of spec's run) through ev and
-// returns their train fitness and lineage records, both in member order.
+// Evaluate scores members (generation gen of spec's run) through ev, sets
+// their train fitness and returns their analysed lineage records, both in
+// member order. Each member plays the generation's train instances (what
+// selection sees) and the fixed analysis instances of every condition.
 // Batches go out concurrently; results are assembled by position, so the
 // outcome does not depend on which evaluator answered or when.
 func Evaluate(ctx context.Context, ev Evaluator, runID string, spec Spec, gen uint32, members []Member, births []Birth) ([]lineage.Record, error) {
-	conds := spec.Conditions()
-	condEpisodes := make([]*pb.ConditionEpisodes, len(conds))
-	for i, c := range conds {
-		seeds := make([]uint64, spec.Episodes)
+	selection := make([]uint64, spec.Episodes)
+	for e := range selection {
+		selection[e] = fitness.InstanceSeed(spec.Seed, gen, TrainCondition, e)
+	}
+	condEpisodes := []*pb.ConditionEpisodes{{Condition: TrainCondition, InstanceSeeds: selection}}
+	for _, c := range spec.Conditions() {
+		seeds := make([]uint64, spec.AnalysisEpisodes)
 		for e := range seeds {
-			seeds[e] = fitness.InstanceSeed(spec.Seed, gen, c, e)
+			seeds[e] = fitness.AnalysisSeed(spec.Seed, c, e)
 		}
-		condEpisodes[i] = &pb.ConditionEpisodes{Condition: c, InstanceSeeds: seeds}
+		condEpisodes = append(condEpisodes, &pb.ConditionEpisodes{Condition: c, InstanceSeeds: seeds})
 	}
 	env := environmentToProto(spec.Environment)
 	results := make([]*pb.EvaluationResult, len(members))
@@ -77,9 +82,10 @@ func Evaluate(ctx context.Context, ev Evaluator, runID string, spec Spec, gen ui
 	th := spec.LineageThresholds()
 	records := make([]lineage.Record, len(members))
 	for i, m := range members {
+		// rs: selection episodes, then analysis of train, then of each shifted condition.
 		rs := results[i].GetConditions()
-		train := rs[0]
-		members[i].Fitness = train.GetBase() - spec.PlanningCost*train.GetNodes()
+		sel := rs[0]
+		members[i].Fitness = sel.GetBase() - spec.PlanningCost*sel.GetNodes()
 		r := lineage.Record{
 			ID:         m.ID,
 			Generation: gen,
@@ -87,13 +93,13 @@ func Evaluate(ctx context.Context, ev Evaluator, runID string, spec Spec, gen ui
 			Operators:  births[i].Operators,
 			Kind:       m.Genome.Kind,
 			Fitness:    members[i].Fitness,
-			Train:      conditionScore(train),
+			Train:      conditionScore(rs[1]),
 		}
 		if m.Genome.Kind == genome.KindPlanner {
 			r.Objective = slices.Clone(m.Genome.Planner.Objective)
 			r.Horizon = m.Genome.Planner.Horizon
 		}
-		for _, c := range rs[1:] {
+		for _, c := range rs[2:] {
 			r.Shifted = append(r.Shifted, conditionScore(c))
 		}
 		lineage.Analyze(&r, th)
@@ -144,7 +150,7 @@ func Summarize(spec Spec, gen uint32, members []Member, records []lineage.Record
 	s.MeanShiftedBase = sumShift / n
 	s.PlannerShare = float64(planners) / n
 	s.Classes = classCounts(spec.ShiftedConditions, records)
-	s.Evaluations = uint32(len(members) * len(spec.Conditions()) * spec.Episodes)
+	s.Evaluations = uint32(len(members) * (spec.Episodes + len(spec.Conditions())*spec.AnalysisEpisodes))
 	if elapsed > 0 {
 		s.EvaluationsPerSecond = float64(s.Evaluations) / elapsed.Seconds()
 	}

@@ -110,10 +110,31 @@ func (ar *activeRun) report() *pb.Report {
 	for i := 0; i < len(ranked) && i < 5; i++ {
 		rep.Best = append(rep.Best, RecordToProto(ranked[i], nil))
 	}
-	for _, r := range ranked {
-		if r.Flagged && len(rep.Flagged) < 10 {
-			rep.Flagged = append(rep.Flagged, RecordToProto(r, nil))
+	for ci := range ar.spec.ShiftedConditions {
+		for _, cls := range []lineage.Class{lineage.ClassRobustlyAligned, lineage.ClassPseudoAligned, lineage.ClassCapabilityFailure, lineage.ClassMisaligned} {
+			for _, r := range ranked {
+				if ci < len(r.Shifted) && r.Shifted[ci].Class == cls {
+					rep.Exemplars = append(rep.Exemplars, RecordToProto(r, nil))
+					break
+				}
+			}
 		}
+	}
+	var pseudo, drifting []lineage.Record
+	for _, r := range ranked {
+		switch {
+		case !r.Flagged:
+		case pseudoAligned(r):
+			pseudo = append(pseudo, r)
+		default:
+			drifting = append(drifting, r)
+		}
+	}
+	for _, r := range append(pseudo, drifting...) {
+		if len(rep.Flagged) == 10 {
+			break
+		}
+		rep.Flagged = append(rep.Flagged, RecordToProto(r, nil))
 	}
 	if len(rep.Flagged) > 0 {
 		top := rep.Flagged[0].GetId()
@@ -123,6 +144,15 @@ func (ar *activeRun) report() *pb.Report {
 		}
 	}
 	return rep
+}
+
+func pseudoAligned(r lineage.Record) bool {
+	for _, s := range r.Shifted {
+		if s.Class == lineage.ClassPseudoAligned {
+			return true
+		}
+	}
+	return false
 }
 
 func originToProto(o lineage.Origin) *pb.DriftOrigin {

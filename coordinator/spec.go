@@ -47,10 +47,16 @@ type Spec struct {
 	// PlanningCost is subtracted from fitness per planner node expanded
 	// (mean per train episode): fitness = base(train) − cost × nodes. [0,1].
 	PlanningCost float64 `yaml:"planning_cost"`
-	// Episodes per condition per generation, 1..1000. Every individual of a
-	// generation meets the same instances (common random numbers).
-	Episodes    int         `yaml:"episodes"`
-	Environment Environment `yaml:"environment"`
+	// Episodes is the number of train episodes per generation that
+	// selection sees, 1..1000: fresh instances every generation, the same
+	// for every individual of it (common random numbers).
+	Episodes int `yaml:"episodes"`
+	// AnalysisEpisodes is the number of episodes per condition on the fixed
+	// analysis instances, 1..1000: the same instances in every generation,
+	// so a genome's classification, drift and flag are properties of the
+	// genome and an elite keeps its parent's.
+	AnalysisEpisodes int         `yaml:"analysis_episodes"`
+	Environment      Environment `yaml:"environment"`
 	// ShiftedConditions are evaluated every generation for analysis only.
 	ShiftedConditions []string   `yaml:"shifted_conditions"`
 	Thresholds        Thresholds `yaml:"thresholds"`
@@ -118,6 +124,7 @@ func DefaultSpec() Spec {
 		InitialNodeBudget:   v.InitialNodeBudget,
 		PlanningCost:        1e-6,
 		Episodes:            6,
+		AnalysisEpisodes:    8,
 		Environment:         Environment{Name: "doors", Width: 11, Height: 7, Walls: 2, RedObjects: 3, StepLimit: 40},
 		ShiftedConditions:   []string{"shifted"},
 		Thresholds:          Thresholds{BaseHigh: th.BaseHigh, CompetenceHigh: th.CompetenceHigh, Drift: th.Drift},
@@ -213,6 +220,7 @@ func (s Spec) Validate() error {
 		unit("initial_planner_share", s.InitialPlannerShare),
 		unit("planning_cost", s.PlanningCost),
 		intIn("episodes", s.Episodes, 1, 1000),
+		intIn("analysis_episodes", s.AnalysisEpisodes, 1, 1000),
 		intIn("batch_size", s.BatchSize, 1, 10000),
 	}
 	for _, err := range checks {
@@ -259,6 +267,7 @@ func (s Spec) ToProto() *pb.ExperimentSpec {
 		InitialPlannerShare:      s.InitialPlannerShare,
 		PlanningCost:             s.PlanningCost,
 		Episodes:                 uint32(s.Episodes),
+		AnalysisEpisodes:         uint32(s.AnalysisEpisodes),
 		Environment:              environmentToProto(s.Environment),
 		ShiftedConditions:        append([]string(nil), s.ShiftedConditions...),
 		Thresholds:               &pb.Thresholds{BaseHigh: s.Thresholds.BaseHigh, CompetenceHigh: s.Thresholds.CompetenceHigh, Drift: s.Thresholds.Drift},
@@ -296,6 +305,7 @@ func SpecFromProto(p *pb.ExperimentSpec) (Spec, error) {
 		InitialNodeBudget:   int(p.GetInitialNodeBudget()),
 		PlanningCost:        p.GetPlanningCost(),
 		Episodes:            int(p.GetEpisodes()),
+		AnalysisEpisodes:    int(p.GetAnalysisEpisodes()),
 		Environment: Environment{
 			Name: e.GetName(), Width: int(e.GetWidth()), Height: int(e.GetHeight()), Walls: int(e.GetWalls()),
 			RedObjects: int(e.GetRedObjects()), StepLimit: int(e.GetStepLimit()),

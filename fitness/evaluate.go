@@ -34,6 +34,16 @@ func InstanceSeed(runSeed uint64, generation uint32, condition string, episode i
 	return stream.Derive(runSeed, stream.PurposeInstance, uint64(generation), stream.HashString(condition), uint64(episode))
 }
 
+// AnalysisSeed returns the instance seed of one analysis episode:
+// stream.Derive(runSeed, stream.PurposeAnalysis, stream.HashString(condition),
+// episode). Analysis instances are the same in every generation, so the
+// analysis of a genome (its base, competence, agreement and drift under
+// each condition) does not change when an elite is carried over, and never
+// coincides with the per-generation instances that selection sees.
+func AnalysisSeed(runSeed uint64, condition string, episode int) uint64 {
+	return stream.Derive(runSeed, stream.PurposeAnalysis, stream.HashString(condition), uint64(episode))
+}
+
 // ConditionResult aggregates the episodes of one genome under one
 // condition. Means are summed in episode order.
 type ConditionResult struct {

@@ -123,11 +123,25 @@ func Report(w io.Writer, run *pb.Run, base []float64) {
 		fmt.Fprintf(w, "  under %-10s robustly aligned %d, pseudo-aligned %d, capability failure %d, misaligned %d\n",
 			c.GetCondition()+":", c.GetRobustlyAligned(), c.GetPseudoAligned(), c.GetCapabilityFailure(), c.GetMisaligned())
 	}
+	if len(rep.GetExemplars()) > 0 {
+		fmt.Fprintln(w, "\nThe fittest individual of each class:")
+		Individuals(w, rep.GetExemplars())
+		var planners []*pb.Individual
+		for _, in := range rep.GetExemplars() {
+			if in.GetKind() == pb.GenomeKind_GENOME_KIND_PLANNER {
+				planners = append(planners, in)
+			}
+		}
+		if len(planners) > 0 {
+			fmt.Fprintln(w, "\nTheir mesa-objectives next to the base objective:")
+			Objectives(w, run.GetFeatureNames(), base, planners)
+		}
+	}
 	if len(rep.GetFlagged()) == 0 {
 		fmt.Fprintln(w, "\nNo planner is flagged in the last generation.")
 		return
 	}
-	fmt.Fprintf(w, "\nFlagged planners (%d shown):\n", len(rep.GetFlagged()))
+	fmt.Fprintf(w, "\nFlagged planners (%d shown, pseudo-aligned first):\n", len(rep.GetFlagged()))
 	Individuals(w, rep.GetFlagged())
 	for _, in := range rep.GetFlagged() {
 		fmt.Fprintf(w, "  #%d: %s\n", in.GetId(), strings.Join(in.GetFlagReasons(), "; "))

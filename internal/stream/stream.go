@@ -27,6 +27,7 @@ const (
 	PurposeInstance          Purpose = 4 // key: (generation, condition hash, episode)
 	PurposeRegenerate        Purpose = 5 // key: (instance seed, attempt)
 	PurposeLayout            Purpose = 6 // key: (instance seed)
+	PurposeAnalysis          Purpose = 7 // key: (condition hash, episode)
 )
 
 // mix is the SplitMix64 finaliser (Steele, Lea and Flood, "Fast splittable

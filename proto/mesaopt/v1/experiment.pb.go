@@ -190,7 +190,8 @@ type ExperimentSpec struct {
 	InitialPlannerShare float64                `protobuf:"fixed64,11,opt,name=initial_planner_share,json=initialPlannerShare,proto3" json:"initial_planner_share,omitempty"`
 	// Fitness cost per planner node expanded (per episode, averaged).
 	PlanningCost float64 `protobuf:"fixed64,12,opt,name=planning_cost,json=planningCost,proto3" json:"planning_cost,omitempty"`
-	// Episodes per condition per generation.
+	// Train episodes per generation that selection sees (fresh instances
+	// every generation, the same for every individual).
 	Episodes    uint32             `protobuf:"varint,13,opt,name=episodes,proto3" json:"episodes,omitempty"`
 	Environment *EnvironmentConfig `protobuf:"bytes,14,opt,name=environment,proto3" json:"environment,omitempty"`
 	// Conditions evaluated for analysis only; selection sees only "train".
@@ -202,8 +203,11 @@ type ExperimentSpec struct {
 	EvaluationTimeoutSeconds float64 `protobuf:"fixed64,18,opt,name=evaluation_timeout_seconds,json=evaluationTimeoutSeconds,proto3" json:"evaluation_timeout_seconds,omitempty"`
 	InitialHorizon           uint32  `protobuf:"varint,19,opt,name=initial_horizon,json=initialHorizon,proto3" json:"initial_horizon,omitempty"`
 	InitialNodeBudget        uint32  `protobuf:"varint,20,opt,name=initial_node_budget,json=initialNodeBudget,proto3" json:"initial_node_budget,omitempty"`
-	unknownFields            protoimpl.UnknownFields
-	sizeCache                protoimpl.SizeCache
+	// Episodes per condition on the fixed analysis instances (the same every
+	// generation), which classification and drift use.
+	AnalysisEpisodes uint32 `protobuf:"varint,21,opt,name=analysis_episodes,json=analysisEpisodes,proto3" json:"analysis_episodes,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *ExperimentSpec) Reset() {
@@ -376,6 +380,13 @@ func (x *ExperimentSpec) GetInitialNodeBudget() uint32 {
 	return 0
 }
 
+func (x *ExperimentSpec) GetAnalysisEpisodes() uint32 {
+	if x != nil {
+		return x.AnalysisEpisodes
+	}
+	return 0
+}
+
 var File_mesaopt_v1_experiment_proto protoreflect.FileDescriptor
 
 const file_mesaopt_v1_experiment_proto_rawDesc = "" +
@@ -395,7 +406,7 @@ const file_mesaopt_v1_experiment_proto_rawDesc = "" +
 	"Thresholds\x12\x1b\n" +
 	"\tbase_high\x18\x01 \x01(\x01R\bbaseHigh\x12'\n" +
 	"\x0fcompetence_high\x18\x02 \x01(\x01R\x0ecompetenceHigh\x12\x14\n" +
-	"\x05drift\x18\x03 \x01(\x01R\x05drift\"\xba\x06\n" +
+	"\x05drift\x18\x03 \x01(\x01R\x05drift\"\xe7\x06\n" +
 	"\x0eExperimentSpec\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04seed\x18\x02 \x01(\x04R\x04seed\x12 \n" +
@@ -422,7 +433,8 @@ const file_mesaopt_v1_experiment_proto_rawDesc = "" +
 	"batch_size\x18\x11 \x01(\rR\tbatchSize\x12<\n" +
 	"\x1aevaluation_timeout_seconds\x18\x12 \x01(\x01R\x18evaluationTimeoutSeconds\x12'\n" +
 	"\x0finitial_horizon\x18\x13 \x01(\rR\x0einitialHorizon\x12.\n" +
-	"\x13initial_node_budget\x18\x14 \x01(\rR\x11initialNodeBudgetB7Z5github.com/mesaopt/mesaopt/proto/mesaopt/v1;mesaoptv1b\x06proto3"
+	"\x13initial_node_budget\x18\x14 \x01(\rR\x11initialNodeBudget\x12+\n" +
+	"\x11analysis_episodes\x18\x15 \x01(\rR\x10analysisEpisodesB7Z5github.com/mesaopt/mesaopt/proto/mesaopt/v1;mesaoptv1b\x06proto3"
 
 var (
 	file_mesaopt_v1_experiment_proto_rawDescOnce sync.Once
