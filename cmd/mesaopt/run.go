@@ -36,6 +36,7 @@ type runOptions struct {
 	listen     string
 	verbose    bool
 	keep       bool
+	sessionTTL int
 	out        io.Writer
 }
 
@@ -58,6 +59,7 @@ func runCmd() *cobra.Command {
 	f.StringVar(&o.etcdPeer, "etcd-peer", "127.0.0.1:23800", "embedded etcd peer address")
 	f.StringVar(&o.listen, "listen", "127.0.0.1:7070", "coordinator gRPC address (RunService, LineageService; mesactl's default)")
 	f.BoolVar(&o.keep, "keep-serving", false, "after the run, keep serving RunService and LineageService until Ctrl-C")
+	f.IntVar(&o.sessionTTL, "session-ttl", 10, "etcd session TTL in seconds; a resume after kill -9 waits up to this long for the old leadership to expire")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "log operational events")
 	return cmd
 }
@@ -96,6 +98,7 @@ func runLocal(ctx context.Context, o runOptions) error {
 	cfg.Etcd = cli
 	cfg.GRPCListen = o.listen
 	cfg.Logger = log
+	cfg.SessionTTL = o.sessionTTL
 	c, err := coordinator.New(cfg)
 	if err != nil {
 		return err

@@ -1,0 +1,243 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// binary is the mesaopt executable built once for the process tests.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "mesaopt-bin")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "mesaopt")
+	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build mesaopt: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+const tinyExperiment = `name: tiny
+seed: 7
+generations: %d
+population: 12
+elites: 2
+episodes: 2
+analysis_episodes: 2
+batch_size: 3
+`
+
+// node is one machine's worth of mesaopt run settings: data and ports.
+type node struct {
+	data, etcdClient, etcdPeer, listen string
+}
+
+func newNode(t *testing.T) node {
+	return node{data: t.TempDir(), etcdClient: freeAddr(t), etcdPeer: freeAddr(t), listen: freeAddr(t)}
+}
+
+func (n node) args(extra ...string) []string {
+	return append([]string{"run", "--data", n.data, "--etcd-client", n.etcdClient, "--etcd-peer", n.etcdPeer,
+		"--listen", n.listen, "--session-ttl", "2"}, extra...)
+}
+
+func writeExperiment(t *testing.T, generations int) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "tiny.yaml")
+	if err := os.WriteFile(p, []byte(fmt.Sprintf(tinyExperiment, generations)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+var (
+	digestRE = regexp.MustCompile(`Final digest \(population \+ lineage\): ([0-9a-f]{64})`)
+	runIDRE  = regexp.MustCompile(`(?m)^run (\S+):`)
+)
+
+// runMesaopt runs the binary to completion and returns its output.
+func runMesaopt(t *testing.T, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, binary, args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("mesaopt %v: %v\n%s", args, err, out)
+	}
+	return string(out)
+}
+
+func finalDigest(t *testing.T, out string) string {
+	t.Helper()
+	m := digestRE.FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("no final digest in output:\n%s", out)
+	}
+	return m[1]
+}
+
+// TestRunOneAndTwoWorkersIdentical runs the main job end to end (embedded
+// etcd, coordinator, worker processes over gRPC and gossip) with 1 and with
+// 2 workers and requires bitwise-identical results.
+func TestRunOneAndTwoWorkersIdentical(t *testing.T) {
+	exp := writeExperiment(t, 4)
+	two := runMesaopt(t, newNode(t).args("-f", exp, "--workers", "2")...)
+	for _, want := range []string{"gen   4/4", "succeeded after 4/4 generations", "Classification of the last generation", "Best individuals"} {
+		if !strings.Contains(two, want) {
+			t.Fatalf("output lacks %q:\n%s", want, two)
+		}
+	}
+	one := runMesaopt(t, newNode(t).args("-f", exp, "--workers", "1")...)
+	if a, b := finalDigest(t, one), finalDigest(t, two); a != b {
+		t.Fatalf("1 worker: %s, 2 workers: %s", a, b)
+	}
+}
+
+// TestKillAndResume kills `mesaopt run` with SIGKILL after a few
+// generations, checks its workers go too, resumes the run from its etcd
+// checkpoint and compares with an uninterrupted run.
+func TestKillAndResume(t *testing.T) {
+	const generations = 8
+	exp := writeExperiment(t, generations)
+	want := finalDigest(t, runMesaopt(t, newNode(t).args("-f", exp, "--workers", "2")...))
+
+	n := newNode(t)
+	cmd := exec.Command(binary, n.args("-f", exp, "--workers", "2")...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	var runID string
+	lines := bufio.NewScanner(stdout)
+	for lines.Scan() {
+		line := lines.Text()
+		if m := runIDRE.FindStringSubmatch(line); m != nil {
+			runID = m[1]
+		}
+		if strings.HasPrefix(line, "gen   3/") {
+			break
+		}
+	}
+	if runID == "" {
+		t.Fatalf("no run id before generation 3; stderr:\n%s", stderr.String())
+	}
+	pid := cmd.Process.Pid
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+
+	// No worker of the killed process may outlive it by more than a few seconds.
+	deadline := time.Now().Add(5 * time.Second)
+	for left := workersOf(pid); len(left) > 0; left = workersOf(pid) {
+		if time.Now().After(deadline) {
+			t.Fatalf("workers %v still alive 5s after their parent was killed", left)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	out := runMesaopt(t, n.args("--resume", runID, "--workers", "2")...)
+	if !strings.Contains(out, "resumed from its last checkpoint") {
+		t.Fatalf("resume output:\n%s", out)
+	}
+	if got := finalDigest(t, out); got != want {
+		t.Fatalf("resumed run digest %s, uninterrupted %s\n%s", got, want, out)
+	}
+	if !strings.Contains(out, fmt.Sprintf("succeeded after %d/%d generations", generations, generations)) {
+		t.Fatalf("resumed run did not finish all generations:\n%s", out)
+	}
+}
+
+// workersOf lists the pids of live processes started with --parent-pid pid.
+func workersOf(pid int) []int {
+	entries, _ := os.ReadDir("/proc")
+	var out []int
+	needle := []byte("--parent-pid\x00" + strconv.Itoa(pid) + "\x00")
+	for _, e := range entries {
+		p, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil || !bytes.Contains(b, needle) {
+			continue
+		}
+		if st, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat")); err == nil && strings.Contains(string(st), ") Z ") {
+			continue // a zombie has exited
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// TestBadExperimentExitsTwo checks that an invalid experiment file is
+// refused with exit code 2 and a message naming the field and its line.
+func TestBadExperimentExitsTwo(t *testing.T) {
+	tests := []struct{ yaml, want string }{
+		{"population: 1\n", "population = 1, allowed 2..100000"},
+		{"seed: 1\ngenerashuns: 3\n", "line 2: field generashuns not found"},
+	}
+	for _, tc := range tests {
+		p := filepath.Join(t.TempDir(), "bad.yaml")
+		if err := os.WriteFile(p, []byte(tc.yaml), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out, err := exec.Command(binary, newNode(t).args("-f", p)...).CombinedOutput()
+		ee, ok := err.(*exec.ExitError)
+		if !ok || ee.ExitCode() != 2 {
+			t.Fatalf("exit %v, want 2; output:\n%s", err, out)
+		}
+		if !strings.Contains(string(out), tc.want) || !strings.Contains(string(out), p) {
+			t.Fatalf("output %q does not name the file and %q", out, tc.want)
+		}
+	}
+}
+
+// TestCoordinatorUnreachableEtcd checks a clear error within seconds.
+func TestCoordinatorUnreachableEtcd(t *testing.T) {
+	start := time.Now()
+	out, err := exec.Command(binary, "coordinator", "--etcd", freeAddr(t), "--listen", "127.0.0.1:0", "--gossip", "127.0.0.1:0").CombinedOutput()
+	if err == nil {
+		t.Fatal("coordinator started without etcd")
+	}
+	if took := time.Since(start); took > 15*time.Second {
+		t.Fatalf("took %v to fail", took)
+	}
+	if !strings.Contains(string(out), "etcd unreachable") {
+		t.Fatalf("unclear error: %s", out)
+	}
+}
