@@ -187,19 +187,27 @@ func (d *Dispatcher) acquire(ctx context.Context) (*remote, error) {
 			d.log.Warn("waiting for workers to join")
 			warned = true
 		}
-		var timer <-chan time.Time
-		if wake > 0 {
-			t := time.NewTimer(wake)
-			defer t.Stop()
-			timer = t.C
-		}
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-changed:
-		case <-timer:
+		if err := waitFor(ctx, changed, wake); err != nil {
+			return nil, err
 		}
 	}
+}
+
+// waitFor blocks until changed is closed, wake has passed (if > 0) or ctx ends.
+func waitFor(ctx context.Context, changed <-chan struct{}, wake time.Duration) error {
+	var timer <-chan time.Time
+	if wake > 0 {
+		t := time.NewTimer(wake)
+		defer t.Stop()
+		timer = t.C
+	}
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-changed:
+	case <-timer:
+	}
+	return nil
 }
 
 func (d *Dispatcher) release(w *remote, failed bool) {
