@@ -133,13 +133,14 @@ func (s *Store) SetStatus(ctx context.Context, f Fence, st *pb.RunStatus) error 
 	return nil
 }
 
-func (s *Store) get(ctx context.Context, key string, m proto.Message) error {
+// get reads one value; what names it in errors ("run x", "checkpoint of run x").
+func (s *Store) get(ctx context.Context, key, what string, m proto.Message) error {
 	resp, err := s.cli.Get(ctx, key)
 	if err != nil {
 		return fmt.Errorf("etcd: get %s: %w", key, err)
 	}
 	if len(resp.Kvs) == 0 {
-		return fmt.Errorf("%w: %s", ErrNotFound, key)
+		return fmt.Errorf("%w: %s (no key %s)", ErrNotFound, what, key)
 	}
 	if err := proto.Unmarshal(resp.Kvs[0].Value, m); err != nil {
 		return fmt.Errorf("etcd: value of %s is corrupt: %w", key, err)
@@ -150,19 +151,19 @@ func (s *Store) get(ctx context.Context, key string, m proto.Message) error {
 // Spec returns a run's spec (ErrNotFound if the run is unknown).
 func (s *Store) Spec(ctx context.Context, run string) (*pb.ExperimentSpec, error) {
 	var m pb.ExperimentSpec
-	return &m, s.get(ctx, s.runKey(run, "spec"), &m)
+	return &m, s.get(ctx, s.runKey(run, "spec"), fmt.Sprintf("run %q", run), &m)
 }
 
 // Status returns a run's status.
 func (s *Store) Status(ctx context.Context, run string) (*pb.RunStatus, error) {
 	var m pb.RunStatus
-	return &m, s.get(ctx, s.runKey(run, "status"), &m)
+	return &m, s.get(ctx, s.runKey(run, "status"), fmt.Sprintf("run %q", run), &m)
 }
 
 // Checkpoint returns a run's last checkpoint (ErrNotFound if none yet).
 func (s *Store) Checkpoint(ctx context.Context, run string) (*pb.Checkpoint, error) {
 	var m pb.Checkpoint
-	return &m, s.get(ctx, s.runKey(run, "checkpoint"), &m)
+	return &m, s.get(ctx, s.runKey(run, "checkpoint"), fmt.Sprintf("checkpoint of run %q", run), &m)
 }
 
 // Lineage returns a run's lineage batches in generation order, up to and

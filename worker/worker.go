@@ -187,7 +187,7 @@ func (w *Worker) Shutdown(ctx context.Context) error {
 	w.once.Do(func() {
 		w.health.Shutdown()
 		if err := w.ml.Leave(2 * time.Second); err != nil {
-			w.log.Warn("leaving gossip cluster", "err", err)
+			w.log.Info("leaving gossip cluster", "err", err)
 		}
 		_ = w.ml.Shutdown()
 		done := make(chan struct{})
