@@ -73,6 +73,27 @@ func (c *client) json(w io.Writer, m proto.Message) error {
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run executes mesactl with args and returns the exit code: 0, 1 for a
+// failed call, 2 for invalid input.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	root := newRoot()
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	if err := root.ExecuteContext(ctx); err != nil {
+		fmt.Fprintln(stderr, "mesactl:", describe(err))
+		if errors.Is(err, coordinator.ErrSpec) || status.Code(err) == codes.InvalidArgument {
+			return 2
+		}
+		return 1
+	}
+	return 0
+}
+
+func newRoot() *cobra.Command {
 	c := &client{}
 	root := &cobra.Command{
 		Use:           "mesactl",
@@ -93,10 +114,7 @@ func main() {
 	pf.StringVarP(&c.output, "output", "o", "table", "output format: table or json")
 	pf.DurationVar(&c.timeout, "timeout", 5*time.Second, "deadline of each call")
 	root.AddCommand(runsCmd(c), runCmd(c), lineageCmd(c), flaggedCmd(c))
-	if err := root.ExecuteContext(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, "mesactl:", describe(err))
-		os.Exit(1)
-	}
+	return root
 }
 
 func envOr(k, def string) string {
@@ -215,7 +233,37 @@ func runCmd(c *client) *cobra.Command {
 			return err
 		},
 	}
-	cmd.AddCommand(show, watch, cancelCmd, resume)
+	var file string
+	submit := &cobra.Command{
+		Use:   "submit -f experiment.yaml",
+		Short: "Start a run of an experiment on the coordinator and print its id",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			spec := coordinator.DefaultSpec()
+			var err error
+			if file != "" {
+				spec, err = coordinator.LoadSpec(file)
+			} else {
+				err = spec.Validate()
+			}
+			if err != nil {
+				return err
+			}
+			ctx, cancel := c.call(cmd.Context())
+			defer cancel()
+			resp, err := c.runs.SubmitRun(ctx, &pb.SubmitRunRequest{Spec: spec.ToProto()})
+			if err != nil {
+				return err
+			}
+			if c.output == "json" {
+				return c.json(cmd.OutOrStdout(), resp)
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), resp.GetRunId())
+			return nil
+		},
+	}
+	submit.Flags().StringVarP(&file, "file", "f", "", "experiment file (default: the built-in door-maze experiment)")
+	cmd.AddCommand(submit, show, watch, cancelCmd, resume)
 	return cmd
 }
 

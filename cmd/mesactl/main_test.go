@@ -1,0 +1,156 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+
+	"github.com/mesaopt/mesaopt/coordinator"
+	"github.com/mesaopt/mesaopt/internal/localetcd"
+	"github.com/mesaopt/mesaopt/worker"
+)
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// startCoordinator serves a coordinator (in-process evaluation) over real
+// gRPC on loopback with an embedded etcd.
+func startCoordinator(t *testing.T) string {
+	t.Helper()
+	srv, err := localetcd.Start(localetcd.Config{Dir: filepath.Join(t.TempDir(), "etcd"), ClientAddr: freeAddr(t), PeerAddr: freeAddr(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	cli, err := clientv3.New(clientv3.Config{Endpoints: srv.Endpoints(), DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cli.Close() })
+	cfg := coordinator.DefaultConfig()
+	cfg.Etcd = cli
+	cfg.Evaluator = worker.NewEngine(2)
+	c, err := coordinator.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = c.Shutdown(ctx)
+	})
+	return c.GRPCAddr()
+}
+
+func mesactl(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	code := run(ctx, args, &out, &errOut)
+	return out.String(), errOut.String(), code
+}
+
+func TestMesactlAgainstCoordinator(t *testing.T) {
+	addr := startCoordinator(t)
+	exp := filepath.Join(t.TempDir(), "exp.yaml")
+	writeFile(t, exp, "name: ctl\ngenerations: 3\npopulation: 10\nelites: 1\nepisodes: 2\nanalysis_episodes: 2\n")
+	out, errOut, code := mesactl(t, "--coordinator", addr, "run", "submit", "-f", exp)
+	if code != 0 {
+		t.Fatalf("submit: %d %s", code, errOut)
+	}
+	id := strings.TrimSpace(out)
+	out, errOut, code = mesactl(t, "--coordinator", addr, "run", "watch", id)
+	if code != 0 || !strings.Contains(out, "gen   3/3") || !strings.Contains(out, "run succeeded") {
+		t.Fatalf("watch: %d %q %s", code, out, errOut)
+	}
+	out, _, code = mesactl(t, "--coordinator", addr, "runs")
+	if code != 0 || !strings.Contains(out, id) || !strings.Contains(out, "succeeded") {
+		t.Fatalf("runs: %d %s", code, out)
+	}
+	out, _, code = mesactl(t, "--coordinator", addr, "run", "show", id, "-o", "json")
+	var shown struct {
+		RunID     string `json:"run_id"`
+		Summaries []struct {
+			Digest string `json:"digest"`
+		} `json:"summaries"`
+		Report struct {
+			Best []struct {
+				ID string `json:"id"`
+			} `json:"best"`
+		} `json:"report"`
+	}
+	if err := json.Unmarshal([]byte(out), &shown); err != nil || code != 0 {
+		t.Fatalf("run show -o json: %v %d\n%s", err, code, out)
+	}
+	if shown.RunID != id || len(shown.Summaries) != 3 || len(shown.Summaries[2].Digest) != 64 || len(shown.Report.Best) == 0 {
+		t.Fatalf("run show json incomplete: %+v", shown)
+	}
+	best := shown.Report.Best[0].ID
+	out, _, code = mesactl(t, "--coordinator", addr, "lineage", id, best)
+	if code != 0 || !strings.Contains(out, "Line of descent of #"+best) {
+		t.Fatalf("lineage: %d %s", code, out)
+	}
+	if _, _, code = mesactl(t, "--coordinator", addr, "flagged", id); code != 0 {
+		t.Fatalf("flagged: %d", code)
+	}
+
+	// Bad input: clear messages and exit codes.
+	tests := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"lineage", id, "999999"}, 1, "NotFound"},
+		{[]string{"lineage", "no-such-run", "1"}, 1, `run "no-such-run"`},
+		{[]string{"lineage", id, "x"}, 1, `individual id "x"`},
+		{[]string{"flagged", id, "--page-size", "5000"}, 2, "page_size = 5000"},
+		{[]string{"run", "show", "no-such-run"}, 1, "NotFound"},
+		{[]string{"runs", "-o", "yaml"}, 1, "allowed table or json"},
+	}
+	for _, tc := range tests {
+		_, errOut, code := mesactl(t, append([]string{"--coordinator", addr}, tc.args...)...)
+		if code != tc.code || !strings.Contains(errOut, tc.want) {
+			t.Errorf("mesactl %v: exit %d %q, want %d containing %q", tc.args, code, errOut, tc.code, tc.want)
+		}
+	}
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	writeFile(t, bad, "population: 0\n")
+	if _, errOut, code := mesactl(t, "--coordinator", addr, "run", "submit", "-f", bad); code != 2 || !strings.Contains(errOut, "population = 0") {
+		t.Errorf("bad experiment: exit %d %q", code, errOut)
+	}
+}
+
+func TestMesactlWrongAddress(t *testing.T) {
+	start := time.Now()
+	_, errOut, code := mesactl(t, "--coordinator", freeAddr(t), "--timeout", "1s", "runs")
+	if code != 1 || !strings.Contains(errOut, "no coordinator answering") || time.Since(start) > 10*time.Second {
+		t.Fatalf("exit %d after %v: %s", code, time.Since(start), errOut)
+	}
+}
+
+func writeFile(t *testing.T, path, data string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
