@@ -193,6 +193,22 @@ func (d *Dispatcher) acquire(ctx context.Context) (*remote, error) {
 	}
 }
 
+type attemptTimeoutKey struct{}
+
+// WithAttemptTimeout returns a context under which the Dispatcher gives
+// each call to a worker at most d before retrying elsewhere (the spec's
+// evaluation_timeout), instead of its own default.
+func WithAttemptTimeout(ctx context.Context, d time.Duration) context.Context {
+	return context.WithValue(ctx, attemptTimeoutKey{}, d)
+}
+
+func attemptTimeout(ctx context.Context, def time.Duration) time.Duration {
+	if d, ok := ctx.Value(attemptTimeoutKey{}).(time.Duration); ok && d > 0 {
+		return d
+	}
+	return def
+}
+
 // waitFor blocks until changed is closed, wake has passed (if > 0) or ctx ends.
 func waitFor(ctx context.Context, changed <-chan struct{}, wake time.Duration) error {
 	var timer <-chan time.Time
@@ -233,7 +249,7 @@ func (d *Dispatcher) Evaluate(ctx context.Context, req *pb.EvaluateRequest) (*pb
 			}
 			return nil, err
 		}
-		cctx, cancel := context.WithTimeout(ctx, d.timeout)
+		cctx, cancel := context.WithTimeout(ctx, attemptTimeout(ctx, d.timeout))
 		resp, err := w.client.Evaluate(cctx, req)
 		cancel()
 		if err == nil {

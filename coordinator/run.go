@@ -54,7 +54,7 @@ func Evaluate(ctx context.Context, ev Evaluator, runID string, spec Spec, gen ui
 	}
 	env := environmentToProto(spec.Environment)
 	results := make([]*pb.EvaluationResult, len(members))
-	g, gctx := errgroup.WithContext(ctx)
+	g, gctx := errgroup.WithContext(WithAttemptTimeout(ctx, time.Duration(spec.EvaluationTimeout)))
 	for lo := 0; lo < len(members); lo += spec.BatchSize {
 		hi := min(lo+spec.BatchSize, len(members))
 		req := &pb.EvaluateRequest{
