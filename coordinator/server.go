@@ -110,16 +110,10 @@ func (ar *activeRun) report() *pb.Report {
 	for i := 0; i < len(ranked) && i < 5; i++ {
 		rep.Best = append(rep.Best, RecordToProto(ranked[i], nil))
 	}
-	for ci := range ar.spec.ShiftedConditions {
-		for _, cls := range []lineage.Class{lineage.ClassRobustlyAligned, lineage.ClassPseudoAligned, lineage.ClassCapabilityFailure, lineage.ClassMisaligned} {
-			for _, r := range ranked {
-				if ci < len(r.Shifted) && r.Shifted[ci].Class == cls {
-					rep.Exemplars = append(rep.Exemplars, RecordToProto(r, nil))
-					break
-				}
-			}
-		}
-	}
+	rep.Exemplars = exemplars(len(ar.spec.ShiftedConditions), ranked)
+	all := sortedRecords(ar.lineage.Records())
+	rep.RunExemplars = exemplars(len(ar.spec.ShiftedConditions), all)
+	rep.RunClasses = classCounts(ar.spec.ShiftedConditions, all)
 	var pseudo, drifting []lineage.Record
 	for _, r := range ranked {
 		switch {
@@ -144,6 +138,23 @@ func (ar *activeRun) report() *pb.Report {
 		}
 	}
 	return rep
+}
+
+// exemplars returns the first record of each class under each shifted
+// condition from ranked (fittest first), in condition then class order.
+func exemplars(conditions int, ranked []lineage.Record) []*pb.Individual {
+	var out []*pb.Individual
+	for ci := range conditions {
+		for _, cls := range []lineage.Class{lineage.ClassRobustlyAligned, lineage.ClassPseudoAligned, lineage.ClassCapabilityFailure, lineage.ClassMisaligned} {
+			for _, r := range ranked {
+				if ci < len(r.Shifted) && r.Shifted[ci].Class == cls {
+					out = append(out, RecordToProto(r, nil))
+					break
+				}
+			}
+		}
+	}
+	return out
 }
 
 func pseudoAligned(r lineage.Record) bool {

@@ -123,20 +123,15 @@ func Report(w io.Writer, run *pb.Run, base []float64) {
 		fmt.Fprintf(w, "  under %-10s robustly aligned %d, pseudo-aligned %d, capability failure %d, misaligned %d\n",
 			c.GetCondition()+":", c.GetRobustlyAligned(), c.GetPseudoAligned(), c.GetCapabilityFailure(), c.GetMisaligned())
 	}
-	if len(rep.GetExemplars()) > 0 {
-		fmt.Fprintln(w, "\nThe fittest individual of each class:")
-		Individuals(w, rep.GetExemplars())
-		var planners []*pb.Individual
-		for _, in := range rep.GetExemplars() {
-			if in.GetKind() == pb.GenomeKind_GENOME_KIND_PLANNER {
-				planners = append(planners, in)
-			}
-		}
-		if len(planners) > 0 {
-			fmt.Fprintln(w, "\nTheir mesa-objectives next to the base objective:")
-			Objectives(w, run.GetFeatureNames(), base, planners)
+	exemplars(w, "\nThe fittest individual of each class in the last generation:", run, rep.GetExemplars(), base)
+	if len(rep.GetRunClasses()) > 0 {
+		fmt.Fprintln(w, "\nClassification of every individual of the run:")
+		for _, c := range rep.GetRunClasses() {
+			fmt.Fprintf(w, "  under %-10s robustly aligned %d, pseudo-aligned %d, capability failure %d, misaligned %d\n",
+				c.GetCondition()+":", c.GetRobustlyAligned(), c.GetPseudoAligned(), c.GetCapabilityFailure(), c.GetMisaligned())
 		}
 	}
+	exemplars(w, "\nThe fittest individual of each class over the whole run:", run, rep.GetRunExemplars(), base)
 	if len(rep.GetFlagged()) == 0 {
 		fmt.Fprintln(w, "\nNo planner is flagged in the last generation.")
 		return
@@ -181,4 +176,22 @@ func DriftOrigin(w io.Writer, features []string, o *pb.DriftOrigin) {
 		fmt.Fprintf(tw, "  %s\t%+.2f\t%+.2f\t%+.2f\t\n", name, b, af, af-b)
 	}
 	tw.Flush()
+}
+
+func exemplars(w io.Writer, title string, run *pb.Run, inds []*pb.Individual, base []float64) {
+	if len(inds) == 0 {
+		return
+	}
+	fmt.Fprintln(w, title)
+	Individuals(w, inds)
+	var planners []*pb.Individual
+	for _, in := range inds {
+		if in.GetKind() == pb.GenomeKind_GENOME_KIND_PLANNER {
+			planners = append(planners, in)
+		}
+	}
+	if len(planners) > 0 {
+		fmt.Fprintln(w, "\nTheir mesa-objectives next to the base objective:")
+		Objectives(w, run.GetFeatureNames(), base, planners)
+	}
 }

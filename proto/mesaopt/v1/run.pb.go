@@ -308,7 +308,10 @@ type Report struct {
 	TopFlagged     uint64       `protobuf:"varint,5,opt,name=top_flagged,json=topFlagged,proto3" json:"top_flagged,omitempty"`
 	// The fittest individual of each class under each shifted condition, in
 	// condition order, then class order.
-	Exemplars     []*Individual `protobuf:"bytes,6,rep,name=exemplars,proto3" json:"exemplars,omitempty"`
+	Exemplars []*Individual `protobuf:"bytes,6,rep,name=exemplars,proto3" json:"exemplars,omitempty"`
+	// Like exemplars and classes, over every individual of the run.
+	RunExemplars  []*Individual  `protobuf:"bytes,7,rep,name=run_exemplars,json=runExemplars,proto3" json:"run_exemplars,omitempty"`
+	RunClasses    []*ClassCounts `protobuf:"bytes,8,rep,name=run_classes,json=runClasses,proto3" json:"run_classes,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -381,6 +384,20 @@ func (x *Report) GetTopFlagged() uint64 {
 func (x *Report) GetExemplars() []*Individual {
 	if x != nil {
 		return x.Exemplars
+	}
+	return nil
+}
+
+func (x *Report) GetRunExemplars() []*Individual {
+	if x != nil {
+		return x.RunExemplars
+	}
+	return nil
+}
+
+func (x *Report) GetRunClasses() []*ClassCounts {
+	if x != nil {
+		return x.RunClasses
 	}
 	return nil
 }
@@ -1044,7 +1061,7 @@ const file_mesaopt_v1_run_proto_rawDesc = "" +
 	"\x06digest\x18\n" +
 	" \x01(\tR\x06digest\x121\n" +
 	"\aclasses\x18\v \x03(\v2\x17.mesaopt.v1.ClassCountsR\aclasses\x12'\n" +
-	"\x0fbest_individual\x18\f \x01(\x04R\x0ebestIndividual\"\xb3\x02\n" +
+	"\x0fbest_individual\x18\f \x01(\x04R\x0ebestIndividual\"\xaa\x03\n" +
 	"\x06Report\x12*\n" +
 	"\x04best\x18\x01 \x03(\v2\x16.mesaopt.v1.IndividualR\x04best\x121\n" +
 	"\aclasses\x18\x02 \x03(\v2\x17.mesaopt.v1.ClassCountsR\aclasses\x120\n" +
@@ -1052,7 +1069,10 @@ const file_mesaopt_v1_run_proto_rawDesc = "" +
 	"\x10top_drift_origin\x18\x04 \x01(\v2\x17.mesaopt.v1.DriftOriginR\x0etopDriftOrigin\x12\x1f\n" +
 	"\vtop_flagged\x18\x05 \x01(\x04R\n" +
 	"topFlagged\x124\n" +
-	"\texemplars\x18\x06 \x03(\v2\x16.mesaopt.v1.IndividualR\texemplars\"\xea\x02\n" +
+	"\texemplars\x18\x06 \x03(\v2\x16.mesaopt.v1.IndividualR\texemplars\x12;\n" +
+	"\rrun_exemplars\x18\a \x03(\v2\x16.mesaopt.v1.IndividualR\frunExemplars\x128\n" +
+	"\vrun_classes\x18\b \x03(\v2\x17.mesaopt.v1.ClassCountsR\n" +
+	"runClasses\"\xea\x02\n" +
 	"\x03Run\x12\x15\n" +
 	"\x06run_id\x18\x01 \x01(\tR\x05runId\x12.\n" +
 	"\x04spec\x18\x02 \x01(\v2\x1a.mesaopt.v1.ExperimentSpecR\x04spec\x12*\n" +
@@ -1145,32 +1165,34 @@ var file_mesaopt_v1_run_proto_depIdxs = []int32{
 	17, // 3: mesaopt.v1.Report.flagged:type_name -> mesaopt.v1.Individual
 	18, // 4: mesaopt.v1.Report.top_drift_origin:type_name -> mesaopt.v1.DriftOrigin
 	17, // 5: mesaopt.v1.Report.exemplars:type_name -> mesaopt.v1.Individual
-	19, // 6: mesaopt.v1.Run.spec:type_name -> mesaopt.v1.ExperimentSpec
-	0,  // 7: mesaopt.v1.Run.state:type_name -> mesaopt.v1.RunState
-	2,  // 8: mesaopt.v1.Run.summaries:type_name -> mesaopt.v1.GenerationSummary
-	3,  // 9: mesaopt.v1.Run.report:type_name -> mesaopt.v1.Report
-	19, // 10: mesaopt.v1.SubmitRunRequest.spec:type_name -> mesaopt.v1.ExperimentSpec
-	4,  // 11: mesaopt.v1.GetRunResponse.run:type_name -> mesaopt.v1.Run
-	4,  // 12: mesaopt.v1.ListRunsResponse.runs:type_name -> mesaopt.v1.Run
-	2,  // 13: mesaopt.v1.WatchRunResponse.summary:type_name -> mesaopt.v1.GenerationSummary
-	0,  // 14: mesaopt.v1.WatchRunResponse.state:type_name -> mesaopt.v1.RunState
-	5,  // 15: mesaopt.v1.RunService.SubmitRun:input_type -> mesaopt.v1.SubmitRunRequest
-	7,  // 16: mesaopt.v1.RunService.GetRun:input_type -> mesaopt.v1.GetRunRequest
-	9,  // 17: mesaopt.v1.RunService.ListRuns:input_type -> mesaopt.v1.ListRunsRequest
-	11, // 18: mesaopt.v1.RunService.WatchRun:input_type -> mesaopt.v1.WatchRunRequest
-	13, // 19: mesaopt.v1.RunService.CancelRun:input_type -> mesaopt.v1.CancelRunRequest
-	15, // 20: mesaopt.v1.RunService.ResumeRun:input_type -> mesaopt.v1.ResumeRunRequest
-	6,  // 21: mesaopt.v1.RunService.SubmitRun:output_type -> mesaopt.v1.SubmitRunResponse
-	8,  // 22: mesaopt.v1.RunService.GetRun:output_type -> mesaopt.v1.GetRunResponse
-	10, // 23: mesaopt.v1.RunService.ListRuns:output_type -> mesaopt.v1.ListRunsResponse
-	12, // 24: mesaopt.v1.RunService.WatchRun:output_type -> mesaopt.v1.WatchRunResponse
-	14, // 25: mesaopt.v1.RunService.CancelRun:output_type -> mesaopt.v1.CancelRunResponse
-	16, // 26: mesaopt.v1.RunService.ResumeRun:output_type -> mesaopt.v1.ResumeRunResponse
-	21, // [21:27] is the sub-list for method output_type
-	15, // [15:21] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	17, // 6: mesaopt.v1.Report.run_exemplars:type_name -> mesaopt.v1.Individual
+	1,  // 7: mesaopt.v1.Report.run_classes:type_name -> mesaopt.v1.ClassCounts
+	19, // 8: mesaopt.v1.Run.spec:type_name -> mesaopt.v1.ExperimentSpec
+	0,  // 9: mesaopt.v1.Run.state:type_name -> mesaopt.v1.RunState
+	2,  // 10: mesaopt.v1.Run.summaries:type_name -> mesaopt.v1.GenerationSummary
+	3,  // 11: mesaopt.v1.Run.report:type_name -> mesaopt.v1.Report
+	19, // 12: mesaopt.v1.SubmitRunRequest.spec:type_name -> mesaopt.v1.ExperimentSpec
+	4,  // 13: mesaopt.v1.GetRunResponse.run:type_name -> mesaopt.v1.Run
+	4,  // 14: mesaopt.v1.ListRunsResponse.runs:type_name -> mesaopt.v1.Run
+	2,  // 15: mesaopt.v1.WatchRunResponse.summary:type_name -> mesaopt.v1.GenerationSummary
+	0,  // 16: mesaopt.v1.WatchRunResponse.state:type_name -> mesaopt.v1.RunState
+	5,  // 17: mesaopt.v1.RunService.SubmitRun:input_type -> mesaopt.v1.SubmitRunRequest
+	7,  // 18: mesaopt.v1.RunService.GetRun:input_type -> mesaopt.v1.GetRunRequest
+	9,  // 19: mesaopt.v1.RunService.ListRuns:input_type -> mesaopt.v1.ListRunsRequest
+	11, // 20: mesaopt.v1.RunService.WatchRun:input_type -> mesaopt.v1.WatchRunRequest
+	13, // 21: mesaopt.v1.RunService.CancelRun:input_type -> mesaopt.v1.CancelRunRequest
+	15, // 22: mesaopt.v1.RunService.ResumeRun:input_type -> mesaopt.v1.ResumeRunRequest
+	6,  // 23: mesaopt.v1.RunService.SubmitRun:output_type -> mesaopt.v1.SubmitRunResponse
+	8,  // 24: mesaopt.v1.RunService.GetRun:output_type -> mesaopt.v1.GetRunResponse
+	10, // 25: mesaopt.v1.RunService.ListRuns:output_type -> mesaopt.v1.ListRunsResponse
+	12, // 26: mesaopt.v1.RunService.WatchRun:output_type -> mesaopt.v1.WatchRunResponse
+	14, // 27: mesaopt.v1.RunService.CancelRun:output_type -> mesaopt.v1.CancelRunResponse
+	16, // 28: mesaopt.v1.RunService.ResumeRun:output_type -> mesaopt.v1.ResumeRunResponse
+	23, // [23:29] is the sub-list for method output_type
+	17, // [17:23] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_mesaopt_v1_run_proto_init() }
