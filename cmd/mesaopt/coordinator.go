@@ -33,6 +33,7 @@ func coordinatorCmd() *cobra.Command {
 				return err
 			}
 			ctx := cmd.Context()
+			fmt.Printf("coordinator %s: campaigning for leadership in etcd %s (standby until the leader goes)\n", cfg.Name, endpoints)
 			if err := c.Start(ctx); err != nil {
 				return err
 			}
