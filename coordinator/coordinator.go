@@ -30,6 +30,7 @@ import (
 	"os"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/memberlist"
@@ -63,6 +64,14 @@ type Config struct {
 	Evaluator Evaluator
 	// SessionTTL is the etcd session TTL in seconds that fences leadership.
 	SessionTTL int
+	// Join lists gossip addresses of an existing cluster (another
+	// coordinator or a worker) to join, so that a standby already knows
+	// the workers when it takes over. Empty: start a new cluster.
+	Join []string
+	// ResumeOrphans makes a new leader resume the runs its predecessor left
+	// running. When false it marks them interrupted (resumable by hand),
+	// which is what a one-machine `mesaopt run` wants.
+	ResumeOrphans bool
 	// Logger receives operational logs; nil discards them.
 	Logger *slog.Logger
 }
@@ -99,6 +108,8 @@ type Coordinator struct {
 
 	mu   sync.Mutex
 	runs map[string]*activeRun // lookup by id
+
+	leading atomic.Bool
 
 	shutdownOnce sync.Once
 	shutdownErr  error
@@ -166,6 +177,11 @@ func (c *Coordinator) Start(ctx context.Context) error {
 			return errors.Join(err, c.Shutdown(ctx))
 		}
 		c.ml = ml
+		if len(c.cfg.Join) > 0 {
+			if _, err := ml.Join(c.cfg.Join); err != nil {
+				c.log.Warn("could not join gossip cluster; workers must join this coordinator", "join", c.cfg.Join, "err", err)
+			}
+		}
 	}
 
 	// The etcd client retries forever on its own; bound the first contact.
@@ -185,9 +201,58 @@ func (c *Coordinator) Start(ctx context.Context) error {
 		return errors.Join(fmt.Errorf("campaign: %w", err), c.Shutdown(ctx))
 	}
 	c.fence = Fence{Key: c.election.Key(), Rev: c.election.Rev()}
+	c.leading.Store(true)
 	c.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
 	c.log.Info("leading", "coordinator", c.cfg.Name, "grpc", c.GRPCAddr(), "gossip", c.GossipAddr())
+	if err := c.adoptOrphans(ctx); err != nil {
+		c.log.Error("adopting runs left running by the previous leader", "err", err)
+	}
 	return nil
+}
+
+// adoptOrphans handles runs whose status says running although no
+// coordinator runs them: their leader is gone, since this one now leads.
+// They are resumed (ResumeOrphans) or marked interrupted.
+func (c *Coordinator) adoptOrphans(ctx context.Context) error {
+	ids, err := c.store.RunIDs(ctx)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		st, err := c.store.Status(ctx, id)
+		if err != nil || st.GetState() != pb.RunState_RUN_STATE_RUNNING {
+			continue
+		}
+		if c.cfg.ResumeOrphans {
+			c.log.Info("resuming run left by the previous leader", "run", id)
+			if err := c.Resume(ctx, id); err != nil {
+				c.log.Error("resume", "run", id, "err", err)
+			}
+			continue
+		}
+		st.State = pb.RunState_RUN_STATE_INTERRUPTED
+		st.Error = "its coordinator stopped; resume with: mesaopt run --resume " + id
+		if err := c.store.SetStatus(ctx, c.fence, st); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Leading reports whether this coordinator is the leader.
+func (c *Coordinator) Leading() bool { return c.leading.Load() }
+
+// errNotLeader explains that a standby cannot take a run call.
+func (c *Coordinator) errNotLeader(ctx context.Context) error {
+	leader := "unknown"
+	if c.election != nil {
+		if resp, err := c.election.Leader(ctx); err == nil && len(resp.Kvs) > 0 {
+			leader = string(resp.Kvs[0].Value)
+		}
+	} else if c.session == nil {
+		leader = "none yet"
+	}
+	return fmt.Errorf("%w: this coordinator (%s) is a standby; the leader is %s", ErrNotLeader, c.cfg.Name, leader)
 }
 
 // GRPCAddr returns the address RunService and LineageService are served on.
@@ -229,6 +294,9 @@ func newRunID(name string) string {
 
 // Submit validates spec, records the run in etcd and starts it.
 func (c *Coordinator) Submit(ctx context.Context, spec Spec) (string, error) {
+	if !c.Leading() {
+		return "", c.errNotLeader(ctx)
+	}
 	if err := spec.Validate(); err != nil {
 		return "", err
 	}
@@ -244,13 +312,16 @@ func (c *Coordinator) Submit(ctx context.Context, spec Spec) (string, error) {
 // Resume continues a run from its last checkpoint. A run that already
 // finished all its generations is left as it is.
 func (c *Coordinator) Resume(ctx context.Context, id string) error {
+	if !c.Leading() {
+		return c.errNotLeader(ctx)
+	}
 	c.mu.Lock()
 	if ar, ok := c.runs[id]; ok {
 		select {
 		case <-ar.done:
 		default:
 			c.mu.Unlock()
-			return fmt.Errorf("run %s is already running", id)
+			return fmt.Errorf("%w: run %s", ErrRunning, id)
 		}
 	}
 	c.mu.Unlock()
@@ -267,7 +338,7 @@ func (c *Coordinator) Resume(ctx context.Context, id string) error {
 		return err
 	}
 	if st.GetState() == pb.RunState_RUN_STATE_SUCCEEDED {
-		return fmt.Errorf("run %s already succeeded (%d generations)", id, st.GetGenerationsDone())
+		return fmt.Errorf("%w: run %s succeeded (%d generations)", ErrFinished, id, st.GetGenerationsDone())
 	}
 	cp, err := c.store.Checkpoint(ctx, id)
 	if errors.Is(err, ErrNotFound) {
@@ -324,7 +395,8 @@ func (c *Coordinator) Wait(ctx context.Context, id string) error {
 	return ar.err
 }
 
-// Cancel asks run id to stop after its current generation.
+// Cancel stops run id now: the generation under evaluation is abandoned
+// and the run keeps its last checkpoint, from which it can be resumed.
 func (c *Coordinator) Cancel(id string) error {
 	c.mu.Lock()
 	ar, ok := c.runs[id]
@@ -332,9 +404,15 @@ func (c *Coordinator) Cancel(id string) error {
 	if !ok {
 		return fmt.Errorf("%w: run %s is not running here", ErrNotFound, id)
 	}
+	select {
+	case <-ar.done:
+		return fmt.Errorf("%w: run %s", ErrNotRunning, id)
+	default:
+	}
 	ar.mu.Lock()
 	ar.cancelReq = true
 	ar.mu.Unlock()
+	ar.cancel()
 	return nil
 }
 
@@ -352,9 +430,16 @@ func (c *Coordinator) execute(ctx context.Context, ar *activeRun, cp *pb.Checkpo
 		if st.GetState() != pb.RunState_RUN_STATE_RUNNING {
 			return
 		}
+		ar.mu.Lock()
+		cancelled := ar.cancelReq
+		ar.mu.Unlock()
 		switch {
 		case err == nil:
 			return
+		case ctx.Err() != nil && cancelled:
+			st.State = pb.RunState_RUN_STATE_CANCELLED
+			st.Error = "cancelled; resume with: mesactl run resume " + ar.id
+			err = nil
 		case ctx.Err() != nil:
 			st.State = pb.RunState_RUN_STATE_INTERRUPTED
 			st.Error = "coordinator stopped; resume with: mesaopt run --resume " + ar.id
@@ -422,22 +507,26 @@ func (c *Coordinator) execute(ctx context.Context, ar *activeRun, cp *pb.Checkpo
 		for _, r := range records {
 			batch.Individuals = append(batch.Individuals, RecordToProto(r, nil))
 		}
-		st.GenerationsDone = gen + 1
+		// The status written with the generation; st only takes it once
+		// the commit succeeded, so a failed commit is recorded as a failure.
+		next := cloneProto(st)
+		next.GenerationsDone = gen + 1
 		last := int(gen)+1 == spec.Generations
 		switch {
 		case last:
-			st.State = pb.RunState_RUN_STATE_SUCCEEDED
-			st.FinalDigest = FinalDigest(members, all)
+			next.State = pb.RunState_RUN_STATE_SUCCEEDED
+			next.FinalDigest = FinalDigest(members, all)
 		case cancelReq:
-			st.State = pb.RunState_RUN_STATE_CANCELLED
+			next.State = pb.RunState_RUN_STATE_CANCELLED
 		}
 		check := &pb.Checkpoint{
 			FormatVersion: CheckpointFormat, RunId: ar.id, Spec: spec.ToProto(), Generation: gen,
 			Population: membersToProto(members), NextId: nextID, Summary: summary,
 		}
-		if err := c.store.Commit(ctx, c.fence, check, batch, st); err != nil {
+		if err := c.store.Commit(ctx, c.fence, check, batch, next); err != nil {
 			return fmt.Errorf("generation %d: %w", gen, err)
 		}
+		st = next
 		if last || cancelReq {
 			c.log.Info("run ended", "run", ar.id, "state", st.GetState().String(), "generations", st.GetGenerationsDone())
 			return nil

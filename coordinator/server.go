@@ -22,7 +22,8 @@ func grpcError(err error) error {
 		return status.Error(codes.NotFound, err.Error())
 	case errors.Is(err, ErrSpec):
 		return status.Error(codes.InvalidArgument, err.Error())
-	case errors.Is(err, ErrFenced):
+	case errors.Is(err, ErrFenced), errors.Is(err, ErrNotLeader), errors.Is(err, ErrNotRunning),
+		errors.Is(err, ErrRunning), errors.Is(err, ErrFinished):
 		return status.Error(codes.FailedPrecondition, err.Error())
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		return status.FromContextError(err).Err()
@@ -292,10 +293,7 @@ func (s *runServer) ResumeRun(ctx context.Context, req *pb.ResumeRunRequest) (*p
 		return nil, err
 	}
 	if err := s.c.Resume(ctx, req.GetRunId()); err != nil {
-		if errors.Is(err, ErrNotFound) {
-			return nil, grpcError(err)
-		}
-		return nil, status.Error(codes.FailedPrecondition, err.Error())
+		return nil, grpcError(err)
 	}
 	return &pb.ResumeRunResponse{}, nil
 }

@@ -42,6 +42,14 @@ var (
 	ErrFenced = errors.New("leadership lost: write refused")
 	// ErrExists: a run with that id already exists.
 	ErrExists = errors.New("run already exists")
+	// ErrNotLeader: a run call reached a standby coordinator.
+	ErrNotLeader = errors.New("not the leader")
+	// ErrNotRunning: the run is not executing on this coordinator.
+	ErrNotRunning = errors.New("not running")
+	// ErrRunning: the run is already executing.
+	ErrRunning = errors.New("already running")
+	// ErrFinished: the run completed all its generations.
+	ErrFinished = errors.New("already finished")
 )
 
 // Fence identifies the leadership a write is made under: the election key

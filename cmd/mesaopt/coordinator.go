@@ -14,7 +14,7 @@ import (
 
 func coordinatorCmd() *cobra.Command {
 	cfg := coordinator.DefaultConfig()
-	var endpoints string
+	var endpoints, join string
 	var verbose bool
 	cmd := &cobra.Command{
 		Use:   "coordinator --etcd ENDPOINTS",
@@ -22,7 +22,9 @@ func coordinatorCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg.Logger = newLogger(verbose)
-			cli, err := dialEtcd(strings.Split(endpoints, ","))
+			cfg.ResumeOrphans = true
+			cfg.Join = splitList(join)
+			cli, err := dialEtcd(splitList(endpoints))
 			if err != nil {
 				return err
 			}
@@ -48,14 +50,29 @@ func coordinatorCmd() *cobra.Command {
 	f.StringVar(&endpoints, "etcd", "127.0.0.1:2379", "etcd endpoints, comma-separated")
 	f.StringVar(&cfg.GRPCListen, "listen", "0.0.0.0:7070", "gRPC address for RunService and LineageService")
 	f.StringVar(&cfg.GossipBind, "gossip", "0.0.0.0:7946", "gossip address workers join")
+	f.StringVar(&join, "join", "", "gossip address(es) of a running cluster to join (another coordinator or a worker), comma-separated: a standby then knows the workers when it takes over")
 	f.StringVar(&cfg.Name, "name", cfg.Name, "unique coordinator name")
 	f.IntVar(&cfg.SessionTTL, "session-ttl", cfg.SessionTTL, "etcd session TTL in seconds (leadership fence)")
 	f.BoolVarP(&verbose, "verbose", "v", false, "log operational events")
 	return cmd
 }
 
+// splitList splits a comma-separated flag value, dropping empty items.
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 // dialEtcd connects to etcd and checks it answers within a few seconds.
 func dialEtcd(endpoints []string) (*clientv3.Client, error) {
+	if len(endpoints) == 0 {
+		return nil, exitError{code: 2, err: fmt.Errorf("--etcd is empty, allowed host:port[,host:port...]")}
+	}
 	cli, err := clientv3.New(clientv3.Config{Endpoints: endpoints, DialTimeout: 5 * time.Second, Logger: nopZap()})
 	if err != nil {
 		return nil, fmt.Errorf("etcd %v: %w", endpoints, err)

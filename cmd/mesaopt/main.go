@@ -28,6 +28,8 @@ func (e exitError) Unwrap() error { return e.err }
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// The first signal starts a clean stop; a second one kills as usual.
+	context.AfterFunc(ctx, stop)
 	root := &cobra.Command{
 		Use:           "mesaopt",
 		Short:         "Distributed evolutionary search for learned optimization",

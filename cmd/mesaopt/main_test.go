@@ -241,3 +241,81 @@ func TestCoordinatorUnreachableEtcd(t *testing.T) {
 		t.Fatalf("unclear error: %s", out)
 	}
 }
+
+// TestDataDirInUse checks that a second run on a data directory in use
+// fails at once with a clear message instead of waiting on etcd's lock.
+func TestDataDirInUse(t *testing.T) {
+	n := newNode(t)
+	cmd := exec.Command(binary, n.args("-f", writeExperiment(t, 200))...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	lines := bufio.NewScanner(stdout)
+	for lines.Scan() && !strings.HasPrefix(lines.Text(), "gen ") {
+	}
+	other := newNode(t)
+	other.data = n.data
+	start := time.Now()
+	out, err := exec.Command(binary, other.args("--workers", "1")...).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "in use by another process") || time.Since(start) > 10*time.Second {
+		t.Fatalf("second run on a busy data directory: %v after %v\n%s", err, time.Since(start), out)
+	}
+}
+
+// TestInterruptExitsWithResumeHint sends SIGINT mid-run: the run stops
+// cleanly, exits 130 and prints a resume command with this run's flags.
+func TestInterruptExitsWithResumeHint(t *testing.T) {
+	n := newNode(t)
+	cmd := exec.Command(binary, n.args("-f", writeExperiment(t, 200), "--workers", "1")...)
+	var out bytes.Buffer
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout = pw
+	cmd.Stderr = &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pw.Close()
+	lines := bufio.NewScanner(pr)
+	var text strings.Builder
+	for lines.Scan() {
+		text.WriteString(lines.Text() + "\n")
+		if strings.HasPrefix(lines.Text(), "gen   2/") {
+			break
+		}
+	}
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	for lines.Scan() {
+		text.WriteString(lines.Text() + "\n")
+	}
+	err = cmd.Wait()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 130 {
+		t.Fatalf("exit %v, want 130\n%s%s", err, text.String(), out.String())
+	}
+	if !strings.Contains(text.String(), "--data "+n.data) || !strings.Contains(text.String(), "--resume ") {
+		t.Fatalf("no usable resume hint:\n%s", text.String())
+	}
+}
+
+// TestLargePopulationCommits runs a population whose generation commit is
+// larger than etcd's default request limit.
+func TestLargePopulationCommits(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "big.yaml")
+	spec := "generations: 1\npopulation: 1000\ninitial_planner_share: 0\nepisodes: 1\nanalysis_episodes: 1\nbatch_size: 100\n"
+	if err := os.WriteFile(p, []byte(spec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := runMesaopt(t, newNode(t).args("-f", p, "--workers", "2")...)
+	if !strings.Contains(out, "succeeded after 1/1 generations") {
+		t.Fatalf("large population:\n%s", out)
+	}
+}

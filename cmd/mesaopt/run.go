@@ -10,12 +10,15 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/status"
 
 	"github.com/mesaopt/mesaopt/coordinator"
 	"github.com/mesaopt/mesaopt/fitness"
@@ -36,6 +39,7 @@ type runOptions struct {
 	listen     string
 	verbose    bool
 	keep       bool
+	resumeCmd  string // how to resume, with this invocation's flags
 	sessionTTL int
 	out        io.Writer
 }
@@ -47,6 +51,13 @@ func runCmd() *cobra.Command {
 		Short: "Run an experiment on this machine: embedded etcd, a coordinator and worker processes",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cmd.Flags().Changed("resume") && o.resume == "" {
+				return exitError{code: 2, err: fmt.Errorf("--resume is empty, allowed a run id (see mesactl runs)")}
+			}
+			if o.resume != "" && o.file != "" {
+				return exitError{code: 2, err: fmt.Errorf("--resume and -f both given: a resumed run keeps its own experiment")}
+			}
+			o.resumeCmd = resumeCommand(cmd)
 			return runLocal(cmd.Context(), o)
 		},
 	}
@@ -88,7 +99,8 @@ func runLocal(ctx context.Context, o runOptions) error {
 		return err
 	}
 	defer etcd.Close()
-	cli, err := clientv3.New(clientv3.Config{Endpoints: etcd.Endpoints(), DialTimeout: 5 * time.Second, Logger: nopZap()})
+	cli, err := clientv3.New(clientv3.Config{Endpoints: etcd.Endpoints(), DialTimeout: 5 * time.Second, Logger: nopZap(),
+		MaxCallSendMsgSize: localetcd.DefaultMaxRequestBytes + 1<<20})
 	if err != nil {
 		return fmt.Errorf("etcd client: %w", err)
 	}
@@ -140,7 +152,7 @@ func runLocal(ctx context.Context, o runOptions) error {
 		fmt.Fprintf(o.out, "run %s: %d generations of %d, seed %d, %d worker processes\n", id, spec.Generations, spec.Population, spec.Seed, o.workers)
 	} else {
 		if _, err := runs.ResumeRun(ctx, &pb.ResumeRunRequest{RunId: id}); err != nil {
-			return err
+			return fmt.Errorf("resume %s: %s", id, status.Convert(err).Message())
 		}
 		fmt.Fprintf(o.out, "run %s: resumed from its last checkpoint, %d worker processes\n", id, o.workers)
 	}
@@ -160,8 +172,8 @@ func runLocal(ctx context.Context, o runOptions) error {
 		}
 		if err != nil {
 			if ctx.Err() != nil {
-				fmt.Fprintf(o.out, "\ninterrupted; continue with: mesaopt run --resume %s\n", id)
-				return nil
+				fmt.Fprintf(o.out, "\ninterrupted; continue with: %s --resume %s\n", o.resumeCmd, id)
+				return exitError{code: 130, err: errors.New("interrupted")}
 			}
 			return err
 		}
@@ -184,6 +196,20 @@ func runLocal(ctx context.Context, o runOptions) error {
 		<-ctx.Done()
 	}
 	return nil
+}
+
+// resumeCommand spells this invocation without -f and --resume, so the
+// printed resume command reuses the same data directory and ports.
+func resumeCommand(cmd *cobra.Command) string {
+	parts := []string{"mesaopt run"}
+	cmd.Flags().Visit(func(f *pflag.Flag) {
+		switch f.Name {
+		case "file", "resume", "keep-serving", "verbose":
+			return
+		}
+		parts = append(parts, "--"+f.Name+" "+f.Value.String())
+	})
+	return strings.Join(parts, " ")
 }
 
 // workerProcs are the worker processes of `mesaopt run`.

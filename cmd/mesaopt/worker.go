@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -22,11 +21,7 @@ func workerCmd() *cobra.Command {
 		Short: "Serve evaluations and join the gossip cluster of a coordinator",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			for _, j := range strings.Split(join, ",") {
-				if j = strings.TrimSpace(j); j != "" {
-					cfg.Join = append(cfg.Join, j)
-				}
-			}
+			cfg.Join = splitList(join)
 			cfg.Logger = newLogger(verbose)
 			ctx := cmd.Context()
 			if parentPID > 0 {
@@ -35,7 +30,11 @@ func workerCmd() *cobra.Command {
 				defer cancel()
 				go watchParent(ctx, parentPID, cancel)
 			}
-			return worker.Run(ctx, cfg, drain)
+			err := worker.Run(ctx, cfg, drain)
+			if err != nil && ctx.Err() != nil {
+				return nil // stopped while starting: nothing to report
+			}
+			return err
 		},
 	}
 	f := cmd.Flags()

@@ -7,10 +7,13 @@
 package localetcd
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/url"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -27,16 +30,45 @@ type Config struct {
 	PeerAddr   string
 	// StartTimeout bounds waiting for the server to become ready.
 	StartTimeout time.Duration
+	// MaxRequestBytes is the largest request the server accepts; 0 means
+	// DefaultMaxRequestBytes.
+	MaxRequestBytes uint
 }
+
+// DefaultMaxRequestBytes is the embedded server's request limit: larger
+// than etcd's 1.5 MiB default so that the generation commit of a large
+// population fits in one transaction.
+const DefaultMaxRequestBytes = 64 << 20
+
+// ErrInUse: another process uses the data directory.
+var ErrInUse = errors.New("data directory is in use by another process")
 
 // Server is a running embedded etcd.
 type Server struct {
 	e    *embed.Etcd
+	lock *os.File
 	once sync.Once
 }
 
 // Start starts etcd and waits until it serves clients.
 func Start(cfg Config) (*Server, error) {
+	if err := os.MkdirAll(filepath.Dir(filepath.Clean(cfg.Dir)), 0o755); err != nil {
+		return nil, err
+	}
+	lock, err := lockDir(filepath.Clean(cfg.Dir) + ".lock")
+	if err != nil {
+		return nil, fmt.Errorf("embedded etcd in %s: %w", cfg.Dir, err)
+	}
+	s, err := start(cfg)
+	if err != nil {
+		lock.Close()
+		return nil, err
+	}
+	s.lock = lock
+	return s, nil
+}
+
+func start(cfg Config) (*Server, error) {
 	c := embed.NewConfig()
 	c.Name = "mesaopt"
 	c.Dir = cfg.Dir
@@ -53,6 +85,10 @@ func Start(cfg Config) (*Server, error) {
 	c.ListenPeerUrls = []url.URL{*pu}
 	c.AdvertisePeerUrls = []url.URL{*pu}
 	c.InitialCluster = c.Name + "=" + pu.String()
+	c.MaxRequestBytes = cfg.MaxRequestBytes
+	if c.MaxRequestBytes == 0 {
+		c.MaxRequestBytes = DefaultMaxRequestBytes
+	}
 	c.LogLevel = "error"
 	c.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zap.NewNop())
 	// A session-scoped history: compact hourly so a long run stays within quota.
@@ -93,7 +129,12 @@ func (s *Server) Err() <-chan error { return s.e.Err() }
 
 // Close stops the server. Idempotent.
 func (s *Server) Close() {
-	s.once.Do(func() { s.e.Close() })
+	s.once.Do(func() {
+		s.e.Close()
+		if s.lock != nil {
+			s.lock.Close()
+		}
+	})
 }
 
 // Quiet returns a logger that discards, for callers that pass one around.
