@@ -297,4 +297,3 @@ func (s *runServer) ResumeRun(ctx context.Context, req *pb.ResumeRunRequest) (*p
 	}
 	return &pb.ResumeRunResponse{}, nil
 }
-
