@@ -1,7 +1,6 @@
 package coordinator
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -136,21 +135,22 @@ func DefaultSpec() Spec {
 // ErrSpec marks an invalid experiment spec.
 var ErrSpec = errors.New("invalid experiment")
 
-// ParseSpec decodes YAML strictly: unknown fields are errors with their line.
-// Fields left out keep DefaultSpec's values. The result is validated.
+// ParseSpec decodes one YAML document strictly: unknown fields, type errors
+// and out-of-range values are errors naming the field and its line. Fields
+// left out keep DefaultSpec's values; an empty document is an error. The
+// result is validated.
 func ParseSpec(r io.Reader) (Spec, error) {
 	s := DefaultSpec()
 	data, err := io.ReadAll(r)
 	if err != nil {
 		return Spec{}, err
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&s); err != nil && !errors.Is(err, io.EOF) {
-		return Spec{}, fmt.Errorf("%w: %v", ErrSpec, err)
+	lines, err := decodeStrict(data, &s)
+	if err != nil {
+		return Spec{}, err
 	}
 	if err := s.Validate(); err != nil {
-		return Spec{}, err
+		return Spec{}, lines.locate(err)
 	}
 	return s, nil
 }
@@ -210,6 +210,9 @@ func (s Spec) Validate() error {
 			return bad(field, v, "[0, 1]")
 		}
 		return nil
+	}
+	if err := validName(s.Name); err != nil {
+		return err
 	}
 	checks := []error{
 		intIn("generations", s.Generations, 1, 100000),

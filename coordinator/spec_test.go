@@ -25,7 +25,13 @@ func TestParseSpecErrors(t *testing.T) {
 		want       []string
 	}{
 		{"unknown field", "seed: 1\npopulaton: 10\n", []string{"line 2", "populaton"}},
-		{"wrong type", "population: many\n", []string{"line 1", "many"}},
+		{"wrong type", "population: many\n", []string{"line 1: population", "many"}},
+		{"nested unknown", "seed: 1\nenvironment:\n  wdth: 3\n", []string{"line 3: environment.wdth", "not found"}},
+		{"nested range", "seed: 1\nenvironment:\n  width: 3\n", []string{"line 3", "width = 3"}},
+		{"range line", "seed: 1\n\npopulation: 1\n", []string{"line 3", "population = 1"}},
+		{"name", "name: a/b c\n", []string{"line 1", `name = "a/b c"`}},
+		{"empty", "# nothing\n", []string{"holds no fields"}},
+		{"two documents", "seed: 1\n---\nseed: 2\n", []string{"more than one YAML document"}},
 		{"population range", "population: 1\n", []string{"population = 1", "2..100000"}},
 		{"elites", "population: 10\nelites: 10\n", []string{"elites = 10", "0..9"}},
 		{"rate", "crossover_rate: 1.5\n", []string{"crossover_rate = 1.5", "[0, 1]"}},
