@@ -21,6 +21,54 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// BlobEncoding says how a Blob's bytes encode its message.
+type BlobEncoding int32
+
+const (
+	BlobEncoding_BLOB_ENCODING_UNSPECIFIED BlobEncoding = 0
+	// Zstandard (RFC 8878) of the deterministic protobuf encoding.
+	BlobEncoding_BLOB_ENCODING_ZSTD BlobEncoding = 1
+)
+
+// Enum value maps for BlobEncoding.
+var (
+	BlobEncoding_name = map[int32]string{
+		0: "BLOB_ENCODING_UNSPECIFIED",
+		1: "BLOB_ENCODING_ZSTD",
+	}
+	BlobEncoding_value = map[string]int32{
+		"BLOB_ENCODING_UNSPECIFIED": 0,
+		"BLOB_ENCODING_ZSTD":        1,
+	}
+)
+
+func (x BlobEncoding) Enum() *BlobEncoding {
+	p := new(BlobEncoding)
+	*p = x
+	return p
+}
+
+func (x BlobEncoding) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (BlobEncoding) Descriptor() protoreflect.EnumDescriptor {
+	return file_mesaopt_v1_checkpoint_proto_enumTypes[0].Descriptor()
+}
+
+func (BlobEncoding) Type() protoreflect.EnumType {
+	return &file_mesaopt_v1_checkpoint_proto_enumTypes[0]
+}
+
+func (x BlobEncoding) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use BlobEncoding.Descriptor instead.
+func (BlobEncoding) EnumDescriptor() ([]byte, []int) {
+	return file_mesaopt_v1_checkpoint_proto_rawDescGZIP(), []int{0}
+}
+
 // Member is one individual of the checkpointed population.
 type Member struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -318,6 +366,99 @@ func (x *RunStatus) GetFinalDigest() string {
 	return ""
 }
 
+// Blob is how a large value (a checkpoint, a lineage batch) is stored in
+// etcd: compressed, and when still too large for one request, split into
+// chunks that are written before the Blob itself, which is written last in
+// the generation's transaction. A reader that sees the Blob sees all of it.
+type Blob struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Encoding BlobEncoding           `protobuf:"varint,1,opt,name=encoding,proto3,enum=mesaopt.v1.BlobEncoding" json:"encoding,omitempty"`
+	// Length of the decoded protobuf message in bytes.
+	Size uint64 `protobuf:"varint,2,opt,name=size,proto3" json:"size,omitempty"`
+	// SHA-256 of the encoded (compressed) bytes, all chunks concatenated.
+	Sha256 []byte `protobuf:"bytes,3,opt,name=sha256,proto3" json:"sha256,omitempty"`
+	// The encoded bytes when they fit inline; empty when chunked.
+	Data []byte `protobuf:"bytes,4,opt,name=data,proto3" json:"data,omitempty"`
+	// Number of chunks under the blob's chunk prefix; 0 when inline.
+	Chunks uint32 `protobuf:"varint,5,opt,name=chunks,proto3" json:"chunks,omitempty"`
+	// Key prefix of the chunks ("<prefix><6-digit index>").
+	ChunkPrefix   string `protobuf:"bytes,6,opt,name=chunk_prefix,json=chunkPrefix,proto3" json:"chunk_prefix,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Blob) Reset() {
+	*x = Blob{}
+	mi := &file_mesaopt_v1_checkpoint_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Blob) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Blob) ProtoMessage() {}
+
+func (x *Blob) ProtoReflect() protoreflect.Message {
+	mi := &file_mesaopt_v1_checkpoint_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Blob.ProtoReflect.Descriptor instead.
+func (*Blob) Descriptor() ([]byte, []int) {
+	return file_mesaopt_v1_checkpoint_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *Blob) GetEncoding() BlobEncoding {
+	if x != nil {
+		return x.Encoding
+	}
+	return BlobEncoding_BLOB_ENCODING_UNSPECIFIED
+}
+
+func (x *Blob) GetSize() uint64 {
+	if x != nil {
+		return x.Size
+	}
+	return 0
+}
+
+func (x *Blob) GetSha256() []byte {
+	if x != nil {
+		return x.Sha256
+	}
+	return nil
+}
+
+func (x *Blob) GetData() []byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
+func (x *Blob) GetChunks() uint32 {
+	if x != nil {
+		return x.Chunks
+	}
+	return 0
+}
+
+func (x *Blob) GetChunkPrefix() string {
+	if x != nil {
+		return x.ChunkPrefix
+	}
+	return ""
+}
+
 var File_mesaopt_v1_checkpoint_proto protoreflect.FileDescriptor
 
 const file_mesaopt_v1_checkpoint_proto_rawDesc = "" +
@@ -352,7 +493,17 @@ const file_mesaopt_v1_checkpoint_proto_rawDesc = "" +
 	"\x10generations_done\x18\x03 \x01(\rR\x0fgenerationsDone\x12\x14\n" +
 	"\x05error\x18\x04 \x01(\tR\x05error\x12!\n" +
 	"\fcreated_unix\x18\x05 \x01(\x03R\vcreatedUnix\x12!\n" +
-	"\ffinal_digest\x18\x06 \x01(\tR\vfinalDigestB7Z5github.com/mesaopt/mesaopt/proto/mesaopt/v1;mesaoptv1b\x06proto3"
+	"\ffinal_digest\x18\x06 \x01(\tR\vfinalDigest\"\xb7\x01\n" +
+	"\x04Blob\x124\n" +
+	"\bencoding\x18\x01 \x01(\x0e2\x18.mesaopt.v1.BlobEncodingR\bencoding\x12\x12\n" +
+	"\x04size\x18\x02 \x01(\x04R\x04size\x12\x16\n" +
+	"\x06sha256\x18\x03 \x01(\fR\x06sha256\x12\x12\n" +
+	"\x04data\x18\x04 \x01(\fR\x04data\x12\x16\n" +
+	"\x06chunks\x18\x05 \x01(\rR\x06chunks\x12!\n" +
+	"\fchunk_prefix\x18\x06 \x01(\tR\vchunkPrefix*E\n" +
+	"\fBlobEncoding\x12\x1d\n" +
+	"\x19BLOB_ENCODING_UNSPECIFIED\x10\x00\x12\x16\n" +
+	"\x12BLOB_ENCODING_ZSTD\x10\x01B7Z5github.com/mesaopt/mesaopt/proto/mesaopt/v1;mesaoptv1b\x06proto3"
 
 var (
 	file_mesaopt_v1_checkpoint_proto_rawDescOnce sync.Once
@@ -366,30 +517,34 @@ func file_mesaopt_v1_checkpoint_proto_rawDescGZIP() []byte {
 	return file_mesaopt_v1_checkpoint_proto_rawDescData
 }
 
-var file_mesaopt_v1_checkpoint_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
+var file_mesaopt_v1_checkpoint_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_mesaopt_v1_checkpoint_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
 var file_mesaopt_v1_checkpoint_proto_goTypes = []any{
-	(*Member)(nil),            // 0: mesaopt.v1.Member
-	(*Checkpoint)(nil),        // 1: mesaopt.v1.Checkpoint
-	(*LineageBatch)(nil),      // 2: mesaopt.v1.LineageBatch
-	(*RunStatus)(nil),         // 3: mesaopt.v1.RunStatus
-	(*Genome)(nil),            // 4: mesaopt.v1.Genome
-	(*ExperimentSpec)(nil),    // 5: mesaopt.v1.ExperimentSpec
-	(*GenerationSummary)(nil), // 6: mesaopt.v1.GenerationSummary
-	(*Individual)(nil),        // 7: mesaopt.v1.Individual
-	(RunState)(0),             // 8: mesaopt.v1.RunState
+	(BlobEncoding)(0),         // 0: mesaopt.v1.BlobEncoding
+	(*Member)(nil),            // 1: mesaopt.v1.Member
+	(*Checkpoint)(nil),        // 2: mesaopt.v1.Checkpoint
+	(*LineageBatch)(nil),      // 3: mesaopt.v1.LineageBatch
+	(*RunStatus)(nil),         // 4: mesaopt.v1.RunStatus
+	(*Blob)(nil),              // 5: mesaopt.v1.Blob
+	(*Genome)(nil),            // 6: mesaopt.v1.Genome
+	(*ExperimentSpec)(nil),    // 7: mesaopt.v1.ExperimentSpec
+	(*GenerationSummary)(nil), // 8: mesaopt.v1.GenerationSummary
+	(*Individual)(nil),        // 9: mesaopt.v1.Individual
+	(RunState)(0),             // 10: mesaopt.v1.RunState
 }
 var file_mesaopt_v1_checkpoint_proto_depIdxs = []int32{
-	4, // 0: mesaopt.v1.Member.genome:type_name -> mesaopt.v1.Genome
-	5, // 1: mesaopt.v1.Checkpoint.spec:type_name -> mesaopt.v1.ExperimentSpec
-	0, // 2: mesaopt.v1.Checkpoint.population:type_name -> mesaopt.v1.Member
-	6, // 3: mesaopt.v1.Checkpoint.summary:type_name -> mesaopt.v1.GenerationSummary
-	7, // 4: mesaopt.v1.LineageBatch.individuals:type_name -> mesaopt.v1.Individual
-	8, // 5: mesaopt.v1.RunStatus.state:type_name -> mesaopt.v1.RunState
-	6, // [6:6] is the sub-list for method output_type
-	6, // [6:6] is the sub-list for method input_type
-	6, // [6:6] is the sub-list for extension type_name
-	6, // [6:6] is the sub-list for extension extendee
-	0, // [0:6] is the sub-list for field type_name
+	6,  // 0: mesaopt.v1.Member.genome:type_name -> mesaopt.v1.Genome
+	7,  // 1: mesaopt.v1.Checkpoint.spec:type_name -> mesaopt.v1.ExperimentSpec
+	1,  // 2: mesaopt.v1.Checkpoint.population:type_name -> mesaopt.v1.Member
+	8,  // 3: mesaopt.v1.Checkpoint.summary:type_name -> mesaopt.v1.GenerationSummary
+	9,  // 4: mesaopt.v1.LineageBatch.individuals:type_name -> mesaopt.v1.Individual
+	10, // 5: mesaopt.v1.RunStatus.state:type_name -> mesaopt.v1.RunState
+	0,  // 6: mesaopt.v1.Blob.encoding:type_name -> mesaopt.v1.BlobEncoding
+	7,  // [7:7] is the sub-list for method output_type
+	7,  // [7:7] is the sub-list for method input_type
+	7,  // [7:7] is the sub-list for extension type_name
+	7,  // [7:7] is the sub-list for extension extendee
+	0,  // [0:7] is the sub-list for field type_name
 }
 
 func init() { file_mesaopt_v1_checkpoint_proto_init() }
@@ -406,13 +561,14 @@ func file_mesaopt_v1_checkpoint_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_mesaopt_v1_checkpoint_proto_rawDesc), len(file_mesaopt_v1_checkpoint_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   4,
+			NumEnums:      1,
+			NumMessages:   5,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
 		GoTypes:           file_mesaopt_v1_checkpoint_proto_goTypes,
 		DependencyIndexes: file_mesaopt_v1_checkpoint_proto_depIdxs,
+		EnumInfos:         file_mesaopt_v1_checkpoint_proto_enumTypes,
 		MessageInfos:      file_mesaopt_v1_checkpoint_proto_msgTypes,
 	}.Build()
 	File_mesaopt_v1_checkpoint_proto = out.File

@@ -206,8 +206,10 @@ type ExperimentSpec struct {
 	// Episodes per condition on the fixed analysis instances (the same every
 	// generation), which classification and drift use.
 	AnalysisEpisodes uint32 `protobuf:"varint,21,opt,name=analysis_episodes,json=analysisEpisodes,proto3" json:"analysis_episodes,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// Checkpoints kept in etcd (the newest ones); older ones are deleted.
+	CheckpointRetention uint32 `protobuf:"varint,22,opt,name=checkpoint_retention,json=checkpointRetention,proto3" json:"checkpoint_retention,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *ExperimentSpec) Reset() {
@@ -387,6 +389,13 @@ func (x *ExperimentSpec) GetAnalysisEpisodes() uint32 {
 	return 0
 }
 
+func (x *ExperimentSpec) GetCheckpointRetention() uint32 {
+	if x != nil {
+		return x.CheckpointRetention
+	}
+	return 0
+}
+
 var File_mesaopt_v1_experiment_proto protoreflect.FileDescriptor
 
 const file_mesaopt_v1_experiment_proto_rawDesc = "" +
@@ -406,7 +415,7 @@ const file_mesaopt_v1_experiment_proto_rawDesc = "" +
 	"Thresholds\x12\x1b\n" +
 	"\tbase_high\x18\x01 \x01(\x01R\bbaseHigh\x12'\n" +
 	"\x0fcompetence_high\x18\x02 \x01(\x01R\x0ecompetenceHigh\x12\x14\n" +
-	"\x05drift\x18\x03 \x01(\x01R\x05drift\"\xe7\x06\n" +
+	"\x05drift\x18\x03 \x01(\x01R\x05drift\"\x9a\a\n" +
 	"\x0eExperimentSpec\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04seed\x18\x02 \x01(\x04R\x04seed\x12 \n" +
@@ -434,7 +443,8 @@ const file_mesaopt_v1_experiment_proto_rawDesc = "" +
 	"\x1aevaluation_timeout_seconds\x18\x12 \x01(\x01R\x18evaluationTimeoutSeconds\x12'\n" +
 	"\x0finitial_horizon\x18\x13 \x01(\rR\x0einitialHorizon\x12.\n" +
 	"\x13initial_node_budget\x18\x14 \x01(\rR\x11initialNodeBudget\x12+\n" +
-	"\x11analysis_episodes\x18\x15 \x01(\rR\x10analysisEpisodesB7Z5github.com/mesaopt/mesaopt/proto/mesaopt/v1;mesaoptv1b\x06proto3"
+	"\x11analysis_episodes\x18\x15 \x01(\rR\x10analysisEpisodes\x121\n" +
+	"\x14checkpoint_retention\x18\x16 \x01(\rR\x13checkpointRetentionB7Z5github.com/mesaopt/mesaopt/proto/mesaopt/v1;mesaoptv1b\x06proto3"
 
 var (
 	file_mesaopt_v1_experiment_proto_rawDescOnce sync.Once
