@@ -35,7 +35,6 @@ import (
 
 	"github.com/hashicorp/memberlist"
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.etcd.io/etcd/client/v3/concurrency"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
@@ -97,9 +96,7 @@ type Coordinator struct {
 	srv        *grpc.Server
 	lis        net.Listener
 	health     *health.Server
-	session    *concurrency.Session
-	election   *concurrency.Election
-	fence      Fence
+	term       atomic.Pointer[term] // nil unless leading
 	served     chan error
 
 	runCtx    context.Context
@@ -190,17 +187,13 @@ func (c *Coordinator) Start(ctx context.Context) error {
 	if _, err := c.cfg.Etcd.Get(sctx, c.store.LeaderPrefix(), clientv3.WithCountOnly()); err != nil {
 		return errors.Join(fmt.Errorf("etcd unreachable at %v: %w", c.cfg.Etcd.Endpoints(), err), c.Shutdown(ctx))
 	}
-	session, err := concurrency.NewSession(c.cfg.Etcd, concurrency.WithTTL(c.cfg.SessionTTL), concurrency.WithContext(c.runCtx))
+	t, err := c.campaign(ctx)
 	if err != nil {
-		return errors.Join(fmt.Errorf("etcd session: %w", err), c.Shutdown(ctx))
+		return errors.Join(err, c.Shutdown(ctx))
 	}
-	c.session = session
-	c.election = concurrency.NewElection(session, c.store.LeaderPrefix())
-	c.log.Info("campaigning for leadership", "coordinator", c.cfg.Name)
-	if err := c.election.Campaign(ctx, c.cfg.Name); err != nil {
-		return errors.Join(fmt.Errorf("campaign: %w", err), c.Shutdown(ctx))
-	}
-	c.fence = Fence{Key: c.election.Key(), Rev: c.election.Rev()}
+	c.term.Store(t)
+	c.wg.Add(1)
+	go c.keepLeading(t)
 	c.leading.Store(true)
 	c.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
 	c.log.Info("leading", "coordinator", c.cfg.Name, "grpc", c.GRPCAddr(), "gossip", c.GossipAddr())
@@ -219,6 +212,12 @@ func (c *Coordinator) adoptOrphans(ctx context.Context) error {
 		return err
 	}
 	for _, id := range ids {
+		c.mu.Lock()
+		ar, ok := c.runs[id]
+		c.mu.Unlock()
+		if ok && !isDone(ar) {
+			continue
+		}
 		st, err := c.store.Status(ctx, id)
 		if err != nil || st.GetState() != pb.RunState_RUN_STATE_RUNNING {
 			continue
@@ -232,7 +231,7 @@ func (c *Coordinator) adoptOrphans(ctx context.Context) error {
 		}
 		st.State = pb.RunState_RUN_STATE_INTERRUPTED
 		st.Error = "its coordinator stopped; resume with: mesaopt run --resume " + id
-		if err := c.store.SetStatus(ctx, c.fence, st); err != nil {
+		if err := c.setStatus(ctx, st); err != nil {
 			return err
 		}
 	}
@@ -245,12 +244,8 @@ func (c *Coordinator) Leading() bool { return c.leading.Load() }
 // errNotLeader explains that a standby cannot take a run call.
 func (c *Coordinator) errNotLeader(ctx context.Context) error {
 	leader := "unknown"
-	if c.election != nil {
-		if resp, err := c.election.Leader(ctx); err == nil && len(resp.Kvs) > 0 {
-			leader = string(resp.Kvs[0].Value)
-		}
-	} else if c.session == nil {
-		leader = "none yet"
+	if v, err := LeaderAddress(ctx, c.cfg.Etcd, c.cfg.Prefix); err == nil {
+		leader = fmt.Sprintf("%s at %s", v.Name, v.GRPC)
 	}
 	return fmt.Errorf("%w: this coordinator (%s) is a standby; the leader is %s", ErrNotLeader, c.cfg.Name, leader)
 }
@@ -302,7 +297,7 @@ func (c *Coordinator) Submit(ctx context.Context, spec Spec) (string, error) {
 	}
 	id := newRunID(spec.Name)
 	st := &pb.RunStatus{RunId: id, State: pb.RunState_RUN_STATE_RUNNING, CreatedUnix: time.Now().Unix()}
-	if err := c.store.CreateRun(ctx, c.fence, spec.ToProto(), st); err != nil {
+	if err := c.createRun(ctx, spec.ToProto(), st); err != nil {
 		return "", err
 	}
 	c.launch(id, spec, nil)
@@ -348,7 +343,7 @@ func (c *Coordinator) Resume(ctx context.Context, id string) error {
 	}
 	st.State = pb.RunState_RUN_STATE_RUNNING
 	st.Error = ""
-	if err := c.store.SetStatus(ctx, c.fence, st); err != nil {
+	if err := c.setStatus(ctx, st); err != nil {
 		return err
 	}
 	c.launch(id, spec, cp)
@@ -450,7 +445,7 @@ func (c *Coordinator) execute(ctx context.Context, ar *activeRun, cp *pb.Checkpo
 		}
 		wctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		if serr := c.store.SetStatus(wctx, c.fence, st); serr != nil {
+		if serr := c.setStatus(wctx, st); serr != nil {
 			c.log.Error("recording run state", "run", ar.id, "err", serr)
 		}
 	}()
@@ -479,7 +474,7 @@ func (c *Coordinator) execute(ctx context.Context, ar *activeRun, cp *pb.Checkpo
 		gen = cp.GetGeneration() + 1
 		if int(gen) >= spec.Generations {
 			st.State = pb.RunState_RUN_STATE_SUCCEEDED
-			return c.store.SetStatus(ctx, c.fence, st)
+			return c.setStatus(ctx, st)
 		}
 		members, births, nextID = ga.Next(prev, gen, cp.GetNextId())
 	}
@@ -523,10 +518,15 @@ func (c *Coordinator) execute(ctx context.Context, ar *activeRun, cp *pb.Checkpo
 			FormatVersion: CheckpointFormat, RunId: ar.id, Spec: spec.ToProto(), Generation: gen,
 			Population: membersToProto(members), NextId: nextID, Summary: summary,
 		}
-		if err := c.store.Commit(ctx, c.fence, check, batch, next); err != nil {
+		if err := c.commit(ctx, check, batch, next, spec.CheckpointRetention); err != nil {
 			return fmt.Errorf("generation %d: %w", gen, err)
 		}
 		st = next
+		if (gen+1)%compactEvery == 0 {
+			if err := c.store.Compact(ctx); err != nil {
+				c.log.Warn("compacting etcd history", "err", err)
+			}
+		}
 		if last || cancelReq {
 			c.log.Info("run ended", "run", ar.id, "state", st.GetState().String(), "generations", st.GetGenerationsDone())
 			return nil
@@ -632,13 +632,12 @@ func (c *Coordinator) Shutdown(ctx context.Context) error {
 		if c.dispatcher != nil {
 			c.dispatcher.Close()
 		}
-		if c.election != nil {
+		if t := c.term.Swap(nil); t != nil {
+			c.leading.Store(false)
 			rctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-			_ = c.election.Resign(rctx)
+			_ = t.election.Resign(rctx)
 			cancel()
-		}
-		if c.session != nil {
-			_ = c.session.Close()
+			_ = t.session.Close()
 		}
 	})
 	return c.shutdownErr

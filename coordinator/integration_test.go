@@ -2,11 +2,13 @@ package coordinator_test
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/klauspost/compress/zstd"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/proto"
@@ -45,6 +47,7 @@ func startEtcd(t *testing.T) *clientv3.Client {
 
 func smallSpec() coordinator.Spec {
 	s := coordinator.DefaultSpec()
+	s.CheckpointRetention = 2
 	s.Population = 12
 	s.Elites = 2
 	s.Generations = 4
@@ -140,15 +143,31 @@ func TestWorkersOverGossipMatchInProcess(t *testing.T) {
 		t.Fatal("run report missing")
 	}
 
-	// The checkpoint is readable by a plain etcd client.
+	// The checkpoint is readable by a plain etcd client: a zstd blob of a
+	// pb.Checkpoint under runs/<run>/checkpoint/<gen>, the newest ones kept.
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	resp, err := cli.Get(ctx, coordinator.DefaultPrefix+"runs/"+remote.GetRunId()+"/checkpoint")
-	if err != nil || len(resp.Kvs) != 1 {
-		t.Fatalf("checkpoint: %v, %d keys", err, len(resp.Kvs))
+	prefix := coordinator.DefaultPrefix + "runs/" + remote.GetRunId() + "/checkpoint/"
+	resp, err := cli.Get(ctx, prefix, clientv3.WithPrefix())
+	if err != nil || len(resp.Kvs) != spec.CheckpointRetention {
+		t.Fatalf("checkpoints: %v, %d keys, want %d (retention)", err, len(resp.Kvs), spec.CheckpointRetention)
+	}
+	last := resp.Kvs[len(resp.Kvs)-1]
+	if want := fmt.Sprintf("%s%08d", prefix, spec.Generations-1); string(last.Key) != want {
+		t.Fatalf("newest checkpoint key %s, want %s", last.Key, want)
+	}
+	var blob pb.Blob
+	if err := proto.Unmarshal(last.Value, &blob); err != nil || blob.GetChunks() != 0 {
+		t.Fatalf("blob: %v, %d chunks", err, blob.GetChunks())
+	}
+	dec, _ := zstd.NewReader(nil)
+	defer dec.Close()
+	raw, err := dec.DecodeAll(blob.GetData(), nil)
+	if err != nil {
+		t.Fatal(err)
 	}
 	var cp pb.Checkpoint
-	if err := proto.Unmarshal(resp.Kvs[0].Value, &cp); err != nil {
+	if err := proto.Unmarshal(raw, &cp); err != nil {
 		t.Fatal(err)
 	}
 	if cp.GetGeneration() != uint32(spec.Generations-1) || len(cp.GetPopulation()) != spec.Population {

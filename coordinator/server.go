@@ -222,54 +222,74 @@ func (s *runServer) WatchRun(req *pb.WatchRunRequest, stream pb.RunService_Watch
 	stop := context.AfterFunc(s.c.runCtx, cancel) // shutting down ends watches
 	defer stop()
 	id := req.GetRunId()
-	st, err := s.c.store.Status(ctx, id)
-	if err != nil {
-		return grpcError(err)
-	}
-	sums, rev, err := s.c.store.Summaries(ctx, id)
-	if err != nil {
-		return grpcError(err)
-	}
 	next := req.GetFromGeneration()
-	for _, sum := range sums {
-		if sum.GetGeneration() >= next {
-			if err := stream.Send(&pb.WatchRunResponse{Summary: sum, State: pb.RunState_RUN_STATE_RUNNING}); err != nil {
-				return err
+	send := func(sum *pb.GenerationSummary) error {
+		if sum.GetGeneration() < next {
+			return nil
+		}
+		next = sum.GetGeneration() + 1
+		return stream.Send(&pb.WatchRunResponse{Summary: sum, State: pb.RunState_RUN_STATE_RUNNING})
+	}
+	// catchUp sends what etcd holds now and returns the revision read at,
+	// or done when the run has ended. It starts the watch and restarts it
+	// after etcd compacted the history the watch needed.
+	catchUp := func() (rev int64, done bool, err error) {
+		st, err := s.c.store.Status(ctx, id)
+		if err != nil {
+			return 0, false, err
+		}
+		sums, rev, err := s.c.store.Summaries(ctx, id)
+		if err != nil {
+			return 0, false, err
+		}
+		for _, sum := range sums {
+			if err := send(sum); err != nil {
+				return 0, false, err
 			}
-			next = sum.GetGeneration() + 1
 		}
-	}
-	if terminal(st.GetState()) {
-		return stream.Send(&pb.WatchRunResponse{State: st.GetState()})
-	}
-	for wr := range s.c.store.Watch(ctx, id, rev+1) {
-		if err := wr.Err(); err != nil {
-			return grpcError(err)
+		if terminal(st.GetState()) {
+			return rev, true, stream.Send(&pb.WatchRunResponse{State: st.GetState()})
 		}
-		for _, ev := range wr.Events {
-			key := string(ev.Kv.Key)
-			switch {
-			case s.c.store.IsSummaryKey(key):
-				var sum pb.GenerationSummary
-				if err := unmarshal(ev.Kv.Value, &sum); err != nil {
+		return rev, false, nil
+	}
+	rev, done, err := catchUp()
+	if done || err != nil {
+		return grpcError(err)
+	}
+watch:
+	for ctx.Err() == nil {
+		for wr := range s.c.store.Watch(ctx, id, rev+1) {
+			if wr.CompactRevision != 0 {
+				if rev, done, err = catchUp(); done || err != nil {
 					return grpcError(err)
 				}
-				if sum.GetGeneration() < next {
-					continue
-				}
-				next = sum.GetGeneration() + 1
-				if err := stream.Send(&pb.WatchRunResponse{Summary: &sum, State: pb.RunState_RUN_STATE_RUNNING}); err != nil {
-					return err
-				}
-			case s.c.store.IsStatusKey(key):
-				var rs pb.RunStatus
-				if err := unmarshal(ev.Kv.Value, &rs); err != nil {
-					return grpcError(err)
-				}
-				if terminal(rs.GetState()) {
-					return stream.Send(&pb.WatchRunResponse{State: rs.GetState()})
+				continue watch
+			}
+			if err := wr.Err(); err != nil {
+				return grpcError(err)
+			}
+			for _, ev := range wr.Events {
+				key := string(ev.Kv.Key)
+				switch {
+				case s.c.store.IsSummaryKey(key):
+					var sum pb.GenerationSummary
+					if err := unmarshal(ev.Kv.Value, &sum); err != nil {
+						return grpcError(err)
+					}
+					if err := send(&sum); err != nil {
+						return err
+					}
+				case s.c.store.IsStatusKey(key):
+					var rs pb.RunStatus
+					if err := unmarshal(ev.Kv.Value, &rs); err != nil {
+						return grpcError(err)
+					}
+					if terminal(rs.GetState()) {
+						return stream.Send(&pb.WatchRunResponse{State: rs.GetState()})
+					}
 				}
 			}
+			rev = wr.Header.Revision
 		}
 	}
 	if ctx.Err() != nil && stream.Context().Err() == nil {

@@ -63,6 +63,10 @@ type Spec struct {
 	BatchSize int `yaml:"batch_size"`
 	// EvaluationTimeout is the deadline of one Evaluate call.
 	EvaluationTimeout Duration `yaml:"evaluation_timeout"`
+	// CheckpointRetention is the number of newest checkpoints kept in etcd,
+	// 1..100000; older ones are deleted as generations are committed. A run
+	// can be forked from any retained generation.
+	CheckpointRetention int `yaml:"checkpoint_retention"`
 }
 
 // Environment selects and sizes the grid world.
@@ -129,6 +133,7 @@ func DefaultSpec() Spec {
 		Thresholds:          Thresholds{BaseHigh: th.BaseHigh, CompetenceHigh: th.CompetenceHigh, Drift: th.Drift},
 		BatchSize:           4,
 		EvaluationTimeout:   Duration(30 * time.Second),
+		CheckpointRetention: 5,
 	}
 }
 
@@ -225,6 +230,7 @@ func (s Spec) Validate() error {
 		intIn("episodes", s.Episodes, 1, 1000),
 		intIn("analysis_episodes", s.AnalysisEpisodes, 1, 1000),
 		intIn("batch_size", s.BatchSize, 1, 10000),
+		intIn("checkpoint_retention", s.CheckpointRetention, 1, 100000),
 	}
 	for _, err := range checks {
 		if err != nil {
@@ -278,6 +284,7 @@ func (s Spec) ToProto() *pb.ExperimentSpec {
 		EvaluationTimeoutSeconds: time.Duration(s.EvaluationTimeout).Seconds(),
 		InitialHorizon:           uint32(s.InitialHorizon),
 		InitialNodeBudget:        uint32(s.InitialNodeBudget),
+		CheckpointRetention:      uint32(s.CheckpointRetention),
 	}
 }
 
@@ -313,10 +320,15 @@ func SpecFromProto(p *pb.ExperimentSpec) (Spec, error) {
 			Name: e.GetName(), Width: int(e.GetWidth()), Height: int(e.GetHeight()), Walls: int(e.GetWalls()),
 			RedObjects: int(e.GetRedObjects()), StepLimit: int(e.GetStepLimit()),
 		},
-		ShiftedConditions: append([]string(nil), p.GetShiftedConditions()...),
-		Thresholds:        Thresholds{BaseHigh: t.GetBaseHigh(), CompetenceHigh: t.GetCompetenceHigh(), Drift: t.GetDrift()},
-		BatchSize:         int(p.GetBatchSize()),
-		EvaluationTimeout: Duration(time.Duration(p.GetEvaluationTimeoutSeconds() * float64(time.Second))),
+		ShiftedConditions:   append([]string(nil), p.GetShiftedConditions()...),
+		Thresholds:          Thresholds{BaseHigh: t.GetBaseHigh(), CompetenceHigh: t.GetCompetenceHigh(), Drift: t.GetDrift()},
+		BatchSize:           int(p.GetBatchSize()),
+		EvaluationTimeout:   Duration(time.Duration(p.GetEvaluationTimeoutSeconds() * float64(time.Second))),
+		CheckpointRetention: int(p.GetCheckpointRetention()),
+	}
+	// Fields added after the first version read as zero from older specs.
+	if s.CheckpointRetention == 0 {
+		s.CheckpointRetention = DefaultSpec().CheckpointRetention
 	}
 	return s, s.Validate()
 }

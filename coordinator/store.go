@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -15,17 +16,23 @@ import (
 // Store keeps runs in etcd, the source of truth. Key layout under prefix
 // (default "/mesaopt/v1/"):
 //
-//	leader                       election prefix of the coordinators
-//	runs/<run>/spec              pb.ExperimentSpec, written once at submission
-//	runs/<run>/status            pb.RunStatus, the run's lifecycle
-//	runs/<run>/checkpoint        pb.Checkpoint of the last evaluated generation
-//	runs/<run>/lineage/<gen>     pb.LineageBatch: records born in generation gen
-//	runs/<run>/summary/<gen>     pb.GenerationSummary of generation gen
+//	leader                          election prefix of the coordinators
+//	runs/<run>/spec                 pb.ExperimentSpec, written once at submission
+//	runs/<run>/status               pb.RunStatus, the run's lifecycle
+//	runs/<run>/checkpoint/<gen>     pb.Blob of the pb.Checkpoint after generation gen
+//	runs/<run>/lineage/<gen>        pb.Blob of the pb.LineageBatch born in generation gen
+//	runs/<run>/summary/<gen>        pb.GenerationSummary of generation gen
+//	runs/<run>/chunks/<gen>/...     chunks of the blobs of generation gen, when large
 //
-// <gen> is zero-padded to 8 digits so keys sort by generation. A
-// generation is committed by one transaction that writes its checkpoint,
-// lineage batch, summary and status together, and only while the writer
-// still holds the leadership it was elected with (the fence).
+// <gen> is zero-padded to 8 digits so keys sort by generation. Blobs are
+// zstd-compressed protobuf; a blob too large for one etcd request is split
+// into chunks written (fenced) before the generation's transaction, and the
+// blob that names them is written in that transaction, so a reader sees a
+// generation entirely or not at all. A generation is committed by one
+// transaction that writes its checkpoint, lineage batch, summary and status
+// together, deletes checkpoints older than the retention, and succeeds only
+// while the writer still holds the leadership it was elected with (the
+// fence). Values are versioned protobuf: fields are added, never renumbered.
 type Store struct {
 	cli    *clientv3.Client
 	prefix string
@@ -108,23 +115,65 @@ func (s *Store) CreateRun(ctx context.Context, f Fence, spec *pb.ExperimentSpec,
 	return nil
 }
 
-// Commit writes generation cp.Generation in one transaction: checkpoint,
-// lineage batch, summary and status. It fails with ErrFenced, writing
-// nothing, unless f still holds.
-func (s *Store) Commit(ctx context.Context, f Fence, cp *pb.Checkpoint, batch *pb.LineageBatch, st *pb.RunStatus) error {
+// Commit writes generation cp.Generation: its chunks first (each fenced),
+// then one transaction with the checkpoint and lineage blobs, the summary
+// and the status, which also deletes checkpoints (and chunks) older than
+// the newest keep generations. It fails with ErrFenced, writing nothing
+// visible, unless f still holds. Commit is idempotent: retrying a commit
+// whose outcome is unknown writes the same values.
+func (s *Store) Commit(ctx context.Context, f Fence, cp *pb.Checkpoint, batch *pb.LineageBatch, st *pb.RunStatus, keep int) error {
 	run := cp.GetRunId()
-	g := genKey(cp.GetGeneration())
-	resp, err := s.cli.Txn(ctx).If(s.fenced(f)).Then(
-		clientv3.OpPut(s.runKey(run, "checkpoint"), marshal(cp)),
-		clientv3.OpPut(s.runKey(run, "lineage", g), marshal(batch)),
+	gen := cp.GetGeneration()
+	g := genKey(gen)
+	cpBlob, cpChunks := encodeBlob(cp, s.runKey(run, "chunks", g, "checkpoint", ""))
+	lnBlob, lnChunks := encodeBlob(batch, s.runKey(run, "chunks", g, "lineage", ""))
+	for _, part := range []struct {
+		prefix string
+		chunks [][]byte
+	}{{cpBlob.GetChunkPrefix(), cpChunks}, {lnBlob.GetChunkPrefix(), lnChunks}} {
+		for i, c := range part.chunks {
+			resp, err := s.cli.Txn(ctx).If(s.fenced(f)).Then(clientv3.OpPut(chunkKey(part.prefix, i), string(c))).Commit()
+			if err != nil {
+				return fmt.Errorf("etcd: chunk %d of generation %d of %s: %w", i, gen, run, err)
+			}
+			if !resp.Succeeded {
+				return ErrFenced
+			}
+		}
+	}
+	ops := []clientv3.Op{
+		clientv3.OpPut(s.runKey(run, "checkpoint", g), marshal(cpBlob)),
+		clientv3.OpPut(s.runKey(run, "lineage", g), marshal(lnBlob)),
 		clientv3.OpPut(s.runKey(run, "summary", g), marshal(cp.GetSummary())),
 		clientv3.OpPut(s.runKey(run, "status"), marshal(st)),
-	).Commit()
+	}
+	if keep > 0 && int64(gen)+1 > int64(keep) {
+		oldest := genKey(gen + 1 - uint32(keep)) // first generation kept
+		ops = append(ops,
+			clientv3.OpDelete(s.runKey(run, "checkpoint", ""), clientv3.WithRange(s.runKey(run, "checkpoint", oldest))),
+			clientv3.OpDelete(s.runKey(run, "chunks", ""), clientv3.WithRange(s.runKey(run, "chunks", oldest))),
+		)
+	}
+	resp, err := s.cli.Txn(ctx).If(s.fenced(f)).Then(ops...).Commit()
 	if err != nil {
-		return fmt.Errorf("etcd: commit generation %d of %s: %w", cp.GetGeneration(), run, err)
+		return fmt.Errorf("etcd: commit generation %d of %s: %w", gen, run, err)
 	}
 	if !resp.Succeeded {
 		return ErrFenced
+	}
+	return nil
+}
+
+// Compact compacts etcd's history up to the current revision so that a
+// long run does not fill etcd's quota with old versions of its keys.
+// Watchers behind it see a compaction and re-read (see WatchRun).
+func (s *Store) Compact(ctx context.Context) error {
+	resp, err := s.cli.Get(ctx, s.prefix, clientv3.WithCountOnly())
+	if err != nil {
+		return fmt.Errorf("etcd: compact: %w", err)
+	}
+	if _, err := s.cli.Compact(ctx, resp.Header.Revision); err != nil {
+		return fmt.Errorf("etcd: compact to %d: %w", resp.Header.Revision, err)
 	}
 	return nil
 }
@@ -168,10 +217,58 @@ func (s *Store) Status(ctx context.Context, run string) (*pb.RunStatus, error) {
 	return &m, s.get(ctx, s.runKey(run, "status"), fmt.Sprintf("run %q", run), &m)
 }
 
-// Checkpoint returns a run's last checkpoint (ErrNotFound if none yet).
+// Checkpoint returns a run's newest checkpoint (ErrNotFound if none yet).
 func (s *Store) Checkpoint(ctx context.Context, run string) (*pb.Checkpoint, error) {
-	var m pb.Checkpoint
-	return &m, s.get(ctx, s.runKey(run, "checkpoint"), fmt.Sprintf("checkpoint of run %q", run), &m)
+	prefix := s.runKey(run, "checkpoint", "")
+	resp, err := s.cli.Get(ctx, prefix, clientv3.WithPrefix(), clientv3.WithSort(clientv3.SortByKey, clientv3.SortDescend), clientv3.WithLimit(1))
+	if err != nil {
+		return nil, fmt.Errorf("etcd: checkpoints of %s: %w", run, err)
+	}
+	if len(resp.Kvs) == 0 {
+		return nil, fmt.Errorf("%w: checkpoint of run %q (no key under %s)", ErrNotFound, run, prefix)
+	}
+	var cp pb.Checkpoint
+	key := string(resp.Kvs[0].Key)
+	if err := decodeBlob(ctx, etcdGet(s.cli), key, resp.Kvs[0].Value, &cp); err != nil {
+		return nil, err
+	}
+	if want := genKey(cp.GetGeneration()); !strings.HasSuffix(key, "/"+want) || cp.GetRunId() != run {
+		return nil, fmt.Errorf("etcd: value of %s is corrupt: holds generation %d of run %q", key, cp.GetGeneration(), cp.GetRunId())
+	}
+	return &cp, nil
+}
+
+// CheckpointAt returns a run's checkpoint of generation gen, if retained.
+func (s *Store) CheckpointAt(ctx context.Context, run string, gen uint32) (*pb.Checkpoint, error) {
+	key := s.runKey(run, "checkpoint", genKey(gen))
+	resp, err := s.cli.Get(ctx, key)
+	if err != nil {
+		return nil, fmt.Errorf("etcd: get %s: %w", key, err)
+	}
+	if len(resp.Kvs) == 0 {
+		return nil, fmt.Errorf("%w: checkpoint of generation %d of run %q (not retained or not reached)", ErrNotFound, gen, run)
+	}
+	var cp pb.Checkpoint
+	if err := decodeBlob(ctx, etcdGet(s.cli), key, resp.Kvs[0].Value, &cp); err != nil {
+		return nil, err
+	}
+	return &cp, nil
+}
+
+// CheckpointGenerations lists the generations whose checkpoints are retained.
+func (s *Store) CheckpointGenerations(ctx context.Context, run string) ([]uint32, error) {
+	prefix := s.runKey(run, "checkpoint", "")
+	resp, err := s.cli.Get(ctx, prefix, clientv3.WithPrefix(), clientv3.WithKeysOnly(), clientv3.WithSort(clientv3.SortByKey, clientv3.SortAscend))
+	if err != nil {
+		return nil, fmt.Errorf("etcd: checkpoints of %s: %w", run, err)
+	}
+	var out []uint32
+	for _, kv := range resp.Kvs {
+		if g, err := strconv.ParseUint(strings.TrimPrefix(string(kv.Key), prefix), 10, 32); err == nil {
+			out = append(out, uint32(g))
+		}
+	}
+	return out, nil
 }
 
 // Lineage returns a run's lineage batches in generation order, up to and
@@ -180,8 +277,8 @@ func (s *Store) Lineage(ctx context.Context, run string, upTo uint32) ([]*pb.Lin
 	var out []*pb.LineageBatch
 	err := s.scan(ctx, s.runKey(run, "lineage", ""), func(key string, v []byte) error {
 		var b pb.LineageBatch
-		if err := proto.Unmarshal(v, &b); err != nil {
-			return fmt.Errorf("etcd: value of %s is corrupt: %w", key, err)
+		if err := decodeBlob(ctx, etcdGet(s.cli), key, v, &b); err != nil {
+			return err
 		}
 		if b.GetGeneration() <= upTo {
 			out = append(out, &b)

@@ -1,0 +1,183 @@
+package coordinator
+
+import (
+	"context"
+	"errors"
+	"net"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/mesaopt/mesaopt/fitness"
+	"github.com/mesaopt/mesaopt/genome"
+	"github.com/mesaopt/mesaopt/internal/localetcd"
+	"github.com/mesaopt/mesaopt/internal/stream"
+	pb "github.com/mesaopt/mesaopt/proto/mesaopt/v1"
+)
+
+// etcdWithDefaultLimit starts an embedded etcd with etcd's own default
+// request limit (1.5 MiB), as an external cluster would have.
+func etcdWithDefaultLimit(t testing.TB) *clientv3.Client {
+	t.Helper()
+	addr := func() string {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		return l.Addr().String()
+	}
+	srv, err := localetcd.Start(localetcd.Config{Dir: filepath.Join(t.TempDir(), "etcd"), ClientAddr: addr(), PeerAddr: addr(), MaxRequestBytes: 3 << 19})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	cli, err := clientv3.New(clientv3.Config{Endpoints: srv.Endpoints(), DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cli.Close() })
+	return cli
+}
+
+// bigCheckpoint is a checkpoint of n heuristic genomes (about 4 KiB each
+// before compression).
+func bigCheckpoint(run string, gen uint32, n int) (*pb.Checkpoint, *pb.LineageBatch) {
+	shape := fitness.Shape()
+	v := genome.DefaultVariation()
+	cp := &pb.Checkpoint{FormatVersion: CheckpointFormat, RunId: run, Generation: gen, NextId: uint64(n), Spec: DefaultSpec().ToProto(),
+		Summary: &pb.GenerationSummary{Generation: gen, Digest: "d"}}
+	batch := &pb.LineageBatch{Generation: gen}
+	for i := range n {
+		g := genome.Random(shape, genome.KindHeuristic, v, stream.New(uint64(gen), stream.PurposeInitialPopulation, uint64(i)))
+		cp.Population = append(cp.Population, &pb.Member{Id: uint64(i), Genome: genome.ToProto(g), Fitness: float64(i)})
+		batch.Individuals = append(batch.Individuals, &pb.Individual{Id: uint64(i), Generation: gen, Objective: g.Heuristic.Weights[:8]})
+	}
+	return cp, batch
+}
+
+// leaderFence makes the caller the holder of a fence key, as an elected
+// coordinator is.
+func leaderFence(t testing.TB, cli *clientv3.Client, key string) Fence {
+	t.Helper()
+	resp, err := cli.Put(context.Background(), key, "me")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Fence{Key: key, Rev: resp.Header.Revision}
+}
+
+func TestCommitLargeCheckpointChunkedAndRetained(t *testing.T) {
+	cli := etcdWithDefaultLimit(t)
+	s := NewStore(cli, "")
+	ctx := context.Background()
+	f := leaderFence(t, cli, "/fence")
+	const keep = 2
+	var want *pb.Checkpoint
+	for gen := uint32(0); gen < 4; gen++ {
+		cp, batch := bigCheckpoint("r1", gen, 1500) // ~6 MiB raw: chunked under a 1.5 MiB limit
+		st := &pb.RunStatus{RunId: "r1", State: pb.RunState_RUN_STATE_RUNNING, GenerationsDone: gen + 1}
+		if err := s.Commit(ctx, f, cp, batch, st, keep); err != nil {
+			t.Fatalf("generation %d: %v", gen, err)
+		}
+		want = cp
+	}
+	got, err := s.Checkpoint(ctx, "r1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !proto.Equal(got, want) {
+		t.Fatal("checkpoint changed through etcd")
+	}
+	gens, err := s.CheckpointGenerations(ctx, "r1")
+	if err != nil || len(gens) != keep || gens[0] != 2 || gens[1] != 3 {
+		t.Fatalf("retained generations %v (%v), want [2 3]", gens, err)
+	}
+	chunks, err := cli.Get(ctx, DefaultPrefix+"runs/r1/chunks/", clientv3.WithPrefix(), clientv3.WithKeysOnly())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, kv := range chunks.Kvs {
+		if !strings.Contains(string(kv.Key), "/chunks/00000002/") && !strings.Contains(string(kv.Key), "/chunks/00000003/") {
+			t.Fatalf("chunk of a deleted checkpoint left behind: %s", kv.Key)
+		}
+	}
+	if len(chunks.Kvs) == 0 {
+		t.Fatal("a 6 MiB checkpoint was not chunked")
+	}
+	lin, err := s.Lineage(ctx, "r1", 3)
+	if err != nil || len(lin) != 4 || len(lin[3].GetIndividuals()) != 1500 {
+		t.Fatalf("lineage: %v, %d batches", err, len(lin))
+	}
+}
+
+func TestCommitFencedWritesNothing(t *testing.T) {
+	cli := etcdWithDefaultLimit(t)
+	s := NewStore(cli, "")
+	ctx := context.Background()
+	f := leaderFence(t, cli, "/fence")
+	if _, err := cli.Delete(ctx, "/fence"); err != nil { // the old leader's key expired...
+		t.Fatal(err)
+	}
+	leaderFence(t, cli, "/fence") // ...and a new leader holds one of the same name
+	cp, batch := bigCheckpoint("r2", 0, 600)
+	err := s.Commit(ctx, f, cp, batch, &pb.RunStatus{RunId: "r2"}, 3)
+	if !errors.Is(err, ErrFenced) {
+		t.Fatalf("got %v, want ErrFenced", err)
+	}
+	resp, err := cli.Get(ctx, DefaultPrefix+"runs/r2/", clientv3.WithPrefix(), clientv3.WithCountOnly())
+	if err != nil || resp.Count != 0 {
+		t.Fatalf("a fenced commit wrote %d keys (%v)", resp.Count, err)
+	}
+}
+
+func TestCorruptCheckpointIsAClearError(t *testing.T) {
+	cli := etcdWithDefaultLimit(t)
+	s := NewStore(cli, "")
+	ctx := context.Background()
+	f := leaderFence(t, cli, "/fence")
+	cp, batch := bigCheckpoint("r3", 0, 3)
+	if err := s.Commit(ctx, f, cp, batch, &pb.RunStatus{RunId: "r3"}, 3); err != nil {
+		t.Fatal(err)
+	}
+	key := DefaultPrefix + "runs/r3/checkpoint/00000000"
+	for _, bad := range []string{"\xff\xfe garbage", marshal(&pb.Blob{Encoding: pb.BlobEncoding_BLOB_ENCODING_ZSTD, Data: []byte("xx")}), ""} {
+		if _, err := cli.Put(ctx, key, bad); err != nil {
+			t.Fatal(err)
+		}
+		_, err := s.Checkpoint(ctx, "r3")
+		if err == nil || !strings.Contains(err.Error(), key) || !strings.Contains(err.Error(), "corrupt") {
+			t.Fatalf("corrupt value %q: got %v", bad, err)
+		}
+	}
+}
+
+func FuzzDecodeBlob(f *testing.F) {
+	cp, _ := bigCheckpoint("f", 1, 2)
+	b, chunks := encodeBlob(cp, "c/")
+	f.Add([]byte(marshal(b)), []byte(nil))
+	big, _ := bigCheckpoint("f", 1, 200)
+	b2, chunks2 := encodeBlob(big, "c/")
+	_ = chunks
+	f.Add([]byte(marshal(b2)), func() []byte {
+		if len(chunks2) > 0 {
+			return chunks2[0]
+		}
+		return nil
+	}())
+	f.Fuzz(func(t *testing.T, value, chunk []byte) {
+		get := func(_ context.Context, key string) ([]byte, bool, error) {
+			if strings.HasSuffix(key, "000000") {
+				return chunk, true, nil
+			}
+			return nil, false, nil
+		}
+		var out pb.Checkpoint
+		_ = decodeBlob(context.Background(), get, "k", value, &out) // must not panic
+	})
+}

@@ -1,0 +1,71 @@
+package coordinator
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	pb "github.com/mesaopt/mesaopt/proto/mesaopt/v1"
+)
+
+// Each attempt at an etcd write gets this long; writes retry with backoff
+// while etcd is unreachable, until they succeed, the fence fails or ctx
+// ends. The leadership monitor (keepLeading) ends a tenure whose lease may
+// have expired meanwhile, which cancels the run and so its retries.
+const (
+	writeAttempt    = 5 * time.Second
+	writeBackoffMin = 100 * time.Millisecond
+	writeBackoffMax = 5 * time.Second
+)
+
+// write runs op under the current fence, retrying while etcd is unavailable.
+func (c *Coordinator) write(ctx context.Context, what string, op func(context.Context, Fence) error) error {
+	backoff := writeBackoffMin
+	for attempt := 1; ; attempt++ {
+		f, err := c.fenceNow()
+		if err != nil {
+			return err
+		}
+		actx, cancel := context.WithTimeout(ctx, writeAttempt)
+		err = op(actx, f)
+		cancel()
+		switch {
+		case err == nil:
+			if attempt > 1 {
+				c.log.Info("etcd write succeeded after retries", "what", what, "attempts", attempt)
+			}
+			return nil
+		case errors.Is(err, ErrFenced), errors.Is(err, ErrExists), errors.Is(err, ErrNotFound), ctx.Err() != nil:
+			return err
+		}
+		c.log.Warn("etcd write failed; pausing and retrying", "what", what, "attempt", attempt, "retry_in", backoff, "err", err)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, writeBackoffMax)
+	}
+}
+
+func (c *Coordinator) setStatus(ctx context.Context, st *pb.RunStatus) error {
+	return c.write(ctx, "status of "+st.GetRunId(), func(ctx context.Context, f Fence) error {
+		return c.store.SetStatus(ctx, f, st)
+	})
+}
+
+func (c *Coordinator) createRun(ctx context.Context, spec *pb.ExperimentSpec, st *pb.RunStatus) error {
+	return c.write(ctx, "new run "+st.GetRunId(), func(ctx context.Context, f Fence) error {
+		return c.store.CreateRun(ctx, f, spec, st)
+	})
+}
+
+func (c *Coordinator) commit(ctx context.Context, cp *pb.Checkpoint, batch *pb.LineageBatch, st *pb.RunStatus, keep int) error {
+	return c.write(ctx, "checkpoint of "+cp.GetRunId(), func(ctx context.Context, f Fence) error {
+		return c.store.Commit(ctx, f, cp, batch, st, keep)
+	})
+}
+
+// compactEvery is how many generations pass between compactions of etcd's
+// history (the old revisions of keys a run rewrites, and deleted ones).
+const compactEvery = 100
