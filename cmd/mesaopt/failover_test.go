@@ -1,0 +1,204 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+
+	"github.com/mesaopt/mesaopt/coordinator"
+	"github.com/mesaopt/mesaopt/internal/localetcd"
+	pb "github.com/mesaopt/mesaopt/proto/mesaopt/v1"
+)
+
+// proc is a mesaopt process whose output is collected.
+type proc struct {
+	cmd *exec.Cmd
+	mu  sync.Mutex
+	out strings.Builder
+}
+
+func startProc(t *testing.T, args ...string) *proc {
+	t.Helper()
+	p := &proc{cmd: exec.Command(binary, args...)}
+	r, w := io.Pipe()
+	p.cmd.Stdout = w
+	p.cmd.Stderr = w
+	go func() {
+		s := bufio.NewScanner(r)
+		for s.Scan() {
+			p.mu.Lock()
+			p.out.WriteString(s.Text() + "\n")
+			p.mu.Unlock()
+		}
+	}()
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = p.cmd.Process.Signal(syscall.SIGCONT)
+		_ = p.cmd.Process.Kill()
+		_ = p.cmd.Wait()
+		w.Close()
+	})
+	return p
+}
+
+func (p *proc) output() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.out.String()
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", d, what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// cluster is an external-style deployment on loopback: an etcd, two
+// coordinators (A leads, B stands by, joined to A's gossip) and two workers.
+type cluster struct {
+	a, b         *proc
+	aGRPC, bGRPC string
+	runs         func(addr string) pb.RunServiceClient
+}
+
+func startCluster(t *testing.T) *cluster {
+	t.Helper()
+	srv, err := localetcd.Start(localetcd.Config{Dir: filepath.Join(t.TempDir(), "etcd"), ClientAddr: freeAddr(t), PeerAddr: freeAddr(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	etcd := strings.TrimPrefix(srv.Endpoints()[0], "http://")
+	c := &cluster{aGRPC: freeAddr(t), bGRPC: freeAddr(t)}
+	aGossip, bGossip := freeAddr(t), freeAddr(t)
+	c.a = startProc(t, "coordinator", "--etcd", etcd, "--listen", c.aGRPC, "--gossip", aGossip, "--name", "A", "--session-ttl", "2", "-v")
+	waitFor(t, "A to lead", 20*time.Second, func() bool { return strings.Contains(c.a.output(), "coordinator A leading") })
+	c.b = startProc(t, "coordinator", "--etcd", etcd, "--listen", c.bGRPC, "--gossip", bGossip, "--join", aGossip, "--name", "B", "--session-ttl", "2", "-v")
+	for i := range 2 {
+		startProc(t, "worker", "--join", aGossip+","+bGossip, "--name", "w"+string(rune('0'+i)))
+	}
+	conns := map[string]pb.RunServiceClient{}
+	c.runs = func(addr string) pb.RunServiceClient {
+		if cl, ok := conns[addr]; ok {
+			return cl
+		}
+		conn, err := grpc.NewClient(addr, coordinator.ClientOptions()...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { conn.Close() })
+		conns[addr] = pb.NewRunServiceClient(conn)
+		return conns[addr]
+	}
+	return c
+}
+
+// submitAndWatch submits exp to A and returns once generation g is committed.
+func (c *cluster) submitAndWatch(t *testing.T, exp string, g uint32) string {
+	t.Helper()
+	spec, err := coordinator.LoadSpec(exp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	waitFor(t, "workers to join A", 20*time.Second, func() bool { return strings.Count(c.a.output(), "worker joined") >= 2 })
+	resp, err := c.runs(c.aGRPC).SubmitRun(ctx, &pb.SubmitRunRequest{Spec: spec.ToProto()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stream, err := c.runs(c.aGRPC).WatchRun(ctx, &pb.WatchRunRequest{RunId: resp.GetRunId()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		msg, err := stream.Recv()
+		if err != nil {
+			t.Fatalf("watch: %v", err)
+		}
+		if msg.GetSummary().GetGeneration() >= g {
+			return resp.GetRunId()
+		}
+	}
+}
+
+// finished waits until B reports the run succeeded and returns it.
+func (c *cluster) finished(t *testing.T, id string) *pb.Run {
+	t.Helper()
+	var run *pb.Run
+	waitFor(t, "the standby to finish the run", 2*time.Minute, func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		resp, err := c.runs(c.bGRPC).GetRun(ctx, &pb.GetRunRequest{RunId: id})
+		if err != nil {
+			return false
+		}
+		run = resp.GetRun()
+		return run.GetState() == pb.RunState_RUN_STATE_SUCCEEDED
+	})
+	return run
+}
+
+// TestFailoverAfterLeaderKilled kills the leading coordinator mid-run; the
+// standby takes over within the session TTL, resumes from the checkpoint
+// and finishes with the digest of an uninterrupted run.
+func TestFailoverAfterLeaderKilled(t *testing.T) {
+	const generations = 12
+	exp := writeExperiment(t, generations)
+	want := finalDigest(t, runMesaopt(t, newNode(t).args("-f", exp, "--workers", "2")...))
+
+	c := startCluster(t)
+	id := c.submitAndWatch(t, exp, 2)
+	if err := c.a.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	run := c.finished(t, id)
+	if run.GetFinalDigest() != want || run.GetGenerationsDone() != generations || len(run.GetSummaries()) != generations {
+		t.Fatalf("after failover: digest %s (want %s), %d generations, %d summaries\nB:\n%s",
+			run.GetFinalDigest(), want, run.GetGenerationsDone(), len(run.GetSummaries()), c.b.output())
+	}
+}
+
+// TestPausedLeaderCannotWrite stops the leader with SIGSTOP; the standby
+// takes over and finishes; the old leader, continued, finds its fence gone
+// and demotes itself without writing.
+func TestPausedLeaderCannotWrite(t *testing.T) {
+	const generations = 12
+	exp := writeExperiment(t, generations)
+	want := finalDigest(t, runMesaopt(t, newNode(t).args("-f", exp, "--workers", "2")...))
+
+	c := startCluster(t)
+	id := c.submitAndWatch(t, exp, 2)
+	if err := c.a.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "B to lead", 30*time.Second, func() bool { return strings.Contains(c.b.output(), "resuming run left by the previous leader") })
+	if err := c.a.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	run := c.finished(t, id)
+	if run.GetFinalDigest() != want || len(run.GetSummaries()) != generations {
+		t.Fatalf("digest %s (want %s), %d summaries", run.GetFinalDigest(), want, len(run.GetSummaries()))
+	}
+	waitFor(t, "A to notice it lost leadership", 30*time.Second, func() bool {
+		out := c.a.output()
+		return strings.Contains(out, "leadership lost") || strings.Contains(out, "write refused")
+	})
+}
