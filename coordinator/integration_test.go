@@ -228,3 +228,70 @@ func TestCancelAndResumeMatchesUninterrupted(t *testing.T) {
 		t.Fatalf("resumed run has %d summaries, want %d", len(got.GetSummaries()), spec.Generations)
 	}
 }
+
+// TestResumeManyTimes cancels and resumes a run after every generation on
+// fresh coordinators: ids stay unique, the generation count is exact and
+// the result equals the uninterrupted run's.
+func TestResumeManyTimes(t *testing.T) {
+	spec := smallSpec()
+	spec.Generations = 6
+	want := runToEnd(t, startCoordinator(t, startEtcd(t), worker.NewEngine(2)), spec)
+
+	cli := startEtcd(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	var id string
+	for round := 0; ; round++ {
+		c := startCoordinator(t, cli, worker.NewEngine(2))
+		if round == 0 {
+			var err error
+			if id, err = c.Submit(ctx, spec); err != nil {
+				t.Fatal(err)
+			}
+		} else if err := c.Resume(ctx, id); err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		before := generationsDone(t, c, id)
+		deadline := time.Now().Add(time.Minute)
+		for generationsDone(t, c, id) == before && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond)
+		}
+		_ = c.Cancel(id)
+		if err := c.Wait(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+		run, err := c.GetRun(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Shutdown(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if run.GetState() == pb.RunState_RUN_STATE_SUCCEEDED {
+			if run.GetFinalDigest() != want.GetFinalDigest() || len(run.GetSummaries()) != spec.Generations {
+				t.Fatalf("after %d resumes: digest %s (want %s), %d summaries", round, run.GetFinalDigest(), want.GetFinalDigest(), len(run.GetSummaries()))
+			}
+			for g, s := range run.GetSummaries() {
+				if s.GetGeneration() != uint32(g) || s.GetDigest() != want.GetSummaries()[g].GetDigest() {
+					t.Fatalf("summary %d: generation %d digest %s", g, s.GetGeneration(), s.GetDigest())
+				}
+			}
+			if round < 2 {
+				t.Fatalf("only %d resumes happened", round)
+			}
+			return
+		}
+		if round > 4*spec.Generations {
+			t.Fatalf("no progress after %d resumes: %v", round, run.GetState())
+		}
+	}
+}
+
+func generationsDone(t *testing.T, c *coordinator.Coordinator, id string) uint32 {
+	t.Helper()
+	run, err := c.GetRun(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return run.GetGenerationsDone()
+}
