@@ -22,7 +22,8 @@ import (
 //	runs/<run>/checkpoint/<gen>     pb.Blob of the pb.Checkpoint after generation gen
 //	runs/<run>/lineage/<gen>        pb.Blob of the pb.LineageBatch born in generation gen
 //	runs/<run>/summary/<gen>        pb.GenerationSummary of generation gen
-//	runs/<run>/chunks/<gen>/...     chunks of the blobs of generation gen, when large
+//	runs/<run>/chunks/<gen>/...     chunks of a large checkpoint blob (deleted with it)
+//	runs/<run>/lineage-chunks/<gen>/...  chunks of a large lineage blob (kept)
 //
 // <gen> is zero-padded to 8 digits so keys sort by generation. Blobs are
 // zstd-compressed protobuf; a blob too large for one etcd request is split
@@ -126,7 +127,7 @@ func (s *Store) Commit(ctx context.Context, f Fence, cp *pb.Checkpoint, batch *p
 	gen := cp.GetGeneration()
 	g := genKey(gen)
 	cpBlob, cpChunks := encodeBlob(cp, s.runKey(run, "chunks", g, "checkpoint", ""))
-	lnBlob, lnChunks := encodeBlob(batch, s.runKey(run, "chunks", g, "lineage", ""))
+	lnBlob, lnChunks := encodeBlob(batch, s.runKey(run, "lineage-chunks", g, ""))
 	for _, part := range []struct {
 		prefix string
 		chunks [][]byte

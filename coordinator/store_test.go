@@ -56,7 +56,7 @@ func bigCheckpoint(run string, gen uint32, n int) (*pb.Checkpoint, *pb.LineageBa
 	for i := range n {
 		g := genome.Random(shape, genome.KindHeuristic, v, stream.New(uint64(gen), stream.PurposeInitialPopulation, uint64(i)))
 		cp.Population = append(cp.Population, &pb.Member{Id: uint64(i), Genome: genome.ToProto(g), Fitness: float64(i)})
-		batch.Individuals = append(batch.Individuals, &pb.Individual{Id: uint64(i), Generation: gen, Objective: g.Heuristic.Weights[:8]})
+		batch.Individuals = append(batch.Individuals, &pb.Individual{Id: uint64(i), Generation: gen, Objective: g.Heuristic.Weights})
 	}
 	return cp, batch
 }
@@ -110,9 +110,14 @@ func TestCommitLargeCheckpointChunkedAndRetained(t *testing.T) {
 	if len(chunks.Kvs) == 0 {
 		t.Fatal("a 6 MiB checkpoint was not chunked")
 	}
+	// Lineage is never subject to retention, chunks included.
 	lin, err := s.Lineage(ctx, "r1", 3)
-	if err != nil || len(lin) != 4 || len(lin[3].GetIndividuals()) != 1500 {
+	if err != nil || len(lin) != 4 || len(lin[0].GetIndividuals()) != 1500 {
 		t.Fatalf("lineage: %v, %d batches", err, len(lin))
+	}
+	lc, err := cli.Get(ctx, DefaultPrefix+"runs/r1/lineage-chunks/00000000/", clientv3.WithPrefix(), clientv3.WithCountOnly())
+	if err != nil || lc.Count == 0 {
+		t.Fatalf("the lineage of generation 0 was not chunked (%v)", err)
 	}
 }
 
