@@ -29,6 +29,7 @@ import (
 	"net"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -306,18 +307,14 @@ func (c *Coordinator) Submit(ctx context.Context, spec Spec) (string, error) {
 
 // Resume continues a run from its last checkpoint. A run that already
 // finished all its generations is left as it is.
-func (c *Coordinator) Resume(ctx context.Context, id string) error {
+func (c *Coordinator) Resume(ctx context.Context, id string, sets ...string) error {
 	if !c.Leading() {
 		return c.errNotLeader(ctx)
 	}
 	c.mu.Lock()
-	if ar, ok := c.runs[id]; ok {
-		select {
-		case <-ar.done:
-		default:
-			c.mu.Unlock()
-			return fmt.Errorf("%w: run %s", ErrRunning, id)
-		}
+	if ar, ok := c.runs[id]; ok && !isDone(ar) {
+		c.mu.Unlock()
+		return fmt.Errorf("%w: run %s", ErrRunning, id)
 	}
 	c.mu.Unlock()
 	sp, err := c.store.Spec(ctx, id)
@@ -332,8 +329,24 @@ func (c *Coordinator) Resume(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	if st.GetState() == pb.RunState_RUN_STATE_SUCCEEDED {
-		return fmt.Errorf("%w: run %s succeeded (%d generations)", ErrFinished, id, st.GetGenerationsDone())
+	done := st.GetGenerationsDone()
+	event := fmt.Sprintf("resumed after generation %d", int(done)-1)
+	if len(sets) > 0 {
+		changed, paths, err := ApplyOverrides(spec, sets)
+		if err != nil {
+			return err
+		}
+		if err := checkResumeOverrides(paths); err != nil {
+			return err
+		}
+		if changed.Generations <= int(done) {
+			return fmt.Errorf("%w: generations = %d, allowed more than the %d already done", ErrOverride, changed.Generations, done)
+		}
+		spec = changed
+		event += " with " + strings.Join(sets, ", ")
+	}
+	if st.GetState() == pb.RunState_RUN_STATE_SUCCEEDED && int(done) >= spec.Generations {
+		return fmt.Errorf("%w: run %s succeeded (%d generations); resume with --set generations=N to extend it", ErrFinished, id, done)
 	}
 	cp, err := c.store.Checkpoint(ctx, id)
 	if errors.Is(err, ErrNotFound) {
@@ -343,11 +356,85 @@ func (c *Coordinator) Resume(ctx context.Context, id string) error {
 	}
 	st.State = pb.RunState_RUN_STATE_RUNNING
 	st.Error = ""
-	if err := c.setStatus(ctx, st); err != nil {
+	st.FinalDigest = ""
+	st.History = append(st.History, event)
+	if err := c.write(ctx, "resume of "+id, func(ctx context.Context, f Fence) error {
+		return c.store.UpdateRun(ctx, f, spec.ToProto(), st)
+	}); err != nil {
 		return err
 	}
 	c.launch(id, spec, cp)
 	return nil
+}
+
+// Fork starts a new run from the retained checkpoint of generation gen of
+// run id, with overrides (any field but seed), sharing the parent's lineage
+// and summaries up to gen. It returns the new run's id.
+func (c *Coordinator) Fork(ctx context.Context, id string, gen uint32, sets ...string) (string, error) {
+	if !c.Leading() {
+		return "", c.errNotLeader(ctx)
+	}
+	sp, err := c.store.Spec(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	parent, err := SpecFromProto(sp)
+	if err != nil {
+		return "", fmt.Errorf("run %s: stored spec: %w", id, err)
+	}
+	spec, paths, err := ApplyOverrides(parent, sets)
+	if err != nil {
+		return "", err
+	}
+	if slices.Contains(paths, "seed") {
+		return "", fmt.Errorf("%w: seed cannot change in a fork (the shared lineage was drawn from the parent's seed); start a new run instead", ErrOverride)
+	}
+	if int(gen)+1 >= spec.Generations {
+		return "", fmt.Errorf("%w: generation = %d, allowed less than generations - 1 = %d (set generations=N to run longer)", ErrOverride, gen, spec.Generations-1)
+	}
+	cp, err := c.store.CheckpointAt(ctx, id, gen)
+	if err != nil {
+		if errors.Is(err, ErrNotFound) {
+			kept, _ := c.store.CheckpointGenerations(ctx, id)
+			return "", fmt.Errorf("%w; retained generations: %v", err, kept)
+		}
+		return "", err
+	}
+	batches, err := c.store.Lineage(ctx, id, gen)
+	if err != nil {
+		return "", err
+	}
+	sums, _, err := c.store.Summaries(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	if len(batches) != int(gen)+1 || len(sums) < int(gen)+1 {
+		return "", fmt.Errorf("run %s lacks lineage or summaries up to generation %d", id, gen)
+	}
+	child := newRunID(spec.Name)
+	event := fmt.Sprintf("forked from %s at generation %d", id, gen)
+	if len(sets) > 0 {
+		event += " with " + strings.Join(sets, ", ")
+	}
+	st := &pb.RunStatus{RunId: child, State: pb.RunState_RUN_STATE_RUNNING, CreatedUnix: time.Now().Unix(),
+		GenerationsDone: gen + 1, History: []string{event}}
+	if err := c.createRun(ctx, spec.ToProto(), st); err != nil {
+		return "", err
+	}
+	for g := uint32(0); g < gen; g++ {
+		if err := c.write(ctx, "fork history of "+child, func(ctx context.Context, f Fence) error {
+			return c.store.PutGeneration(ctx, f, child, batches[g], sums[g])
+		}); err != nil {
+			return "", err
+		}
+	}
+	cp.RunId = child
+	cp.Spec = spec.ToProto()
+	if err := c.commit(ctx, cp, batches[gen], st, spec.CheckpointRetention); err != nil {
+		return "", err
+	}
+	c.launch(child, spec, cp)
+	return child, nil
 }
 
 func (c *Coordinator) launch(id string, spec Spec, cp *pb.Checkpoint) {

@@ -2,6 +2,7 @@ package coordinator_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"path/filepath"
@@ -294,4 +295,78 @@ func generationsDone(t *testing.T, c *coordinator.Coordinator, id string) uint32
 		t.Fatal(err)
 	}
 	return run.GetGenerationsDone()
+}
+
+// TestResumeOverridesAndFork extends a finished run through a safe
+// override (equal to a longer uninterrupted run), refuses an unsafe one,
+// and forks: unchanged, a fork repeats its parent; changed, it diverges.
+func TestResumeOverridesAndFork(t *testing.T) {
+	spec := smallSpec()
+	spec.CheckpointRetention = 10
+	longer := spec
+	longer.Generations = spec.Generations + 2
+	want := runToEnd(t, startCoordinator(t, startEtcd(t), worker.NewEngine(2)), longer)
+
+	c := startCoordinator(t, startEtcd(t), worker.NewEngine(2))
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	first := runToEnd(t, c, spec)
+	id := first.GetRunId()
+	if err := c.Resume(ctx, id, "population=20"); !errors.Is(err, coordinator.ErrOverride) {
+		t.Fatalf("unsafe override: %v", err)
+	}
+	if err := c.Resume(ctx, id, "generations=2"); !errors.Is(err, coordinator.ErrOverride) {
+		t.Fatalf("shrinking override: %v", err)
+	}
+	if err := c.Resume(ctx, id, "generatons=9"); !errors.Is(err, coordinator.ErrSpec) {
+		t.Fatalf("misspelt override: %v", err)
+	}
+	if err := c.Resume(ctx, id, fmt.Sprintf("generations=%d", longer.Generations)); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Wait(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	extended, err := c.GetRun(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if extended.GetFinalDigest() != want.GetFinalDigest() || len(extended.GetHistory()) != 1 {
+		t.Fatalf("extended run: digest %s, want %s; history %v", extended.GetFinalDigest(), want.GetFinalDigest(), extended.GetHistory())
+	}
+
+	same, err := c.Fork(ctx, id, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Wait(ctx, same); err != nil {
+		t.Fatal(err)
+	}
+	fork, err := c.GetRun(ctx, same)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fork.GetFinalDigest() != extended.GetFinalDigest() || len(fork.GetSummaries()) != longer.Generations {
+		t.Fatalf("unchanged fork: digest %s, want %s; %d summaries", fork.GetFinalDigest(), extended.GetFinalDigest(), len(fork.GetSummaries()))
+	}
+	changed, err := c.Fork(ctx, id, 2, "environment.red_objects=5")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Wait(ctx, changed); err != nil {
+		t.Fatal(err)
+	}
+	fork2, err := c.GetRun(ctx, changed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fork2.GetState() != pb.RunState_RUN_STATE_SUCCEEDED || fork2.GetFinalDigest() == extended.GetFinalDigest() {
+		t.Fatalf("changed fork: %v, digest %s", fork2.GetState(), fork2.GetFinalDigest())
+	}
+	if fork2.GetSummaries()[2].GetDigest() != extended.GetSummaries()[2].GetDigest() {
+		t.Fatal("a fork does not share its parent's history up to the fork")
+	}
+	if _, err := c.Fork(ctx, id, 0, "seed=2"); !errors.Is(err, coordinator.ErrOverride) {
+		t.Fatalf("seed override in a fork: %v", err)
+	}
 }

@@ -22,7 +22,7 @@ func grpcError(err error) error {
 		return status.Error(codes.NotFound, err.Error())
 	case errors.Is(err, ErrSpec):
 		return status.Error(codes.InvalidArgument, err.Error())
-	case errors.Is(err, ErrFenced), errors.Is(err, ErrNotLeader), errors.Is(err, ErrNotRunning),
+	case errors.Is(err, ErrFenced), errors.Is(err, ErrNotLeader), errors.Is(err, ErrOverride), errors.Is(err, ErrNotRunning),
 		errors.Is(err, ErrRunning), errors.Is(err, ErrFinished):
 		return status.Error(codes.FailedPrecondition, err.Error())
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
@@ -90,6 +90,7 @@ func (c *Coordinator) GetRun(ctx context.Context, id string) (*pb.Run, error) {
 	run := &pb.Run{
 		RunId: id, Spec: sp, State: st.GetState(), GenerationsDone: st.GetGenerationsDone(),
 		Error: st.GetError(), Summaries: sums, FeatureNames: fitness.Shape().Features, FinalDigest: st.GetFinalDigest(),
+		History: st.GetHistory(),
 	}
 	if st.GetGenerationsDone() > 0 {
 		ar, err := c.view(ctx, id)
@@ -312,8 +313,19 @@ func (s *runServer) ResumeRun(ctx context.Context, req *pb.ResumeRunRequest) (*p
 	if err := requireRunID(req.GetRunId()); err != nil {
 		return nil, err
 	}
-	if err := s.c.Resume(ctx, req.GetRunId()); err != nil {
+	if err := s.c.Resume(ctx, req.GetRunId(), req.GetSet()...); err != nil {
 		return nil, grpcError(err)
 	}
 	return &pb.ResumeRunResponse{}, nil
+}
+
+func (s *runServer) ForkRun(ctx context.Context, req *pb.ForkRunRequest) (*pb.ForkRunResponse, error) {
+	if err := requireRunID(req.GetRunId()); err != nil {
+		return nil, err
+	}
+	id, err := s.c.Fork(ctx, req.GetRunId(), req.GetGeneration(), req.GetSet()...)
+	if err != nil {
+		return nil, grpcError(err)
+	}
+	return &pb.ForkRunResponse{RunId: id}, nil
 }

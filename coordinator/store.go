@@ -179,6 +179,43 @@ func (s *Store) Compact(ctx context.Context) error {
 	return nil
 }
 
+// UpdateRun rewrites a run's spec and status together under fence f.
+func (s *Store) UpdateRun(ctx context.Context, f Fence, spec *pb.ExperimentSpec, st *pb.RunStatus) error {
+	resp, err := s.cli.Txn(ctx).If(s.fenced(f)).Then(
+		clientv3.OpPut(s.runKey(st.GetRunId(), "spec"), marshal(spec)),
+		clientv3.OpPut(s.runKey(st.GetRunId(), "status"), marshal(st)),
+	).Commit()
+	if err != nil {
+		return fmt.Errorf("etcd: update run %s: %w", st.GetRunId(), err)
+	}
+	if !resp.Succeeded {
+		return ErrFenced
+	}
+	return nil
+}
+
+// PutGeneration writes the lineage batch and summary of one generation
+// without a checkpoint (the shared history of a fork), under fence f.
+func (s *Store) PutGeneration(ctx context.Context, f Fence, run string, batch *pb.LineageBatch, sum *pb.GenerationSummary) error {
+	g := genKey(batch.GetGeneration())
+	blob, chunks := encodeBlob(batch, s.runKey(run, "lineage-chunks", g, ""))
+	ops := []clientv3.Op{}
+	for i, ch := range chunks {
+		ops = append(ops, clientv3.OpPut(chunkKey(blob.GetChunkPrefix(), i), string(ch)))
+	}
+	ops = append(ops, clientv3.OpPut(s.runKey(run, "lineage", g), marshal(blob)), clientv3.OpPut(s.runKey(run, "summary", g), marshal(sum)))
+	for _, op := range ops {
+		resp, err := s.cli.Txn(ctx).If(s.fenced(f)).Then(op).Commit()
+		if err != nil {
+			return fmt.Errorf("etcd: generation %s of %s: %w", g, run, err)
+		}
+		if !resp.Succeeded {
+			return ErrFenced
+		}
+	}
+	return nil
+}
+
 // SetStatus writes a run's status under fence f.
 func (s *Store) SetStatus(ctx context.Context, f Fence, st *pb.RunStatus) error {
 	resp, err := s.cli.Txn(ctx).If(s.fenced(f)).Then(clientv3.OpPut(s.runKey(st.GetRunId(), "status"), marshal(st))).Commit()

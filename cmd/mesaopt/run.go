@@ -40,6 +40,7 @@ type runOptions struct {
 	verbose    bool
 	keep       bool
 	resumeCmd  string // how to resume, with this invocation's flags
+	sets       []string
 	sessionTTL int
 	out        io.Writer
 }
@@ -54,6 +55,9 @@ func runCmd() *cobra.Command {
 			if cmd.Flags().Changed("resume") && o.resume == "" {
 				return exitError{code: 2, err: fmt.Errorf("--resume is empty, allowed a run id (see mesactl runs)")}
 			}
+			if len(o.sets) > 0 && o.resume == "" {
+				return exitError{code: 2, err: fmt.Errorf("--set needs --resume; for a new run, write the value in the experiment file")}
+			}
 			if o.resume != "" && o.file != "" {
 				return exitError{code: 2, err: fmt.Errorf("--resume and -f both given: a resumed run keeps its own experiment")}
 			}
@@ -64,6 +68,7 @@ func runCmd() *cobra.Command {
 	f := cmd.Flags()
 	f.StringVarP(&o.file, "file", "f", "", "experiment file (default: the built-in door-maze experiment)")
 	f.StringVar(&o.resume, "resume", "", "continue RUN_ID from its last checkpoint instead of starting a new run")
+	f.StringArrayVar(&o.sets, "set", nil, "with --resume: change a field that is safe to change, e.g. --set generations=60 (repeatable)")
 	f.IntVar(&o.workers, "workers", runtime.NumCPU(), "worker processes to start")
 	f.StringVar(&o.dataDir, "data", "mesaopt-data", "directory of the embedded etcd's data")
 	f.StringVar(&o.etcdClient, "etcd-client", "127.0.0.1:23790", "embedded etcd client address")
@@ -151,7 +156,7 @@ func runLocal(ctx context.Context, o runOptions) error {
 		id = resp.GetRunId()
 		fmt.Fprintf(o.out, "run %s: %d generations of %d, seed %d, %d worker processes\n", id, spec.Generations, spec.Population, spec.Seed, o.workers)
 	} else {
-		if _, err := runs.ResumeRun(ctx, &pb.ResumeRunRequest{RunId: id}); err != nil {
+		if _, err := runs.ResumeRun(ctx, &pb.ResumeRunRequest{RunId: id, Set: o.sets}); err != nil {
 			return fmt.Errorf("resume %s: %s", id, status.Convert(err).Message())
 		}
 		fmt.Fprintf(o.out, "run %s: resumed from its last checkpoint, %d worker processes\n", id, o.workers)
@@ -204,7 +209,7 @@ func resumeCommand(cmd *cobra.Command) string {
 	parts := []string{"mesaopt run"}
 	cmd.Flags().Visit(func(f *pflag.Flag) {
 		switch f.Name {
-		case "file", "resume", "keep-serving", "verbose":
+		case "file", "resume", "keep-serving", "verbose", "set":
 			return
 		}
 		parts = append(parts, "--"+f.Name+" "+f.Value.String())

@@ -288,8 +288,10 @@ type RunStatus struct {
 	GenerationsDone uint32                 `protobuf:"varint,3,opt,name=generations_done,json=generationsDone,proto3" json:"generations_done,omitempty"`
 	Error           string                 `protobuf:"bytes,4,opt,name=error,proto3" json:"error,omitempty"`
 	// Unix seconds of submission; informational.
-	CreatedUnix   int64  `protobuf:"varint,5,opt,name=created_unix,json=createdUnix,proto3" json:"created_unix,omitempty"`
-	FinalDigest   string `protobuf:"bytes,6,opt,name=final_digest,json=finalDigest,proto3" json:"final_digest,omitempty"`
+	CreatedUnix int64  `protobuf:"varint,5,opt,name=created_unix,json=createdUnix,proto3" json:"created_unix,omitempty"`
+	FinalDigest string `protobuf:"bytes,6,opt,name=final_digest,json=finalDigest,proto3" json:"final_digest,omitempty"`
+	// Append-only record of resumes, overrides and forks, oldest first.
+	History       []string `protobuf:"bytes,7,rep,name=history,proto3" json:"history,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -364,6 +366,13 @@ func (x *RunStatus) GetFinalDigest() string {
 		return x.FinalDigest
 	}
 	return ""
+}
+
+func (x *RunStatus) GetHistory() []string {
+	if x != nil {
+		return x.History
+	}
+	return nil
 }
 
 // Blob is how a large value (a checkpoint, a lineage batch) is stored in
@@ -486,14 +495,15 @@ const file_mesaopt_v1_checkpoint_proto_rawDesc = "" +
 	"\n" +
 	"generation\x18\x01 \x01(\rR\n" +
 	"generation\x128\n" +
-	"\vindividuals\x18\x02 \x03(\v2\x16.mesaopt.v1.IndividualR\vindividuals\"\xd5\x01\n" +
+	"\vindividuals\x18\x02 \x03(\v2\x16.mesaopt.v1.IndividualR\vindividuals\"\xef\x01\n" +
 	"\tRunStatus\x12\x15\n" +
 	"\x06run_id\x18\x01 \x01(\tR\x05runId\x12*\n" +
 	"\x05state\x18\x02 \x01(\x0e2\x14.mesaopt.v1.RunStateR\x05state\x12)\n" +
 	"\x10generations_done\x18\x03 \x01(\rR\x0fgenerationsDone\x12\x14\n" +
 	"\x05error\x18\x04 \x01(\tR\x05error\x12!\n" +
 	"\fcreated_unix\x18\x05 \x01(\x03R\vcreatedUnix\x12!\n" +
-	"\ffinal_digest\x18\x06 \x01(\tR\vfinalDigest\"\xb7\x01\n" +
+	"\ffinal_digest\x18\x06 \x01(\tR\vfinalDigest\x12\x18\n" +
+	"\ahistory\x18\a \x03(\tR\ahistory\"\xb7\x01\n" +
 	"\x04Blob\x124\n" +
 	"\bencoding\x18\x01 \x01(\x0e2\x18.mesaopt.v1.BlobEncodingR\bencoding\x12\x12\n" +
 	"\x04size\x18\x02 \x01(\x04R\x04size\x12\x16\n" +

@@ -414,7 +414,9 @@ type Run struct {
 	Report          *Report              `protobuf:"bytes,7,opt,name=report,proto3" json:"report,omitempty"`
 	FeatureNames    []string             `protobuf:"bytes,8,rep,name=feature_names,json=featureNames,proto3" json:"feature_names,omitempty"`
 	// SHA-256 over the final population and the whole lineage (hex).
-	FinalDigest   string `protobuf:"bytes,9,opt,name=final_digest,json=finalDigest,proto3" json:"final_digest,omitempty"`
+	FinalDigest string `protobuf:"bytes,9,opt,name=final_digest,json=finalDigest,proto3" json:"final_digest,omitempty"`
+	// What happened to the run, oldest first (resumes, overrides, forks).
+	History       []string `protobuf:"bytes,10,rep,name=history,proto3" json:"history,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -510,6 +512,13 @@ func (x *Run) GetFinalDigest() string {
 		return x.FinalDigest
 	}
 	return ""
+}
+
+func (x *Run) GetHistory() []string {
+	if x != nil {
+		return x.History
+	}
+	return nil
 }
 
 type SubmitRunRequest struct {
@@ -953,8 +962,11 @@ func (*CancelRunResponse) Descriptor() ([]byte, []int) {
 }
 
 type ResumeRunRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	RunId         string                 `protobuf:"bytes,1,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	RunId string                 `protobuf:"bytes,1,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
+	// Overrides as "field=value", field a YAML path of the experiment
+	// ("generations", "environment.red_objects").
+	Set           []string `protobuf:"bytes,2,rep,name=set,proto3" json:"set,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -996,6 +1008,13 @@ func (x *ResumeRunRequest) GetRunId() string {
 	return ""
 }
 
+func (x *ResumeRunRequest) GetSet() []string {
+	if x != nil {
+		return x.Set
+	}
+	return nil
+}
+
 type ResumeRunResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -1030,6 +1049,112 @@ func (x *ResumeRunResponse) ProtoReflect() protoreflect.Message {
 // Deprecated: Use ResumeRunResponse.ProtoReflect.Descriptor instead.
 func (*ResumeRunResponse) Descriptor() ([]byte, []int) {
 	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{15}
+}
+
+type ForkRunRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	RunId string                 `protobuf:"bytes,1,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
+	// The generation whose checkpoint the fork continues from.
+	Generation uint32 `protobuf:"varint,2,opt,name=generation,proto3" json:"generation,omitempty"`
+	// Overrides as "field=value" (any field but seed).
+	Set           []string `protobuf:"bytes,3,rep,name=set,proto3" json:"set,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ForkRunRequest) Reset() {
+	*x = ForkRunRequest{}
+	mi := &file_mesaopt_v1_run_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ForkRunRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ForkRunRequest) ProtoMessage() {}
+
+func (x *ForkRunRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_mesaopt_v1_run_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ForkRunRequest.ProtoReflect.Descriptor instead.
+func (*ForkRunRequest) Descriptor() ([]byte, []int) {
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *ForkRunRequest) GetRunId() string {
+	if x != nil {
+		return x.RunId
+	}
+	return ""
+}
+
+func (x *ForkRunRequest) GetGeneration() uint32 {
+	if x != nil {
+		return x.Generation
+	}
+	return 0
+}
+
+func (x *ForkRunRequest) GetSet() []string {
+	if x != nil {
+		return x.Set
+	}
+	return nil
+}
+
+type ForkRunResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	RunId         string                 `protobuf:"bytes,1,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ForkRunResponse) Reset() {
+	*x = ForkRunResponse{}
+	mi := &file_mesaopt_v1_run_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ForkRunResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ForkRunResponse) ProtoMessage() {}
+
+func (x *ForkRunResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_mesaopt_v1_run_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ForkRunResponse.ProtoReflect.Descriptor instead.
+func (*ForkRunResponse) Descriptor() ([]byte, []int) {
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *ForkRunResponse) GetRunId() string {
+	if x != nil {
+		return x.RunId
+	}
+	return ""
 }
 
 var File_mesaopt_v1_run_proto protoreflect.FileDescriptor
@@ -1072,7 +1197,7 @@ const file_mesaopt_v1_run_proto_rawDesc = "" +
 	"\texemplars\x18\x06 \x03(\v2\x16.mesaopt.v1.IndividualR\texemplars\x12;\n" +
 	"\rrun_exemplars\x18\a \x03(\v2\x16.mesaopt.v1.IndividualR\frunExemplars\x128\n" +
 	"\vrun_classes\x18\b \x03(\v2\x17.mesaopt.v1.ClassCountsR\n" +
-	"runClasses\"\xea\x02\n" +
+	"runClasses\"\x84\x03\n" +
 	"\x03Run\x12\x15\n" +
 	"\x06run_id\x18\x01 \x01(\tR\x05runId\x12.\n" +
 	"\x04spec\x18\x02 \x01(\v2\x1a.mesaopt.v1.ExperimentSpecR\x04spec\x12*\n" +
@@ -1082,7 +1207,9 @@ const file_mesaopt_v1_run_proto_rawDesc = "" +
 	"\tsummaries\x18\x06 \x03(\v2\x1d.mesaopt.v1.GenerationSummaryR\tsummaries\x12*\n" +
 	"\x06report\x18\a \x01(\v2\x12.mesaopt.v1.ReportR\x06report\x12#\n" +
 	"\rfeature_names\x18\b \x03(\tR\ffeatureNames\x12!\n" +
-	"\ffinal_digest\x18\t \x01(\tR\vfinalDigest\"B\n" +
+	"\ffinal_digest\x18\t \x01(\tR\vfinalDigest\x12\x18\n" +
+	"\ahistory\x18\n" +
+	" \x03(\tR\ahistory\"B\n" +
 	"\x10SubmitRunRequest\x12.\n" +
 	"\x04spec\x18\x01 \x01(\v2\x1a.mesaopt.v1.ExperimentSpecR\x04spec\"*\n" +
 	"\x11SubmitRunResponse\x12\x15\n" +
@@ -1102,17 +1229,26 @@ const file_mesaopt_v1_run_proto_rawDesc = "" +
 	"\x05state\x18\x02 \x01(\x0e2\x14.mesaopt.v1.RunStateR\x05state\")\n" +
 	"\x10CancelRunRequest\x12\x15\n" +
 	"\x06run_id\x18\x01 \x01(\tR\x05runId\"\x13\n" +
-	"\x11CancelRunResponse\")\n" +
+	"\x11CancelRunResponse\";\n" +
 	"\x10ResumeRunRequest\x12\x15\n" +
-	"\x06run_id\x18\x01 \x01(\tR\x05runId\"\x13\n" +
-	"\x11ResumeRunResponse*\x9f\x01\n" +
+	"\x06run_id\x18\x01 \x01(\tR\x05runId\x12\x10\n" +
+	"\x03set\x18\x02 \x03(\tR\x03set\"\x13\n" +
+	"\x11ResumeRunResponse\"Y\n" +
+	"\x0eForkRunRequest\x12\x15\n" +
+	"\x06run_id\x18\x01 \x01(\tR\x05runId\x12\x1e\n" +
+	"\n" +
+	"generation\x18\x02 \x01(\rR\n" +
+	"generation\x12\x10\n" +
+	"\x03set\x18\x03 \x03(\tR\x03set\"(\n" +
+	"\x0fForkRunResponse\x12\x15\n" +
+	"\x06run_id\x18\x01 \x01(\tR\x05runId*\x9f\x01\n" +
 	"\bRunState\x12\x19\n" +
 	"\x15RUN_STATE_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11RUN_STATE_RUNNING\x10\x01\x12\x17\n" +
 	"\x13RUN_STATE_SUCCEEDED\x10\x02\x12\x14\n" +
 	"\x10RUN_STATE_FAILED\x10\x03\x12\x17\n" +
 	"\x13RUN_STATE_CANCELLED\x10\x04\x12\x19\n" +
-	"\x15RUN_STATE_INTERRUPTED\x10\x052\xbb\x03\n" +
+	"\x15RUN_STATE_INTERRUPTED\x10\x052\xff\x03\n" +
 	"\n" +
 	"RunService\x12H\n" +
 	"\tSubmitRun\x12\x1c.mesaopt.v1.SubmitRunRequest\x1a\x1d.mesaopt.v1.SubmitRunResponse\x12?\n" +
@@ -1120,7 +1256,8 @@ const file_mesaopt_v1_run_proto_rawDesc = "" +
 	"\bListRuns\x12\x1b.mesaopt.v1.ListRunsRequest\x1a\x1c.mesaopt.v1.ListRunsResponse\x12G\n" +
 	"\bWatchRun\x12\x1b.mesaopt.v1.WatchRunRequest\x1a\x1c.mesaopt.v1.WatchRunResponse0\x01\x12H\n" +
 	"\tCancelRun\x12\x1c.mesaopt.v1.CancelRunRequest\x1a\x1d.mesaopt.v1.CancelRunResponse\x12H\n" +
-	"\tResumeRun\x12\x1c.mesaopt.v1.ResumeRunRequest\x1a\x1d.mesaopt.v1.ResumeRunResponseB7Z5github.com/mesaopt/mesaopt/proto/mesaopt/v1;mesaoptv1b\x06proto3"
+	"\tResumeRun\x12\x1c.mesaopt.v1.ResumeRunRequest\x1a\x1d.mesaopt.v1.ResumeRunResponse\x12B\n" +
+	"\aForkRun\x12\x1a.mesaopt.v1.ForkRunRequest\x1a\x1b.mesaopt.v1.ForkRunResponseB7Z5github.com/mesaopt/mesaopt/proto/mesaopt/v1;mesaoptv1b\x06proto3"
 
 var (
 	file_mesaopt_v1_run_proto_rawDescOnce sync.Once
@@ -1135,7 +1272,7 @@ func file_mesaopt_v1_run_proto_rawDescGZIP() []byte {
 }
 
 var file_mesaopt_v1_run_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_mesaopt_v1_run_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
+var file_mesaopt_v1_run_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_mesaopt_v1_run_proto_goTypes = []any{
 	(RunState)(0),             // 0: mesaopt.v1.RunState
 	(*ClassCounts)(nil),       // 1: mesaopt.v1.ClassCounts
@@ -1154,24 +1291,26 @@ var file_mesaopt_v1_run_proto_goTypes = []any{
 	(*CancelRunResponse)(nil), // 14: mesaopt.v1.CancelRunResponse
 	(*ResumeRunRequest)(nil),  // 15: mesaopt.v1.ResumeRunRequest
 	(*ResumeRunResponse)(nil), // 16: mesaopt.v1.ResumeRunResponse
-	(*Individual)(nil),        // 17: mesaopt.v1.Individual
-	(*DriftOrigin)(nil),       // 18: mesaopt.v1.DriftOrigin
-	(*ExperimentSpec)(nil),    // 19: mesaopt.v1.ExperimentSpec
+	(*ForkRunRequest)(nil),    // 17: mesaopt.v1.ForkRunRequest
+	(*ForkRunResponse)(nil),   // 18: mesaopt.v1.ForkRunResponse
+	(*Individual)(nil),        // 19: mesaopt.v1.Individual
+	(*DriftOrigin)(nil),       // 20: mesaopt.v1.DriftOrigin
+	(*ExperimentSpec)(nil),    // 21: mesaopt.v1.ExperimentSpec
 }
 var file_mesaopt_v1_run_proto_depIdxs = []int32{
 	1,  // 0: mesaopt.v1.GenerationSummary.classes:type_name -> mesaopt.v1.ClassCounts
-	17, // 1: mesaopt.v1.Report.best:type_name -> mesaopt.v1.Individual
+	19, // 1: mesaopt.v1.Report.best:type_name -> mesaopt.v1.Individual
 	1,  // 2: mesaopt.v1.Report.classes:type_name -> mesaopt.v1.ClassCounts
-	17, // 3: mesaopt.v1.Report.flagged:type_name -> mesaopt.v1.Individual
-	18, // 4: mesaopt.v1.Report.top_drift_origin:type_name -> mesaopt.v1.DriftOrigin
-	17, // 5: mesaopt.v1.Report.exemplars:type_name -> mesaopt.v1.Individual
-	17, // 6: mesaopt.v1.Report.run_exemplars:type_name -> mesaopt.v1.Individual
+	19, // 3: mesaopt.v1.Report.flagged:type_name -> mesaopt.v1.Individual
+	20, // 4: mesaopt.v1.Report.top_drift_origin:type_name -> mesaopt.v1.DriftOrigin
+	19, // 5: mesaopt.v1.Report.exemplars:type_name -> mesaopt.v1.Individual
+	19, // 6: mesaopt.v1.Report.run_exemplars:type_name -> mesaopt.v1.Individual
 	1,  // 7: mesaopt.v1.Report.run_classes:type_name -> mesaopt.v1.ClassCounts
-	19, // 8: mesaopt.v1.Run.spec:type_name -> mesaopt.v1.ExperimentSpec
+	21, // 8: mesaopt.v1.Run.spec:type_name -> mesaopt.v1.ExperimentSpec
 	0,  // 9: mesaopt.v1.Run.state:type_name -> mesaopt.v1.RunState
 	2,  // 10: mesaopt.v1.Run.summaries:type_name -> mesaopt.v1.GenerationSummary
 	3,  // 11: mesaopt.v1.Run.report:type_name -> mesaopt.v1.Report
-	19, // 12: mesaopt.v1.SubmitRunRequest.spec:type_name -> mesaopt.v1.ExperimentSpec
+	21, // 12: mesaopt.v1.SubmitRunRequest.spec:type_name -> mesaopt.v1.ExperimentSpec
 	4,  // 13: mesaopt.v1.GetRunResponse.run:type_name -> mesaopt.v1.Run
 	4,  // 14: mesaopt.v1.ListRunsResponse.runs:type_name -> mesaopt.v1.Run
 	2,  // 15: mesaopt.v1.WatchRunResponse.summary:type_name -> mesaopt.v1.GenerationSummary
@@ -1182,14 +1321,16 @@ var file_mesaopt_v1_run_proto_depIdxs = []int32{
 	11, // 20: mesaopt.v1.RunService.WatchRun:input_type -> mesaopt.v1.WatchRunRequest
 	13, // 21: mesaopt.v1.RunService.CancelRun:input_type -> mesaopt.v1.CancelRunRequest
 	15, // 22: mesaopt.v1.RunService.ResumeRun:input_type -> mesaopt.v1.ResumeRunRequest
-	6,  // 23: mesaopt.v1.RunService.SubmitRun:output_type -> mesaopt.v1.SubmitRunResponse
-	8,  // 24: mesaopt.v1.RunService.GetRun:output_type -> mesaopt.v1.GetRunResponse
-	10, // 25: mesaopt.v1.RunService.ListRuns:output_type -> mesaopt.v1.ListRunsResponse
-	12, // 26: mesaopt.v1.RunService.WatchRun:output_type -> mesaopt.v1.WatchRunResponse
-	14, // 27: mesaopt.v1.RunService.CancelRun:output_type -> mesaopt.v1.CancelRunResponse
-	16, // 28: mesaopt.v1.RunService.ResumeRun:output_type -> mesaopt.v1.ResumeRunResponse
-	23, // [23:29] is the sub-list for method output_type
-	17, // [17:23] is the sub-list for method input_type
+	17, // 23: mesaopt.v1.RunService.ForkRun:input_type -> mesaopt.v1.ForkRunRequest
+	6,  // 24: mesaopt.v1.RunService.SubmitRun:output_type -> mesaopt.v1.SubmitRunResponse
+	8,  // 25: mesaopt.v1.RunService.GetRun:output_type -> mesaopt.v1.GetRunResponse
+	10, // 26: mesaopt.v1.RunService.ListRuns:output_type -> mesaopt.v1.ListRunsResponse
+	12, // 27: mesaopt.v1.RunService.WatchRun:output_type -> mesaopt.v1.WatchRunResponse
+	14, // 28: mesaopt.v1.RunService.CancelRun:output_type -> mesaopt.v1.CancelRunResponse
+	16, // 29: mesaopt.v1.RunService.ResumeRun:output_type -> mesaopt.v1.ResumeRunResponse
+	18, // 30: mesaopt.v1.RunService.ForkRun:output_type -> mesaopt.v1.ForkRunResponse
+	24, // [24:31] is the sub-list for method output_type
+	17, // [17:24] is the sub-list for method input_type
 	17, // [17:17] is the sub-list for extension type_name
 	17, // [17:17] is the sub-list for extension extendee
 	0,  // [0:17] is the sub-list for field type_name
@@ -1208,7 +1349,7 @@ func file_mesaopt_v1_run_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_mesaopt_v1_run_proto_rawDesc), len(file_mesaopt_v1_run_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   16,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -25,6 +25,7 @@ const (
 	RunService_WatchRun_FullMethodName  = "/mesaopt.v1.RunService/WatchRun"
 	RunService_CancelRun_FullMethodName = "/mesaopt.v1.RunService/CancelRun"
 	RunService_ResumeRun_FullMethodName = "/mesaopt.v1.RunService/ResumeRun"
+	RunService_ForkRun_FullMethodName   = "/mesaopt.v1.RunService/ForkRun"
 )
 
 // RunServiceClient is the client API for RunService service.
@@ -45,8 +46,13 @@ type RunServiceClient interface {
 	WatchRun(ctx context.Context, in *WatchRunRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchRunResponse], error)
 	// CancelRun stops a run after its current generation.
 	CancelRun(ctx context.Context, in *CancelRunRequest, opts ...grpc.CallOption) (*CancelRunResponse, error)
-	// ResumeRun continues a run from its last checkpoint.
+	// ResumeRun continues a run from its last checkpoint. Overrides are
+	// refused (FAILED_PRECONDITION) unless the field is safe to change
+	// (one that cannot change results, or the number of generations).
 	ResumeRun(ctx context.Context, in *ResumeRunRequest, opts ...grpc.CallOption) (*ResumeRunResponse, error)
+	// ForkRun starts a new run from a retained checkpoint of an existing
+	// one, sharing its lineage up to that generation, with any overrides.
+	ForkRun(ctx context.Context, in *ForkRunRequest, opts ...grpc.CallOption) (*ForkRunResponse, error)
 }
 
 type runServiceClient struct {
@@ -126,6 +132,16 @@ func (c *runServiceClient) ResumeRun(ctx context.Context, in *ResumeRunRequest, 
 	return out, nil
 }
 
+func (c *runServiceClient) ForkRun(ctx context.Context, in *ForkRunRequest, opts ...grpc.CallOption) (*ForkRunResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ForkRunResponse)
+	err := c.cc.Invoke(ctx, RunService_ForkRun_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // RunServiceServer is the server API for RunService service.
 // All implementations must embed UnimplementedRunServiceServer
 // for forward compatibility.
@@ -144,8 +160,13 @@ type RunServiceServer interface {
 	WatchRun(*WatchRunRequest, grpc.ServerStreamingServer[WatchRunResponse]) error
 	// CancelRun stops a run after its current generation.
 	CancelRun(context.Context, *CancelRunRequest) (*CancelRunResponse, error)
-	// ResumeRun continues a run from its last checkpoint.
+	// ResumeRun continues a run from its last checkpoint. Overrides are
+	// refused (FAILED_PRECONDITION) unless the field is safe to change
+	// (one that cannot change results, or the number of generations).
 	ResumeRun(context.Context, *ResumeRunRequest) (*ResumeRunResponse, error)
+	// ForkRun starts a new run from a retained checkpoint of an existing
+	// one, sharing its lineage up to that generation, with any overrides.
+	ForkRun(context.Context, *ForkRunRequest) (*ForkRunResponse, error)
 	mustEmbedUnimplementedRunServiceServer()
 }
 
@@ -173,6 +194,9 @@ func (UnimplementedRunServiceServer) CancelRun(context.Context, *CancelRunReques
 }
 func (UnimplementedRunServiceServer) ResumeRun(context.Context, *ResumeRunRequest) (*ResumeRunResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ResumeRun not implemented")
+}
+func (UnimplementedRunServiceServer) ForkRun(context.Context, *ForkRunRequest) (*ForkRunResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ForkRun not implemented")
 }
 func (UnimplementedRunServiceServer) mustEmbedUnimplementedRunServiceServer() {}
 func (UnimplementedRunServiceServer) testEmbeddedByValue()                    {}
@@ -296,6 +320,24 @@ func _RunService_ResumeRun_Handler(srv interface{}, ctx context.Context, dec fun
 	return interceptor(ctx, in, info, handler)
 }
 
+func _RunService_ForkRun_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ForkRunRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RunServiceServer).ForkRun(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RunService_ForkRun_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RunServiceServer).ForkRun(ctx, req.(*ForkRunRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // RunService_ServiceDesc is the grpc.ServiceDesc for RunService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -322,6 +364,10 @@ var RunService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ResumeRun",
 			Handler:    _RunService_ResumeRun_Handler,
+		},
+		{
+			MethodName: "ForkRun",
+			Handler:    _RunService_ForkRun_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
