@@ -532,6 +532,15 @@ func (c *Coordinator) execute(ctx context.Context, ar *activeRun, cp *pb.Checkpo
 		}
 		wctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
+		// A commit whose outcome was unknown (its context ended) may have
+		// landed: never write a status older than the stored one.
+		if stored, serr := c.store.Status(wctx, ar.id); serr == nil && stored.GetGenerationsDone() > st.GetGenerationsDone() {
+			if stored.GetState() == pb.RunState_RUN_STATE_SUCCEEDED {
+				return
+			}
+			stored.State, stored.Error = st.GetState(), st.GetError()
+			st = stored
+		}
 		if serr := c.setStatus(wctx, st); serr != nil {
 			c.log.Error("recording run state", "run", ar.id, "err", serr)
 		}
@@ -560,7 +569,13 @@ func (c *Coordinator) execute(ctx context.Context, ar *activeRun, cp *pb.Checkpo
 		}
 		gen = cp.GetGeneration() + 1
 		if int(gen) >= spec.Generations {
+			// The last generation is committed; only its status is not.
+			ar.mu.Lock()
+			all := ar.lineage.Records()
+			ar.mu.Unlock()
 			st.State = pb.RunState_RUN_STATE_SUCCEEDED
+			st.GenerationsDone = gen
+			st.FinalDigest = FinalDigest(prev, all)
 			return c.setStatus(ctx, st)
 		}
 		members, births, nextID = ga.Next(prev, gen, cp.GetNextId())
@@ -605,7 +620,12 @@ func (c *Coordinator) execute(ctx context.Context, ar *activeRun, cp *pb.Checkpo
 			FormatVersion: CheckpointFormat, RunId: ar.id, Spec: spec.ToProto(), Generation: gen,
 			Population: membersToProto(members), NextId: nextID, Summary: summary,
 		}
-		if err := c.commit(ctx, check, batch, next, spec.CheckpointRetention); err != nil {
+		// The generation is evaluated: commit it even if the run is being
+		// cancelled meanwhile (the fence still guards against deposed leaders).
+		cctx, ccancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		err = c.commit(cctx, check, batch, next, spec.CheckpointRetention)
+		ccancel()
+		if err != nil {
 			return fmt.Errorf("generation %d: %w", gen, err)
 		}
 		st = next

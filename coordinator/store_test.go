@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -24,6 +25,18 @@ import (
 // request limit (1.5 MiB), as an external cluster would have.
 func etcdWithDefaultLimit(t testing.TB) *clientv3.Client {
 	t.Helper()
+	if ext := os.Getenv("MESAOPT_TEST_ETCD"); ext != "" {
+		cli, err := clientv3.New(clientv3.Config{Endpoints: []string{ext}, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cli.Close() })
+		// Tests here use fixed run ids: start from a clean slate.
+		if _, err := cli.Delete(context.Background(), DefaultPrefix, clientv3.WithPrefix()); err != nil {
+			t.Fatal(err)
+		}
+		return cli
+	}
 	addr := func() string {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
@@ -65,6 +78,9 @@ func bigCheckpoint(run string, gen uint32, n int) (*pb.Checkpoint, *pb.LineageBa
 // coordinator is.
 func leaderFence(t testing.TB, cli *clientv3.Client, key string) Fence {
 	t.Helper()
+	if _, err := cli.Delete(context.Background(), key); err != nil {
+		t.Fatal(err)
+	}
 	resp, err := cli.Put(context.Background(), key, "me")
 	if err != nil {
 		t.Fatal(err)

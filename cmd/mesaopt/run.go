@@ -18,6 +18,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	"github.com/mesaopt/mesaopt/coordinator"
@@ -157,7 +158,12 @@ func runLocal(ctx context.Context, o runOptions) error {
 		fmt.Fprintf(o.out, "run %s: %d generations of %d, seed %d, %d worker processes\n", id, spec.Generations, spec.Population, spec.Seed, o.workers)
 	} else {
 		if _, err := runs.ResumeRun(ctx, &pb.ResumeRunRequest{RunId: id, Set: o.sets}); err != nil {
-			return fmt.Errorf("resume %s: %s", id, status.Convert(err).Message())
+			code := status.Code(err)
+			err = fmt.Errorf("resume %s: %s", id, status.Convert(err).Message())
+			if code == codes.InvalidArgument || code == codes.FailedPrecondition || code == codes.NotFound {
+				return exitError{code: 2, err: err}
+			}
+			return err
 		}
 		fmt.Fprintf(o.out, "run %s: resumed from its last checkpoint, %d worker processes\n", id, o.workers)
 	}
