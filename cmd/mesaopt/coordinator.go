@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"go.etcd.io/etcd/client/pkg/v3/transport"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/mesaopt/mesaopt/coordinator"
@@ -15,6 +16,7 @@ import (
 func coordinatorCmd() *cobra.Command {
 	cfg := coordinator.DefaultConfig()
 	var endpoints, join string
+	var tlsInfo transport.TLSInfo
 	var verbose bool
 	cmd := &cobra.Command{
 		Use:   "coordinator --etcd ENDPOINTS",
@@ -24,7 +26,7 @@ func coordinatorCmd() *cobra.Command {
 			cfg.Logger = newLogger(verbose)
 			cfg.ResumeOrphans = true
 			cfg.Join = splitList(join)
-			cli, err := dialEtcd(splitList(endpoints))
+			cli, err := dialEtcd(splitList(endpoints), tlsInfo)
 			if err != nil {
 				return err
 			}
@@ -50,6 +52,9 @@ func coordinatorCmd() *cobra.Command {
 	f.StringVar(&endpoints, "etcd", "127.0.0.1:2379", "etcd endpoints, comma-separated")
 	f.StringVar(&cfg.GRPCListen, "listen", "0.0.0.0:7070", "gRPC address for RunService and LineageService")
 	f.StringVar(&cfg.GossipBind, "gossip", "0.0.0.0:7946", "gossip address workers join")
+	f.StringVar(&tlsInfo.TrustedCAFile, "etcd-cacert", "", "CA bundle that signed the etcd servers' certificates (enables TLS)")
+	f.StringVar(&tlsInfo.CertFile, "etcd-cert", "", "client certificate for etcd (mutual TLS)")
+	f.StringVar(&tlsInfo.KeyFile, "etcd-key", "", "client key for etcd (mutual TLS)")
 	f.StringVar(&join, "join", "", "gossip address(es) of a running cluster to join (another coordinator or a worker), comma-separated: a standby then knows the workers when it takes over")
 	f.StringVar(&cfg.Name, "name", cfg.Name, "unique coordinator name")
 	f.IntVar(&cfg.SessionTTL, "session-ttl", cfg.SessionTTL, "etcd session TTL in seconds (leadership fence)")
@@ -69,11 +74,19 @@ func splitList(s string) []string {
 }
 
 // dialEtcd connects to etcd and checks it answers within a few seconds.
-func dialEtcd(endpoints []string) (*clientv3.Client, error) {
+func dialEtcd(endpoints []string, tlsInfo transport.TLSInfo) (*clientv3.Client, error) {
 	if len(endpoints) == 0 {
 		return nil, exitError{code: 2, err: fmt.Errorf("--etcd is empty, allowed host:port[,host:port...]")}
 	}
-	cli, err := clientv3.New(clientv3.Config{Endpoints: endpoints, DialTimeout: 5 * time.Second, Logger: nopZap()})
+	cfg := clientv3.Config{Endpoints: endpoints, DialTimeout: 5 * time.Second, Logger: nopZap()}
+	if !tlsInfo.Empty() || tlsInfo.TrustedCAFile != "" {
+		tc, err := tlsInfo.ClientConfig()
+		if err != nil {
+			return nil, exitError{code: 2, err: fmt.Errorf("etcd TLS: %w", err)}
+		}
+		cfg.TLS = tc
+	}
+	cli, err := clientv3.New(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("etcd %v: %w", endpoints, err)
 	}
