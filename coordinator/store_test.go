@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -201,4 +202,128 @@ func FuzzDecodeBlob(f *testing.F) {
 		var out pb.Checkpoint
 		_ = decodeBlob(context.Background(), get, "k", value, &out) // must not panic
 	})
+}
+
+// mixedCheckpoint is a checkpoint of n genomes, half planners and half
+// heuristics, as evolution produces them.
+func mixedCheckpoint(run string, gen uint32, n int) (*pb.Checkpoint, *pb.LineageBatch) {
+	shape := fitness.Shape()
+	v := genome.DefaultVariation()
+	cp := &pb.Checkpoint{FormatVersion: CheckpointFormat, RunId: run, Generation: gen, NextId: uint64(n) * uint64(gen+1), Spec: DefaultSpec().ToProto(),
+		Summary: &pb.GenerationSummary{Generation: gen, Digest: "d"}}
+	batch := &pb.LineageBatch{Generation: gen}
+	for i := range n {
+		kind := genome.KindPlanner
+		if i%2 == 1 {
+			kind = genome.KindHeuristic
+		}
+		g := genome.Random(shape, kind, v, stream.New(uint64(gen), stream.PurposeInitialPopulation, uint64(i)))
+		id := uint64(n)*uint64(gen) + uint64(i)
+		cp.Population = append(cp.Population, &pb.Member{Id: id, Genome: genome.ToProto(g), Fitness: float64(i) / float64(n)})
+		rec := &pb.Individual{Id: id, Generation: gen, Parents: []uint64{id - uint64(n)}, Operators: []string{genome.OpGaussian},
+			Fitness: 0.5, Train: &pb.ConditionScore{Condition: "train", Base: 1}, Shifted: []*pb.ConditionScore{{Condition: "shifted", Base: 0.2}}}
+		if kind == genome.KindPlanner {
+			rec.Objective = g.Planner.Objective
+		}
+		batch.Individuals = append(batch.Individuals, rec)
+	}
+	return cp, batch
+}
+
+// BenchmarkCommit measures writing one generation (checkpoint, lineage,
+// summary, status) to etcd with the default request limit, and reports the
+// compressed bytes written per generation.
+func BenchmarkCommit(b *testing.B) {
+	for _, n := range []int{1000, 10000} {
+		b.Run(strconv.Itoa(n), func(b *testing.B) {
+			cli := etcdWithDefaultLimit(b)
+			s := NewStore(cli, "")
+			f := leaderFence(b, cli, "/fence")
+			cp, batch := mixedCheckpoint("bench", 0, n)
+			raw := len(marshal(cp)) + len(marshal(batch))
+			stored := 0
+			for _, m := range []proto.Message{cp, batch} {
+				blob, chunks := encodeBlob(m, "x/")
+				stored += len(blob.GetData())
+				for _, c := range chunks {
+					stored += len(c)
+				}
+			}
+			ctx := context.Background()
+			b.ResetTimer()
+			for i := 0; b.Loop(); i++ {
+				cp.Generation = uint32(i)
+				batch.Generation = uint32(i)
+				if err := s.Commit(ctx, f, cp, batch, &pb.RunStatus{RunId: "bench", GenerationsDone: uint32(i + 1)}, 5); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(raw), "raw-bytes/gen")
+			b.ReportMetric(float64(stored), "stored-bytes/gen")
+		})
+	}
+}
+
+// BenchmarkResumeRead measures what a resume reads: the newest checkpoint
+// and the lineage of 100 generations of 1,000 genomes.
+func BenchmarkResumeRead(b *testing.B) {
+	cli := etcdWithDefaultLimit(b)
+	s := NewStore(cli, "")
+	f := leaderFence(b, cli, "/fence")
+	ctx := context.Background()
+	for g := uint32(0); g < 100; g++ {
+		cp, batch := mixedCheckpoint("r", g, 1000)
+		if err := s.Commit(ctx, f, cp, batch, &pb.RunStatus{RunId: "r", GenerationsDone: g + 1}, 5); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		cp, err := s.Checkpoint(ctx, "r")
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := s.Lineage(ctx, "r", cp.GetGeneration()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkEtcdSize1000Generations commits 1,000 generations of the default
+// population with the default retention and compaction every 100
+// generations, and reports etcd's database size (after defragmentation,
+// which reclaims the space compaction frees) and the keys kept.
+func BenchmarkEtcdSize1000Generations(b *testing.B) {
+	for b.Loop() {
+		cli := etcdWithDefaultLimit(b)
+		s := NewStore(cli, "")
+		f := leaderFence(b, cli, "/fence")
+		ctx := context.Background()
+		for g := uint32(0); g < 1000; g++ {
+			cp, batch := mixedCheckpoint("r", g, DefaultSpec().Population)
+			if err := s.Commit(ctx, f, cp, batch, &pb.RunStatus{RunId: "r", GenerationsDone: g + 1}, DefaultSpec().CheckpointRetention); err != nil {
+				b.Fatal(err)
+			}
+			if (g+1)%compactEvery == 0 {
+				if err := s.Compact(ctx); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		ep := cli.Endpoints()[0]
+		if _, err := cli.Defragment(ctx, ep); err != nil {
+			b.Fatal(err)
+		}
+		st, err := cli.Status(ctx, ep)
+		if err != nil {
+			b.Fatal(err)
+		}
+		keys, err := cli.Get(ctx, DefaultPrefix, clientv3.WithPrefix(), clientv3.WithCountOnly())
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(st.DbSize), "db-bytes")
+		b.ReportMetric(float64(st.DbSizeInUse), "db-in-use-bytes")
+		b.ReportMetric(float64(keys.Count), "keys")
+	}
 }
