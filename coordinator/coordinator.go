@@ -500,8 +500,14 @@ func (c *Coordinator) execute(ctx context.Context, ar *activeRun, cp *pb.Checkpo
 		}
 		ar.last = records
 		cancelReq := ar.cancelReq
+		stats, rewrites, err := ar.pruneGeneration(gen, records)
+		if err != nil {
+			ar.mu.Unlock()
+			return fmt.Errorf("generation %d: lineage: %w", gen, err)
+		}
 		all := ar.lineage.Records()
 		ar.mu.Unlock()
+		summary.Lineage = stats
 
 		batch := &pb.LineageBatch{Generation: gen}
 		for _, r := range records {
@@ -527,6 +533,9 @@ func (c *Coordinator) execute(ctx context.Context, ar *activeRun, cp *pb.Checkpo
 			return fmt.Errorf("generation %d: %w", gen, err)
 		}
 		st = next
+		if err := c.store.RewriteLineage(ctx, c.fence, ar.id, rewrites); err != nil {
+			return fmt.Errorf("generation %d: %w", gen, err)
+		}
 		if last || cancelReq {
 			c.log.Info("run ended", "run", ar.id, "state", st.GetState().String(), "generations", st.GetGenerationsDone())
 			return nil
@@ -551,7 +560,7 @@ func (ar *activeRun) load(batches []*pb.LineageBatch) error {
 		}
 		ar.last = recs
 	}
-	return nil
+	return ar.pruneLoaded()
 }
 
 // view returns the lineage of a run: the live one if this coordinator
