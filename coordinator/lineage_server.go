@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"fmt"
+	"sync"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -415,12 +416,16 @@ func pump(ctx context.Context, n int, from uint32, produce func(context.Context,
 	done := make(chan error, 1)
 	go func() {
 		defer close(queue)
+		var full sync.Once
 		done <- produce(ctx, func(st *pb.GenerationStats) bool {
+			if ctx.Err() != nil {
+				return false
+			}
 			select {
 			case queue <- st:
 				return true
 			default:
-				close(behind)
+				full.Do(func() { close(behind) })
 				return false
 			}
 		})
