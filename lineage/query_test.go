@@ -17,7 +17,7 @@ func TestDescendants(t *testing.T) {
 		want      []uint64
 		truncated bool
 	}{
-		{1, 1, 100, []uint64{4, 5}, false},       // 5 has 1 as its second parent
+		{1, 1, 100, []uint64{4, 5}, false}, // 5 has 1 as its second parent
 		{1, 2, 100, []uint64{4, 5, 7, 8, 9}, false},
 		{1, 9, 100, []uint64{4, 5, 7, 8, 9, 10}, false},
 		{1, 9, 3, []uint64{4, 5, 7}, true},
