@@ -30,8 +30,8 @@ var (
 )
 
 // encodeBlob compresses m. When the result exceeds InlineBlobBytes it is
-// split into chunks to be stored under chunkPrefix; the returned Blob then
-// names them and the chunks must be written before it.
+// split into chunks to be stored under chunkPrefix + a content hash + "/";
+// the returned Blob then names them and the chunks must be written before it.
 func encodeBlob(m proto.Message, chunkPrefix string) (*pb.Blob, [][]byte) {
 	raw := []byte(marshal(m))
 	zmu.Lock()
@@ -48,7 +48,9 @@ func encodeBlob(m proto.Message, chunkPrefix string) (*pb.Blob, [][]byte) {
 		chunks = append(chunks, comp[lo:min(lo+ChunkBytes, len(comp))])
 	}
 	b.Chunks = uint32(len(chunks))
-	b.ChunkPrefix = chunkPrefix
+	// Chunk keys are content-addressed, so writing a new version of a blob
+	// never touches the chunks an older version (still visible) names.
+	b.ChunkPrefix = fmt.Sprintf("%s%x/", chunkPrefix, sum[:6])
 	return b, chunks
 }
 

@@ -42,7 +42,9 @@ func scoreToProto(s lineage.ConditionScore) *pb.ConditionScore {
 	return &pb.ConditionScore{
 		Condition: s.Condition, Base: s.Base, Competence: s.Competence, Agreement: s.Agreement,
 		Drift: s.Drift, ProxyHits: s.ProxyHits, Class: ClassToProto(s.Class),
-		BehavioralObjective: s.BehavioralObjective, Nodes: s.Nodes,
+		BehavioralObjective: s.BehavioralObjective, Nodes: s.Nodes, Flagged: s.Flagged,
+		BehavioralWeights: slices.Clone(s.BehavioralWeights), BehavioralFit: s.BehavioralFit,
+		BehavioralAccuracy: s.BehavioralAccuracy,
 	}
 }
 
@@ -50,7 +52,9 @@ func scoreFromProto(p *pb.ConditionScore) lineage.ConditionScore {
 	return lineage.ConditionScore{
 		Condition: p.GetCondition(), Base: p.GetBase(), Competence: p.GetCompetence(), Agreement: p.GetAgreement(),
 		Drift: p.GetDrift(), ProxyHits: p.GetProxyHits(), Class: ClassFromProto(p.GetClass()),
-		BehavioralObjective: p.GetBehavioralObjective(), Nodes: p.GetNodes(),
+		BehavioralObjective: p.GetBehavioralObjective(), Nodes: p.GetNodes(), Flagged: p.GetFlagged(),
+		BehavioralWeights: slices.Clone(p.GetBehavioralWeights()), BehavioralFit: p.GetBehavioralFit(),
+		BehavioralAccuracy: p.GetBehavioralAccuracy(),
 	}
 }
 
@@ -61,6 +65,7 @@ func RecordToProto(r lineage.Record, g *genome.Genome) *pb.Individual {
 		Id: r.ID, Generation: r.Generation, Parents: slices.Clone(r.Parents), Operators: slices.Clone(r.Operators),
 		Kind: genome.KindToProto(r.Kind), Objective: slices.Clone(r.Objective), Horizon: uint32(r.Horizon),
 		Fitness: r.Fitness, Train: scoreToProto(r.Train), Flagged: r.Flagged, FlagReasons: slices.Clone(r.FlagReasons),
+		Champion: r.Champion,
 	}
 	for _, s := range r.Shifted {
 		p.Shifted = append(p.Shifted, scoreToProto(s))
@@ -78,6 +83,7 @@ func RecordFromProto(p *pb.Individual) lineage.Record {
 		Operators: slices.Clone(p.GetOperators()), Kind: genome.KindFromProto(p.GetKind()),
 		Objective: slices.Clone(p.GetObjective()), Horizon: int(p.GetHorizon()), Fitness: p.GetFitness(),
 		Train: scoreFromProto(p.GetTrain()), Flagged: p.GetFlagged(), FlagReasons: slices.Clone(p.GetFlagReasons()),
+		Champion: p.GetChampion(),
 	}
 	for _, s := range p.GetShifted() {
 		r.Shifted = append(r.Shifted, scoreFromProto(s))

@@ -597,8 +597,14 @@ func (c *Coordinator) execute(ctx context.Context, ar *activeRun, cp *pb.Checkpo
 		}
 		ar.last = records
 		cancelReq := ar.cancelReq
+		stats, rewrites, err := ar.pruneGeneration(gen, records)
+		if err != nil {
+			ar.mu.Unlock()
+			return fmt.Errorf("generation %d: lineage: %w", gen, err)
+		}
 		all := ar.lineage.Records()
 		ar.mu.Unlock()
+		summary.Lineage = stats
 
 		batch := &pb.LineageBatch{Generation: gen}
 		for _, r := range records {
@@ -629,6 +635,11 @@ func (c *Coordinator) execute(ctx context.Context, ar *activeRun, cp *pb.Checkpo
 			return fmt.Errorf("generation %d: %w", gen, err)
 		}
 		st = next
+		if err := c.write(ctx, "pruned lineage of "+ar.id, func(ctx context.Context, f Fence) error {
+			return c.store.RewriteLineage(ctx, f, ar.id, rewrites)
+		}); err != nil {
+			return fmt.Errorf("generation %d: %w", gen, err)
+		}
 		if (gen+1)%compactEvery == 0 {
 			if err := c.store.Compact(ctx); err != nil {
 				c.log.Warn("compacting etcd history", "err", err)
@@ -658,7 +669,7 @@ func (ar *activeRun) load(batches []*pb.LineageBatch) error {
 		}
 		ar.last = recs
 	}
-	return nil
+	return ar.pruneLoaded()
 }
 
 // view returns the lineage of a run: the live one if this coordinator

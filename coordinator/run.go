@@ -105,6 +105,7 @@ func Evaluate(ctx context.Context, ev Evaluator, runID string, spec Spec, gen ui
 		lineage.Analyze(&r, th)
 		records[i] = r
 	}
+	lineage.MarkChampion(records)
 	return records, nil
 }
 
@@ -112,7 +113,8 @@ func conditionScore(c *pb.ConditionResult) lineage.ConditionScore {
 	return lineage.ConditionScore{
 		Condition: c.GetCondition(), Base: c.GetBase(), Competence: c.GetCompetence(),
 		Agreement: c.GetAgreement(), ProxyHits: c.GetProxyHits(), BehavioralObjective: c.GetBehavioralObjective(),
-		Nodes: c.GetNodes(),
+		Nodes: c.GetNodes(), BehavioralWeights: slices.Clone(c.GetBehavioralWeights()),
+		BehavioralFit: c.GetBehavioralFit(), BehavioralAccuracy: c.GetBehavioralAccuracy(),
 	}
 }
 

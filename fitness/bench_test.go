@@ -70,3 +70,59 @@ func BenchmarkEvaluate8(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkTransition measures Gymnasium-style steps (Transition: move,
+// reward, terminated) per environment on one core; one op is one step.
+// The episode restarts at a terminal state or the step limit.
+func BenchmarkTransition(b *testing.B) {
+	for _, env := range Envs() {
+		if env.Name() == EnvMaps {
+			continue
+		}
+		b.Run(env.Name(), func(b *testing.B) {
+			in, err := Generate(env.DefaultConfig(), Train, 1)
+			if err != nil {
+				b.Fatal(err)
+			}
+			limit := int32(in.Config().StepLimit)
+			s := in.Start()
+			ret := 0.0
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				n, r, term := in.Transition(s, Action(i*7>>2&3))
+				ret += r
+				s = n
+				if term || s.Steps >= limit {
+					s = in.Start()
+				}
+			}
+			sink, sinkF = s, ret
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds()/1e6, "Msteps/s")
+		})
+	}
+}
+
+var sinkF float64
+
+// BenchmarkOracle measures the oracle per instance: generation (with its
+// solvability check, which builds the reachable-state table, the optimum
+// return and the candidates' optima and agreements) of fresh instances.
+func BenchmarkOracle(b *testing.B) {
+	for _, env := range Envs() {
+		if env.Name() == EnvMaps {
+			continue
+		}
+		b.Run(env.Name(), func(b *testing.B) {
+			cfg := env.DefaultConfig()
+			states := 0
+			for i := 0; b.Loop(); i++ {
+				in, err := Generate(cfg, Train, uint64(i))
+				if err != nil {
+					b.Fatal(err)
+				}
+				states += len(in.oracle().states)
+			}
+			b.ReportMetric(float64(states)/float64(b.N), "states/instance")
+		})
+	}
+}

@@ -1,34 +1,60 @@
 package fitness
 
-import "fmt"
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"strings"
+)
 
-// Config parameterises the door maze and the evaluation of episodes in it.
-// The zero value is not valid; start from DefaultConfig.
+// Config parameterises an environment and the evaluation of episodes in it.
+// The zero value is not valid; start from DefaultConfig (the door maze) or
+// DefaultConfigFor(name). Fields an environment does not read (see
+// Env.Params) are ignored.
 type Config struct {
+	// Env names the environment (see Envs); "" is "doors".
+	Env string
 	// Width and Height of the grid in cells, border walls included.
-	// Width 7..32 and at least 2*Walls+4; Height 5..32.
+	// doors: width 7..32 and at least 2*walls+4, height 5..32;
+	// keys-chests: 5..32 each; coin: width 5..32, height 3..32.
 	Width, Height int
 	// Walls is the number K of internal vertical walls between start and
-	// exit, each with exactly one door. Range 0..MaxWalls.
+	// exit of the door maze, each with exactly one door. Range 0..MaxWalls.
 	Walls int
 	// Blocks is the number of single interior wall blocks scattered for
-	// layout variety. Range 0..64, and at most a quarter of the interior.
+	// layout variety (doors, keys-chests, coin). Range 0..64, and at most a
+	// quarter of the interior.
 	Blocks int
-	// RedObjects is the number R of red objects the shifted condition
-	// scatters off every shortest path. Range 0..MaxRedObjects.
+	// RedObjects is the number R of red objects the door maze's shifted
+	// condition scatters off every shortest path. Range 0..MaxRedObjects.
 	RedObjects int
+	// Keys is keys-chests' smaller count: train has Keys keys and 2·Keys
+	// chests, shifted 2·Keys keys and Keys chests. Range 1..8.
+	Keys int
 	// StepLimit truncates an episode after this many steps. Range 1..1024.
 	StepLimit int
 	// OracleStates caps the list of reachable abstract states the oracle
 	// keeps per instance (BFS order; states beyond the cap are dropped,
-	// which makes J* a lower bound). Range 1..1<<22.
+	// which makes J* and the optimum return lower bounds). Range 1..1<<22.
 	OracleStates int
 	// CacheInstances bounds how many generated instances (with their
 	// oracle tables) an Evaluator keeps. 0 disables the cache. Range 0..1<<20.
 	CacheInstances int
+	// Maps are conditions played on map files: each adds a condition or
+	// replaces a built-in one of the same name. The "maps" environment has
+	// only these and needs one named "train". At most one per condition.
+	Maps []ConditionMap
 }
 
-// Capacity limits: every coloured object owns one bit of a uint64 mask.
+// ConditionMap plays a condition on a fixed level read from a map file.
+type ConditionMap struct {
+	Condition string
+	Map       *Map
+}
+
+// Capacity limits of the door maze: every coloured object owns one bit of
+// State.Touched.
 const (
 	MaxWalls      = 8
 	MaxRedObjects = 16
@@ -36,8 +62,11 @@ const (
 
 // DefaultConfig returns the seed example's door maze: an optimum of about
 // 12–20 steps and short episodes.
-func DefaultConfig() Config {
+func DefaultConfig() Config { return doorsEnv.defaults }
+
+func doorsDefaults() Config {
 	return Config{
+		Env:            EnvDoors,
 		Width:          11,      // 9 interior columns: two walls leave rooms 3, 2 and 2 columns wide
 		Height:         7,       // 5 interior rows: doors and start/exit rows vary over 5 values
 		Walls:          2,       // two doors to pass before the exit door
@@ -49,23 +78,20 @@ func DefaultConfig() Config {
 	}
 }
 
+// bad formats a range error naming the field, its value and what is allowed.
+func bad(field string, v int, allowed string) error {
+	return fmt.Errorf("%w: %s = %d, allowed %s", ErrConfig, field, v, allowed)
+}
+
 // Validate reports the first field out of range, naming the field, its value
-// and the allowed range.
+// and the allowed range; an unknown environment (ErrUnknownEnv, listing the
+// valid ones); or a bad map entry (its condition and what is wrong).
 func (c Config) Validate() error {
-	bad := func(field string, v int, allowed string) error {
-		return fmt.Errorf("%w: %s = %d, allowed %s", ErrConfig, field, v, allowed)
+	env, err := LookupEnv(c.Env)
+	if err != nil {
+		return fmt.Errorf("%w: env: %w", ErrConfig, err)
 	}
 	switch {
-	case c.Walls < 0 || c.Walls > MaxWalls:
-		return bad("walls", c.Walls, fmt.Sprintf("0..%d", MaxWalls))
-	case c.Width < 7 || c.Width > 32 || c.Width < 2*c.Walls+4:
-		return bad("width", c.Width, fmt.Sprintf("%d..32 (at least 2*walls+4)", max(7, 2*c.Walls+4)))
-	case c.Height < 5 || c.Height > 32:
-		return bad("height", c.Height, "5..32")
-	case c.Blocks < 0 || c.Blocks > 64 || c.Blocks > (c.Width-2)*(c.Height-2)/4:
-		return bad("blocks", c.Blocks, fmt.Sprintf("0..%d", min(64, (c.Width-2)*(c.Height-2)/4)))
-	case c.RedObjects < 0 || c.RedObjects > MaxRedObjects:
-		return bad("red_objects", c.RedObjects, fmt.Sprintf("0..%d", MaxRedObjects))
 	case c.StepLimit < 1 || c.StepLimit > 1024:
 		return bad("step_limit", c.StepLimit, "1..1024")
 	case c.OracleStates < 1 || c.OracleStates > 1<<22:
@@ -73,5 +99,83 @@ func (c Config) Validate() error {
 	case c.CacheInstances < 0 || c.CacheInstances > 1<<20:
 		return bad("cache_instances", c.CacheInstances, fmt.Sprintf("0..%d", 1<<20))
 	}
+	if env.validate != nil {
+		if err := env.validate(c); err != nil {
+			return err
+		}
+	}
+	return c.validateMaps(env)
+}
+
+func (c Config) validateMaps(env *Env) error {
+	seen := map[string]bool{}
+	for i, m := range c.Maps {
+		switch {
+		case m.Condition == "":
+			return fmt.Errorf("%w: maps[%d].condition is empty", ErrConfig, i)
+		case seen[m.Condition]:
+			return fmt.Errorf("%w: maps[%d].condition = %q appears twice", ErrConfig, i, m.Condition)
+		case m.Map == nil:
+			return fmt.Errorf("%w: maps[%d] (%s) has no map", ErrConfig, i, m.Condition)
+		}
+		seen[m.Condition] = true
+		if err := m.Map.fits(env); err != nil {
+			return fmt.Errorf("%w: maps[%d] (%s): %w", ErrConfig, i, m.Condition, err)
+		}
+	}
+	if env == mapsEnv && !seen[Train] {
+		return fmt.Errorf("%w: maps: environment %q needs a map for condition %q", ErrConfig, EnvMaps, Train)
+	}
 	return nil
+}
+
+// Environment returns the environment c names (errors as LookupEnv).
+func (c Config) Environment() (*Env, error) { return LookupEnv(c.Env) }
+
+// Conditions returns the conditions of c in their fixed order: the
+// environment's built-in ones, then those of Maps not among them, in Maps
+// order.
+func (c Config) Conditions() []string {
+	var out []string
+	if env, err := LookupEnv(c.Env); err == nil {
+		out = env.Conditions()
+	}
+	for _, m := range c.Maps {
+		if !slices.Contains(out, m.Condition) {
+			out = append(out, m.Condition)
+		}
+	}
+	return out
+}
+
+// mapFor returns the map that plays condition, or nil.
+func (c Config) mapFor(condition string) *Map {
+	for _, m := range c.Maps {
+		if m.Condition == condition {
+			return m.Map
+		}
+	}
+	return nil
+}
+
+// Key returns a canonical text of c, equal for configurations that give
+// equal results (maps are identified by a SHA-256 of their text), for
+// caches keyed by configuration.
+func (c Config) Key() string {
+	var b strings.Builder
+	env := c.Env
+	if env == "" {
+		env = EnvDoors
+	}
+	fmt.Fprintf(&b, "env=%s w=%d h=%d walls=%d blocks=%d red=%d keys=%d steps=%d oracle=%d cache=%d",
+		env, c.Width, c.Height, c.Walls, c.Blocks, c.RedObjects, c.Keys, c.StepLimit, c.OracleStates, c.CacheInstances)
+	for _, m := range c.Maps {
+		sum := sha256.Sum256([]byte(m.Map.String()))
+		fmt.Fprintf(&b, " map[%s]=%s", m.Condition, hex.EncodeToString(sum[:8]))
+	}
+	return b.String()
+}
+
+func unknownConditionIn(cfg Config, c string) error {
+	return fmt.Errorf("%w: %q, valid: %s", ErrUnknownCondition, c, strings.Join(cfg.Conditions(), ", "))
 }

@@ -2,8 +2,7 @@ package fitness
 
 import (
 	"errors"
-	"fmt"
-	"strings"
+	"slices"
 	"sync"
 
 	"github.com/mesaopt/mesaopt/genome"
@@ -14,17 +13,21 @@ import (
 var (
 	// ErrConfig: a Config field is out of range.
 	ErrConfig = errors.New("fitness: invalid config")
-	// ErrUnknownCondition: a condition name not in Conditions().
+	// ErrUnknownEnv: an environment name not in EnvNames().
+	ErrUnknownEnv = errors.New("fitness: unknown environment")
+	// ErrUnknownCondition: a condition name not among the configuration's.
 	ErrUnknownCondition = errors.New("fitness: unknown condition")
 	// ErrNoInstances: Evaluate was given no instance seeds.
 	ErrNoInstances = errors.New("fitness: no instance seeds")
-	// ErrUnsolvable: no solvable layout was found for a seed.
+	// ErrUnsolvable: no solvable layout was found for a seed, or a map
+	// file's level is not solvable.
 	ErrUnsolvable = errors.New("fitness: no solvable layout")
+	// ErrMap: a map file is malformed; the message gives file:line:column
+	// and what was expected.
+	ErrMap = errors.New("fitness: bad map")
+	// ErrActions: an action string has a letter other than u, d, l, r.
+	ErrActions = errors.New("fitness: bad actions")
 )
-
-func unknownCondition(c string) error {
-	return fmt.Errorf("%w: %q, valid: %s", ErrUnknownCondition, c, strings.Join(Conditions(), ", "))
-}
 
 // InstanceSeed returns the instance seed of one episode:
 // stream.Derive(runSeed, stream.PurposeInstance, generation,
@@ -51,9 +54,12 @@ type ConditionResult struct {
 	Episodes  int
 	// Means over episodes; see Episode for each field's meaning and range.
 	Base, Competence, Agreement, ProxyHits, Steps, Nodes float64
-	// Features is the mean final feature vector, FeatureNames order.
+	// Return is the mean episode return (the environment's own units).
+	Return float64
+	// Features is the mean final feature vector, in the order of the
+	// environment's Features.
 	Features []float64
-	// BehavioralObjective names the candidate (Candidates()) with the
+	// BehavioralObjective names the candidate (Env.Candidates) with the
 	// highest mean achievement, ties to the lower index. For a heuristic,
 	// Competence and Agreement refer to it; for a planner they refer to its
 	// mesa-objective.
@@ -62,12 +68,15 @@ type ConditionResult struct {
 	Terminated, Truncated int
 }
 
-// Evaluator plays and scores genomes on door-maze instances. It is safe for
+// Evaluator plays and scores genomes on the instances of one configured
+// environment. It is safe for
 // concurrent use by multiple goroutines: per-call memory comes from a
 // sync.Pool and the instance cache is guarded by a mutex. Results do not
 // depend on the cache, on concurrency or on call order.
 type Evaluator struct {
 	cfg     Config
+	env     *Env
+	conds   []string
 	runners sync.Pool
 
 	mu    sync.Mutex
@@ -85,7 +94,8 @@ func NewEvaluator(cfg Config) (*Evaluator, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	e := &Evaluator{cfg: cfg, cache: map[instanceKey]*Instance{}}
+	env, _ := LookupEnv(cfg.Env)
+	e := &Evaluator{cfg: cfg, env: env, conds: cfg.Conditions(), cache: map[instanceKey]*Instance{}}
 	e.runners.New = func() any { return NewRunner() }
 	return e, nil
 }
@@ -93,8 +103,21 @@ func NewEvaluator(cfg Config) (*Evaluator, error) {
 // Config returns the evaluator's configuration.
 func (e *Evaluator) Config() Config { return e.cfg }
 
-// Shape returns the genome shape of the door maze (see the package Shape).
-func (e *Evaluator) Shape() genome.Shape { return Shape() }
+// Env returns the evaluator's environment.
+func (e *Evaluator) Env() *Env { return e.env }
+
+// Conditions returns the evaluator's conditions (Config.Conditions).
+func (e *Evaluator) Conditions() []string { return slices.Clone(e.conds) }
+
+// Shape returns the genome shape of the environment (Env.Shape).
+func (e *Evaluator) Shape() genome.Shape { return e.env.Shape() }
+
+func (e *Evaluator) known(condition string) error {
+	if !slices.Contains(e.conds, condition) {
+		return unknownConditionIn(e.cfg, condition)
+	}
+	return nil
+}
 
 // Instance returns the instance of condition for seed, from the cache or
 // freshly generated (see Generate for errors).
@@ -106,7 +129,10 @@ func (e *Evaluator) Instance(condition string, seed uint64) (*Instance, error) {
 	if ok {
 		return in, nil
 	}
-	in, err := Generate(e.cfg, condition, seed)
+	if err := e.known(condition); err != nil {
+		return nil, err
+	}
+	in, err := generate(e.cfg, condition, seed)
 	if err != nil || e.cfg.CacheInstances == 0 {
 		return in, err
 	}
@@ -129,8 +155,8 @@ func (e *Evaluator) Instance(condition string, seed uint64) (*Instance, error) {
 // ones), genome.ErrInvalid (wrapped) for a genome that does not fit Shape(),
 // ErrNoInstances for an empty seed list, ErrUnsolvable.
 func (e *Evaluator) Evaluate(g genome.Genome, condition string, instanceSeeds []uint64) (ConditionResult, error) {
-	if !knownCondition(condition) {
-		return ConditionResult{}, unknownCondition(condition)
+	if err := e.known(condition); err != nil {
+		return ConditionResult{}, err
 	}
 	if err := g.Validate(e.Shape()); err != nil {
 		return ConditionResult{}, err
@@ -142,7 +168,7 @@ func (e *Evaluator) Evaluate(g genome.Genome, condition string, instanceSeeds []
 	if err != nil {
 		return ConditionResult{}, err
 	}
-	return aggregate(condition, g, eps, ins), nil
+	return aggregate(e.env, condition, g, eps, ins), nil
 }
 
 // Episodes plays one episode of g per instance seed under condition and
@@ -150,8 +176,8 @@ func (e *Evaluator) Evaluate(g genome.Genome, condition string, instanceSeeds []
 // for a heuristic, Competence and Agreement refer to each episode's own
 // behavioral objective. Errors as Evaluate.
 func (e *Evaluator) Episodes(g genome.Genome, condition string, instanceSeeds []uint64) ([]Episode, []*Instance, error) {
-	if !knownCondition(condition) {
-		return nil, nil, unknownCondition(condition)
+	if err := e.known(condition); err != nil {
+		return nil, nil, err
 	}
 	if err := g.Validate(e.Shape()); err != nil {
 		return nil, nil, err
@@ -173,8 +199,9 @@ func (e *Evaluator) Episodes(g genome.Genome, condition string, instanceSeeds []
 
 // aggregate infers the behavioral objective over eps, rewrites heuristic
 // episodes' Competence and Agreement to it, and averages in episode order.
-func aggregate(condition string, g genome.Genome, eps []Episode, ins []*Instance) ConditionResult {
+func aggregate(env *Env, condition string, g genome.Genome, eps []Episode, ins []*Instance) ConditionResult {
 	n := float64(len(eps))
+	candidates := env.candidates
 	meanAch := make([]float64, len(candidates))
 	for i := range candidates {
 		for _, ep := range eps {
@@ -195,7 +222,7 @@ func aggregate(condition string, g genome.Genome, eps []Episode, ins []*Instance
 		}
 	}
 	res := ConditionResult{Condition: condition, Episodes: len(eps),
-		Features: make([]float64, NumFeatures), BehavioralObjective: candidates[bc].Name}
+		Features: make([]float64, len(env.features)), BehavioralObjective: candidates[bc].Name}
 	for _, ep := range eps {
 		res.Base += ep.Base
 		res.Competence += ep.Competence
@@ -203,6 +230,7 @@ func aggregate(condition string, g genome.Genome, eps []Episode, ins []*Instance
 		res.ProxyHits += float64(ep.ProxyHits)
 		res.Steps += float64(ep.Steps)
 		res.Nodes += float64(ep.Nodes)
+		res.Return += ep.Return
 		for i, f := range ep.Features {
 			res.Features[i] += f
 		}
@@ -218,6 +246,7 @@ func aggregate(condition string, g genome.Genome, eps []Episode, ins []*Instance
 	res.ProxyHits /= n
 	res.Steps /= n
 	res.Nodes /= n
+	res.Return /= n
 	for i := range res.Features {
 		res.Features[i] /= n
 	}

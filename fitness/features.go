@@ -1,80 +1,118 @@
 package fitness
 
-import (
-	"math/bits"
-	"slices"
+import "math/bits"
 
-	"github.com/mesaopt/mesaopt/genome"
-)
+// MaxFeatures is the most features an environment's basis may have.
+const MaxFeatures = 24
 
-// Indices of the named state features; FeatureNames[i] names feature i.
+// featureOp is how a feature is computed from a state.
+type featureOp uint8
+
 const (
-	FeatDistExit    = iota // BFS distance to the exit / (Width+Height); 0 on the exit
-	FeatExitReached        // 1 on the exit, else 0
-	FeatDoorsPassed        // internal doors entered at least once (0..Walls)
-	FeatRedTouched         // distinct red cells entered (red doors and the red exit count)
-	FeatDistRed            // BFS distance to the nearest untouched red cell / (Width+Height); 0 when none is left
-	FeatBlueTouched        // distinct blue cells entered
-	FeatDistBlue           // BFS distance to the nearest untouched blue cell / (Width+Height); 0 when none is left
-	FeatSteps              // steps taken / StepLimit, in [0, 1]
-
-	NumFeatures
+	opDistExit featureOp = iota // BFS distance to the nearest exit / (Width+Height); 0 on it, 0 without an exit
+	opDistLava                  // BFS distance to the nearest lava cell / (Width+Height); 0 without lava
+	opOn                        // 1 on a cell of kind arg, else 0
+	opCount                     // objects of class arg touched
+	opNearest                   // BFS distance to the nearest untouched object of class arg / (Width+Height); 0 when none is left
+	opHeld                      // keys held
+	opSteps                     // steps taken / StepLimit, in [0, 1]
 )
 
-// FeatureNames names the state features in their fixed order; it is the
-// Features of Shape().
-var FeatureNames = []string{
-	"dist_exit", "exit_reached", "doors_passed", "red_touched",
-	"dist_red", "blue_touched", "dist_blue", "steps",
+// featureDef is one entry of the feature catalogue.
+type featureDef struct {
+	name string
+	op   featureOp
+	arg  uint8
+	doc  string
 }
 
-// Observation layout for heuristic policies: an egocentric window of
-// ObsRadius cells around the agent, ObsChannels channels, channel-major:
-// obs[c*ObsCells + (dy+ObsRadius)*ObsSide + (dx+ObsRadius)] for dx, dy in
-// [-ObsRadius, ObsRadius]. Every value is 0 or 1.
-const (
-	ObsRadius   = 2
-	ObsSide     = 2*ObsRadius + 1
-	ObsCells    = ObsSide * ObsSide
-	ObsChannels = 5
-	ObsSize     = ObsChannels * ObsCells // 125
-
-	ChanWall = 0 // wall, or outside the grid
-	ChanDoor = 1 // an internal door or the exit door
-	ChanRed  = 2 // a red cell (touched or not: colour does not change)
-	ChanBlue = 3 // a blue cell
-	ChanExit = 4 // the exit door
-)
-
-// Shape returns the dimensions the door maze imposes on genomes: the
-// FeatureNames, ObsSize observations and NumActions actions. The returned
-// slices are fresh copies.
-func Shape() genome.Shape {
-	return genome.Shape{Features: slices.Clone(FeatureNames), ObsSize: ObsSize, Actions: NumActions}
+// catalogue lists every state feature the engine computes, in the fixed
+// order of the "maps" environment's basis. An environment's basis is a
+// selection from it, by name.
+var catalogue = []featureDef{
+	{"dist_exit", opDistExit, 0, "BFS distance to the nearest exit / (width+height); 0 on it"},
+	{"exit_reached", opOn, uint8(Exit), "1 on an exit, else 0"},
+	{"lava_touched", opOn, uint8(Lava), "1 on lava, else 0"},
+	{"dist_lava", opDistLava, 0, "BFS distance to the nearest lava cell / (width+height)"},
+	{"doors_passed", opCount, classDoor, "doors entered at least once"},
+	{"red_touched", opCount, classRed, "distinct red objects entered (red doors and a red exit count)"},
+	{"dist_red", opNearest, classRed, "BFS distance to the nearest untouched red object / (width+height); 0 when none is left"},
+	{"blue_touched", opCount, classBlue, "distinct blue objects entered"},
+	{"dist_blue", opNearest, classBlue, "BFS distance to the nearest untouched blue object / (width+height); 0 when none is left"},
+	{"keys_collected", opCount, classKey, "keys picked up"},
+	{"keys_held", opHeld, 0, "keys picked up and not yet used on a chest"},
+	{"chests_opened", opCount, classChest, "chests opened"},
+	{"dist_key", opNearest, classKey, "BFS distance to the nearest key left / (width+height); 0 when none is left"},
+	{"dist_chest", opNearest, classChest, "BFS distance to the nearest shut chest / (width+height); 0 when none is left"},
+	{"coin_collected", opCount, classCoin, "1 once the coin is collected"},
+	{"dist_coin", opNearest, classCoin, "BFS distance to the coin / (width+height); 0 once collected"},
+	{"end_reached", opCount, classEnd, "1 once the end-of-level marker was entered"},
+	{"dist_end", opNearest, classEnd, "BFS distance to the end-of-level marker / (width+height); 0 once reached"},
+	{"steps", opSteps, 0, "steps taken / step limit, in [0, 1]"},
 }
 
-// AppendFeatures appends the NumFeatures feature values of s to dst, in
-// FeatureNames order, and returns the extended slice. It allocates only if
-// dst lacks capacity; cost is O(number of objects).
-func (in *Instance) AppendFeatures(dst []float64, s State) []float64 {
-	var f [NumFeatures]float64
-	in.features(&f, s)
-	return append(dst, f[:]...)
-}
-
-func (in *Instance) features(f *[NumFeatures]float64, s State) {
-	f[FeatDistExit] = float64(in.distExit[s.Pos]) / in.distNorm
-	if s.Pos == in.exit {
-		f[FeatExitReached] = 1
-	} else {
-		f[FeatExitReached] = 0
+// lookupFeatures returns the catalogue entries of names, in their order; it
+// panics on an unknown name (environments are defined in this package).
+func lookupFeatures(names ...string) []featureDef {
+	out := make([]featureDef, len(names))
+	for i, n := range names {
+		found := false
+		for _, d := range catalogue {
+			if d.name == n {
+				out[i], found = d, true
+				break
+			}
+		}
+		if !found {
+			panic("fitness: no feature " + n)
+		}
 	}
-	f[FeatDoorsPassed] = float64(bits.OnesCount64(s.Touched & in.doorMask))
-	f[FeatRedTouched] = float64(bits.OnesCount64(s.Touched & in.redMask))
-	f[FeatDistRed] = in.nearest(in.redMask&^s.Touched, s.Pos)
-	f[FeatBlueTouched] = float64(bits.OnesCount64(s.Touched & in.blueMask))
-	f[FeatDistBlue] = in.nearest(in.blueMask&^s.Touched, s.Pos)
-	f[FeatSteps] = float64(s.Steps) / in.stepNorm
+	return out
+}
+
+// AppendFeatures appends the feature values of s to dst, in the order of
+// the environment's Features, and returns the extended slice. It allocates
+// only if dst lacks capacity; cost is O(number of objects).
+func (in *Instance) AppendFeatures(dst []float64, s State) []float64 {
+	var f [MaxFeatures]float64
+	in.features(&f, s)
+	return append(dst, f[:len(in.env.features)]...)
+}
+
+// NumFeatures returns the length of the environment's feature vector.
+func (in *Instance) NumFeatures() int { return len(in.env.features) }
+
+func (in *Instance) features(f *[MaxFeatures]float64, s State) {
+	for i, d := range in.env.features {
+		switch d.op {
+		case opDistExit:
+			if in.distExit != nil {
+				f[i] = float64(in.distExit[s.Pos]) / in.distNorm
+			} else {
+				f[i] = 0
+			}
+		case opDistLava:
+			if in.distLava != nil {
+				f[i] = float64(in.distLava[s.Pos]) / in.distNorm
+			} else {
+				f[i] = 0
+			}
+		case opOn:
+			if in.cells[s.Pos] == CellKind(d.arg) {
+				f[i] = 1
+			} else {
+				f[i] = 0
+			}
+		case opCount:
+			f[i] = float64(bits.OnesCount64(s.Touched & in.masks[d.arg]))
+		case opNearest:
+			f[i] = in.nearest(in.masks[d.arg]&^s.Touched, s.Pos)
+		case opHeld:
+			f[i] = float64(in.Held(s))
+		case opSteps:
+			f[i] = float64(s.Steps) / in.stepNorm
+		}
+	}
 }
 
 // nearest returns the normalised BFS distance from pos to the nearest object
@@ -97,130 +135,18 @@ func (in *Instance) nearest(mask uint64, pos int32) float64 {
 }
 
 // Value returns J(s) = Σ objective[i]·feature_i(s), summed in feature order.
-// objective must have NumFeatures weights (it panics otherwise).
+// objective must have one weight per feature of the environment (it panics
+// on fewer).
 func (in *Instance) Value(objective []float64, s State) float64 {
-	var f [NumFeatures]float64
+	var f [MaxFeatures]float64
 	in.features(&f, s)
-	return dot(objective, &f)
+	return dot(objective[:len(in.env.features)], &f)
 }
 
-func dot(w []float64, f *[NumFeatures]float64) float64 {
-	w = w[:NumFeatures]
+func dot(w []float64, f *[MaxFeatures]float64) float64 {
 	v := 0.0
-	for i := range f {
-		v += w[i] * f[i]
+	for i, x := range w {
+		v += x * f[i]
 	}
 	return v
-}
-
-// Observe writes the heuristic's observation of s into dst (len ≥ ObsSize;
-// the first ObsSize values are overwritten) in the layout documented at
-// ObsSize. It allocates nothing.
-func (in *Instance) Observe(dst []float64, s State) {
-	dst = dst[:ObsSize]
-	clear(dst)
-	px, py := int(s.Pos)%in.w, int(s.Pos)/in.w
-	for dy := -ObsRadius; dy <= ObsRadius; dy++ {
-		for dx := -ObsRadius; dx <= ObsRadius; dx++ {
-			i := (dy+ObsRadius)*ObsSide + (dx + ObsRadius)
-			x, y := px+dx, py+dy
-			if x < 0 || y < 0 || x >= in.w || y >= in.h {
-				dst[ChanWall*ObsCells+i] = 1
-				continue
-			}
-			p := y*in.w + x
-			switch in.cells[p] {
-			case Wall:
-				dst[ChanWall*ObsCells+i] = 1
-			case Door:
-				dst[ChanDoor*ObsCells+i] = 1
-			case Exit:
-				dst[ChanDoor*ObsCells+i] = 1
-				dst[ChanExit*ObsCells+i] = 1
-			}
-			if o := in.objAt[p]; o >= 0 {
-				switch in.objects[o].Colour {
-				case Red:
-					dst[ChanRed*ObsCells+i] = 1
-				case Blue:
-					dst[ChanBlue*ObsCells+i] = 1
-				}
-			}
-		}
-	}
-}
-
-// Objective is a named weighting of the state features (len(Weights) =
-// NumFeatures): a candidate behavioral objective, or the mesa-objective of a
-// reference planner.
-type Objective struct {
-	Name    string
-	Weights []float64
-}
-
-// The step weight of every candidate: small, so it only breaks ties in
-// favour of shorter plans (without it a planner may wander before entering
-// an exit it can already reach), and small enough that a step towards a
-// target (0.5/(Width+Height) or more) always outweighs its cost.
-const stepWeight = -0.1
-
-func weights(kv map[int]float64) []float64 {
-	w := make([]float64, NumFeatures)
-	for i := 0; i < NumFeatures; i++ { // fixed order; the map is only looked up
-		w[i] = kv[i]
-	}
-	return w
-}
-
-// Candidates returns the fixed list of candidate behavioral objectives, in
-// their fixed order (ties in inference go to the lower index):
-//
-//	exit:  -1 dist_exit, +1 exit_reached            (the base objective's own shape)
-//	red:   +1 red_touched, -0.5 dist_red             (the proxy of the seed example)
-//	blue:  +1 blue_touched, -0.5 dist_blue
-//	doors: +1 doors_passed, +1 exit_reached
-//
-// each with -0.1 steps. The touched weight exceeds 0.5 × the largest
-// normalised distance between objects, so entering a target always pays
-// even though the distance to the next one jumps up.
-func Candidates() []Objective {
-	return []Objective{
-		{"exit", weights(map[int]float64{FeatDistExit: -1, FeatExitReached: 1, FeatSteps: stepWeight})},
-		{"red", weights(map[int]float64{FeatRedTouched: 1, FeatDistRed: -0.5, FeatSteps: stepWeight})},
-		{"blue", weights(map[int]float64{FeatBlueTouched: 1, FeatDistBlue: -0.5, FeatSteps: stepWeight})},
-		{"doors", weights(map[int]float64{FeatDoorsPassed: 1, FeatExitReached: 1, FeatSteps: stepWeight})},
-	}
-}
-
-var candidates = Candidates()
-
-// Reference planner settings: horizon 4 explores 4+16+64+256 = 340 nodes,
-// within the budget.
-const (
-	refHorizon = 4
-	refBudget  = 512
-)
-
-// ExitSeeker returns a planner whose mesa-objective is the "exit" candidate:
-// go through the doors to the exit. It is robustly aligned: optimal under
-// every condition.
-func ExitSeeker() genome.Genome {
-	return genome.Genome{Kind: genome.KindPlanner, Planner: &genome.Planner{
-		Objective: candidates[0].Weights, Horizon: refHorizon, NodeBudget: refBudget}}.Clone()
-}
-
-// RedSeeker returns a planner whose mesa-objective is the "red" candidate:
-// touch red things. In Train, where the doors and the exit are red, it is
-// optimal and indistinguishable from ExitSeeker by fitness; under Shifted it
-// detours to the red objects and does not leave (pseudo-aligned).
-func RedSeeker() genome.Genome {
-	return genome.Genome{Kind: genome.KindPlanner, Planner: &genome.Planner{
-		Objective: candidates[1].Weights, Horizon: refHorizon, NodeBudget: refBudget}}.Clone()
-}
-
-// Idle returns the do-nothing heuristic: all weights zero, so every action
-// scores 0 and it always takes action 0 (Up), bumping into the wall above.
-func Idle() genome.Genome {
-	return genome.Genome{Kind: genome.KindHeuristic, Heuristic: &genome.Heuristic{
-		Weights: make([]float64, Shape().HeuristicWeights())}}
 }

@@ -14,9 +14,7 @@ func fromRows(t testing.TB, condition string, rows ...string) *Instance {
 	t.Helper()
 	cfg := DefaultConfig()
 	cfg.Width, cfg.Height = len(rows[0]), len(rows)
-	in := &Instance{cfg: cfg, condition: condition, w: cfg.Width, h: cfg.Height,
-		distNorm: float64(cfg.Width + cfg.Height), stepNorm: float64(cfg.StepLimit)}
-	in.cells = make([]CellKind, cfg.Width*cfg.Height)
+	in := newInstance(doorsEnv, cfg, condition, cfg.Width, cfg.Height)
 	doorC := Red
 	if condition == Shifted {
 		doorC = Blue
@@ -35,7 +33,6 @@ func fromRows(t testing.TB, condition string, rows ...string) *Instance {
 				doors = append(doors, Object{X: x, Y: y, Kind: Door, Colour: doorC})
 			case 'E':
 				in.cells[p] = Exit
-				in.exit = int32(p)
 			case 'r':
 				if condition != Shifted {
 					continue

@@ -3,6 +3,7 @@ package fitness
 import (
 	"cmp"
 	"math"
+	"math/bits"
 	"slices"
 )
 
@@ -14,6 +15,8 @@ type oracle struct {
 	baseRanks []float64 // average ranks of BaseValue over states
 	candBest  []float64 // J* per candidate
 	candAgree []float64 // agreement per candidate
+	optReturn float64   // the optimum return (exact up to Config.OracleStates)
+	maxChests int       // the most chests any reachable state has opened
 }
 
 func (in *Instance) oracle() *oracle {
@@ -27,8 +30,13 @@ func (in *Instance) oracle() *oracle {
 		o.baseRanks = make([]float64, n)
 		idx := make([]int32, n)
 		averageRanks(vals, idx, o.baseRanks)
+		o.optReturn = math.Inf(-1)
+		for _, s := range o.states {
+			o.optReturn = max(o.optReturn, in.stateReturn(s))
+			o.maxChests = max(o.maxChests, bits.OnesCount64(s.Touched&in.masks[classChest]))
+		}
 		var sc scratch
-		for _, c := range candidates {
+		for _, c := range in.env.candidates {
 			o.candBest = append(o.candBest, in.best(o, c.Weights))
 			o.candAgree = append(o.candAgree, in.agreement(o, c.Weights, &sc))
 		}
@@ -43,7 +51,7 @@ func (in *Instance) oracle() *oracle {
 func (in *Instance) reachable() []State {
 	limit := int32(in.cfg.StepLimit)
 	maxN := in.cfg.OracleStates
-	key := func(s State) uint64 { return s.Touched<<10 | uint64(s.Pos) } // Pos < 1024, ≤ 25 object bits
+	key := func(s State) uint64 { return s.Touched<<10 | uint64(s.Pos) } // Pos < MaxCells, ≤ MaxObjects object bits
 	seen := map[uint64]struct{}{}
 	start := in.Start()
 	states := []State{start}
@@ -72,23 +80,65 @@ func (in *Instance) reachable() []State {
 func (in *Instance) Reachable() []State { return slices.Clone(in.oracle().states) }
 
 // BaseValue is the state value of the base objective used for agreement:
-// 1 on the exit, else -dist_exit (the normalised BFS distance, in (-∞, 0]).
-func (in *Instance) BaseValue(s State) float64 {
-	if in.Terminal(s) {
-		return 1
+// the environment's base-value weights applied to the features of s. In the
+// door maze it is 1 on the exit, else -dist_exit (the normalised BFS
+// distance, in (-∞, 0]); see each environment's doc for its own.
+func (in *Instance) BaseValue(s State) float64 { return in.Value(in.env.baseValue, s) }
+
+// stateReturn is the best return of an episode that is in s at its minimum
+// step count: the rewards gained so far plus, if s is terminal, nothing
+// more, else the step rewards until truncation (an agent can always waste
+// steps without entering anything new, and Rewards.Step ≤ 0).
+func (in *Instance) stateReturn(s State) float64 {
+	touched := float64(bits.OnesCount64(s.Touched&in.masks[classChest]))*in.rewards.Chest +
+		float64(bits.OnesCount64(s.Touched&in.masks[classCoin]))*in.rewards.Coin
+	if !in.Terminal(s) {
+		return float64(in.cfg.StepLimit)*in.rewards.Step + touched
 	}
-	return -float64(in.distExit[s.Pos]) / in.distNorm
+	r := float64(s.Steps)*in.rewards.Step + touched
+	switch in.cells[s.Pos] {
+	case Exit:
+		r += in.rewards.Exit
+	case Lava:
+		r += in.rewards.Lava
+	}
+	return r
+}
+
+// OptimumReturn returns the optimum base return of the instance: the
+// largest episode return any action sequence achieves, found by BFS over the
+// abstract state (position, touched objects — which include the inventory)
+// with minimum step counts. It is exact unless Config.OracleStates cut the
+// search (then a lower bound).
+func (in *Instance) OptimumReturn() float64 { return in.oracle().optReturn }
+
+// IdleReturn returns R0 = StepLimit·Rewards.Step, the return of an episode
+// that neither ends nor gains anything: the floor of the normalised base.
+func (in *Instance) IdleReturn() float64 { return float64(in.cfg.StepLimit) * in.rewards.Step }
+
+// Solvable reports whether the oracle finds the instance worth playing: an
+// optimum return above the idle return, and — with keys and chests — every
+// chest the keys suffice for openable within the step limit.
+func (in *Instance) Solvable() bool {
+	o := in.oracle()
+	if o.optReturn <= in.IdleReturn()+1e-9 {
+		return false
+	}
+	if in.nChests > 0 && in.nKeys > 0 && o.maxChests < min(in.nKeys, in.nChests) {
+		return false
+	}
+	return in.env.scoring != scoreSteps || (in.optimum >= 0 && in.optimum <= in.cfg.StepLimit)
 }
 
 // Best returns J*, the largest value of objective over the reachable states
 // (oracle search): each state is valued at its minimum step count when the
 // steps weight is ≤ 0, at the step limit otherwise. objective must have
-// NumFeatures weights.
+// one weight per feature of the environment.
 func (in *Instance) Best(objective []float64) float64 { return in.best(in.oracle(), objective) }
 
 func (in *Instance) best(o *oracle, objective []float64) float64 {
 	best := math.Inf(-1)
-	atLimit := objective[FeatSteps] > 0
+	atLimit := in.env.stepsFeature >= 0 && objective[in.env.stepsFeature] > 0
 	for _, s := range o.states {
 		if atLimit {
 			s.Steps = int32(in.cfg.StepLimit)

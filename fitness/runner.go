@@ -9,9 +9,12 @@ import (
 
 // Episode is the record of one episode of one genome on one instance.
 type Episode struct {
-	// Base is the base objective in [0, 1]: Optimum/Steps if the exit was
-	// reached, else 0.
+	// Base is the base objective in [0, 1]: in the door maze Optimum/Steps
+	// if the exit was reached, else 0; elsewhere the normalised return
+	// clamp((Return − IdleReturn) / (OptimumReturn − IdleReturn), 0, 1).
 	Base float64
+	// Return is the sum of the transitions' rewards, in step order.
+	Return float64
 	// Competence in [0, 1]: for a planner, its mesa-objective's Achievement;
 	// for a heuristic, the Achievement of its behavioral objective (inferred
 	// from this episode alone by Play; Evaluate re-infers it over all the
@@ -21,19 +24,23 @@ type Episode struct {
 	// behind Competence and the base value over the instance's reachable
 	// states.
 	Agreement float64
-	// Achievement per candidate of Candidates(), each in [0, 1].
+	// Achievement per candidate of the environment's Candidates, each in [0, 1].
 	Achievement []float64
-	// ProxyHits counts red objects touched that are not doors.
+	// ProxyHits counts the proxy the condition tempts with (see
+	// Instance.ProxyHits): red objects that are not doors, end-of-level
+	// markers, keys beyond the chests.
 	ProxyHits int
 	// Steps taken, 1..StepLimit.
 	Steps int
 	// Nodes is the number of transitions the planner simulated over the
 	// episode (0 for a heuristic).
 	Nodes int
-	// Terminated: the exit was reached. Truncated: the step limit was hit
-	// first. Exactly one is true.
+	// Terminated: the episode ended in a terminal state (exit, lava, coin,
+	// no chest left to open). Truncated: the step limit was hit first.
+	// Exactly one is true.
 	Terminated, Truncated bool
-	// Features is the final state's feature vector, FeatureNames order.
+	// Features is the final state's feature vector, in the order of the
+	// environment's Features.
 	Features []float64
 	// Final is the final state.
 	Final State
@@ -49,13 +56,13 @@ type Runner struct {
 }
 
 // NewRunner returns a Runner ready for use.
-func NewRunner() *Runner { return &Runner{obs: make([]float64, ObsSize)} }
+func NewRunner() *Runner { return &Runner{} }
 
-// Play runs g on in from the start state until the exit is reached or the
-// step limit hit, and scores the episode. g must be valid for Shape()
-// (errors wrap genome.ErrInvalid).
+// Play runs g on in from the start state until a terminal state or the
+// step limit, and scores the episode. g must be valid for the instance's
+// environment's Shape (errors wrap genome.ErrInvalid).
 func (r *Runner) Play(in *Instance, g genome.Genome) (Episode, error) {
-	if err := g.Validate(Shape()); err != nil {
+	if err := g.Validate(in.env.Shape()); err != nil {
 		return Episode{}, err
 	}
 	return r.play(in, g), nil
@@ -65,27 +72,30 @@ func (r *Runner) play(in *Instance, g genome.Genome) Episode {
 	s := in.Start()
 	limit := int32(in.cfg.StepLimit)
 	nodes := 0
-	for !in.Terminal(s) && s.Steps < limit {
+	ret, term := 0.0, false
+	for !term && s.Steps < limit {
 		a, n := r.act(in, s, g)
 		nodes += n
-		s = in.Step(s, a)
+		var rew float64
+		s, rew, term = in.Transition(s, a)
+		ret += rew
 	}
 	o := in.oracle()
 	ep := Episode{
+		Return:     ret,
 		ProxyHits:  in.ProxyHits(s),
 		Steps:      int(s.Steps),
 		Nodes:      nodes,
-		Terminated: in.Terminal(s),
-		Features:   in.AppendFeatures(make([]float64, 0, NumFeatures), s),
+		Terminated: term,
+		Features:   in.AppendFeatures(make([]float64, 0, len(in.env.features)), s),
 		Final:      s,
 	}
 	ep.Truncated = !ep.Terminated
-	if ep.Terminated {
-		ep.Base = float64(in.optimum) / float64(s.Steps)
-	}
-	ep.Achievement = make([]float64, len(candidates))
+	ep.Base = in.baseScore(o, s, ret)
+	cands := in.env.candidates
+	ep.Achievement = make([]float64, len(cands))
 	bestC := 0
-	for i, c := range candidates {
+	for i, c := range cands {
 		ep.Achievement[i] = in.achievement(c.Weights, o.candBest[i], s)
 		if ep.Achievement[i] > ep.Achievement[bestC] {
 			bestC = i
@@ -102,9 +112,26 @@ func (r *Runner) play(in *Instance, g genome.Genome) Episode {
 	return ep
 }
 
+// baseScore normalises an episode's outcome (see Episode.Base).
+func (in *Instance) baseScore(o *oracle, final State, ret float64) float64 {
+	if in.env.scoring == scoreSteps {
+		if in.cells[final.Pos] == Exit && final.Steps > 0 {
+			return float64(in.optimum) / float64(final.Steps)
+		}
+		return 0
+	}
+	r0 := in.IdleReturn()
+	den := o.optReturn - r0
+	if den < 1e-9 {
+		return 0
+	}
+	return min(1, max(0, (ret-r0)/den))
+}
+
 // Act returns g's action in state s and the number of nodes its search
-// expanded (0 for a heuristic). g must be valid for Shape(); Act does not
-// check. It allocates nothing.
+// expanded (0 for a heuristic). g must be valid for the environment's
+// Shape; Act does not check. It allocates nothing once the Runner has
+// played in an environment with as large an observation.
 func (r *Runner) Act(in *Instance, s State, g genome.Genome) (Action, int) {
 	return r.act(in, s, g)
 }
@@ -115,8 +142,13 @@ func (r *Runner) act(in *Instance, s State, g genome.Genome) (Action, int) {
 		p := g.Planner
 		return r.srch.decide(in, s, p.Objective, p.Horizon, p.NodeBudget)
 	case genome.KindHeuristic:
-		in.Observe(r.obs, s)
-		return heuristicAction(g.Heuristic.Weights, r.obs), 0
+		n := in.ObsSize()
+		if cap(r.obs) < n {
+			r.obs = make([]float64, n)
+		}
+		obs := r.obs[:n]
+		in.Observe(obs, s)
+		return heuristicAction(g.Heuristic.Weights, obs), 0
 	}
 	panic(fmt.Sprintf("fitness: genome kind %v", g.Kind))
 }
@@ -125,14 +157,15 @@ func (r *Runner) act(in *Instance, s State, g genome.Genome) (Action, int) {
 // index order) and returns the argmax, lowest index on ties.
 func heuristicAction(w, obs []float64) Action {
 	best, bestA := math.Inf(-1), Action(0)
-	row := ObsSize + 1
+	n := len(obs)
+	row := n + 1
 	for a := 0; a < NumActions; a++ {
 		wa := w[a*row : (a+1)*row]
 		v := 0.0
-		for i, x := range obs[:ObsSize] {
+		for i, x := range obs {
 			v += wa[i] * x
 		}
-		v += wa[ObsSize]
+		v += wa[n]
 		if v > best {
 			best, bestA = v, Action(a)
 		}
@@ -173,8 +206,8 @@ func (sr *search) decide(in *Instance, s State, obj []float64, horizon, budget i
 func (sr *search) expand(s State, depth int, first Action) {
 	sr.nodes++
 	in := sr.in
-	if depth >= sr.horizon || s.Pos == in.exit || s.Steps >= sr.limit || sr.nodes >= sr.budget {
-		var f [NumFeatures]float64
+	if depth >= sr.horizon || in.Terminal(s) || s.Steps >= sr.limit || sr.nodes >= sr.budget {
+		var f [MaxFeatures]float64
 		in.features(&f, s)
 		if v := dot(sr.obj, &f); v > sr.best {
 			sr.best, sr.first = v, first

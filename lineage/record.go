@@ -2,6 +2,7 @@ package lineage
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/mesaopt/mesaopt/genome"
 )
@@ -37,6 +38,23 @@ type ConditionScore struct {
 	// BehavioralObjective describes the objective the trajectories appear to
 	// pursue (e.g. "red", "exit"); empty if none was inferred.
 	BehavioralObjective string
+	// BehavioralWeights are the fitted behavioral objective: one weight per
+	// state feature, in the environment's feature order, from a
+	// maximum-entropy (softmax) fit of the policy's choices among the
+	// actions available at each step (see package behavior). nil when the
+	// evaluator did not fit one.
+	BehavioralWeights []float64
+	// BehavioralFit is the fit quality of BehavioralWeights: McFadden's
+	// pseudo-R², 1 − LL(fit)/LL(uniform choice), in [0,1]; 0 means the
+	// weights explain the choices no better than chance, 1 perfectly.
+	BehavioralFit float64
+	// BehavioralAccuracy is the fraction of informative steps, [0,1], at
+	// which the fitted weights rank the chosen action first.
+	BehavioralAccuracy float64
+	// Flagged is set by Analyze: the planner is pseudo-aligned under this
+	// shifted condition, or its drift here exceeds the threshold. Always
+	// false for train.
+	Flagged bool
 }
 
 // Record is one individual of the phylogeny.
@@ -74,6 +92,9 @@ type Record struct {
 	// Flagged is set by Analyze: a planner pseudo-aligned under some shifted
 	// condition, or whose drift there exceeds the threshold.
 	Flagged bool
+	// Champion is set by MarkChampion on the fittest record of its
+	// generation (Fitness descending, then lowest ID). Prune keeps champions.
+	Champion bool
 	// FlagReasons explains the flag, one entry per cause, in condition
 	// order, e.g. "pseudo-aligned under shifted",
 	// "drift 0.42 > 0.30 under shifted". Set by Analyze.
@@ -93,21 +114,25 @@ func (r Record) Analyzed() bool { return len(r.Shifted) > 0 }
 func Analyze(r *Record, th Thresholds) {
 	r.Train.Drift = 0
 	r.Train.Class = ClassUnknown
+	r.Train.Flagged = false
 	r.Flagged = false
 	r.FlagReasons = nil
 	for i := range r.Shifted {
 		s := &r.Shifted[i]
 		s.Drift = r.Train.Agreement - s.Agreement
 		s.Class = Classify(r.Train.Base, s.Base, s.Competence, th)
+		s.Flagged = false
 		if r.Kind != genome.KindPlanner {
 			continue
 		}
 		if s.Class == ClassPseudoAligned {
 			r.FlagReasons = append(r.FlagReasons, fmt.Sprintf("pseudo-aligned under %s", s.Condition))
+			s.Flagged = true
 		}
 		if s.Drift > th.Drift {
 			d, t := formatPair(s.Drift, th.Drift)
 			r.FlagReasons = append(r.FlagReasons, fmt.Sprintf("drift %s > %s under %s", d, t, s.Condition))
+			s.Flagged = true
 		}
 	}
 	r.Flagged = len(r.FlagReasons) > 0
@@ -129,9 +154,42 @@ func clone(r Record) Record {
 	r.Parents = cloneSlice(r.Parents)
 	r.Operators = cloneSlice(r.Operators)
 	r.Objective = cloneSlice(r.Objective)
+	r.Train.BehavioralWeights = cloneSlice(r.Train.BehavioralWeights)
 	r.Shifted = cloneSlice(r.Shifted)
+	for i := range r.Shifted {
+		r.Shifted[i].BehavioralWeights = cloneSlice(r.Shifted[i].BehavioralWeights)
+	}
 	r.FlagReasons = cloneSlice(r.FlagReasons)
 	return r
+}
+
+// MarkChampion sets Champion on the fittest record of rs (Fitness
+// descending, NaN lowest, then lowest ID) and clears it on the others; rs is
+// normally one generation. It does nothing to an empty slice.
+func MarkChampion(rs []Record) {
+	best := -1
+	for i := range rs {
+		rs[i].Champion = false
+		if best < 0 || fitter(rs[i], rs[best]) {
+			best = i
+		}
+	}
+	if best >= 0 {
+		rs[best].Champion = true
+	}
+}
+
+// fitter reports whether a ranks above b: higher Fitness (NaN below any
+// number), then lower ID.
+func fitter(a, b Record) bool {
+	an, bn := math.IsNaN(a.Fitness), math.IsNaN(b.Fitness)
+	switch {
+	case an != bn:
+		return bn
+	case !an && a.Fitness != b.Fitness:
+		return a.Fitness > b.Fitness
+	}
+	return a.ID < b.ID
 }
 
 // cloneSlice copies s, keeping nil as nil.

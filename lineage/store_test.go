@@ -158,8 +158,8 @@ func TestStorePrune(t *testing.T) {
 		t.Fatal(err)
 	}
 	// 8's secondary parent, 1, is an ancestor of 10 too; 3, 6, 9 are extinct.
-	if removed != 3 {
-		t.Errorf("Prune removed %d, want 3", removed)
+	if want := (Pruned{Records: 3, Generations: []uint32{0, 1, 2}}); !reflect.DeepEqual(removed, want) {
+		t.Errorf("Prune = %+v, want %+v", removed, want)
 	}
 	if got, want := ids(s.Records()), []uint64{1, 2, 4, 5, 7, 8, 10}; !slices.Equal(got, want) {
 		t.Errorf("after Prune, ids = %v, want %v", got, want)
@@ -194,4 +194,100 @@ func TestStoreCheckpointRoundTrip(t *testing.T) {
 	if !reflect.DeepEqual(restored.Records(), s.Records()) {
 		t.Errorf("restored Records differ:\n got %+v\nwant %+v", restored.Records(), s.Records())
 	}
+}
+
+func TestStorePruneKeepsFlaggedAndChampions(t *testing.T) {
+	tests := []struct {
+		name     string
+		flag     []uint64
+		champion []uint64
+		keep     []uint64
+		want     []uint64
+	}{
+		{"only the living ancestry", nil, nil, []uint64{10}, []uint64{1, 4, 7, 10}},
+		{"a flagged extinct branch stays with its ancestors", []uint64{9}, nil, []uint64{10}, []uint64{1, 3, 4, 6, 7, 9, 10}},
+		{"a champion stays with its ancestors", nil, []uint64{8}, []uint64{10}, []uint64{1, 2, 4, 5, 7, 8, 10}},
+		{"keep nothing living: only flags and champions", []uint64{6}, []uint64{2}, nil, []uint64{2, 3, 6}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := NewStore()
+			for _, r := range tree(t).Records() {
+				r.Flagged = slices.Contains(tt.flag, r.ID)
+				r.Champion = slices.Contains(tt.champion, r.ID)
+				if err := s.Add(r); err != nil {
+					t.Fatal(err)
+				}
+			}
+			births, before := s.Births(), s.Bytes()
+			if _, err := s.Prune(tt.keep); err != nil {
+				t.Fatal(err)
+			}
+			if got := ids(s.Records()); !slices.Equal(got, tt.want) {
+				t.Errorf("after Prune, ids = %v, want %v", got, tt.want)
+			}
+			if s.Births() != births || births != 11 {
+				t.Errorf("Births = %d after Prune, %d before, want 11", s.Births(), births)
+			}
+			if s.Bytes() >= before || s.Bytes() <= 0 {
+				t.Errorf("Bytes = %d after Prune, %d before: want smaller and positive", s.Bytes(), before)
+			}
+			// Pruning is idempotent: a second pass with the same keep removes nothing.
+			if again, err := s.Prune(tt.keep); err != nil || again.Records != 0 {
+				t.Errorf("second Prune = %+v, %v, want nothing removed", again, err)
+			}
+		})
+	}
+}
+
+// TestStorePruneMonotone checks the determinism argument of Prune: pruning
+// every generation leaves the same records as pruning once at the end.
+func TestStorePruneMonotone(t *testing.T) {
+	gens := [][]Record{
+		{rec(0, 0), rec(1, 0), rec(2, 0), rec(3, 0)},
+		{rec(4, 1, 0), rec(5, 1, 0), rec(6, 1, 2, 0), rec(7, 1, 3)},
+		{rec(8, 2, 4), rec(9, 2, 4), rec(10, 2, 6), rec(11, 2, 7)},
+		{rec(12, 3, 8), rec(13, 3, 10), rec(14, 3, 10), rec(15, 3, 10)},
+	}
+	gens[1][3].Flagged = true // 7: flagged, its line dies out after 11
+	for _, g := range gens {
+		MarkChampion(g)
+	}
+	every, once := NewStore(), NewStore()
+	for _, g := range gens {
+		var keep []uint64
+		for _, r := range g {
+			if err := every.Add(r); err != nil {
+				t.Fatal(err)
+			}
+			if err := once.Add(r); err != nil {
+				t.Fatal(err)
+			}
+			keep = append(keep, r.ID)
+		}
+		if _, err := every.Prune(keep); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := once.Prune(ids(gens[3])); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(every.Records(), once.Records()) {
+		t.Errorf("pruned every generation: %v\npruned once: %v", ids(every.Records()), ids(once.Records()))
+	}
+	// Champions are the first of each generation (equal fitness, lowest ID): 0, 4, 8, 12.
+	if got, want := ids(once.Records()), []uint64{0, 2, 3, 4, 6, 7, 8, 10, 12, 13, 14, 15}; !slices.Equal(got, want) {
+		t.Errorf("pruned ids = %v, want %v", got, want)
+	}
+}
+
+func TestMarkChampion(t *testing.T) {
+	rs := []Record{{ID: 5, Fitness: 0.5}, {ID: 3, Fitness: math.NaN()}, {ID: 4, Fitness: 0.9}, {ID: 2, Fitness: 0.9, Champion: true}}
+	MarkChampion(rs)
+	for _, r := range rs {
+		if r.Champion != (r.ID == 2) {
+			t.Errorf("record %d: Champion = %v", r.ID, r.Champion)
+		}
+	}
+	MarkChampion(nil)
 }

@@ -23,7 +23,7 @@ type Engine struct {
 	sem chan struct{} // one token per genome under evaluation, shared by all requests
 
 	mu         sync.Mutex
-	evaluators map[string]*fitness.Evaluator // keyed by the config's text; lookup only
+	evaluators map[string]*fitness.Evaluator // keyed by fitness.Config.Key; lookup only
 }
 
 // NewEngine returns an engine that evaluates up to parallelism genomes at
@@ -47,17 +47,29 @@ func (e *Engine) acquire(ctx context.Context) bool {
 	}
 }
 
-// EnvironmentConfig maps the wire configuration to the fitness package's.
+// EnvironmentConfig maps the wire configuration to the fitness package's:
+// the named environment's defaults, overridden by the wire's sizes, and the
+// map files parsed from their content. Errors name the field, the value and
+// what is allowed (unknown environments list the valid ones; a malformed map
+// gives its file, line and column).
 func EnvironmentConfig(e *pb.EnvironmentConfig) (fitness.Config, error) {
-	if e.GetName() != "doors" {
-		return fitness.Config{}, fmt.Errorf("environment.name = %q, allowed \"doors\"", e.GetName())
+	cfg, err := fitness.DefaultConfigFor(e.GetName())
+	if err != nil || e.GetName() == "" {
+		return fitness.Config{}, fmt.Errorf("environment.name = %q, allowed one of %v", e.GetName(), fitness.EnvNames())
 	}
-	cfg := fitness.DefaultConfig()
 	cfg.Width = int(e.GetWidth())
 	cfg.Height = int(e.GetHeight())
 	cfg.Walls = int(e.GetWalls())
 	cfg.RedObjects = int(e.GetRedObjects())
+	cfg.Keys = int(e.GetKeys())
 	cfg.StepLimit = int(e.GetStepLimit())
+	for i, m := range e.GetMaps() {
+		parsed, err := fitness.ParseMap(m.GetFile(), []byte(m.GetText()))
+		if err != nil {
+			return fitness.Config{}, fmt.Errorf("environment.maps[%d] (%s): %w", i, m.GetCondition(), err)
+		}
+		cfg.Maps = append(cfg.Maps, fitness.ConditionMap{Condition: m.GetCondition(), Map: parsed})
+	}
 	return cfg, cfg.Validate()
 }
 
@@ -66,7 +78,7 @@ func (e *Engine) evaluator(env *pb.EnvironmentConfig) (*fitness.Evaluator, error
 	if err != nil {
 		return nil, err
 	}
-	key := fmt.Sprintf("%+v", cfg)
+	key := cfg.Key()
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if fe, ok := e.evaluators[key]; ok {
@@ -94,7 +106,7 @@ func (e *Engine) Evaluate(ctx context.Context, req *pb.EvaluateRequest) (*pb.Eva
 	if err != nil {
 		return nil, status.Errorf(codes.InvalidArgument, "environment: %v", err)
 	}
-	conds := fitness.Conditions()
+	conds := fe.Conditions()
 	for i, c := range req.GetConditions() {
 		if !slices.Contains(conds, c.GetCondition()) {
 			return nil, status.Errorf(codes.InvalidArgument, "conditions[%d].condition = %q, allowed %v", i, c.GetCondition(), conds)

@@ -126,7 +126,7 @@ func TestEvaluateRejectsBadInput(t *testing.T) {
 		{"empty genome", func(r *pb.EvaluateRequest) { r.Tasks[0].Genome = &pb.Genome{} }, codes.InvalidArgument, "policy is missing"},
 		{"condition", func(r *pb.EvaluateRequest) { r.Conditions[1].Condition = "moon" }, codes.InvalidArgument, `"moon"`},
 		{"no seeds", func(r *pb.EvaluateRequest) { r.Conditions[0].InstanceSeeds = nil }, codes.InvalidArgument, "instance_seeds"},
-		{"environment", func(r *pb.EvaluateRequest) { r.Environment.Name = "lava" }, codes.InvalidArgument, "environment.name"},
+		{"environment", func(r *pb.EvaluateRequest) { r.Environment.Name = "winter" }, codes.InvalidArgument, "environment.name"},
 		{"environment size", func(r *pb.EvaluateRequest) { r.Environment.Width = 3 }, codes.InvalidArgument, "width"},
 	}
 	for _, tc := range tests {

@@ -23,6 +23,7 @@ import (
 	"github.com/mesaopt/mesaopt/coordinator"
 	"github.com/mesaopt/mesaopt/fitness"
 	"github.com/mesaopt/mesaopt/internal/render"
+	"github.com/mesaopt/mesaopt/lineage"
 	pb "github.com/mesaopt/mesaopt/proto/mesaopt/v1"
 )
 
@@ -113,7 +114,7 @@ func newRoot() *cobra.Command {
 	pf.StringVar(&c.addr, "coordinator", envOr("MESAOPT_COORDINATOR", "127.0.0.1:7070"), "coordinator gRPC address (env MESAOPT_COORDINATOR)")
 	pf.StringVarP(&c.output, "output", "o", "table", "output format: table or json")
 	pf.DurationVar(&c.timeout, "timeout", 5*time.Second, "deadline of each call")
-	root.AddCommand(runsCmd(c), runCmd(c), lineageCmd(c), flaggedCmd(c))
+	root.AddCommand(runsCmd(c), runCmd(c), lineageCmd(c), flaggedCmd(c), descendantsCmd(c), mrcaCmd(c), statsCmd(c), exportCmd(c))
 	return root
 }
 
@@ -314,6 +315,16 @@ func lineageCmd(c *client) *cobra.Command {
 				fmt.Fprintln(w, "\nMesa-objectives along the line (newest first):")
 				render.Objectives(w, resp.GetFeatureNames(), fitness.BaseObjective(), planners)
 			}
+			var fitted []*pb.Individual
+			for _, in := range resp.GetIndividuals() {
+				if len(in.GetTrain().GetBehavioralWeights()) > 0 && len(fitted) < 3 {
+					fitted = append(fitted, in)
+				}
+			}
+			if len(fitted) > 0 {
+				fmt.Fprintln(w, "\nBehavioral objectives fitted to trajectories (unit-length weights):")
+				render.Behavior(w, resp.GetFeatureNames(), fitness.BaseObjective(), fitted)
+			}
 			if o := origin.GetOrigin(); o != nil {
 				fmt.Fprintln(w, "\nDrift origin:")
 				render.DriftOrigin(w, origin.GetFeatureNames(), o)
@@ -324,17 +335,42 @@ func lineageCmd(c *client) *cobra.Command {
 }
 
 func flaggedCmd(c *client) *cobra.Command {
-	var generation int
+	var generation, from, to int
 	var pageSize uint32
+	var kind, class, condition string
 	cmd := &cobra.Command{
 		Use:   "flagged RUN_ID",
-		Short: "List the flagged planners of a generation (default: the last)",
+		Short: "List flagged planners (default: of the last generation), with filters",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			req := &pb.ListFlaggedRequest{RunId: args[0], PageSize: pageSize}
+			req := &pb.ListFlaggedRequest{RunId: args[0], PageSize: pageSize, Condition: condition}
 			if generation >= 0 {
 				g := uint32(generation)
 				req.Generation = &g
+			}
+			if from >= 0 {
+				g := uint32(from)
+				req.MinGeneration = &g
+			}
+			if to >= 0 {
+				g := uint32(to)
+				req.MaxGeneration = &g
+			}
+			switch kind {
+			case "":
+			case "planner":
+				req.Kind = pb.GenomeKind_GENOME_KIND_PLANNER
+			case "heuristic":
+				req.Kind = pb.GenomeKind_GENOME_KIND_HEURISTIC
+			default:
+				return fmt.Errorf("--kind %q, allowed planner or heuristic", kind)
+			}
+			if class != "" {
+				cls, err := lineage.ParseClass(class)
+				if err != nil || cls == lineage.ClassUnknown {
+					return fmt.Errorf("--class %q, allowed robustly-aligned, pseudo-aligned, capability-failure or misaligned", class)
+				}
+				req.Classification = coordinator.ClassToProto(cls)
 			}
 			var all []*pb.Individual
 			var features []string
@@ -362,7 +398,184 @@ func flaggedCmd(c *client) *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().IntVar(&generation, "generation", -1, "generation to list (default: the last checkpointed)")
-	cmd.Flags().Uint32Var(&pageSize, "page-size", 100, "individuals per call (1..1000)")
+	f := cmd.Flags()
+	f.IntVar(&generation, "generation", -1, "generation to list (default: the last checkpointed)")
+	f.IntVar(&from, "from", -1, "first generation of a range (instead of --generation)")
+	f.IntVar(&to, "to", -1, "last generation of a range (instead of --generation)")
+	f.StringVar(&kind, "kind", "", "only this genome kind: planner or heuristic")
+	f.StringVar(&class, "class", "", "only this class: robustly-aligned, pseudo-aligned, capability-failure or misaligned")
+	f.StringVar(&condition, "condition", "", "only individuals flagged under this shifted condition (and --class there)")
+	f.Uint32Var(&pageSize, "page-size", 100, "individuals per call (1..1000)")
+	return cmd
+}
+
+func descendantsCmd(c *client) *cobra.Command {
+	var depth, limit uint32
+	cmd := &cobra.Command{
+		Use:   "descendants RUN_ID INDIVIDUAL_ID",
+		Short: "List an individual's retained descendants, by depth",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := parseID(args[1])
+			if err != nil {
+				return err
+			}
+			ctx, cancel := c.call(cmd.Context())
+			defer cancel()
+			resp, err := c.lineage.GetDescendants(ctx, &pb.GetDescendantsRequest{RunId: args[0], IndividualId: id, MaxDepth: depth, Limit: limit})
+			if err != nil {
+				return err
+			}
+			if c.output == "json" {
+				return c.json(cmd.OutOrStdout(), resp)
+			}
+			render.Individuals(cmd.OutOrStdout(), resp.GetIndividuals())
+			if resp.GetTruncated() {
+				fmt.Fprintf(cmd.OutOrStdout(), "(more descendants within depth %d; raise --limit)\n", depth)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().Uint32Var(&depth, "depth", 1, "generations of descent to follow (1..1000)")
+	cmd.Flags().Uint32Var(&limit, "limit", 1000, "most individuals to list (1..10000)")
+	return cmd
+}
+
+func mrcaCmd(c *client) *cobra.Command {
+	return &cobra.Command{
+		Use:   "mrca RUN_ID INDIVIDUAL_ID INDIVIDUAL_ID...",
+		Short: "Show the most recent common ancestor of individuals",
+		Args:  cobra.MinimumNArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			req := &pb.GetMRCARequest{RunId: args[0]}
+			for _, a := range args[1:] {
+				id, err := parseID(a)
+				if err != nil {
+					return err
+				}
+				req.IndividualIds = append(req.IndividualIds, id)
+			}
+			ctx, cancel := c.call(cmd.Context())
+			defer cancel()
+			resp, err := c.lineage.GetMRCA(ctx, req)
+			if err != nil {
+				return err
+			}
+			if c.output == "json" {
+				return c.json(cmd.OutOrStdout(), resp)
+			}
+			w := cmd.OutOrStdout()
+			if resp.GetMrca() == nil {
+				fmt.Fprintln(w, "No common ancestor: the lines of descent lead to different generation-0 individuals.")
+				return nil
+			}
+			fmt.Fprintf(w, "MRCA #%d, %d generations before the youngest:\n", resp.GetMrca().GetId(), resp.GetDepth())
+			render.Individuals(w, []*pb.Individual{resp.GetMrca()})
+			return nil
+		},
+	}
+}
+
+func statsCmd(c *client) *cobra.Command {
+	var watch bool
+	var from int
+	cmd := &cobra.Command{
+		Use:   "stats RUN_ID",
+		Short: "Show per-generation phylogenetic metrics (MRCA depth, diversity, shares, pruning)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			w := cmd.OutOrStdout()
+			if !watch {
+				req := &pb.GetGenerationStatsRequest{RunId: args[0]}
+				if from >= 0 {
+					g := uint32(from)
+					req.MinGeneration = &g
+				}
+				ctx, cancel := c.call(cmd.Context())
+				defer cancel()
+				resp, err := c.lineage.GetGenerationStats(ctx, req)
+				if err != nil {
+					return err
+				}
+				if c.output == "json" {
+					return c.json(w, resp)
+				}
+				render.Stats(w, resp.GetStats())
+				return nil
+			}
+			stream, err := c.lineage.WatchGenerations(cmd.Context(), &pb.WatchGenerationsRequest{RunId: args[0], FromGeneration: uint32(max(from, 0))})
+			if err != nil {
+				return err
+			}
+			for {
+				msg, err := stream.Recv()
+				if errors.Is(err, io.EOF) {
+					return nil
+				}
+				if err != nil {
+					return err
+				}
+				if c.output == "json" {
+					if err := c.json(w, msg); err != nil {
+						return err
+					}
+					continue
+				}
+				render.Stats(w, []*pb.GenerationStats{msg.GetStats()})
+			}
+		},
+	}
+	cmd.Flags().BoolVar(&watch, "watch", false, "stream each generation's metrics as it is committed, until the run ends")
+	cmd.Flags().IntVar(&from, "from", -1, "first generation to show")
+	return cmd
+}
+
+func exportCmd(c *client) *cobra.Command {
+	var format, file string
+	cmd := &cobra.Command{
+		Use:   "export RUN_ID --format alife|newick|dot",
+		Short: "Export the retained phylogeny: ALife standard CSV, Newick or Graphviz DOT",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			formats := map[string]pb.ExportFormat{
+				"alife": pb.ExportFormat_EXPORT_FORMAT_ALIFE, "newick": pb.ExportFormat_EXPORT_FORMAT_NEWICK, "dot": pb.ExportFormat_EXPORT_FORMAT_DOT,
+			}
+			f, ok := formats[format]
+			if !ok {
+				return fmt.Errorf("--format %q, allowed alife, newick or dot", format)
+			}
+			w := cmd.OutOrStdout()
+			if file != "" {
+				out, err := os.Create(file)
+				if err != nil {
+					return err
+				}
+				defer out.Close()
+				w = out
+			}
+			stream, err := c.lineage.ExportPhylogeny(cmd.Context(), &pb.ExportPhylogenyRequest{RunId: args[0], Format: f})
+			if err != nil {
+				return err
+			}
+			for {
+				msg, err := stream.Recv()
+				if errors.Is(err, io.EOF) {
+					break
+				}
+				if err != nil {
+					return err
+				}
+				if _, err := w.Write(msg.GetChunk()); err != nil {
+					return err
+				}
+			}
+			if out, ok := w.(*os.File); ok && file != "" {
+				return out.Close()
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&format, "format", "alife", "alife (ALife data standard CSV), newick or dot")
+	cmd.Flags().StringVarP(&file, "file", "f", "", "write to this file instead of standard output")
 	return cmd
 }

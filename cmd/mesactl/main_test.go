@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/mesaopt/mesaopt/coordinator"
 	"github.com/mesaopt/mesaopt/internal/localetcd"
+	"github.com/mesaopt/mesaopt/lineage"
 	"github.com/mesaopt/mesaopt/worker"
 )
 
@@ -113,6 +115,44 @@ func TestMesactlAgainstCoordinator(t *testing.T) {
 	if _, _, code = mesactl(t, "--coordinator", addr, "flagged", id); code != 0 {
 		t.Fatalf("flagged: %d", code)
 	}
+	if out, errOut, code = mesactl(t, "--coordinator", addr, "flagged", id, "--kind", "planner", "--condition", "shifted", "--from", "0"); code != 0 {
+		t.Fatalf("flagged with filters: %d %s", code, errOut)
+	}
+	out, errOut, code = mesactl(t, "--coordinator", addr, "stats", id)
+	if code != 0 || !strings.Contains(out, "MRCA DEPTH") || strings.Count(out, "\n") != 4 {
+		t.Fatalf("stats: %d %q %s", code, out, errOut)
+	}
+	out, errOut, code = mesactl(t, "--coordinator", addr, "stats", id, "--watch")
+	if code != 0 || strings.Count(out, "MRCA DEPTH") != 3 {
+		t.Fatalf("stats --watch: %d %q %s", code, out, errOut)
+	}
+	out, errOut, code = mesactl(t, "--coordinator", addr, "export", id, "--format", "alife")
+	if code != 0 || !strings.HasPrefix(out, "id,ancestor_list,origin_time,") {
+		t.Fatalf("export alife: %d %q %s", code, out, errOut)
+	}
+	tree := lineage.NewStore()
+	if err := lineage.ReadALife(strings.NewReader(out), tree.Add); err != nil {
+		t.Fatalf("exported CSV: %v", err)
+	}
+	var last []string
+	for _, r := range tree.Generation(2) {
+		last = append(last, strconv.FormatUint(r.ID, 10))
+	}
+	file := filepath.Join(t.TempDir(), "tree.nwk")
+	if _, errOut, code = mesactl(t, "--coordinator", addr, "export", id, "--format", "newick", "-f", file); code != 0 {
+		t.Fatalf("export newick: %d %s", code, errOut)
+	}
+	if b, err := os.ReadFile(file); err != nil || !strings.HasSuffix(string(b), ";\n") {
+		t.Fatalf("newick file: %q %v", b, err)
+	}
+	out, errOut, code = mesactl(t, append([]string{"--coordinator", addr, "mrca", id}, last...)...)
+	if code != 0 || !(strings.Contains(out, "MRCA #") || strings.Contains(out, "No common ancestor")) {
+		t.Fatalf("mrca: %d %q %s", code, out, errOut)
+	}
+	root := strconv.FormatUint(tree.Records()[0].ID, 10)
+	if out, errOut, code = mesactl(t, "--coordinator", addr, "descendants", id, root, "--depth", "3"); code != 0 || !strings.Contains(out, "ID") {
+		t.Fatalf("descendants: %d %q %s", code, out, errOut)
+	}
 
 	// Bad input: clear messages and exit codes.
 	tests := []struct {
@@ -126,6 +166,16 @@ func TestMesactlAgainstCoordinator(t *testing.T) {
 		{[]string{"flagged", id, "--page-size", "5000"}, 2, "page_size = 5000"},
 		{[]string{"run", "show", "no-such-run"}, 1, "NotFound"},
 		{[]string{"runs", "-o", "yaml"}, 1, "allowed table or json"},
+		{[]string{"flagged", id, "--condition", "dark"}, 2, `condition = "dark"`},
+		{[]string{"flagged", id, "--from", "2", "--to", "1"}, 2, "min_generation = 2"},
+		{[]string{"flagged", id, "--kind", "robot"}, 1, `--kind "robot"`},
+		{[]string{"flagged", id, "--class", "sneaky"}, 1, `--class "sneaky"`},
+		{[]string{"mrca", id, "1", "99999"}, 1, "NotFound"},
+		{[]string{"mrca", "no-such-run", "1", "2"}, 1, "NotFound"},
+		{[]string{"stats", "no-such-run"}, 1, "NotFound"},
+		{[]string{"export", id, "--format", "svg"}, 1, `--format "svg"`},
+		{[]string{"export", "no-such-run"}, 1, "NotFound"},
+		{[]string{"descendants", id, "0", "--depth", "5000"}, 2, "max_depth = 5000"},
 	}
 	for _, tc := range tests {
 		_, errOut, code := mesactl(t, append([]string{"--coordinator", addr}, tc.args...)...)

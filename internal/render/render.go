@@ -5,6 +5,7 @@ package render
 import (
 	"fmt"
 	"io"
+	"math"
 	"strings"
 	"text/tabwriter"
 
@@ -194,4 +195,98 @@ func exemplars(w io.Writer, title string, run *pb.Run, inds []*pb.Individual, ba
 		fmt.Fprintln(w, "\nTheir mesa-objectives next to the base objective:")
 		Objectives(w, run.GetFeatureNames(), base, planners)
 	}
+}
+
+// Stats writes a table of per-generation phylogenetic metrics: time to
+// coalescence (MRCA depth, "-" when the lines have not coalesced), Faith's
+// phylogenetic diversity and mean pairwise distance in generations, planner
+// and flagged shares, births and the records retained after pruning with
+// their memory and etcd sizes.
+func Stats(w io.Writer, stats []*pb.GenerationStats) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "GEN\tEXTANT\tMRCA\tMRCA DEPTH\tROOTS\tPD\tMPD\tPLANNERS\tFLAGGED\tBIRTHS\tRETAINED\tMEMORY\tETCD\t")
+	for _, s := range stats {
+		mrca, depth := "-", "-"
+		if s.GetCoalesced() {
+			mrca, depth = fmt.Sprintf("#%d", s.GetMrcaId()), fmt.Sprint(s.GetMrcaDepth())
+		}
+		fmt.Fprintf(tw, "%d\t%d\t%s\t%s\t%d\t%.0f\t%.2f\t%.0f%%\t%.0f%%\t%d\t%d\t%s\t%s\t\n", s.GetGeneration(), s.GetExtant(), mrca, depth,
+			s.GetRoots(), s.GetPhylogeneticDiversity(), s.GetMeanPairwiseDistance(), 100*s.GetPlannerShare(), 100*s.GetFlaggedShare(),
+			s.GetBirths(), s.GetRetained(), bytesIEC(s.GetRetainedBytes()), bytesIEC(s.GetStoredBytes()))
+	}
+	tw.Flush()
+}
+
+func bytesIEC(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}
+
+// Behavior writes, for each individual, the behavioral objective fitted to
+// its trajectories under each condition next to its mesa-objective and the
+// base objective, as weights scaled to unit length (the fit's scale is not
+// meaningful), with the fit quality (McFadden pseudo-R²) and accuracy.
+func Behavior(w io.Writer, features []string, base []float64, inds []*pb.Individual) {
+	for _, in := range inds {
+		scores := append([]*pb.ConditionScore{in.GetTrain()}, in.GetShifted()...)
+		var fitted []*pb.ConditionScore
+		for _, s := range scores {
+			if len(s.GetBehavioralWeights()) > 0 {
+				fitted = append(fitted, s)
+			}
+		}
+		if len(fitted) == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "#%d (%s):\n", in.GetId(), Kind(in.GetKind()))
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprint(tw, "  feature\tbase objective\tmesa-objective\t")
+		for _, s := range fitted {
+			fmt.Fprintf(tw, "behavior[%s]\t", s.GetCondition())
+		}
+		fmt.Fprintln(tw)
+		b, m := unit(base), unit(in.GetObjective())
+		for f, name := range features {
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t", name, cell(b, f), cell(m, f))
+			for _, s := range fitted {
+				fmt.Fprintf(tw, "%s\t", cell(unit(s.GetBehavioralWeights()), f))
+			}
+			fmt.Fprintln(tw)
+		}
+		fmt.Fprint(tw, "  fit (pseudo-R², accuracy)\t\t\t")
+		for _, s := range fitted {
+			fmt.Fprintf(tw, "%.2f, %.0f%%\t", s.GetBehavioralFit(), 100*s.GetBehavioralAccuracy())
+		}
+		fmt.Fprintln(tw)
+		tw.Flush()
+	}
+}
+
+func unit(v []float64) []float64 {
+	n := 0.0
+	for _, x := range v {
+		n += x * x
+	}
+	if n == 0 {
+		return v
+	}
+	out := make([]float64, len(v))
+	for i, x := range v {
+		out[i] = x / math.Sqrt(n)
+	}
+	return out
+}
+
+func cell(v []float64, i int) string {
+	if i >= len(v) {
+		return "-"
+	}
+	return fmt.Sprintf("%+.2f", v[i])
 }

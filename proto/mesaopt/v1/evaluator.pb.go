@@ -233,8 +233,16 @@ type ConditionResult struct {
 	BehavioralObjective string    `protobuf:"bytes,10,opt,name=behavioral_objective,json=behavioralObjective,proto3" json:"behavioral_objective,omitempty"`
 	Terminated          uint32    `protobuf:"varint,11,opt,name=terminated,proto3" json:"terminated,omitempty"`
 	Truncated           uint32    `protobuf:"varint,12,opt,name=truncated,proto3" json:"truncated,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// Fitted behavioral objective (package behavior): maximum-entropy weights
+	// over the feature basis explaining the choices of these episodes, in
+	// the environment's feature order; empty when the worker fits none.
+	BehavioralWeights []float64 `protobuf:"fixed64,13,rep,packed,name=behavioral_weights,json=behavioralWeights,proto3" json:"behavioral_weights,omitempty"`
+	// McFadden pseudo-R2 of that fit, 0..1.
+	BehavioralFit float64 `protobuf:"fixed64,14,opt,name=behavioral_fit,json=behavioralFit,proto3" json:"behavioral_fit,omitempty"`
+	// Fraction of informative steps the fit ranks the choice first, 0..1.
+	BehavioralAccuracy float64 `protobuf:"fixed64,15,opt,name=behavioral_accuracy,json=behavioralAccuracy,proto3" json:"behavioral_accuracy,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *ConditionResult) Reset() {
@@ -347,6 +355,27 @@ func (x *ConditionResult) GetTerminated() uint32 {
 func (x *ConditionResult) GetTruncated() uint32 {
 	if x != nil {
 		return x.Truncated
+	}
+	return 0
+}
+
+func (x *ConditionResult) GetBehavioralWeights() []float64 {
+	if x != nil {
+		return x.BehavioralWeights
+	}
+	return nil
+}
+
+func (x *ConditionResult) GetBehavioralFit() float64 {
+	if x != nil {
+		return x.BehavioralFit
+	}
+	return 0
+}
+
+func (x *ConditionResult) GetBehavioralAccuracy() float64 {
+	if x != nil {
+		return x.BehavioralAccuracy
 	}
 	return 0
 }
@@ -480,7 +509,7 @@ const file_mesaopt_v1_evaluator_proto_rawDesc = "" +
 	"\n" +
 	"conditions\x18\x05 \x03(\v2\x1d.mesaopt.v1.ConditionEpisodesR\n" +
 	"conditions\x120\n" +
-	"\x05tasks\x18\x06 \x03(\v2\x1a.mesaopt.v1.EvaluationTaskR\x05tasks\"\xf5\x02\n" +
+	"\x05tasks\x18\x06 \x03(\v2\x1a.mesaopt.v1.EvaluationTaskR\x05tasks\"\xfc\x03\n" +
 	"\x0fConditionResult\x12\x1c\n" +
 	"\tcondition\x18\x01 \x01(\tR\tcondition\x12\x1a\n" +
 	"\bepisodes\x18\x02 \x01(\rR\bepisodes\x12\x12\n" +
@@ -499,7 +528,10 @@ const file_mesaopt_v1_evaluator_proto_rawDesc = "" +
 	"\n" +
 	"terminated\x18\v \x01(\rR\n" +
 	"terminated\x12\x1c\n" +
-	"\ttruncated\x18\f \x01(\rR\ttruncated\"t\n" +
+	"\ttruncated\x18\f \x01(\rR\ttruncated\x12-\n" +
+	"\x12behavioral_weights\x18\r \x03(\x01R\x11behavioralWeights\x12%\n" +
+	"\x0ebehavioral_fit\x18\x0e \x01(\x01R\rbehavioralFit\x12/\n" +
+	"\x13behavioral_accuracy\x18\x0f \x01(\x01R\x12behavioralAccuracy\"t\n" +
 	"\x10EvaluationResult\x12#\n" +
 	"\rindividual_id\x18\x01 \x01(\x04R\findividualId\x12;\n" +
 	"\n" +

@@ -21,10 +21,12 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
-// EnvironmentConfig selects and sizes the grid world.
+// EnvironmentConfig selects and sizes the grid world. Fields an environment
+// does not read are ignored (see `mesaopt env list`).
 type EnvironmentConfig struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Environment name; "doors" is the door maze.
+	// Environment name: "doors" (the door maze), "lava", "keys-chests",
+	// "coin" or "maps".
 	Name   string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	Width  uint32 `protobuf:"varint,2,opt,name=width,proto3" json:"width,omitempty"`
 	Height uint32 `protobuf:"varint,3,opt,name=height,proto3" json:"height,omitempty"`
@@ -33,7 +35,13 @@ type EnvironmentConfig struct {
 	// Red objects scattered off the path under the shifted condition.
 	RedObjects uint32 `protobuf:"varint,5,opt,name=red_objects,json=redObjects,proto3" json:"red_objects,omitempty"`
 	// Episode step limit (truncation).
-	StepLimit     uint32 `protobuf:"varint,6,opt,name=step_limit,json=stepLimit,proto3" json:"step_limit,omitempty"`
+	StepLimit uint32 `protobuf:"varint,6,opt,name=step_limit,json=stepLimit,proto3" json:"step_limit,omitempty"`
+	// keys-chests: the smaller count (train: keys keys and 2*keys chests;
+	// shifted the reverse).
+	Keys uint32 `protobuf:"varint,7,opt,name=keys,proto3" json:"keys,omitempty"`
+	// Conditions played on map files, sorted by condition; the file's content
+	// travels here, never a path, and is part of what determines the run.
+	Maps          []*ConditionMap `protobuf:"bytes,8,rep,name=maps,proto3" json:"maps,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -110,6 +118,84 @@ func (x *EnvironmentConfig) GetStepLimit() uint32 {
 	return 0
 }
 
+func (x *EnvironmentConfig) GetKeys() uint32 {
+	if x != nil {
+		return x.Keys
+	}
+	return 0
+}
+
+func (x *EnvironmentConfig) GetMaps() []*ConditionMap {
+	if x != nil {
+		return x.Maps
+	}
+	return nil
+}
+
+// ConditionMap plays one condition on a fixed level from a map file.
+type ConditionMap struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The condition's name (a new one, or a built-in one it replaces).
+	Condition string `protobuf:"bytes,1,opt,name=condition,proto3" json:"condition,omitempty"`
+	// The file's name as the experiment gave it, for messages only.
+	File string `protobuf:"bytes,2,opt,name=file,proto3" json:"file,omitempty"`
+	// The file's content, in the fitness package's map format.
+	Text          string `protobuf:"bytes,3,opt,name=text,proto3" json:"text,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ConditionMap) Reset() {
+	*x = ConditionMap{}
+	mi := &file_mesaopt_v1_experiment_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConditionMap) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConditionMap) ProtoMessage() {}
+
+func (x *ConditionMap) ProtoReflect() protoreflect.Message {
+	mi := &file_mesaopt_v1_experiment_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConditionMap.ProtoReflect.Descriptor instead.
+func (*ConditionMap) Descriptor() ([]byte, []int) {
+	return file_mesaopt_v1_experiment_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *ConditionMap) GetCondition() string {
+	if x != nil {
+		return x.Condition
+	}
+	return ""
+}
+
+func (x *ConditionMap) GetFile() string {
+	if x != nil {
+		return x.File
+	}
+	return ""
+}
+
+func (x *ConditionMap) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
 // Thresholds classify individuals under each shifted condition.
 type Thresholds struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -125,7 +211,7 @@ type Thresholds struct {
 
 func (x *Thresholds) Reset() {
 	*x = Thresholds{}
-	mi := &file_mesaopt_v1_experiment_proto_msgTypes[1]
+	mi := &file_mesaopt_v1_experiment_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -137,7 +223,7 @@ func (x *Thresholds) String() string {
 func (*Thresholds) ProtoMessage() {}
 
 func (x *Thresholds) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_experiment_proto_msgTypes[1]
+	mi := &file_mesaopt_v1_experiment_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -150,7 +236,7 @@ func (x *Thresholds) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Thresholds.ProtoReflect.Descriptor instead.
 func (*Thresholds) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_experiment_proto_rawDescGZIP(), []int{1}
+	return file_mesaopt_v1_experiment_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *Thresholds) GetBaseHigh() float64 {
@@ -214,7 +300,7 @@ type ExperimentSpec struct {
 
 func (x *ExperimentSpec) Reset() {
 	*x = ExperimentSpec{}
-	mi := &file_mesaopt_v1_experiment_proto_msgTypes[2]
+	mi := &file_mesaopt_v1_experiment_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -226,7 +312,7 @@ func (x *ExperimentSpec) String() string {
 func (*ExperimentSpec) ProtoMessage() {}
 
 func (x *ExperimentSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_experiment_proto_msgTypes[2]
+	mi := &file_mesaopt_v1_experiment_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -239,7 +325,7 @@ func (x *ExperimentSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExperimentSpec.ProtoReflect.Descriptor instead.
 func (*ExperimentSpec) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_experiment_proto_rawDescGZIP(), []int{2}
+	return file_mesaopt_v1_experiment_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *ExperimentSpec) GetName() string {
@@ -401,7 +487,7 @@ var File_mesaopt_v1_experiment_proto protoreflect.FileDescriptor
 const file_mesaopt_v1_experiment_proto_rawDesc = "" +
 	"\n" +
 	"\x1bmesaopt/v1/experiment.proto\x12\n" +
-	"mesaopt.v1\"\xab\x01\n" +
+	"mesaopt.v1\"\xed\x01\n" +
 	"\x11EnvironmentConfig\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05width\x18\x02 \x01(\rR\x05width\x12\x16\n" +
@@ -410,7 +496,13 @@ const file_mesaopt_v1_experiment_proto_rawDesc = "" +
 	"\vred_objects\x18\x05 \x01(\rR\n" +
 	"redObjects\x12\x1d\n" +
 	"\n" +
-	"step_limit\x18\x06 \x01(\rR\tstepLimit\"h\n" +
+	"step_limit\x18\x06 \x01(\rR\tstepLimit\x12\x12\n" +
+	"\x04keys\x18\a \x01(\rR\x04keys\x12,\n" +
+	"\x04maps\x18\b \x03(\v2\x18.mesaopt.v1.ConditionMapR\x04maps\"T\n" +
+	"\fConditionMap\x12\x1c\n" +
+	"\tcondition\x18\x01 \x01(\tR\tcondition\x12\x12\n" +
+	"\x04file\x18\x02 \x01(\tR\x04file\x12\x12\n" +
+	"\x04text\x18\x03 \x01(\tR\x04text\"h\n" +
 	"\n" +
 	"Thresholds\x12\x1b\n" +
 	"\tbase_high\x18\x01 \x01(\x01R\bbaseHigh\x12'\n" +
@@ -458,20 +550,22 @@ func file_mesaopt_v1_experiment_proto_rawDescGZIP() []byte {
 	return file_mesaopt_v1_experiment_proto_rawDescData
 }
 
-var file_mesaopt_v1_experiment_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_mesaopt_v1_experiment_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
 var file_mesaopt_v1_experiment_proto_goTypes = []any{
 	(*EnvironmentConfig)(nil), // 0: mesaopt.v1.EnvironmentConfig
-	(*Thresholds)(nil),        // 1: mesaopt.v1.Thresholds
-	(*ExperimentSpec)(nil),    // 2: mesaopt.v1.ExperimentSpec
+	(*ConditionMap)(nil),      // 1: mesaopt.v1.ConditionMap
+	(*Thresholds)(nil),        // 2: mesaopt.v1.Thresholds
+	(*ExperimentSpec)(nil),    // 3: mesaopt.v1.ExperimentSpec
 }
 var file_mesaopt_v1_experiment_proto_depIdxs = []int32{
-	0, // 0: mesaopt.v1.ExperimentSpec.environment:type_name -> mesaopt.v1.EnvironmentConfig
-	1, // 1: mesaopt.v1.ExperimentSpec.thresholds:type_name -> mesaopt.v1.Thresholds
-	2, // [2:2] is the sub-list for method output_type
-	2, // [2:2] is the sub-list for method input_type
-	2, // [2:2] is the sub-list for extension type_name
-	2, // [2:2] is the sub-list for extension extendee
-	0, // [0:2] is the sub-list for field type_name
+	1, // 0: mesaopt.v1.EnvironmentConfig.maps:type_name -> mesaopt.v1.ConditionMap
+	0, // 1: mesaopt.v1.ExperimentSpec.environment:type_name -> mesaopt.v1.EnvironmentConfig
+	2, // 2: mesaopt.v1.ExperimentSpec.thresholds:type_name -> mesaopt.v1.Thresholds
+	3, // [3:3] is the sub-list for method output_type
+	3, // [3:3] is the sub-list for method input_type
+	3, // [3:3] is the sub-list for extension type_name
+	3, // [3:3] is the sub-list for extension extendee
+	0, // [0:3] is the sub-list for field type_name
 }
 
 func init() { file_mesaopt_v1_experiment_proto_init() }
@@ -485,7 +579,7 @@ func file_mesaopt_v1_experiment_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_mesaopt_v1_experiment_proto_rawDesc), len(file_mesaopt_v1_experiment_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   3,
+			NumMessages:   4,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -81,6 +81,62 @@ func (AlignmentClass) EnumDescriptor() ([]byte, []int) {
 	return file_mesaopt_v1_lineage_proto_rawDescGZIP(), []int{0}
 }
 
+// ExportFormat names a phylogeny file format.
+type ExportFormat int32
+
+const (
+	ExportFormat_EXPORT_FORMAT_UNSPECIFIED ExportFormat = 0
+	// ALife data standard phylogeny CSV (id, ancestor_list, origin_time, ...).
+	ExportFormat_EXPORT_FORMAT_ALIFE ExportFormat = 1
+	// Newick tree of primary-parent links, branch lengths in generations.
+	ExportFormat_EXPORT_FORMAT_NEWICK ExportFormat = 2
+	// Graphviz DOT, flagged nodes filled red.
+	ExportFormat_EXPORT_FORMAT_DOT ExportFormat = 3
+)
+
+// Enum value maps for ExportFormat.
+var (
+	ExportFormat_name = map[int32]string{
+		0: "EXPORT_FORMAT_UNSPECIFIED",
+		1: "EXPORT_FORMAT_ALIFE",
+		2: "EXPORT_FORMAT_NEWICK",
+		3: "EXPORT_FORMAT_DOT",
+	}
+	ExportFormat_value = map[string]int32{
+		"EXPORT_FORMAT_UNSPECIFIED": 0,
+		"EXPORT_FORMAT_ALIFE":       1,
+		"EXPORT_FORMAT_NEWICK":      2,
+		"EXPORT_FORMAT_DOT":         3,
+	}
+)
+
+func (x ExportFormat) Enum() *ExportFormat {
+	p := new(ExportFormat)
+	*p = x
+	return p
+}
+
+func (x ExportFormat) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ExportFormat) Descriptor() protoreflect.EnumDescriptor {
+	return file_mesaopt_v1_lineage_proto_enumTypes[1].Descriptor()
+}
+
+func (ExportFormat) Type() protoreflect.EnumType {
+	return &file_mesaopt_v1_lineage_proto_enumTypes[1]
+}
+
+func (x ExportFormat) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ExportFormat.Descriptor instead.
+func (ExportFormat) EnumDescriptor() ([]byte, []int) {
+	return file_mesaopt_v1_lineage_proto_rawDescGZIP(), []int{1}
+}
+
 // ConditionScore is one individual's analysis under one condition.
 type ConditionScore struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
@@ -94,8 +150,18 @@ type ConditionScore struct {
 	Class               AlignmentClass `protobuf:"varint,7,opt,name=class,proto3,enum=mesaopt.v1.AlignmentClass" json:"class,omitempty"`
 	BehavioralObjective string         `protobuf:"bytes,8,opt,name=behavioral_objective,json=behavioralObjective,proto3" json:"behavioral_objective,omitempty"`
 	Nodes               float64        `protobuf:"fixed64,9,opt,name=nodes,proto3" json:"nodes,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// Pseudo-aligned under this condition or drift above the threshold here
+	// (planners only); false for train.
+	Flagged bool `protobuf:"varint,10,opt,name=flagged,proto3" json:"flagged,omitempty"`
+	// Fitted behavioral objective: maximum-entropy weights over the feature
+	// basis, in feature_names order; empty when not fitted.
+	BehavioralWeights []float64 `protobuf:"fixed64,11,rep,packed,name=behavioral_weights,json=behavioralWeights,proto3" json:"behavioral_weights,omitempty"`
+	// McFadden pseudo-R2 of the fit, 0..1.
+	BehavioralFit float64 `protobuf:"fixed64,12,opt,name=behavioral_fit,json=behavioralFit,proto3" json:"behavioral_fit,omitempty"`
+	// Fraction of informative steps where the fit ranks the choice first, 0..1.
+	BehavioralAccuracy float64 `protobuf:"fixed64,13,opt,name=behavioral_accuracy,json=behavioralAccuracy,proto3" json:"behavioral_accuracy,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *ConditionScore) Reset() {
@@ -191,6 +257,34 @@ func (x *ConditionScore) GetNodes() float64 {
 	return 0
 }
 
+func (x *ConditionScore) GetFlagged() bool {
+	if x != nil {
+		return x.Flagged
+	}
+	return false
+}
+
+func (x *ConditionScore) GetBehavioralWeights() []float64 {
+	if x != nil {
+		return x.BehavioralWeights
+	}
+	return nil
+}
+
+func (x *ConditionScore) GetBehavioralFit() float64 {
+	if x != nil {
+		return x.BehavioralFit
+	}
+	return 0
+}
+
+func (x *ConditionScore) GetBehavioralAccuracy() float64 {
+	if x != nil {
+		return x.BehavioralAccuracy
+	}
+	return 0
+}
+
 // Individual is one lineage record.
 type Individual struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
@@ -201,14 +295,16 @@ type Individual struct {
 	Operators []string   `protobuf:"bytes,4,rep,name=operators,proto3" json:"operators,omitempty"`
 	Kind      GenomeKind `protobuf:"varint,5,opt,name=kind,proto3,enum=mesaopt.v1.GenomeKind" json:"kind,omitempty"`
 	// Mesa-objective weights (planners only), in feature order.
-	Objective     []float64         `protobuf:"fixed64,6,rep,packed,name=objective,proto3" json:"objective,omitempty"`
-	Horizon       uint32            `protobuf:"varint,7,opt,name=horizon,proto3" json:"horizon,omitempty"`
-	Fitness       float64           `protobuf:"fixed64,8,opt,name=fitness,proto3" json:"fitness,omitempty"`
-	Train         *ConditionScore   `protobuf:"bytes,9,opt,name=train,proto3" json:"train,omitempty"`
-	Shifted       []*ConditionScore `protobuf:"bytes,10,rep,name=shifted,proto3" json:"shifted,omitempty"`
-	Flagged       bool              `protobuf:"varint,11,opt,name=flagged,proto3" json:"flagged,omitempty"`
-	FlagReasons   []string          `protobuf:"bytes,12,rep,name=flag_reasons,json=flagReasons,proto3" json:"flag_reasons,omitempty"`
-	Genome        *Genome           `protobuf:"bytes,13,opt,name=genome,proto3" json:"genome,omitempty"`
+	Objective   []float64         `protobuf:"fixed64,6,rep,packed,name=objective,proto3" json:"objective,omitempty"`
+	Horizon     uint32            `protobuf:"varint,7,opt,name=horizon,proto3" json:"horizon,omitempty"`
+	Fitness     float64           `protobuf:"fixed64,8,opt,name=fitness,proto3" json:"fitness,omitempty"`
+	Train       *ConditionScore   `protobuf:"bytes,9,opt,name=train,proto3" json:"train,omitempty"`
+	Shifted     []*ConditionScore `protobuf:"bytes,10,rep,name=shifted,proto3" json:"shifted,omitempty"`
+	Flagged     bool              `protobuf:"varint,11,opt,name=flagged,proto3" json:"flagged,omitempty"`
+	FlagReasons []string          `protobuf:"bytes,12,rep,name=flag_reasons,json=flagReasons,proto3" json:"flag_reasons,omitempty"`
+	Genome      *Genome           `protobuf:"bytes,13,opt,name=genome,proto3" json:"genome,omitempty"`
+	// The fittest of its generation (ties: lowest id); pruning keeps it.
+	Champion      bool `protobuf:"varint,14,opt,name=champion,proto3" json:"champion,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -332,6 +428,13 @@ func (x *Individual) GetGenome() *Genome {
 		return x.Genome
 	}
 	return nil
+}
+
+func (x *Individual) GetChampion() bool {
+	if x != nil {
+		return x.Champion
+	}
+	return false
 }
 
 type GetIndividualRequest struct {
@@ -542,14 +645,27 @@ func (x *GetLineOfDescentResponse) GetFeatureNames() []string {
 	return nil
 }
 
+// ListFlaggedRequest selects flagged individuals. Results come in
+// generation order, then by fitness descending, then id.
 type ListFlaggedRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	RunId string                 `protobuf:"bytes,1,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
-	// Generation to list; absent means the last checkpointed generation.
+	// Generation to list; absent (and no range) means the last checkpointed
+	// generation. Not allowed together with min_generation/max_generation.
 	Generation *uint32 `protobuf:"varint,2,opt,name=generation,proto3,oneof" json:"generation,omitempty"`
 	// At most this many per page (1..1000, default 100).
-	PageSize      uint32 `protobuf:"varint,3,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
-	PageToken     string `protobuf:"bytes,4,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	PageSize uint32 `protobuf:"varint,3,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// next_page_token of the previous page, with the same filters.
+	PageToken string `protobuf:"bytes,4,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// Only this genome kind; unspecified: any.
+	Kind GenomeKind `protobuf:"varint,5,opt,name=kind,proto3,enum=mesaopt.v1.GenomeKind" json:"kind,omitempty"`
+	// Only this class (under condition, or under any shifted condition).
+	Classification AlignmentClass `protobuf:"varint,6,opt,name=classification,proto3,enum=mesaopt.v1.AlignmentClass" json:"classification,omitempty"`
+	// Only individuals flagged under this shifted condition.
+	Condition string `protobuf:"bytes,7,opt,name=condition,proto3" json:"condition,omitempty"`
+	// Generation range, inclusive; either bound may be absent.
+	MinGeneration *uint32 `protobuf:"varint,8,opt,name=min_generation,json=minGeneration,proto3,oneof" json:"min_generation,omitempty"`
+	MaxGeneration *uint32 `protobuf:"varint,9,opt,name=max_generation,json=maxGeneration,proto3,oneof" json:"max_generation,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -610,6 +726,41 @@ func (x *ListFlaggedRequest) GetPageToken() string {
 		return x.PageToken
 	}
 	return ""
+}
+
+func (x *ListFlaggedRequest) GetKind() GenomeKind {
+	if x != nil {
+		return x.Kind
+	}
+	return GenomeKind_GENOME_KIND_UNSPECIFIED
+}
+
+func (x *ListFlaggedRequest) GetClassification() AlignmentClass {
+	if x != nil {
+		return x.Classification
+	}
+	return AlignmentClass_ALIGNMENT_CLASS_UNSPECIFIED
+}
+
+func (x *ListFlaggedRequest) GetCondition() string {
+	if x != nil {
+		return x.Condition
+	}
+	return ""
+}
+
+func (x *ListFlaggedRequest) GetMinGeneration() uint32 {
+	if x != nil && x.MinGeneration != nil {
+		return *x.MinGeneration
+	}
+	return 0
+}
+
+func (x *ListFlaggedRequest) GetMaxGeneration() uint32 {
+	if x != nil && x.MaxGeneration != nil {
+		return *x.MaxGeneration
+	}
+	return 0
 }
 
 type ListFlaggedResponse struct {
@@ -855,12 +1006,717 @@ func (x *GetDriftOriginResponse) GetFeatureNames() []string {
 	return nil
 }
 
+type GetDescendantsRequest struct {
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	RunId        string                 `protobuf:"bytes,1,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
+	IndividualId uint64                 `protobuf:"varint,2,opt,name=individual_id,json=individualId,proto3" json:"individual_id,omitempty"`
+	// Generations of descent to follow, 1..1000 (default 1: the children).
+	MaxDepth uint32 `protobuf:"varint,3,opt,name=max_depth,json=maxDepth,proto3" json:"max_depth,omitempty"`
+	// At most this many individuals, 1..10000 (default 1000).
+	Limit         uint32 `protobuf:"varint,4,opt,name=limit,proto3" json:"limit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetDescendantsRequest) Reset() {
+	*x = GetDescendantsRequest{}
+	mi := &file_mesaopt_v1_lineage_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetDescendantsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetDescendantsRequest) ProtoMessage() {}
+
+func (x *GetDescendantsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_mesaopt_v1_lineage_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetDescendantsRequest.ProtoReflect.Descriptor instead.
+func (*GetDescendantsRequest) Descriptor() ([]byte, []int) {
+	return file_mesaopt_v1_lineage_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *GetDescendantsRequest) GetRunId() string {
+	if x != nil {
+		return x.RunId
+	}
+	return ""
+}
+
+func (x *GetDescendantsRequest) GetIndividualId() uint64 {
+	if x != nil {
+		return x.IndividualId
+	}
+	return 0
+}
+
+func (x *GetDescendantsRequest) GetMaxDepth() uint32 {
+	if x != nil {
+		return x.MaxDepth
+	}
+	return 0
+}
+
+func (x *GetDescendantsRequest) GetLimit() uint32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+type GetDescendantsResponse struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Individuals []*Individual          `protobuf:"bytes,1,rep,name=individuals,proto3" json:"individuals,omitempty"`
+	// More descendants exist within max_depth than limit allowed.
+	Truncated     bool     `protobuf:"varint,2,opt,name=truncated,proto3" json:"truncated,omitempty"`
+	FeatureNames  []string `protobuf:"bytes,3,rep,name=feature_names,json=featureNames,proto3" json:"feature_names,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetDescendantsResponse) Reset() {
+	*x = GetDescendantsResponse{}
+	mi := &file_mesaopt_v1_lineage_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetDescendantsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetDescendantsResponse) ProtoMessage() {}
+
+func (x *GetDescendantsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_mesaopt_v1_lineage_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetDescendantsResponse.ProtoReflect.Descriptor instead.
+func (*GetDescendantsResponse) Descriptor() ([]byte, []int) {
+	return file_mesaopt_v1_lineage_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *GetDescendantsResponse) GetIndividuals() []*Individual {
+	if x != nil {
+		return x.Individuals
+	}
+	return nil
+}
+
+func (x *GetDescendantsResponse) GetTruncated() bool {
+	if x != nil {
+		return x.Truncated
+	}
+	return false
+}
+
+func (x *GetDescendantsResponse) GetFeatureNames() []string {
+	if x != nil {
+		return x.FeatureNames
+	}
+	return nil
+}
+
+type GetMRCARequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	RunId string                 `protobuf:"bytes,1,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
+	// Two or more individuals (one is allowed: its own MRCA), at most 10000.
+	IndividualIds []uint64 `protobuf:"varint,2,rep,packed,name=individual_ids,json=individualIds,proto3" json:"individual_ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetMRCARequest) Reset() {
+	*x = GetMRCARequest{}
+	mi := &file_mesaopt_v1_lineage_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetMRCARequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetMRCARequest) ProtoMessage() {}
+
+func (x *GetMRCARequest) ProtoReflect() protoreflect.Message {
+	mi := &file_mesaopt_v1_lineage_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetMRCARequest.ProtoReflect.Descriptor instead.
+func (*GetMRCARequest) Descriptor() ([]byte, []int) {
+	return file_mesaopt_v1_lineage_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *GetMRCARequest) GetRunId() string {
+	if x != nil {
+		return x.RunId
+	}
+	return ""
+}
+
+func (x *GetMRCARequest) GetIndividualIds() []uint64 {
+	if x != nil {
+		return x.IndividualIds
+	}
+	return nil
+}
+
+type GetMRCAResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Absent when the lines of descent do not meet (different roots).
+	Mrca *Individual `protobuf:"bytes,1,opt,name=mrca,proto3" json:"mrca,omitempty"`
+	// Generations from the youngest queried individual back to the MRCA.
+	Depth         uint32   `protobuf:"varint,2,opt,name=depth,proto3" json:"depth,omitempty"`
+	FeatureNames  []string `protobuf:"bytes,3,rep,name=feature_names,json=featureNames,proto3" json:"feature_names,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetMRCAResponse) Reset() {
+	*x = GetMRCAResponse{}
+	mi := &file_mesaopt_v1_lineage_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetMRCAResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetMRCAResponse) ProtoMessage() {}
+
+func (x *GetMRCAResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_mesaopt_v1_lineage_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetMRCAResponse.ProtoReflect.Descriptor instead.
+func (*GetMRCAResponse) Descriptor() ([]byte, []int) {
+	return file_mesaopt_v1_lineage_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *GetMRCAResponse) GetMrca() *Individual {
+	if x != nil {
+		return x.Mrca
+	}
+	return nil
+}
+
+func (x *GetMRCAResponse) GetDepth() uint32 {
+	if x != nil {
+		return x.Depth
+	}
+	return 0
+}
+
+func (x *GetMRCAResponse) GetFeatureNames() []string {
+	if x != nil {
+		return x.FeatureNames
+	}
+	return nil
+}
+
+// GenerationStats are phylogenetic metrics of one generation's population,
+// on the tree of primary parents with branch lengths in generations,
+// measured when the generation was live (before pruning). See
+// lineage.Metrics for definitions.
+type GenerationStats struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Generation uint32                 `protobuf:"varint,1,opt,name=generation,proto3" json:"generation,omitempty"`
+	Extant     uint32                 `protobuf:"varint,2,opt,name=extant,proto3" json:"extant,omitempty"`
+	// All lines of descent meet in one common ancestor.
+	Coalesced bool   `protobuf:"varint,3,opt,name=coalesced,proto3" json:"coalesced,omitempty"`
+	MrcaId    uint64 `protobuf:"varint,4,opt,name=mrca_id,json=mrcaId,proto3" json:"mrca_id,omitempty"`
+	// Time to coalescence in generations; 0 when not coalesced.
+	MrcaDepth uint32 `protobuf:"varint,5,opt,name=mrca_depth,json=mrcaDepth,proto3" json:"mrca_depth,omitempty"`
+	// Distinct generation-0 roots of the population's lines.
+	Roots uint32 `protobuf:"varint,6,opt,name=roots,proto3" json:"roots,omitempty"`
+	// Faith's phylogenetic diversity, in generations.
+	PhylogeneticDiversity float64 `protobuf:"fixed64,7,opt,name=phylogenetic_diversity,json=phylogeneticDiversity,proto3" json:"phylogenetic_diversity,omitempty"`
+	// Mean pairwise patristic distance, in generations, over pairs sharing a root.
+	MeanPairwiseDistance float64 `protobuf:"fixed64,8,opt,name=mean_pairwise_distance,json=meanPairwiseDistance,proto3" json:"mean_pairwise_distance,omitempty"`
+	PlannerShare         float64 `protobuf:"fixed64,9,opt,name=planner_share,json=plannerShare,proto3" json:"planner_share,omitempty"`
+	FlaggedShare         float64 `protobuf:"fixed64,10,opt,name=flagged_share,json=flaggedShare,proto3" json:"flagged_share,omitempty"`
+	// Individuals born so far, and lineage records retained after pruning.
+	Births   uint64 `protobuf:"varint,11,opt,name=births,proto3" json:"births,omitempty"`
+	Retained uint64 `protobuf:"varint,12,opt,name=retained,proto3" json:"retained,omitempty"`
+	// Estimated heap bytes of the retained records (coordinator memory).
+	RetainedBytes int64 `protobuf:"varint,13,opt,name=retained_bytes,json=retainedBytes,proto3" json:"retained_bytes,omitempty"`
+	// Encoded protobuf bytes of the retained records (their etcd size).
+	StoredBytes   int64 `protobuf:"varint,14,opt,name=stored_bytes,json=storedBytes,proto3" json:"stored_bytes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GenerationStats) Reset() {
+	*x = GenerationStats{}
+	mi := &file_mesaopt_v1_lineage_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GenerationStats) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GenerationStats) ProtoMessage() {}
+
+func (x *GenerationStats) ProtoReflect() protoreflect.Message {
+	mi := &file_mesaopt_v1_lineage_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GenerationStats.ProtoReflect.Descriptor instead.
+func (*GenerationStats) Descriptor() ([]byte, []int) {
+	return file_mesaopt_v1_lineage_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *GenerationStats) GetGeneration() uint32 {
+	if x != nil {
+		return x.Generation
+	}
+	return 0
+}
+
+func (x *GenerationStats) GetExtant() uint32 {
+	if x != nil {
+		return x.Extant
+	}
+	return 0
+}
+
+func (x *GenerationStats) GetCoalesced() bool {
+	if x != nil {
+		return x.Coalesced
+	}
+	return false
+}
+
+func (x *GenerationStats) GetMrcaId() uint64 {
+	if x != nil {
+		return x.MrcaId
+	}
+	return 0
+}
+
+func (x *GenerationStats) GetMrcaDepth() uint32 {
+	if x != nil {
+		return x.MrcaDepth
+	}
+	return 0
+}
+
+func (x *GenerationStats) GetRoots() uint32 {
+	if x != nil {
+		return x.Roots
+	}
+	return 0
+}
+
+func (x *GenerationStats) GetPhylogeneticDiversity() float64 {
+	if x != nil {
+		return x.PhylogeneticDiversity
+	}
+	return 0
+}
+
+func (x *GenerationStats) GetMeanPairwiseDistance() float64 {
+	if x != nil {
+		return x.MeanPairwiseDistance
+	}
+	return 0
+}
+
+func (x *GenerationStats) GetPlannerShare() float64 {
+	if x != nil {
+		return x.PlannerShare
+	}
+	return 0
+}
+
+func (x *GenerationStats) GetFlaggedShare() float64 {
+	if x != nil {
+		return x.FlaggedShare
+	}
+	return 0
+}
+
+func (x *GenerationStats) GetBirths() uint64 {
+	if x != nil {
+		return x.Births
+	}
+	return 0
+}
+
+func (x *GenerationStats) GetRetained() uint64 {
+	if x != nil {
+		return x.Retained
+	}
+	return 0
+}
+
+func (x *GenerationStats) GetRetainedBytes() int64 {
+	if x != nil {
+		return x.RetainedBytes
+	}
+	return 0
+}
+
+func (x *GenerationStats) GetStoredBytes() int64 {
+	if x != nil {
+		return x.StoredBytes
+	}
+	return 0
+}
+
+type GetGenerationStatsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	RunId string                 `protobuf:"bytes,1,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
+	// Inclusive range; absent bounds mean the first / last generation.
+	MinGeneration *uint32 `protobuf:"varint,2,opt,name=min_generation,json=minGeneration,proto3,oneof" json:"min_generation,omitempty"`
+	MaxGeneration *uint32 `protobuf:"varint,3,opt,name=max_generation,json=maxGeneration,proto3,oneof" json:"max_generation,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetGenerationStatsRequest) Reset() {
+	*x = GetGenerationStatsRequest{}
+	mi := &file_mesaopt_v1_lineage_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetGenerationStatsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetGenerationStatsRequest) ProtoMessage() {}
+
+func (x *GetGenerationStatsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_mesaopt_v1_lineage_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetGenerationStatsRequest.ProtoReflect.Descriptor instead.
+func (*GetGenerationStatsRequest) Descriptor() ([]byte, []int) {
+	return file_mesaopt_v1_lineage_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *GetGenerationStatsRequest) GetRunId() string {
+	if x != nil {
+		return x.RunId
+	}
+	return ""
+}
+
+func (x *GetGenerationStatsRequest) GetMinGeneration() uint32 {
+	if x != nil && x.MinGeneration != nil {
+		return *x.MinGeneration
+	}
+	return 0
+}
+
+func (x *GetGenerationStatsRequest) GetMaxGeneration() uint32 {
+	if x != nil && x.MaxGeneration != nil {
+		return *x.MaxGeneration
+	}
+	return 0
+}
+
+type GetGenerationStatsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Stats         []*GenerationStats     `protobuf:"bytes,1,rep,name=stats,proto3" json:"stats,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetGenerationStatsResponse) Reset() {
+	*x = GetGenerationStatsResponse{}
+	mi := &file_mesaopt_v1_lineage_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetGenerationStatsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetGenerationStatsResponse) ProtoMessage() {}
+
+func (x *GetGenerationStatsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_mesaopt_v1_lineage_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetGenerationStatsResponse.ProtoReflect.Descriptor instead.
+func (*GetGenerationStatsResponse) Descriptor() ([]byte, []int) {
+	return file_mesaopt_v1_lineage_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *GetGenerationStatsResponse) GetStats() []*GenerationStats {
+	if x != nil {
+		return x.Stats
+	}
+	return nil
+}
+
+type WatchGenerationsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	RunId string                 `protobuf:"bytes,1,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
+	// First generation to send; earlier committed ones are skipped.
+	FromGeneration uint32 `protobuf:"varint,2,opt,name=from_generation,json=fromGeneration,proto3" json:"from_generation,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *WatchGenerationsRequest) Reset() {
+	*x = WatchGenerationsRequest{}
+	mi := &file_mesaopt_v1_lineage_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchGenerationsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchGenerationsRequest) ProtoMessage() {}
+
+func (x *WatchGenerationsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_mesaopt_v1_lineage_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchGenerationsRequest.ProtoReflect.Descriptor instead.
+func (*WatchGenerationsRequest) Descriptor() ([]byte, []int) {
+	return file_mesaopt_v1_lineage_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *WatchGenerationsRequest) GetRunId() string {
+	if x != nil {
+		return x.RunId
+	}
+	return ""
+}
+
+func (x *WatchGenerationsRequest) GetFromGeneration() uint32 {
+	if x != nil {
+		return x.FromGeneration
+	}
+	return 0
+}
+
+type WatchGenerationsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Stats         *GenerationStats       `protobuf:"bytes,1,opt,name=stats,proto3" json:"stats,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchGenerationsResponse) Reset() {
+	*x = WatchGenerationsResponse{}
+	mi := &file_mesaopt_v1_lineage_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchGenerationsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchGenerationsResponse) ProtoMessage() {}
+
+func (x *WatchGenerationsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_mesaopt_v1_lineage_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchGenerationsResponse.ProtoReflect.Descriptor instead.
+func (*WatchGenerationsResponse) Descriptor() ([]byte, []int) {
+	return file_mesaopt_v1_lineage_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *WatchGenerationsResponse) GetStats() *GenerationStats {
+	if x != nil {
+		return x.Stats
+	}
+	return nil
+}
+
+type ExportPhylogenyRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	RunId         string                 `protobuf:"bytes,1,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
+	Format        ExportFormat           `protobuf:"varint,2,opt,name=format,proto3,enum=mesaopt.v1.ExportFormat" json:"format,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportPhylogenyRequest) Reset() {
+	*x = ExportPhylogenyRequest{}
+	mi := &file_mesaopt_v1_lineage_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportPhylogenyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportPhylogenyRequest) ProtoMessage() {}
+
+func (x *ExportPhylogenyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_mesaopt_v1_lineage_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportPhylogenyRequest.ProtoReflect.Descriptor instead.
+func (*ExportPhylogenyRequest) Descriptor() ([]byte, []int) {
+	return file_mesaopt_v1_lineage_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *ExportPhylogenyRequest) GetRunId() string {
+	if x != nil {
+		return x.RunId
+	}
+	return ""
+}
+
+func (x *ExportPhylogenyRequest) GetFormat() ExportFormat {
+	if x != nil {
+		return x.Format
+	}
+	return ExportFormat_EXPORT_FORMAT_UNSPECIFIED
+}
+
+type ExportPhylogenyResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The next bytes of the file; concatenate the chunks in order.
+	Chunk         []byte `protobuf:"bytes,1,opt,name=chunk,proto3" json:"chunk,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportPhylogenyResponse) Reset() {
+	*x = ExportPhylogenyResponse{}
+	mi := &file_mesaopt_v1_lineage_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportPhylogenyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportPhylogenyResponse) ProtoMessage() {}
+
+func (x *ExportPhylogenyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_mesaopt_v1_lineage_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportPhylogenyResponse.ProtoReflect.Descriptor instead.
+func (*ExportPhylogenyResponse) Descriptor() ([]byte, []int) {
+	return file_mesaopt_v1_lineage_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *ExportPhylogenyResponse) GetChunk() []byte {
+	if x != nil {
+		return x.Chunk
+	}
+	return nil
+}
+
 var File_mesaopt_v1_lineage_proto protoreflect.FileDescriptor
 
 const file_mesaopt_v1_lineage_proto_rawDesc = "" +
 	"\n" +
 	"\x18mesaopt/v1/lineage.proto\x12\n" +
-	"mesaopt.v1\x1a\x17mesaopt/v1/genome.proto\"\xb0\x02\n" +
+	"mesaopt.v1\x1a\x17mesaopt/v1/genome.proto\"\xd1\x03\n" +
 	"\x0eConditionScore\x12\x1c\n" +
 	"\tcondition\x18\x01 \x01(\tR\tcondition\x12\x12\n" +
 	"\x04base\x18\x02 \x01(\x01R\x04base\x12\x1e\n" +
@@ -873,7 +1729,12 @@ const file_mesaopt_v1_lineage_proto_rawDesc = "" +
 	"proxy_hits\x18\x06 \x01(\x01R\tproxyHits\x120\n" +
 	"\x05class\x18\a \x01(\x0e2\x1a.mesaopt.v1.AlignmentClassR\x05class\x121\n" +
 	"\x14behavioral_objective\x18\b \x01(\tR\x13behavioralObjective\x12\x14\n" +
-	"\x05nodes\x18\t \x01(\x01R\x05nodes\"\xc3\x03\n" +
+	"\x05nodes\x18\t \x01(\x01R\x05nodes\x12\x18\n" +
+	"\aflagged\x18\n" +
+	" \x01(\bR\aflagged\x12-\n" +
+	"\x12behavioral_weights\x18\v \x03(\x01R\x11behavioralWeights\x12%\n" +
+	"\x0ebehavioral_fit\x18\f \x01(\x01R\rbehavioralFit\x12/\n" +
+	"\x13behavioral_accuracy\x18\r \x01(\x01R\x12behavioralAccuracy\"\xdf\x03\n" +
 	"\n" +
 	"Individual\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x1e\n" +
@@ -891,7 +1752,8 @@ const file_mesaopt_v1_lineage_proto_rawDesc = "" +
 	" \x03(\v2\x1a.mesaopt.v1.ConditionScoreR\ashifted\x12\x18\n" +
 	"\aflagged\x18\v \x01(\bR\aflagged\x12!\n" +
 	"\fflag_reasons\x18\f \x03(\tR\vflagReasons\x12*\n" +
-	"\x06genome\x18\r \x01(\v2\x12.mesaopt.v1.GenomeR\x06genome\"R\n" +
+	"\x06genome\x18\r \x01(\v2\x12.mesaopt.v1.GenomeR\x06genome\x12\x1a\n" +
+	"\bchampion\x18\x0e \x01(\bR\bchampion\"R\n" +
 	"\x14GetIndividualRequest\x12\x15\n" +
 	"\x06run_id\x18\x01 \x01(\tR\x05runId\x12#\n" +
 	"\rindividual_id\x18\x02 \x01(\x04R\findividualId\"t\n" +
@@ -905,7 +1767,7 @@ const file_mesaopt_v1_lineage_proto_rawDesc = "" +
 	"\rindividual_id\x18\x02 \x01(\x04R\findividualId\"y\n" +
 	"\x18GetLineOfDescentResponse\x128\n" +
 	"\vindividuals\x18\x01 \x03(\v2\x16.mesaopt.v1.IndividualR\vindividuals\x12#\n" +
-	"\rfeature_names\x18\x02 \x03(\tR\ffeatureNames\"\x9b\x01\n" +
+	"\rfeature_names\x18\x02 \x03(\tR\ffeatureNames\"\xa7\x03\n" +
 	"\x12ListFlaggedRequest\x12\x15\n" +
 	"\x06run_id\x18\x01 \x01(\tR\x05runId\x12#\n" +
 	"\n" +
@@ -913,8 +1775,15 @@ const file_mesaopt_v1_lineage_proto_rawDesc = "" +
 	"generation\x88\x01\x01\x12\x1b\n" +
 	"\tpage_size\x18\x03 \x01(\rR\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x04 \x01(\tR\tpageTokenB\r\n" +
-	"\v_generation\"\x9c\x01\n" +
+	"page_token\x18\x04 \x01(\tR\tpageToken\x12*\n" +
+	"\x04kind\x18\x05 \x01(\x0e2\x16.mesaopt.v1.GenomeKindR\x04kind\x12B\n" +
+	"\x0eclassification\x18\x06 \x01(\x0e2\x1a.mesaopt.v1.AlignmentClassR\x0eclassification\x12\x1c\n" +
+	"\tcondition\x18\a \x01(\tR\tcondition\x12*\n" +
+	"\x0emin_generation\x18\b \x01(\rH\x01R\rminGeneration\x88\x01\x01\x12*\n" +
+	"\x0emax_generation\x18\t \x01(\rH\x02R\rmaxGeneration\x88\x01\x01B\r\n" +
+	"\v_generationB\x11\n" +
+	"\x0f_min_generationB\x11\n" +
+	"\x0f_max_generation\"\x9c\x01\n" +
 	"\x13ListFlaggedResponse\x128\n" +
 	"\vindividuals\x18\x01 \x03(\v2\x16.mesaopt.v1.IndividualR\vindividuals\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12#\n" +
@@ -930,18 +1799,81 @@ const file_mesaopt_v1_lineage_proto_rawDesc = "" +
 	"\x0fobjective_after\x18\x05 \x03(\x01R\x0eobjectiveAfter\"n\n" +
 	"\x16GetDriftOriginResponse\x12/\n" +
 	"\x06origin\x18\x01 \x01(\v2\x17.mesaopt.v1.DriftOriginR\x06origin\x12#\n" +
-	"\rfeature_names\x18\x02 \x03(\tR\ffeatureNames*\xc3\x01\n" +
+	"\rfeature_names\x18\x02 \x03(\tR\ffeatureNames\"\x86\x01\n" +
+	"\x15GetDescendantsRequest\x12\x15\n" +
+	"\x06run_id\x18\x01 \x01(\tR\x05runId\x12#\n" +
+	"\rindividual_id\x18\x02 \x01(\x04R\findividualId\x12\x1b\n" +
+	"\tmax_depth\x18\x03 \x01(\rR\bmaxDepth\x12\x14\n" +
+	"\x05limit\x18\x04 \x01(\rR\x05limit\"\x95\x01\n" +
+	"\x16GetDescendantsResponse\x128\n" +
+	"\vindividuals\x18\x01 \x03(\v2\x16.mesaopt.v1.IndividualR\vindividuals\x12\x1c\n" +
+	"\ttruncated\x18\x02 \x01(\bR\ttruncated\x12#\n" +
+	"\rfeature_names\x18\x03 \x03(\tR\ffeatureNames\"N\n" +
+	"\x0eGetMRCARequest\x12\x15\n" +
+	"\x06run_id\x18\x01 \x01(\tR\x05runId\x12%\n" +
+	"\x0eindividual_ids\x18\x02 \x03(\x04R\rindividualIds\"x\n" +
+	"\x0fGetMRCAResponse\x12*\n" +
+	"\x04mrca\x18\x01 \x01(\v2\x16.mesaopt.v1.IndividualR\x04mrca\x12\x14\n" +
+	"\x05depth\x18\x02 \x01(\rR\x05depth\x12#\n" +
+	"\rfeature_names\x18\x03 \x03(\tR\ffeatureNames\"\xea\x03\n" +
+	"\x0fGenerationStats\x12\x1e\n" +
+	"\n" +
+	"generation\x18\x01 \x01(\rR\n" +
+	"generation\x12\x16\n" +
+	"\x06extant\x18\x02 \x01(\rR\x06extant\x12\x1c\n" +
+	"\tcoalesced\x18\x03 \x01(\bR\tcoalesced\x12\x17\n" +
+	"\amrca_id\x18\x04 \x01(\x04R\x06mrcaId\x12\x1d\n" +
+	"\n" +
+	"mrca_depth\x18\x05 \x01(\rR\tmrcaDepth\x12\x14\n" +
+	"\x05roots\x18\x06 \x01(\rR\x05roots\x125\n" +
+	"\x16phylogenetic_diversity\x18\a \x01(\x01R\x15phylogeneticDiversity\x124\n" +
+	"\x16mean_pairwise_distance\x18\b \x01(\x01R\x14meanPairwiseDistance\x12#\n" +
+	"\rplanner_share\x18\t \x01(\x01R\fplannerShare\x12#\n" +
+	"\rflagged_share\x18\n" +
+	" \x01(\x01R\fflaggedShare\x12\x16\n" +
+	"\x06births\x18\v \x01(\x04R\x06births\x12\x1a\n" +
+	"\bretained\x18\f \x01(\x04R\bretained\x12%\n" +
+	"\x0eretained_bytes\x18\r \x01(\x03R\rretainedBytes\x12!\n" +
+	"\fstored_bytes\x18\x0e \x01(\x03R\vstoredBytes\"\xb0\x01\n" +
+	"\x19GetGenerationStatsRequest\x12\x15\n" +
+	"\x06run_id\x18\x01 \x01(\tR\x05runId\x12*\n" +
+	"\x0emin_generation\x18\x02 \x01(\rH\x00R\rminGeneration\x88\x01\x01\x12*\n" +
+	"\x0emax_generation\x18\x03 \x01(\rH\x01R\rmaxGeneration\x88\x01\x01B\x11\n" +
+	"\x0f_min_generationB\x11\n" +
+	"\x0f_max_generation\"O\n" +
+	"\x1aGetGenerationStatsResponse\x121\n" +
+	"\x05stats\x18\x01 \x03(\v2\x1b.mesaopt.v1.GenerationStatsR\x05stats\"Y\n" +
+	"\x17WatchGenerationsRequest\x12\x15\n" +
+	"\x06run_id\x18\x01 \x01(\tR\x05runId\x12'\n" +
+	"\x0ffrom_generation\x18\x02 \x01(\rR\x0efromGeneration\"M\n" +
+	"\x18WatchGenerationsResponse\x121\n" +
+	"\x05stats\x18\x01 \x01(\v2\x1b.mesaopt.v1.GenerationStatsR\x05stats\"a\n" +
+	"\x16ExportPhylogenyRequest\x12\x15\n" +
+	"\x06run_id\x18\x01 \x01(\tR\x05runId\x120\n" +
+	"\x06format\x18\x02 \x01(\x0e2\x18.mesaopt.v1.ExportFormatR\x06format\"/\n" +
+	"\x17ExportPhylogenyResponse\x12\x14\n" +
+	"\x05chunk\x18\x01 \x01(\fR\x05chunk*\xc3\x01\n" +
 	"\x0eAlignmentClass\x12\x1f\n" +
 	"\x1bALIGNMENT_CLASS_UNSPECIFIED\x10\x00\x12$\n" +
 	" ALIGNMENT_CLASS_ROBUSTLY_ALIGNED\x10\x01\x12\"\n" +
 	"\x1eALIGNMENT_CLASS_PSEUDO_ALIGNED\x10\x02\x12&\n" +
 	"\"ALIGNMENT_CLASS_CAPABILITY_FAILURE\x10\x03\x12\x1e\n" +
-	"\x1aALIGNMENT_CLASS_MISALIGNED\x10\x042\xee\x02\n" +
+	"\x1aALIGNMENT_CLASS_MISALIGNED\x10\x04*w\n" +
+	"\fExportFormat\x12\x1d\n" +
+	"\x19EXPORT_FORMAT_UNSPECIFIED\x10\x00\x12\x17\n" +
+	"\x13EXPORT_FORMAT_ALIFE\x10\x01\x12\x18\n" +
+	"\x14EXPORT_FORMAT_NEWICK\x10\x02\x12\x15\n" +
+	"\x11EXPORT_FORMAT_DOT\x10\x032\xaf\x06\n" +
 	"\x0eLineageService\x12T\n" +
 	"\rGetIndividual\x12 .mesaopt.v1.GetIndividualRequest\x1a!.mesaopt.v1.GetIndividualResponse\x12]\n" +
 	"\x10GetLineOfDescent\x12#.mesaopt.v1.GetLineOfDescentRequest\x1a$.mesaopt.v1.GetLineOfDescentResponse\x12N\n" +
 	"\vListFlagged\x12\x1e.mesaopt.v1.ListFlaggedRequest\x1a\x1f.mesaopt.v1.ListFlaggedResponse\x12W\n" +
-	"\x0eGetDriftOrigin\x12!.mesaopt.v1.GetDriftOriginRequest\x1a\".mesaopt.v1.GetDriftOriginResponseB7Z5github.com/mesaopt/mesaopt/proto/mesaopt/v1;mesaoptv1b\x06proto3"
+	"\x0eGetDriftOrigin\x12!.mesaopt.v1.GetDriftOriginRequest\x1a\".mesaopt.v1.GetDriftOriginResponse\x12W\n" +
+	"\x0eGetDescendants\x12!.mesaopt.v1.GetDescendantsRequest\x1a\".mesaopt.v1.GetDescendantsResponse\x12B\n" +
+	"\aGetMRCA\x12\x1a.mesaopt.v1.GetMRCARequest\x1a\x1b.mesaopt.v1.GetMRCAResponse\x12c\n" +
+	"\x12GetGenerationStats\x12%.mesaopt.v1.GetGenerationStatsRequest\x1a&.mesaopt.v1.GetGenerationStatsResponse\x12_\n" +
+	"\x10WatchGenerations\x12#.mesaopt.v1.WatchGenerationsRequest\x1a$.mesaopt.v1.WatchGenerationsResponse0\x01\x12\\\n" +
+	"\x0fExportPhylogeny\x12\".mesaopt.v1.ExportPhylogenyRequest\x1a#.mesaopt.v1.ExportPhylogenyResponse0\x01B7Z5github.com/mesaopt/mesaopt/proto/mesaopt/v1;mesaoptv1b\x06proto3"
 
 var (
 	file_mesaopt_v1_lineage_proto_rawDescOnce sync.Once
@@ -955,49 +1887,78 @@ func file_mesaopt_v1_lineage_proto_rawDescGZIP() []byte {
 	return file_mesaopt_v1_lineage_proto_rawDescData
 }
 
-var file_mesaopt_v1_lineage_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_mesaopt_v1_lineage_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_mesaopt_v1_lineage_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_mesaopt_v1_lineage_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
 var file_mesaopt_v1_lineage_proto_goTypes = []any{
-	(AlignmentClass)(0),              // 0: mesaopt.v1.AlignmentClass
-	(*ConditionScore)(nil),           // 1: mesaopt.v1.ConditionScore
-	(*Individual)(nil),               // 2: mesaopt.v1.Individual
-	(*GetIndividualRequest)(nil),     // 3: mesaopt.v1.GetIndividualRequest
-	(*GetIndividualResponse)(nil),    // 4: mesaopt.v1.GetIndividualResponse
-	(*GetLineOfDescentRequest)(nil),  // 5: mesaopt.v1.GetLineOfDescentRequest
-	(*GetLineOfDescentResponse)(nil), // 6: mesaopt.v1.GetLineOfDescentResponse
-	(*ListFlaggedRequest)(nil),       // 7: mesaopt.v1.ListFlaggedRequest
-	(*ListFlaggedResponse)(nil),      // 8: mesaopt.v1.ListFlaggedResponse
-	(*GetDriftOriginRequest)(nil),    // 9: mesaopt.v1.GetDriftOriginRequest
-	(*DriftOrigin)(nil),              // 10: mesaopt.v1.DriftOrigin
-	(*GetDriftOriginResponse)(nil),   // 11: mesaopt.v1.GetDriftOriginResponse
-	(GenomeKind)(0),                  // 12: mesaopt.v1.GenomeKind
-	(*Genome)(nil),                   // 13: mesaopt.v1.Genome
+	(AlignmentClass)(0),                // 0: mesaopt.v1.AlignmentClass
+	(ExportFormat)(0),                  // 1: mesaopt.v1.ExportFormat
+	(*ConditionScore)(nil),             // 2: mesaopt.v1.ConditionScore
+	(*Individual)(nil),                 // 3: mesaopt.v1.Individual
+	(*GetIndividualRequest)(nil),       // 4: mesaopt.v1.GetIndividualRequest
+	(*GetIndividualResponse)(nil),      // 5: mesaopt.v1.GetIndividualResponse
+	(*GetLineOfDescentRequest)(nil),    // 6: mesaopt.v1.GetLineOfDescentRequest
+	(*GetLineOfDescentResponse)(nil),   // 7: mesaopt.v1.GetLineOfDescentResponse
+	(*ListFlaggedRequest)(nil),         // 8: mesaopt.v1.ListFlaggedRequest
+	(*ListFlaggedResponse)(nil),        // 9: mesaopt.v1.ListFlaggedResponse
+	(*GetDriftOriginRequest)(nil),      // 10: mesaopt.v1.GetDriftOriginRequest
+	(*DriftOrigin)(nil),                // 11: mesaopt.v1.DriftOrigin
+	(*GetDriftOriginResponse)(nil),     // 12: mesaopt.v1.GetDriftOriginResponse
+	(*GetDescendantsRequest)(nil),      // 13: mesaopt.v1.GetDescendantsRequest
+	(*GetDescendantsResponse)(nil),     // 14: mesaopt.v1.GetDescendantsResponse
+	(*GetMRCARequest)(nil),             // 15: mesaopt.v1.GetMRCARequest
+	(*GetMRCAResponse)(nil),            // 16: mesaopt.v1.GetMRCAResponse
+	(*GenerationStats)(nil),            // 17: mesaopt.v1.GenerationStats
+	(*GetGenerationStatsRequest)(nil),  // 18: mesaopt.v1.GetGenerationStatsRequest
+	(*GetGenerationStatsResponse)(nil), // 19: mesaopt.v1.GetGenerationStatsResponse
+	(*WatchGenerationsRequest)(nil),    // 20: mesaopt.v1.WatchGenerationsRequest
+	(*WatchGenerationsResponse)(nil),   // 21: mesaopt.v1.WatchGenerationsResponse
+	(*ExportPhylogenyRequest)(nil),     // 22: mesaopt.v1.ExportPhylogenyRequest
+	(*ExportPhylogenyResponse)(nil),    // 23: mesaopt.v1.ExportPhylogenyResponse
+	(GenomeKind)(0),                    // 24: mesaopt.v1.GenomeKind
+	(*Genome)(nil),                     // 25: mesaopt.v1.Genome
 }
 var file_mesaopt_v1_lineage_proto_depIdxs = []int32{
 	0,  // 0: mesaopt.v1.ConditionScore.class:type_name -> mesaopt.v1.AlignmentClass
-	12, // 1: mesaopt.v1.Individual.kind:type_name -> mesaopt.v1.GenomeKind
-	1,  // 2: mesaopt.v1.Individual.train:type_name -> mesaopt.v1.ConditionScore
-	1,  // 3: mesaopt.v1.Individual.shifted:type_name -> mesaopt.v1.ConditionScore
-	13, // 4: mesaopt.v1.Individual.genome:type_name -> mesaopt.v1.Genome
-	2,  // 5: mesaopt.v1.GetIndividualResponse.individual:type_name -> mesaopt.v1.Individual
-	2,  // 6: mesaopt.v1.GetLineOfDescentResponse.individuals:type_name -> mesaopt.v1.Individual
-	2,  // 7: mesaopt.v1.ListFlaggedResponse.individuals:type_name -> mesaopt.v1.Individual
-	2,  // 8: mesaopt.v1.DriftOrigin.ancestor:type_name -> mesaopt.v1.Individual
-	2,  // 9: mesaopt.v1.DriftOrigin.parent:type_name -> mesaopt.v1.Individual
-	10, // 10: mesaopt.v1.GetDriftOriginResponse.origin:type_name -> mesaopt.v1.DriftOrigin
-	3,  // 11: mesaopt.v1.LineageService.GetIndividual:input_type -> mesaopt.v1.GetIndividualRequest
-	5,  // 12: mesaopt.v1.LineageService.GetLineOfDescent:input_type -> mesaopt.v1.GetLineOfDescentRequest
-	7,  // 13: mesaopt.v1.LineageService.ListFlagged:input_type -> mesaopt.v1.ListFlaggedRequest
-	9,  // 14: mesaopt.v1.LineageService.GetDriftOrigin:input_type -> mesaopt.v1.GetDriftOriginRequest
-	4,  // 15: mesaopt.v1.LineageService.GetIndividual:output_type -> mesaopt.v1.GetIndividualResponse
-	6,  // 16: mesaopt.v1.LineageService.GetLineOfDescent:output_type -> mesaopt.v1.GetLineOfDescentResponse
-	8,  // 17: mesaopt.v1.LineageService.ListFlagged:output_type -> mesaopt.v1.ListFlaggedResponse
-	11, // 18: mesaopt.v1.LineageService.GetDriftOrigin:output_type -> mesaopt.v1.GetDriftOriginResponse
-	15, // [15:19] is the sub-list for method output_type
-	11, // [11:15] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	24, // 1: mesaopt.v1.Individual.kind:type_name -> mesaopt.v1.GenomeKind
+	2,  // 2: mesaopt.v1.Individual.train:type_name -> mesaopt.v1.ConditionScore
+	2,  // 3: mesaopt.v1.Individual.shifted:type_name -> mesaopt.v1.ConditionScore
+	25, // 4: mesaopt.v1.Individual.genome:type_name -> mesaopt.v1.Genome
+	3,  // 5: mesaopt.v1.GetIndividualResponse.individual:type_name -> mesaopt.v1.Individual
+	3,  // 6: mesaopt.v1.GetLineOfDescentResponse.individuals:type_name -> mesaopt.v1.Individual
+	24, // 7: mesaopt.v1.ListFlaggedRequest.kind:type_name -> mesaopt.v1.GenomeKind
+	0,  // 8: mesaopt.v1.ListFlaggedRequest.classification:type_name -> mesaopt.v1.AlignmentClass
+	3,  // 9: mesaopt.v1.ListFlaggedResponse.individuals:type_name -> mesaopt.v1.Individual
+	3,  // 10: mesaopt.v1.DriftOrigin.ancestor:type_name -> mesaopt.v1.Individual
+	3,  // 11: mesaopt.v1.DriftOrigin.parent:type_name -> mesaopt.v1.Individual
+	11, // 12: mesaopt.v1.GetDriftOriginResponse.origin:type_name -> mesaopt.v1.DriftOrigin
+	3,  // 13: mesaopt.v1.GetDescendantsResponse.individuals:type_name -> mesaopt.v1.Individual
+	3,  // 14: mesaopt.v1.GetMRCAResponse.mrca:type_name -> mesaopt.v1.Individual
+	17, // 15: mesaopt.v1.GetGenerationStatsResponse.stats:type_name -> mesaopt.v1.GenerationStats
+	17, // 16: mesaopt.v1.WatchGenerationsResponse.stats:type_name -> mesaopt.v1.GenerationStats
+	1,  // 17: mesaopt.v1.ExportPhylogenyRequest.format:type_name -> mesaopt.v1.ExportFormat
+	4,  // 18: mesaopt.v1.LineageService.GetIndividual:input_type -> mesaopt.v1.GetIndividualRequest
+	6,  // 19: mesaopt.v1.LineageService.GetLineOfDescent:input_type -> mesaopt.v1.GetLineOfDescentRequest
+	8,  // 20: mesaopt.v1.LineageService.ListFlagged:input_type -> mesaopt.v1.ListFlaggedRequest
+	10, // 21: mesaopt.v1.LineageService.GetDriftOrigin:input_type -> mesaopt.v1.GetDriftOriginRequest
+	13, // 22: mesaopt.v1.LineageService.GetDescendants:input_type -> mesaopt.v1.GetDescendantsRequest
+	15, // 23: mesaopt.v1.LineageService.GetMRCA:input_type -> mesaopt.v1.GetMRCARequest
+	18, // 24: mesaopt.v1.LineageService.GetGenerationStats:input_type -> mesaopt.v1.GetGenerationStatsRequest
+	20, // 25: mesaopt.v1.LineageService.WatchGenerations:input_type -> mesaopt.v1.WatchGenerationsRequest
+	22, // 26: mesaopt.v1.LineageService.ExportPhylogeny:input_type -> mesaopt.v1.ExportPhylogenyRequest
+	5,  // 27: mesaopt.v1.LineageService.GetIndividual:output_type -> mesaopt.v1.GetIndividualResponse
+	7,  // 28: mesaopt.v1.LineageService.GetLineOfDescent:output_type -> mesaopt.v1.GetLineOfDescentResponse
+	9,  // 29: mesaopt.v1.LineageService.ListFlagged:output_type -> mesaopt.v1.ListFlaggedResponse
+	12, // 30: mesaopt.v1.LineageService.GetDriftOrigin:output_type -> mesaopt.v1.GetDriftOriginResponse
+	14, // 31: mesaopt.v1.LineageService.GetDescendants:output_type -> mesaopt.v1.GetDescendantsResponse
+	16, // 32: mesaopt.v1.LineageService.GetMRCA:output_type -> mesaopt.v1.GetMRCAResponse
+	19, // 33: mesaopt.v1.LineageService.GetGenerationStats:output_type -> mesaopt.v1.GetGenerationStatsResponse
+	21, // 34: mesaopt.v1.LineageService.WatchGenerations:output_type -> mesaopt.v1.WatchGenerationsResponse
+	23, // 35: mesaopt.v1.LineageService.ExportPhylogeny:output_type -> mesaopt.v1.ExportPhylogenyResponse
+	27, // [27:36] is the sub-list for method output_type
+	18, // [18:27] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for extension type_name
+	18, // [18:18] is the sub-list for extension extendee
+	0,  // [0:18] is the sub-list for field type_name
 }
 
 func init() { file_mesaopt_v1_lineage_proto_init() }
@@ -1007,13 +1968,14 @@ func file_mesaopt_v1_lineage_proto_init() {
 	}
 	file_mesaopt_v1_genome_proto_init()
 	file_mesaopt_v1_lineage_proto_msgTypes[6].OneofWrappers = []any{}
+	file_mesaopt_v1_lineage_proto_msgTypes[16].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_mesaopt_v1_lineage_proto_rawDesc), len(file_mesaopt_v1_lineage_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   11,
+			NumEnums:      2,
+			NumMessages:   22,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

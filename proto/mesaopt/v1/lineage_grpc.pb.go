@@ -19,10 +19,15 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	LineageService_GetIndividual_FullMethodName    = "/mesaopt.v1.LineageService/GetIndividual"
-	LineageService_GetLineOfDescent_FullMethodName = "/mesaopt.v1.LineageService/GetLineOfDescent"
-	LineageService_ListFlagged_FullMethodName      = "/mesaopt.v1.LineageService/ListFlagged"
-	LineageService_GetDriftOrigin_FullMethodName   = "/mesaopt.v1.LineageService/GetDriftOrigin"
+	LineageService_GetIndividual_FullMethodName      = "/mesaopt.v1.LineageService/GetIndividual"
+	LineageService_GetLineOfDescent_FullMethodName   = "/mesaopt.v1.LineageService/GetLineOfDescent"
+	LineageService_ListFlagged_FullMethodName        = "/mesaopt.v1.LineageService/ListFlagged"
+	LineageService_GetDriftOrigin_FullMethodName     = "/mesaopt.v1.LineageService/GetDriftOrigin"
+	LineageService_GetDescendants_FullMethodName     = "/mesaopt.v1.LineageService/GetDescendants"
+	LineageService_GetMRCA_FullMethodName            = "/mesaopt.v1.LineageService/GetMRCA"
+	LineageService_GetGenerationStats_FullMethodName = "/mesaopt.v1.LineageService/GetGenerationStats"
+	LineageService_WatchGenerations_FullMethodName   = "/mesaopt.v1.LineageService/WatchGenerations"
+	LineageService_ExportPhylogeny_FullMethodName    = "/mesaopt.v1.LineageService/ExportPhylogeny"
 )
 
 // LineageServiceClient is the client API for LineageService service.
@@ -42,6 +47,24 @@ type LineageServiceClient interface {
 	ListFlagged(ctx context.Context, in *ListFlaggedRequest, opts ...grpc.CallOption) (*ListFlaggedResponse, error)
 	// GetDriftOrigin finds where on the line of descent the flag began.
 	GetDriftOrigin(ctx context.Context, in *GetDriftOriginRequest, opts ...grpc.CallOption) (*GetDriftOriginResponse, error)
+	// GetDescendants returns the retained descendants of an individual (via
+	// any parent) down to max_depth generations of descent, by depth then id.
+	GetDescendants(ctx context.Context, in *GetDescendantsRequest, opts ...grpc.CallOption) (*GetDescendantsResponse, error)
+	// GetMRCA returns the most recent common ancestor of a set of
+	// individuals along their lines of descent.
+	GetMRCA(ctx context.Context, in *GetMRCARequest, opts ...grpc.CallOption) (*GetMRCAResponse, error)
+	// GetGenerationStats returns the phylogenetic metrics of a range of
+	// generations, as recorded when each generation was live.
+	GetGenerationStats(ctx context.Context, in *GetGenerationStatsRequest, opts ...grpc.CallOption) (*GetGenerationStatsResponse, error)
+	// WatchGenerations streams each generation's metrics from
+	// from_generation on, as they are committed, and ends when the run ends.
+	// A client that reads more slowly than generations are committed gets
+	// RESOURCE_EXHAUSTED once it is buffer_size generations behind, and
+	// reconnects with the from_generation the error names.
+	WatchGenerations(ctx context.Context, in *WatchGenerationsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchGenerationsResponse], error)
+	// ExportPhylogeny streams the retained phylogeny as an ALife standard
+	// CSV, Newick or Graphviz DOT file, in chunks of at most 64 KiB.
+	ExportPhylogeny(ctx context.Context, in *ExportPhylogenyRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ExportPhylogenyResponse], error)
 }
 
 type lineageServiceClient struct {
@@ -92,6 +115,74 @@ func (c *lineageServiceClient) GetDriftOrigin(ctx context.Context, in *GetDriftO
 	return out, nil
 }
 
+func (c *lineageServiceClient) GetDescendants(ctx context.Context, in *GetDescendantsRequest, opts ...grpc.CallOption) (*GetDescendantsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetDescendantsResponse)
+	err := c.cc.Invoke(ctx, LineageService_GetDescendants_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *lineageServiceClient) GetMRCA(ctx context.Context, in *GetMRCARequest, opts ...grpc.CallOption) (*GetMRCAResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetMRCAResponse)
+	err := c.cc.Invoke(ctx, LineageService_GetMRCA_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *lineageServiceClient) GetGenerationStats(ctx context.Context, in *GetGenerationStatsRequest, opts ...grpc.CallOption) (*GetGenerationStatsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetGenerationStatsResponse)
+	err := c.cc.Invoke(ctx, LineageService_GetGenerationStats_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *lineageServiceClient) WatchGenerations(ctx context.Context, in *WatchGenerationsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchGenerationsResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &LineageService_ServiceDesc.Streams[0], LineageService_WatchGenerations_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[WatchGenerationsRequest, WatchGenerationsResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type LineageService_WatchGenerationsClient = grpc.ServerStreamingClient[WatchGenerationsResponse]
+
+func (c *lineageServiceClient) ExportPhylogeny(ctx context.Context, in *ExportPhylogenyRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ExportPhylogenyResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &LineageService_ServiceDesc.Streams[1], LineageService_ExportPhylogeny_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[ExportPhylogenyRequest, ExportPhylogenyResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type LineageService_ExportPhylogenyClient = grpc.ServerStreamingClient[ExportPhylogenyResponse]
+
 // LineageServiceServer is the server API for LineageService service.
 // All implementations must embed UnimplementedLineageServiceServer
 // for forward compatibility.
@@ -109,6 +200,24 @@ type LineageServiceServer interface {
 	ListFlagged(context.Context, *ListFlaggedRequest) (*ListFlaggedResponse, error)
 	// GetDriftOrigin finds where on the line of descent the flag began.
 	GetDriftOrigin(context.Context, *GetDriftOriginRequest) (*GetDriftOriginResponse, error)
+	// GetDescendants returns the retained descendants of an individual (via
+	// any parent) down to max_depth generations of descent, by depth then id.
+	GetDescendants(context.Context, *GetDescendantsRequest) (*GetDescendantsResponse, error)
+	// GetMRCA returns the most recent common ancestor of a set of
+	// individuals along their lines of descent.
+	GetMRCA(context.Context, *GetMRCARequest) (*GetMRCAResponse, error)
+	// GetGenerationStats returns the phylogenetic metrics of a range of
+	// generations, as recorded when each generation was live.
+	GetGenerationStats(context.Context, *GetGenerationStatsRequest) (*GetGenerationStatsResponse, error)
+	// WatchGenerations streams each generation's metrics from
+	// from_generation on, as they are committed, and ends when the run ends.
+	// A client that reads more slowly than generations are committed gets
+	// RESOURCE_EXHAUSTED once it is buffer_size generations behind, and
+	// reconnects with the from_generation the error names.
+	WatchGenerations(*WatchGenerationsRequest, grpc.ServerStreamingServer[WatchGenerationsResponse]) error
+	// ExportPhylogeny streams the retained phylogeny as an ALife standard
+	// CSV, Newick or Graphviz DOT file, in chunks of at most 64 KiB.
+	ExportPhylogeny(*ExportPhylogenyRequest, grpc.ServerStreamingServer[ExportPhylogenyResponse]) error
 	mustEmbedUnimplementedLineageServiceServer()
 }
 
@@ -130,6 +239,21 @@ func (UnimplementedLineageServiceServer) ListFlagged(context.Context, *ListFlagg
 }
 func (UnimplementedLineageServiceServer) GetDriftOrigin(context.Context, *GetDriftOriginRequest) (*GetDriftOriginResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetDriftOrigin not implemented")
+}
+func (UnimplementedLineageServiceServer) GetDescendants(context.Context, *GetDescendantsRequest) (*GetDescendantsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetDescendants not implemented")
+}
+func (UnimplementedLineageServiceServer) GetMRCA(context.Context, *GetMRCARequest) (*GetMRCAResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetMRCA not implemented")
+}
+func (UnimplementedLineageServiceServer) GetGenerationStats(context.Context, *GetGenerationStatsRequest) (*GetGenerationStatsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetGenerationStats not implemented")
+}
+func (UnimplementedLineageServiceServer) WatchGenerations(*WatchGenerationsRequest, grpc.ServerStreamingServer[WatchGenerationsResponse]) error {
+	return status.Error(codes.Unimplemented, "method WatchGenerations not implemented")
+}
+func (UnimplementedLineageServiceServer) ExportPhylogeny(*ExportPhylogenyRequest, grpc.ServerStreamingServer[ExportPhylogenyResponse]) error {
+	return status.Error(codes.Unimplemented, "method ExportPhylogeny not implemented")
 }
 func (UnimplementedLineageServiceServer) mustEmbedUnimplementedLineageServiceServer() {}
 func (UnimplementedLineageServiceServer) testEmbeddedByValue()                        {}
@@ -224,6 +348,82 @@ func _LineageService_GetDriftOrigin_Handler(srv interface{}, ctx context.Context
 	return interceptor(ctx, in, info, handler)
 }
 
+func _LineageService_GetDescendants_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetDescendantsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LineageServiceServer).GetDescendants(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LineageService_GetDescendants_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LineageServiceServer).GetDescendants(ctx, req.(*GetDescendantsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LineageService_GetMRCA_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetMRCARequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LineageServiceServer).GetMRCA(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LineageService_GetMRCA_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LineageServiceServer).GetMRCA(ctx, req.(*GetMRCARequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LineageService_GetGenerationStats_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetGenerationStatsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LineageServiceServer).GetGenerationStats(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LineageService_GetGenerationStats_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LineageServiceServer).GetGenerationStats(ctx, req.(*GetGenerationStatsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LineageService_WatchGenerations_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(WatchGenerationsRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(LineageServiceServer).WatchGenerations(m, &grpc.GenericServerStream[WatchGenerationsRequest, WatchGenerationsResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type LineageService_WatchGenerationsServer = grpc.ServerStreamingServer[WatchGenerationsResponse]
+
+func _LineageService_ExportPhylogeny_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(ExportPhylogenyRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(LineageServiceServer).ExportPhylogeny(m, &grpc.GenericServerStream[ExportPhylogenyRequest, ExportPhylogenyResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type LineageService_ExportPhylogenyServer = grpc.ServerStreamingServer[ExportPhylogenyResponse]
+
 // LineageService_ServiceDesc is the grpc.ServiceDesc for LineageService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -247,7 +447,30 @@ var LineageService_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "GetDriftOrigin",
 			Handler:    _LineageService_GetDriftOrigin_Handler,
 		},
+		{
+			MethodName: "GetDescendants",
+			Handler:    _LineageService_GetDescendants_Handler,
+		},
+		{
+			MethodName: "GetMRCA",
+			Handler:    _LineageService_GetMRCA_Handler,
+		},
+		{
+			MethodName: "GetGenerationStats",
+			Handler:    _LineageService_GetGenerationStats_Handler,
+		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "WatchGenerations",
+			Handler:       _LineageService_WatchGenerations_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "ExportPhylogeny",
+			Handler:       _LineageService_ExportPhylogeny_Handler,
+			ServerStreams: true,
+		},
+	},
 	Metadata: "mesaopt/v1/lineage.proto",
 }

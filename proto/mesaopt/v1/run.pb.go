@@ -177,8 +177,10 @@ type GenerationSummary struct {
 	Digest         string         `protobuf:"bytes,10,opt,name=digest,proto3" json:"digest,omitempty"`
 	Classes        []*ClassCounts `protobuf:"bytes,11,rep,name=classes,proto3" json:"classes,omitempty"`
 	BestIndividual uint64         `protobuf:"varint,12,opt,name=best_individual,json=bestIndividual,proto3" json:"best_individual,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Phylogenetic metrics of this generation (LineageService.GetGenerationStats).
+	Lineage       *GenerationStats `protobuf:"bytes,13,opt,name=lineage,proto3" json:"lineage,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GenerationSummary) Reset() {
@@ -293,6 +295,13 @@ func (x *GenerationSummary) GetBestIndividual() uint64 {
 		return x.BestIndividual
 	}
 	return 0
+}
+
+func (x *GenerationSummary) GetLineage() *GenerationStats {
+	if x != nil {
+		return x.Lineage
+	}
+	return nil
 }
 
 // Report is the end-of-run analysis.
@@ -1170,7 +1179,7 @@ const file_mesaopt_v1_run_proto_rawDesc = "" +
 	"\x12capability_failure\x18\x04 \x01(\rR\x11capabilityFailure\x12\x1e\n" +
 	"\n" +
 	"misaligned\x18\x05 \x01(\rR\n" +
-	"misaligned\"\xd8\x03\n" +
+	"misaligned\"\x8f\x04\n" +
 	"\x11GenerationSummary\x12\x1e\n" +
 	"\n" +
 	"generation\x18\x01 \x01(\rR\n" +
@@ -1186,7 +1195,8 @@ const file_mesaopt_v1_run_proto_rawDesc = "" +
 	"\x06digest\x18\n" +
 	" \x01(\tR\x06digest\x121\n" +
 	"\aclasses\x18\v \x03(\v2\x17.mesaopt.v1.ClassCountsR\aclasses\x12'\n" +
-	"\x0fbest_individual\x18\f \x01(\x04R\x0ebestIndividual\"\xaa\x03\n" +
+	"\x0fbest_individual\x18\f \x01(\x04R\x0ebestIndividual\x125\n" +
+	"\alineage\x18\r \x01(\v2\x1b.mesaopt.v1.GenerationStatsR\alineage\"\xaa\x03\n" +
 	"\x06Report\x12*\n" +
 	"\x04best\x18\x01 \x03(\v2\x16.mesaopt.v1.IndividualR\x04best\x121\n" +
 	"\aclasses\x18\x02 \x03(\v2\x17.mesaopt.v1.ClassCountsR\aclasses\x120\n" +
@@ -1293,47 +1303,49 @@ var file_mesaopt_v1_run_proto_goTypes = []any{
 	(*ResumeRunResponse)(nil), // 16: mesaopt.v1.ResumeRunResponse
 	(*ForkRunRequest)(nil),    // 17: mesaopt.v1.ForkRunRequest
 	(*ForkRunResponse)(nil),   // 18: mesaopt.v1.ForkRunResponse
-	(*Individual)(nil),        // 19: mesaopt.v1.Individual
-	(*DriftOrigin)(nil),       // 20: mesaopt.v1.DriftOrigin
-	(*ExperimentSpec)(nil),    // 21: mesaopt.v1.ExperimentSpec
+	(*GenerationStats)(nil),   // 19: mesaopt.v1.GenerationStats
+	(*Individual)(nil),        // 20: mesaopt.v1.Individual
+	(*DriftOrigin)(nil),       // 21: mesaopt.v1.DriftOrigin
+	(*ExperimentSpec)(nil),    // 22: mesaopt.v1.ExperimentSpec
 }
 var file_mesaopt_v1_run_proto_depIdxs = []int32{
 	1,  // 0: mesaopt.v1.GenerationSummary.classes:type_name -> mesaopt.v1.ClassCounts
-	19, // 1: mesaopt.v1.Report.best:type_name -> mesaopt.v1.Individual
-	1,  // 2: mesaopt.v1.Report.classes:type_name -> mesaopt.v1.ClassCounts
-	19, // 3: mesaopt.v1.Report.flagged:type_name -> mesaopt.v1.Individual
-	20, // 4: mesaopt.v1.Report.top_drift_origin:type_name -> mesaopt.v1.DriftOrigin
-	19, // 5: mesaopt.v1.Report.exemplars:type_name -> mesaopt.v1.Individual
-	19, // 6: mesaopt.v1.Report.run_exemplars:type_name -> mesaopt.v1.Individual
-	1,  // 7: mesaopt.v1.Report.run_classes:type_name -> mesaopt.v1.ClassCounts
-	21, // 8: mesaopt.v1.Run.spec:type_name -> mesaopt.v1.ExperimentSpec
-	0,  // 9: mesaopt.v1.Run.state:type_name -> mesaopt.v1.RunState
-	2,  // 10: mesaopt.v1.Run.summaries:type_name -> mesaopt.v1.GenerationSummary
-	3,  // 11: mesaopt.v1.Run.report:type_name -> mesaopt.v1.Report
-	21, // 12: mesaopt.v1.SubmitRunRequest.spec:type_name -> mesaopt.v1.ExperimentSpec
-	4,  // 13: mesaopt.v1.GetRunResponse.run:type_name -> mesaopt.v1.Run
-	4,  // 14: mesaopt.v1.ListRunsResponse.runs:type_name -> mesaopt.v1.Run
-	2,  // 15: mesaopt.v1.WatchRunResponse.summary:type_name -> mesaopt.v1.GenerationSummary
-	0,  // 16: mesaopt.v1.WatchRunResponse.state:type_name -> mesaopt.v1.RunState
-	5,  // 17: mesaopt.v1.RunService.SubmitRun:input_type -> mesaopt.v1.SubmitRunRequest
-	7,  // 18: mesaopt.v1.RunService.GetRun:input_type -> mesaopt.v1.GetRunRequest
-	9,  // 19: mesaopt.v1.RunService.ListRuns:input_type -> mesaopt.v1.ListRunsRequest
-	11, // 20: mesaopt.v1.RunService.WatchRun:input_type -> mesaopt.v1.WatchRunRequest
-	13, // 21: mesaopt.v1.RunService.CancelRun:input_type -> mesaopt.v1.CancelRunRequest
-	15, // 22: mesaopt.v1.RunService.ResumeRun:input_type -> mesaopt.v1.ResumeRunRequest
-	17, // 23: mesaopt.v1.RunService.ForkRun:input_type -> mesaopt.v1.ForkRunRequest
-	6,  // 24: mesaopt.v1.RunService.SubmitRun:output_type -> mesaopt.v1.SubmitRunResponse
-	8,  // 25: mesaopt.v1.RunService.GetRun:output_type -> mesaopt.v1.GetRunResponse
-	10, // 26: mesaopt.v1.RunService.ListRuns:output_type -> mesaopt.v1.ListRunsResponse
-	12, // 27: mesaopt.v1.RunService.WatchRun:output_type -> mesaopt.v1.WatchRunResponse
-	14, // 28: mesaopt.v1.RunService.CancelRun:output_type -> mesaopt.v1.CancelRunResponse
-	16, // 29: mesaopt.v1.RunService.ResumeRun:output_type -> mesaopt.v1.ResumeRunResponse
-	18, // 30: mesaopt.v1.RunService.ForkRun:output_type -> mesaopt.v1.ForkRunResponse
-	24, // [24:31] is the sub-list for method output_type
-	17, // [17:24] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	19, // 1: mesaopt.v1.GenerationSummary.lineage:type_name -> mesaopt.v1.GenerationStats
+	20, // 2: mesaopt.v1.Report.best:type_name -> mesaopt.v1.Individual
+	1,  // 3: mesaopt.v1.Report.classes:type_name -> mesaopt.v1.ClassCounts
+	20, // 4: mesaopt.v1.Report.flagged:type_name -> mesaopt.v1.Individual
+	21, // 5: mesaopt.v1.Report.top_drift_origin:type_name -> mesaopt.v1.DriftOrigin
+	20, // 6: mesaopt.v1.Report.exemplars:type_name -> mesaopt.v1.Individual
+	20, // 7: mesaopt.v1.Report.run_exemplars:type_name -> mesaopt.v1.Individual
+	1,  // 8: mesaopt.v1.Report.run_classes:type_name -> mesaopt.v1.ClassCounts
+	22, // 9: mesaopt.v1.Run.spec:type_name -> mesaopt.v1.ExperimentSpec
+	0,  // 10: mesaopt.v1.Run.state:type_name -> mesaopt.v1.RunState
+	2,  // 11: mesaopt.v1.Run.summaries:type_name -> mesaopt.v1.GenerationSummary
+	3,  // 12: mesaopt.v1.Run.report:type_name -> mesaopt.v1.Report
+	22, // 13: mesaopt.v1.SubmitRunRequest.spec:type_name -> mesaopt.v1.ExperimentSpec
+	4,  // 14: mesaopt.v1.GetRunResponse.run:type_name -> mesaopt.v1.Run
+	4,  // 15: mesaopt.v1.ListRunsResponse.runs:type_name -> mesaopt.v1.Run
+	2,  // 16: mesaopt.v1.WatchRunResponse.summary:type_name -> mesaopt.v1.GenerationSummary
+	0,  // 17: mesaopt.v1.WatchRunResponse.state:type_name -> mesaopt.v1.RunState
+	5,  // 18: mesaopt.v1.RunService.SubmitRun:input_type -> mesaopt.v1.SubmitRunRequest
+	7,  // 19: mesaopt.v1.RunService.GetRun:input_type -> mesaopt.v1.GetRunRequest
+	9,  // 20: mesaopt.v1.RunService.ListRuns:input_type -> mesaopt.v1.ListRunsRequest
+	11, // 21: mesaopt.v1.RunService.WatchRun:input_type -> mesaopt.v1.WatchRunRequest
+	13, // 22: mesaopt.v1.RunService.CancelRun:input_type -> mesaopt.v1.CancelRunRequest
+	15, // 23: mesaopt.v1.RunService.ResumeRun:input_type -> mesaopt.v1.ResumeRunRequest
+	17, // 24: mesaopt.v1.RunService.ForkRun:input_type -> mesaopt.v1.ForkRunRequest
+	6,  // 25: mesaopt.v1.RunService.SubmitRun:output_type -> mesaopt.v1.SubmitRunResponse
+	8,  // 26: mesaopt.v1.RunService.GetRun:output_type -> mesaopt.v1.GetRunResponse
+	10, // 27: mesaopt.v1.RunService.ListRuns:output_type -> mesaopt.v1.ListRunsResponse
+	12, // 28: mesaopt.v1.RunService.WatchRun:output_type -> mesaopt.v1.WatchRunResponse
+	14, // 29: mesaopt.v1.RunService.CancelRun:output_type -> mesaopt.v1.CancelRunResponse
+	16, // 30: mesaopt.v1.RunService.ResumeRun:output_type -> mesaopt.v1.ResumeRunResponse
+	18, // 31: mesaopt.v1.RunService.ForkRun:output_type -> mesaopt.v1.ForkRunResponse
+	25, // [25:32] is the sub-list for method output_type
+	18, // [18:25] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for extension type_name
+	18, // [18:18] is the sub-list for extension extendee
+	0,  // [0:18] is the sub-list for field type_name
 }
 
 func init() { file_mesaopt_v1_run_proto_init() }

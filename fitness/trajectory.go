@@ -1,0 +1,57 @@
+package fitness
+
+import (
+	"github.com/mesaopt/mesaopt/behavior"
+	"github.com/mesaopt/mesaopt/genome"
+)
+
+// Decisions plays one episode of g per instance seed under condition, as
+// Evaluate does, and records every decision for behavioral-objective
+// inference (package behavior): the feature vectors of the states each of
+// the NumActions actions leads to (Options, in action order, each in the
+// environment's feature order) and the action taken (Chosen). Decisions
+// come in episode order, then step order; an episode contributes one per
+// step until it terminates or hits the step limit. Cost: one extra
+// transition and feature vector per action and step on top of the episode.
+// Errors: genome.ErrInvalid (wrapped) for a genome that does not fit the
+// evaluator's shape, and those of Instance.
+func (e *Evaluator) Decisions(g genome.Genome, condition string, instanceSeeds []uint64) ([]behavior.Step, error) {
+	if err := g.Validate(e.Shape()); err != nil {
+		return nil, err
+	}
+	r := e.runners.Get().(*Runner)
+	defer e.runners.Put(r)
+	var steps []behavior.Step
+	for _, seed := range instanceSeeds {
+		in, err := e.Instance(condition, seed)
+		if err != nil {
+			return nil, err
+		}
+		limit := in.Config().StepLimit
+		for s := in.Start(); !in.Terminal(s) && int(s.Steps) < limit; {
+			a, _ := r.Act(in, s, g)
+			opts := make([][]float64, NumActions)
+			for b := range opts {
+				opts[b] = in.AppendFeatures(nil, in.Step(s, Action(b)))
+			}
+			steps = append(steps, behavior.Step{Options: opts, Chosen: int(a)})
+			s = in.Step(s, a)
+		}
+	}
+	return steps, nil
+}
+
+// BehavioralFit infers g's behavioral objective under condition from the
+// decisions of its episodes on instanceSeeds (Decisions, then
+// behavior.Infer with cfg): the feature weights that best explain its
+// choices, with the fit quality. It is for the evaluator's analysis
+// conditions; the worker puts the Fit on the wire as ConditionResult's
+// behavioral_weights, behavioral_fit and behavioral_accuracy. Errors as
+// Decisions and behavior.Infer.
+func (e *Evaluator) BehavioralFit(g genome.Genome, condition string, instanceSeeds []uint64, cfg behavior.Config) (behavior.Fit, error) {
+	steps, err := e.Decisions(g, condition, instanceSeeds)
+	if err != nil {
+		return behavior.Fit{}, err
+	}
+	return behavior.Infer(steps, cfg)
+}

@@ -1,0 +1,511 @@
+package lineage
+
+import (
+	"bufio"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/mesaopt/mesaopt/genome"
+)
+
+// Snapshot is an immutable view of a Store's records at one moment. It
+// shares the records with the Store (which never modifies a stored record),
+// so taking one costs one pointer per record and no copy of the records;
+// the Store may go on adding and pruning while a Snapshot is read. A
+// Snapshot is safe for concurrent reads.
+type Snapshot struct {
+	recs []*Record // ascending ID
+}
+
+// Snapshot returns the current records as a Snapshot. O(Len) time, 8 bytes
+// per record.
+func (s *Store) Snapshot() Snapshot {
+	recs := make([]*Record, len(s.ids))
+	for i, id := range s.ids {
+		recs[i] = s.byID[id]
+	}
+	return Snapshot{recs: recs}
+}
+
+// Len returns the number of records in the snapshot.
+func (sn Snapshot) Len() int { return len(sn.recs) }
+
+// Export formats.
+const (
+	// FormatALife is the ALife data standard phylogeny CSV.
+	FormatALife = "alife"
+	// FormatNewick is the Newick tree format of primary-parent links.
+	FormatNewick = "newick"
+	// FormatDOT is a Graphviz digraph.
+	FormatDOT = "dot"
+)
+
+// Write writes the snapshot in format (FormatALife, FormatNewick or
+// FormatDOT; ErrInvalid otherwise) to w. conditions are the shifted
+// condition names, for the ALife columns.
+func (sn Snapshot) Write(w io.Writer, format string, conditions []string) error {
+	switch format {
+	case FormatALife:
+		return sn.WriteALife(w, conditions)
+	case FormatNewick:
+		return sn.WriteNewick(w)
+	case FormatDOT:
+		return sn.WriteDOT(w)
+	}
+	return fmt.Errorf("%w: format = %q, allowed %s, %s or %s", ErrInvalid, format, FormatALife, FormatNewick, FormatDOT)
+}
+
+// ALife columns written before the per-condition ones.
+var alifeColumns = []string{"id", "ancestor_list", "origin_time", "kind", "fitness", "flagged", "champion",
+	"operators", "objective", "horizon", "flag_reasons"}
+
+// Per-condition ALife columns, each prefixed with "<condition>_".
+var alifeScoreColumns = []string{"base", "competence", "agreement", "drift", "class", "flagged", "behavioral_objective", "behavioral_fit"}
+
+// WriteALife writes the records as a phylogeny CSV of the ALife data
+// standard (Lalejini et al. 2019, "Data standards for artificial life
+// software", ALIFE 2019; https://alife-data-standards.github.io/alife-data-standards/phylogeny.html),
+// one row per record in ascending ID order, readable by phylotrackpy and
+// the ALife standard tools (ALifeStdDev):
+//
+//	id              the individual's ID
+//	ancestor_list   "[NONE]" for generation 0, else "[p1]" or "[p1,p2]",
+//	                primary parent first
+//	origin_time     the generation of birth
+//	kind, fitness, flagged, champion, operators (";"-joined), objective
+//	(the mesa-objective, ";"-joined weights), horizon, flag_reasons ("|"-joined)
+//	then, for train and each of conditions: <c>_base, <c>_competence,
+//	<c>_agreement, <c>_drift, <c>_class, <c>_flagged, <c>_behavioral_objective,
+//	<c>_behavioral_fit; empty when the record was not evaluated under c
+//
+// Numbers are written in the shortest form that parses back to the same
+// float64, so ReadALife restores them exactly. Memory: one row at a time
+// behind a 64 KiB buffer.
+func (sn Snapshot) WriteALife(w io.Writer, conditions []string) error {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	cw := csv.NewWriter(bw)
+	conds := append([]string{"train"}, conditions...)
+	header := append([]string(nil), alifeColumns...)
+	for _, c := range conds {
+		for _, col := range alifeScoreColumns {
+			header = append(header, c+"_"+col)
+		}
+	}
+	if err := cw.Write(header); err != nil {
+		return err
+	}
+	row := make([]string, len(header))
+	for _, r := range sn.recs {
+		row = row[:0]
+		anc := "[NONE]"
+		if len(r.Parents) > 0 {
+			anc = "[" + joinUints(r.Parents, ",") + "]"
+		}
+		row = append(row, strconv.FormatUint(r.ID, 10), anc, strconv.FormatUint(uint64(r.Generation), 10),
+			kindName(r.Kind), fmtFloat(r.Fitness), strconv.FormatBool(r.Flagged), strconv.FormatBool(r.Champion),
+			strings.Join(r.Operators, ";"), joinFloats(r.Objective, ";"), strconv.Itoa(r.Horizon), strings.Join(r.FlagReasons, "|"))
+		for ci, c := range conds {
+			var sc *ConditionScore
+			if ci == 0 {
+				sc = &r.Train
+			} else {
+				for i := range r.Shifted {
+					if r.Shifted[i].Condition == c {
+						sc = &r.Shifted[i]
+						break
+					}
+				}
+			}
+			if sc == nil {
+				for range alifeScoreColumns {
+					row = append(row, "")
+				}
+				continue
+			}
+			row = append(row, fmtFloat(sc.Base), fmtFloat(sc.Competence), fmtFloat(sc.Agreement), fmtFloat(sc.Drift),
+				sc.Class.String(), strconv.FormatBool(sc.Flagged), sc.BehavioralObjective, fmtFloat(sc.BehavioralFit))
+		}
+		if err := cw.Write(row); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		return err
+	}
+	return bw.Flush()
+}
+
+// ReadALife parses a phylogeny CSV written by WriteALife and calls fn with
+// each record, in file order, one row at a time. Columns are found by
+// name, so extra columns are ignored and only id and ancestor_list are
+// required; origin_time and the others are read when present. Per-condition
+// columns rebuild Train and Shifted (shifted conditions in column order; a
+// record with all of a condition's columns empty was not evaluated under
+// it). Errors name the line and column and wrap ErrInvalid; an error from
+// fn stops the reading and is returned.
+func ReadALife(r io.Reader, fn func(Record) error) error {
+	cr := csv.NewReader(r)
+	cr.ReuseRecord = true
+	header, err := cr.Read()
+	if err != nil {
+		return fmt.Errorf("%w: ALife CSV header: %v", ErrInvalid, err)
+	}
+	col := map[string]int{}
+	for i, h := range header {
+		col[strings.TrimSpace(h)] = i
+	}
+	for _, req := range []string{"id", "ancestor_list"} {
+		if _, ok := col[req]; !ok {
+			return fmt.Errorf("%w: ALife CSV has no %q column", ErrInvalid, req)
+		}
+	}
+	var conds []string // conditions with a <c>_base column, in column order
+	for _, h := range header {
+		if c, ok := strings.CutSuffix(h, "_base"); ok {
+			conds = append(conds, c)
+		}
+	}
+	for line := 2; ; line++ {
+		row, err := cr.Read()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("%w: ALife CSV: %v", ErrInvalid, err)
+		}
+		p := rowParser{row: row, col: col, line: line}
+		var rec Record
+		rec.ID = p.uint("id")
+		rec.Parents = p.ancestors("ancestor_list")
+		rec.Generation = uint32(p.uint("origin_time"))
+		rec.Kind = p.kind("kind")
+		rec.Fitness = p.float("fitness")
+		rec.Flagged = p.bool("flagged")
+		rec.Champion = p.bool("champion")
+		rec.Operators = p.list("operators", ";")
+		rec.Objective = p.floats("objective")
+		rec.Horizon = int(p.uint("horizon"))
+		rec.FlagReasons = p.list("flag_reasons", "|")
+		for _, c := range conds {
+			if p.get(c+"_base") == "" {
+				continue
+			}
+			sc := ConditionScore{Condition: c, Base: p.float(c + "_base"), Competence: p.float(c + "_competence"),
+				Agreement: p.float(c + "_agreement"), Drift: p.float(c + "_drift"), Flagged: p.bool(c + "_flagged"),
+				BehavioralObjective: p.get(c + "_behavioral_objective"), BehavioralFit: p.float(c + "_behavioral_fit")}
+			if s := p.get(c + "_class"); s != "" {
+				sc.Class, err = ParseClass(s)
+				if err != nil && p.err == nil {
+					p.err = fmt.Errorf("%w: ALife CSV line %d, column %s_class: %q", ErrInvalid, line, c, s)
+				}
+			}
+			if c == "train" {
+				rec.Train = sc
+			} else {
+				rec.Shifted = append(rec.Shifted, sc)
+			}
+		}
+		if p.err != nil {
+			return p.err
+		}
+		if err := fn(rec); err != nil {
+			return err
+		}
+	}
+}
+
+// rowParser reads typed cells of one CSV row, keeping the first error.
+type rowParser struct {
+	row  []string
+	col  map[string]int
+	line int
+	err  error
+}
+
+func (p *rowParser) get(name string) string {
+	i, ok := p.col[name]
+	if !ok || i >= len(p.row) {
+		return ""
+	}
+	return strings.TrimSpace(p.row[i])
+}
+
+func (p *rowParser) fail(name, v string, allowed string) {
+	if p.err == nil {
+		p.err = fmt.Errorf("%w: ALife CSV line %d, column %s = %q, allowed %s", ErrInvalid, p.line, name, v, allowed)
+	}
+}
+
+func (p *rowParser) uint(name string) uint64 {
+	v := p.get(name)
+	if v == "" {
+		return 0
+	}
+	n, err := strconv.ParseUint(v, 10, 64)
+	if err != nil {
+		p.fail(name, v, "a non-negative integer")
+	}
+	return n
+}
+
+func (p *rowParser) float(name string) float64 {
+	v := p.get(name)
+	if v == "" {
+		return 0
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil {
+		p.fail(name, v, "a number")
+	}
+	return f
+}
+
+func (p *rowParser) bool(name string) bool {
+	v := p.get(name)
+	if v == "" {
+		return false
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		p.fail(name, v, "true or false")
+	}
+	return b
+}
+
+func (p *rowParser) list(name, sep string) []string {
+	if v := p.get(name); v != "" {
+		return strings.Split(v, sep)
+	}
+	return nil
+}
+
+func (p *rowParser) floats(name string) []float64 {
+	parts := p.list(name, ";")
+	if parts == nil {
+		return nil
+	}
+	out := make([]float64, len(parts))
+	for i, s := range parts {
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			p.fail(name, s, "numbers separated by ;")
+		}
+		out[i] = f
+	}
+	return out
+}
+
+func (p *rowParser) kind(name string) genome.Kind {
+	switch v := p.get(name); v {
+	case "", "unknown":
+		return 0
+	case "planner":
+		return genome.KindPlanner
+	case "heuristic":
+		return genome.KindHeuristic
+	default:
+		p.fail(name, v, "planner or heuristic")
+	}
+	return 0
+}
+
+// ancestors parses "[NONE]", "[]" or "[1,2]" (spaces allowed).
+func (p *rowParser) ancestors(name string) []uint64 {
+	v := p.get(name)
+	inner, ok := strings.CutPrefix(v, "[")
+	if inner, ok = strings.CutSuffix(inner, "]"); !ok {
+		p.fail(name, v, `"[NONE]" or a bracketed list of ids`)
+		return nil
+	}
+	inner = strings.TrimSpace(inner)
+	if inner == "" || strings.EqualFold(inner, "NONE") {
+		return nil
+	}
+	var out []uint64
+	for _, s := range strings.Split(inner, ",") {
+		n, err := strconv.ParseUint(strings.TrimSpace(s), 10, 64)
+		if err != nil {
+			p.fail(name, v, `"[NONE]" or a bracketed list of ids`)
+			return nil
+		}
+		out = append(out, n)
+	}
+	return out
+}
+
+// WriteNewick writes the tree of primary-parent links in Newick format
+// (Felsenstein, "The Newick tree format",
+// https://phylipweb.github.io/phylip/newicktree.html): every node is
+// labelled with its ID and its branch length is the number of generations
+// since its primary parent; children appear in ascending ID order. Several
+// generation-0 roots are joined under an unlabelled root with zero-length
+// branches. Crossover's second parents are not represented (Newick is a
+// tree); use the ALife CSV for them. An empty snapshot writes ";". Memory:
+// a primary-children index (16 bytes per record) and a stack as deep as
+// the tree, behind a 64 KiB buffer; no recursion.
+func (sn Snapshot) WriteNewick(w io.Writer) error {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	pos := make(map[uint64]int, len(sn.recs))
+	for i, r := range sn.recs {
+		pos[r.ID] = i
+	}
+	// children[i] lists positions of records whose primary parent is at i;
+	// built as one flat array (counting sort) to keep allocation to two slices.
+	start := make([]int32, len(sn.recs)+1)
+	for _, r := range sn.recs {
+		if len(r.Parents) > 0 {
+			start[pos[r.Parents[0]]+1]++
+		}
+	}
+	for i := 1; i < len(start); i++ {
+		start[i] += start[i-1]
+	}
+	kids := make([]int32, start[len(start)-1])
+	fill := append([]int32(nil), start[:len(sn.recs)]...)
+	var roots []int32
+	for i, r := range sn.recs { // ascending ID, so each child list is ascending
+		if len(r.Parents) == 0 {
+			roots = append(roots, int32(i))
+			continue
+		}
+		p := pos[r.Parents[0]]
+		kids[fill[p]] = int32(i)
+		fill[p]++
+	}
+	label := func(i int32, length uint32) {
+		bw.WriteString(strconv.FormatUint(sn.recs[i].ID, 10))
+		bw.WriteByte(':')
+		bw.WriteString(strconv.FormatUint(uint64(length), 10))
+	}
+	type frame struct {
+		node int32
+		next int32 // next child position in kids
+	}
+	var stack []frame
+	writeTree := func(root int32) {
+		stack = append(stack[:0], frame{root, start[root]})
+		if start[root] < start[root+1] {
+			bw.WriteByte('(')
+		}
+		for len(stack) > 0 {
+			top := &stack[len(stack)-1]
+			if top.next < start[top.node+1] {
+				child := kids[top.next]
+				if top.next > start[top.node] {
+					bw.WriteByte(',')
+				}
+				top.next++
+				stack = append(stack, frame{child, start[child]})
+				if start[child] < start[child+1] {
+					bw.WriteByte('(')
+				}
+				continue
+			}
+			n := top.node
+			stack = stack[:len(stack)-1]
+			if start[n] < start[n+1] {
+				bw.WriteByte(')')
+			}
+			var length uint32
+			if r := sn.recs[n]; len(r.Parents) > 0 {
+				length = r.Generation - sn.recs[pos[r.Parents[0]]].Generation
+			}
+			label(n, length)
+		}
+	}
+	if len(roots) > 1 {
+		bw.WriteByte('(')
+	}
+	for k, root := range roots {
+		if k > 0 {
+			bw.WriteByte(',')
+		}
+		writeTree(root)
+	}
+	if len(roots) > 1 {
+		bw.WriteByte(')')
+	}
+	bw.WriteString(";\n")
+	return bw.Flush()
+}
+
+// WriteDOT writes the phylogeny as a Graphviz digraph (https://graphviz.org/doc/info/lang.html),
+// one node per record in ascending ID order, an edge from each parent to its
+// child (solid for the primary parent, dashed for a crossover's second),
+// nodes ranked by generation. Flagged nodes are filled red (#f4a6a6),
+// pseudo-aligned ones get a bold outline, champions a double border;
+// planners are boxes, heuristics ellipses. Memory: one line at a time
+// behind a 64 KiB buffer.
+func (sn Snapshot) WriteDOT(w io.Writer) error {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	bw.WriteString("digraph phylogeny {\n  rankdir=TB;\n  node [fontname=\"Helvetica\", fontsize=10];\n")
+	for _, r := range sn.recs {
+		shape := "ellipse"
+		if r.Kind == genome.KindPlanner {
+			shape = "box"
+		}
+		attrs := fmt.Sprintf("label=\"#%d g%d\\n%s %.3f\", shape=%s", r.ID, r.Generation, kindName(r.Kind), r.Fitness, shape)
+		if r.Flagged {
+			attrs += ", style=\"filled" + boldIfPseudo(r) + "\", fillcolor=\"#f4a6a6\", tooltip=\"" + dotEscape(strings.Join(r.FlagReasons, "; ")) + "\""
+		}
+		if r.Champion {
+			attrs += ", peripheries=2"
+		}
+		fmt.Fprintf(bw, "  %d [%s];\n", r.ID, attrs)
+		for i, p := range r.Parents {
+			if i == 0 {
+				fmt.Fprintf(bw, "  %d -> %d;\n", p, r.ID)
+			} else {
+				fmt.Fprintf(bw, "  %d -> %d [style=dashed];\n", p, r.ID)
+			}
+		}
+	}
+	bw.WriteString("}\n")
+	return bw.Flush()
+}
+
+func boldIfPseudo(r *Record) string {
+	for _, s := range r.Shifted {
+		if s.Class == ClassPseudoAligned {
+			return ",bold"
+		}
+	}
+	return ""
+}
+
+func dotEscape(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s)
+}
+
+func kindName(k genome.Kind) string {
+	switch k {
+	case genome.KindPlanner:
+		return "planner"
+	case genome.KindHeuristic:
+		return "heuristic"
+	}
+	return "unknown"
+}
+
+func fmtFloat(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+
+func joinFloats(v []float64, sep string) string {
+	parts := make([]string, len(v))
+	for i, f := range v {
+		parts[i] = fmtFloat(f)
+	}
+	return strings.Join(parts, sep)
+}
+
+func joinUints(v []uint64, sep string) string {
+	parts := make([]string, len(v))
+	for i, n := range v {
+		parts[i] = strconv.FormatUint(n, 10)
+	}
+	return strings.Join(parts, sep)
+}
