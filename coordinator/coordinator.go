@@ -400,7 +400,14 @@ func (c *Coordinator) Fork(ctx context.Context, id string, gen uint32, sets ...s
 		}
 		return "", err
 	}
-	batches, err := c.store.Lineage(ctx, id, gen)
+	// The shared history: the parent's lineage before gen as stored now
+	// (pruned by the parent's later populations; a fully pruned generation
+	// has no batch) and generation gen's records as committed.
+	top := cp.GetRecords()
+	if top == nil {
+		return "", fmt.Errorf("%w: the checkpoint of generation %d of run %s holds no lineage records (written by an older version)", ErrOverride, gen, id)
+	}
+	stored, err := c.store.Lineage(ctx, id, gen)
 	if err != nil {
 		return "", err
 	}
@@ -408,13 +415,42 @@ func (c *Coordinator) Fork(ctx context.Context, id string, gen uint32, sets ...s
 	if err != nil {
 		return "", err
 	}
-	if len(batches) != int(gen)+1 || len(sums) < int(gen)+1 {
-		return "", fmt.Errorf("run %s lacks lineage or summaries up to generation %d", id, gen)
+	if len(sums) < int(gen)+1 {
+		return "", fmt.Errorf("run %s lacks summaries up to generation %d", id, gen)
+	}
+	byGen := make([]*pb.LineageBatch, gen)
+	known := map[uint64]bool{} // membership only
+	for _, b := range stored {
+		if b.GetGeneration() < gen {
+			byGen[b.GetGeneration()] = b
+			for _, in := range b.GetIndividuals() {
+				known[in.GetId()] = true
+			}
+		}
+	}
+	// Records of generation gen whose parents were pruned from the parent
+	// run (extinct there later) start new lines in the fork.
+	top = cloneProto(top)
+	cut := 0
+	for _, in := range top.GetIndividuals() {
+		kept := in.GetParents()[:0]
+		for _, p := range in.GetParents() {
+			if known[p] {
+				kept = append(kept, p)
+			}
+		}
+		if len(kept) != len(in.GetParents()) {
+			cut++
+		}
+		in.Parents = kept
 	}
 	child := newRunID(spec.Name)
 	event := fmt.Sprintf("forked from %s at generation %d", id, gen)
 	if len(sets) > 0 {
 		event += " with " + strings.Join(sets, ", ")
+	}
+	if cut > 0 {
+		event += fmt.Sprintf(" (%d individuals of generation %d lost ancestors pruned from the parent)", cut, gen)
 	}
 	st := &pb.RunStatus{RunId: child, State: pb.RunState_RUN_STATE_RUNNING, CreatedUnix: time.Now().Unix(),
 		GenerationsDone: gen + 1, History: []string{event}}
@@ -423,14 +459,15 @@ func (c *Coordinator) Fork(ctx context.Context, id string, gen uint32, sets ...s
 	}
 	for g := uint32(0); g < gen; g++ {
 		if err := c.write(ctx, "fork history of "+child, func(ctx context.Context, f Fence) error {
-			return c.store.PutGeneration(ctx, f, child, batches[g], sums[g])
+			return c.store.PutGeneration(ctx, f, child, g, byGen[g], sums[g])
 		}); err != nil {
 			return "", err
 		}
 	}
 	cp.RunId = child
 	cp.Spec = spec.ToProto()
-	if err := c.commit(ctx, cp, batches[gen], st, spec.CheckpointRetention); err != nil {
+	cp.Records = top
+	if err := c.commit(ctx, cp, top, st, spec.CheckpointRetention); err != nil {
 		return "", err
 	}
 	c.launch(child, spec, cp)
@@ -624,7 +661,7 @@ func (c *Coordinator) execute(ctx context.Context, ar *activeRun, cp *pb.Checkpo
 		}
 		check := &pb.Checkpoint{
 			FormatVersion: CheckpointFormat, RunId: ar.id, Spec: spec.ToProto(), Generation: gen,
-			Population: membersToProto(members), NextId: nextID, Summary: summary,
+			Population: membersToProto(members), NextId: nextID, Summary: summary, Records: batch,
 		}
 		// The generation is evaluated: commit it even if the run is being
 		// cancelled meanwhile (the fence still guards against deposed leaders).

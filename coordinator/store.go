@@ -194,16 +194,20 @@ func (s *Store) UpdateRun(ctx context.Context, f Fence, spec *pb.ExperimentSpec,
 	return nil
 }
 
-// PutGeneration writes the lineage batch and summary of one generation
-// without a checkpoint (the shared history of a fork), under fence f.
-func (s *Store) PutGeneration(ctx context.Context, f Fence, run string, batch *pb.LineageBatch, sum *pb.GenerationSummary) error {
-	g := genKey(batch.GetGeneration())
-	blob, chunks := encodeBlob(batch, s.runKey(run, "lineage-chunks", g, ""))
-	ops := []clientv3.Op{}
-	for i, ch := range chunks {
-		ops = append(ops, clientv3.OpPut(chunkKey(blob.GetChunkPrefix(), i), string(ch)))
+// PutGeneration writes the lineage batch (nil: none) and summary of
+// generation gen without a checkpoint (the shared history of a fork),
+// under fence f.
+func (s *Store) PutGeneration(ctx context.Context, f Fence, run string, gen uint32, batch *pb.LineageBatch, sum *pb.GenerationSummary) error {
+	g := genKey(gen)
+	var ops []clientv3.Op
+	if len(batch.GetIndividuals()) > 0 {
+		blob, chunks := encodeBlob(batch, s.runKey(run, "lineage-chunks", g, ""))
+		for i, ch := range chunks {
+			ops = append(ops, clientv3.OpPut(chunkKey(blob.GetChunkPrefix(), i), string(ch)))
+		}
+		ops = append(ops, clientv3.OpPut(s.runKey(run, "lineage", g), marshal(blob)))
 	}
-	ops = append(ops, clientv3.OpPut(s.runKey(run, "lineage", g), marshal(blob)), clientv3.OpPut(s.runKey(run, "summary", g), marshal(sum)))
+	ops = append(ops, clientv3.OpPut(s.runKey(run, "summary", g), marshal(sum)))
 	for _, op := range ops {
 		resp, err := s.cli.Txn(ctx).If(s.fenced(f)).Then(op).Commit()
 		if err != nil {

@@ -9,10 +9,13 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
@@ -29,6 +32,7 @@ import (
 
 type client struct {
 	addr    string
+	etcd    string
 	output  string
 	timeout time.Duration
 	conn    *grpc.ClientConn
@@ -41,6 +45,16 @@ type client struct {
 func (c *client) connect(ctx context.Context) error {
 	if c.output != "table" && c.output != "json" {
 		return fmt.Errorf("-o %q, allowed table or json", c.output)
+	}
+	if c.timeout <= 0 {
+		return fmt.Errorf("--timeout %v, allowed a positive duration", c.timeout)
+	}
+	if c.etcd != "" {
+		addr, err := leaderFromEtcd(ctx, c.etcd, c.timeout)
+		if err != nil {
+			return err
+		}
+		c.addr = addr
 	}
 	conn, err := grpc.NewClient(c.addr, coordinator.ClientOptions()...)
 	if err != nil {
@@ -112,10 +126,27 @@ func newRoot() *cobra.Command {
 	}
 	pf := root.PersistentFlags()
 	pf.StringVar(&c.addr, "coordinator", envOr("MESAOPT_COORDINATOR", "127.0.0.1:7070"), "coordinator gRPC address (env MESAOPT_COORDINATOR)")
+	pf.StringVar(&c.etcd, "etcd", os.Getenv("MESAOPT_ETCD"), "find the leading coordinator through these etcd endpoints (comma-separated; env MESAOPT_ETCD) instead of --coordinator")
 	pf.StringVarP(&c.output, "output", "o", "table", "output format: table or json")
 	pf.DurationVar(&c.timeout, "timeout", 5*time.Second, "deadline of each call")
 	root.AddCommand(runsCmd(c), runCmd(c), lineageCmd(c), flaggedCmd(c), descendantsCmd(c), mrcaCmd(c), statsCmd(c), exportCmd(c))
 	return root
+}
+
+// leaderFromEtcd reads the leading coordinator's gRPC address from etcd.
+func leaderFromEtcd(ctx context.Context, endpoints string, timeout time.Duration) (string, error) {
+	cli, err := clientv3.New(clientv3.Config{Endpoints: strings.Split(endpoints, ","), DialTimeout: timeout, Logger: zap.NewNop()})
+	if err != nil {
+		return "", fmt.Errorf("etcd %s: %w", endpoints, err)
+	}
+	defer cli.Close()
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	v, err := coordinator.LeaderAddress(ctx, cli, "")
+	if err != nil {
+		return "", fmt.Errorf("finding the leader through etcd %s: %w", endpoints, err)
+	}
+	return v.GRPC, nil
 }
 
 func envOr(k, def string) string {
@@ -214,7 +245,7 @@ func runCmd(c *client) *cobra.Command {
 	}
 	cancelCmd := &cobra.Command{
 		Use:   "cancel RUN_ID",
-		Short: "Stop a run after its current generation",
+		Short: "Stop a run now; it keeps its last checkpoint and can be resumed",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, cancel := c.call(cmd.Context())
@@ -223,17 +254,44 @@ func runCmd(c *client) *cobra.Command {
 			return err
 		},
 	}
+	var resumeSets []string
 	resume := &cobra.Command{
-		Use:   "resume RUN_ID",
-		Short: "Continue a run from its last checkpoint on this coordinator",
+		Use:   "resume RUN_ID [--set field=value]...",
+		Short: "Continue a run from its last checkpoint; --set changes a field that is safe to change (generations, evaluation_timeout, batch_size, checkpoint_retention)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, cancel := c.call(cmd.Context())
 			defer cancel()
-			_, err := c.runs.ResumeRun(ctx, &pb.ResumeRunRequest{RunId: args[0]})
+			_, err := c.runs.ResumeRun(ctx, &pb.ResumeRunRequest{RunId: args[0], Set: resumeSets})
 			return err
 		},
 	}
+	resume.Flags().StringArrayVar(&resumeSets, "set", nil, "field=value, e.g. generations=60 (repeatable)")
+	var forkGen uint32
+	var forkSets []string
+	fork := &cobra.Command{
+		Use:   "fork RUN_ID --generation G [--set field=value]...",
+		Short: "Start a new run from a retained checkpoint of RUN_ID, sharing its lineage up to G, with any changes but the seed; prints the new run id",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if !cmd.Flags().Changed("generation") {
+				return fmt.Errorf("--generation is required")
+			}
+			ctx, cancel := c.call(cmd.Context())
+			defer cancel()
+			resp, err := c.runs.ForkRun(ctx, &pb.ForkRunRequest{RunId: args[0], Generation: forkGen, Set: forkSets})
+			if err != nil {
+				return err
+			}
+			if c.output == "json" {
+				return c.json(cmd.OutOrStdout(), resp)
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), resp.GetRunId())
+			return nil
+		},
+	}
+	fork.Flags().Uint32Var(&forkGen, "generation", 0, "generation whose checkpoint the fork continues from (must be retained)")
+	fork.Flags().StringArrayVar(&forkSets, "set", nil, "field=value, e.g. environment.red_objects=5 (repeatable)")
 	var file string
 	submit := &cobra.Command{
 		Use:   "submit -f experiment.yaml",
@@ -264,7 +322,7 @@ func runCmd(c *client) *cobra.Command {
 		},
 	}
 	submit.Flags().StringVarP(&file, "file", "f", "", "experiment file (default: the built-in door-maze experiment)")
-	cmd.AddCommand(submit, show, watch, cancelCmd, resume)
+	cmd.AddCommand(submit, show, watch, cancelCmd, resume, fork)
 	return cmd
 }
 

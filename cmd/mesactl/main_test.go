@@ -34,6 +34,12 @@ func freeAddr(t *testing.T) string {
 // startCoordinator serves a coordinator (in-process evaluation) over real
 // gRPC on loopback with an embedded etcd.
 func startCoordinator(t *testing.T) string {
+	addr, _ := startCoordinatorEtcd(t)
+	return addr
+}
+
+// startCoordinatorEtcd is startCoordinator that also returns the etcd endpoint.
+func startCoordinatorEtcd(t *testing.T) (string, string) {
 	t.Helper()
 	srv, err := localetcd.Start(localetcd.Config{Dir: filepath.Join(t.TempDir(), "etcd"), ClientAddr: freeAddr(t), PeerAddr: freeAddr(t)})
 	if err != nil {
@@ -60,7 +66,7 @@ func startCoordinator(t *testing.T) string {
 		defer cancel()
 		_ = c.Shutdown(ctx)
 	})
-	return c.GRPCAddr()
+	return c.GRPCAddr(), srv.Endpoints()[0]
 }
 
 func mesactl(t *testing.T, args ...string) (string, string, int) {
@@ -202,5 +208,46 @@ func writeFile(t *testing.T, path, data string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestMesactlEtcdResumeFork finds the leader through etcd, extends a run
+// with a safe override, refuses an unsafe one, and forks it.
+func TestMesactlEtcdResumeFork(t *testing.T) {
+	_, endpoint := startCoordinatorEtcd(t)
+	exp := filepath.Join(t.TempDir(), "exp.yaml")
+	writeFile(t, exp, "name: ctl\ngenerations: 3\npopulation: 10\nelites: 1\nepisodes: 2\nanalysis_episodes: 2\n")
+	out, errOut, code := mesactl(t, "--etcd", endpoint, "run", "submit", "-f", exp)
+	if code != 0 {
+		t.Fatalf("submit through --etcd: %d %s", code, errOut)
+	}
+	id := strings.TrimSpace(out)
+	if _, errOut, code = mesactl(t, "--etcd", endpoint, "run", "watch", id); code != 0 {
+		t.Fatalf("watch: %s", errOut)
+	}
+	if _, errOut, code = mesactl(t, "--etcd", endpoint, "run", "resume", id, "--set", "population=20"); code == 0 || !strings.Contains(errOut, "cannot change on resume") {
+		t.Fatalf("unsafe override: %d %s", code, errOut)
+	}
+	if _, errOut, code = mesactl(t, "--etcd", endpoint, "run", "resume", id, "--set", "generations=5"); code != 0 {
+		t.Fatalf("resume --set generations=5: %s", errOut)
+	}
+	out, _, _ = mesactl(t, "--etcd", endpoint, "run", "watch", id)
+	if !strings.Contains(out, "run succeeded") {
+		t.Fatalf("extended run did not finish:\n%s", out)
+	}
+	out, errOut, code = mesactl(t, "--etcd", endpoint, "run", "fork", id, "--generation", "1", "--set", "environment.red_objects=4")
+	if code != 0 {
+		t.Fatalf("fork: %s", errOut)
+	}
+	child := strings.TrimSpace(out)
+	out, errOut, _ = mesactl(t, "--etcd", endpoint, "run", "watch", child)
+	if !strings.Contains(out, "run succeeded") {
+		t.Fatalf("fork did not finish:\n%s%s", out, errOut)
+	}
+	if _, errOut, code = mesactl(t, "--etcd", endpoint, "run", "fork", id, "--generation", "99"); code == 0 || !strings.Contains(errOut, "generation") {
+		t.Fatalf("fork past the end: %d %s", code, errOut)
+	}
+	if _, errOut, code = mesactl(t, "--etcd", freeAddr(t), "--timeout", "1s", "runs"); code == 0 || !strings.Contains(errOut, "finding the leader through etcd") {
+		t.Fatalf("wrong etcd: %d %s", code, errOut)
 	}
 }

@@ -142,8 +142,11 @@ type Checkpoint struct {
 	Generation uint32    `protobuf:"varint,4,opt,name=generation,proto3" json:"generation,omitempty"`
 	Population []*Member `protobuf:"bytes,5,rep,name=population,proto3" json:"population,omitempty"`
 	// The id the next child will get; ids are never reused.
-	NextId        uint64             `protobuf:"varint,6,opt,name=next_id,json=nextId,proto3" json:"next_id,omitempty"`
-	Summary       *GenerationSummary `protobuf:"bytes,7,opt,name=summary,proto3" json:"summary,omitempty"`
+	NextId  uint64             `protobuf:"varint,6,opt,name=next_id,json=nextId,proto3" json:"next_id,omitempty"`
+	Summary *GenerationSummary `protobuf:"bytes,7,opt,name=summary,proto3" json:"summary,omitempty"`
+	// The lineage records of this generation as committed, before any later
+	// pruning: what a fork from this checkpoint starts its lineage with.
+	Records       *LineageBatch `protobuf:"bytes,8,opt,name=records,proto3" json:"records,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -223,6 +226,13 @@ func (x *Checkpoint) GetNextId() uint64 {
 func (x *Checkpoint) GetSummary() *GenerationSummary {
 	if x != nil {
 		return x.Summary
+	}
+	return nil
+}
+
+func (x *Checkpoint) GetRecords() *LineageBatch {
+	if x != nil {
+		return x.Records
 	}
 	return nil
 }
@@ -477,7 +487,7 @@ const file_mesaopt_v1_checkpoint_proto_rawDesc = "" +
 	"\x06Member\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x12*\n" +
 	"\x06genome\x18\x02 \x01(\v2\x12.mesaopt.v1.GenomeR\x06genome\x12\x18\n" +
-	"\afitness\x18\x03 \x01(\x01R\afitness\"\xa0\x02\n" +
+	"\afitness\x18\x03 \x01(\x01R\afitness\"\xd4\x02\n" +
 	"\n" +
 	"Checkpoint\x12%\n" +
 	"\x0eformat_version\x18\x01 \x01(\rR\rformatVersion\x12\x15\n" +
@@ -490,7 +500,8 @@ const file_mesaopt_v1_checkpoint_proto_rawDesc = "" +
 	"population\x18\x05 \x03(\v2\x12.mesaopt.v1.MemberR\n" +
 	"population\x12\x17\n" +
 	"\anext_id\x18\x06 \x01(\x04R\x06nextId\x127\n" +
-	"\asummary\x18\a \x01(\v2\x1d.mesaopt.v1.GenerationSummaryR\asummary\"h\n" +
+	"\asummary\x18\a \x01(\v2\x1d.mesaopt.v1.GenerationSummaryR\asummary\x122\n" +
+	"\arecords\x18\b \x01(\v2\x18.mesaopt.v1.LineageBatchR\arecords\"h\n" +
 	"\fLineageBatch\x12\x1e\n" +
 	"\n" +
 	"generation\x18\x01 \x01(\rR\n" +
@@ -547,14 +558,15 @@ var file_mesaopt_v1_checkpoint_proto_depIdxs = []int32{
 	7,  // 1: mesaopt.v1.Checkpoint.spec:type_name -> mesaopt.v1.ExperimentSpec
 	1,  // 2: mesaopt.v1.Checkpoint.population:type_name -> mesaopt.v1.Member
 	8,  // 3: mesaopt.v1.Checkpoint.summary:type_name -> mesaopt.v1.GenerationSummary
-	9,  // 4: mesaopt.v1.LineageBatch.individuals:type_name -> mesaopt.v1.Individual
-	10, // 5: mesaopt.v1.RunStatus.state:type_name -> mesaopt.v1.RunState
-	0,  // 6: mesaopt.v1.Blob.encoding:type_name -> mesaopt.v1.BlobEncoding
-	7,  // [7:7] is the sub-list for method output_type
-	7,  // [7:7] is the sub-list for method input_type
-	7,  // [7:7] is the sub-list for extension type_name
-	7,  // [7:7] is the sub-list for extension extendee
-	0,  // [0:7] is the sub-list for field type_name
+	3,  // 4: mesaopt.v1.Checkpoint.records:type_name -> mesaopt.v1.LineageBatch
+	9,  // 5: mesaopt.v1.LineageBatch.individuals:type_name -> mesaopt.v1.Individual
+	10, // 6: mesaopt.v1.RunStatus.state:type_name -> mesaopt.v1.RunState
+	0,  // 7: mesaopt.v1.Blob.encoding:type_name -> mesaopt.v1.BlobEncoding
+	8,  // [8:8] is the sub-list for method output_type
+	8,  // [8:8] is the sub-list for method input_type
+	8,  // [8:8] is the sub-list for extension type_name
+	8,  // [8:8] is the sub-list for extension extendee
+	0,  // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_mesaopt_v1_checkpoint_proto_init() }
