@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -262,26 +263,41 @@ func TestCancelAndResumeMatchesUninterrupted(t *testing.T) {
 	}
 }
 
-// gated lets through one generation's evaluations at a time; later calls
-// wait for their context to end.
+// gated lets through a budget of evaluations; later calls wait until the
+// budget is raised or their context ends.
 type gated struct {
-	inner  coordinator.Evaluator
-	mu     sync.Mutex
-	budget int
+	inner   coordinator.Evaluator
+	mu      sync.Mutex
+	budget  int
+	changed chan struct{}
 }
 
-func (g *gated) allow(tasks int) { g.mu.Lock(); g.budget = tasks; g.mu.Unlock() }
+func (g *gated) allow(tasks int) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.budget = tasks
+	if g.changed != nil {
+		close(g.changed)
+	}
+	g.changed = make(chan struct{})
+}
 
 func (g *gated) Evaluate(ctx context.Context, req *pb.EvaluateRequest) (*pb.EvaluateResponse, error) {
-	g.mu.Lock()
-	if g.budget < len(req.GetTasks()) {
+	for {
+		g.mu.Lock()
+		if g.budget >= len(req.GetTasks()) {
+			g.budget -= len(req.GetTasks())
+			g.mu.Unlock()
+			return g.inner.Evaluate(ctx, req)
+		}
+		changed := g.changed
 		g.mu.Unlock()
-		<-ctx.Done()
-		return nil, ctx.Err()
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-changed:
+		}
 	}
-	g.budget -= len(req.GetTasks())
-	g.mu.Unlock()
-	return g.inner.Evaluate(ctx, req)
 }
 
 // TestResumeManyTimes stops a run after every generation and resumes it on
@@ -432,5 +448,101 @@ func TestResumeOverridesAndFork(t *testing.T) {
 	}
 	if _, err := c.Fork(ctx, id, 0, "seed=2"); !errors.Is(err, coordinator.ErrOverride) {
 		t.Fatalf("seed override in a fork: %v", err)
+	}
+}
+
+// syncBuffer is a log sink safe for concurrent writers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestEtcdOutageMidRun stops etcd while a generation is being committed:
+// the coordinator pauses and retries, says so, and continues when etcd is
+// back, with the result of an uninterrupted run.
+func TestEtcdOutageMidRun(t *testing.T) {
+	if externalEtcd != "" {
+		t.Skip("stops and restarts its own embedded etcd")
+	}
+	spec := smallSpec()
+	spec.Generations = 5
+	want := runToEnd(t, startCoordinator(t, startEtcd(t), worker.NewEngine(2)), spec)
+
+	etcdCfg := localetcd.Config{Dir: filepath.Join(t.TempDir(), "etcd"), ClientAddr: freeAddr(t), PeerAddr: freeAddr(t)}
+	srv, err := localetcd.Start(etcdCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { srv.Close() }()
+	cli, err := clientv3.New(clientv3.Config{Endpoints: srv.Endpoints(), DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	var logs syncBuffer
+	ev := &gated{inner: worker.NewEngine(2)}
+	ev.allow(2 * spec.Population)
+	cfg := coordinator.DefaultConfig()
+	cfg.Etcd = cli
+	cfg.Evaluator = ev
+	cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	cfg.SessionTTL = 30 // the outage is shorter than the lease: a pause, not a failover
+	c, err := coordinator.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := c.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer c.Shutdown(context.Background())
+	id, err := c.Submit(ctx, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for generationsDone(t, cli, id) != 2 {
+		if time.Now().After(deadline) {
+			t.Fatal("generation 1 never committed")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	srv.Close() // etcd goes away with generation 2 under evaluation
+	ev.allow(1 << 30)
+	deadline = time.Now().Add(time.Minute)
+	for !strings.Contains(logs.String(), "etcd write failed; pausing and retrying") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no retry logged:\n%s", logs.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if srv, err = localetcd.Start(etcdCfg); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Wait(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	run, err := c.GetRun(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(logs.String(), "leadership lost") {
+		t.Fatalf("a short outage cost the leadership:\n%s", logs.String())
+	}
+	if run.GetState() != pb.RunState_RUN_STATE_SUCCEEDED || run.GetFinalDigest() != want.GetFinalDigest() {
+		t.Fatalf("after the outage: %v %s, digest %s (want %s)\n%s", run.GetState(), run.GetError(), run.GetFinalDigest(), want.GetFinalDigest(), logs.String())
 	}
 }

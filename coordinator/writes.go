@@ -13,7 +13,7 @@ import (
 // ends. The leadership monitor (keepLeading) ends a tenure whose lease may
 // have expired meanwhile, which cancels the run and so its retries.
 const (
-	writeAttempt    = 5 * time.Second
+	writeAttempt    = 2 * time.Second
 	writeBackoffMin = 100 * time.Millisecond
 	writeBackoffMax = 5 * time.Second
 )
