@@ -41,7 +41,6 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
 
-	"github.com/mesaopt/mesaopt/fitness"
 	"github.com/mesaopt/mesaopt/lineage"
 	pb "github.com/mesaopt/mesaopt/proto/mesaopt/v1"
 	"github.com/mesaopt/mesaopt/worker"
@@ -549,7 +548,7 @@ func (c *Coordinator) Cancel(id string) error {
 // execute runs generations from cp (nil: from the start) to the end.
 func (c *Coordinator) execute(ctx context.Context, ar *activeRun, cp *pb.Checkpoint) (err error) {
 	spec := ar.spec
-	shape := fitness.Shape()
+	shape := spec.Shape()
 	ga := NewGA(spec, shape)
 	st := &pb.RunStatus{RunId: ar.id, State: pb.RunState_RUN_STATE_RUNNING}
 	if old, err := c.store.Status(ctx, ar.id); err == nil {

@@ -2,27 +2,222 @@ package coordinator
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/mesaopt/mesaopt/fitness"
+	"github.com/mesaopt/mesaopt/genome"
+	pb "github.com/mesaopt/mesaopt/proto/mesaopt/v1"
 )
+
+// Environment selects and sizes the grid world of an experiment. Name is
+// one of fitness.EnvNames(); the other fields are the environment's
+// parameters (`mesaopt env list` shows which each reads). In a file, fields
+// left out take the named environment's defaults, and a field the
+// environment does not read is an error.
+type Environment struct {
+	Name       string `yaml:"name"`
+	Width      int    `yaml:"width"`
+	Height     int    `yaml:"height"`
+	Walls      int    `yaml:"walls"`
+	RedObjects int    `yaml:"red_objects"`
+	// Keys: keys-chests' smaller count (train: keys keys, 2·keys chests).
+	Keys      int `yaml:"keys"`
+	StepLimit int `yaml:"step_limit"`
+	// Maps plays conditions on map files (see the fitness package's map
+	// format): each adds a condition or replaces a built-in one.
+	Maps []MapFile `yaml:"maps"`
+}
+
+// MapFile names the map of one condition. In an experiment file, give
+// either file (a path relative to the experiment file) or text (the map
+// inline); LoadSpec reads the file into Text, so the content — never the
+// path — travels to workers and determines the run.
+type MapFile struct {
+	Condition string `yaml:"condition"`
+	File      string `yaml:"file"`
+	Text      string `yaml:"text"`
+}
+
+// envParams are the spec names of the scalar environment fields.
+var envParams = []string{"width", "height", "walls", "red_objects", "keys", "step_limit"}
+
+// applyEnvironmentDefaults fills the fields a file left out from the named
+// environment's defaults and rejects fields it does not read; given lists
+// the paths present in the file. shifted_conditions, if left out, becomes
+// every condition but train.
+func applyEnvironmentDefaults(s *Spec, given fieldLines) error {
+	env, err := fitness.LookupEnv(s.Environment.Name)
+	if err != nil || s.Environment.Name == "" {
+		return fmt.Errorf("%w: environment.name = %q, allowed one of %v", ErrSpec, s.Environment.Name, fitness.EnvNames())
+	}
+	d := env.DefaultConfig()
+	e := &s.Environment
+	for _, p := range envParams {
+		_, set := given["environment."+p]
+		if set && !slices.Contains(env.Params(), p) {
+			return given.locate(fmt.Errorf("%w: environment.%s = %v, allowed only for environments that read it; %s reads %s",
+				ErrSpec, p, e.param(p), env.Name(), strings.Join(env.Params(), ", ")))
+		}
+		if !set {
+			e.setParam(p, d)
+		}
+	}
+	if _, set := given["shifted_conditions"]; !set {
+		cfg, err := e.Config()
+		if err != nil {
+			return fmt.Errorf("%w: environment: %v", ErrSpec, err)
+		}
+		s.ShiftedConditions = slices.DeleteFunc(cfg.Conditions(), func(c string) bool { return c == TrainCondition })
+	}
+	return nil
+}
+
+func (e *Environment) param(p string) int {
+	switch p {
+	case "width":
+		return e.Width
+	case "height":
+		return e.Height
+	case "walls":
+		return e.Walls
+	case "red_objects":
+		return e.RedObjects
+	case "keys":
+		return e.Keys
+	}
+	return e.StepLimit
+}
+
+func (e *Environment) setParam(p string, d fitness.Config) {
+	switch p {
+	case "width":
+		e.Width = d.Width
+	case "height":
+		e.Height = d.Height
+	case "walls":
+		e.Walls = d.Walls
+	case "red_objects":
+		e.RedObjects = d.RedObjects
+	case "keys":
+		e.Keys = d.Keys
+	case "step_limit":
+		e.StepLimit = d.StepLimit
+	}
+}
+
+// loadMaps reads the map files named by path, relative to dir, into Text.
+func loadMaps(e *Environment, dir string, given fieldLines) error {
+	for i := range e.Maps {
+		m := &e.Maps[i]
+		field := fmt.Sprintf("environment.maps[%d]", i)
+		switch {
+		case m.File != "" && m.Text != "":
+			return given.locate(fmt.Errorf("%w: %s.file = %q, allowed file or text, not both", ErrSpec, field, m.File))
+		case m.File == "":
+			continue
+		}
+		p := m.File
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(dir, p)
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return given.locate(fmt.Errorf("%w: %s.file = %q, allowed a readable map file: %v", ErrSpec, field, m.File, err))
+		}
+		m.Text = string(data)
+	}
+	return nil
+}
+
+// Config returns the fitness configuration of e: the environment's
+// defaults with e's parameters and parsed maps. Errors name the bad map's
+// file, line and column.
+func (e Environment) Config() (fitness.Config, error) {
+	cfg, err := fitness.DefaultConfigFor(e.Name)
+	if err != nil || e.Name == "" {
+		return fitness.Config{}, fmt.Errorf("environment.name = %q, allowed one of %v", e.Name, fitness.EnvNames())
+	}
+	cfg.Width, cfg.Height, cfg.Walls, cfg.RedObjects, cfg.Keys, cfg.StepLimit = e.Width, e.Height, e.Walls, e.RedObjects, e.Keys, e.StepLimit
+	for i, m := range e.Maps {
+		name := m.File
+		if name == "" {
+			name = fmt.Sprintf("environment.maps[%d].text", i)
+		}
+		parsed, err := fitness.ParseMap(name, []byte(m.Text))
+		if err != nil {
+			return fitness.Config{}, fmt.Errorf("maps[%d] (%s): %w", i, m.Condition, err)
+		}
+		cfg.Maps = append(cfg.Maps, fitness.ConditionMap{Condition: m.Condition, Map: parsed})
+	}
+	return cfg, nil
+}
 
 // validateEnvironment checks the environment section and that every
 // shifted condition exists in it.
 func validateEnvironment(e Environment, shifted []string) error {
-	if e.Name != "doors" {
-		return fmt.Errorf("environment.name = %q, allowed \"doors\"", e.Name)
+	cfg, err := e.Config()
+	if err != nil {
+		return fmt.Errorf("environment: %v", err)
 	}
-	cfg := fitness.DefaultConfig()
-	cfg.Width, cfg.Height, cfg.Walls, cfg.RedObjects, cfg.StepLimit = e.Width, e.Height, e.Walls, e.RedObjects, e.StepLimit
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("environment: %v", err)
 	}
-	conds := fitness.Conditions()
+	conds := cfg.Conditions()
+	if !slices.Contains(conds, TrainCondition) {
+		return fmt.Errorf("environment: no %q condition, allowed environments or maps that have one", TrainCondition)
+	}
 	for i, c := range shifted {
 		if !slices.Contains(conds, c) {
 			return fmt.Errorf("shifted_conditions[%d] = %q, allowed one of %v other than train", i, c, conds)
 		}
 	}
 	return nil
+}
+
+// Env returns the spec's environment (the door maze for an unknown name,
+// which a validated spec never has).
+func (s Spec) Env() *fitness.Env {
+	if env, err := fitness.LookupEnv(s.Environment.Name); err == nil {
+		return env
+	}
+	env, _ := fitness.LookupEnv(fitness.EnvDoors)
+	return env
+}
+
+// Shape returns the genome shape the spec's environment imposes.
+func (s Spec) Shape() genome.Shape { return s.Env().Shape() }
+
+// EnvOf returns the environment of a spec on the wire (the door maze for a
+// missing or unknown name), for feature names and the base objective.
+func EnvOf(p *pb.ExperimentSpec) *fitness.Env {
+	if env, err := fitness.LookupEnv(p.GetEnvironment().GetName()); err == nil {
+		return env
+	}
+	env, _ := fitness.LookupEnv(fitness.EnvDoors)
+	return env
+}
+
+func environmentToProto(e Environment) *pb.EnvironmentConfig {
+	p := &pb.EnvironmentConfig{
+		Name: e.Name, Width: uint32(e.Width), Height: uint32(e.Height), Walls: uint32(e.Walls),
+		RedObjects: uint32(e.RedObjects), Keys: uint32(e.Keys), StepLimit: uint32(e.StepLimit),
+	}
+	for _, m := range e.Maps {
+		p.Maps = append(p.Maps, &pb.ConditionMap{Condition: m.Condition, File: m.File, Text: m.Text})
+	}
+	return p
+}
+
+func environmentFromProto(e *pb.EnvironmentConfig) Environment {
+	out := Environment{
+		Name: e.GetName(), Width: int(e.GetWidth()), Height: int(e.GetHeight()), Walls: int(e.GetWalls()),
+		RedObjects: int(e.GetRedObjects()), Keys: int(e.GetKeys()), StepLimit: int(e.GetStepLimit()),
+	}
+	for _, m := range e.GetMaps() {
+		out.Maps = append(out.Maps, MapFile{Condition: m.GetCondition(), File: m.GetFile(), Text: m.GetText()})
+	}
+	return out
 }

@@ -11,7 +11,6 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/mesaopt/mesaopt/fitness"
 	"github.com/mesaopt/mesaopt/genome"
 	"github.com/mesaopt/mesaopt/lineage"
 	pb "github.com/mesaopt/mesaopt/proto/mesaopt/v1"
@@ -71,11 +70,11 @@ func notRetained(run string, id uint64) error {
 }
 
 func (s *lineageServer) GetIndividual(ctx context.Context, req *pb.GetIndividualRequest) (*pb.GetIndividualResponse, error) {
-	_, r, err := s.record(ctx, req.GetRunId(), req.GetIndividualId())
+	ar, r, err := s.record(ctx, req.GetRunId(), req.GetIndividualId())
 	if err != nil {
 		return nil, err
 	}
-	return &pb.GetIndividualResponse{Individual: RecordToProto(r, nil), FeatureNames: fitness.Shape().Features}, nil
+	return &pb.GetIndividualResponse{Individual: RecordToProto(r, nil), FeatureNames: ar.spec.Env().Features()}, nil
 }
 
 func (s *lineageServer) GetLineOfDescent(ctx context.Context, req *pb.GetLineOfDescentRequest) (*pb.GetLineOfDescentResponse, error) {
@@ -89,7 +88,7 @@ func (s *lineageServer) GetLineOfDescent(ctx context.Context, req *pb.GetLineOfD
 	if err != nil {
 		return nil, grpcError(err)
 	}
-	resp := &pb.GetLineOfDescentResponse{FeatureNames: fitness.Shape().Features}
+	resp := &pb.GetLineOfDescentResponse{FeatureNames: ar.spec.Env().Features()}
 	for _, r := range line {
 		resp.Individuals = append(resp.Individuals, RecordToProto(r, nil))
 	}
@@ -199,7 +198,7 @@ func (s *lineageServer) ListFlagged(ctx context.Context, req *pb.ListFlaggedRequ
 	ar.mu.Lock()
 	page, more := ar.lineage.ListFlagged(f, offset, size)
 	ar.mu.Unlock()
-	resp := &pb.ListFlaggedResponse{FeatureNames: fitness.Shape().Features}
+	resp := &pb.ListFlaggedResponse{FeatureNames: ar.spec.Env().Features()}
 	for _, r := range page {
 		resp.Individuals = append(resp.Individuals, RecordToProto(r, nil))
 	}
@@ -220,7 +219,7 @@ func (s *lineageServer) GetDriftOrigin(ctx context.Context, req *pb.GetDriftOrig
 	if err != nil {
 		return nil, grpcError(err)
 	}
-	resp := &pb.GetDriftOriginResponse{FeatureNames: fitness.Shape().Features}
+	resp := &pb.GetDriftOriginResponse{FeatureNames: ar.spec.Env().Features()}
 	if ok {
 		resp.Origin = originToProto(o)
 	}
@@ -251,7 +250,7 @@ func (s *lineageServer) GetDescendants(ctx context.Context, req *pb.GetDescendan
 	if err != nil {
 		return nil, grpcError(err)
 	}
-	resp := &pb.GetDescendantsResponse{Truncated: truncated, FeatureNames: fitness.Shape().Features}
+	resp := &pb.GetDescendantsResponse{Truncated: truncated, FeatureNames: ar.spec.Env().Features()}
 	for _, r := range out {
 		resp.Individuals = append(resp.Individuals, RecordToProto(r, nil))
 	}
@@ -279,7 +278,7 @@ func (s *lineageServer) GetMRCA(ctx context.Context, req *pb.GetMRCARequest) (*p
 	if err != nil {
 		return nil, grpcError(err)
 	}
-	resp := &pb.GetMRCAResponse{FeatureNames: fitness.Shape().Features}
+	resp := &pb.GetMRCAResponse{FeatureNames: ar.spec.Env().Features()}
 	if ok {
 		resp.Mrca, resp.Depth = RecordToProto(r, nil), depth
 	}

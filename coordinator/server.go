@@ -8,7 +8,6 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/mesaopt/mesaopt/fitness"
 	"github.com/mesaopt/mesaopt/lineage"
 	pb "github.com/mesaopt/mesaopt/proto/mesaopt/v1"
 )
@@ -89,7 +88,7 @@ func (c *Coordinator) GetRun(ctx context.Context, id string) (*pb.Run, error) {
 	}
 	run := &pb.Run{
 		RunId: id, Spec: sp, State: st.GetState(), GenerationsDone: st.GetGenerationsDone(),
-		Error: st.GetError(), Summaries: sums, FeatureNames: fitness.Shape().Features, FinalDigest: st.GetFinalDigest(),
+		Error: st.GetError(), Summaries: sums, FeatureNames: EnvOf(sp).Features(), FinalDigest: st.GetFinalDigest(),
 		History: st.GetHistory(),
 	}
 	if st.GetGenerationsDone() > 0 {

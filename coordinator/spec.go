@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"path/filepath"
 	"slices"
 	"time"
 
@@ -67,16 +68,6 @@ type Spec struct {
 	// 1..100000; older ones are deleted as generations are committed. A run
 	// can be forked from any retained generation.
 	CheckpointRetention int `yaml:"checkpoint_retention"`
-}
-
-// Environment selects and sizes the grid world.
-type Environment struct {
-	Name       string `yaml:"name"`
-	Width      int    `yaml:"width"`
-	Height     int    `yaml:"height"`
-	Walls      int    `yaml:"walls"`
-	RedObjects int    `yaml:"red_objects"`
-	StepLimit  int    `yaml:"step_limit"`
 }
 
 // Thresholds classify individuals; see lineage.Thresholds.
@@ -142,9 +133,14 @@ var ErrSpec = errors.New("invalid experiment")
 
 // ParseSpec decodes one YAML document strictly: unknown fields, type errors
 // and out-of-range values are errors naming the field and its line. Fields
-// left out keep DefaultSpec's values; an empty document is an error. The
-// result is validated.
-func ParseSpec(r io.Reader) (Spec, error) {
+// left out keep DefaultSpec's values, except environment fields, which take
+// the named environment's defaults, and shifted_conditions, which becomes
+// every condition of the environment but train; an empty document is an
+// error. Map files are read relative to the current directory (LoadSpec:
+// relative to the experiment file). The result is validated.
+func ParseSpec(r io.Reader) (Spec, error) { return parseSpec(r, ".") }
+
+func parseSpec(r io.Reader, dir string) (Spec, error) {
 	s := DefaultSpec()
 	data, err := io.ReadAll(r)
 	if err != nil {
@@ -153,6 +149,12 @@ func ParseSpec(r io.Reader) (Spec, error) {
 	lines, err := decodeStrict(data, &s)
 	if err != nil {
 		return Spec{}, err
+	}
+	if err := loadMaps(&s.Environment, dir, lines); err != nil {
+		return Spec{}, err
+	}
+	if err := applyEnvironmentDefaults(&s, lines); err != nil {
+		return Spec{}, lines.locate(err)
 	}
 	if err := s.Validate(); err != nil {
 		return Spec{}, lines.locate(err)
@@ -167,7 +169,7 @@ func LoadSpec(path string) (Spec, error) {
 		return Spec{}, err
 	}
 	defer f.Close()
-	s, err := ParseSpec(f)
+	s, err := parseSpec(f, filepath.Dir(path))
 	if err != nil {
 		return Spec{}, fmt.Errorf("%s: %w", path, err)
 	}
@@ -246,6 +248,9 @@ func (s Spec) Validate() error {
 	if t := time.Duration(s.EvaluationTimeout); t < 100*time.Millisecond || t > time.Hour {
 		return bad("evaluation_timeout", t, "100ms..1h")
 	}
+	if err := validateEnvironment(s.Environment, s.ShiftedConditions); err != nil {
+		return fmt.Errorf("%w: %v", ErrSpec, err)
+	}
 	if len(s.ShiftedConditions) == 0 {
 		return bad("shifted_conditions", "[]", "at least one shifted condition")
 	}
@@ -253,9 +258,6 @@ func (s Spec) Validate() error {
 		if c == TrainCondition || slices.Contains(s.ShiftedConditions[:i], c) {
 			return bad(fmt.Sprintf("shifted_conditions[%d]", i), c, "distinct conditions other than train")
 		}
-	}
-	if err := validateEnvironment(s.Environment, s.ShiftedConditions); err != nil {
-		return fmt.Errorf("%w: %v", ErrSpec, err)
 	}
 	return nil
 }
@@ -288,13 +290,6 @@ func (s Spec) ToProto() *pb.ExperimentSpec {
 	}
 }
 
-func environmentToProto(e Environment) *pb.EnvironmentConfig {
-	return &pb.EnvironmentConfig{
-		Name: e.Name, Width: uint32(e.Width), Height: uint32(e.Height), Walls: uint32(e.Walls),
-		RedObjects: uint32(e.RedObjects), StepLimit: uint32(e.StepLimit),
-	}
-}
-
 // SpecFromProto decodes and validates a spec received from outside.
 func SpecFromProto(p *pb.ExperimentSpec) (Spec, error) {
 	e := p.GetEnvironment()
@@ -316,10 +311,7 @@ func SpecFromProto(p *pb.ExperimentSpec) (Spec, error) {
 		PlanningCost:        p.GetPlanningCost(),
 		Episodes:            int(p.GetEpisodes()),
 		AnalysisEpisodes:    int(p.GetAnalysisEpisodes()),
-		Environment: Environment{
-			Name: e.GetName(), Width: int(e.GetWidth()), Height: int(e.GetHeight()), Walls: int(e.GetWalls()),
-			RedObjects: int(e.GetRedObjects()), StepLimit: int(e.GetStepLimit()),
-		},
+		Environment:         environmentFromProto(e),
 		ShiftedConditions:   append([]string(nil), p.GetShiftedConditions()...),
 		Thresholds:          Thresholds{BaseHigh: t.GetBaseHigh(), CompetenceHigh: t.GetCompetenceHigh(), Drift: t.GetDrift()},
 		BatchSize:           int(p.GetBatchSize()),

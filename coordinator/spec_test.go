@@ -37,7 +37,7 @@ func TestParseSpecErrors(t *testing.T) {
 		{"rate", "crossover_rate: 1.5\n", []string{"crossover_rate = 1.5", "[0, 1]"}},
 		{"condition", "shifted_conditions: [train]\n", []string{"shifted_conditions[0]"}},
 		{"unknown condition", "shifted_conditions: [moon]\n", []string{"shifted_conditions[0] = \"moon\""}},
-		{"environment", "environment: {name: lava}\n", []string{"environment.name"}},
+		{"environment", "environment: {name: winter}\n", []string{"line 1", "environment.name"}},
 		{"timeout", "evaluation_timeout: 5\n", []string{"line 1", "duration"}},
 		{"thresholds", "thresholds: {base_high: 2}\n", []string{"base_high"}},
 	}

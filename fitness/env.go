@@ -217,3 +217,16 @@ func (e *Env) finish() *Env {
 	e.stepsFeature = slices.IndexFunc(e.features, func(f featureDef) bool { return f.op == opSteps })
 	return e
 }
+
+// BaseObjectiveFor returns the base objective of the environment whose
+// feature basis is features (as a client receives them with a run), or
+// zero weights of that length when none matches. Feature bases of the
+// environments differ, so the match is unique.
+func BaseObjectiveFor(features []string) []float64 {
+	for _, e := range envs {
+		if slices.Equal(e.Features(), features) {
+			return e.BaseObjective()
+		}
+	}
+	return make([]float64, len(features))
+}

@@ -106,3 +106,49 @@ func TestParseActions(t *testing.T) {
 		t.Errorf("ParseActions(ddx): %v", err)
 	}
 }
+
+// TestOptimalActions replays the oracle's action sequence in every
+// environment: it reaches the optimum return (terminal optima) or a state
+// worth it once the remaining steps are wasted.
+func TestOptimalActions(t *testing.T) {
+	if got := actionString(lavaInstance(t, Train).OptimalActions()); len(got) != 8 || got[0] != 'd' {
+		t.Errorf("lava train optimal actions %q, want 8 steps around the lava, like drrrrrru", got)
+	}
+	for _, env := range Envs() {
+		if env.Name() == EnvMaps {
+			continue
+		}
+		cfg := env.DefaultConfig()
+		for _, c := range env.Conditions() {
+			for seed := uint64(0); seed < 20; seed++ {
+				in, err := Generate(cfg, c, seed)
+				if err != nil {
+					t.Fatal(err)
+				}
+				res := in.Replay(in.OptimalActions())
+				got := 0.0
+				var last State = in.Start()
+				if len(res) > 0 {
+					got, last = res[len(res)-1].Return, res[len(res)-1].State
+				}
+				if !in.Terminal(last) {
+					got += float64(cfg.StepLimit-int(last.Steps)) * in.Rewards().Step
+				}
+				if got != in.OptimumReturn() {
+					t.Fatalf("%s %s seed %d: optimal actions return %v, oracle %v", env.Name(), c, seed, got, in.OptimumReturn())
+				}
+			}
+		}
+	}
+	if BaseObjectiveFor(lavaEnv.Features())[0] != -1 || len(BaseObjectiveFor([]string{"x"})) != 1 {
+		t.Error("BaseObjectiveFor")
+	}
+}
+
+func actionString(as []Action) []byte {
+	out := make([]byte, len(as))
+	for i, a := range as {
+		out[i] = ActionLetters[a]
+	}
+	return out
+}

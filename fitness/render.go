@@ -42,7 +42,7 @@ func (in *Instance) RenderState(s State) string {
 	if h := in.Held(s); h > 0 {
 		fmt.Fprintf(&b, "keys_held=%d ", h)
 	}
-	b.WriteString(" #")
+	b.WriteString(" legend:")
 	for _, c := range renderLegend {
 		if strings.IndexByte(string(shown), c.sym) >= 0 {
 			fmt.Fprintf(&b, " %c %s", c.sym, c.doc)

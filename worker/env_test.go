@@ -54,5 +54,7 @@ func TestEvaluateOtherEnvironments(t *testing.T) {
 	bad(func(r *pb.EvaluateRequest) { r.Environment.Maps[0].Text = "#####\n#A ?#\n" }, "corridor.txt:2:4: unknown symbol '?'")
 	bad(func(r *pb.EvaluateRequest) { r.Environment.Maps[0].Text = "#####\n#AkG#\n" }, "which environment lava does not know")
 	bad(func(r *pb.EvaluateRequest) { r.Conditions[0].Condition = fitness.Shifted }, "allowed [train test-v1 test-v2 corridor]")
-	bad(func(r *pb.EvaluateRequest) { r.Tasks = []*pb.EvaluationTask{{IndividualId: 3, Genome: genome.ToProto(fitness.ExitSeeker())}} }, "individual 3")
+	bad(func(r *pb.EvaluateRequest) {
+		r.Tasks = []*pb.EvaluationTask{{IndividualId: 3, Genome: genome.ToProto(fitness.ExitSeeker())}}
+	}, "individual 3")
 }

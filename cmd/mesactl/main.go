@@ -205,7 +205,7 @@ func runCmd(c *client) *cobra.Command {
 			for _, s := range run.GetSummaries() {
 				fmt.Fprintln(cmd.OutOrStdout(), render.Progress(s, run.GetSpec().GetGenerations()))
 			}
-			render.Report(cmd.OutOrStdout(), run, fitness.BaseObjective())
+			render.Report(cmd.OutOrStdout(), run, fitness.BaseObjectiveFor(run.GetFeatureNames()))
 			return nil
 		},
 	}
@@ -371,7 +371,7 @@ func lineageCmd(c *client) *cobra.Command {
 			}
 			if len(planners) > 0 {
 				fmt.Fprintln(w, "\nMesa-objectives along the line (newest first):")
-				render.Objectives(w, resp.GetFeatureNames(), fitness.BaseObjective(), planners)
+				render.Objectives(w, resp.GetFeatureNames(), fitness.BaseObjectiveFor(resp.GetFeatureNames()), planners)
 			}
 			var fitted []*pb.Individual
 			for _, in := range resp.GetIndividuals() {
@@ -381,7 +381,7 @@ func lineageCmd(c *client) *cobra.Command {
 			}
 			if len(fitted) > 0 {
 				fmt.Fprintln(w, "\nBehavioral objectives fitted to trajectories (unit-length weights):")
-				render.Behavior(w, resp.GetFeatureNames(), fitness.BaseObjective(), fitted)
+				render.Behavior(w, resp.GetFeatureNames(), fitness.BaseObjectiveFor(resp.GetFeatureNames()), fitted)
 			}
 			if o := origin.GetOrigin(); o != nil {
 				fmt.Fprintln(w, "\nDrift origin:")

@@ -36,7 +36,7 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(runCmd(), coordinatorCmd(), workerCmd())
+	root.AddCommand(runCmd(), coordinatorCmd(), workerCmd(), envCmd())
 	if err := root.ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "mesaopt:", err)
 		var ee exitError

@@ -198,7 +198,7 @@ func runLocal(ctx context.Context, o runOptions) error {
 	if err != nil {
 		return err
 	}
-	render.Report(o.out, final.GetRun(), fitness.BaseObjective())
+	render.Report(o.out, final.GetRun(), fitness.BaseObjectiveFor(final.GetRun().GetFeatureNames()))
 	if final.GetRun().GetState() == pb.RunState_RUN_STATE_FAILED {
 		return fmt.Errorf("run %s failed: %s", id, final.GetRun().GetError())
 	}

@@ -39,7 +39,7 @@ type EnvironmentConfig struct {
 	// keys-chests: the smaller count (train: keys keys and 2*keys chests;
 	// shifted the reverse).
 	Keys uint32 `protobuf:"varint,7,opt,name=keys,proto3" json:"keys,omitempty"`
-	// Conditions played on map files, sorted by condition; the file's content
+	// Conditions played on map files, in the experiment's order; the file's content
 	// travels here, never a path, and is part of what determines the run.
 	Maps          []*ConditionMap `protobuf:"bytes,8,rep,name=maps,proto3" json:"maps,omitempty"`
 	unknownFields protoimpl.UnknownFields
