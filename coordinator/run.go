@@ -50,7 +50,7 @@ func Evaluate(ctx context.Context, ev Evaluator, runID string, spec Spec, gen ui
 		for e := range seeds {
 			seeds[e] = fitness.AnalysisSeed(spec.Seed, c, e)
 		}
-		condEpisodes = append(condEpisodes, &pb.ConditionEpisodes{Condition: c, InstanceSeeds: seeds})
+		condEpisodes = append(condEpisodes, &pb.ConditionEpisodes{Condition: c, InstanceSeeds: seeds, Analysis: true})
 	}
 	env := environmentToProto(spec.Environment)
 	results := make([]*pb.EvaluationResult, len(members))

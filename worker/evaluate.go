@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/mesaopt/mesaopt/behavior"
 	"github.com/mesaopt/mesaopt/fitness"
 	"github.com/mesaopt/mesaopt/genome"
 	pb "github.com/mesaopt/mesaopt/proto/mesaopt/v1"
@@ -141,7 +142,17 @@ func (e *Engine) Evaluate(ctx context.Context, req *pb.EvaluateRequest) (*pb.Eva
 				if err != nil {
 					return status.Errorf(codes.InvalidArgument, "individual %d, condition %s: %v", tasks[i].GetIndividualId(), c.GetCondition(), err)
 				}
-				res.Conditions = append(res.Conditions, ConditionResultToProto(cr))
+				out := ConditionResultToProto(cr)
+				if c.GetAnalysis() {
+					fit, err := fe.BehavioralFit(genomes[i], c.GetCondition(), c.GetInstanceSeeds(), behavior.DefaultConfig())
+					if err != nil {
+						return status.Errorf(codes.InvalidArgument, "individual %d, condition %s: behavioral fit: %v", tasks[i].GetIndividualId(), c.GetCondition(), err)
+					}
+					out.BehavioralWeights = fit.Weights
+					out.BehavioralFit = fit.PseudoR2
+					out.BehavioralAccuracy = fit.Accuracy
+				}
+				res.Conditions = append(res.Conditions, out)
 			}
 			results[i] = res
 			return nil

@@ -26,6 +26,9 @@ type ConditionEpisodes struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Condition     string                 `protobuf:"bytes,1,opt,name=condition,proto3" json:"condition,omitempty"`
 	InstanceSeeds []uint64               `protobuf:"varint,2,rep,packed,name=instance_seeds,json=instanceSeeds,proto3" json:"instance_seeds,omitempty"`
+	// Analysis episodes also get the behavioral-objective fit (costlier);
+	// selection episodes only the scores selection needs.
+	Analysis      bool `protobuf:"varint,3,opt,name=analysis,proto3" json:"analysis,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -72,6 +75,13 @@ func (x *ConditionEpisodes) GetInstanceSeeds() []uint64 {
 		return x.InstanceSeeds
 	}
 	return nil
+}
+
+func (x *ConditionEpisodes) GetAnalysis() bool {
+	if x != nil {
+		return x.Analysis
+	}
+	return false
 }
 
 // EvaluationTask is one genome to score.
@@ -492,10 +502,11 @@ var File_mesaopt_v1_evaluator_proto protoreflect.FileDescriptor
 const file_mesaopt_v1_evaluator_proto_rawDesc = "" +
 	"\n" +
 	"\x1amesaopt/v1/evaluator.proto\x12\n" +
-	"mesaopt.v1\x1a\x1bmesaopt/v1/experiment.proto\x1a\x17mesaopt/v1/genome.proto\"X\n" +
+	"mesaopt.v1\x1a\x1bmesaopt/v1/experiment.proto\x1a\x17mesaopt/v1/genome.proto\"t\n" +
 	"\x11ConditionEpisodes\x12\x1c\n" +
 	"\tcondition\x18\x01 \x01(\tR\tcondition\x12%\n" +
-	"\x0einstance_seeds\x18\x02 \x03(\x04R\rinstanceSeeds\"a\n" +
+	"\x0einstance_seeds\x18\x02 \x03(\x04R\rinstanceSeeds\x12\x1a\n" +
+	"\banalysis\x18\x03 \x01(\bR\banalysis\"a\n" +
 	"\x0eEvaluationTask\x12#\n" +
 	"\rindividual_id\x18\x01 \x01(\x04R\findividualId\x12*\n" +
 	"\x06genome\x18\x02 \x01(\v2\x12.mesaopt.v1.GenomeR\x06genome\"\xa5\x02\n" +
