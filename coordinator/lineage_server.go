@@ -126,6 +126,9 @@ func flaggedFilter(req *pb.ListFlaggedRequest, conditions []string, last uint32)
 	case req.Generation != nil && ranged:
 		return f, status.Error(codes.InvalidArgument, "generation is set together with min_generation/max_generation, allowed one or the other")
 	case req.Generation != nil:
+		if req.GetGeneration() > last {
+			return f, status.Errorf(codes.InvalidArgument, "generation = %d, allowed 0..%d (the generations evaluated so far)", req.GetGeneration(), last)
+		}
 		f.MinGeneration, f.MaxGeneration = req.GetGeneration(), req.GetGeneration()
 	case ranged:
 		if req.MinGeneration != nil {

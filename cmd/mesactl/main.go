@@ -3,6 +3,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -44,10 +45,10 @@ type client struct {
 // so a wrong address fails fast with a clear message.
 func (c *client) connect(ctx context.Context) error {
 	if c.output != "table" && c.output != "json" {
-		return fmt.Errorf("-o %q, allowed table or json", c.output)
+		return usageError{fmt.Errorf("-o %q, allowed table or json", c.output)}
 	}
 	if c.timeout <= 0 {
-		return fmt.Errorf("--timeout %v, allowed a positive duration", c.timeout)
+		return usageError{fmt.Errorf("--timeout %v, allowed a positive duration", c.timeout)}
 	}
 	if c.etcd != "" {
 		addr, err := leaderFromEtcd(ctx, c.etcd, c.timeout)
@@ -100,7 +101,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root.SetErr(stderr)
 	if err := root.ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(stderr, "mesactl:", describe(err))
-		if errors.Is(err, coordinator.ErrSpec) || status.Code(err) == codes.InvalidArgument {
+		var ue usageError
+		if errors.Is(err, coordinator.ErrSpec) || errors.As(err, &ue) || status.Code(err) == codes.InvalidArgument || isUsage(err) {
 			return 2
 		}
 		return 1
@@ -147,6 +149,23 @@ func leaderFromEtcd(ctx context.Context, endpoints string, timeout time.Duration
 		return "", fmt.Errorf("finding the leader through etcd %s: %w", endpoints, err)
 	}
 	return v.GRPC, nil
+}
+
+// usageError is a mistake in how mesactl was called (exit code 2).
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+// isUsage recognises cobra's own argument and flag errors.
+func isUsage(err error) bool {
+	msg := err.Error()
+	for _, p := range []string{"accepts ", "requires at least", "unknown command", "unknown flag", "unknown shorthand flag", "invalid argument", "flag needs an argument", "required flag"} {
+		if strings.Contains(msg, p) {
+			return true
+		}
+	}
+	return false
 }
 
 func envOr(k, def string) string {
@@ -232,9 +251,12 @@ func runCmd(c *client) *cobra.Command {
 				}
 				switch {
 				case c.output == "json":
-					if err := c.json(cmd.OutOrStdout(), msg); err != nil {
+					// One object per line, so the stream can be read line by line.
+					b, err := protojson.MarshalOptions{UseProtoNames: true}.Marshal(msg)
+					if err != nil {
 						return err
 					}
+					fmt.Fprintln(cmd.OutOrStdout(), string(b))
 				case msg.GetSummary() != nil:
 					fmt.Fprintln(cmd.OutOrStdout(), render.Progress(msg.GetSummary(), generations))
 				default:
@@ -275,7 +297,7 @@ func runCmd(c *client) *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !cmd.Flags().Changed("generation") {
-				return fmt.Errorf("--generation is required")
+				return usageError{fmt.Errorf("--generation is required")}
 			}
 			ctx, cancel := c.call(cmd.Context())
 			defer cancel()
@@ -355,10 +377,22 @@ func lineageCmd(c *client) *cobra.Command {
 				return err
 			}
 			if c.output == "json" {
-				if err := c.json(cmd.OutOrStdout(), resp); err != nil {
+				// One document: {"line_of_descent": ..., "drift_origin": ...}.
+				opts := protojson.MarshalOptions{UseProtoNames: true}
+				line, err := opts.Marshal(resp)
+				if err != nil {
 					return err
 				}
-				return c.json(cmd.OutOrStdout(), origin)
+				orig, err := opts.Marshal(origin)
+				if err != nil {
+					return err
+				}
+				doc, err := json.MarshalIndent(map[string]json.RawMessage{"line_of_descent": line, "drift_origin": orig}, "", "  ")
+				if err != nil {
+					return err
+				}
+				fmt.Fprintln(cmd.OutOrStdout(), string(doc))
+				return nil
 			}
 			w := cmd.OutOrStdout()
 			fmt.Fprintf(w, "Line of descent of #%d (newest first):\n", id)
@@ -401,6 +435,14 @@ func flaggedCmd(c *client) *cobra.Command {
 		Short: "List flagged planners (default: of the last generation), with filters",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			for _, fl := range []struct {
+				name string
+				v    int
+			}{{"generation", generation}, {"from", from}, {"to", to}} {
+				if cmd.Flags().Changed(fl.name) && fl.v < 0 {
+					return usageError{fmt.Errorf("--%s = %d, allowed a generation number ≥ 0", fl.name, fl.v)}
+				}
+			}
 			req := &pb.ListFlaggedRequest{RunId: args[0], PageSize: pageSize, Condition: condition}
 			if generation >= 0 {
 				g := uint32(generation)
@@ -457,9 +499,9 @@ func flaggedCmd(c *client) *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.IntVar(&generation, "generation", -1, "generation to list (default: the last checkpointed)")
-	f.IntVar(&from, "from", -1, "first generation of a range (instead of --generation)")
-	f.IntVar(&to, "to", -1, "last generation of a range (instead of --generation)")
+	f.IntVar(&generation, "generation", -1, "generation to list, counted from 0 (unset: the last checkpointed)")
+	f.IntVar(&from, "from", -1, "first generation of a range, instead of --generation (unset: 0)")
+	f.IntVar(&to, "to", -1, "last generation of a range, instead of --generation (unset: the last)")
 	f.StringVar(&kind, "kind", "", "only this genome kind: planner or heuristic")
 	f.StringVar(&class, "class", "", "only this class: robustly-aligned, pseudo-aligned, capability-failure or misaligned")
 	f.StringVar(&condition, "condition", "", "only individuals flagged under this shifted condition (and --class there)")

@@ -118,6 +118,14 @@ func TestMesactlAgainstCoordinator(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "Line of descent of #"+best) {
 		t.Fatalf("lineage: %d %s", code, out)
 	}
+	out, _, code = mesactl(t, "--coordinator", addr, "lineage", id, best, "-o", "json")
+	var doc struct {
+		Line   json.RawMessage `json:"line_of_descent"`
+		Origin json.RawMessage `json:"drift_origin"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil || code != 0 || len(doc.Line) == 0 {
+		t.Fatalf("lineage -o json is not one JSON document: %v\n%s", err, out)
+	}
 	if _, _, code = mesactl(t, "--coordinator", addr, "flagged", id); code != 0 {
 		t.Fatalf("flagged: %d", code)
 	}
@@ -171,7 +179,10 @@ func TestMesactlAgainstCoordinator(t *testing.T) {
 		{[]string{"lineage", id, "x"}, 1, `individual id "x"`},
 		{[]string{"flagged", id, "--page-size", "5000"}, 2, "page_size = 5000"},
 		{[]string{"run", "show", "no-such-run"}, 1, "NotFound"},
-		{[]string{"runs", "-o", "yaml"}, 1, "allowed table or json"},
+		{[]string{"runs", "-o", "yaml"}, 2, "allowed table or json"},
+		{[]string{"flagged", id, "--generation", "400"}, 2, "generation = 400, allowed 0..2"},
+		{[]string{"flagged", id, "--generation", "-3"}, 2, "--generation = -3"},
+		{[]string{"lineage", id}, 2, "accepts 2 arg"},
 		{[]string{"flagged", id, "--condition", "dark"}, 2, `condition = "dark"`},
 		{[]string{"flagged", id, "--from", "2", "--to", "1"}, 2, "min_generation = 2"},
 		{[]string{"flagged", id, "--kind", "robot"}, 1, `--kind "robot"`},

@@ -157,7 +157,7 @@ func Report(w io.Writer, run *pb.Run, base []float64) {
 // DriftOrigin writes where on a line of descent the flag began.
 func DriftOrigin(w io.Writer, features []string, o *pb.DriftOrigin) {
 	a := o.GetAncestor()
-	fmt.Fprintf(w, "  first flagged ancestor: #%d (generation %d), %s\n", a.GetId(), a.GetGeneration(), strings.Join(a.GetFlagReasons(), "; "))
+	fmt.Fprintf(w, "  the flag began at #%d (generation %d): the oldest of the unbroken run of flagged ancestors; %s\n", a.GetId(), a.GetGeneration(), strings.Join(a.GetFlagReasons(), "; "))
 	if o.GetParent() == nil {
 		fmt.Fprintln(w, "  it was flagged from generation 0 (a random initial genome)")
 		return
