@@ -42,9 +42,9 @@ type generation struct {
 func Evaluate(ctx context.Context, ev Evaluator, runID string, spec Spec, gen uint32, members []Member, births []Birth) ([]lineage.Record, error) {
 	selection := make([]uint64, spec.Episodes)
 	for e := range selection {
-		selection[e] = fitness.InstanceSeed(spec.Seed, gen, TrainCondition, e)
+		selection[e] = fitness.InstanceSeed(spec.Seed, gen, spec.SelectionCondition(gen), e)
 	}
-	condEpisodes := []*pb.ConditionEpisodes{{Condition: TrainCondition, InstanceSeeds: selection}}
+	condEpisodes := []*pb.ConditionEpisodes{{Condition: spec.SelectionCondition(gen), InstanceSeeds: selection}}
 	for _, c := range spec.Conditions() {
 		seeds := make([]uint64, spec.AnalysisEpisodes)
 		for e := range seeds {

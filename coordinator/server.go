@@ -130,6 +130,7 @@ func (ar *activeRun) report() *pb.Report {
 		}
 		rep.Flagged = append(rep.Flagged, RecordToProto(r, nil))
 	}
+	rep.Regime = ar.regimeReport()
 	if len(rep.Flagged) > 0 {
 		top := rep.Flagged[0].GetId()
 		rep.TopFlagged = top

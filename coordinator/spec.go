@@ -64,10 +64,18 @@ type Spec struct {
 	BatchSize int `yaml:"batch_size"`
 	// EvaluationTimeout is the deadline of one Evaluate call.
 	EvaluationTimeout Duration `yaml:"evaluation_timeout"`
+	// QuarantineAttempts, 1..100: a genome evaluated on its own (after its
+	// batch failed) whose calls fail this many times — workers crash,
+	// panic or miss the deadline on it — is quarantined: fitness -Inf, never
+	// selected, its lineage record's Failure gives the last error.
+	QuarantineAttempts int `yaml:"quarantine_attempts"`
 	// CheckpointRetention is the number of newest checkpoints kept in etcd,
 	// 1..100000; older ones are deleted as generations are committed. A run
 	// can be forked from any retained generation.
 	CheckpointRetention int `yaml:"checkpoint_retention"`
+	// RegimeChange, when set, changes the condition selection sees at a
+	// generation (see RegimeChange).
+	RegimeChange *RegimeChange `yaml:"regime_change,omitempty"`
 }
 
 // Thresholds classify individuals; see lineage.Thresholds.
@@ -125,6 +133,7 @@ func DefaultSpec() Spec {
 		BatchSize:           4,
 		EvaluationTimeout:   Duration(30 * time.Second),
 		CheckpointRetention: 5,
+		QuarantineAttempts:  3,
 	}
 }
 
@@ -233,6 +242,7 @@ func (s Spec) Validate() error {
 		intIn("analysis_episodes", s.AnalysisEpisodes, 1, 1000),
 		intIn("batch_size", s.BatchSize, 1, 10000),
 		intIn("checkpoint_retention", s.CheckpointRetention, 1, 100000),
+		intIn("quarantine_attempts", s.QuarantineAttempts, 1, 100),
 	}
 	for _, err := range checks {
 		if err != nil {
@@ -253,6 +263,9 @@ func (s Spec) Validate() error {
 	}
 	if len(s.ShiftedConditions) == 0 {
 		return bad("shifted_conditions", "[]", "at least one shifted condition")
+	}
+	if err := s.RegimeChange.validate(s); err != nil {
+		return err
 	}
 	for i, c := range s.ShiftedConditions {
 		if c == TrainCondition || slices.Contains(s.ShiftedConditions[:i], c) {
@@ -287,6 +300,8 @@ func (s Spec) ToProto() *pb.ExperimentSpec {
 		InitialHorizon:           uint32(s.InitialHorizon),
 		InitialNodeBudget:        uint32(s.InitialNodeBudget),
 		CheckpointRetention:      uint32(s.CheckpointRetention),
+		RegimeChange:             s.RegimeChange.toProto(),
+		QuarantineAttempts:       uint32(s.QuarantineAttempts),
 	}
 }
 
@@ -317,10 +332,15 @@ func SpecFromProto(p *pb.ExperimentSpec) (Spec, error) {
 		BatchSize:           int(p.GetBatchSize()),
 		EvaluationTimeout:   Duration(time.Duration(p.GetEvaluationTimeoutSeconds() * float64(time.Second))),
 		CheckpointRetention: int(p.GetCheckpointRetention()),
+		RegimeChange:        regimeFromProto(p.GetRegimeChange()),
+		QuarantineAttempts:  int(p.GetQuarantineAttempts()),
 	}
 	// Fields added after the first version read as zero from older specs.
 	if s.CheckpointRetention == 0 {
 		s.CheckpointRetention = DefaultSpec().CheckpointRetention
+	}
+	if s.QuarantineAttempts == 0 {
+		s.QuarantineAttempts = DefaultSpec().QuarantineAttempts
 	}
 	return s, s.Validate()
 }

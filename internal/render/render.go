@@ -133,6 +133,7 @@ func Report(w io.Writer, run *pb.Run, base []float64) {
 		}
 	}
 	exemplars(w, "\nThe fittest individual of each class over the whole run:", run, rep.GetRunExemplars(), base)
+	Regime(w, rep.GetRegime())
 	if len(rep.GetFlagged()) == 0 {
 		fmt.Fprintln(w, "\nNo planner is flagged in the last generation.")
 		return
@@ -289,4 +290,40 @@ func cell(v []float64, i int) string {
 		return "-"
 	}
 	return fmt.Sprintf("%+.2f", v[i])
+}
+
+// Regime writes what became of the lineages alive before a regime change.
+func Regime(w io.Writer, r *pb.RegimeReport) {
+	if r == nil {
+		return
+	}
+	n := len(r.GetReadapted()) + len(r.GetKeptProxy()) + len(r.GetOther())
+	fmt.Fprintf(w, "\nRegime change at generation %d (selection sees %s from then on): %d lineages alive before it have descendants in the last generation\n",
+		r.GetGeneration(), r.GetTrainCondition(), n)
+	groups := []struct {
+		title string
+		ls    []*pb.RegimeLineage
+	}{
+		{"re-adapted (not robustly aligned under " + r.GetTrainCondition() + " before, robustly aligned now)", r.GetReadapted()},
+		{"kept pursuing the old proxy (pseudo-aligned under " + r.GetTrainCondition() + " before and now)", r.GetKeptProxy()},
+		{"other", r.GetOther()},
+	}
+	for _, g := range groups {
+		fmt.Fprintf(w, "  %s: %d\n", g.title, len(g.ls))
+		for i, l := range g.ls {
+			if i == 5 {
+				fmt.Fprintf(w, "    … %d more\n", len(g.ls)-5)
+				break
+			}
+			a := l.GetAncestor()
+			before := "-"
+			for _, s := range a.GetShifted() {
+				if s.GetCondition() == r.GetTrainCondition() {
+					before = Class(s.GetClass())
+				}
+			}
+			fmt.Fprintf(w, "    #%d (%s, %s) → %d descendants, fittest #%d %s\n", a.GetId(), Kind(a.GetKind()), before,
+				l.GetDescendants(), l.GetFittestDescendant(), Class(l.GetDescendantClass()))
+		}
+	}
 }

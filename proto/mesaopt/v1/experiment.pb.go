@@ -294,8 +294,13 @@ type ExperimentSpec struct {
 	AnalysisEpisodes uint32 `protobuf:"varint,21,opt,name=analysis_episodes,json=analysisEpisodes,proto3" json:"analysis_episodes,omitempty"`
 	// Checkpoints kept in etcd (the newest ones); older ones are deleted.
 	CheckpointRetention uint32 `protobuf:"varint,22,opt,name=checkpoint_retention,json=checkpointRetention,proto3" json:"checkpoint_retention,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// A scheduled change of the training condition (absent: none).
+	RegimeChange *RegimeChange `protobuf:"bytes,23,opt,name=regime_change,json=regimeChange,proto3" json:"regime_change,omitempty"`
+	// Failed calls after which a genome evaluated on its own is quarantined
+	// (0 in older specs: 3).
+	QuarantineAttempts uint32 `protobuf:"varint,24,opt,name=quarantine_attempts,json=quarantineAttempts,proto3" json:"quarantine_attempts,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *ExperimentSpec) Reset() {
@@ -482,6 +487,76 @@ func (x *ExperimentSpec) GetCheckpointRetention() uint32 {
 	return 0
 }
 
+func (x *ExperimentSpec) GetRegimeChange() *RegimeChange {
+	if x != nil {
+		return x.RegimeChange
+	}
+	return nil
+}
+
+func (x *ExperimentSpec) GetQuarantineAttempts() uint32 {
+	if x != nil {
+		return x.QuarantineAttempts
+	}
+	return 0
+}
+
+// RegimeChange switches the condition selection sees from a generation on:
+// a supported experiment ("what happens when training shifts").
+type RegimeChange struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// First generation whose selection episodes use train_condition.
+	Generation uint32 `protobuf:"varint,1,opt,name=generation,proto3" json:"generation,omitempty"`
+	// The condition selection sees from then on (one of the environment's).
+	TrainCondition string `protobuf:"bytes,2,opt,name=train_condition,json=trainCondition,proto3" json:"train_condition,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *RegimeChange) Reset() {
+	*x = RegimeChange{}
+	mi := &file_mesaopt_v1_experiment_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RegimeChange) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RegimeChange) ProtoMessage() {}
+
+func (x *RegimeChange) ProtoReflect() protoreflect.Message {
+	mi := &file_mesaopt_v1_experiment_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RegimeChange.ProtoReflect.Descriptor instead.
+func (*RegimeChange) Descriptor() ([]byte, []int) {
+	return file_mesaopt_v1_experiment_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *RegimeChange) GetGeneration() uint32 {
+	if x != nil {
+		return x.Generation
+	}
+	return 0
+}
+
+func (x *RegimeChange) GetTrainCondition() string {
+	if x != nil {
+		return x.TrainCondition
+	}
+	return ""
+}
+
 var File_mesaopt_v1_experiment_proto protoreflect.FileDescriptor
 
 const file_mesaopt_v1_experiment_proto_rawDesc = "" +
@@ -507,7 +582,7 @@ const file_mesaopt_v1_experiment_proto_rawDesc = "" +
 	"Thresholds\x12\x1b\n" +
 	"\tbase_high\x18\x01 \x01(\x01R\bbaseHigh\x12'\n" +
 	"\x0fcompetence_high\x18\x02 \x01(\x01R\x0ecompetenceHigh\x12\x14\n" +
-	"\x05drift\x18\x03 \x01(\x01R\x05drift\"\x9a\a\n" +
+	"\x05drift\x18\x03 \x01(\x01R\x05drift\"\x8a\b\n" +
 	"\x0eExperimentSpec\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04seed\x18\x02 \x01(\x04R\x04seed\x12 \n" +
@@ -536,7 +611,14 @@ const file_mesaopt_v1_experiment_proto_rawDesc = "" +
 	"\x0finitial_horizon\x18\x13 \x01(\rR\x0einitialHorizon\x12.\n" +
 	"\x13initial_node_budget\x18\x14 \x01(\rR\x11initialNodeBudget\x12+\n" +
 	"\x11analysis_episodes\x18\x15 \x01(\rR\x10analysisEpisodes\x121\n" +
-	"\x14checkpoint_retention\x18\x16 \x01(\rR\x13checkpointRetentionB7Z5github.com/mesaopt/mesaopt/proto/mesaopt/v1;mesaoptv1b\x06proto3"
+	"\x14checkpoint_retention\x18\x16 \x01(\rR\x13checkpointRetention\x12=\n" +
+	"\rregime_change\x18\x17 \x01(\v2\x18.mesaopt.v1.RegimeChangeR\fregimeChange\x12/\n" +
+	"\x13quarantine_attempts\x18\x18 \x01(\rR\x12quarantineAttempts\"W\n" +
+	"\fRegimeChange\x12\x1e\n" +
+	"\n" +
+	"generation\x18\x01 \x01(\rR\n" +
+	"generation\x12'\n" +
+	"\x0ftrain_condition\x18\x02 \x01(\tR\x0etrainConditionB7Z5github.com/mesaopt/mesaopt/proto/mesaopt/v1;mesaoptv1b\x06proto3"
 
 var (
 	file_mesaopt_v1_experiment_proto_rawDescOnce sync.Once
@@ -550,22 +632,24 @@ func file_mesaopt_v1_experiment_proto_rawDescGZIP() []byte {
 	return file_mesaopt_v1_experiment_proto_rawDescData
 }
 
-var file_mesaopt_v1_experiment_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
+var file_mesaopt_v1_experiment_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
 var file_mesaopt_v1_experiment_proto_goTypes = []any{
 	(*EnvironmentConfig)(nil), // 0: mesaopt.v1.EnvironmentConfig
 	(*ConditionMap)(nil),      // 1: mesaopt.v1.ConditionMap
 	(*Thresholds)(nil),        // 2: mesaopt.v1.Thresholds
 	(*ExperimentSpec)(nil),    // 3: mesaopt.v1.ExperimentSpec
+	(*RegimeChange)(nil),      // 4: mesaopt.v1.RegimeChange
 }
 var file_mesaopt_v1_experiment_proto_depIdxs = []int32{
 	1, // 0: mesaopt.v1.EnvironmentConfig.maps:type_name -> mesaopt.v1.ConditionMap
 	0, // 1: mesaopt.v1.ExperimentSpec.environment:type_name -> mesaopt.v1.EnvironmentConfig
 	2, // 2: mesaopt.v1.ExperimentSpec.thresholds:type_name -> mesaopt.v1.Thresholds
-	3, // [3:3] is the sub-list for method output_type
-	3, // [3:3] is the sub-list for method input_type
-	3, // [3:3] is the sub-list for extension type_name
-	3, // [3:3] is the sub-list for extension extendee
-	0, // [0:3] is the sub-list for field type_name
+	4, // 3: mesaopt.v1.ExperimentSpec.regime_change:type_name -> mesaopt.v1.RegimeChange
+	4, // [4:4] is the sub-list for method output_type
+	4, // [4:4] is the sub-list for method input_type
+	4, // [4:4] is the sub-list for extension type_name
+	4, // [4:4] is the sub-list for extension extendee
+	0, // [0:4] is the sub-list for field type_name
 }
 
 func init() { file_mesaopt_v1_experiment_proto_init() }
@@ -579,7 +663,7 @@ func file_mesaopt_v1_experiment_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_mesaopt_v1_experiment_proto_rawDesc), len(file_mesaopt_v1_experiment_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   4,
+			NumMessages:   5,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -178,7 +178,10 @@ type GenerationSummary struct {
 	Classes        []*ClassCounts `protobuf:"bytes,11,rep,name=classes,proto3" json:"classes,omitempty"`
 	BestIndividual uint64         `protobuf:"varint,12,opt,name=best_individual,json=bestIndividual,proto3" json:"best_individual,omitempty"`
 	// Phylogenetic metrics of this generation (LineageService.GetGenerationStats).
-	Lineage       *GenerationStats `protobuf:"bytes,13,opt,name=lineage,proto3" json:"lineage,omitempty"`
+	Lineage *GenerationStats `protobuf:"bytes,13,opt,name=lineage,proto3" json:"lineage,omitempty"`
+	// Individuals quarantined in this generation (fitness failed); the means
+	// above are over the others.
+	Quarantined   uint32 `protobuf:"varint,14,opt,name=quarantined,proto3" json:"quarantined,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -304,6 +307,13 @@ func (x *GenerationSummary) GetLineage() *GenerationStats {
 	return nil
 }
 
+func (x *GenerationSummary) GetQuarantined() uint32 {
+	if x != nil {
+		return x.Quarantined
+	}
+	return 0
+}
+
 // Report is the end-of-run analysis.
 type Report struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
@@ -319,8 +329,10 @@ type Report struct {
 	// condition order, then class order.
 	Exemplars []*Individual `protobuf:"bytes,6,rep,name=exemplars,proto3" json:"exemplars,omitempty"`
 	// Like exemplars and classes, over every individual of the run.
-	RunExemplars  []*Individual  `protobuf:"bytes,7,rep,name=run_exemplars,json=runExemplars,proto3" json:"run_exemplars,omitempty"`
-	RunClasses    []*ClassCounts `protobuf:"bytes,8,rep,name=run_classes,json=runClasses,proto3" json:"run_classes,omitempty"`
+	RunExemplars []*Individual  `protobuf:"bytes,7,rep,name=run_exemplars,json=runExemplars,proto3" json:"run_exemplars,omitempty"`
+	RunClasses   []*ClassCounts `protobuf:"bytes,8,rep,name=run_classes,json=runClasses,proto3" json:"run_classes,omitempty"`
+	// After a regime change: what became of the lineages alive before it.
+	Regime        *RegimeReport `protobuf:"bytes,9,opt,name=regime,proto3" json:"regime,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -411,6 +423,168 @@ func (x *Report) GetRunClasses() []*ClassCounts {
 	return nil
 }
 
+func (x *Report) GetRegime() *RegimeReport {
+	if x != nil {
+		return x.Regime
+	}
+	return nil
+}
+
+// RegimeReport follows the lineages alive just before a regime change
+// (grouped by their ancestor in generation generation - 1) to the last
+// generation, judged under the new training condition.
+type RegimeReport struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	Generation     uint32                 `protobuf:"varint,1,opt,name=generation,proto3" json:"generation,omitempty"`
+	TrainCondition string                 `protobuf:"bytes,2,opt,name=train_condition,json=trainCondition,proto3" json:"train_condition,omitempty"`
+	// Lineages whose ancestor was not robustly aligned under the new
+	// condition and whose descendants now are.
+	Readapted []*RegimeLineage `protobuf:"bytes,3,rep,name=readapted,proto3" json:"readapted,omitempty"`
+	// Lineages whose ancestor was pseudo-aligned under the new condition and
+	// whose descendants still are (they keep pursuing the old proxy).
+	KeptProxy []*RegimeLineage `protobuf:"bytes,4,rep,name=kept_proxy,json=keptProxy,proto3" json:"kept_proxy,omitempty"`
+	// Lineages in neither group (robust throughout, or other changes).
+	Other         []*RegimeLineage `protobuf:"bytes,5,rep,name=other,proto3" json:"other,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RegimeReport) Reset() {
+	*x = RegimeReport{}
+	mi := &file_mesaopt_v1_run_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RegimeReport) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RegimeReport) ProtoMessage() {}
+
+func (x *RegimeReport) ProtoReflect() protoreflect.Message {
+	mi := &file_mesaopt_v1_run_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RegimeReport.ProtoReflect.Descriptor instead.
+func (*RegimeReport) Descriptor() ([]byte, []int) {
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *RegimeReport) GetGeneration() uint32 {
+	if x != nil {
+		return x.Generation
+	}
+	return 0
+}
+
+func (x *RegimeReport) GetTrainCondition() string {
+	if x != nil {
+		return x.TrainCondition
+	}
+	return ""
+}
+
+func (x *RegimeReport) GetReadapted() []*RegimeLineage {
+	if x != nil {
+		return x.Readapted
+	}
+	return nil
+}
+
+func (x *RegimeReport) GetKeptProxy() []*RegimeLineage {
+	if x != nil {
+		return x.KeptProxy
+	}
+	return nil
+}
+
+func (x *RegimeReport) GetOther() []*RegimeLineage {
+	if x != nil {
+		return x.Other
+	}
+	return nil
+}
+
+// RegimeLineage is one ancestor before the change and its descendants in
+// the last generation.
+type RegimeLineage struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Ancestor    *Individual            `protobuf:"bytes,1,opt,name=ancestor,proto3" json:"ancestor,omitempty"`
+	Descendants uint32                 `protobuf:"varint,2,opt,name=descendants,proto3" json:"descendants,omitempty"`
+	// Class of the fittest descendant under the new training condition.
+	DescendantClass   AlignmentClass `protobuf:"varint,3,opt,name=descendant_class,json=descendantClass,proto3,enum=mesaopt.v1.AlignmentClass" json:"descendant_class,omitempty"`
+	FittestDescendant uint64         `protobuf:"varint,4,opt,name=fittest_descendant,json=fittestDescendant,proto3" json:"fittest_descendant,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *RegimeLineage) Reset() {
+	*x = RegimeLineage{}
+	mi := &file_mesaopt_v1_run_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RegimeLineage) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RegimeLineage) ProtoMessage() {}
+
+func (x *RegimeLineage) ProtoReflect() protoreflect.Message {
+	mi := &file_mesaopt_v1_run_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RegimeLineage.ProtoReflect.Descriptor instead.
+func (*RegimeLineage) Descriptor() ([]byte, []int) {
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *RegimeLineage) GetAncestor() *Individual {
+	if x != nil {
+		return x.Ancestor
+	}
+	return nil
+}
+
+func (x *RegimeLineage) GetDescendants() uint32 {
+	if x != nil {
+		return x.Descendants
+	}
+	return 0
+}
+
+func (x *RegimeLineage) GetDescendantClass() AlignmentClass {
+	if x != nil {
+		return x.DescendantClass
+	}
+	return AlignmentClass_ALIGNMENT_CLASS_UNSPECIFIED
+}
+
+func (x *RegimeLineage) GetFittestDescendant() uint64 {
+	if x != nil {
+		return x.FittestDescendant
+	}
+	return 0
+}
+
 type Run struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	RunId string                 `protobuf:"bytes,1,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
@@ -432,7 +606,7 @@ type Run struct {
 
 func (x *Run) Reset() {
 	*x = Run{}
-	mi := &file_mesaopt_v1_run_proto_msgTypes[3]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -444,7 +618,7 @@ func (x *Run) String() string {
 func (*Run) ProtoMessage() {}
 
 func (x *Run) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_run_proto_msgTypes[3]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -457,7 +631,7 @@ func (x *Run) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Run.ProtoReflect.Descriptor instead.
 func (*Run) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{3}
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Run) GetRunId() string {
@@ -539,7 +713,7 @@ type SubmitRunRequest struct {
 
 func (x *SubmitRunRequest) Reset() {
 	*x = SubmitRunRequest{}
-	mi := &file_mesaopt_v1_run_proto_msgTypes[4]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -551,7 +725,7 @@ func (x *SubmitRunRequest) String() string {
 func (*SubmitRunRequest) ProtoMessage() {}
 
 func (x *SubmitRunRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_run_proto_msgTypes[4]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -564,7 +738,7 @@ func (x *SubmitRunRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitRunRequest.ProtoReflect.Descriptor instead.
 func (*SubmitRunRequest) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{4}
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *SubmitRunRequest) GetSpec() *ExperimentSpec {
@@ -583,7 +757,7 @@ type SubmitRunResponse struct {
 
 func (x *SubmitRunResponse) Reset() {
 	*x = SubmitRunResponse{}
-	mi := &file_mesaopt_v1_run_proto_msgTypes[5]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -595,7 +769,7 @@ func (x *SubmitRunResponse) String() string {
 func (*SubmitRunResponse) ProtoMessage() {}
 
 func (x *SubmitRunResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_run_proto_msgTypes[5]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -608,7 +782,7 @@ func (x *SubmitRunResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitRunResponse.ProtoReflect.Descriptor instead.
 func (*SubmitRunResponse) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{5}
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *SubmitRunResponse) GetRunId() string {
@@ -627,7 +801,7 @@ type GetRunRequest struct {
 
 func (x *GetRunRequest) Reset() {
 	*x = GetRunRequest{}
-	mi := &file_mesaopt_v1_run_proto_msgTypes[6]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -639,7 +813,7 @@ func (x *GetRunRequest) String() string {
 func (*GetRunRequest) ProtoMessage() {}
 
 func (x *GetRunRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_run_proto_msgTypes[6]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -652,7 +826,7 @@ func (x *GetRunRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRunRequest.ProtoReflect.Descriptor instead.
 func (*GetRunRequest) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{6}
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *GetRunRequest) GetRunId() string {
@@ -671,7 +845,7 @@ type GetRunResponse struct {
 
 func (x *GetRunResponse) Reset() {
 	*x = GetRunResponse{}
-	mi := &file_mesaopt_v1_run_proto_msgTypes[7]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -683,7 +857,7 @@ func (x *GetRunResponse) String() string {
 func (*GetRunResponse) ProtoMessage() {}
 
 func (x *GetRunResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_run_proto_msgTypes[7]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -696,7 +870,7 @@ func (x *GetRunResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRunResponse.ProtoReflect.Descriptor instead.
 func (*GetRunResponse) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{7}
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *GetRunResponse) GetRun() *Run {
@@ -714,7 +888,7 @@ type ListRunsRequest struct {
 
 func (x *ListRunsRequest) Reset() {
 	*x = ListRunsRequest{}
-	mi := &file_mesaopt_v1_run_proto_msgTypes[8]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -726,7 +900,7 @@ func (x *ListRunsRequest) String() string {
 func (*ListRunsRequest) ProtoMessage() {}
 
 func (x *ListRunsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_run_proto_msgTypes[8]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -739,7 +913,7 @@ func (x *ListRunsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRunsRequest.ProtoReflect.Descriptor instead.
 func (*ListRunsRequest) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{8}
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{10}
 }
 
 type ListRunsResponse struct {
@@ -751,7 +925,7 @@ type ListRunsResponse struct {
 
 func (x *ListRunsResponse) Reset() {
 	*x = ListRunsResponse{}
-	mi := &file_mesaopt_v1_run_proto_msgTypes[9]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -763,7 +937,7 @@ func (x *ListRunsResponse) String() string {
 func (*ListRunsResponse) ProtoMessage() {}
 
 func (x *ListRunsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_run_proto_msgTypes[9]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -776,7 +950,7 @@ func (x *ListRunsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRunsResponse.ProtoReflect.Descriptor instead.
 func (*ListRunsResponse) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{9}
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ListRunsResponse) GetRuns() []*Run {
@@ -796,7 +970,7 @@ type WatchRunRequest struct {
 
 func (x *WatchRunRequest) Reset() {
 	*x = WatchRunRequest{}
-	mi := &file_mesaopt_v1_run_proto_msgTypes[10]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -808,7 +982,7 @@ func (x *WatchRunRequest) String() string {
 func (*WatchRunRequest) ProtoMessage() {}
 
 func (x *WatchRunRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_run_proto_msgTypes[10]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -821,7 +995,7 @@ func (x *WatchRunRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchRunRequest.ProtoReflect.Descriptor instead.
 func (*WatchRunRequest) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{10}
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *WatchRunRequest) GetRunId() string {
@@ -848,7 +1022,7 @@ type WatchRunResponse struct {
 
 func (x *WatchRunResponse) Reset() {
 	*x = WatchRunResponse{}
-	mi := &file_mesaopt_v1_run_proto_msgTypes[11]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -860,7 +1034,7 @@ func (x *WatchRunResponse) String() string {
 func (*WatchRunResponse) ProtoMessage() {}
 
 func (x *WatchRunResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_run_proto_msgTypes[11]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -873,7 +1047,7 @@ func (x *WatchRunResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchRunResponse.ProtoReflect.Descriptor instead.
 func (*WatchRunResponse) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{11}
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *WatchRunResponse) GetSummary() *GenerationSummary {
@@ -899,7 +1073,7 @@ type CancelRunRequest struct {
 
 func (x *CancelRunRequest) Reset() {
 	*x = CancelRunRequest{}
-	mi := &file_mesaopt_v1_run_proto_msgTypes[12]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -911,7 +1085,7 @@ func (x *CancelRunRequest) String() string {
 func (*CancelRunRequest) ProtoMessage() {}
 
 func (x *CancelRunRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_run_proto_msgTypes[12]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -924,7 +1098,7 @@ func (x *CancelRunRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelRunRequest.ProtoReflect.Descriptor instead.
 func (*CancelRunRequest) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{12}
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *CancelRunRequest) GetRunId() string {
@@ -942,7 +1116,7 @@ type CancelRunResponse struct {
 
 func (x *CancelRunResponse) Reset() {
 	*x = CancelRunResponse{}
-	mi := &file_mesaopt_v1_run_proto_msgTypes[13]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -954,7 +1128,7 @@ func (x *CancelRunResponse) String() string {
 func (*CancelRunResponse) ProtoMessage() {}
 
 func (x *CancelRunResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_run_proto_msgTypes[13]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -967,7 +1141,7 @@ func (x *CancelRunResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelRunResponse.ProtoReflect.Descriptor instead.
 func (*CancelRunResponse) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{13}
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{15}
 }
 
 type ResumeRunRequest struct {
@@ -982,7 +1156,7 @@ type ResumeRunRequest struct {
 
 func (x *ResumeRunRequest) Reset() {
 	*x = ResumeRunRequest{}
-	mi := &file_mesaopt_v1_run_proto_msgTypes[14]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -994,7 +1168,7 @@ func (x *ResumeRunRequest) String() string {
 func (*ResumeRunRequest) ProtoMessage() {}
 
 func (x *ResumeRunRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_run_proto_msgTypes[14]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1007,7 +1181,7 @@ func (x *ResumeRunRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeRunRequest.ProtoReflect.Descriptor instead.
 func (*ResumeRunRequest) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{14}
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ResumeRunRequest) GetRunId() string {
@@ -1032,7 +1206,7 @@ type ResumeRunResponse struct {
 
 func (x *ResumeRunResponse) Reset() {
 	*x = ResumeRunResponse{}
-	mi := &file_mesaopt_v1_run_proto_msgTypes[15]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1044,7 +1218,7 @@ func (x *ResumeRunResponse) String() string {
 func (*ResumeRunResponse) ProtoMessage() {}
 
 func (x *ResumeRunResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_run_proto_msgTypes[15]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1057,7 +1231,7 @@ func (x *ResumeRunResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeRunResponse.ProtoReflect.Descriptor instead.
 func (*ResumeRunResponse) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{15}
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{17}
 }
 
 type ForkRunRequest struct {
@@ -1073,7 +1247,7 @@ type ForkRunRequest struct {
 
 func (x *ForkRunRequest) Reset() {
 	*x = ForkRunRequest{}
-	mi := &file_mesaopt_v1_run_proto_msgTypes[16]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1085,7 +1259,7 @@ func (x *ForkRunRequest) String() string {
 func (*ForkRunRequest) ProtoMessage() {}
 
 func (x *ForkRunRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_run_proto_msgTypes[16]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1098,7 +1272,7 @@ func (x *ForkRunRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForkRunRequest.ProtoReflect.Descriptor instead.
 func (*ForkRunRequest) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{16}
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ForkRunRequest) GetRunId() string {
@@ -1131,7 +1305,7 @@ type ForkRunResponse struct {
 
 func (x *ForkRunResponse) Reset() {
 	*x = ForkRunResponse{}
-	mi := &file_mesaopt_v1_run_proto_msgTypes[17]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1143,7 +1317,7 @@ func (x *ForkRunResponse) String() string {
 func (*ForkRunResponse) ProtoMessage() {}
 
 func (x *ForkRunResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_run_proto_msgTypes[17]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1156,7 +1330,7 @@ func (x *ForkRunResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForkRunResponse.ProtoReflect.Descriptor instead.
 func (*ForkRunResponse) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{17}
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ForkRunResponse) GetRunId() string {
@@ -1179,7 +1353,7 @@ const file_mesaopt_v1_run_proto_rawDesc = "" +
 	"\x12capability_failure\x18\x04 \x01(\rR\x11capabilityFailure\x12\x1e\n" +
 	"\n" +
 	"misaligned\x18\x05 \x01(\rR\n" +
-	"misaligned\"\x8f\x04\n" +
+	"misaligned\"\xb1\x04\n" +
 	"\x11GenerationSummary\x12\x1e\n" +
 	"\n" +
 	"generation\x18\x01 \x01(\rR\n" +
@@ -1196,7 +1370,8 @@ const file_mesaopt_v1_run_proto_rawDesc = "" +
 	" \x01(\tR\x06digest\x121\n" +
 	"\aclasses\x18\v \x03(\v2\x17.mesaopt.v1.ClassCountsR\aclasses\x12'\n" +
 	"\x0fbest_individual\x18\f \x01(\x04R\x0ebestIndividual\x125\n" +
-	"\alineage\x18\r \x01(\v2\x1b.mesaopt.v1.GenerationStatsR\alineage\"\xaa\x03\n" +
+	"\alineage\x18\r \x01(\v2\x1b.mesaopt.v1.GenerationStatsR\alineage\x12 \n" +
+	"\vquarantined\x18\x0e \x01(\rR\vquarantined\"\xdc\x03\n" +
 	"\x06Report\x12*\n" +
 	"\x04best\x18\x01 \x03(\v2\x16.mesaopt.v1.IndividualR\x04best\x121\n" +
 	"\aclasses\x18\x02 \x03(\v2\x17.mesaopt.v1.ClassCountsR\aclasses\x120\n" +
@@ -1207,7 +1382,22 @@ const file_mesaopt_v1_run_proto_rawDesc = "" +
 	"\texemplars\x18\x06 \x03(\v2\x16.mesaopt.v1.IndividualR\texemplars\x12;\n" +
 	"\rrun_exemplars\x18\a \x03(\v2\x16.mesaopt.v1.IndividualR\frunExemplars\x128\n" +
 	"\vrun_classes\x18\b \x03(\v2\x17.mesaopt.v1.ClassCountsR\n" +
-	"runClasses\"\x84\x03\n" +
+	"runClasses\x120\n" +
+	"\x06regime\x18\t \x01(\v2\x18.mesaopt.v1.RegimeReportR\x06regime\"\xfb\x01\n" +
+	"\fRegimeReport\x12\x1e\n" +
+	"\n" +
+	"generation\x18\x01 \x01(\rR\n" +
+	"generation\x12'\n" +
+	"\x0ftrain_condition\x18\x02 \x01(\tR\x0etrainCondition\x127\n" +
+	"\treadapted\x18\x03 \x03(\v2\x19.mesaopt.v1.RegimeLineageR\treadapted\x128\n" +
+	"\n" +
+	"kept_proxy\x18\x04 \x03(\v2\x19.mesaopt.v1.RegimeLineageR\tkeptProxy\x12/\n" +
+	"\x05other\x18\x05 \x03(\v2\x19.mesaopt.v1.RegimeLineageR\x05other\"\xdb\x01\n" +
+	"\rRegimeLineage\x122\n" +
+	"\bancestor\x18\x01 \x01(\v2\x16.mesaopt.v1.IndividualR\bancestor\x12 \n" +
+	"\vdescendants\x18\x02 \x01(\rR\vdescendants\x12E\n" +
+	"\x10descendant_class\x18\x03 \x01(\x0e2\x1a.mesaopt.v1.AlignmentClassR\x0fdescendantClass\x12-\n" +
+	"\x12fittest_descendant\x18\x04 \x01(\x04R\x11fittestDescendant\"\x84\x03\n" +
 	"\x03Run\x12\x15\n" +
 	"\x06run_id\x18\x01 \x01(\tR\x05runId\x12.\n" +
 	"\x04spec\x18\x02 \x01(\v2\x1a.mesaopt.v1.ExperimentSpecR\x04spec\x12*\n" +
@@ -1282,70 +1472,79 @@ func file_mesaopt_v1_run_proto_rawDescGZIP() []byte {
 }
 
 var file_mesaopt_v1_run_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_mesaopt_v1_run_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_mesaopt_v1_run_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
 var file_mesaopt_v1_run_proto_goTypes = []any{
 	(RunState)(0),             // 0: mesaopt.v1.RunState
 	(*ClassCounts)(nil),       // 1: mesaopt.v1.ClassCounts
 	(*GenerationSummary)(nil), // 2: mesaopt.v1.GenerationSummary
 	(*Report)(nil),            // 3: mesaopt.v1.Report
-	(*Run)(nil),               // 4: mesaopt.v1.Run
-	(*SubmitRunRequest)(nil),  // 5: mesaopt.v1.SubmitRunRequest
-	(*SubmitRunResponse)(nil), // 6: mesaopt.v1.SubmitRunResponse
-	(*GetRunRequest)(nil),     // 7: mesaopt.v1.GetRunRequest
-	(*GetRunResponse)(nil),    // 8: mesaopt.v1.GetRunResponse
-	(*ListRunsRequest)(nil),   // 9: mesaopt.v1.ListRunsRequest
-	(*ListRunsResponse)(nil),  // 10: mesaopt.v1.ListRunsResponse
-	(*WatchRunRequest)(nil),   // 11: mesaopt.v1.WatchRunRequest
-	(*WatchRunResponse)(nil),  // 12: mesaopt.v1.WatchRunResponse
-	(*CancelRunRequest)(nil),  // 13: mesaopt.v1.CancelRunRequest
-	(*CancelRunResponse)(nil), // 14: mesaopt.v1.CancelRunResponse
-	(*ResumeRunRequest)(nil),  // 15: mesaopt.v1.ResumeRunRequest
-	(*ResumeRunResponse)(nil), // 16: mesaopt.v1.ResumeRunResponse
-	(*ForkRunRequest)(nil),    // 17: mesaopt.v1.ForkRunRequest
-	(*ForkRunResponse)(nil),   // 18: mesaopt.v1.ForkRunResponse
-	(*GenerationStats)(nil),   // 19: mesaopt.v1.GenerationStats
-	(*Individual)(nil),        // 20: mesaopt.v1.Individual
-	(*DriftOrigin)(nil),       // 21: mesaopt.v1.DriftOrigin
-	(*ExperimentSpec)(nil),    // 22: mesaopt.v1.ExperimentSpec
+	(*RegimeReport)(nil),      // 4: mesaopt.v1.RegimeReport
+	(*RegimeLineage)(nil),     // 5: mesaopt.v1.RegimeLineage
+	(*Run)(nil),               // 6: mesaopt.v1.Run
+	(*SubmitRunRequest)(nil),  // 7: mesaopt.v1.SubmitRunRequest
+	(*SubmitRunResponse)(nil), // 8: mesaopt.v1.SubmitRunResponse
+	(*GetRunRequest)(nil),     // 9: mesaopt.v1.GetRunRequest
+	(*GetRunResponse)(nil),    // 10: mesaopt.v1.GetRunResponse
+	(*ListRunsRequest)(nil),   // 11: mesaopt.v1.ListRunsRequest
+	(*ListRunsResponse)(nil),  // 12: mesaopt.v1.ListRunsResponse
+	(*WatchRunRequest)(nil),   // 13: mesaopt.v1.WatchRunRequest
+	(*WatchRunResponse)(nil),  // 14: mesaopt.v1.WatchRunResponse
+	(*CancelRunRequest)(nil),  // 15: mesaopt.v1.CancelRunRequest
+	(*CancelRunResponse)(nil), // 16: mesaopt.v1.CancelRunResponse
+	(*ResumeRunRequest)(nil),  // 17: mesaopt.v1.ResumeRunRequest
+	(*ResumeRunResponse)(nil), // 18: mesaopt.v1.ResumeRunResponse
+	(*ForkRunRequest)(nil),    // 19: mesaopt.v1.ForkRunRequest
+	(*ForkRunResponse)(nil),   // 20: mesaopt.v1.ForkRunResponse
+	(*GenerationStats)(nil),   // 21: mesaopt.v1.GenerationStats
+	(*Individual)(nil),        // 22: mesaopt.v1.Individual
+	(*DriftOrigin)(nil),       // 23: mesaopt.v1.DriftOrigin
+	(AlignmentClass)(0),       // 24: mesaopt.v1.AlignmentClass
+	(*ExperimentSpec)(nil),    // 25: mesaopt.v1.ExperimentSpec
 }
 var file_mesaopt_v1_run_proto_depIdxs = []int32{
 	1,  // 0: mesaopt.v1.GenerationSummary.classes:type_name -> mesaopt.v1.ClassCounts
-	19, // 1: mesaopt.v1.GenerationSummary.lineage:type_name -> mesaopt.v1.GenerationStats
-	20, // 2: mesaopt.v1.Report.best:type_name -> mesaopt.v1.Individual
+	21, // 1: mesaopt.v1.GenerationSummary.lineage:type_name -> mesaopt.v1.GenerationStats
+	22, // 2: mesaopt.v1.Report.best:type_name -> mesaopt.v1.Individual
 	1,  // 3: mesaopt.v1.Report.classes:type_name -> mesaopt.v1.ClassCounts
-	20, // 4: mesaopt.v1.Report.flagged:type_name -> mesaopt.v1.Individual
-	21, // 5: mesaopt.v1.Report.top_drift_origin:type_name -> mesaopt.v1.DriftOrigin
-	20, // 6: mesaopt.v1.Report.exemplars:type_name -> mesaopt.v1.Individual
-	20, // 7: mesaopt.v1.Report.run_exemplars:type_name -> mesaopt.v1.Individual
+	22, // 4: mesaopt.v1.Report.flagged:type_name -> mesaopt.v1.Individual
+	23, // 5: mesaopt.v1.Report.top_drift_origin:type_name -> mesaopt.v1.DriftOrigin
+	22, // 6: mesaopt.v1.Report.exemplars:type_name -> mesaopt.v1.Individual
+	22, // 7: mesaopt.v1.Report.run_exemplars:type_name -> mesaopt.v1.Individual
 	1,  // 8: mesaopt.v1.Report.run_classes:type_name -> mesaopt.v1.ClassCounts
-	22, // 9: mesaopt.v1.Run.spec:type_name -> mesaopt.v1.ExperimentSpec
-	0,  // 10: mesaopt.v1.Run.state:type_name -> mesaopt.v1.RunState
-	2,  // 11: mesaopt.v1.Run.summaries:type_name -> mesaopt.v1.GenerationSummary
-	3,  // 12: mesaopt.v1.Run.report:type_name -> mesaopt.v1.Report
-	22, // 13: mesaopt.v1.SubmitRunRequest.spec:type_name -> mesaopt.v1.ExperimentSpec
-	4,  // 14: mesaopt.v1.GetRunResponse.run:type_name -> mesaopt.v1.Run
-	4,  // 15: mesaopt.v1.ListRunsResponse.runs:type_name -> mesaopt.v1.Run
-	2,  // 16: mesaopt.v1.WatchRunResponse.summary:type_name -> mesaopt.v1.GenerationSummary
-	0,  // 17: mesaopt.v1.WatchRunResponse.state:type_name -> mesaopt.v1.RunState
-	5,  // 18: mesaopt.v1.RunService.SubmitRun:input_type -> mesaopt.v1.SubmitRunRequest
-	7,  // 19: mesaopt.v1.RunService.GetRun:input_type -> mesaopt.v1.GetRunRequest
-	9,  // 20: mesaopt.v1.RunService.ListRuns:input_type -> mesaopt.v1.ListRunsRequest
-	11, // 21: mesaopt.v1.RunService.WatchRun:input_type -> mesaopt.v1.WatchRunRequest
-	13, // 22: mesaopt.v1.RunService.CancelRun:input_type -> mesaopt.v1.CancelRunRequest
-	15, // 23: mesaopt.v1.RunService.ResumeRun:input_type -> mesaopt.v1.ResumeRunRequest
-	17, // 24: mesaopt.v1.RunService.ForkRun:input_type -> mesaopt.v1.ForkRunRequest
-	6,  // 25: mesaopt.v1.RunService.SubmitRun:output_type -> mesaopt.v1.SubmitRunResponse
-	8,  // 26: mesaopt.v1.RunService.GetRun:output_type -> mesaopt.v1.GetRunResponse
-	10, // 27: mesaopt.v1.RunService.ListRuns:output_type -> mesaopt.v1.ListRunsResponse
-	12, // 28: mesaopt.v1.RunService.WatchRun:output_type -> mesaopt.v1.WatchRunResponse
-	14, // 29: mesaopt.v1.RunService.CancelRun:output_type -> mesaopt.v1.CancelRunResponse
-	16, // 30: mesaopt.v1.RunService.ResumeRun:output_type -> mesaopt.v1.ResumeRunResponse
-	18, // 31: mesaopt.v1.RunService.ForkRun:output_type -> mesaopt.v1.ForkRunResponse
-	25, // [25:32] is the sub-list for method output_type
-	18, // [18:25] is the sub-list for method input_type
-	18, // [18:18] is the sub-list for extension type_name
-	18, // [18:18] is the sub-list for extension extendee
-	0,  // [0:18] is the sub-list for field type_name
+	4,  // 9: mesaopt.v1.Report.regime:type_name -> mesaopt.v1.RegimeReport
+	5,  // 10: mesaopt.v1.RegimeReport.readapted:type_name -> mesaopt.v1.RegimeLineage
+	5,  // 11: mesaopt.v1.RegimeReport.kept_proxy:type_name -> mesaopt.v1.RegimeLineage
+	5,  // 12: mesaopt.v1.RegimeReport.other:type_name -> mesaopt.v1.RegimeLineage
+	22, // 13: mesaopt.v1.RegimeLineage.ancestor:type_name -> mesaopt.v1.Individual
+	24, // 14: mesaopt.v1.RegimeLineage.descendant_class:type_name -> mesaopt.v1.AlignmentClass
+	25, // 15: mesaopt.v1.Run.spec:type_name -> mesaopt.v1.ExperimentSpec
+	0,  // 16: mesaopt.v1.Run.state:type_name -> mesaopt.v1.RunState
+	2,  // 17: mesaopt.v1.Run.summaries:type_name -> mesaopt.v1.GenerationSummary
+	3,  // 18: mesaopt.v1.Run.report:type_name -> mesaopt.v1.Report
+	25, // 19: mesaopt.v1.SubmitRunRequest.spec:type_name -> mesaopt.v1.ExperimentSpec
+	6,  // 20: mesaopt.v1.GetRunResponse.run:type_name -> mesaopt.v1.Run
+	6,  // 21: mesaopt.v1.ListRunsResponse.runs:type_name -> mesaopt.v1.Run
+	2,  // 22: mesaopt.v1.WatchRunResponse.summary:type_name -> mesaopt.v1.GenerationSummary
+	0,  // 23: mesaopt.v1.WatchRunResponse.state:type_name -> mesaopt.v1.RunState
+	7,  // 24: mesaopt.v1.RunService.SubmitRun:input_type -> mesaopt.v1.SubmitRunRequest
+	9,  // 25: mesaopt.v1.RunService.GetRun:input_type -> mesaopt.v1.GetRunRequest
+	11, // 26: mesaopt.v1.RunService.ListRuns:input_type -> mesaopt.v1.ListRunsRequest
+	13, // 27: mesaopt.v1.RunService.WatchRun:input_type -> mesaopt.v1.WatchRunRequest
+	15, // 28: mesaopt.v1.RunService.CancelRun:input_type -> mesaopt.v1.CancelRunRequest
+	17, // 29: mesaopt.v1.RunService.ResumeRun:input_type -> mesaopt.v1.ResumeRunRequest
+	19, // 30: mesaopt.v1.RunService.ForkRun:input_type -> mesaopt.v1.ForkRunRequest
+	8,  // 31: mesaopt.v1.RunService.SubmitRun:output_type -> mesaopt.v1.SubmitRunResponse
+	10, // 32: mesaopt.v1.RunService.GetRun:output_type -> mesaopt.v1.GetRunResponse
+	12, // 33: mesaopt.v1.RunService.ListRuns:output_type -> mesaopt.v1.ListRunsResponse
+	14, // 34: mesaopt.v1.RunService.WatchRun:output_type -> mesaopt.v1.WatchRunResponse
+	16, // 35: mesaopt.v1.RunService.CancelRun:output_type -> mesaopt.v1.CancelRunResponse
+	18, // 36: mesaopt.v1.RunService.ResumeRun:output_type -> mesaopt.v1.ResumeRunResponse
+	20, // 37: mesaopt.v1.RunService.ForkRun:output_type -> mesaopt.v1.ForkRunResponse
+	31, // [31:38] is the sub-list for method output_type
+	24, // [24:31] is the sub-list for method input_type
+	24, // [24:24] is the sub-list for extension type_name
+	24, // [24:24] is the sub-list for extension extendee
+	0,  // [0:24] is the sub-list for field type_name
 }
 
 func init() { file_mesaopt_v1_run_proto_init() }
@@ -1361,7 +1560,7 @@ func file_mesaopt_v1_run_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_mesaopt_v1_run_proto_rawDesc), len(file_mesaopt_v1_run_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   18,
+			NumMessages:   20,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
