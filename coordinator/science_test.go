@@ -2,6 +2,7 @@ package coordinator_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/mesaopt/mesaopt/coordinator"
@@ -66,5 +67,53 @@ func TestSeedExampleClassification(t *testing.T) {
 	}
 	if red.Kind != genome.KindPlanner || len(red.Objective) != len(fitness.FeatureNames) {
 		t.Errorf("record lacks the mesa-objective: %+v", red)
+	}
+}
+
+// TestPlantedClassificationOtherEnvironments evaluates planted planners
+// with known objectives in the CoinRun-like and keys-and-chests
+// environments (Langosco et al. 2022) through the coordinator's analysis.
+func TestPlantedClassificationOtherEnvironments(t *testing.T) {
+	tests := []struct {
+		env, planner string
+		class        lineage.Class
+		flagged      bool
+	}{
+		{"coin", "coin", lineage.ClassRobustlyAligned, false},
+		{"coin", "end", lineage.ClassPseudoAligned, true},
+		{"keys-chests", "chests", lineage.ClassRobustlyAligned, false},
+		// Collecting keys alone never opens a chest: competent at something
+		// else even in training.
+		{"keys-chests", "keys", lineage.ClassMisaligned, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.env+"/"+tc.planner, func(t *testing.T) {
+			spec, err := coordinator.ParseSpec(strings.NewReader("episodes: 4\nanalysis_episodes: 16\nenvironment:\n  name: " + tc.env + "\n"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			env, err := fitness.LookupEnv(tc.env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			g, ok := env.Planner(tc.planner)
+			if !ok {
+				t.Fatalf("%s has no reference planner %q", tc.env, tc.planner)
+			}
+			members := []coordinator.Member{{ID: 0, Genome: g}}
+			records, err := coordinator.Evaluate(context.Background(), worker.NewEngine(2), "planted", spec, 0, members, make([]coordinator.Birth, 1))
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := records[0]
+			if tc.class != lineage.ClassMisaligned && r.Train.Base < spec.Thresholds.BaseHigh {
+				t.Fatalf("train base %.3f, want high", r.Train.Base)
+			}
+			s := r.Shifted[0]
+			if s.Class != tc.class || r.Flagged != tc.flagged {
+				t.Fatalf("shifted: base %.3f competence %.3f drift %.3f: class %v flagged %v (%v), want %v flagged %v",
+					s.Base, s.Competence, s.Drift, s.Class, r.Flagged, r.FlagReasons, tc.class, tc.flagged)
+			}
+		})
 	}
 }
