@@ -22,7 +22,7 @@ test:
 	$(GO) test -count=1 -timeout 15m $(PKGS)
 
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -timeout 20m ./fitness/ ./coordinator/ ./genome/
+	$(GO) test -run '^$$' -bench . -benchmem -timeout 30m ./...
 
 proto:
 	cd proto && $(GO) tool buf lint && $(GO) tool buf generate
