@@ -65,7 +65,7 @@ func RecordToProto(r lineage.Record, g *genome.Genome) *pb.Individual {
 		Id: r.ID, Generation: r.Generation, Parents: slices.Clone(r.Parents), Operators: slices.Clone(r.Operators),
 		Kind: genome.KindToProto(r.Kind), Objective: slices.Clone(r.Objective), Horizon: uint32(r.Horizon),
 		Fitness: r.Fitness, Train: scoreToProto(r.Train), Flagged: r.Flagged, FlagReasons: slices.Clone(r.FlagReasons),
-		Champion: r.Champion,
+		Champion: r.Champion, Failure: r.Failure,
 	}
 	for _, s := range r.Shifted {
 		p.Shifted = append(p.Shifted, scoreToProto(s))
@@ -83,7 +83,7 @@ func RecordFromProto(p *pb.Individual) lineage.Record {
 		Operators: slices.Clone(p.GetOperators()), Kind: genome.KindFromProto(p.GetKind()),
 		Objective: slices.Clone(p.GetObjective()), Horizon: int(p.GetHorizon()), Fitness: p.GetFitness(),
 		Train: scoreFromProto(p.GetTrain()), Flagged: p.GetFlagged(), FlagReasons: slices.Clone(p.GetFlagReasons()),
-		Champion: p.GetChampion(),
+		Champion: p.GetChampion(), Failure: p.GetFailure(),
 	}
 	for _, s := range p.GetShifted() {
 		r.Shifted = append(r.Shifted, scoreFromProto(s))

@@ -3,18 +3,21 @@ package coordinator
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/hashicorp/memberlist"
+	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	pb "github.com/mesaopt/mesaopt/proto/mesaopt/v1"
 	"github.com/mesaopt/mesaopt/worker"
@@ -27,19 +30,33 @@ type Evaluator interface {
 	Evaluate(ctx context.Context, req *pb.EvaluateRequest) (*pb.EvaluateResponse, error)
 }
 
-// Dispatcher routes batches to the workers that gossip announces. Each
-// worker takes at most its capacity of concurrent batches; a call that
-// fails (worker gone, deadline missed) is retried on another worker, and a
-// worker that failed is rested for a moment first. Because results are pure
-// functions of the request, which worker answers never changes them.
+// Dispatcher routes batches to the workers that gossip announces.
+//
+// Flow control: each worker takes at most its capacity of concurrent
+// batches (its in-flight window), and a batch goes to the least loaded
+// worker it has not tried yet. A call that fails (worker gone, deadline
+// missed) is retried on another worker, and a worker that failed is rested
+// for a while first (1 s, doubling with each consecutive failure up to
+// 30 s). When a batch has run well past the usual batch time and a worker
+// sits idle with nothing queued — the tail of a generation — a speculative
+// duplicate goes to that idle worker; the first answer wins and the other
+// call is cancelled, its late result never read. A request larger than the
+// gRPC message limit is split in halves, never sent as it is. Because
+// results are pure functions of the request, which worker answers never
+// changes them.
 type Dispatcher struct {
 	log         *slog.Logger
 	timeout     time.Duration
 	maxAttempts int
+	maxMessage  int
+	hedge       bool
+	dialOptions []grpc.DialOption
 
 	mu      sync.Mutex
 	workers map[string]*remote // lookup by gossip name; never ranged where order matters
 	changed chan struct{}      // closed and replaced whenever a slot may have freed up
+	waiting int                // calls blocked in acquire: hedges never take a slot they wait for
+	batchNS float64            // moving average of a successful call's duration, ns
 	closed  bool
 }
 
@@ -48,14 +65,54 @@ type remote struct {
 	addr      string
 	capacity  int
 	inflight  int
+	failures  int // consecutive failed calls
 	restUntil time.Time
+	leaving   bool // gone from gossip gracefully: close once in-flight calls finish
 	conn      *grpc.ClientConn
 	client    pb.EvaluatorServiceClient
 }
 
-// NewDispatcher returns a dispatcher whose calls have the given deadline.
-func NewDispatcher(timeout time.Duration, log *slog.Logger) *Dispatcher {
-	return &Dispatcher{log: log, timeout: timeout, maxAttempts: 8, workers: map[string]*remote{}, changed: make(chan struct{})}
+// Dispatcher limits.
+const (
+	// DefaultMaxAttempts is the number of calls a batch gets before the
+	// Dispatcher gives up on it, unless WithMaxAttempts says otherwise.
+	DefaultMaxAttempts = 8
+	// DefaultMaxMessageBytes is the gRPC message limit both sides use
+	// (ClientOptions, worker.ServerOptions).
+	DefaultMaxMessageBytes = 64 << 20
+	maxRest                = 30 * time.Second
+)
+
+// ErrAttemptsExhausted is wrapped by Evaluate's error when every allowed
+// call for a batch failed (as opposed to the context ending or a worker
+// refusing the batch as invalid).
+var ErrAttemptsExhausted = errors.New("evaluation attempts exhausted")
+
+// DispatchOption changes a Dispatcher's defaults.
+type DispatchOption func(*Dispatcher)
+
+// WithMaxMessageSize sets the largest request, in bytes, sent in one call;
+// larger batches are split. Default DefaultMaxMessageBytes.
+func WithMaxMessageSize(n int) DispatchOption { return func(d *Dispatcher) { d.maxMessage = n } }
+
+// WithDialOptions adds gRPC dial options toward workers (after
+// ClientOptions), e.g. a bufconn dialer in tests and benchmarks.
+func WithDialOptions(opts ...grpc.DialOption) DispatchOption {
+	return func(d *Dispatcher) { d.dialOptions = append(d.dialOptions, opts...) }
+}
+
+// WithoutHedging turns speculative duplicates of slow batches off.
+func WithoutHedging() DispatchOption { return func(d *Dispatcher) { d.hedge = false } }
+
+// NewDispatcher returns a dispatcher whose calls have the given deadline
+// (unless WithAttemptTimeout overrides it per call).
+func NewDispatcher(timeout time.Duration, log *slog.Logger, opts ...DispatchOption) *Dispatcher {
+	d := &Dispatcher{log: log, timeout: timeout, maxAttempts: DefaultMaxAttempts, maxMessage: DefaultMaxMessageBytes, hedge: true,
+		workers: map[string]*remote{}, changed: make(chan struct{})}
+	for _, o := range opts {
+		o(d)
+	}
+	return d
 }
 
 // ClientOptions are the gRPC dial options toward workers and coordinators:
@@ -64,7 +121,7 @@ func ClientOptions() []grpc.DialOption {
 	return []grpc.DialOption{
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 10 * time.Second, Timeout: 5 * time.Second, PermitWithoutStream: true}),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20), grpc.MaxCallSendMsgSize(64<<20)),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(DefaultMaxMessageBytes), grpc.MaxCallSendMsgSize(DefaultMaxMessageBytes)),
 	}
 }
 
@@ -80,8 +137,8 @@ func (d *Dispatcher) Upsert(name string, m worker.Meta) {
 		return
 	}
 	if m.Protocol != worker.ProtocolVersion {
-		d.log.Error("refusing worker: protocol version differs", "worker", name,
-			"worker_protocol", m.Protocol, "coordinator_protocol", worker.ProtocolVersion)
+		d.log.Error("refusing worker: protocol version differs; upgrade the older side", "worker", name,
+			"worker_protocol", m.Protocol, "coordinator_protocol", worker.ProtocolVersion, "worker_build", m.Build)
 		return
 	}
 	d.mu.Lock()
@@ -94,9 +151,9 @@ func (d *Dispatcher) Upsert(name string, m worker.Meta) {
 		d.notifyLocked()
 		return
 	} else if ok {
-		_ = w.conn.Close()
+		d.dropLocked(w, false)
 	}
-	conn, err := grpc.NewClient(m.GRPC, ClientOptions()...)
+	conn, err := grpc.NewClient(m.GRPC, append(ClientOptions(), d.dialOptions...)...)
 	if err != nil {
 		d.log.Error("worker address unusable", "worker", name, "addr", m.GRPC, "err", err)
 		return
@@ -106,16 +163,36 @@ func (d *Dispatcher) Upsert(name string, m worker.Meta) {
 	d.notifyLocked()
 }
 
-// Remove forgets a worker; its in-flight calls fail and are retried elsewhere.
+// Remove forgets a worker at once; its in-flight calls fail and are
+// retried elsewhere. For a worker presumed dead.
 func (d *Dispatcher) Remove(name string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if w, ok := d.workers[name]; ok {
-		_ = w.conn.Close()
-		delete(d.workers, name)
+		d.dropLocked(w, false)
 		d.log.Info("worker left", "worker", name)
-		d.notifyLocked()
 	}
+}
+
+// Drain stops routing new calls to a worker that left the cluster
+// gracefully (SIGTERM) and closes its connection once its in-flight calls
+// have answered, so the work it is finishing is not thrown away.
+func (d *Dispatcher) Drain(name string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if w, ok := d.workers[name]; ok {
+		d.dropLocked(w, true)
+		d.log.Info("worker draining", "worker", name, "in_flight", w.inflight)
+	}
+}
+
+func (d *Dispatcher) dropLocked(w *remote, graceful bool) {
+	delete(d.workers, w.name)
+	w.leaving = true
+	if !graceful || w.inflight == 0 {
+		_ = w.conn.Close()
+	}
+	d.notifyLocked()
 }
 
 // Workers returns the number of usable workers and their total capacity.
@@ -137,16 +214,45 @@ func (d *Dispatcher) Close() {
 		return
 	}
 	d.closed = true
-	for name, w := range d.workers {
-		_ = w.conn.Close()
-		delete(d.workers, name)
+	for _, w := range d.workers {
+		d.dropLocked(w, false)
 	}
 	d.notifyLocked()
 }
 
-// acquire blocks until some worker has a free slot, preferring the least
-// loaded (then the first by name), and reserves it.
-func (d *Dispatcher) acquire(ctx context.Context) (*remote, error) {
+// pickLocked returns the least loaded free worker, preferring those not in
+// tried (then the first by name), and the time until a rested one wakes.
+func (d *Dispatcher) pickLocked(now time.Time, tried map[string]bool) (*remote, time.Duration) {
+	var best *remote
+	var wake time.Duration
+	better := func(a, b *remote) bool {
+		if ta, tb := tried[a.name], tried[b.name]; ta != tb {
+			return tb
+		}
+		if c := cmp.Compare(a.inflight*b.capacity, b.inflight*a.capacity); c != 0 {
+			return c < 0
+		}
+		return a.name < b.name
+	}
+	for _, w := range d.workers {
+		if w.inflight >= w.capacity {
+			continue
+		}
+		if now.Before(w.restUntil) {
+			if wait := w.restUntil.Sub(now); wake == 0 || wait < wake {
+				wake = wait
+			}
+			continue
+		}
+		if best == nil || better(w, best) {
+			best = w
+		}
+	}
+	return best, wake
+}
+
+// acquire blocks until some worker has a free slot and reserves it.
+func (d *Dispatcher) acquire(ctx context.Context, tried map[string]bool) (*remote, error) {
 	warned := false
 	for {
 		d.mu.Lock()
@@ -154,46 +260,48 @@ func (d *Dispatcher) acquire(ctx context.Context) (*remote, error) {
 			d.mu.Unlock()
 			return nil, fmt.Errorf("dispatcher closed")
 		}
-		now := time.Now()
-		var cands []*remote
-		var wake time.Duration
-		for _, w := range d.workers {
-			if w.inflight >= w.capacity {
-				continue
-			}
-			if now.Before(w.restUntil) {
-				if wait := w.restUntil.Sub(now); wake == 0 || wait < wake {
-					wake = wait
-				}
-				continue
-			}
-			cands = append(cands, w)
-		}
-		if len(cands) > 0 {
-			best := slices.MinFunc(cands, func(a, b *remote) int {
-				if c := cmp.Compare(a.inflight*b.capacity, b.inflight*a.capacity); c != 0 {
-					return c
-				}
-				return cmp.Compare(a.name, b.name)
-			})
+		best, wake := d.pickLocked(time.Now(), tried)
+		if best != nil {
 			best.inflight++
 			d.mu.Unlock()
 			return best, nil
 		}
 		changed := d.changed
 		none := len(d.workers) == 0
+		d.waiting++
 		d.mu.Unlock()
 		if none && !warned {
 			d.log.Warn("waiting for workers to join")
 			warned = true
 		}
-		if err := waitFor(ctx, changed, wake); err != nil {
+		err := waitFor(ctx, changed, wake)
+		d.mu.Lock()
+		d.waiting--
+		d.mu.Unlock()
+		if err != nil {
 			return nil, err
 		}
 	}
 }
 
+// tryAcquireIdle reserves a free worker not in tried, only when no call is
+// waiting for a slot: speculative duplicates use idle capacity only.
+func (d *Dispatcher) tryAcquireIdle(tried map[string]bool) *remote {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed || d.waiting > 0 {
+		return nil
+	}
+	best, _ := d.pickLocked(time.Now(), tried)
+	if best == nil || tried[best.name] {
+		return nil
+	}
+	best.inflight++
+	return best
+}
+
 type attemptTimeoutKey struct{}
+type maxAttemptsKey struct{}
 
 // WithAttemptTimeout returns a context under which the Dispatcher gives
 // each call to a worker at most d before retrying elsewhere (the spec's
@@ -205,6 +313,22 @@ func WithAttemptTimeout(ctx context.Context, d time.Duration) context.Context {
 func attemptTimeout(ctx context.Context, def time.Duration) time.Duration {
 	if d, ok := ctx.Value(attemptTimeoutKey{}).(time.Duration); ok && d > 0 {
 		return d
+	}
+	return def
+}
+
+// WithMaxAttempts returns a context under which an Evaluator that retries
+// (the Dispatcher) makes at most n failed calls for one request before it
+// returns an error wrapping ErrAttemptsExhausted. Evaluate (the generation)
+// sets it to the spec's quarantine_attempts.
+func WithMaxAttempts(ctx context.Context, n int) context.Context {
+	return context.WithValue(ctx, maxAttemptsKey{}, n)
+}
+
+// MaxAttempts returns the limit set by WithMaxAttempts, or def.
+func MaxAttempts(ctx context.Context, def int) int {
+	if n, ok := ctx.Value(maxAttemptsKey{}).(int); ok && n > 0 {
+		return n
 	}
 	return def
 }
@@ -226,54 +350,203 @@ func waitFor(ctx context.Context, changed <-chan struct{}, wake time.Duration) e
 	return nil
 }
 
-func (d *Dispatcher) release(w *remote, failed bool) {
+// release frees w's slot. A call that failed for w's own sake rests w,
+// longer after each consecutive failure; a cancelled duplicate is neither
+// failure nor success.
+func (d *Dispatcher) release(w *remote, err error, cancelled bool, took time.Duration) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	w.inflight--
-	if failed {
-		w.restUntil = time.Now().Add(time.Second)
+	switch {
+	case err != nil && cancelled:
+	case err != nil && workerAtFault(err):
+		w.failures++
+		w.restUntil = time.Now().Add(min(maxRest, time.Second<<min(w.failures-1, 5)))
+	case err == nil:
+		w.failures = 0
+		const alpha = 0.2
+		if d.batchNS == 0 {
+			d.batchNS = float64(took)
+		} else {
+			d.batchNS += alpha * (float64(took) - d.batchNS)
+		}
+	}
+	if w.leaving && w.inflight == 0 {
+		_ = w.conn.Close()
 	}
 	d.notifyLocked()
 }
 
+// workerAtFault reports whether a failed call says the worker is unwell
+// (gone, hung, refusing) rather than that it answered with an error about
+// the batch itself: only the former rests the worker.
+func workerAtFault(err error) bool {
+	switch status.Code(err) {
+	case codes.OK, codes.Internal, codes.Unknown, codes.ResourceExhausted, codes.InvalidArgument:
+		return false
+	}
+	return true
+}
+
+// hedgeDelay is how long a call runs before a duplicate may go to an idle
+// worker: three times the usual call, at least 50 ms, or half the deadline
+// before any call has finished.
+func (d *Dispatcher) hedgeDelay(timeout time.Duration) time.Duration {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.batchNS == 0 {
+		return timeout / 2
+	}
+	return min(timeout/2, max(50*time.Millisecond, time.Duration(3*d.batchNS)))
+}
+
+// errTooLarge marks a call refused for its message size.
+var errTooLarge = errors.New("message too large")
+
 // Evaluate sends req to a worker, retrying on others until one answers,
-// the context ends, or maxAttempts calls failed. InvalidArgument answers
-// are returned at once: another worker would refuse the same batch.
+// the context ends, or MaxAttempts(ctx) calls failed (the error then wraps
+// ErrAttemptsExhausted). InvalidArgument answers are returned at once:
+// another worker would refuse the same batch. A request over the message
+// limit, or whose answer was, is split in halves.
 func (d *Dispatcher) Evaluate(ctx context.Context, req *pb.EvaluateRequest) (*pb.EvaluateResponse, error) {
+	if len(req.GetTasks()) > 1 && proto.Size(req) > d.maxMessage {
+		return d.split(ctx, req)
+	}
+	resp, err := d.evaluate(ctx, req)
+	if errors.Is(err, errTooLarge) && len(req.GetTasks()) > 1 {
+		return d.split(ctx, req)
+	}
+	return resp, err
+}
+
+// split evaluates the two halves of req's tasks and joins the answers in order.
+func (d *Dispatcher) split(ctx context.Context, req *pb.EvaluateRequest) (*pb.EvaluateResponse, error) {
+	tasks := req.GetTasks()
+	half := len(tasks) / 2
+	parts := [2]*pb.EvaluateRequest{cloneShallow(req, tasks[:half]), cloneShallow(req, tasks[half:])}
+	var resps [2]*pb.EvaluateResponse
+	g, gctx := errgroup.WithContext(ctx)
+	for i := range parts {
+		g.Go(func() (err error) {
+			resps[i], err = d.Evaluate(gctx, parts[i])
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return &pb.EvaluateResponse{Worker: resps[0].GetWorker(), Results: append(resps[0].GetResults(), resps[1].GetResults()...)}, nil
+}
+
+// cloneShallow returns req with other tasks; the shared fields are not copied.
+func cloneShallow(req *pb.EvaluateRequest, tasks []*pb.EvaluationTask) *pb.EvaluateRequest {
+	return &pb.EvaluateRequest{ProtocolVersion: req.GetProtocolVersion(), RunId: req.GetRunId(), Generation: req.GetGeneration(),
+		Environment: req.GetEnvironment(), Conditions: req.GetConditions(), Tasks: tasks}
+}
+
+type outcome struct {
+	w    *remote
+	resp *pb.EvaluateResponse
+	err  error
+}
+
+func (d *Dispatcher) evaluate(ctx context.Context, req *pb.EvaluateRequest) (*pb.EvaluateResponse, error) {
+	maxAttempts := MaxAttempts(ctx, d.maxAttempts)
+	timeout := attemptTimeout(ctx, d.timeout)
+	// Calls run under actx; returning cancels the ones still running (their
+	// late results are never read) and waits for them to end.
+	actx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	results := make(chan outcome, 2*maxAttempts+1)
+	tried := map[string]bool{}
+	running, failures := 0, 0
+	launch := func(w *remote) {
+		running++
+		tried[w.name] = true
+		wg.Go(func() {
+			start := time.Now()
+			cctx, ccancel := context.WithTimeout(actx, timeout)
+			resp, err := w.client.Evaluate(cctx, req)
+			ccancel()
+			if err == nil {
+				err = checkResponse(req, resp)
+			}
+			d.release(w, err, actx.Err() != nil, time.Since(start))
+			results <- outcome{w: w, resp: resp, err: err}
+		})
+	}
+	w, err := d.acquire(ctx, tried)
+	if err != nil {
+		return nil, err
+	}
+	launch(w)
+	var hedge <-chan time.Time
+	armHedge := func() {
+		if d.hedge {
+			t := time.NewTimer(d.hedgeDelay(timeout))
+			hedge = t.C
+		}
+	}
+	armHedge()
 	var last error
-	for attempt := 1; attempt <= d.maxAttempts; attempt++ {
-		w, err := d.acquire(ctx)
-		if err != nil {
-			if last != nil {
+	for {
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-hedge:
+			hedge = nil
+			if running == 1 && failures+running < maxAttempts {
+				if w := d.tryAcquireIdle(tried); w != nil {
+					d.log.Info("batch slow; speculative duplicate to an idle worker", "worker", w.name, "generation", req.GetGeneration())
+					launch(w)
+					continue
+				}
+				armHedge()
+			}
+		case o := <-results:
+			running--
+			if o.err == nil {
+				return o.resp, nil
+			}
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			switch status.Code(o.err) {
+			case codes.InvalidArgument:
+				return nil, o.err
+			case codes.ResourceExhausted:
+				if len(req.GetTasks()) > 1 {
+					return nil, fmt.Errorf("%w: %v", errTooLarge, o.err)
+				}
+			case codes.Unavailable:
+				if strings.Contains(o.err.Error(), worker.DrainingMessage) {
+					// Refused before any work: not the batch's fault.
+					d.Drain(o.w.name)
+					failures--
+				}
+			case codes.FailedPrecondition:
+				d.log.Error("worker refused the protocol; dropping it", "worker", o.w.name, "err", o.err)
+				d.Remove(o.w.name)
+			}
+			failures++
+			last = o.err
+			d.log.Warn("batch failed; retrying on another worker", "worker", o.w.name, "attempt", failures, "generation", req.GetGeneration(), "err", o.err)
+			if running > 0 {
+				continue // the other copy may still answer
+			}
+			if failures >= maxAttempts {
+				return nil, fmt.Errorf("%w: batch of generation %d failed %d times: %w", ErrAttemptsExhausted, req.GetGeneration(), failures, last)
+			}
+			w, err := d.acquire(ctx, tried)
+			if err != nil {
 				return nil, fmt.Errorf("%w (last worker error: %v)", err, last)
 			}
-			return nil, err
+			launch(w)
+			armHedge()
 		}
-		cctx, cancel := context.WithTimeout(ctx, attemptTimeout(ctx, d.timeout))
-		resp, err := w.client.Evaluate(cctx, req)
-		cancel()
-		if err == nil {
-			err = checkResponse(req, resp)
-		}
-		d.release(w, err != nil)
-		if err == nil {
-			return resp, nil
-		}
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		switch status.Code(err) {
-		case codes.InvalidArgument:
-			return nil, err
-		case codes.FailedPrecondition:
-			d.log.Error("worker refused the protocol; dropping it", "worker", w.name, "err", err)
-			d.Remove(w.name)
-		default:
-			d.log.Warn("batch failed; retrying on another worker", "worker", w.name, "attempt", attempt, "err", err)
-		}
-		last = err
 	}
-	return nil, fmt.Errorf("batch of generation %d failed %d times: %w", req.GetGeneration(), d.maxAttempts, last)
 }
 
 // checkResponse verifies a worker answered every task, in order, under
@@ -301,7 +574,15 @@ type membership struct {
 
 func (m membership) NotifyJoin(n *memberlist.Node)   { m.update(n) }
 func (m membership) NotifyUpdate(n *memberlist.Node) { m.update(n) }
-func (m membership) NotifyLeave(n *memberlist.Node)  { m.d.Remove(n.Name) }
+
+// NotifyLeave drains a member that left gracefully and drops a dead one.
+func (m membership) NotifyLeave(n *memberlist.Node) {
+	if n.State == memberlist.StateLeft {
+		m.d.Drain(n.Name)
+		return
+	}
+	m.d.Remove(n.Name)
+}
 
 func (m membership) update(n *memberlist.Node) {
 	meta, err := worker.DecodeMeta(n.Meta)

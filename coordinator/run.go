@@ -6,12 +6,16 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"slices"
 	"time"
 
 	"golang.org/x/sync/errgroup"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/mesaopt/mesaopt/fitness"
@@ -39,6 +43,14 @@ type generation struct {
 // selection sees) and the fixed analysis instances of every condition.
 // Batches go out concurrently; results are assembled by position, so the
 // outcome does not depend on which evaluator answered or when.
+//
+// A batch that fails (after the Evaluator's own retries, at most
+// spec.QuarantineAttempts failed calls) is isolated: each of its genomes is
+// evaluated on its own, and one whose own calls fail again is quarantined —
+// fitness -Inf and a lineage record whose Failure says why — while the
+// others get the results they would have had in the batch. Deciding per
+// genome, never per batch, keeps the decision independent of how genomes
+// were batched and of which workers failed along the way.
 func Evaluate(ctx context.Context, ev Evaluator, runID string, spec Spec, gen uint32, members []Member, births []Birth) ([]lineage.Record, error) {
 	selection := make([]uint64, spec.Episodes)
 	for e := range selection {
@@ -54,7 +66,9 @@ func Evaluate(ctx context.Context, ev Evaluator, runID string, spec Spec, gen ui
 	}
 	env := environmentToProto(spec.Environment)
 	results := make([]*pb.EvaluationResult, len(members))
-	g, gctx := errgroup.WithContext(WithAttemptTimeout(ctx, time.Duration(spec.EvaluationTimeout)))
+	failures := make([]string, len(members))
+	ctx = WithMaxAttempts(WithAttemptTimeout(ctx, time.Duration(spec.EvaluationTimeout)), spec.QuarantineAttempts)
+	g, gctx := errgroup.WithContext(ctx)
 	for lo := 0; lo < len(members); lo += spec.BatchSize {
 		hi := min(lo+spec.BatchSize, len(members))
 		req := &pb.EvaluateRequest{
@@ -65,15 +79,15 @@ func Evaluate(ctx context.Context, ev Evaluator, runID string, spec Spec, gen ui
 			req.Tasks = append(req.Tasks, &pb.EvaluationTask{IndividualId: m.ID, Genome: genome.ToProto(m.Genome)})
 		}
 		g.Go(func() error {
-			resp, err := ev.Evaluate(gctx, req)
-			if err != nil {
+			resp, err := evaluateChecked(gctx, ev, req)
+			if err == nil {
+				copy(results[lo:hi], resp.GetResults())
+				return nil
+			}
+			if !genomeMayBeAtFault(gctx, err) {
 				return err
 			}
-			if err := checkResponse(req, resp); err != nil {
-				return err
-			}
-			copy(results[lo:hi], resp.GetResults())
-			return nil
+			return isolate(gctx, ev, req, results[lo:hi], failures[lo:hi], spec.QuarantineAttempts)
 		})
 	}
 	if err := g.Wait(); err != nil {
@@ -82,6 +96,20 @@ func Evaluate(ctx context.Context, ev Evaluator, runID string, spec Spec, gen ui
 	th := spec.LineageThresholds()
 	records := make([]lineage.Record, len(members))
 	for i, m := range members {
+		if failures[i] != "" {
+			members[i].Fitness = math.Inf(-1)
+			r := lineage.Record{
+				ID: m.ID, Generation: gen, Parents: births[i].Parents, Operators: births[i].Operators,
+				Kind: m.Genome.Kind, Fitness: members[i].Fitness, Failure: failures[i],
+				Train: lineage.ConditionScore{Condition: TrainCondition},
+			}
+			if m.Genome.Kind == genome.KindPlanner {
+				r.Objective = slices.Clone(m.Genome.Planner.Objective)
+				r.Horizon = m.Genome.Planner.Horizon
+			}
+			records[i] = r
+			continue
+		}
 		// rs: selection episodes, then analysis of train, then of each shifted condition.
 		rs := results[i].GetConditions()
 		sel := rs[0]
@@ -109,6 +137,71 @@ func Evaluate(ctx context.Context, ev Evaluator, runID string, spec Spec, gen ui
 	return records, nil
 }
 
+// evaluateChecked is ev.Evaluate with the answer checked against req.
+func evaluateChecked(ctx context.Context, ev Evaluator, req *pb.EvaluateRequest) (*pb.EvaluateResponse, error) {
+	resp, err := ev.Evaluate(ctx, req)
+	if err == nil {
+		err = checkResponse(req, resp)
+	}
+	return resp, err
+}
+
+// genomeMayBeAtFault reports whether a failed call could be the fault of a
+// genome in it (workers crashed, panicked or missed the deadline on it), as
+// opposed to the run ending or a request every worker refuses.
+func genomeMayBeAtFault(ctx context.Context, err error) bool {
+	if ctx.Err() != nil {
+		return false
+	}
+	if errors.Is(err, ErrAttemptsExhausted) {
+		return true
+	}
+	switch status.Code(err) {
+	case codes.InvalidArgument, codes.FailedPrecondition, codes.Canceled:
+		return false
+	}
+	return !errors.Is(err, context.Canceled)
+}
+
+// isolate evaluates each task of a failed batch on its own, filling
+// results, or failures (the quarantine reason) for a genome whose own calls
+// failed attempts times. The reason names the kind of failure, not the
+// worker or the time, so it is the same in every run.
+func isolate(ctx context.Context, ev Evaluator, req *pb.EvaluateRequest, results []*pb.EvaluationResult, failures []string, attempts int) error {
+	g, gctx := errgroup.WithContext(ctx)
+	for i, t := range req.GetTasks() {
+		one := cloneShallow(req, []*pb.EvaluationTask{t})
+		g.Go(func() error {
+			resp, err := evaluateChecked(gctx, ev, one)
+			switch {
+			case err == nil:
+				results[i] = resp.GetResults()[0]
+			case genomeMayBeAtFault(gctx, err):
+				failures[i] = fmt.Sprintf("quarantined after %d failed evaluation attempts: %s", attempts, failureKind(err))
+				slog.Default().Warn("genome quarantined", "generation", req.GetGeneration(), "individual", t.GetIndividualId(), "err", err)
+			default:
+				return err
+			}
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
+// failureKind names the class of a failed call's last error.
+func failureKind(err error) string {
+	switch status.Code(err) {
+	case codes.DeadlineExceeded:
+		return "evaluation deadline exceeded"
+	case codes.Unavailable, codes.Canceled:
+		return "worker lost during evaluation"
+	case codes.ResourceExhausted:
+		return "message size limit exceeded"
+	default:
+		return "worker error during evaluation"
+	}
+}
+
 func conditionScore(c *pb.ConditionResult) lineage.ConditionScore {
 	return lineage.ConditionScore{
 		Condition: c.GetCondition(), Base: c.GetBase(), Competence: c.GetCompetence(),
@@ -124,11 +217,19 @@ func Summarize(spec Spec, gen uint32, members []Member, records []lineage.Record
 	s := &pb.GenerationSummary{Generation: gen, Digest: Digest(members)}
 	best := 0
 	var sumFit, sumTrain, sumShift float64
-	planners := 0
+	planners, evaluated := 0, 0
 	for i, m := range members {
 		if m.Fitness > members[best].Fitness || (m.Fitness == members[best].Fitness && m.ID < members[best].ID) {
 			best = i
 		}
+		if m.Genome.Kind == genome.KindPlanner {
+			planners++
+		}
+		if records[i].Failure != "" {
+			s.Quarantined++
+			continue
+		}
+		evaluated++
 		sumFit += m.Fitness
 		r := records[i]
 		sumTrain += r.Train.Base
@@ -137,20 +238,17 @@ func Summarize(spec Spec, gen uint32, members []Member, records []lineage.Record
 			sh += c.Base
 		}
 		sumShift += sh / float64(max(1, len(r.Shifted)))
-		if m.Genome.Kind == genome.KindPlanner {
-			planners++
-		}
 		if r.Flagged {
 			s.Flagged++
 		}
 	}
-	n := float64(len(members))
+	n := float64(max(1, evaluated))
 	s.BestFitness = members[best].Fitness
 	s.BestIndividual = members[best].ID
 	s.MeanFitness = sumFit / n
 	s.MeanTrainBase = sumTrain / n
 	s.MeanShiftedBase = sumShift / n
-	s.PlannerShare = float64(planners) / n
+	s.PlannerShare = float64(planners) / float64(len(members))
 	s.Classes = classCounts(spec.ShiftedConditions, records)
 	s.Evaluations = uint32(len(members) * (spec.Episodes + len(spec.Conditions())*spec.AnalysisEpisodes))
 	if elapsed > 0 {

@@ -99,6 +99,10 @@ type Record struct {
 	// order, e.g. "pseudo-aligned under shifted",
 	// "drift 0.42 > 0.30 under shifted". Set by Analyze.
 	FlagReasons []string
+	// Failure is non-empty when the genome was quarantined: workers failed
+	// on it repeatedly (the reason, e.g. the last error). It then has no
+	// scores and Fitness is -Inf.
+	Failure string
 }
 
 // Analyzed reports whether r was evaluated under at least one shifted

@@ -27,6 +27,7 @@ type Meta struct {
 	GRPC     string `json:"grpc,omitempty"`     // host:port of the Evaluator server
 	Capacity int    `json:"capacity,omitempty"` // parallel evaluations, ≥ 1
 	Protocol uint32 `json:"protocol"`
+	Build    string `json:"build,omitempty"` // the worker's build (module version or VCS revision), for humans
 }
 
 // ErrMetaTooLarge is returned by Encode when metadata exceeds memberlist's limit.

@@ -21,16 +21,19 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/hashicorp/memberlist"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/reflection"
+	"google.golang.org/grpc/status"
 
 	pb "github.com/mesaopt/mesaopt/proto/mesaopt/v1"
 )
@@ -50,6 +53,13 @@ type Config struct {
 	Capacity int
 	// JoinTimeout bounds the attempt to join the cluster.
 	JoinTimeout time.Duration
+	// Build names this worker's build in its gossip metadata (default: the
+	// module version or VCS revision). With the rest of the metadata it
+	// must fit memberlist's 512 bytes, or Start fails with ErrMetaTooLarge.
+	Build string
+	// Protocol overrides the protocol version announced and accepted; 0
+	// means ProtocolVersion. Only tests of version mismatch set it.
+	Protocol uint32
 	// Logger receives operational logs; nil discards them.
 	Logger *slog.Logger
 }
@@ -61,6 +71,7 @@ func DefaultConfig() Config {
 		GossipBind:  "127.0.0.1:0",
 		Capacity:    1,
 		JoinTimeout: 10 * time.Second,
+		Build:       buildVersion(),
 	}
 }
 
@@ -87,6 +98,7 @@ type Worker struct {
 	log    *slog.Logger
 	lis    net.Listener
 	srv    *grpc.Server
+	rpc    *server
 	health *health.Server
 	ml     *memberlist.Memberlist
 	served chan error
@@ -106,20 +118,68 @@ func ServerOptions() []grpc.ServerOption {
 	}
 }
 
+// DrainingMessage is in the Unavailable error of a call refused because the
+// worker is shutting down: no work was done, so callers need not count it
+// as a failed attempt.
+const DrainingMessage = "worker draining"
+
 // server adapts the Engine to the generated gRPC interface.
 type server struct {
 	pb.UnimplementedEvaluatorServiceServer
-	engine *Engine
-	name   string
+	engine   *Engine
+	name     string
+	protocol uint32
+	log      *slog.Logger
+
+	mu       sync.Mutex
+	draining bool
+	batches  int // answered calls
+	tasks    int // answered tasks
 }
 
-func (s *server) Evaluate(ctx context.Context, req *pb.EvaluateRequest) (*pb.EvaluateResponse, error) {
-	resp, err := s.engine.Evaluate(ctx, req)
+// Evaluate refuses calls once draining and turns a panic during an
+// evaluation into an Internal error, so one poison genome costs a failed
+// call (which the coordinator counts toward quarantine), not the process.
+func (s *server) Evaluate(ctx context.Context, req *pb.EvaluateRequest) (resp *pb.EvaluateResponse, err error) {
+	s.mu.Lock()
+	draining := s.draining
+	s.mu.Unlock()
+	if draining {
+		return nil, status.Error(codes.Unavailable, DrainingMessage)
+	}
+	if v := req.GetProtocolVersion(); v != s.protocol {
+		return nil, status.Errorf(codes.FailedPrecondition,
+			"protocol version %d, this worker speaks %d: upgrade the older side", v, s.protocol)
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			s.log.Error("evaluation panicked", "generation", req.GetGeneration(), "tasks", len(req.GetTasks()), "panic", p)
+			resp, err = nil, status.Errorf(codes.Internal, "worker %s: evaluation panicked: %v", s.name, p)
+		}
+	}()
+	resp, err = s.engine.Evaluate(ctx, req)
 	if err != nil {
 		return nil, err
 	}
 	resp.Worker = s.name
+	s.mu.Lock()
+	s.batches++
+	s.tasks += len(req.GetTasks())
+	s.mu.Unlock()
 	return resp, nil
+}
+
+func (s *server) drain() {
+	s.mu.Lock()
+	s.draining = true
+	s.mu.Unlock()
+}
+
+// Served returns the number of calls and tasks this worker has answered.
+func (w *Worker) Served() (batches, tasks int) {
+	w.rpc.mu.Lock()
+	defer w.rpc.mu.Unlock()
+	return w.rpc.batches, w.rpc.tasks
 }
 
 // Start listens, serves and joins the gossip cluster. On error everything
@@ -142,21 +202,25 @@ func Start(ctx context.Context, cfg Config) (*Worker, error) {
 		_, port, _ := net.SplitHostPort(addr)
 		cfg.Name = fmt.Sprintf("worker-%s-%d-%s", host, os.Getpid(), port)
 	}
+	if cfg.Protocol == 0 {
+		cfg.Protocol = ProtocolVersion
+	}
 	w := &Worker{cfg: cfg, log: log.With("worker", cfg.Name), lis: lis, served: make(chan error, 1)}
+	w.rpc = &server{engine: NewEngine(cfg.Capacity), name: cfg.Name, protocol: cfg.Protocol, log: w.log}
 	w.srv = grpc.NewServer(ServerOptions()...)
-	pb.RegisterEvaluatorServiceServer(w.srv, &server{engine: NewEngine(cfg.Capacity), name: cfg.Name})
+	pb.RegisterEvaluatorServiceServer(w.srv, w.rpc)
 	w.health = health.NewServer()
 	healthpb.RegisterHealthServer(w.srv, w.health)
 	reflection.Register(w.srv)
 	go func() { w.served <- w.srv.Serve(lis) }()
 
-	meta, err := Meta{Role: RoleWorker, GRPC: addr, Capacity: cfg.Capacity, Protocol: ProtocolVersion}.Encode()
+	meta, err := Meta{Role: RoleWorker, GRPC: addr, Capacity: cfg.Capacity, Protocol: cfg.Protocol, Build: cfg.Build}.Encode()
 	if err != nil {
 		w.srv.Stop()
 		<-w.served
-		return nil, err
+		return nil, fmt.Errorf("worker %s: %w", cfg.Name, err)
 	}
-	ml, err := newMemberlist(cfg.Name, cfg.GossipBind, meta, nil, log)
+	ml, err := newMemberlist(cfg.Name, cfg.GossipBind, meta, &peerWatch{log: w.log, protocol: cfg.Protocol, seen: map[string]bool{}}, log)
 	if err != nil {
 		w.srv.Stop()
 		<-w.served
@@ -180,11 +244,15 @@ func (w *Worker) Addr() string { return w.lis.Addr().String() }
 // Name returns the worker's gossip name.
 func (w *Worker) Name() string { return w.cfg.Name }
 
-// Shutdown stops the worker. Order: mark not serving, leave the gossip
-// cluster (so coordinators stop routing here), drain in-flight calls until
-// ctx ends, then stop. Idempotent; later calls return the first result.
+// Shutdown stops the worker. Order: refuse new calls (Unavailable, so
+// coordinators route them elsewhere at once) and mark not serving, leave
+// the gossip cluster (coordinators stop routing here but let in-flight
+// calls finish), finish in-flight calls until ctx ends (then cancel them:
+// the coordinator re-dispatches), stop. Idempotent; later calls return the
+// first result.
 func (w *Worker) Shutdown(ctx context.Context) error {
 	w.once.Do(func() {
+		w.rpc.drain()
 		w.health.Shutdown()
 		if err := w.ml.Leave(2 * time.Second); err != nil {
 			w.log.Info("leaving gossip cluster", "err", err)
@@ -201,6 +269,8 @@ func (w *Worker) Shutdown(ctx context.Context) error {
 		if err := <-w.served; err != nil && !errors.Is(err, grpc.ErrServerStopped) {
 			w.err = err
 		}
+		batches, tasks := w.Served()
+		w.log.Info("worker stopped", "batches", batches, "tasks", tasks)
 	})
 	return w.err
 }
@@ -274,6 +344,53 @@ func newMemberlist(name, bind string, meta []byte, events memberlist.EventDelega
 		return nil, fmt.Errorf("gossip on %s: %w", bind, err)
 	}
 	return ml, nil
+}
+
+// peerWatch logs, once per member, a coordinator that speaks another
+// protocol version: it will refuse this worker, and the operator should
+// hear it from both sides. memberlist calls it from its own goroutines.
+type peerWatch struct {
+	log      *slog.Logger
+	protocol uint32
+	mu       sync.Mutex
+	seen     map[string]bool // members already reported; lookup only
+}
+
+func (p *peerWatch) NotifyJoin(n *memberlist.Node)   { p.check(n) }
+func (p *peerWatch) NotifyUpdate(n *memberlist.Node) { p.check(n) }
+func (p *peerWatch) NotifyLeave(*memberlist.Node)    {}
+
+func (p *peerWatch) check(n *memberlist.Node) {
+	m, err := DecodeMeta(n.Meta)
+	if err != nil || m.Role != RoleCoordinator || m.Protocol == p.protocol {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.seen[n.Name] {
+		return
+	}
+	p.seen[n.Name] = true
+	p.log.Error("coordinator speaks another protocol version and will refuse this worker; upgrade the older side",
+		"coordinator", n.Name, "coordinator_protocol", m.Protocol, "worker_protocol", p.protocol)
+}
+
+// buildVersion names this binary's build: its module version, else its
+// VCS revision, else "unknown".
+func buildVersion() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	if v := bi.Main.Version; v != "" && v != "(devel)" {
+		return v
+	}
+	for _, s := range bi.Settings {
+		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+			return s.Value[:12]
+		}
+	}
+	return "devel"
 }
 
 // metaDelegate announces fixed node metadata and ignores user messages.

@@ -16,12 +16,14 @@ func workerCmd() *cobra.Command {
 	var parentPID int
 	var verbose bool
 	var drain time.Duration
+	var protocol uint
 	cmd := &cobra.Command{
 		Use:   "worker --join HOST:PORT",
 		Short: "Serve evaluations and join the gossip cluster of a coordinator",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg.Join = splitList(join)
+			cfg.Protocol = uint32(protocol)
 			cfg.Logger = newLogger(verbose)
 			ctx := cmd.Context()
 			if parentPID > 0 {
@@ -47,7 +49,9 @@ func workerCmd() *cobra.Command {
 	f.DurationVar(&drain, "drain", 10*time.Second, "on SIGTERM, wait this long for in-flight evaluations")
 	f.IntVar(&parentPID, "parent-pid", 0, "exit when this process is gone (set by mesaopt run)")
 	f.BoolVarP(&verbose, "verbose", "v", false, "log operational events")
+	f.UintVar(&protocol, "protocol-version", 0, "announce and accept this protocol version instead of the built-in one (tests of version mismatch)")
 	_ = f.MarkHidden("parent-pid")
+	_ = f.MarkHidden("protocol-version")
 	return cmd
 }
 

@@ -304,7 +304,11 @@ type Individual struct {
 	FlagReasons []string          `protobuf:"bytes,12,rep,name=flag_reasons,json=flagReasons,proto3" json:"flag_reasons,omitempty"`
 	Genome      *Genome           `protobuf:"bytes,13,opt,name=genome,proto3" json:"genome,omitempty"`
 	// The fittest of its generation (ties: lowest id); pruning keeps it.
-	Champion      bool `protobuf:"varint,14,opt,name=champion,proto3" json:"champion,omitempty"`
+	Champion bool `protobuf:"varint,14,opt,name=champion,proto3" json:"champion,omitempty"`
+	// Non-empty when the genome was quarantined: workers failed on it
+	// quarantine_attempts times (the last error). Its fitness is -Inf and it
+	// has no scores.
+	Failure       string `protobuf:"bytes,15,opt,name=failure,proto3" json:"failure,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -435,6 +439,13 @@ func (x *Individual) GetChampion() bool {
 		return x.Champion
 	}
 	return false
+}
+
+func (x *Individual) GetFailure() string {
+	if x != nil {
+		return x.Failure
+	}
+	return ""
 }
 
 type GetIndividualRequest struct {
@@ -1734,7 +1745,7 @@ const file_mesaopt_v1_lineage_proto_rawDesc = "" +
 	" \x01(\bR\aflagged\x12-\n" +
 	"\x12behavioral_weights\x18\v \x03(\x01R\x11behavioralWeights\x12%\n" +
 	"\x0ebehavioral_fit\x18\f \x01(\x01R\rbehavioralFit\x12/\n" +
-	"\x13behavioral_accuracy\x18\r \x01(\x01R\x12behavioralAccuracy\"\xdf\x03\n" +
+	"\x13behavioral_accuracy\x18\r \x01(\x01R\x12behavioralAccuracy\"\xf9\x03\n" +
 	"\n" +
 	"Individual\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x1e\n" +
@@ -1753,7 +1764,8 @@ const file_mesaopt_v1_lineage_proto_rawDesc = "" +
 	"\aflagged\x18\v \x01(\bR\aflagged\x12!\n" +
 	"\fflag_reasons\x18\f \x03(\tR\vflagReasons\x12*\n" +
 	"\x06genome\x18\r \x01(\v2\x12.mesaopt.v1.GenomeR\x06genome\x12\x1a\n" +
-	"\bchampion\x18\x0e \x01(\bR\bchampion\"R\n" +
+	"\bchampion\x18\x0e \x01(\bR\bchampion\x12\x18\n" +
+	"\afailure\x18\x0f \x01(\tR\afailure\"R\n" +
 	"\x14GetIndividualRequest\x12\x15\n" +
 	"\x06run_id\x18\x01 \x01(\tR\x05runId\x12#\n" +
 	"\rindividual_id\x18\x02 \x01(\x04R\findividualId\"t\n" +
