@@ -141,6 +141,10 @@ func (d *Dispatcher) Upsert(name string, m worker.Meta) {
 			"worker_protocol", m.Protocol, "coordinator_protocol", worker.ProtocolVersion, "worker_build", m.Build)
 		return
 	}
+	if m.Draining {
+		d.Drain(name)
+		return
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.closed {
@@ -534,7 +538,8 @@ func (d *Dispatcher) evaluate(ctx context.Context, req *pb.EvaluateRequest) (*pb
 			last = o.err
 			d.log.Warn("batch failed; retrying on another worker", "worker", o.w.name, "attempt", failures, "generation", req.GetGeneration(), "err", o.err)
 			if running > 0 {
-				continue // the other copy may still answer
+				armHedge() // the other copy may still answer, or need a duplicate
+				continue
 			}
 			if failures >= maxAttempts {
 				return nil, fmt.Errorf("%w: batch of generation %d failed %d times: %w", ErrAttemptsExhausted, req.GetGeneration(), failures, last)
@@ -575,14 +580,10 @@ type membership struct {
 func (m membership) NotifyJoin(n *memberlist.Node)   { m.update(n) }
 func (m membership) NotifyUpdate(n *memberlist.Node) { m.update(n) }
 
-// NotifyLeave drains a member that left gracefully and drops a dead one.
-func (m membership) NotifyLeave(n *memberlist.Node) {
-	if n.State == memberlist.StateLeft {
-		m.d.Drain(n.Name)
-		return
-	}
-	m.d.Remove(n.Name)
-}
+// NotifyLeave drops a member. One that announced it was draining was
+// already taken out of rotation by Drain, its in-flight calls left to
+// finish; any other (dead, or gone before its drain was heard) loses them.
+func (m membership) NotifyLeave(n *memberlist.Node) { m.d.Remove(n.Name) }
 
 func (m membership) update(n *memberlist.Node) {
 	meta, err := worker.DecodeMeta(n.Meta)

@@ -28,6 +28,9 @@ type Meta struct {
 	Capacity int    `json:"capacity,omitempty"` // parallel evaluations, ≥ 1
 	Protocol uint32 `json:"protocol"`
 	Build    string `json:"build,omitempty"` // the worker's build (module version or VCS revision), for humans
+	// Draining is announced by a worker shutting down (SIGTERM): send it
+	// no more work, but let its in-flight calls finish.
+	Draining bool `json:"draining,omitempty"`
 }
 
 // ErrMetaTooLarge is returned by Encode when metadata exceeds memberlist's limit.

@@ -24,6 +24,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/memberlist"
@@ -94,14 +95,16 @@ func (c Config) Validate() error {
 
 // Worker is a running worker.
 type Worker struct {
-	cfg    Config
-	log    *slog.Logger
-	lis    net.Listener
-	srv    *grpc.Server
-	rpc    *server
-	health *health.Server
-	ml     *memberlist.Memberlist
-	served chan error
+	cfg      Config
+	log      *slog.Logger
+	lis      net.Listener
+	srv      *grpc.Server
+	rpc      *server
+	meta     Meta
+	announce *metaDelegate
+	health   *health.Server
+	ml       *memberlist.Memberlist
+	served   chan error
 
 	once sync.Once
 	err  error
@@ -131,6 +134,7 @@ type server struct {
 	protocol uint32
 	log      *slog.Logger
 
+	first    sync.Once // logs the first call, so operators (and tests) see work arrive
 	mu       sync.Mutex
 	draining bool
 	batches  int // answered calls
@@ -151,6 +155,9 @@ func (s *server) Evaluate(ctx context.Context, req *pb.EvaluateRequest) (resp *p
 		return nil, status.Errorf(codes.FailedPrecondition,
 			"protocol version %d, this worker speaks %d: upgrade the older side", v, s.protocol)
 	}
+	s.first.Do(func() {
+		s.log.Info("first batch received", "generation", req.GetGeneration(), "tasks", len(req.GetTasks()))
+	})
 	defer func() {
 		if p := recover(); p != nil {
 			s.log.Error("evaluation panicked", "generation", req.GetGeneration(), "tasks", len(req.GetTasks()), "panic", p)
@@ -220,7 +227,10 @@ func Start(ctx context.Context, cfg Config) (*Worker, error) {
 		<-w.served
 		return nil, fmt.Errorf("worker %s: %w", cfg.Name, err)
 	}
-	ml, err := newMemberlist(cfg.Name, cfg.GossipBind, meta, &peerWatch{log: w.log, protocol: cfg.Protocol, seen: map[string]bool{}}, log)
+	w.meta = Meta{Role: RoleWorker, GRPC: addr, Capacity: cfg.Capacity, Protocol: cfg.Protocol, Build: cfg.Build}
+	w.announce = &metaDelegate{}
+	w.announce.set(meta)
+	ml, err := createMemberlist(cfg.Name, cfg.GossipBind, w.announce, &peerWatch{log: w.log, protocol: cfg.Protocol, seen: map[string]bool{}}, log)
 	if err != nil {
 		w.srv.Stop()
 		<-w.served
@@ -254,6 +264,14 @@ func (w *Worker) Shutdown(ctx context.Context) error {
 	w.once.Do(func() {
 		w.rpc.drain()
 		w.health.Shutdown()
+		drainingMeta := w.meta
+		drainingMeta.Draining = true
+		if b, err := drainingMeta.Encode(); err == nil {
+			w.announce.set(b)
+			if err := w.ml.UpdateNode(time.Second); err != nil {
+				w.log.Info("announcing drain", "err", err)
+			}
+		}
 		if err := w.ml.Leave(2 * time.Second); err != nil {
 			w.log.Info("leaving gossip cluster", "err", err)
 		}
@@ -319,6 +337,12 @@ func NewMemberlist(name, bind string, meta []byte, events memberlist.EventDelega
 }
 
 func newMemberlist(name, bind string, meta []byte, events memberlist.EventDelegate, log *slog.Logger) (*memberlist.Memberlist, error) {
+	d := &metaDelegate{}
+	d.set(meta)
+	return createMemberlist(name, bind, d, events, log)
+}
+
+func createMemberlist(name, bind string, meta *metaDelegate, events memberlist.EventDelegate, log *slog.Logger) (*memberlist.Memberlist, error) {
 	host, portStr, err := net.SplitHostPort(bind)
 	if err != nil {
 		return nil, fmt.Errorf("gossip address %q: %w", bind, err)
@@ -332,7 +356,7 @@ func newMemberlist(name, bind string, meta []byte, events memberlist.EventDelega
 	c.BindAddr = host
 	c.BindPort = port
 	c.AdvertisePort = port
-	c.Delegate = metaDelegate(meta)
+	c.Delegate = meta
 	c.Events = events
 	c.LogOutput = io.Discard
 	if log != nil {
@@ -393,14 +417,17 @@ func buildVersion() string {
 	return "devel"
 }
 
-// metaDelegate announces fixed node metadata and ignores user messages.
-type metaDelegate []byte
+// metaDelegate announces node metadata, replaced by set (then
+// memberlist.UpdateNode spreads it), and ignores user messages.
+// memberlist calls it from its own goroutines.
+type metaDelegate struct{ meta atomic.Pointer[[]byte] }
 
-func (m metaDelegate) NodeMeta(limit int) []byte                { return m }
-func (metaDelegate) NotifyMsg([]byte)                           {}
-func (metaDelegate) GetBroadcasts(overhead, limit int) [][]byte { return nil }
-func (metaDelegate) LocalState(join bool) []byte                { return nil }
-func (metaDelegate) MergeRemoteState(buf []byte, join bool)     {}
+func (m *metaDelegate) set(b []byte)                             { m.meta.Store(&b) }
+func (m *metaDelegate) NodeMeta(limit int) []byte                { return *m.meta.Load() }
+func (*metaDelegate) NotifyMsg([]byte)                           {}
+func (*metaDelegate) GetBroadcasts(overhead, limit int) [][]byte { return nil }
+func (*metaDelegate) LocalState(join bool) []byte                { return nil }
+func (*metaDelegate) MergeRemoteState(buf []byte, join bool)     {}
 
 // slogWriter forwards memberlist's log lines at debug level.
 type slogWriter struct{ log *slog.Logger }
