@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -54,9 +55,10 @@ type Dispatcher struct {
 
 	mu      sync.Mutex
 	workers map[string]*remote // lookup by gossip name; never ranged where order matters
-	changed chan struct{}      // closed and replaced whenever a slot may have freed up
-	waiting int                // calls blocked in acquire: hedges never take a slot they wait for
-	batchNS float64            // moving average of a successful call's duration, ns
+	changed chan struct{}      // closed and replaced when the set of workers changes: every waiter re-checks
+	queue   []chan struct{}    // calls blocked in acquire, FIFO; a freed slot wakes the first only
+	// (hedges never take a slot a queued call waits for)
+	batchNS float64 // moving average of a successful call's duration, ns
 	closed  bool
 }
 
@@ -125,9 +127,21 @@ func ClientOptions() []grpc.DialOption {
 	}
 }
 
+// notifyLocked wakes every waiter: the workers changed.
 func (d *Dispatcher) notifyLocked() {
 	close(d.changed)
 	d.changed = make(chan struct{})
+	d.wakeLocked(len(d.queue))
+}
+
+// wakeLocked wakes the first n queued waiters. Waking one per freed slot,
+// not all, keeps a release O(1) with thousands of queued batches.
+func (d *Dispatcher) wakeLocked(n int) {
+	for ; n > 0 && len(d.queue) > 0; n-- {
+		close(d.queue[0])
+		d.queue[0] = nil
+		d.queue = d.queue[1:]
+	}
 }
 
 // Upsert adds or updates a worker from its gossip metadata. A worker of
@@ -272,15 +286,25 @@ func (d *Dispatcher) acquire(ctx context.Context, tried map[string]bool) (*remot
 		}
 		changed := d.changed
 		none := len(d.workers) == 0
-		d.waiting++
+		turn := make(chan struct{})
+		d.queue = append(d.queue, turn)
 		d.mu.Unlock()
 		if none && !warned {
 			d.log.Warn("waiting for workers to join")
 			warned = true
 		}
-		err := waitFor(ctx, changed, wake)
+		err := waitFor(ctx, changed, turn, wake)
 		d.mu.Lock()
-		d.waiting--
+		select {
+		case <-turn:
+			if err != nil {
+				d.wakeLocked(1) // pass on the turn this call will not use
+			}
+		default: // still queued: leave the queue
+			if i := slices.Index(d.queue, turn); i >= 0 {
+				d.queue = slices.Delete(d.queue, i, i+1)
+			}
+		}
 		d.mu.Unlock()
 		if err != nil {
 			return nil, err
@@ -293,7 +317,7 @@ func (d *Dispatcher) acquire(ctx context.Context, tried map[string]bool) (*remot
 func (d *Dispatcher) tryAcquireIdle(tried map[string]bool) *remote {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.closed || d.waiting > 0 {
+	if d.closed || len(d.queue) > 0 {
 		return nil
 	}
 	best, _ := d.pickLocked(time.Now(), tried)
@@ -337,8 +361,9 @@ func MaxAttempts(ctx context.Context, def int) int {
 	return def
 }
 
-// waitFor blocks until changed is closed, wake has passed (if > 0) or ctx ends.
-func waitFor(ctx context.Context, changed <-chan struct{}, wake time.Duration) error {
+// waitFor blocks until changed or turn is closed, wake has passed (if > 0)
+// or ctx ends.
+func waitFor(ctx context.Context, changed, turn <-chan struct{}, wake time.Duration) error {
 	var timer <-chan time.Time
 	if wake > 0 {
 		t := time.NewTimer(wake)
@@ -349,6 +374,7 @@ func waitFor(ctx context.Context, changed <-chan struct{}, wake time.Duration) e
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-changed:
+	case <-turn:
 	case <-timer:
 	}
 	return nil
@@ -378,7 +404,7 @@ func (d *Dispatcher) release(w *remote, err error, cancelled bool, took time.Dur
 	if w.leaving && w.inflight == 0 {
 		_ = w.conn.Close()
 	}
-	d.notifyLocked()
+	d.wakeLocked(1)
 }
 
 // workerAtFault reports whether a failed call says the worker is unwell
