@@ -13,10 +13,16 @@ import (
 )
 
 // Progress returns one progress line for a generation summary.
+// "gen k/N" counts generations done; tables show 0-based generation numbers.
+// Quarantined genomes (fitness failed) are counted when there are any.
 func Progress(s *pb.GenerationSummary, generations uint32) string {
-	return fmt.Sprintf("gen %3d/%d  best %.3f  mean %.3f  train base %.3f  shifted base %.3f  planners %3.0f%%  flagged %2d  evals/s %6.0f  digest %s",
+	line := fmt.Sprintf("gen %3d/%d  best %.3f  mean %.3f  train base %.3f  shifted base %.3f  planners %3.0f%%  flagged %2d  evals/s %6.0f  digest %s",
 		s.GetGeneration()+1, generations, s.GetBestFitness(), s.GetMeanFitness(), s.GetMeanTrainBase(),
 		s.GetMeanShiftedBase(), 100*s.GetPlannerShare(), s.GetFlagged(), s.GetEvaluationsPerSecond(), short(s.GetDigest()))
+	if q := s.GetQuarantined(); q > 0 {
+		line += fmt.Sprintf("  quarantined %d", q)
+	}
+	return line
 }
 
 func short(d string) string {
@@ -69,6 +75,9 @@ func Individuals(w io.Writer, inds []*pb.Individual) {
 		flag := ""
 		if in.GetFlagged() {
 			flag = "FLAGGED"
+		}
+		if in.GetFailure() != "" {
+			flag = "FAILED: " + in.GetFailure()
 		}
 		fmt.Fprintf(tw, "%d\t%d\t%s\t%.3f\t%.3f\t%.3f\t%.3f\t%+.3f\t%s\t%s\t%s\t%s\n", in.GetId(), in.GetGeneration(),
 			Kind(in.GetKind()), in.GetFitness(), in.GetTrain().GetBase(), sb, sc, sd, cls, beh, flag, strings.Join(in.GetOperators(), ","))
