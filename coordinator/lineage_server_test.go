@@ -82,7 +82,7 @@ func TestLineageService(t *testing.T) {
 	}
 
 	// etcd holds exactly the retained records once the run is done.
-	batches, err := coordinator.NewStore(cli, "").Lineage(ctx, id, ^uint32(0))
+	batches, err := coordinator.NewStore(cli, prefixOf(cli)).Lineage(ctx, id, ^uint32(0))
 	if err != nil {
 		t.Fatal(err)
 	}
