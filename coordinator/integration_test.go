@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,19 +20,12 @@ import (
 
 	"github.com/mesaopt/mesaopt/coordinator"
 	"github.com/mesaopt/mesaopt/internal/localetcd"
+	"github.com/mesaopt/mesaopt/internal/testenv"
 	pb "github.com/mesaopt/mesaopt/proto/mesaopt/v1"
 	"github.com/mesaopt/mesaopt/worker"
 )
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
+func freeAddr(t *testing.T) string { return testenv.FreeAddr(t, "127.0.0.1") }
 
 // externalEtcd is the address of an etcd server for the tests to use
 // instead of an embedded one (MESAOPT_TEST_ETCD, set by .ci/run). Each test
@@ -52,20 +44,11 @@ func startEtcd(t *testing.T) *clientv3.Client {
 	endpoints := []string{externalEtcd}
 	prefix := coordinator.DefaultPrefix
 	if externalEtcd == "" {
-		srv, err := localetcd.Start(localetcd.Config{Dir: filepath.Join(t.TempDir(), "etcd"), ClientAddr: freeAddr(t), PeerAddr: freeAddr(t)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(srv.Close)
-		endpoints = srv.Endpoints()
+		endpoints = testenv.Etcd(t, 0).Endpoints()
 	} else {
 		prefix = fmt.Sprintf("/test/%s/%d/%d/", strings.ReplaceAll(t.Name(), "/", "_"), os.Getpid(), prefixSeq.Add(1))
 	}
-	cli, err := clientv3.New(clientv3.Config{Endpoints: endpoints, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cli.Close() })
+	cli := testenv.Client(t, endpoints...)
 	prefixes.Store(cli, prefix)
 	return cli
 }

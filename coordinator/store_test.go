@@ -3,22 +3,18 @@ package coordinator
 import (
 	"context"
 	"errors"
-	"net"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.uber.org/zap"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/mesaopt/mesaopt/fitness"
 	"github.com/mesaopt/mesaopt/genome"
-	"github.com/mesaopt/mesaopt/internal/localetcd"
 	"github.com/mesaopt/mesaopt/internal/stream"
+	"github.com/mesaopt/mesaopt/internal/testenv"
 	pb "github.com/mesaopt/mesaopt/proto/mesaopt/v1"
 )
 
@@ -27,36 +23,14 @@ import (
 func etcdWithDefaultLimit(t testing.TB) *clientv3.Client {
 	t.Helper()
 	if ext := os.Getenv("MESAOPT_TEST_ETCD"); ext != "" {
-		cli, err := clientv3.New(clientv3.Config{Endpoints: []string{ext}, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { cli.Close() })
+		cli := testenv.Client(t, ext)
 		// Tests here use fixed run ids: start from a clean slate.
 		if _, err := cli.Delete(context.Background(), DefaultPrefix, clientv3.WithPrefix()); err != nil {
 			t.Fatal(err)
 		}
 		return cli
 	}
-	addr := func() string {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer l.Close()
-		return l.Addr().String()
-	}
-	srv, err := localetcd.Start(localetcd.Config{Dir: filepath.Join(t.TempDir(), "etcd"), ClientAddr: addr(), PeerAddr: addr(), MaxRequestBytes: 3 << 19})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Close)
-	cli, err := clientv3.New(clientv3.Config{Endpoints: srv.Endpoints(), DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cli.Close() })
-	return cli
+	return testenv.Client(t, testenv.Etcd(t, 3<<19).Endpoints()...)
 }
 
 // bigCheckpoint is a checkpoint of n heuristic genomes (about 4 KiB each

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -12,24 +11,13 @@ import (
 	"testing"
 	"time"
 
-	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.uber.org/zap"
-
 	"github.com/mesaopt/mesaopt/coordinator"
-	"github.com/mesaopt/mesaopt/internal/localetcd"
+	"github.com/mesaopt/mesaopt/internal/testenv"
 	"github.com/mesaopt/mesaopt/lineage"
 	"github.com/mesaopt/mesaopt/worker"
 )
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
+func freeAddr(t *testing.T) string { return testenv.FreeAddr(t, "127.0.0.1") }
 
 // startCoordinator serves a coordinator (in-process evaluation) over real
 // gRPC on loopback with an embedded etcd.
@@ -41,16 +29,8 @@ func startCoordinator(t *testing.T) string {
 // startCoordinatorEtcd is startCoordinator that also returns the etcd endpoint.
 func startCoordinatorEtcd(t *testing.T) (string, string) {
 	t.Helper()
-	srv, err := localetcd.Start(localetcd.Config{Dir: filepath.Join(t.TempDir(), "etcd"), ClientAddr: freeAddr(t), PeerAddr: freeAddr(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Close)
-	cli, err := clientv3.New(clientv3.Config{Endpoints: srv.Endpoints(), DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cli.Close() })
+	srv := testenv.Etcd(t, 0)
+	cli := testenv.Client(t, srv.Endpoints()...)
 	cfg := coordinator.DefaultConfig()
 	cfg.Etcd = cli
 	cfg.Evaluator = worker.NewEngine(2)

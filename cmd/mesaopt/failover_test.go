@@ -5,7 +5,6 @@ import (
 	"context"
 	"io"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -15,7 +14,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/mesaopt/mesaopt/coordinator"
-	"github.com/mesaopt/mesaopt/internal/localetcd"
+	"github.com/mesaopt/mesaopt/internal/testenv"
 	pb "github.com/mesaopt/mesaopt/proto/mesaopt/v1"
 )
 
@@ -80,11 +79,7 @@ type cluster struct {
 
 func startCluster(t *testing.T) *cluster {
 	t.Helper()
-	srv, err := localetcd.Start(localetcd.Config{Dir: filepath.Join(t.TempDir(), "etcd"), ClientAddr: freeAddr(t), PeerAddr: freeAddr(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Close)
+	srv := testenv.Etcd(t, 0)
 	etcd := strings.TrimPrefix(srv.Endpoints()[0], "http://")
 	c := &cluster{aGRPC: freeAddr(t), bGRPC: freeAddr(t)}
 	aGossip, bGossip := freeAddr(t), freeAddr(t)

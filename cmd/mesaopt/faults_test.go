@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,22 +21,14 @@ import (
 	"github.com/mesaopt/mesaopt/coordinator"
 	"github.com/mesaopt/mesaopt/fitness"
 	"github.com/mesaopt/mesaopt/genome"
-	"github.com/mesaopt/mesaopt/internal/localetcd"
+	"github.com/mesaopt/mesaopt/internal/testenv"
 	pb "github.com/mesaopt/mesaopt/proto/mesaopt/v1"
 	"github.com/mesaopt/mesaopt/worker"
 )
 
 // freeAddrOn returns a free TCP port on host (127.0.0.x needs no setup on
 // Linux), so every process of a test can have an address of its own.
-func freeAddrOn(t *testing.T, host string) string {
-	t.Helper()
-	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
+func freeAddrOn(t *testing.T, host string) string { return testenv.FreeAddr(t, host) }
 
 // faultExperiment is slow enough per generation (batches of 2, planners)
 // for faults to land mid-generation, with a short evaluation deadline.
@@ -66,11 +57,7 @@ func TestWorkerFaultsKeepDigest(t *testing.T) {
 	}
 	want := finalDigest(t, runMesaopt(t, newNode(t).args("-f", exp, "--workers", "1")...))
 
-	srv, err := localetcd.Start(localetcd.Config{Dir: filepath.Join(t.TempDir(), "etcd"), ClientAddr: freeAddr(t), PeerAddr: freeAddr(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Close)
+	srv := testenv.Etcd(t, 0)
 	etcd := strings.TrimPrefix(srv.Endpoints()[0], "http://")
 	grpcAddr, gossip := freeAddrOn(t, "127.0.0.2"), freeAddrOn(t, "127.0.0.2")
 	coord := startProc(t, "coordinator", "--etcd", etcd, "--listen", grpcAddr, "--gossip", gossip, "--name", "C", "-v")
