@@ -25,7 +25,7 @@ type proc struct {
 	out strings.Builder
 }
 
-func startProc(t *testing.T, args ...string) *proc {
+func startProc(t testing.TB, args ...string) *proc {
 	t.Helper()
 	p := &proc{cmd: exec.Command(binary, args...)}
 	r, w := io.Pipe()

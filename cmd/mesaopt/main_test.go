@@ -36,7 +36,7 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func freeAddr(t *testing.T) string { return testenv.FreeAddr(t, "127.0.0.1") }
+func freeAddr(t testing.TB) string { return testenv.FreeAddr(t, "127.0.0.1") }
 
 const tinyExperiment = `name: tiny
 seed: 7
