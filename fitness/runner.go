@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/mesaopt/mesaopt/behavior"
+
 	"github.com/mesaopt/mesaopt/genome"
 )
 
@@ -53,6 +55,9 @@ type Runner struct {
 	obs  []float64
 	sc   scratch
 	srch search
+	// record, when set, receives every decision of the episodes played
+	// (for behavioral-objective inference); see EvaluateWithFit.
+	record *[]behavior.Step
 }
 
 // NewRunner returns a Runner ready for use.
@@ -76,6 +81,13 @@ func (r *Runner) play(in *Instance, g genome.Genome) Episode {
 	for !term && s.Steps < limit {
 		a, n := r.act(in, s, g)
 		nodes += n
+		if r.record != nil {
+			opts := make([][]float64, NumActions)
+			for b := range opts {
+				opts[b] = in.AppendFeatures(nil, in.Step(s, Action(b)))
+			}
+			*r.record = append(*r.record, behavior.Step{Options: opts, Chosen: int(a)})
+		}
 		var rew float64
 		s, rew, term = in.Transition(s, a)
 		ret += rew

@@ -41,6 +41,41 @@ func (e *Evaluator) Decisions(g genome.Genome, condition string, instanceSeeds [
 	return steps, nil
 }
 
+// EvaluateWithFit is Evaluate and BehavioralFit in one pass: the episodes
+// are played once, their decisions recorded as they are taken. Results
+// equal those of the two calls.
+func (e *Evaluator) EvaluateWithFit(g genome.Genome, condition string, instanceSeeds []uint64, cfg behavior.Config) (ConditionResult, behavior.Fit, error) {
+	if err := e.known(condition); err != nil {
+		return ConditionResult{}, behavior.Fit{}, err
+	}
+	if err := g.Validate(e.Shape()); err != nil {
+		return ConditionResult{}, behavior.Fit{}, err
+	}
+	if len(instanceSeeds) == 0 {
+		return ConditionResult{}, behavior.Fit{}, ErrNoInstances
+	}
+	r := e.runners.Get().(*Runner)
+	defer e.runners.Put(r)
+	var steps []behavior.Step
+	r.record = &steps
+	defer func() { r.record = nil }()
+	eps := make([]Episode, len(instanceSeeds))
+	ins := make([]*Instance, len(instanceSeeds))
+	for i, seed := range instanceSeeds {
+		in, err := e.Instance(condition, seed)
+		if err != nil {
+			return ConditionResult{}, behavior.Fit{}, err
+		}
+		ins[i] = in
+		eps[i] = r.play(in, g)
+	}
+	fit, err := behavior.Infer(steps, cfg)
+	if err != nil {
+		return ConditionResult{}, behavior.Fit{}, err
+	}
+	return aggregate(e.env, condition, g, eps, ins), fit, nil
+}
+
 // BehavioralFit infers g's behavioral objective under condition from the
 // decisions of its episodes on instanceSeeds (Decisions, then
 // behavior.Infer with cfg): the feature weights that best explain its

@@ -138,19 +138,22 @@ func (e *Engine) Evaluate(ctx context.Context, req *pb.EvaluateRequest) (*pb.Eva
 				if err := gctx.Err(); err != nil {
 					return err
 				}
-				cr, err := fe.Evaluate(genomes[i], c.GetCondition(), c.GetInstanceSeeds())
-				if err != nil {
-					return status.Errorf(codes.InvalidArgument, "individual %d, condition %s: %v", tasks[i].GetIndividualId(), c.GetCondition(), err)
-				}
-				out := ConditionResultToProto(cr)
+				var out *pb.ConditionResult
 				if c.GetAnalysis() {
-					fit, err := fe.BehavioralFit(genomes[i], c.GetCondition(), c.GetInstanceSeeds(), behavior.DefaultConfig())
+					cr, fit, err := fe.EvaluateWithFit(genomes[i], c.GetCondition(), c.GetInstanceSeeds(), behavior.DefaultConfig())
 					if err != nil {
-						return status.Errorf(codes.InvalidArgument, "individual %d, condition %s: behavioral fit: %v", tasks[i].GetIndividualId(), c.GetCondition(), err)
+						return status.Errorf(codes.InvalidArgument, "individual %d, condition %s: %v", tasks[i].GetIndividualId(), c.GetCondition(), err)
 					}
+					out = ConditionResultToProto(cr)
 					out.BehavioralWeights = fit.Weights
 					out.BehavioralFit = fit.PseudoR2
 					out.BehavioralAccuracy = fit.Accuracy
+				} else {
+					cr, err := fe.Evaluate(genomes[i], c.GetCondition(), c.GetInstanceSeeds())
+					if err != nil {
+						return status.Errorf(codes.InvalidArgument, "individual %d, condition %s: %v", tasks[i].GetIndividualId(), c.GetCondition(), err)
+					}
+					out = ConditionResultToProto(cr)
 				}
 				res.Conditions = append(res.Conditions, out)
 			}
