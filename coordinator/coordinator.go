@@ -68,8 +68,9 @@ type Config struct {
 	// the workers when it takes over. Empty: start a new cluster.
 	Join []string
 	// ResumeOrphans makes a new leader resume the runs its predecessor left
-	// running. When false it marks them interrupted (resumable by hand),
-	// which is what a one-machine `mesaopt run` wants.
+	// running or interrupted (stopped with it). When false it marks running
+	// ones interrupted (resumable by hand), which is what a one-machine
+	// `mesaopt run` wants.
 	ResumeOrphans bool
 	// Logger receives operational logs; nil discards them.
 	Logger *slog.Logger
@@ -230,7 +231,13 @@ func (c *Coordinator) adoptOrphans(ctx context.Context) error {
 			continue
 		}
 		st, err := c.store.Status(ctx, id)
-		if err != nil || st.GetState() != pb.RunState_RUN_STATE_RUNNING {
+		if err != nil {
+			continue
+		}
+		// A daemon coordinator also takes over runs its predecessor stopped
+		// cleanly (SIGTERM): they are interrupted, not cancelled.
+		interrupted := st.GetState() == pb.RunState_RUN_STATE_INTERRUPTED
+		if st.GetState() != pb.RunState_RUN_STATE_RUNNING && !(interrupted && c.cfg.ResumeOrphans) {
 			continue
 		}
 		if c.cfg.ResumeOrphans {
@@ -348,6 +355,9 @@ func (c *Coordinator) Resume(ctx context.Context, id string, sets ...string) err
 		}
 		if err := checkResumeOverrides(paths); err != nil {
 			return err
+		}
+		if st.GetState() == pb.RunState_RUN_STATE_SUCCEEDED && changed.Generations <= int(done) {
+			return fmt.Errorf("%w: run %s finished all %d generations; to continue it, raise generations (--set generations=N)", ErrFinished, id, done)
 		}
 		if changed.Generations <= int(done) {
 			return fmt.Errorf("%w: generations = %d, allowed more than the %d already done", ErrOverride, changed.Generations, done)

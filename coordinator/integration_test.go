@@ -378,7 +378,7 @@ func TestResumeOverridesAndFork(t *testing.T) {
 	if err := c.Resume(ctx, id, "population=20"); !errors.Is(err, coordinator.ErrOverride) {
 		t.Fatalf("unsafe override: %v", err)
 	}
-	if err := c.Resume(ctx, id, "generations=2"); !errors.Is(err, coordinator.ErrOverride) {
+	if err := c.Resume(ctx, id, "generations=2"); !errors.Is(err, coordinator.ErrFinished) {
 		t.Fatalf("shrinking override: %v", err)
 	}
 	if err := c.Resume(ctx, id, "generatons=9"); !errors.Is(err, coordinator.ErrSpec) {

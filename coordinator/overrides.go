@@ -64,6 +64,9 @@ func ApplyOverrides(spec Spec, sets []string) (Spec, []string, error) {
 // checkResumeOverrides refuses paths that are not safe on resume.
 func checkResumeOverrides(paths []string) error {
 	for _, p := range paths {
+		if p == "seed" {
+			return fmt.Errorf("%w: seed cannot change on resume or in a fork (the run's history was drawn from it); start a new run with the other seed", ErrOverride)
+		}
 		if !slices.Contains(SafeOnResume, p) {
 			return fmt.Errorf("%w: %s cannot change on resume (it would change what the committed generations mean; allowed %v); fork the run instead: mesactl run fork RUN --generation G --set %s=...",
 				ErrOverride, p, SafeOnResume, p)

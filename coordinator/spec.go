@@ -159,6 +159,9 @@ func parseSpec(r io.Reader, dir string) (Spec, error) {
 	if err != nil {
 		return Spec{}, err
 	}
+	if _, named := lines["name"]; !named && s.Environment.Name != "" {
+		s.Name = s.Environment.Name // runs are named after their environment unless told otherwise
+	}
 	if err := loadMaps(&s.Environment, dir, lines); err != nil {
 		return Spec{}, err
 	}

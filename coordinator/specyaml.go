@@ -117,7 +117,7 @@ func (f fieldLines) locate(err error) error {
 		}
 		line, ok = f[best]
 	}
-	if !ok {
+	if !ok || strings.Contains(msg, fmt.Sprintf("line %d:", line)) {
 		return err
 	}
 	return fmt.Errorf("%w: line %d: %s", ErrSpec, line, strings.TrimPrefix(msg, ErrSpec.Error()+": "))
