@@ -23,6 +23,7 @@ import (
 	"os"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -105,6 +106,9 @@ type Worker struct {
 	health   *health.Server
 	ml       *memberlist.Memberlist
 	served   chan error
+	failed   chan error    // the cluster watch gave up (see watchCluster)
+	stopW    chan struct{} // stops the cluster watch
+	watchEnd chan struct{} // closed when the cluster watch has returned
 
 	once sync.Once
 	err  error
@@ -244,6 +248,8 @@ func Start(ctx context.Context, cfg Config) (*Worker, error) {
 		return nil, err
 	}
 	w.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+	w.failed, w.stopW, w.watchEnd = make(chan error, 1), make(chan struct{}), make(chan struct{})
+	go w.watchCluster(w.stopW, w.watchEnd)
 	w.log.Info("worker serving", "grpc", addr, "gossip", ml.LocalNode().Address(), "capacity", cfg.Capacity)
 	return w, nil
 }
@@ -262,6 +268,8 @@ func (w *Worker) Name() string { return w.cfg.Name }
 // first result.
 func (w *Worker) Shutdown(ctx context.Context) error {
 	w.once.Do(func() {
+		close(w.stopW)
+		<-w.watchEnd
 		w.rpc.drain()
 		w.health.Shutdown()
 		drainingMeta := w.meta
@@ -300,14 +308,17 @@ func Run(ctx context.Context, cfg Config, drain time.Duration) error {
 	if err != nil {
 		return err
 	}
+	var failed error
 	select {
 	case <-ctx.Done():
 	case err := <-w.served:
 		w.served <- err
+	case failed = <-w.failed:
+		w.log.Error("worker giving up", "err", failed)
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), drain)
 	defer cancel()
-	return w.Shutdown(sctx)
+	return errors.Join(failed, w.Shutdown(sctx))
 }
 
 // joinWithin retries joining until one address answers or the timeout ends.
@@ -323,7 +334,7 @@ func joinWithin(ctx context.Context, ml *memberlist.Memberlist, join []string, t
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("join gossip cluster %v: %w (last error: %v)", join, ctx.Err(), last)
+			return fmt.Errorf("join gossip cluster %v: %w (last error: %s)", join, ctx.Err(), strings.TrimSpace(strings.ReplaceAll(fmt.Sprint(last), "\n", " ")))
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
