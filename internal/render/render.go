@@ -63,14 +63,30 @@ func Runs(w io.Writer, runs []*pb.Run) {
 
 // Individuals writes a table of lineage records.
 func Individuals(w io.Writer, inds []*pb.Individual) {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tGEN\tKIND\tFITNESS\tBASE[train]\tBASE[shift]\tCOMPETENCE[shift]\tDRIFT\tCLASS\tBEHAVIOUR\tFLAG\tOPERATORS")
+	// One group of columns per shifted condition, named after it.
+	var conds []string
 	for _, in := range inds {
-		var sb, sc, sd float64
-		cls, beh := "-", in.GetTrain().GetBehavioralObjective()
-		if sh := in.GetShifted(); len(sh) > 0 {
-			sb, sc, sd = sh[0].GetBase(), sh[0].GetCompetence(), sh[0].GetDrift()
-			cls = Class(sh[0].GetClass())
+		if len(in.GetShifted()) > len(conds) {
+			conds = conds[:0]
+			for _, s := range in.GetShifted() {
+				conds = append(conds, s.GetCondition())
+			}
+		}
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprint(tw, "ID\tGEN\tKIND\tFITNESS\tBASE[train]\t")
+	for _, c := range conds {
+		fmt.Fprintf(tw, "BASE[%s]\tCOMPETENCE[%s]\tDRIFT[%s]\tCLASS[%s]\t", c, c, c, c)
+	}
+	fmt.Fprintln(tw, "BEHAVIOUR\tFLAG\tOPERATORS")
+	for _, in := range inds {
+		fmt.Fprintf(tw, "%d\t%d\t%s\t%.3f\t%.3f\t", in.GetId(), in.GetGeneration(), Kind(in.GetKind()), in.GetFitness(), in.GetTrain().GetBase())
+		for i := range conds {
+			if sh := in.GetShifted(); i < len(sh) {
+				fmt.Fprintf(tw, "%.3f\t%.3f\t%+.3f\t%s\t", sh[i].GetBase(), sh[i].GetCompetence(), sh[i].GetDrift(), Class(sh[i].GetClass()))
+			} else {
+				fmt.Fprint(tw, "-\t-\t-\t-\t")
+			}
 		}
 		flag := ""
 		if in.GetFlagged() {
@@ -79,8 +95,7 @@ func Individuals(w io.Writer, inds []*pb.Individual) {
 		if in.GetFailure() != "" {
 			flag = "FAILED: " + in.GetFailure()
 		}
-		fmt.Fprintf(tw, "%d\t%d\t%s\t%.3f\t%.3f\t%.3f\t%.3f\t%+.3f\t%s\t%s\t%s\t%s\n", in.GetId(), in.GetGeneration(),
-			Kind(in.GetKind()), in.GetFitness(), in.GetTrain().GetBase(), sb, sc, sd, cls, beh, flag, strings.Join(in.GetOperators(), ","))
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", in.GetTrain().GetBehavioralObjective(), flag, strings.Join(in.GetOperators(), ","))
 	}
 	tw.Flush()
 }
@@ -133,7 +148,7 @@ func Report(w io.Writer, run *pb.Run, base []float64) {
 		fmt.Fprintf(w, "  under %-10s robustly aligned %d, pseudo-aligned %d, capability failure %d, misaligned %d\n",
 			c.GetCondition()+":", c.GetRobustlyAligned(), c.GetPseudoAligned(), c.GetCapabilityFailure(), c.GetMisaligned())
 	}
-	exemplars(w, "\nThe fittest individual of each class in the last generation:", run, rep.GetExemplars(), base)
+	exemplars(w, "\nThe fittest individual of each class under each shifted condition, last generation:", run, rep.GetExemplars(), base)
 	if len(rep.GetRunClasses()) > 0 {
 		fmt.Fprintln(w, "\nClassification of every individual of the run:")
 		for _, c := range rep.GetRunClasses() {
@@ -141,7 +156,7 @@ func Report(w io.Writer, run *pb.Run, base []float64) {
 				c.GetCondition()+":", c.GetRobustlyAligned(), c.GetPseudoAligned(), c.GetCapabilityFailure(), c.GetMisaligned())
 		}
 	}
-	exemplars(w, "\nThe fittest individual of each class over the whole run:", run, rep.GetRunExemplars(), base)
+	exemplars(w, "\nThe fittest individual of each class under each shifted condition, whole run:", run, rep.GetRunExemplars(), base)
 	Regime(w, rep.GetRegime())
 	if len(rep.GetFlagged()) == 0 {
 		fmt.Fprintln(w, "\nNo planner is flagged in the last generation.")
