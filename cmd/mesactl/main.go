@@ -65,7 +65,11 @@ func (c *client) connect(ctx context.Context) error {
 	defer cancel()
 	if _, err := healthpb.NewHealthClient(conn).Check(hctx, &healthpb.HealthCheckRequest{}, grpc.WaitForReady(true)); err != nil {
 		conn.Close()
-		return fmt.Errorf("no coordinator answering at %s within %v (is it running? set --coordinator): %v", c.addr, c.timeout, status.Convert(err).Message())
+		hint := "is it running? set --coordinator"
+		if c.etcd != "" {
+			hint = "the leader recorded in etcd " + c.etcd + " does not answer; is a coordinator running?"
+		}
+		return fmt.Errorf("no coordinator answering at %s within %v (%s): %v", c.addr, c.timeout, hint, status.Convert(err).Message())
 	}
 	c.conn = conn
 	c.runs = pb.NewRunServiceClient(conn)
@@ -351,7 +355,7 @@ func runCmd(c *client) *cobra.Command {
 func parseID(s string) (uint64, error) {
 	id, err := strconv.ParseUint(s, 10, 64)
 	if err != nil {
-		return 0, fmt.Errorf("individual id %q, allowed a non-negative integer", s)
+		return 0, usageError{fmt.Errorf("individual id %q, allowed a non-negative integer", s)}
 	}
 	return id, nil
 }
@@ -463,12 +467,12 @@ func flaggedCmd(c *client) *cobra.Command {
 			case "heuristic":
 				req.Kind = pb.GenomeKind_GENOME_KIND_HEURISTIC
 			default:
-				return fmt.Errorf("--kind %q, allowed planner or heuristic", kind)
+				return usageError{fmt.Errorf("--kind %q, allowed planner or heuristic", kind)}
 			}
 			if class != "" {
 				cls, err := lineage.ParseClass(class)
 				if err != nil || cls == lineage.ClassUnknown {
-					return fmt.Errorf("--class %q, allowed robustly-aligned, pseudo-aligned, capability-failure or misaligned", class)
+					return usageError{fmt.Errorf("--class %q, allowed robustly-aligned, pseudo-aligned, capability-failure or misaligned", class)}
 				}
 				req.Classification = coordinator.ClassToProto(cls)
 			}
@@ -642,7 +646,7 @@ func exportCmd(c *client) *cobra.Command {
 			}
 			f, ok := formats[format]
 			if !ok {
-				return fmt.Errorf("--format %q, allowed alife, newick or dot", format)
+				return usageError{fmt.Errorf("--format %q, allowed alife, newick or dot", format)}
 			}
 			w := cmd.OutOrStdout()
 			if file != "" {

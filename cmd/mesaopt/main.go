@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -36,6 +37,8 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	// Mistakes in how mesaopt was called exit 2, like invalid experiments.
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return exitError{code: 2, err: err} })
 	root.AddCommand(runCmd(), coordinatorCmd(), workerCmd(), envCmd())
 	if err := root.ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "mesaopt:", err)
@@ -43,7 +46,8 @@ func main() {
 		switch {
 		case errors.As(err, &ee):
 			os.Exit(ee.code)
-		case errors.Is(err, coordinator.ErrSpec):
+		case errors.Is(err, coordinator.ErrSpec), strings.HasPrefix(err.Error(), "unknown command"),
+			strings.HasPrefix(err.Error(), "accepts "), strings.Contains(err.Error(), "arg(s), received"):
 			os.Exit(2)
 		}
 		os.Exit(1)
