@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"os"
+	"runtime"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -25,6 +26,12 @@ func workerCmd() *cobra.Command {
 			cfg.Join = splitList(join)
 			cfg.Protocol = uint32(protocol)
 			cfg.Logger = newLogger(verbose)
+			// A worker uses as many cores as it evaluates genomes at once:
+			// several worker processes on one machine then do not contend
+			// for every core with their schedulers and collectors.
+			if os.Getenv("GOMAXPROCS") == "" {
+				runtime.GOMAXPROCS(max(1, min(cfg.Capacity, runtime.NumCPU())))
+			}
 			ctx := cmd.Context()
 			if parentPID > 0 {
 				var cancel context.CancelFunc
@@ -44,7 +51,7 @@ func workerCmd() *cobra.Command {
 	f.StringVar(&cfg.Listen, "listen", cfg.Listen, "gRPC address to serve Evaluator on")
 	f.StringVar(&cfg.GossipBind, "gossip", cfg.GossipBind, "gossip address to bind")
 	f.StringVar(&cfg.Name, "name", "", "unique gossip name (default: worker-HOST-PID-PORT)")
-	f.IntVar(&cfg.Capacity, "capacity", cfg.Capacity, "genomes evaluated in parallel")
+	f.IntVar(&cfg.Capacity, "capacity", cfg.Capacity, "genomes evaluated in parallel; also the cores the worker uses (GOMAXPROCS, unless set in the environment)")
 	f.DurationVar(&cfg.JoinTimeout, "join-timeout", cfg.JoinTimeout, "give up joining after this long")
 	f.DurationVar(&drain, "drain", 10*time.Second, "on SIGTERM, wait this long for in-flight evaluations")
 	f.IntVar(&parentPID, "parent-pid", 0, "exit when this process is gone (set by mesaopt run)")
