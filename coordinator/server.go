@@ -210,6 +210,11 @@ func compareStrings(a, b string) int {
 	return 0
 }
 
+// beforeWatch, when set (by tests only), runs each time WatchRun is about
+// to start an etcd watch: it lets a test compact the history the watch
+// needs, deterministically.
+var beforeWatch func()
+
 func terminal(s pb.RunState) bool {
 	return s != pb.RunState_RUN_STATE_RUNNING && s != pb.RunState_RUN_STATE_UNSPECIFIED
 }
@@ -259,6 +264,9 @@ func (s *runServer) WatchRun(req *pb.WatchRunRequest, stream pb.RunService_Watch
 	}
 watch:
 	for ctx.Err() == nil {
+		if beforeWatch != nil {
+			beforeWatch()
+		}
 		for wr := range s.c.store.Watch(ctx, id, rev+1) {
 			if wr.CompactRevision != 0 {
 				if rev, done, err = catchUp(); done || err != nil {
