@@ -95,6 +95,19 @@ func startCoordinator(t *testing.T, cli *clientv3.Client, ev coordinator.Evaluat
 	return c
 }
 
+// waitRun waits for run id on c to end and returns it.
+func waitRun(t *testing.T, ctx context.Context, c *coordinator.Coordinator, id string) *pb.Run {
+	t.Helper()
+	if err := c.Wait(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	run, err := c.GetRun(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return run
+}
+
 // runToEnd submits spec and returns the finished run.
 func runToEnd(t *testing.T, c *coordinator.Coordinator, spec coordinator.Spec) *pb.Run {
 	t.Helper()
@@ -104,13 +117,7 @@ func runToEnd(t *testing.T, c *coordinator.Coordinator, spec coordinator.Spec) *
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Wait(ctx, id); err != nil {
-		t.Fatal(err)
-	}
-	run, err := c.GetRun(ctx, id)
-	if err != nil {
-		t.Fatal(err)
-	}
+	run := waitRun(t, ctx, c, id)
 	if run.GetState() != pb.RunState_RUN_STATE_SUCCEEDED {
 		t.Fatalf("run ended %v: %s", run.GetState(), run.GetError())
 	}
@@ -213,13 +220,7 @@ func TestCancelAndResumeMatchesUninterrupted(t *testing.T) {
 	if err := c.Cancel(id); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Wait(ctx, id); err != nil {
-		t.Fatal(err)
-	}
-	mid, err := c.GetRun(ctx, id)
-	if err != nil {
-		t.Fatal(err)
-	}
+	mid := waitRun(t, ctx, c, id)
 	if mid.GetState() != pb.RunState_RUN_STATE_CANCELLED || mid.GetGenerationsDone() >= uint32(spec.Generations) {
 		t.Fatalf("after cancel: state %v, %d generations", mid.GetState(), mid.GetGenerationsDone())
 	}
@@ -231,13 +232,7 @@ func TestCancelAndResumeMatchesUninterrupted(t *testing.T) {
 	if err := c2.Resume(ctx, id); err != nil {
 		t.Fatal(err)
 	}
-	if err := c2.Wait(ctx, id); err != nil {
-		t.Fatal(err)
-	}
-	got, err := c2.GetRun(ctx, id)
-	if err != nil {
-		t.Fatal(err)
-	}
+	got := waitRun(t, ctx, c2, id)
 	if got.GetState() != pb.RunState_RUN_STATE_SUCCEEDED || got.GetFinalDigest() != want.GetFinalDigest() {
 		t.Fatalf("resumed run: %v, digest %s; uninterrupted digest %s", got.GetState(), got.GetFinalDigest(), want.GetFinalDigest())
 	}
@@ -319,13 +314,7 @@ func TestResumeManyTimes(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if err := c.Wait(ctx, id); err != nil {
-			t.Fatal(err)
-		}
-		run, err := c.GetRun(ctx, id)
-		if err != nil {
-			t.Fatal(err)
-		}
+		run := waitRun(t, ctx, c, id)
 		if err := c.Shutdown(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -387,13 +376,7 @@ func TestResumeOverridesAndFork(t *testing.T) {
 	if err := c.Resume(ctx, id, fmt.Sprintf("generations=%d", longer.Generations)); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Wait(ctx, id); err != nil {
-		t.Fatal(err)
-	}
-	extended, err := c.GetRun(ctx, id)
-	if err != nil {
-		t.Fatal(err)
-	}
+	extended := waitRun(t, ctx, c, id)
 	if extended.GetFinalDigest() != want.GetFinalDigest() || len(extended.GetHistory()) != 1 {
 		t.Fatalf("extended run: digest %s, want %s; history %v", extended.GetFinalDigest(), want.GetFinalDigest(), extended.GetHistory())
 	}
@@ -402,13 +385,7 @@ func TestResumeOverridesAndFork(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Wait(ctx, same); err != nil {
-		t.Fatal(err)
-	}
-	fork, err := c.GetRun(ctx, same)
-	if err != nil {
-		t.Fatal(err)
-	}
+	fork := waitRun(t, ctx, c, same)
 	if fork.GetFinalDigest() != extended.GetFinalDigest() || len(fork.GetSummaries()) != longer.Generations {
 		t.Fatalf("unchanged fork: digest %s, want %s; %d summaries", fork.GetFinalDigest(), extended.GetFinalDigest(), len(fork.GetSummaries()))
 	}
@@ -416,13 +393,7 @@ func TestResumeOverridesAndFork(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Wait(ctx, changed); err != nil {
-		t.Fatal(err)
-	}
-	fork2, err := c.GetRun(ctx, changed)
-	if err != nil {
-		t.Fatal(err)
-	}
+	fork2 := waitRun(t, ctx, c, changed)
 	if fork2.GetState() != pb.RunState_RUN_STATE_SUCCEEDED || fork2.GetFinalDigest() == extended.GetFinalDigest() {
 		t.Fatalf("changed fork: %v, digest %s", fork2.GetState(), fork2.GetFinalDigest())
 	}
@@ -515,13 +486,7 @@ func TestEtcdOutageMidRun(t *testing.T) {
 	if srv, err = localetcd.Start(etcdCfg); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Wait(ctx, id); err != nil {
-		t.Fatal(err)
-	}
-	run, err := c.GetRun(ctx, id)
-	if err != nil {
-		t.Fatal(err)
-	}
+	run := waitRun(t, ctx, c, id)
 	if strings.Contains(logs.String(), "leadership lost") {
 		t.Fatalf("a short outage cost the leadership:\n%s", logs.String())
 	}
