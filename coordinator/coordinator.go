@@ -640,7 +640,7 @@ func (c *Coordinator) execute(ctx context.Context, ar *activeRun, cp *pb.Checkpo
 	c.log.Info("run started", "run", ar.id, "from_generation", gen, "generations", spec.Generations)
 	for {
 		t0 := time.Now()
-		records, err := Evaluate(ctx, c.evaluator(), ar.id, spec, gen, members, births)
+		records, err := Evaluate(withLogger(ctx, c.log), c.evaluator(), ar.id, spec, gen, members, births)
 		if err != nil {
 			return fmt.Errorf("generation %d: %w", gen, err)
 		}

@@ -178,7 +178,7 @@ func isolate(ctx context.Context, ev Evaluator, req *pb.EvaluateRequest, results
 				results[i] = resp.GetResults()[0]
 			case genomeMayBeAtFault(gctx, err):
 				failures[i] = fmt.Sprintf("quarantined after %d failed evaluation attempts: %s", attempts, failureKind(err))
-				slog.Default().Warn("genome quarantined", "generation", req.GetGeneration(), "individual", t.GetIndividualId(), "err", err)
+				loggerFrom(ctx).Warn("genome quarantined", "generation", req.GetGeneration(), "individual", t.GetIndividualId(), "err", err)
 			default:
 				return err
 			}
@@ -333,3 +333,18 @@ func membersFromProto(ps []*pb.Member, shape genome.Shape) ([]Member, error) {
 
 // cloneProto is proto.Clone with the concrete type kept.
 func cloneProto[T proto.Message](m T) T { return proto.Clone(m).(T) }
+
+type loggerKey struct{}
+
+// withLogger returns a context whose evaluations log to log (the
+// coordinator's logger); without one they log nowhere.
+func withLogger(ctx context.Context, log *slog.Logger) context.Context {
+	return context.WithValue(ctx, loggerKey{}, log)
+}
+
+func loggerFrom(ctx context.Context) *slog.Logger {
+	if l, ok := ctx.Value(loggerKey{}).(*slog.Logger); ok && l != nil {
+		return l
+	}
+	return slog.New(slog.DiscardHandler)
+}
