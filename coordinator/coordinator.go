@@ -14,9 +14,23 @@
 // A generation is: breed (GA.Next) → evaluate every member under train and
 // the shifted conditions (Evaluate) → analyse (lineage.Analyze) → commit the
 // checkpoint, lineage batch and summary in one fenced etcd transaction.
-// Selection sees only train fitness. A run is a pure function of its spec
-// and seed: the digest of every generation is the same whatever the number
-// of workers, their failures, or resumes from checkpoints.
+// Selection sees only train fitness (or, after a regime change, the
+// condition the spec names). A run is a pure function of its spec and seed:
+// the digest of every generation is the same whatever the number of
+// workers, their failures, or resumes from checkpoints.
+//
+// etcd key layout, under the prefix (default "/mesaopt/v1/"); values are
+// protobuf messages of proto/mesaopt/v1, blobs zstd-compressed and chunked
+// when large (see Store):
+//
+//	leader/<lease>                       election; the leader's LeaderValue (name, gRPC address)
+//	runs/<run>/spec                      ExperimentSpec
+//	runs/<run>/status                    RunStatus (state, generations done, digest, history)
+//	runs/<run>/checkpoint/<gen>          Blob(Checkpoint), the newest checkpoint_retention kept
+//	runs/<run>/lineage/<gen>             Blob(LineageBatch), pruned as lines die out
+//	runs/<run>/summary/<gen>             GenerationSummary
+//	runs/<run>/chunks/<gen>/…            chunks of a large checkpoint blob
+//	runs/<run>/lineage-chunks/<gen>/…    chunks of a large lineage blob
 package coordinator
 
 import (
