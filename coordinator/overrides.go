@@ -68,7 +68,7 @@ func checkResumeOverrides(paths []string) error {
 			return fmt.Errorf("%w: seed cannot change on resume or in a fork (the run's history was drawn from it); start a new run with the other seed", ErrOverride)
 		}
 		if !slices.Contains(SafeOnResume, p) {
-			return fmt.Errorf("%w: %s cannot change on resume (it would change what the committed generations mean; allowed %v); fork the run instead: mesactl run fork RUN --generation G --set %s=...",
+			return fmt.Errorf("%w: %s cannot change on resume (it would change what the committed generations mean; allowed %v); fork the run instead: mesactl run fork RUN --generation G --set %s=VALUE",
 				ErrOverride, p, SafeOnResume, p)
 		}
 	}

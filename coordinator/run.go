@@ -28,15 +28,6 @@ import (
 // CheckpointFormat is the version of the checkpoint layout written here.
 const CheckpointFormat = 1
 
-// generation is one evaluated generation: its members with fitness and
-// the lineage records born in it.
-type generation struct {
-	index   uint32
-	members []Member
-	records []lineage.Record
-	summary *pb.GenerationSummary
-}
-
 // Evaluate scores members (generation gen of spec's run) through ev, sets
 // their train fitness and returns their analysed lineage records, both in
 // member order. Each member plays the generation's train instances (what

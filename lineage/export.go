@@ -317,8 +317,9 @@ func (p *rowParser) kind(name string) genome.Kind {
 // ancestors parses "[NONE]", "[]" or "[1,2]" (spaces allowed).
 func (p *rowParser) ancestors(name string) []uint64 {
 	v := p.get(name)
-	inner, ok := strings.CutPrefix(v, "[")
-	if inner, ok = strings.CutSuffix(inner, "]"); !ok {
+	inner, open := strings.CutPrefix(v, "[")
+	inner, closed := strings.CutSuffix(inner, "]")
+	if !open || !closed {
 		p.fail(name, v, `"[NONE]" or a bracketed list of ids`)
 		return nil
 	}

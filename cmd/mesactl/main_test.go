@@ -109,7 +109,7 @@ func TestMesactlAgainstCoordinator(t *testing.T) {
 	if _, _, code = mesactl(t, "--coordinator", addr, "flagged", id); code != 0 {
 		t.Fatalf("flagged: %d", code)
 	}
-	if out, errOut, code = mesactl(t, "--coordinator", addr, "flagged", id, "--kind", "planner", "--condition", "shifted", "--from", "0"); code != 0 {
+	if _, errOut, code = mesactl(t, "--coordinator", addr, "flagged", id, "--kind", "planner", "--condition", "shifted", "--from", "0"); code != 0 {
 		t.Fatalf("flagged with filters: %d %s", code, errOut)
 	}
 	out, errOut, code = mesactl(t, "--coordinator", addr, "stats", id)
