@@ -3,7 +3,6 @@ package coordinator
 import (
 	"cmp"
 	"context"
-	"fmt"
 	"slices"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -90,15 +89,9 @@ func (s *Store) RewriteLineage(ctx context.Context, f Fence, run string, batches
 		if len(ops) == 0 {
 			return nil
 		}
-		resp, err := s.cli.Txn(ctx).If(s.fenced(f)).Then(ops...).Commit()
+		err := s.fencedTxn(ctx, f, "rewrite pruned lineage of "+run, ops...)
 		ops = ops[:0]
-		if err != nil {
-			return fmt.Errorf("etcd: rewrite pruned lineage of %s: %w", run, err)
-		}
-		if !resp.Succeeded {
-			return ErrFenced
-		}
-		return nil
+		return err
 	}
 	for _, b := range sorted {
 		g := genKey(b.GetGeneration())
@@ -114,16 +107,9 @@ func (s *Store) RewriteLineage(ctx context.Context, f Fence, run string, batches
 			continue
 		}
 		blob, parts := encodeBlob(b, chunks)
-		for i, c := range parts {
-			// Chunks go first, each fenced on its own: the blob naming them
-			// follows in a later transaction.
-			resp, err := s.cli.Txn(ctx).If(s.fenced(f)).Then(clientv3.OpPut(chunkKey(blob.GetChunkPrefix(), i), string(c))).Commit()
-			if err != nil {
-				return fmt.Errorf("etcd: rewrite pruned lineage of %s: %w", run, err)
-			}
-			if !resp.Succeeded {
-				return ErrFenced
-			}
+		// Chunks go first; the blob naming them follows in a later transaction.
+		if err := s.putChunks(ctx, f, blob, parts, "pruned lineage of "+run); err != nil {
+			return err
 		}
 		ops = append(ops, clientv3.OpPut(key, marshal(blob)))
 		// Drop the chunks of the replaced version: everything under the

@@ -96,6 +96,30 @@ func marshal(m proto.Message) string {
 	return string(b)
 }
 
+// fencedTxn applies ops in one transaction that succeeds only while f
+// holds: ErrFenced (nothing written) otherwise; what names it in errors.
+func (s *Store) fencedTxn(ctx context.Context, f Fence, what string, ops ...clientv3.Op) error {
+	resp, err := s.cli.Txn(ctx).If(s.fenced(f)).Then(ops...).Commit()
+	if err != nil {
+		return fmt.Errorf("etcd: %s: %w", what, err)
+	}
+	if !resp.Succeeded {
+		return ErrFenced
+	}
+	return nil
+}
+
+// putChunks writes a blob's chunks, each in its own fenced request, before
+// the blob that names them is written.
+func (s *Store) putChunks(ctx context.Context, f Fence, blob *pb.Blob, chunks [][]byte, what string) error {
+	for i, c := range chunks {
+		if err := s.fencedTxn(ctx, f, fmt.Sprintf("chunk %d of %s", i, what), clientv3.OpPut(chunkKey(blob.GetChunkPrefix(), i), string(c))); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // CreateRun writes a new run's spec and status, failing with ErrExists if
 // the id is taken or ErrFenced if f no longer holds.
 func (s *Store) CreateRun(ctx context.Context, f Fence, spec *pb.ExperimentSpec, st *pb.RunStatus) error {
@@ -128,19 +152,12 @@ func (s *Store) Commit(ctx context.Context, f Fence, cp *pb.Checkpoint, batch *p
 	g := genKey(gen)
 	cpBlob, cpChunks := encodeBlob(cp, s.runKey(run, "chunks", g, "checkpoint", ""))
 	lnBlob, lnChunks := encodeBlob(batch, s.runKey(run, "lineage-chunks", g, ""))
-	for _, part := range []struct {
-		prefix string
-		chunks [][]byte
-	}{{cpBlob.GetChunkPrefix(), cpChunks}, {lnBlob.GetChunkPrefix(), lnChunks}} {
-		for i, c := range part.chunks {
-			resp, err := s.cli.Txn(ctx).If(s.fenced(f)).Then(clientv3.OpPut(chunkKey(part.prefix, i), string(c))).Commit()
-			if err != nil {
-				return fmt.Errorf("etcd: chunk %d of generation %d of %s: %w", i, gen, run, err)
-			}
-			if !resp.Succeeded {
-				return ErrFenced
-			}
-		}
+	what := fmt.Sprintf("generation %d of %s", gen, run)
+	if err := s.putChunks(ctx, f, cpBlob, cpChunks, "checkpoint of "+what); err != nil {
+		return err
+	}
+	if err := s.putChunks(ctx, f, lnBlob, lnChunks, "lineage of "+what); err != nil {
+		return err
 	}
 	ops := []clientv3.Op{
 		clientv3.OpPut(s.runKey(run, "checkpoint", g), marshal(cpBlob)),
@@ -155,14 +172,7 @@ func (s *Store) Commit(ctx context.Context, f Fence, cp *pb.Checkpoint, batch *p
 			clientv3.OpDelete(s.runKey(run, "chunks", ""), clientv3.WithRange(s.runKey(run, "chunks", oldest))),
 		)
 	}
-	resp, err := s.cli.Txn(ctx).If(s.fenced(f)).Then(ops...).Commit()
-	if err != nil {
-		return fmt.Errorf("etcd: commit generation %d of %s: %w", gen, run, err)
-	}
-	if !resp.Succeeded {
-		return ErrFenced
-	}
-	return nil
+	return s.fencedTxn(ctx, f, "commit "+what, ops...)
 }
 
 // Compact compacts etcd's history up to the current revision so that a
@@ -181,17 +191,9 @@ func (s *Store) Compact(ctx context.Context) error {
 
 // UpdateRun rewrites a run's spec and status together under fence f.
 func (s *Store) UpdateRun(ctx context.Context, f Fence, spec *pb.ExperimentSpec, st *pb.RunStatus) error {
-	resp, err := s.cli.Txn(ctx).If(s.fenced(f)).Then(
+	return s.fencedTxn(ctx, f, "update run "+st.GetRunId(),
 		clientv3.OpPut(s.runKey(st.GetRunId(), "spec"), marshal(spec)),
-		clientv3.OpPut(s.runKey(st.GetRunId(), "status"), marshal(st)),
-	).Commit()
-	if err != nil {
-		return fmt.Errorf("etcd: update run %s: %w", st.GetRunId(), err)
-	}
-	if !resp.Succeeded {
-		return ErrFenced
-	}
-	return nil
+		clientv3.OpPut(s.runKey(st.GetRunId(), "status"), marshal(st)))
 }
 
 // PutGeneration writes the lineage batch (nil: none) and summary of
@@ -199,37 +201,22 @@ func (s *Store) UpdateRun(ctx context.Context, f Fence, spec *pb.ExperimentSpec,
 // under fence f.
 func (s *Store) PutGeneration(ctx context.Context, f Fence, run string, gen uint32, batch *pb.LineageBatch, sum *pb.GenerationSummary) error {
 	g := genKey(gen)
-	var ops []clientv3.Op
+	what := fmt.Sprintf("generation %s of %s", g, run)
 	if len(batch.GetIndividuals()) > 0 {
 		blob, chunks := encodeBlob(batch, s.runKey(run, "lineage-chunks", g, ""))
-		for i, ch := range chunks {
-			ops = append(ops, clientv3.OpPut(chunkKey(blob.GetChunkPrefix(), i), string(ch)))
+		if err := s.putChunks(ctx, f, blob, chunks, what); err != nil {
+			return err
 		}
-		ops = append(ops, clientv3.OpPut(s.runKey(run, "lineage", g), marshal(blob)))
-	}
-	ops = append(ops, clientv3.OpPut(s.runKey(run, "summary", g), marshal(sum)))
-	for _, op := range ops {
-		resp, err := s.cli.Txn(ctx).If(s.fenced(f)).Then(op).Commit()
-		if err != nil {
-			return fmt.Errorf("etcd: generation %s of %s: %w", g, run, err)
-		}
-		if !resp.Succeeded {
-			return ErrFenced
+		if err := s.fencedTxn(ctx, f, what, clientv3.OpPut(s.runKey(run, "lineage", g), marshal(blob))); err != nil {
+			return err
 		}
 	}
-	return nil
+	return s.fencedTxn(ctx, f, what, clientv3.OpPut(s.runKey(run, "summary", g), marshal(sum)))
 }
 
 // SetStatus writes a run's status under fence f.
 func (s *Store) SetStatus(ctx context.Context, f Fence, st *pb.RunStatus) error {
-	resp, err := s.cli.Txn(ctx).If(s.fenced(f)).Then(clientv3.OpPut(s.runKey(st.GetRunId(), "status"), marshal(st))).Commit()
-	if err != nil {
-		return fmt.Errorf("etcd: status of %s: %w", st.GetRunId(), err)
-	}
-	if !resp.Succeeded {
-		return ErrFenced
-	}
-	return nil
+	return s.fencedTxn(ctx, f, "status of "+st.GetRunId(), clientv3.OpPut(s.runKey(st.GetRunId(), "status"), marshal(st)))
 }
 
 // get reads one value; what names it in errors ("run x", "checkpoint of run x").
