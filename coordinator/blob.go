@@ -8,7 +8,6 @@ import (
 	"sync"
 
 	"github.com/klauspost/compress/zstd"
-	clientv3 "go.etcd.io/etcd/client/v3"
 	"google.golang.org/protobuf/proto"
 
 	pb "github.com/mesaopt/mesaopt/proto/mesaopt/v1"
@@ -58,20 +57,6 @@ func chunkKey(prefix string, i int) string { return fmt.Sprintf("%s%06d", prefix
 
 // getFunc reads one key: its value and whether it exists.
 type getFunc func(ctx context.Context, key string) ([]byte, bool, error)
-
-// etcdGet reads keys from etcd.
-func etcdGet(cli *clientv3.Client) getFunc {
-	return func(ctx context.Context, key string) ([]byte, bool, error) {
-		resp, err := cli.Get(ctx, key)
-		if err != nil {
-			return nil, false, fmt.Errorf("etcd: get %s: %w", key, err)
-		}
-		if len(resp.Kvs) == 0 {
-			return nil, false, nil
-		}
-		return resp.Kvs[0].Value, true, nil
-	}
-}
 
 // decodeBlob reads a Blob (fetching its chunks through get) into m. Every
 // inconsistency is an error naming key, never a panic.

@@ -49,11 +49,13 @@ import (
 	"time"
 
 	"github.com/hashicorp/memberlist"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/mesaopt/mesaopt/lineage"
 	pb "github.com/mesaopt/mesaopt/proto/mesaopt/v1"
@@ -137,6 +139,7 @@ type activeRun struct {
 	mu        sync.Mutex
 	lineage   *lineage.Store
 	last      []lineage.Record // records of the last evaluated generation
+	gens      uint32           // generations committed that lineage reflects
 	err       error
 	cancelReq bool
 }
@@ -635,7 +638,13 @@ func (c *Coordinator) execute(ctx context.Context, ar *activeRun, cp *pb.Checkpo
 		if err != nil {
 			return err
 		}
-		if err := ar.load(batches); err != nil {
+		rewrites, err := ar.load(batches, cp.GetGeneration()+1)
+		if err != nil {
+			return err
+		}
+		// Records the previous leader pruned in memory but never rewrote
+		// (it stopped between a commit and its rewrite) leave etcd too.
+		if err := c.rewriteLineage(ctx, ar.id, rewrites); err != nil {
 			return err
 		}
 		gen = cp.GetGeneration() + 1
@@ -683,14 +692,13 @@ func (c *Coordinator) execute(ctx context.Context, ar *activeRun, cp *pb.Checkpo
 		}
 		// The status written with the generation; st only takes it once
 		// the commit succeeded, so a failed commit is recorded as a failure.
+		// A finished run says so only once its lineage is rewritten too: a
+		// leader lost in between leaves it running with every generation
+		// done, and the next leader's resume completes the rewrite.
 		next := cloneProto(st)
 		next.GenerationsDone = gen + 1
 		last := int(gen)+1 == spec.Generations
-		switch {
-		case last:
-			next.State = pb.RunState_RUN_STATE_SUCCEEDED
-			next.FinalDigest = FinalDigest(members, all)
-		case cancelReq:
+		if cancelReq && !last {
 			next.State = pb.RunState_RUN_STATE_CANCELLED
 		}
 		check := &pb.Checkpoint{
@@ -706,10 +714,26 @@ func (c *Coordinator) execute(ctx context.Context, ar *activeRun, cp *pb.Checkpo
 			return fmt.Errorf("generation %d: %w", gen, err)
 		}
 		st = next
-		if err := c.write(ctx, "pruned lineage of "+ar.id, func(ctx context.Context, f Fence) error {
-			return c.store.RewriteLineage(ctx, f, ar.id, rewrites)
-		}); err != nil {
+		ar.mu.Lock()
+		ar.gens = gen + 1
+		ar.mu.Unlock()
+		if testHookCommitted != nil {
+			testHookCommitted(c, ar.id, gen)
+		}
+		if err := c.rewriteLineage(ctx, ar.id, rewrites); err != nil {
 			return fmt.Errorf("generation %d: %w", gen, err)
+		}
+		if last {
+			final := cloneProto(st)
+			final.State = pb.RunState_RUN_STATE_SUCCEEDED
+			final.FinalDigest = FinalDigest(members, all)
+			wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+			err := c.setStatus(wctx, final)
+			cancel()
+			if err != nil {
+				return fmt.Errorf("generation %d: %w", gen, err)
+			}
+			st = final
 		}
 		if (gen+1)%compactEvery == 0 {
 			if err := c.store.Compact(ctx); err != nil {
@@ -725,8 +749,30 @@ func (c *Coordinator) execute(ctx context.Context, ar *activeRun, cp *pb.Checkpo
 	}
 }
 
-// load rebuilds the lineage store from checkpointed batches.
-func (ar *activeRun) load(batches []*pb.LineageBatch) error {
+// testHookCommitted, set only by tests before any coordinator starts,
+// runs after a generation's commit and before its lineage rewrite: the
+// moment a lost leadership leaves etcd committed but not yet pruned.
+var testHookCommitted func(c *Coordinator, run string, gen uint32)
+
+// rewriteLineage stores the pruned lineage batches of a committed
+// generation. Like the commit before it, it is finished even when the run
+// is being stopped (a clean stop then leaves etcd as pruned as the run's
+// memory); the fence still refuses a deposed leader.
+func (c *Coordinator) rewriteLineage(ctx context.Context, run string, batches []*pb.LineageBatch) error {
+	if len(batches) == 0 {
+		return nil
+	}
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	return c.write(wctx, "pruned lineage of "+run, func(ctx context.Context, f Fence) error {
+		return c.store.RewriteLineage(ctx, f, run, batches)
+	})
+}
+
+// load rebuilds the lineage store from checkpointed batches of the first
+// gens generations (the last batch holds the newest population) and
+// prunes it; it returns the batches that pruning changed (see pruneLoaded).
+func (ar *activeRun) load(batches []*pb.LineageBatch, gens uint32) ([]*pb.LineageBatch, error) {
 	ar.mu.Lock()
 	defer ar.mu.Unlock()
 	for _, b := range batches {
@@ -734,62 +780,104 @@ func (ar *activeRun) load(batches []*pb.LineageBatch) error {
 		for _, p := range b.GetIndividuals() {
 			r := RecordFromProto(p)
 			if err := ar.lineage.Add(r); err != nil {
-				return fmt.Errorf("lineage of generation %d: %w", b.GetGeneration(), err)
+				return nil, fmt.Errorf("lineage of generation %d: %w", b.GetGeneration(), err)
 			}
 			recs = append(recs, r)
 		}
 		ar.last = recs
 	}
+	ar.gens = gens
 	return ar.pruneLoaded()
 }
 
 // view returns the lineage of a run: the live one if this coordinator
-// executes it, else one loaded from etcd (and kept: a finished run's
-// lineage no longer changes).
+// executes it, else one loaded from etcd. A loaded view of a run that is
+// not running is kept, and used again while etcd still says the run has
+// as many generations done as the view holds: a run this coordinator
+// stopped (it lost leadership, or was a standby) may have been continued
+// by another leader since, and then its lineage is read anew.
 func (c *Coordinator) view(ctx context.Context, id string) (*activeRun, error) {
 	c.mu.Lock()
-	ar, ok := c.runs[id]
+	cached, ok := c.runs[id]
 	c.mu.Unlock()
-	if ok {
-		return ar, nil
+	if ok && !isDone(cached) {
+		return cached, nil
 	}
-	sp, err := c.store.Spec(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	spec, err := SpecFromProto(sp)
-	if err != nil {
-		return nil, fmt.Errorf("run %s: stored spec: %w", id, err)
-	}
-	cp, err := c.store.Checkpoint(ctx, id)
-	var upTo uint32
-	switch {
-	case errors.Is(err, ErrNotFound):
-	case err != nil:
-		return nil, err
-	default:
-		upTo = cp.GetGeneration()
-	}
-	ar = &activeRun{id: id, spec: spec, lineage: lineage.NewStore(), done: make(chan struct{})}
-	close(ar.done)
-	if cp != nil {
-		batches, err := c.store.Lineage(ctx, id, upTo)
+	// Read status, spec, checkpoint and lineage at one revision: a leader
+	// committing and pruning meanwhile must not mix two generations'
+	// states. A compaction between the reads means a newer view exists.
+	var err error
+	for attempt := 0; attempt < 3; attempt++ {
+		var ar *activeRun
+		var st *pb.RunStatus
+		ar, st, err = c.load(ctx, id, cached)
+		if errors.Is(err, rpctypes.ErrCompacted) {
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}
-		if err := ar.load(batches); err != nil {
-			return nil, err
+		if ar == cached {
+			return cached, nil
+		}
+		if st.GetState() != pb.RunState_RUN_STATE_RUNNING {
+			c.mu.Lock()
+			if cur, ok := c.runs[id]; !ok || isDone(cur) {
+				c.runs[id] = ar
+			}
+			c.mu.Unlock()
+		}
+		return ar, nil
+	}
+	return nil, err
+}
+
+// load reads run id from etcd at one revision. It returns cached instead
+// when cached (a stopped or loaded view, may be nil) already holds the
+// generations etcd has, with the stored spec.
+func (c *Coordinator) load(ctx context.Context, id string, cached *activeRun) (*activeRun, *pb.RunStatus, error) {
+	rev, err := c.store.Revision(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	at := c.store.AtRevision(rev)
+	st, err := at.Status(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	sp, err := at.Spec(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	if cached != nil {
+		cached.mu.Lock()
+		fresh := cached.gens == st.GetGenerationsDone() && proto.Equal(cached.spec.ToProto(), sp)
+		cached.mu.Unlock()
+		if fresh {
+			return cached, st, nil
 		}
 	}
-	st, err := c.store.Status(ctx, id)
-	if err == nil && st.GetState() != pb.RunState_RUN_STATE_RUNNING {
-		c.mu.Lock()
-		if _, ok := c.runs[id]; !ok {
-			c.runs[id] = ar
-		}
-		c.mu.Unlock()
+	spec, err := SpecFromProto(sp)
+	if err != nil {
+		return nil, nil, fmt.Errorf("run %s: stored spec: %w", id, err)
 	}
-	return ar, nil
+	ar := &activeRun{id: id, spec: spec, lineage: lineage.NewStore(), done: make(chan struct{})}
+	close(ar.done)
+	cp, err := at.Checkpoint(ctx, id)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return ar, st, nil
+	case err != nil:
+		return nil, nil, err
+	}
+	batches, err := at.Lineage(ctx, id, cp.GetGeneration())
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := ar.load(batches, cp.GetGeneration()+1); err != nil {
+		return nil, nil, err
+	}
+	return ar, st, nil
 }
 
 // Shutdown stops the coordinator. Order: stop accepting run calls, cancel

@@ -3,10 +3,12 @@ package coordinator
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/client/v3/concurrency"
 )
@@ -17,6 +19,7 @@ type term struct {
 	session  *concurrency.Session
 	election *concurrency.Election
 	fence    Fence
+	won      time.Time // when the campaign returned
 }
 
 // LeaderValue is what a leader writes under the election key, so clients
@@ -40,7 +43,7 @@ func (c *Coordinator) campaign(ctx context.Context) (*term, error) {
 		_ = session.Close()
 		return nil, fmt.Errorf("campaign: %w", err)
 	}
-	return &term{session: session, election: election, fence: Fence{Key: election.Key(), Rev: election.Rev()}}, nil
+	return &term{session: session, election: election, fence: Fence{Key: election.Key(), Rev: election.Rev()}, won: time.Now()}, nil
 }
 
 // fenceNow returns the fence of the current term, or ErrNotLeader.
@@ -52,37 +55,82 @@ func (c *Coordinator) fenceNow() (Fence, error) {
 	return t.fence, nil
 }
 
+// Lease clock settings. The local deadline of a term is the send time of
+// the last confirmed keepalive plus the granted TTL, less leaseDriftMargin
+// of the TTL: etcd restarts a lease's TTL when it receives a keepalive,
+// which is after we sent it, so the lease lives at least that long in
+// etcd's time; the margin covers a server clock that runs faster than ours
+// (NTP-disciplined clocks differ by parts per million; 5 % is generous and
+// still leaves 1.9 s of a 2 s TTL). The keepalive is renewed every
+// leaseChecks-th of the TTL, so a term survives leaseChecks−1 lost or slow
+// round trips in a row.
+const (
+	leaseDriftMargin = 0.05
+	leaseChecks      = 6
+)
+
+// leaseClock tracks until when a term's lease is known to be alive in
+// etcd. It is pure: the caller reports when each keepalive was sent and
+// what etcd granted.
+type leaseClock struct {
+	margin   float64
+	deadline time.Time
+}
+
+// confirmed records a keepalive sent at sent that etcd answered with a
+// granted TTL of ttl: the lease lives at least until sent + ttl there.
+func (l *leaseClock) confirmed(sent time.Time, ttl time.Duration) {
+	if d := sent.Add(ttl - time.Duration(l.margin*float64(ttl))); d.After(l.deadline) {
+		l.deadline = d
+	}
+}
+
+// expired reports whether the lease may have expired by now.
+func (l *leaseClock) expired(now time.Time) bool { return !now.Before(l.deadline) }
+
 // watchTerm blocks while t lasts. It returns true when the term is lost:
-// the session ended, or no keepalive was confirmed for so long that the
-// lease may have expired in etcd (the local deadline: remaining TTL as
-// last confirmed, minus a margin for clock rates and the round trip). It
-// returns false when the coordinator shuts down.
+// the session ended, etcd says the lease is gone, or no keepalive was
+// confirmed for so long that the lease may have expired in etcd (see
+// leaseClock). It returns false when the coordinator shuts down.
+//
+// It renews the lease itself (KeepAliveOnce, besides the session's own
+// keepalive stream) because only a request whose send time is known
+// bounds the lease's expiry: etcd reports the remaining TTL in whole
+// seconds, which at a short TTL leaves no slack at all.
 func (c *Coordinator) watchTerm(t *term) bool {
 	ttl := time.Duration(c.cfg.SessionTTL) * time.Second
-	margin := max(ttl/4, time.Second)
-	deadline := time.Now().Add(ttl - margin)
-	tick := time.NewTicker(ttl / 5)
+	// The campaign just succeeded, so etcd served the session moments ago,
+	// and the session renews every third of the TTL: the lease has at
+	// least two thirds left. Confirm at once rather than lean on that.
+	clock := leaseClock{margin: leaseDriftMargin, deadline: t.won.Add(ttl / 3)}
+	every := ttl / leaseChecks
+	tick := time.NewTicker(every)
 	defer tick.Stop()
 	for {
+		sent := time.Now()
+		ctx, cancel := context.WithDeadline(c.runCtx, clock.deadline)
+		resp, err := c.cfg.Etcd.KeepAliveOnce(ctx, t.session.Lease())
+		cancel()
+		switch {
+		case err == nil:
+			clock.confirmed(sent, time.Duration(resp.TTL)*time.Second)
+		case errors.Is(err, rpctypes.ErrLeaseNotFound):
+			return true // the lease expired or was revoked
+		case c.runCtx.Err() != nil:
+			return false
+		}
+		if clock.expired(time.Now()) {
+			return true
+		}
 		select {
 		case <-c.runCtx.Done():
 			return false
 		case <-t.session.Done():
 			return true
 		case <-tick.C:
-			sent := time.Now()
-			ctx, cancel := context.WithTimeout(c.runCtx, ttl/5)
-			resp, err := c.cfg.Etcd.TimeToLive(ctx, t.session.Lease())
-			cancel()
-			if err == nil && resp.TTL > 0 {
-				deadline = sent.Add(time.Duration(resp.TTL)*time.Second - margin)
-			}
-			if err == nil && resp.TTL <= 0 {
-				return true // the lease is gone
-			}
-			if time.Now().After(deadline) {
-				return true
-			}
+		}
+		if clock.expired(time.Now()) {
+			return true // paused (SIGSTOP, starved) past the deadline
 		}
 	}
 }
@@ -125,7 +173,10 @@ func (c *Coordinator) keepLeading(t *term) {
 		c.log.Info("leading again", "coordinator", c.cfg.Name)
 		ctx, cancel := context.WithTimeout(c.runCtx, 30*time.Second)
 		for _, id := range stopped {
-			if err := c.Resume(ctx, id); err != nil {
+			// Another leader may have finished the run meanwhile.
+			if err := c.Resume(ctx, id); errors.Is(err, ErrFinished) {
+				c.log.Info("run finished by another leader meanwhile", "run", id)
+			} else if err != nil {
 				c.log.Error("resume after regaining leadership", "run", id, "err", err)
 			}
 		}

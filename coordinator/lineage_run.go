@@ -40,33 +40,45 @@ func (ar *activeRun) pruneGeneration(gen uint32, records []lineage.Record) (*pb.
 		stored += int64(proto.Size(RecordToProto(r, nil)))
 	}
 	stats := statsToProto(m, ar.lineage.Births(), ar.lineage.Len(), ar.lineage.Bytes(), stored)
-	var rewrites []*pb.LineageBatch
-	for _, g := range pruned.Generations {
+	return stats, ar.batches(pruned.Generations), nil
+}
+
+// batches returns the stored records of the given generations as lineage
+// batches (one without individuals for a generation pruned away). The
+// caller holds ar.mu.
+func (ar *activeRun) batches(gens []uint32) []*pb.LineageBatch {
+	out := make([]*pb.LineageBatch, 0, len(gens))
+	for _, g := range gens {
 		b := &pb.LineageBatch{Generation: g}
 		for _, r := range ar.lineage.Generation(g) {
 			b.Individuals = append(b.Individuals, RecordToProto(r, nil))
 		}
-		rewrites = append(rewrites, b)
+		out = append(out, b)
 	}
-	return stats, rewrites, nil
+	return out
 }
 
 // pruneLoaded prunes a lineage just rebuilt from checkpointed batches
 // (keeping the last generation's population), so that a resumed or
 // inspected run holds exactly what the uninterrupted run held. Batches
-// may be pruned already or not (a crash between a commit and its
-// RewriteLineage leaves them whole): pruning is idempotent. The caller
-// holds ar.mu.
-func (ar *activeRun) pruneLoaded() error {
+// may be pruned already or not (a crash or a lost leadership between a
+// commit and its RewriteLineage leaves them whole): pruning is idempotent.
+// It returns the batches that lost records, which the leader that resumes
+// the run rewrites so that etcd, too, holds what the uninterrupted run
+// stored. The caller holds ar.mu.
+func (ar *activeRun) pruneLoaded() ([]*pb.LineageBatch, error) {
 	ids := make([]uint64, len(ar.last))
 	for i, r := range ar.last {
 		ids[i] = r.ID
 	}
 	if len(ids) == 0 {
-		return nil
+		return nil, nil
 	}
-	_, err := ar.lineage.Prune(ids)
-	return err
+	pruned, err := ar.lineage.Prune(ids)
+	if err != nil {
+		return nil, err
+	}
+	return ar.batches(pruned.Generations), nil
 }
 
 // maxRewriteOps bounds the operations of one RewriteLineage transaction,

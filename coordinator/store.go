@@ -37,6 +37,7 @@ import (
 type Store struct {
 	cli    *clientv3.Client
 	prefix string
+	rev    int64 // > 0: reads see etcd as of this revision (AtRevision)
 }
 
 // DefaultPrefix is the key prefix of mesaopt's data in etcd.
@@ -73,6 +74,48 @@ func NewStore(cli *clientv3.Client, prefix string) *Store {
 		prefix = DefaultPrefix
 	}
 	return &Store{cli: cli, prefix: prefix}
+}
+
+// AtRevision returns a store whose reads see etcd as it was at revision
+// rev, so that several reads (a checkpoint and the lineage batches it
+// needs) form one consistent view while a leader keeps writing. Reads fail
+// with rpctypes.ErrCompacted once etcd compacted rev away. Writes are not
+// affected.
+func (s *Store) AtRevision(rev int64) *Store {
+	at := *s
+	at.rev = rev
+	return &at
+}
+
+// Revision returns etcd's current revision.
+func (s *Store) Revision(ctx context.Context) (int64, error) {
+	resp, err := s.cli.Get(ctx, s.prefix, clientv3.WithCountOnly())
+	if err != nil {
+		return 0, fmt.Errorf("etcd: revision: %w", err)
+	}
+	return resp.Header.Revision, nil
+}
+
+// read gets key (or a range, by opts) at the store's revision.
+func (s *Store) read(ctx context.Context, key string, opts ...clientv3.OpOption) (*clientv3.GetResponse, error) {
+	if s.rev > 0 {
+		opts = append(opts, clientv3.WithRev(s.rev))
+	}
+	return s.cli.Get(ctx, key, opts...)
+}
+
+// chunks reads a blob's chunks at the store's revision.
+func (s *Store) chunks() getFunc {
+	return func(ctx context.Context, key string) ([]byte, bool, error) {
+		resp, err := s.read(ctx, key)
+		if err != nil {
+			return nil, false, fmt.Errorf("etcd: get %s: %w", key, err)
+		}
+		if len(resp.Kvs) == 0 {
+			return nil, false, nil
+		}
+		return resp.Kvs[0].Value, true, nil
+	}
 }
 
 func (s *Store) runKey(run string, parts ...string) string {
@@ -179,12 +222,12 @@ func (s *Store) Commit(ctx context.Context, f Fence, cp *pb.Checkpoint, batch *p
 // long run does not fill etcd's quota with old versions of its keys.
 // Watchers behind it see a compaction and re-read (see WatchRun).
 func (s *Store) Compact(ctx context.Context) error {
-	resp, err := s.cli.Get(ctx, s.prefix, clientv3.WithCountOnly())
+	rev, err := s.Revision(ctx)
 	if err != nil {
-		return fmt.Errorf("etcd: compact: %w", err)
+		return fmt.Errorf("compact: %w", err)
 	}
-	if _, err := s.cli.Compact(ctx, resp.Header.Revision); err != nil {
-		return fmt.Errorf("etcd: compact to %d: %w", resp.Header.Revision, err)
+	if _, err := s.cli.Compact(ctx, rev); err != nil {
+		return fmt.Errorf("etcd: compact to %d: %w", rev, err)
 	}
 	return nil
 }
@@ -221,7 +264,7 @@ func (s *Store) SetStatus(ctx context.Context, f Fence, st *pb.RunStatus) error 
 
 // get reads one value; what names it in errors ("run x", "checkpoint of run x").
 func (s *Store) get(ctx context.Context, key, what string, m proto.Message) error {
-	resp, err := s.cli.Get(ctx, key)
+	resp, err := s.read(ctx, key)
 	if err != nil {
 		return fmt.Errorf("etcd: get %s: %w", key, err)
 	}
@@ -249,7 +292,7 @@ func (s *Store) Status(ctx context.Context, run string) (*pb.RunStatus, error) {
 // Checkpoint returns a run's newest checkpoint (ErrNotFound if none yet).
 func (s *Store) Checkpoint(ctx context.Context, run string) (*pb.Checkpoint, error) {
 	prefix := s.runKey(run, "checkpoint", "")
-	resp, err := s.cli.Get(ctx, prefix, clientv3.WithPrefix(), clientv3.WithSort(clientv3.SortByKey, clientv3.SortDescend), clientv3.WithLimit(1))
+	resp, err := s.read(ctx, prefix, clientv3.WithPrefix(), clientv3.WithSort(clientv3.SortByKey, clientv3.SortDescend), clientv3.WithLimit(1))
 	if err != nil {
 		return nil, fmt.Errorf("etcd: checkpoints of %s: %w", run, err)
 	}
@@ -258,7 +301,7 @@ func (s *Store) Checkpoint(ctx context.Context, run string) (*pb.Checkpoint, err
 	}
 	var cp pb.Checkpoint
 	key := string(resp.Kvs[0].Key)
-	if err := decodeBlob(ctx, etcdGet(s.cli), key, resp.Kvs[0].Value, &cp); err != nil {
+	if err := decodeBlob(ctx, s.chunks(), key, resp.Kvs[0].Value, &cp); err != nil {
 		return nil, err
 	}
 	if want := genKey(cp.GetGeneration()); !strings.HasSuffix(key, "/"+want) || cp.GetRunId() != run {
@@ -270,7 +313,7 @@ func (s *Store) Checkpoint(ctx context.Context, run string) (*pb.Checkpoint, err
 // CheckpointAt returns a run's checkpoint of generation gen, if retained.
 func (s *Store) CheckpointAt(ctx context.Context, run string, gen uint32) (*pb.Checkpoint, error) {
 	key := s.runKey(run, "checkpoint", genKey(gen))
-	resp, err := s.cli.Get(ctx, key)
+	resp, err := s.read(ctx, key)
 	if err != nil {
 		return nil, fmt.Errorf("etcd: get %s: %w", key, err)
 	}
@@ -278,7 +321,7 @@ func (s *Store) CheckpointAt(ctx context.Context, run string, gen uint32) (*pb.C
 		return nil, fmt.Errorf("%w: checkpoint of generation %d of run %q (not retained or not reached)", ErrNotFound, gen, run)
 	}
 	var cp pb.Checkpoint
-	if err := decodeBlob(ctx, etcdGet(s.cli), key, resp.Kvs[0].Value, &cp); err != nil {
+	if err := decodeBlob(ctx, s.chunks(), key, resp.Kvs[0].Value, &cp); err != nil {
 		return nil, err
 	}
 	return &cp, nil
@@ -287,7 +330,7 @@ func (s *Store) CheckpointAt(ctx context.Context, run string, gen uint32) (*pb.C
 // CheckpointGenerations lists the generations whose checkpoints are retained.
 func (s *Store) CheckpointGenerations(ctx context.Context, run string) ([]uint32, error) {
 	prefix := s.runKey(run, "checkpoint", "")
-	resp, err := s.cli.Get(ctx, prefix, clientv3.WithPrefix(), clientv3.WithKeysOnly(), clientv3.WithSort(clientv3.SortByKey, clientv3.SortAscend))
+	resp, err := s.read(ctx, prefix, clientv3.WithPrefix(), clientv3.WithKeysOnly(), clientv3.WithSort(clientv3.SortByKey, clientv3.SortAscend))
 	if err != nil {
 		return nil, fmt.Errorf("etcd: checkpoints of %s: %w", run, err)
 	}
@@ -306,7 +349,7 @@ func (s *Store) Lineage(ctx context.Context, run string, upTo uint32) ([]*pb.Lin
 	var out []*pb.LineageBatch
 	err := s.scan(ctx, s.runKey(run, "lineage", ""), func(key string, v []byte) error {
 		var b pb.LineageBatch
-		if err := decodeBlob(ctx, etcdGet(s.cli), key, v, &b); err != nil {
+		if err := decodeBlob(ctx, s.chunks(), key, v, &b); err != nil {
 			return err
 		}
 		if b.GetGeneration() <= upTo {
@@ -321,7 +364,7 @@ func (s *Store) Lineage(ctx context.Context, run string, upTo uint32) ([]*pb.Lin
 // the etcd revision they were read at.
 func (s *Store) Summaries(ctx context.Context, run string) ([]*pb.GenerationSummary, int64, error) {
 	var out []*pb.GenerationSummary
-	resp, err := s.cli.Get(ctx, s.runKey(run, "summary", ""), clientv3.WithPrefix(), clientv3.WithSort(clientv3.SortByKey, clientv3.SortAscend))
+	resp, err := s.read(ctx, s.runKey(run, "summary", ""), clientv3.WithPrefix(), clientv3.WithSort(clientv3.SortByKey, clientv3.SortAscend))
 	if err != nil {
 		return nil, 0, fmt.Errorf("etcd: summaries of %s: %w", run, err)
 	}
@@ -340,7 +383,7 @@ func (s *Store) scan(ctx context.Context, prefix string, visit func(key string, 
 	end := clientv3.GetPrefixRangeEnd(prefix)
 	from := prefix
 	for {
-		resp, err := s.cli.Get(ctx, from, clientv3.WithRange(end), clientv3.WithLimit(256),
+		resp, err := s.read(ctx, from, clientv3.WithRange(end), clientv3.WithLimit(256),
 			clientv3.WithSort(clientv3.SortByKey, clientv3.SortAscend))
 		if err != nil {
 			return fmt.Errorf("etcd: range %s: %w", prefix, err)
@@ -359,7 +402,7 @@ func (s *Store) scan(ctx context.Context, prefix string, visit func(key string, 
 
 // RunIDs lists the ids of all runs, in key order.
 func (s *Store) RunIDs(ctx context.Context) ([]string, error) {
-	resp, err := s.cli.Get(ctx, s.prefix+"runs/", clientv3.WithPrefix(), clientv3.WithKeysOnly())
+	resp, err := s.read(ctx, s.prefix+"runs/", clientv3.WithPrefix(), clientv3.WithKeysOnly())
 	if err != nil {
 		return nil, fmt.Errorf("etcd: list runs: %w", err)
 	}
