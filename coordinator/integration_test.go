@@ -146,13 +146,7 @@ func TestWorkersOverGossipMatchInProcess(t *testing.T) {
 			_ = w.Shutdown(ctx)
 		})
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for n, _ := c.Workers(); n < 2; n, _ = c.Workers() {
-		if time.Now().After(deadline) {
-			t.Fatalf("only %d workers joined", n)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testenv.WaitFor(t, "2 workers to join", 10*time.Second, func() bool { n, _ := c.Workers(); return n >= 2 })
 	remote := runToEnd(t, c, spec)
 
 	if local.GetFinalDigest() == "" || local.GetFinalDigest() != remote.GetFinalDigest() {

@@ -190,7 +190,7 @@ func TestMesactlAgainstCoordinator(t *testing.T) {
 func TestMesactlWrongAddress(t *testing.T) {
 	start := time.Now()
 	_, errOut, code := mesactl(t, "--coordinator", freeAddr(t), "--timeout", "1s", "runs")
-	if code != 1 || !strings.Contains(errOut, "no coordinator answering") || time.Since(start) > 10*time.Second {
+	if code != 1 || !strings.Contains(errOut, "no coordinator answering") || time.Since(start) > testenv.Patience(10*time.Second) {
 		t.Fatalf("exit %d after %v: %s", code, time.Since(start), errOut)
 	}
 }

@@ -57,16 +57,11 @@ func (p *proc) output() string {
 	return p.out.String()
 }
 
-// waitFor polls cond until it holds or the deadline passes.
+// waitFor polls cond until it holds; d, stretched by the machine's load,
+// bounds a hang (see testenv.WaitFor).
 func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	testenv.WaitFor(t, what, d, cond)
 }
 
 // cluster is an external-style deployment on loopback: an etcd, two
@@ -83,9 +78,9 @@ func startCluster(t *testing.T) *cluster {
 	etcd := strings.TrimPrefix(srv.Endpoints()[0], "http://")
 	c := &cluster{aGRPC: freeAddr(t), bGRPC: freeAddr(t)}
 	aGossip, bGossip := freeAddr(t), freeAddr(t)
-	c.a = startProc(t, "coordinator", "--etcd", etcd, "--listen", c.aGRPC, "--gossip", aGossip, "--name", "A", "--session-ttl", "2", "-v")
+	c.a = startProc(t, "coordinator", "--etcd", etcd, "--listen", c.aGRPC, "--gossip", aGossip, "--name", "A", "--session-ttl", sessionTTL, "-v")
 	waitFor(t, "A to lead", 20*time.Second, func() bool { return strings.Contains(c.a.output(), "coordinator A leading") })
-	c.b = startProc(t, "coordinator", "--etcd", etcd, "--listen", c.bGRPC, "--gossip", bGossip, "--join", aGossip, "--name", "B", "--session-ttl", "2", "-v")
+	c.b = startProc(t, "coordinator", "--etcd", etcd, "--listen", c.bGRPC, "--gossip", bGossip, "--join", aGossip, "--name", "B", "--session-ttl", sessionTTL, "-v")
 	for i := range 2 {
 		startProc(t, "worker", "--join", aGossip+","+bGossip, "--name", "w"+string(rune('0'+i)))
 	}

@@ -5,7 +5,11 @@ package testenv
 
 import (
 	"net"
+	"os"
 	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -50,4 +54,45 @@ func Client(t testing.TB, endpoints ...string) *clientv3.Client {
 	}
 	t.Cleanup(func() { cli.Close() })
 	return cli
+}
+
+// LoadFactor is how many times over this machine is busy: the one-minute
+// load average per CPU (Linux /proc/loadavg), at least 1; 1 where it cannot
+// be read. Tests scale the latencies they allow by it, so a bound that
+// holds on an idle machine also holds while other work shares the CPUs.
+func LoadFactor() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 1
+	}
+	fields := strings.Fields(string(b))
+	if len(fields) == 0 {
+		return 1
+	}
+	load, err := strconv.ParseFloat(fields[0], 64)
+	if err != nil {
+		return 1
+	}
+	return max(1, load/float64(runtime.NumCPU()))
+}
+
+// Patience scales d, a latency that an idle machine keeps well within,
+// by LoadFactor. It is read anew on each call: a wait that re-computes its
+// deadline as it polls stretches with a load that arrives meanwhile.
+func Patience(d time.Duration) time.Duration {
+	return time.Duration(float64(d) * LoadFactor())
+}
+
+// WaitFor polls cond every 20 ms until it holds, failing the test when it
+// has not held within Patience(d) of the call. d bounds a hang; it is not a
+// timing assertion.
+func WaitFor(t testing.TB, what string, d time.Duration, cond func() bool) {
+	t.Helper()
+	start := time.Now()
+	for !cond() {
+		if waited := time.Since(start); waited > Patience(d) {
+			t.Fatalf("timed out after %v (load factor %.1f) waiting for %s", waited.Round(time.Millisecond), LoadFactor(), what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
