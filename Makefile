@@ -4,7 +4,7 @@ BIN     := bin
 PKGS    := ./...
 SEED    ?= 1
 
-.PHONY: all build run test bench proto proto-check lint clean
+.PHONY: all build run test test-short race bench proto proto-check lint clean
 
 all: build
 
@@ -20,6 +20,14 @@ run: build
 test:
 	$(GO) vet $(PKGS)
 	$(GO) test -count=1 -timeout 15m $(PKGS)
+
+## test-short: the quick loop while editing: skips the heavy multi-process suites.
+test-short:
+	$(GO) test -short -count=1 -timeout 10m $(PKGS)
+
+## race: the race detector over the packages that run goroutines.
+race:
+	$(GO) test -race -count=1 -timeout 20m ./coordinator/... ./worker/... ./lineage/... ./internal/...
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -timeout 30m ./...

@@ -421,6 +421,7 @@ func (s *syncBuffer) String() string {
 // the coordinator pauses and retries, says so, and continues when etcd is
 // back, with the result of an uninterrupted run.
 func TestEtcdOutageMidRun(t *testing.T) {
+	testenv.Heavy(t)
 	if externalEtcd != "" {
 		t.Skip("stops and restarts its own embedded etcd")
 	}

@@ -11,6 +11,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/mesaopt/mesaopt/coordinator"
+	"github.com/mesaopt/mesaopt/internal/testenv"
 	"github.com/mesaopt/mesaopt/worker"
 )
 
@@ -47,6 +48,7 @@ func startLogged(t *testing.T, cli *clientv3.Client, ttl int) (*coordinator.Coor
 // step down (etcd reports a lease's remaining TTL in whole seconds, which
 // once left a 2 s session no slack at all).
 func TestShortSessionTTLLeaderHolds(t *testing.T) {
+	testenv.Heavy(t)
 	c, logs := startLogged(t, startEtcd(t), 2)
 	time.Sleep(4 * 2 * time.Second)
 	if !c.Leading() || strings.Contains(logs.String(), "leadership lost") {

@@ -150,6 +150,7 @@ func (c *cluster) finished(t *testing.T, id string) *pb.Run {
 // standby takes over within the session TTL, resumes from the checkpoint
 // and finishes with the digest of an uninterrupted run.
 func TestFailoverAfterLeaderKilled(t *testing.T) {
+	testenv.Heavy(t)
 	const generations = 12
 	exp := writeExperiment(t, generations)
 	want := finalDigest(t, runMesaopt(t, newNode(t).args("-f", exp, "--workers", "2")...))
@@ -170,6 +171,7 @@ func TestFailoverAfterLeaderKilled(t *testing.T) {
 // takes over and finishes; the old leader, continued, finds its fence gone
 // and demotes itself without writing.
 func TestPausedLeaderCannotWrite(t *testing.T) {
+	testenv.Heavy(t)
 	const generations = 12
 	exp := writeExperiment(t, generations)
 	want := finalDigest(t, runMesaopt(t, newNode(t).args("-f", exp, "--workers", "2")...))

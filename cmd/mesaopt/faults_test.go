@@ -50,6 +50,7 @@ evaluation_timeout: 2s
 // hung worker never holds a generation much beyond the evaluation
 // deadline; the late worker gets work within seconds of starting.
 func TestWorkerFaultsKeepDigest(t *testing.T) {
+	testenv.Heavy(t)
 	const generations = 40
 	exp := filepath.Join(t.TempDir(), "faults.yaml")
 	if err := os.WriteFile(exp, []byte(fmt.Sprintf(faultExperiment, generations)), 0o644); err != nil {

@@ -178,6 +178,7 @@ func TestRunOneAndTwoWorkersIdentical(t *testing.T) {
 // generations, checks its workers go too, resumes the run from its etcd
 // checkpoint and compares with an uninterrupted run.
 func TestKillAndResume(t *testing.T) {
+	testenv.Heavy(t)
 	const generations = 8
 	exp := writeExperiment(t, generations)
 	want := finalDigest(t, runMesaopt(t, newNode(t).args("-f", exp, "--workers", "2")...))

@@ -96,3 +96,13 @@ func WaitFor(t testing.TB, what string, d time.Duration, cond func() bool) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// Heavy marks a long or multi-process suite: it is skipped under
+// `go test -short` (make test-short, the quick loop while editing) and runs
+// in make test and CI.
+func Heavy(t testing.TB) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("heavy suite: skipped with -short; make test runs it")
+	}
+}
