@@ -30,19 +30,10 @@ func (w *Worker) watchCluster(stop <-chan struct{}, done chan<- struct{}) {
 			return
 		case <-tick.C:
 		}
-		same, other, otherProto := 0, 0, uint32(0)
-		for _, n := range w.ml.Members() {
-			m, err := DecodeMeta(n.Meta)
-			if err != nil || m.Role != RoleCoordinator {
-				continue
-			}
-			if m.Protocol == w.cfg.Protocol {
-				same++
-			} else {
-				other++
-				otherProto = m.Protocol
-			}
-		}
+		// Counted from the copy the event callbacks keep: the nodes
+		// Members returns are memberlist's own records, which it rewrites
+		// on alive messages without a lock the caller could take.
+		same, other, otherProto := w.peers.coordinators()
 		switch {
 		case same > 0:
 			foreignSince = time.Time{}

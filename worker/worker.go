@@ -103,6 +103,7 @@ type Worker struct {
 	rpc      *server
 	meta     Meta
 	announce *metaDelegate
+	peers    *peerWatch // the coordinators gossip reports; read by watchCluster
 	health   *health.Server
 	ml       *memberlist.Memberlist
 	served   chan error
@@ -234,7 +235,8 @@ func Start(ctx context.Context, cfg Config) (*Worker, error) {
 	w.meta = Meta{Role: RoleWorker, GRPC: addr, Capacity: cfg.Capacity, Protocol: cfg.Protocol, Build: cfg.Build}
 	w.announce = &metaDelegate{}
 	w.announce.set(meta)
-	ml, err := createMemberlist(cfg.Name, cfg.GossipBind, w.announce, &peerWatch{log: w.log, protocol: cfg.Protocol, seen: map[string]bool{}}, log)
+	w.peers = newPeerWatch(w.log, cfg.Protocol)
+	ml, err := createMemberlist(cfg.Name, cfg.GossipBind, w.announce, w.peers, log)
 	if err != nil {
 		w.srv.Stop()
 		<-w.served
@@ -381,28 +383,64 @@ func createMemberlist(name, bind string, meta *metaDelegate, events memberlist.E
 	return ml, nil
 }
 
-// peerWatch logs, once per member, a coordinator that speaks another
-// protocol version: it will refuse this worker, and the operator should
-// hear it from both sides. memberlist calls it from its own goroutines.
+// peerWatch keeps the worker's view of the coordinators in the cluster,
+// name → protocol version, for watchCluster, and logs, once per member, a
+// coordinator that speaks another protocol version: it will refuse this
+// worker, and the operator should hear it from both sides.
+//
+// memberlist calls the Notify methods from its own goroutines while it
+// holds its node lock: the *memberlist.Node is only valid during the call
+// (memberlist rewrites it on later alive messages), so what is needed is
+// copied here, under mu. Other goroutines read the copy through
+// coordinators.
 type peerWatch struct {
 	log      *slog.Logger
 	protocol uint32
 	mu       sync.Mutex
-	seen     map[string]bool // members already reported; lookup only
+	seen     map[string]bool   // members already reported; lookup only
+	coords   map[string]uint32 // live coordinators' protocol versions; counted, never ranged for order
+}
+
+func newPeerWatch(log *slog.Logger, protocol uint32) *peerWatch {
+	return &peerWatch{log: log, protocol: protocol, seen: map[string]bool{}, coords: map[string]uint32{}}
 }
 
 func (p *peerWatch) NotifyJoin(n *memberlist.Node)   { p.check(n) }
 func (p *peerWatch) NotifyUpdate(n *memberlist.Node) { p.check(n) }
-func (p *peerWatch) NotifyLeave(*memberlist.Node)    {}
+
+func (p *peerWatch) NotifyLeave(n *memberlist.Node) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.coords, n.Name)
+}
+
+// coordinators counts the live coordinators that speak this worker's
+// protocol (same) and those that do not (other, one of whose versions is
+// otherProto). Safe for concurrent use.
+func (p *peerWatch) coordinators() (same, other int, otherProto uint32) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, v := range p.coords {
+		if v == p.protocol {
+			same++
+		} else {
+			other++
+			otherProto = v
+		}
+	}
+	return same, other, otherProto
+}
 
 func (p *peerWatch) check(n *memberlist.Node) {
 	m, err := DecodeMeta(n.Meta)
-	if err != nil || m.Role != RoleCoordinator || m.Protocol == p.protocol {
-		return
-	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.seen[n.Name] {
+	if err != nil || m.Role != RoleCoordinator {
+		delete(p.coords, n.Name)
+		return
+	}
+	p.coords[n.Name] = m.Protocol
+	if m.Protocol == p.protocol || p.seen[n.Name] {
 		return
 	}
 	p.seen[n.Name] = true
