@@ -59,7 +59,10 @@ type Dispatcher struct {
 	queue   []chan struct{}    // calls blocked in acquire, FIFO; a freed slot wakes the first only
 	// (hedges never take a slot a queued call waits for)
 	batchNS float64 // moving average of a successful call's duration, ns
-	closed  bool
+	// noneWarned: "waiting for workers to join" was logged since the last
+	// worker joined, so the other calls waiting for one stay quiet.
+	noneWarned bool
+	closed     bool
 }
 
 type remote struct {
@@ -177,6 +180,7 @@ func (d *Dispatcher) Upsert(name string, m worker.Meta) {
 		return
 	}
 	d.workers[name] = &remote{name: name, addr: m.GRPC, capacity: max(1, m.Capacity), conn: conn, client: pb.NewEvaluatorServiceClient(conn)}
+	d.noneWarned = false
 	d.log.Info("worker joined", "worker", name, "addr", m.GRPC, "capacity", m.Capacity)
 	d.notifyLocked()
 }
@@ -271,7 +275,6 @@ func (d *Dispatcher) pickLocked(now time.Time, tried map[string]bool) (*remote, 
 
 // acquire blocks until some worker has a free slot and reserves it.
 func (d *Dispatcher) acquire(ctx context.Context, tried map[string]bool) (*remote, error) {
-	warned := false
 	for {
 		d.mu.Lock()
 		if d.closed {
@@ -285,14 +288,15 @@ func (d *Dispatcher) acquire(ctx context.Context, tried map[string]bool) (*remot
 			return best, nil
 		}
 		changed := d.changed
-		none := len(d.workers) == 0
+		// Once per period without workers, however many batches wait:
+		// a generation has hundreds in flight.
+		if len(d.workers) == 0 && !d.noneWarned {
+			d.noneWarned = true
+			d.log.Warn("waiting for workers to join")
+		}
 		turn := make(chan struct{})
 		d.queue = append(d.queue, turn)
 		d.mu.Unlock()
-		if none && !warned {
-			d.log.Warn("waiting for workers to join")
-			warned = true
-		}
 		err := waitFor(ctx, changed, turn, wake)
 		d.mu.Lock()
 		select {
