@@ -148,7 +148,9 @@ func (d *Dispatcher) wakeLocked(n int) {
 }
 
 // Upsert adds or updates a worker from its gossip metadata. A worker of
-// another protocol version is refused with a log line saying so.
+// another protocol version is refused with a log line saying so. Metadata
+// with another gRPC address than the known one is a new process under the
+// same name: the old one's connection is closed and its calls retried.
 func (d *Dispatcher) Upsert(name string, m worker.Meta) {
 	if m.Role != worker.RoleWorker {
 		return
@@ -159,7 +161,7 @@ func (d *Dispatcher) Upsert(name string, m worker.Meta) {
 		return
 	}
 	if m.Draining {
-		d.Drain(name)
+		d.dropIf(name, m.GRPC, nil, true)
 		return
 	}
 	d.mu.Lock()
@@ -172,6 +174,7 @@ func (d *Dispatcher) Upsert(name string, m worker.Meta) {
 		d.notifyLocked()
 		return
 	} else if ok {
+		d.log.Info("worker moved to a new address; dropping the old one", "worker", name, "old_addr", w.addr, "addr", m.GRPC)
 		d.dropLocked(w, false)
 	}
 	conn, err := grpc.NewClient(m.GRPC, append(ClientOptions(), d.dialOptions...)...)
@@ -187,24 +190,31 @@ func (d *Dispatcher) Upsert(name string, m worker.Meta) {
 
 // Remove forgets a worker at once; its in-flight calls fail and are
 // retried elsewhere. For a worker presumed dead.
-func (d *Dispatcher) Remove(name string) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if w, ok := d.workers[name]; ok {
-		d.dropLocked(w, false)
-		d.log.Info("worker left", "worker", name)
-	}
-}
+func (d *Dispatcher) Remove(name string) { d.dropIf(name, "", nil, false) }
 
 // Drain stops routing new calls to a worker that left the cluster
 // gracefully (SIGTERM) and closes its connection once its in-flight calls
 // have answered, so the work it is finishing is not thrown away.
-func (d *Dispatcher) Drain(name string) {
+func (d *Dispatcher) Drain(name string) { d.dropIf(name, "", nil, true) }
+
+// dropIf drops the worker known as name (gracefully: as Drain) unless it
+// is not the one meant: another gRPC address than addr (if addr is not
+// empty) or another entry than w (if w is not nil). News about a process
+// that has since been replaced under the same name then leaves its
+// successor alone: a late "draining" answer or refusal from the old
+// process, or gossip about the old address.
+func (d *Dispatcher) dropIf(name, addr string, w *remote, graceful bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if w, ok := d.workers[name]; ok {
-		d.dropLocked(w, true)
-		d.log.Info("worker draining", "worker", name, "in_flight", w.inflight)
+	cur, ok := d.workers[name]
+	if !ok || (addr != "" && cur.addr != addr) || (w != nil && cur != w) {
+		return
+	}
+	d.dropLocked(cur, graceful)
+	if graceful {
+		d.log.Info("worker draining", "worker", name, "in_flight", cur.inflight)
+	} else {
+		d.log.Info("worker left", "worker", name)
 	}
 }
 
@@ -557,12 +567,12 @@ func (d *Dispatcher) evaluate(ctx context.Context, req *pb.EvaluateRequest) (*pb
 			case codes.Unavailable:
 				if strings.Contains(o.err.Error(), worker.DrainingMessage) {
 					// Refused before any work: not the batch's fault.
-					d.Drain(o.w.name)
+					d.dropIf(o.w.name, "", o.w, true)
 					failures--
 				}
 			case codes.FailedPrecondition:
 				d.log.Error("worker refused the protocol; dropping it", "worker", o.w.name, "err", o.err)
-				d.Remove(o.w.name)
+				d.dropIf(o.w.name, "", o.w, false)
 			}
 			failures++
 			last = o.err
@@ -610,10 +620,17 @@ type membership struct {
 func (m membership) NotifyJoin(n *memberlist.Node)   { m.update(n) }
 func (m membership) NotifyUpdate(n *memberlist.Node) { m.update(n) }
 
-// NotifyLeave drops a member. One that announced it was draining was
-// already taken out of rotation by Drain, its in-flight calls left to
-// finish; any other (dead, or gone before its drain was heard) loses them.
-func (m membership) NotifyLeave(n *memberlist.Node) { m.d.Remove(n.Name) }
+// NotifyLeave drops a member, if the dispatcher still knows its name at
+// the address that left. One that announced it was draining was already
+// taken out of rotation by Drain, its in-flight calls left to finish; any
+// other (dead, or gone before its drain was heard) loses them.
+func (m membership) NotifyLeave(n *memberlist.Node) {
+	addr := "" // unreadable metadata: whatever is known under the name goes
+	if meta, err := worker.DecodeMeta(n.Meta); err == nil {
+		addr = meta.GRPC
+	}
+	m.d.dropIf(n.Name, addr, nil, false)
+}
 
 func (m membership) update(n *memberlist.Node) {
 	meta, err := worker.DecodeMeta(n.Meta)

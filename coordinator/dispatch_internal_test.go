@@ -4,10 +4,16 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/hashicorp/memberlist"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/mesaopt/mesaopt/fitness"
 	"github.com/mesaopt/mesaopt/genome"
@@ -26,6 +32,12 @@ func (l *logBuffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 func (l *logBuffer) count(s string) int {
@@ -87,5 +99,107 @@ func TestDispatcherWarnsOncePerPeriodWithoutWorkers(t *testing.T) {
 	waitQueued(t, d, waiting)
 	if n := logs.count(line); n != 2 {
 		t.Fatalf("%q logged %d times over two periods without workers, want twice", line, n)
+	}
+}
+
+// drainingWorker is the old process of a worker being replaced: it holds
+// each call until release is closed, then refuses it as a draining worker
+// does.
+type drainingWorker struct {
+	pb.UnimplementedEvaluatorServiceServer
+	entered chan struct{} // receives once per call
+	release chan struct{}
+}
+
+func (w *drainingWorker) Evaluate(ctx context.Context, req *pb.EvaluateRequest) (*pb.EvaluateResponse, error) {
+	w.entered <- struct{}{}
+	<-w.release
+	return nil, status.Error(codes.Unavailable, worker.DrainingMessage)
+}
+
+// engineWorker answers with a real engine under its name.
+type engineWorker struct {
+	pb.UnimplementedEvaluatorServiceServer
+	name   string
+	engine *worker.Engine
+}
+
+func (w *engineWorker) Evaluate(ctx context.Context, req *pb.EvaluateRequest) (*pb.EvaluateResponse, error) {
+	resp, err := w.engine.Evaluate(ctx, req)
+	if err == nil {
+		resp.Worker = w.name
+	}
+	return resp, err
+}
+
+// serveEvaluator serves srv on loopback until the test ends and returns its address.
+func serveEvaluator(t *testing.T, srv pb.EvaluatorServiceServer) string {
+	t.Helper()
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := grpc.NewServer(worker.ServerOptions()...)
+	pb.RegisterEvaluatorServiceServer(s, srv)
+	done := make(chan struct{})
+	go func() { defer close(done); _ = s.Serve(lis) }()
+	t.Cleanup(func() { s.Stop(); <-done })
+	return lis.Addr().String()
+}
+
+// TestDispatcherKeepsSuccessorUnderSameName replaces a draining worker
+// process by a new one under the same gossip name and address of its own
+// (a restart). News about the old process that arrives afterwards — its
+// refusal of a call as draining, gossip saying it left — must not drop
+// the new one: the batch is answered by the new process.
+func TestDispatcherKeepsSuccessorUnderSameName(t *testing.T) {
+	var logs logBuffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	d := NewDispatcher(10*time.Second, log, WithoutHedging())
+	defer d.Close()
+	old := &drainingWorker{entered: make(chan struct{}, 1), release: make(chan struct{})}
+	oldMeta := worker.Meta{Role: worker.RoleWorker, GRPC: serveEvaluator(t, old), Capacity: 1, Protocol: worker.ProtocolVersion}
+	d.Upsert("w0", oldMeta)
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	req := &pb.EvaluateRequest{ProtocolVersion: worker.ProtocolVersion,
+		Environment: &pb.EnvironmentConfig{Name: "doors", Width: 11, Height: 7, Walls: 2, RedObjects: 3, StepLimit: 40},
+		Conditions:  []*pb.ConditionEpisodes{{Condition: fitness.Train, InstanceSeeds: []uint64{1}}},
+		Tasks:       []*pb.EvaluationTask{{IndividualId: 1, Genome: genome.ToProto(fitness.ExitSeeker())}}}
+	type answer struct {
+		resp *pb.EvaluateResponse
+		err  error
+	}
+	done := make(chan answer, 1)
+	go func() {
+		resp, err := d.Evaluate(ctx, req)
+		done <- answer{resp, err}
+	}()
+	select {
+	case <-old.entered:
+	case <-ctx.Done():
+		t.Fatal("the batch never reached the old process")
+	}
+
+	// The old process announces its drain, the new one joins, then the old
+	// one refuses the call it held and gossip reports it gone.
+	draining := oldMeta
+	draining.Draining = true
+	d.Upsert("w0", draining)
+	d.Upsert("w0", worker.Meta{Role: worker.RoleWorker, GRPC: serveEvaluator(t, &engineWorker{name: "w0-new", engine: worker.NewEngine(1)}),
+		Capacity: 1, Protocol: worker.ProtocolVersion})
+	close(old.release)
+	a := <-done
+	if a.err != nil || a.resp.GetWorker() != "w0-new" {
+		t.Fatalf("Evaluate = %v answered by %q, want the new process\n%s", a.err, a.resp.GetWorker(), logs.String())
+	}
+	oldEncoded, err := oldMeta.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	membership{d: d, log: log}.NotifyLeave(&memberlist.Node{Name: "w0", Meta: oldEncoded})
+	if n, _ := d.Workers(); n != 1 {
+		t.Fatalf("%d workers after the old process left, want the new one\n%s", n, logs.String())
 	}
 }
