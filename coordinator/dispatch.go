@@ -610,21 +610,56 @@ func checkResponse(req *pb.EvaluateRequest, resp *pb.EvaluateResponse) error {
 	return nil
 }
 
-// membership turns gossip events into dispatcher updates. memberlist calls
-// it from its own goroutines, never concurrently for one node.
+// membership turns gossip events into dispatcher updates and logs name
+// conflicts. memberlist calls it from its own goroutines, never
+// concurrently for one node, while it holds its node lock: a
+// *memberlist.Node is read during the call only.
 type membership struct {
 	d   *Dispatcher
 	log *slog.Logger
+
+	mu        sync.Mutex
+	conflicts map[string]string // name → the claimant last logged for it; lookup only
 }
 
-func (m membership) NotifyJoin(n *memberlist.Node)   { m.update(n) }
-func (m membership) NotifyUpdate(n *memberlist.Node) { m.update(n) }
+func newMembership(d *Dispatcher, log *slog.Logger) *membership {
+	return &membership{d: d, log: log, conflicts: map[string]string{}}
+}
+
+func (m *membership) NotifyJoin(n *memberlist.Node) {
+	m.mu.Lock()
+	delete(m.conflicts, n.Name) // a new holder: a later conflict is news
+	m.mu.Unlock()
+	m.update(n)
+}
+
+func (m *membership) NotifyUpdate(n *memberlist.Node) { m.update(n) }
+
+// NotifyConflict implements memberlist.ConflictDelegate: other announces
+// the name existing holds, from another address, and memberlist ignores
+// it. That is a restarted process whose predecessor is not yet declared
+// dead (it takes the name over then), or two live processes with one name,
+// of which only existing is used: the operator must hear of it. Logged
+// once per name and claimant, as memberlist reports every announcement.
+func (m *membership) NotifyConflict(existing, other *memberlist.Node) {
+	claimant := other.Address()
+	m.mu.Lock()
+	seen := m.conflicts[existing.Name] == claimant
+	m.conflicts[existing.Name] = claimant
+	m.mu.Unlock()
+	if seen {
+		return
+	}
+	m.log.Warn("gossip name conflict: a member at another address announces a name in use and is ignored until the holder "+
+		"is declared dead (a restarted process then takes the name over); if both stay alive, give each its own --name",
+		"name", existing.Name, "holder", existing.Address(), "claimant", claimant)
+}
 
 // NotifyLeave drops a member, if the dispatcher still knows its name at
 // the address that left. One that announced it was draining was already
 // taken out of rotation by Drain, its in-flight calls left to finish; any
 // other (dead, or gone before its drain was heard) loses them.
-func (m membership) NotifyLeave(n *memberlist.Node) {
+func (m *membership) NotifyLeave(n *memberlist.Node) {
 	addr := "" // unreadable metadata: whatever is known under the name goes
 	if meta, err := worker.DecodeMeta(n.Meta); err == nil {
 		addr = meta.GRPC
@@ -632,7 +667,7 @@ func (m membership) NotifyLeave(n *memberlist.Node) {
 	m.d.dropIf(n.Name, addr, nil, false)
 }
 
-func (m membership) update(n *memberlist.Node) {
+func (m *membership) update(n *memberlist.Node) {
 	meta, err := worker.DecodeMeta(n.Meta)
 	if err != nil {
 		m.log.Warn("ignoring gossip member with unreadable metadata", "member", n.Name, "err", err)

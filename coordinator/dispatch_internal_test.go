@@ -198,8 +198,83 @@ func TestDispatcherKeepsSuccessorUnderSameName(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	membership{d: d, log: log}.NotifyLeave(&memberlist.Node{Name: "w0", Meta: oldEncoded})
+	newMembership(d, log).NotifyLeave(&memberlist.Node{Name: "w0", Meta: oldEncoded})
 	if n, _ := d.Workers(); n != 1 {
 		t.Fatalf("%d workers after the old process left, want the new one\n%s", n, logs.String())
+	}
+}
+
+// workerAddr returns the gRPC address the dispatcher routes name to, or "".
+func workerAddr(d *Dispatcher, name string) string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if w, ok := d.workers[name]; ok {
+		return w.addr
+	}
+	return ""
+}
+
+// pollUntil polls cond until it holds; the deadline bounds a hang.
+func pollUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestGossipNameConflictLoggedAndHandedOver starts two live workers with
+// one gossip name. The coordinator's gossip keeps the first and says so in
+// its log, naming both addresses; the second says its name is held
+// elsewhere. When the first leaves, the second takes the name over by
+// itself and gets the routes.
+func TestGossipNameConflictLoggedAndHandedOver(t *testing.T) {
+	var coordLogs, firstLogs, secondLogs logBuffer
+	log := slog.New(slog.NewTextHandler(&coordLogs, nil))
+	d := NewDispatcher(10*time.Second, log)
+	defer d.Close()
+	meta, err := worker.Meta{Role: worker.RoleCoordinator, GRPC: "127.0.0.1:1", Protocol: worker.ProtocolVersion}.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ml, err := worker.NewMemberlist("coord", "127.0.0.1:0", meta, newMembership(d, log), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ml.Shutdown()
+	start := func(logs *logBuffer) *worker.Worker {
+		cfg := worker.DefaultConfig()
+		cfg.Name = "dup"
+		cfg.Join = []string{ml.LocalNode().Address()}
+		cfg.Logger = slog.New(slog.NewTextHandler(logs, nil))
+		w, err := worker.Start(context.Background(), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = w.Shutdown(context.Background()) })
+		return w
+	}
+	first := start(&firstLogs)
+	pollUntil(t, "the first worker to be routed to", func() bool { return workerAddr(d, "dup") == first.Addr() })
+	second := start(&secondLogs)
+
+	pollUntil(t, "the coordinator to log the conflict", func() bool { return coordLogs.count("gossip name conflict") > 0 })
+	pollUntil(t, "the second worker to say its name is held", func() bool {
+		return secondLogs.count("gossip name at another address") > 0
+	})
+	if got := workerAddr(d, "dup"); got != first.Addr() {
+		t.Fatalf("routes go to %q during the conflict, want the first worker %s", got, first.Addr())
+	}
+
+	if err := first.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	pollUntil(t, "the second worker to take the name over", func() bool { return workerAddr(d, "dup") == second.Addr() })
+	pollUntil(t, "the second worker to say so", func() bool { return secondLogs.count("gossip name at its address again") > 0 })
+	if n := coordLogs.count("gossip name conflict"); n != 1 {
+		t.Fatalf("conflict logged %d times, want once:\n%s", n, coordLogs.String())
 	}
 }
