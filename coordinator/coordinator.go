@@ -187,7 +187,7 @@ func (c *Coordinator) Start(ctx context.Context) error {
 		if err != nil {
 			return errors.Join(err, c.Shutdown(ctx))
 		}
-		ml, err := worker.NewMemberlist(c.cfg.Name, c.cfg.GossipBind, meta, membership{d: c.dispatcher, log: c.log}, c.log)
+		ml, err := worker.NewMemberlist(c.cfg.Name, c.cfg.GossipBind, meta, newMembership(c.dispatcher, c.log), c.log)
 		if err != nil {
 			return errors.Join(err, c.Shutdown(ctx))
 		}

@@ -59,7 +59,10 @@ type Dispatcher struct {
 	queue   []chan struct{}    // calls blocked in acquire, FIFO; a freed slot wakes the first only
 	// (hedges never take a slot a queued call waits for)
 	batchNS float64 // moving average of a successful call's duration, ns
-	closed  bool
+	// noneWarned: "waiting for workers to join" was logged since the last
+	// worker joined, so the other calls waiting for one stay quiet.
+	noneWarned bool
+	closed     bool
 }
 
 type remote struct {
@@ -145,7 +148,9 @@ func (d *Dispatcher) wakeLocked(n int) {
 }
 
 // Upsert adds or updates a worker from its gossip metadata. A worker of
-// another protocol version is refused with a log line saying so.
+// another protocol version is refused with a log line saying so. Metadata
+// with another gRPC address than the known one is a new process under the
+// same name: the old one's connection is closed and its calls retried.
 func (d *Dispatcher) Upsert(name string, m worker.Meta) {
 	if m.Role != worker.RoleWorker {
 		return
@@ -156,7 +161,7 @@ func (d *Dispatcher) Upsert(name string, m worker.Meta) {
 		return
 	}
 	if m.Draining {
-		d.Drain(name)
+		d.dropIf(name, m.GRPC, nil, true)
 		return
 	}
 	d.mu.Lock()
@@ -169,6 +174,7 @@ func (d *Dispatcher) Upsert(name string, m worker.Meta) {
 		d.notifyLocked()
 		return
 	} else if ok {
+		d.log.Info("worker moved to a new address; dropping the old one", "worker", name, "old_addr", w.addr, "addr", m.GRPC)
 		d.dropLocked(w, false)
 	}
 	conn, err := grpc.NewClient(m.GRPC, append(ClientOptions(), d.dialOptions...)...)
@@ -177,30 +183,38 @@ func (d *Dispatcher) Upsert(name string, m worker.Meta) {
 		return
 	}
 	d.workers[name] = &remote{name: name, addr: m.GRPC, capacity: max(1, m.Capacity), conn: conn, client: pb.NewEvaluatorServiceClient(conn)}
+	d.noneWarned = false
 	d.log.Info("worker joined", "worker", name, "addr", m.GRPC, "capacity", m.Capacity)
 	d.notifyLocked()
 }
 
 // Remove forgets a worker at once; its in-flight calls fail and are
 // retried elsewhere. For a worker presumed dead.
-func (d *Dispatcher) Remove(name string) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if w, ok := d.workers[name]; ok {
-		d.dropLocked(w, false)
-		d.log.Info("worker left", "worker", name)
-	}
-}
+func (d *Dispatcher) Remove(name string) { d.dropIf(name, "", nil, false) }
 
 // Drain stops routing new calls to a worker that left the cluster
 // gracefully (SIGTERM) and closes its connection once its in-flight calls
 // have answered, so the work it is finishing is not thrown away.
-func (d *Dispatcher) Drain(name string) {
+func (d *Dispatcher) Drain(name string) { d.dropIf(name, "", nil, true) }
+
+// dropIf drops the worker known as name (gracefully: as Drain) unless it
+// is not the one meant: another gRPC address than addr (if addr is not
+// empty) or another entry than w (if w is not nil). News about a process
+// that has since been replaced under the same name then leaves its
+// successor alone: a late "draining" answer or refusal from the old
+// process, or gossip about the old address.
+func (d *Dispatcher) dropIf(name, addr string, w *remote, graceful bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if w, ok := d.workers[name]; ok {
-		d.dropLocked(w, true)
-		d.log.Info("worker draining", "worker", name, "in_flight", w.inflight)
+	cur, ok := d.workers[name]
+	if !ok || (addr != "" && cur.addr != addr) || (w != nil && cur != w) {
+		return
+	}
+	d.dropLocked(cur, graceful)
+	if graceful {
+		d.log.Info("worker draining", "worker", name, "in_flight", cur.inflight)
+	} else {
+		d.log.Info("worker left", "worker", name)
 	}
 }
 
@@ -271,7 +285,6 @@ func (d *Dispatcher) pickLocked(now time.Time, tried map[string]bool) (*remote, 
 
 // acquire blocks until some worker has a free slot and reserves it.
 func (d *Dispatcher) acquire(ctx context.Context, tried map[string]bool) (*remote, error) {
-	warned := false
 	for {
 		d.mu.Lock()
 		if d.closed {
@@ -285,14 +298,15 @@ func (d *Dispatcher) acquire(ctx context.Context, tried map[string]bool) (*remot
 			return best, nil
 		}
 		changed := d.changed
-		none := len(d.workers) == 0
+		// Once per period without workers, however many batches wait:
+		// a generation has hundreds in flight.
+		if len(d.workers) == 0 && !d.noneWarned {
+			d.noneWarned = true
+			d.log.Warn("waiting for workers to join")
+		}
 		turn := make(chan struct{})
 		d.queue = append(d.queue, turn)
 		d.mu.Unlock()
-		if none && !warned {
-			d.log.Warn("waiting for workers to join")
-			warned = true
-		}
 		err := waitFor(ctx, changed, turn, wake)
 		d.mu.Lock()
 		select {
@@ -553,12 +567,12 @@ func (d *Dispatcher) evaluate(ctx context.Context, req *pb.EvaluateRequest) (*pb
 			case codes.Unavailable:
 				if strings.Contains(o.err.Error(), worker.DrainingMessage) {
 					// Refused before any work: not the batch's fault.
-					d.Drain(o.w.name)
+					d.dropIf(o.w.name, "", o.w, true)
 					failures--
 				}
 			case codes.FailedPrecondition:
 				d.log.Error("worker refused the protocol; dropping it", "worker", o.w.name, "err", o.err)
-				d.Remove(o.w.name)
+				d.dropIf(o.w.name, "", o.w, false)
 			}
 			failures++
 			last = o.err
@@ -596,22 +610,64 @@ func checkResponse(req *pb.EvaluateRequest, resp *pb.EvaluateResponse) error {
 	return nil
 }
 
-// membership turns gossip events into dispatcher updates. memberlist calls
-// it from its own goroutines, never concurrently for one node.
+// membership turns gossip events into dispatcher updates and logs name
+// conflicts. memberlist calls it from its own goroutines, never
+// concurrently for one node, while it holds its node lock: a
+// *memberlist.Node is read during the call only.
 type membership struct {
 	d   *Dispatcher
 	log *slog.Logger
+
+	mu        sync.Mutex
+	conflicts map[string]string // name → the claimant last logged for it; lookup only
 }
 
-func (m membership) NotifyJoin(n *memberlist.Node)   { m.update(n) }
-func (m membership) NotifyUpdate(n *memberlist.Node) { m.update(n) }
+func newMembership(d *Dispatcher, log *slog.Logger) *membership {
+	return &membership{d: d, log: log, conflicts: map[string]string{}}
+}
 
-// NotifyLeave drops a member. One that announced it was draining was
-// already taken out of rotation by Drain, its in-flight calls left to
-// finish; any other (dead, or gone before its drain was heard) loses them.
-func (m membership) NotifyLeave(n *memberlist.Node) { m.d.Remove(n.Name) }
+func (m *membership) NotifyJoin(n *memberlist.Node) {
+	m.mu.Lock()
+	delete(m.conflicts, n.Name) // a new holder: a later conflict is news
+	m.mu.Unlock()
+	m.update(n)
+}
 
-func (m membership) update(n *memberlist.Node) {
+func (m *membership) NotifyUpdate(n *memberlist.Node) { m.update(n) }
+
+// NotifyConflict implements memberlist.ConflictDelegate: other announces
+// the name existing holds, from another address, and memberlist ignores
+// it. That is a restarted process whose predecessor is not yet declared
+// dead (it takes the name over then), or two live processes with one name,
+// of which only existing is used: the operator must hear of it. Logged
+// once per name and claimant, as memberlist reports every announcement.
+func (m *membership) NotifyConflict(existing, other *memberlist.Node) {
+	claimant := other.Address()
+	m.mu.Lock()
+	seen := m.conflicts[existing.Name] == claimant
+	m.conflicts[existing.Name] = claimant
+	m.mu.Unlock()
+	if seen {
+		return
+	}
+	m.log.Warn("gossip name conflict: a member at another address announces a name in use and is ignored until the holder "+
+		"is declared dead (a restarted process then takes the name over); if both stay alive, give each its own --name",
+		"name", existing.Name, "holder", existing.Address(), "claimant", claimant)
+}
+
+// NotifyLeave drops a member, if the dispatcher still knows its name at
+// the address that left. One that announced it was draining was already
+// taken out of rotation by Drain, its in-flight calls left to finish; any
+// other (dead, or gone before its drain was heard) loses them.
+func (m *membership) NotifyLeave(n *memberlist.Node) {
+	addr := "" // unreadable metadata: whatever is known under the name goes
+	if meta, err := worker.DecodeMeta(n.Meta); err == nil {
+		addr = meta.GRPC
+	}
+	m.d.dropIf(n.Name, addr, nil, false)
+}
+
+func (m *membership) update(n *memberlist.Node) {
 	meta, err := worker.DecodeMeta(n.Meta)
 	if err != nil {
 		m.log.Warn("ignoring gossip member with unreadable metadata", "member", n.Name, "err", err)

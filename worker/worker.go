@@ -103,6 +103,7 @@ type Worker struct {
 	rpc      *server
 	meta     Meta
 	announce *metaDelegate
+	peers    *peerWatch // the coordinators gossip reports; read by watchCluster
 	health   *health.Server
 	ml       *memberlist.Memberlist
 	served   chan error
@@ -234,13 +235,15 @@ func Start(ctx context.Context, cfg Config) (*Worker, error) {
 	w.meta = Meta{Role: RoleWorker, GRPC: addr, Capacity: cfg.Capacity, Protocol: cfg.Protocol, Build: cfg.Build}
 	w.announce = &metaDelegate{}
 	w.announce.set(meta)
-	ml, err := createMemberlist(cfg.Name, cfg.GossipBind, w.announce, &peerWatch{log: w.log, protocol: cfg.Protocol, seen: map[string]bool{}}, log)
+	w.peers = newPeerWatch(w.log, cfg.Name, cfg.Protocol)
+	ml, err := createMemberlist(cfg.Name, cfg.GossipBind, w.announce, w.peers, log)
 	if err != nil {
 		w.srv.Stop()
 		<-w.served
 		return nil, err
 	}
 	w.ml = ml
+	w.peers.setSelf(ml.LocalNode().Address())
 	if err := joinWithin(ctx, ml, cfg.Join, cfg.JoinTimeout); err != nil {
 		_ = ml.Shutdown()
 		w.srv.Stop()
@@ -342,7 +345,10 @@ func joinWithin(ctx context.Context, ml *memberlist.Memberlist, join []string, t
 
 // NewMemberlist creates a gossip member named name bound to bind (host:port,
 // port 0 for any) announcing meta; events (may be nil) receives membership
-// changes. Exported for the coordinator, which joins the same cluster.
+// changes, and also name conflicts and join merges if it implements
+// memberlist.ConflictDelegate or memberlist.MergeDelegate. memberlist calls
+// them from its own goroutines. Exported for the coordinator, which joins
+// the same cluster.
 func NewMemberlist(name, bind string, meta []byte, events memberlist.EventDelegate, log *slog.Logger) (*memberlist.Memberlist, error) {
 	return newMemberlist(name, bind, meta, events, log)
 }
@@ -369,6 +375,23 @@ func createMemberlist(name, bind string, meta *metaDelegate, events memberlist.E
 	c.AdvertisePort = port
 	c.Delegate = meta
 	c.Events = events
+	if d, ok := events.(memberlist.ConflictDelegate); ok {
+		c.Conflict = d
+	}
+	if d, ok := events.(memberlist.MergeDelegate); ok {
+		c.Merge = d
+	}
+	// A worker restarted under the same --name on new ports (a supervisor,
+	// a rescheduled pod) must get its name back. memberlist's default, 0,
+	// refuses a name to another address for as long as it remembers the
+	// dead member (GossipToTheDeadTime), and even then only takes the new
+	// one when it next announces itself: tens of seconds without work. A
+	// name is only reclaimable once its holder was declared dead; one
+	// probe interval more lets the holder's refutation, if it was alive
+	// after all, arrive first. Two live processes with one name still
+	// conflict, and say so in the logs (see peerWatch, and the
+	// coordinator's membership).
+	c.DeadNodeReclaimTime = c.ProbeInterval
 	c.LogOutput = io.Discard
 	if log != nil {
 		c.Logger = nil
@@ -381,28 +404,69 @@ func createMemberlist(name, bind string, meta *metaDelegate, events memberlist.E
 	return ml, nil
 }
 
-// peerWatch logs, once per member, a coordinator that speaks another
-// protocol version: it will refuse this worker, and the operator should
-// hear it from both sides. memberlist calls it from its own goroutines.
+// peerWatch keeps the worker's view of the coordinators in the cluster,
+// name → protocol version, for watchCluster, and logs, once per member, a
+// coordinator that speaks another protocol version: it will refuse this
+// worker, and the operator should hear it from both sides. As a
+// memberlist.MergeDelegate it also notes whether the members it joins hold
+// this worker's name at another address (see NotifyMerge).
+//
+// memberlist calls the Notify methods from its own goroutines (the event
+// ones while it holds its node lock): the *memberlist.Node is only valid
+// during the call (memberlist rewrites it on later alive messages), so
+// what is needed is copied here, under mu. Other goroutines read the copy
+// through coordinators and heldElsewhere.
 type peerWatch struct {
 	log      *slog.Logger
+	name     string // this worker's gossip name
 	protocol uint32
 	mu       sync.Mutex
-	seen     map[string]bool // members already reported; lookup only
+	seen     map[string]bool   // members already reported; lookup only
+	coords   map[string]uint32 // live coordinators' protocol versions; counted, never ranged for order
+	self     string            // this worker's gossip address, once known
+	heldBy   string            // another address a member joined since the last rejoin knows this name at
+}
+
+func newPeerWatch(log *slog.Logger, name string, protocol uint32) *peerWatch {
+	return &peerWatch{log: log, name: name, protocol: protocol, seen: map[string]bool{}, coords: map[string]uint32{}}
 }
 
 func (p *peerWatch) NotifyJoin(n *memberlist.Node)   { p.check(n) }
 func (p *peerWatch) NotifyUpdate(n *memberlist.Node) { p.check(n) }
-func (p *peerWatch) NotifyLeave(*memberlist.Node)    {}
+
+func (p *peerWatch) NotifyLeave(n *memberlist.Node) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.coords, n.Name)
+}
+
+// coordinators counts the live coordinators that speak this worker's
+// protocol (same) and those that do not (other, one of whose versions is
+// otherProto). Safe for concurrent use.
+func (p *peerWatch) coordinators() (same, other int, otherProto uint32) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, v := range p.coords {
+		if v == p.protocol {
+			same++
+		} else {
+			other++
+			otherProto = v
+		}
+	}
+	return same, other, otherProto
+}
 
 func (p *peerWatch) check(n *memberlist.Node) {
 	m, err := DecodeMeta(n.Meta)
-	if err != nil || m.Role != RoleCoordinator || m.Protocol == p.protocol {
-		return
-	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.seen[n.Name] {
+	if err != nil || m.Role != RoleCoordinator {
+		delete(p.coords, n.Name)
+		return
+	}
+	p.coords[n.Name] = m.Protocol
+	if m.Protocol == p.protocol || p.seen[n.Name] {
 		return
 	}
 	p.seen[n.Name] = true

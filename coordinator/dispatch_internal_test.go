@@ -1,0 +1,280 @@
+package coordinator
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/memberlist"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/mesaopt/mesaopt/fitness"
+	"github.com/mesaopt/mesaopt/genome"
+	"github.com/mesaopt/mesaopt/internal/testenv"
+	pb "github.com/mesaopt/mesaopt/proto/mesaopt/v1"
+	"github.com/mesaopt/mesaopt/worker"
+)
+
+// logBuffer collects log output written from several goroutines.
+type logBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func (l *logBuffer) count(s string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Count(l.b.String(), s)
+}
+
+// waitQueued polls until n calls are blocked in acquire.
+func waitQueued(t *testing.T, d *Dispatcher, n int) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		d.mu.Lock()
+		queued := len(d.queue)
+		d.mu.Unlock()
+		if queued == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d calls waiting for a worker, want %d", queued, n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestDispatcherWarnsOncePerPeriodWithoutWorkers blocks many batches on a
+// dispatcher that has no worker: "waiting for workers to join" is logged
+// once, not once per batch, and once more after a worker came and went.
+func TestDispatcherWarnsOncePerPeriodWithoutWorkers(t *testing.T) {
+	const waiting = 20
+	const line = "waiting for workers to join"
+	var logs logBuffer
+	d := NewDispatcher(time.Second, slog.New(slog.NewTextHandler(&logs, nil)), WithoutHedging())
+	defer d.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	req := &pb.EvaluateRequest{ProtocolVersion: worker.ProtocolVersion,
+		Conditions: []*pb.ConditionEpisodes{{Condition: fitness.Train, InstanceSeeds: []uint64{1}}},
+		Tasks:      []*pb.EvaluationTask{{IndividualId: 1, Genome: genome.ToProto(fitness.ExitSeeker())}}}
+	for range waiting {
+		wg.Go(func() {
+			if _, err := d.Evaluate(ctx, req); !errors.Is(err, context.Canceled) {
+				t.Errorf("Evaluate = %v, want it to wait until cancelled", err)
+			}
+		})
+	}
+	waitQueued(t, d, waiting)
+	if n := logs.count(line); n != 1 {
+		t.Fatalf("%q logged %d times for %d waiting batches, want once", line, n, waiting)
+	}
+
+	// A worker joins (nothing listens at its address, so a call sent there
+	// fails and is retried) and leaves again: a new period without workers.
+	d.Upsert("w", worker.Meta{Role: worker.RoleWorker, GRPC: testenv.FreeAddr(t, "127.0.0.1"), Capacity: 1, Protocol: worker.ProtocolVersion})
+	d.Remove("w")
+	waitQueued(t, d, waiting)
+	if n := logs.count(line); n != 2 {
+		t.Fatalf("%q logged %d times over two periods without workers, want twice", line, n)
+	}
+}
+
+// drainingWorker is the old process of a worker being replaced: it holds
+// each call until release is closed, then refuses it as a draining worker
+// does.
+type drainingWorker struct {
+	pb.UnimplementedEvaluatorServiceServer
+	entered chan struct{} // receives once per call
+	release chan struct{}
+}
+
+func (w *drainingWorker) Evaluate(ctx context.Context, req *pb.EvaluateRequest) (*pb.EvaluateResponse, error) {
+	w.entered <- struct{}{}
+	<-w.release
+	return nil, status.Error(codes.Unavailable, worker.DrainingMessage)
+}
+
+// engineWorker answers with a real engine under its name.
+type engineWorker struct {
+	pb.UnimplementedEvaluatorServiceServer
+	name   string
+	engine *worker.Engine
+}
+
+func (w *engineWorker) Evaluate(ctx context.Context, req *pb.EvaluateRequest) (*pb.EvaluateResponse, error) {
+	resp, err := w.engine.Evaluate(ctx, req)
+	if err == nil {
+		resp.Worker = w.name
+	}
+	return resp, err
+}
+
+// serveEvaluator serves srv on loopback until the test ends and returns its address.
+func serveEvaluator(t *testing.T, srv pb.EvaluatorServiceServer) string {
+	t.Helper()
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := grpc.NewServer(worker.ServerOptions()...)
+	pb.RegisterEvaluatorServiceServer(s, srv)
+	done := make(chan struct{})
+	go func() { defer close(done); _ = s.Serve(lis) }()
+	t.Cleanup(func() { s.Stop(); <-done })
+	return lis.Addr().String()
+}
+
+// TestDispatcherKeepsSuccessorUnderSameName replaces a draining worker
+// process by a new one under the same gossip name and address of its own
+// (a restart). News about the old process that arrives afterwards — its
+// refusal of a call as draining, gossip saying it left — must not drop
+// the new one: the batch is answered by the new process.
+func TestDispatcherKeepsSuccessorUnderSameName(t *testing.T) {
+	var logs logBuffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	d := NewDispatcher(10*time.Second, log, WithoutHedging())
+	defer d.Close()
+	old := &drainingWorker{entered: make(chan struct{}, 1), release: make(chan struct{})}
+	oldMeta := worker.Meta{Role: worker.RoleWorker, GRPC: serveEvaluator(t, old), Capacity: 1, Protocol: worker.ProtocolVersion}
+	d.Upsert("w0", oldMeta)
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	req := &pb.EvaluateRequest{ProtocolVersion: worker.ProtocolVersion,
+		Environment: &pb.EnvironmentConfig{Name: "doors", Width: 11, Height: 7, Walls: 2, RedObjects: 3, StepLimit: 40},
+		Conditions:  []*pb.ConditionEpisodes{{Condition: fitness.Train, InstanceSeeds: []uint64{1}}},
+		Tasks:       []*pb.EvaluationTask{{IndividualId: 1, Genome: genome.ToProto(fitness.ExitSeeker())}}}
+	type answer struct {
+		resp *pb.EvaluateResponse
+		err  error
+	}
+	done := make(chan answer, 1)
+	go func() {
+		resp, err := d.Evaluate(ctx, req)
+		done <- answer{resp, err}
+	}()
+	select {
+	case <-old.entered:
+	case <-ctx.Done():
+		t.Fatal("the batch never reached the old process")
+	}
+
+	// The old process announces its drain, the new one joins, then the old
+	// one refuses the call it held and gossip reports it gone.
+	draining := oldMeta
+	draining.Draining = true
+	d.Upsert("w0", draining)
+	d.Upsert("w0", worker.Meta{Role: worker.RoleWorker, GRPC: serveEvaluator(t, &engineWorker{name: "w0-new", engine: worker.NewEngine(1)}),
+		Capacity: 1, Protocol: worker.ProtocolVersion})
+	close(old.release)
+	a := <-done
+	if a.err != nil || a.resp.GetWorker() != "w0-new" {
+		t.Fatalf("Evaluate = %v answered by %q, want the new process\n%s", a.err, a.resp.GetWorker(), logs.String())
+	}
+	oldEncoded, err := oldMeta.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	newMembership(d, log).NotifyLeave(&memberlist.Node{Name: "w0", Meta: oldEncoded})
+	if n, _ := d.Workers(); n != 1 {
+		t.Fatalf("%d workers after the old process left, want the new one\n%s", n, logs.String())
+	}
+}
+
+// workerAddr returns the gRPC address the dispatcher routes name to, or "".
+func workerAddr(d *Dispatcher, name string) string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if w, ok := d.workers[name]; ok {
+		return w.addr
+	}
+	return ""
+}
+
+// pollUntil polls cond until it holds; the deadline bounds a hang.
+func pollUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestGossipNameConflictLoggedAndHandedOver starts two live workers with
+// one gossip name. The coordinator's gossip keeps the first and says so in
+// its log, naming both addresses; the second says its name is held
+// elsewhere. When the first leaves, the second takes the name over by
+// itself and gets the routes.
+func TestGossipNameConflictLoggedAndHandedOver(t *testing.T) {
+	var coordLogs, firstLogs, secondLogs logBuffer
+	log := slog.New(slog.NewTextHandler(&coordLogs, nil))
+	d := NewDispatcher(10*time.Second, log)
+	defer d.Close()
+	meta, err := worker.Meta{Role: worker.RoleCoordinator, GRPC: "127.0.0.1:1", Protocol: worker.ProtocolVersion}.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ml, err := worker.NewMemberlist("coord", "127.0.0.1:0", meta, newMembership(d, log), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ml.Shutdown()
+	start := func(logs *logBuffer) *worker.Worker {
+		cfg := worker.DefaultConfig()
+		cfg.Name = "dup"
+		cfg.Join = []string{ml.LocalNode().Address()}
+		cfg.Logger = slog.New(slog.NewTextHandler(logs, nil))
+		w, err := worker.Start(context.Background(), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = w.Shutdown(context.Background()) })
+		return w
+	}
+	first := start(&firstLogs)
+	pollUntil(t, "the first worker to be routed to", func() bool { return workerAddr(d, "dup") == first.Addr() })
+	second := start(&secondLogs)
+
+	pollUntil(t, "the coordinator to log the conflict", func() bool { return coordLogs.count("gossip name conflict") > 0 })
+	pollUntil(t, "the second worker to say its name is held", func() bool {
+		return secondLogs.count("gossip name at another address") > 0
+	})
+	if got := workerAddr(d, "dup"); got != first.Addr() {
+		t.Fatalf("routes go to %q during the conflict, want the first worker %s", got, first.Addr())
+	}
+
+	if err := first.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	pollUntil(t, "the second worker to take the name over", func() bool { return workerAddr(d, "dup") == second.Addr() })
+	pollUntil(t, "the second worker to say so", func() bool { return secondLogs.count("gossip name at its address again") > 0 })
+	if n := coordLogs.count("gossip name conflict"); n != 1 {
+		t.Fatalf("conflict logged %d times, want once:\n%s", n, coordLogs.String())
+	}
+}
