@@ -346,11 +346,21 @@ func (c *Coordinator) Resume(ctx context.Context, id string, sets ...string) err
 		return c.errNotLeader(ctx)
 	}
 	c.mu.Lock()
-	if ar, ok := c.runs[id]; ok && !isDone(ar) {
-		c.mu.Unlock()
-		return fmt.Errorf("%w: run %s", ErrRunning, id)
-	}
+	ar, ok := c.runs[id]
 	c.mu.Unlock()
+	if ok && !isDone(ar) {
+		// A run whose end is already recorded (a client saw it cancelled or
+		// finished) may still be finishing its last writes: wait for it.
+		st, err := c.store.Status(ctx, id)
+		if err != nil || st.GetState() == pb.RunState_RUN_STATE_RUNNING {
+			return fmt.Errorf("%w: run %s", ErrRunning, id)
+		}
+		select {
+		case <-ar.done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	sp, err := c.store.Spec(ctx, id)
 	if err != nil {
 		return err
@@ -528,6 +538,9 @@ func (c *Coordinator) launch(id string, spec Spec, cp *pb.Checkpoint) {
 		ar.mu.Unlock()
 		if err != nil {
 			c.log.Error("run stopped", "run", id, "err", err)
+		}
+		if testHookRunEnded != nil {
+			testHookRunEnded(c, id)
 		}
 	}()
 }
@@ -753,6 +766,11 @@ func (c *Coordinator) execute(ctx context.Context, ar *activeRun, cp *pb.Checkpo
 // runs after a generation's commit and before its lineage rewrite: the
 // moment a lost leadership leaves etcd committed but not yet pruned.
 var testHookCommitted func(c *Coordinator, run string, gen uint32)
+
+// testHookRunEnded, set only by tests before any coordinator starts, runs
+// when a run's goroutine has recorded how the run ended and not yet
+// reported itself done.
+var testHookRunEnded func(c *Coordinator, run string)
 
 // rewriteLineage stores the pruned lineage batches of a committed
 // generation. Like the commit before it, it is finished even when the run
