@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mesaopt/mesaopt/internal/testenv"
 	"github.com/mesaopt/mesaopt/worker"
 )
 
@@ -40,20 +41,14 @@ func TestWorkerRejoinsRestartedCoordinator(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer second.Shutdown()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		found := false
+	testenv.WaitFor(t, "the worker to re-join the restarted coordinator", 15*time.Second, func() bool {
 		for _, n := range second.Members() {
-			found = found || n.Name == w.Name()
+			if n.Name == w.Name() {
+				return true
+			}
 		}
-		if found {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the worker never re-joined the restarted coordinator")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return false
+	})
 }
 
 // TestWorkerGivesUpOnForeignProtocol: a worker whose only coordinators
@@ -73,7 +68,8 @@ func TestWorkerGivesUpOnForeignProtocol(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "every coordinator in the cluster speaks protocol version") {
 		t.Fatalf("Run = %v", err)
 	}
-	if took := time.Since(start); took > 15*time.Second {
+	// It gives up after 5 s of only foreign coordinators, checked every second.
+	if took := time.Since(start); took > testenv.Patience(15*time.Second) {
 		t.Fatalf("gave up after %v", took)
 	}
 }

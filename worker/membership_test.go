@@ -3,10 +3,12 @@ package worker_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/mesaopt/mesaopt/internal/testenv"
 	"github.com/mesaopt/mesaopt/worker"
 )
 
@@ -56,13 +58,7 @@ func TestManyWorkersOneHostUniqueNames(t *testing.T) {
 		}
 		names[w.Name()] = true
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for seed.NumMembers() < n+1 {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d members, want %d", seed.NumMembers(), n+1)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testenv.WaitFor(t, fmt.Sprintf("%d members", n+1), 10*time.Second, func() bool { return seed.NumMembers() >= n+1 })
 	for _, m := range seed.Members() {
 		if m.Name != "seed" && !names[m.Name] {
 			t.Fatalf("unknown member %s", m.Name)
