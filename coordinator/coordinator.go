@@ -59,6 +59,7 @@ import (
 
 	"github.com/mesaopt/mesaopt/lineage"
 	pb "github.com/mesaopt/mesaopt/proto/mesaopt/v1"
+	rpc "github.com/mesaopt/mesaopt/proto/mesaopt/v1/mesaoptv1grpc"
 	"github.com/mesaopt/mesaopt/worker"
 )
 
@@ -173,8 +174,8 @@ func (c *Coordinator) Start(ctx context.Context) error {
 	}
 	c.lis = lis
 	c.srv = grpc.NewServer(worker.ServerOptions()...)
-	pb.RegisterRunServiceServer(c.srv, &runServer{c: c})
-	pb.RegisterLineageServiceServer(c.srv, &lineageServer{c: c})
+	rpc.RegisterRunServiceServer(c.srv, &runServer{c: c})
+	rpc.RegisterLineageServiceServer(c.srv, &lineageServer{c: c})
 	c.health = health.NewServer()
 	c.health.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
 	healthpb.RegisterHealthServer(c.srv, c.health)

@@ -21,6 +21,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	pb "github.com/mesaopt/mesaopt/proto/mesaopt/v1"
+	rpc "github.com/mesaopt/mesaopt/proto/mesaopt/v1/mesaoptv1grpc"
 	"github.com/mesaopt/mesaopt/worker"
 )
 
@@ -74,7 +75,7 @@ type remote struct {
 	restUntil time.Time
 	leaving   bool // gone from gossip gracefully: close once in-flight calls finish
 	conn      *grpc.ClientConn
-	client    pb.EvaluatorServiceClient
+	client    rpc.EvaluatorServiceClient
 }
 
 // Dispatcher limits.
@@ -182,7 +183,7 @@ func (d *Dispatcher) Upsert(name string, m worker.Meta) {
 		d.log.Error("worker address unusable", "worker", name, "addr", m.GRPC, "err", err)
 		return
 	}
-	d.workers[name] = &remote{name: name, addr: m.GRPC, capacity: max(1, m.Capacity), conn: conn, client: pb.NewEvaluatorServiceClient(conn)}
+	d.workers[name] = &remote{name: name, addr: m.GRPC, capacity: max(1, m.Capacity), conn: conn, client: rpc.NewEvaluatorServiceClient(conn)}
 	d.noneWarned = false
 	d.log.Info("worker joined", "worker", name, "addr", m.GRPC, "capacity", m.Capacity)
 	d.notifyLocked()

@@ -14,13 +14,14 @@ import (
 
 	"github.com/mesaopt/mesaopt/coordinator"
 	pb "github.com/mesaopt/mesaopt/proto/mesaopt/v1"
+	rpc "github.com/mesaopt/mesaopt/proto/mesaopt/v1/mesaoptv1grpc"
 	"github.com/mesaopt/mesaopt/worker"
 )
 
 // simWorker answers every task at no cost after a fixed latency (0: at
 // once): it measures what the coordinator and the RPCs cost, not fitness.
 type simWorker struct {
-	pb.UnimplementedEvaluatorServiceServer
+	rpc.UnimplementedEvaluatorServiceServer
 	latency time.Duration
 }
 
@@ -74,7 +75,7 @@ func simCluster(b *testing.B, n, capacity int, latency time.Duration, inMemory b
 			l, addr = tl, tl.Addr().String()
 		}
 		srv := grpc.NewServer(worker.ServerOptions()...)
-		pb.RegisterEvaluatorServiceServer(srv, simWorker{latency: latency})
+		rpc.RegisterEvaluatorServiceServer(srv, simWorker{latency: latency})
 		done := make(chan struct{})
 		go func() { defer close(done); _ = srv.Serve(l) }()
 		b.Cleanup(func() { srv.Stop(); <-done })

@@ -19,6 +19,7 @@ import (
 	"github.com/mesaopt/mesaopt/genome"
 	"github.com/mesaopt/mesaopt/internal/testenv"
 	pb "github.com/mesaopt/mesaopt/proto/mesaopt/v1"
+	rpc "github.com/mesaopt/mesaopt/proto/mesaopt/v1/mesaoptv1grpc"
 	"github.com/mesaopt/mesaopt/worker"
 )
 
@@ -106,7 +107,7 @@ func TestDispatcherWarnsOncePerPeriodWithoutWorkers(t *testing.T) {
 // each call until release is closed, then refuses it as a draining worker
 // does.
 type drainingWorker struct {
-	pb.UnimplementedEvaluatorServiceServer
+	rpc.UnimplementedEvaluatorServiceServer
 	entered chan struct{} // receives once per call
 	release chan struct{}
 }
@@ -119,7 +120,7 @@ func (w *drainingWorker) Evaluate(ctx context.Context, req *pb.EvaluateRequest) 
 
 // engineWorker answers with a real engine under its name.
 type engineWorker struct {
-	pb.UnimplementedEvaluatorServiceServer
+	rpc.UnimplementedEvaluatorServiceServer
 	name   string
 	engine *worker.Engine
 }
@@ -133,14 +134,14 @@ func (w *engineWorker) Evaluate(ctx context.Context, req *pb.EvaluateRequest) (*
 }
 
 // serveEvaluator serves srv on loopback until the test ends and returns its address.
-func serveEvaluator(t *testing.T, srv pb.EvaluatorServiceServer) string {
+func serveEvaluator(t *testing.T, srv rpc.EvaluatorServiceServer) string {
 	t.Helper()
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := grpc.NewServer(worker.ServerOptions()...)
-	pb.RegisterEvaluatorServiceServer(s, srv)
+	rpc.RegisterEvaluatorServiceServer(s, srv)
 	done := make(chan struct{})
 	go func() { defer close(done); _ = s.Serve(lis) }()
 	t.Cleanup(func() { s.Stop(); <-done })

@@ -19,6 +19,7 @@ import (
 	"github.com/mesaopt/mesaopt/coordinator"
 	"github.com/mesaopt/mesaopt/fitness"
 	pb "github.com/mesaopt/mesaopt/proto/mesaopt/v1"
+	rpc "github.com/mesaopt/mesaopt/proto/mesaopt/v1/mesaoptv1grpc"
 	"github.com/mesaopt/mesaopt/worker"
 )
 
@@ -29,7 +30,7 @@ import (
 // worker); when tooLarge > 0 it refuses batches of more tasks with
 // ResourceExhausted.
 type faultyWorker struct {
-	pb.UnimplementedEvaluatorServiceServer
+	rpc.UnimplementedEvaluatorServiceServer
 	name      string
 	engine    *worker.Engine
 	poison    uint64
@@ -85,7 +86,7 @@ func serveFaulty(t testing.TB, d *coordinator.Dispatcher, f *faultyWorker) {
 		t.Fatal(err)
 	}
 	srv := grpc.NewServer(worker.ServerOptions()...)
-	pb.RegisterEvaluatorServiceServer(srv, f)
+	rpc.RegisterEvaluatorServiceServer(srv, f)
 	done := make(chan struct{})
 	go func() { defer close(done); _ = srv.Serve(lis) }()
 	t.Cleanup(func() { srv.Stop(); <-done })

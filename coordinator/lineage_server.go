@@ -14,6 +14,7 @@ import (
 	"github.com/mesaopt/mesaopt/genome"
 	"github.com/mesaopt/mesaopt/lineage"
 	pb "github.com/mesaopt/mesaopt/proto/mesaopt/v1"
+	rpc "github.com/mesaopt/mesaopt/proto/mesaopt/v1/mesaoptv1grpc"
 )
 
 // Limits of LineageService requests.
@@ -34,7 +35,7 @@ const (
 // lineageServer serves LineageService from the lineage of a run: the live
 // store of a run this coordinator executes, or one loaded from etcd.
 type lineageServer struct {
-	pb.UnimplementedLineageServiceServer
+	rpc.UnimplementedLineageServiceServer
 	c *Coordinator
 	// watchBuffer overrides the package's watchBuffer when > 0 (tests).
 	watchBuffer int
@@ -320,7 +321,7 @@ func (s *lineageServer) GetGenerationStats(ctx context.Context, req *pb.GetGener
 // of watchBuffer generations and the handler drains it into the stream; a
 // client too slow to keep the buffer from filling gets RESOURCE_EXHAUSTED
 // naming where to resume, rather than the server buffering without bound.
-func (s *lineageServer) WatchGenerations(req *pb.WatchGenerationsRequest, stream pb.LineageService_WatchGenerationsServer) error {
+func (s *lineageServer) WatchGenerations(req *pb.WatchGenerationsRequest, stream rpc.LineageService_WatchGenerationsServer) error {
 	if err := requireRunID(req.GetRunId()); err != nil {
 		return err
 	}
@@ -468,7 +469,7 @@ func pump(ctx context.Context, n int, from uint32, produce func(context.Context,
 // snapshot shares the store's immutable records (8 bytes per record), so
 // the run goes on while a slow client reads; the file itself is never held
 // in memory: it is written in 64 KiB messages as gRPC flow control allows.
-func (s *lineageServer) ExportPhylogeny(req *pb.ExportPhylogenyRequest, stream pb.LineageService_ExportPhylogenyServer) error {
+func (s *lineageServer) ExportPhylogeny(req *pb.ExportPhylogenyRequest, stream rpc.LineageService_ExportPhylogenyServer) error {
 	var format string
 	switch req.GetFormat() {
 	case pb.ExportFormat_EXPORT_FORMAT_ALIFE:

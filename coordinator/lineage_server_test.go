@@ -16,20 +16,21 @@ import (
 	"github.com/mesaopt/mesaopt/coordinator"
 	"github.com/mesaopt/mesaopt/lineage"
 	pb "github.com/mesaopt/mesaopt/proto/mesaopt/v1"
+	rpc "github.com/mesaopt/mesaopt/proto/mesaopt/v1/mesaoptv1grpc"
 	"github.com/mesaopt/mesaopt/worker"
 )
 
-func lineageClient(t *testing.T, c *coordinator.Coordinator) pb.LineageServiceClient {
+func lineageClient(t *testing.T, c *coordinator.Coordinator) rpc.LineageServiceClient {
 	t.Helper()
 	conn, err := grpc.NewClient(c.GRPCAddr(), coordinator.ClientOptions()...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	return pb.NewLineageServiceClient(conn)
+	return rpc.NewLineageServiceClient(conn)
 }
 
-func export(t *testing.T, lc pb.LineageServiceClient, run string, f pb.ExportFormat) []byte {
+func export(t *testing.T, lc rpc.LineageServiceClient, run string, f pb.ExportFormat) []byte {
 	t.Helper()
 	stream, err := lc.ExportPhylogeny(context.Background(), &pb.ExportPhylogenyRequest{RunId: run, Format: f})
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/mesaopt/mesaopt/lineage"
 	pb "github.com/mesaopt/mesaopt/proto/mesaopt/v1"
+	rpc "github.com/mesaopt/mesaopt/proto/mesaopt/v1/mesaoptv1grpc"
 )
 
 // grpcError maps internal errors to status errors at the gRPC edge.
@@ -41,7 +42,7 @@ func requireRunID(id string) error {
 }
 
 type runServer struct {
-	pb.UnimplementedRunServiceServer
+	rpc.UnimplementedRunServiceServer
 	c *Coordinator
 }
 
@@ -219,7 +220,7 @@ func terminal(s pb.RunState) bool {
 	return s != pb.RunState_RUN_STATE_RUNNING && s != pb.RunState_RUN_STATE_UNSPECIFIED
 }
 
-func (s *runServer) WatchRun(req *pb.WatchRunRequest, stream pb.RunService_WatchRunServer) error {
+func (s *runServer) WatchRun(req *pb.WatchRunRequest, stream rpc.RunService_WatchRunServer) error {
 	if err := requireRunID(req.GetRunId()); err != nil {
 		return err
 	}

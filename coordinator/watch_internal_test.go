@@ -11,6 +11,7 @@ import (
 
 	"github.com/mesaopt/mesaopt/internal/testenv"
 	pb "github.com/mesaopt/mesaopt/proto/mesaopt/v1"
+	rpc "github.com/mesaopt/mesaopt/proto/mesaopt/v1/mesaoptv1grpc"
 )
 
 // TestWatchRunSurvivesCompaction compacts etcd's history between WatchRun's
@@ -69,7 +70,7 @@ func TestWatchRunSurvivesCompaction(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	stream, err := pb.NewRunServiceClient(conn).WatchRun(ctx, &pb.WatchRunRequest{RunId: run})
+	stream, err := rpc.NewRunServiceClient(conn).WatchRun(ctx, &pb.WatchRunRequest{RunId: run})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -38,6 +38,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	pb "github.com/mesaopt/mesaopt/proto/mesaopt/v1"
+	rpc "github.com/mesaopt/mesaopt/proto/mesaopt/v1/mesaoptv1grpc"
 )
 
 // Config configures a worker.
@@ -133,7 +134,7 @@ const DrainingMessage = "worker draining"
 
 // server adapts the Engine to the generated gRPC interface.
 type server struct {
-	pb.UnimplementedEvaluatorServiceServer
+	rpc.UnimplementedEvaluatorServiceServer
 	engine   *Engine
 	name     string
 	protocol uint32
@@ -220,7 +221,7 @@ func Start(ctx context.Context, cfg Config) (*Worker, error) {
 	w := &Worker{cfg: cfg, log: log.With("worker", cfg.Name), lis: lis, served: make(chan error, 1)}
 	w.rpc = &server{engine: NewEngine(cfg.Capacity), name: cfg.Name, protocol: cfg.Protocol, log: w.log}
 	w.srv = grpc.NewServer(ServerOptions()...)
-	pb.RegisterEvaluatorServiceServer(w.srv, w.rpc)
+	rpc.RegisterEvaluatorServiceServer(w.srv, w.rpc)
 	w.health = health.NewServer()
 	healthpb.RegisterHealthServer(w.srv, w.health)
 	reflection.Register(w.srv)

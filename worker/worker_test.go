@@ -18,6 +18,7 @@ import (
 	"github.com/mesaopt/mesaopt/fitness"
 	"github.com/mesaopt/mesaopt/genome"
 	pb "github.com/mesaopt/mesaopt/proto/mesaopt/v1"
+	rpc "github.com/mesaopt/mesaopt/proto/mesaopt/v1/mesaoptv1grpc"
 	"github.com/mesaopt/mesaopt/worker"
 )
 
@@ -77,7 +78,7 @@ func TestEvaluateOverGRPC(t *testing.T) {
 	if h, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{}); err != nil || h.GetStatus() != healthpb.HealthCheckResponse_SERVING {
 		t.Fatalf("health: %v %v", h, err)
 	}
-	client := pb.NewEvaluatorServiceClient(conn)
+	client := rpc.NewEvaluatorServiceClient(conn)
 	resp, err := client.Evaluate(ctx, request(fitness.ExitSeeker(), fitness.RedSeeker()))
 	if err != nil {
 		t.Fatal(err)
@@ -112,7 +113,7 @@ func TestEvaluateOverGRPC(t *testing.T) {
 
 func TestEvaluateRejectsBadInput(t *testing.T) {
 	w := startWorker(t)
-	client := pb.NewEvaluatorServiceClient(dial(t, w.Addr()))
+	client := rpc.NewEvaluatorServiceClient(dial(t, w.Addr()))
 	bad := fitness.ExitSeeker()
 	bad.Planner.Horizon = 99
 	tests := []struct {

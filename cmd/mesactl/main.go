@@ -29,6 +29,7 @@ import (
 	"github.com/mesaopt/mesaopt/internal/render"
 	"github.com/mesaopt/mesaopt/lineage"
 	pb "github.com/mesaopt/mesaopt/proto/mesaopt/v1"
+	rpc "github.com/mesaopt/mesaopt/proto/mesaopt/v1/mesaoptv1grpc"
 )
 
 type client struct {
@@ -37,8 +38,8 @@ type client struct {
 	output  string
 	timeout time.Duration
 	conn    *grpc.ClientConn
-	runs    pb.RunServiceClient
-	lineage pb.LineageServiceClient
+	runs    rpc.RunServiceClient
+	lineage rpc.LineageServiceClient
 }
 
 // connect dials the coordinator and checks it answers within the timeout,
@@ -72,8 +73,8 @@ func (c *client) connect(ctx context.Context) error {
 		return fmt.Errorf("no coordinator answering at %s within %v (%s): %v", c.addr, c.timeout, hint, status.Convert(err).Message())
 	}
 	c.conn = conn
-	c.runs = pb.NewRunServiceClient(conn)
-	c.lineage = pb.NewLineageServiceClient(conn)
+	c.runs = rpc.NewRunServiceClient(conn)
+	c.lineage = rpc.NewLineageServiceClient(conn)
 	return nil
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/mesaopt/mesaopt/coordinator"
 	"github.com/mesaopt/mesaopt/internal/testenv"
 	pb "github.com/mesaopt/mesaopt/proto/mesaopt/v1"
+	rpc "github.com/mesaopt/mesaopt/proto/mesaopt/v1/mesaoptv1grpc"
 )
 
 // proc is a mesaopt process whose output is collected.
@@ -69,7 +70,7 @@ func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
 type cluster struct {
 	a, b         *proc
 	aGRPC, bGRPC string
-	runs         func(addr string) pb.RunServiceClient
+	runs         func(addr string) rpc.RunServiceClient
 }
 
 func startCluster(t *testing.T) *cluster {
@@ -84,8 +85,8 @@ func startCluster(t *testing.T) *cluster {
 	for i := range 2 {
 		startProc(t, "worker", "--join", aGossip+","+bGossip, "--name", "w"+string(rune('0'+i)))
 	}
-	conns := map[string]pb.RunServiceClient{}
-	c.runs = func(addr string) pb.RunServiceClient {
+	conns := map[string]rpc.RunServiceClient{}
+	c.runs = func(addr string) rpc.RunServiceClient {
 		if cl, ok := conns[addr]; ok {
 			return cl
 		}
@@ -94,7 +95,7 @@ func startCluster(t *testing.T) *cluster {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { conn.Close() })
-		conns[addr] = pb.NewRunServiceClient(conn)
+		conns[addr] = rpc.NewRunServiceClient(conn)
 		return conns[addr]
 	}
 	return c

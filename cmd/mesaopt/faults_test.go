@@ -23,6 +23,7 @@ import (
 	"github.com/mesaopt/mesaopt/genome"
 	"github.com/mesaopt/mesaopt/internal/testenv"
 	pb "github.com/mesaopt/mesaopt/proto/mesaopt/v1"
+	rpc "github.com/mesaopt/mesaopt/proto/mesaopt/v1/mesaoptv1grpc"
 	"github.com/mesaopt/mesaopt/worker"
 )
 
@@ -82,7 +83,7 @@ func TestWorkerFaultsKeepDigest(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	runs := pb.NewRunServiceClient(conn)
+	runs := rpc.NewRunServiceClient(conn)
 	ctx, cancel := context.WithTimeout(context.Background(), testenv.Patience(5*time.Minute))
 	defer cancel()
 	resp, err := runs.SubmitRun(ctx, &pb.SubmitRunRequest{Spec: spec.ToProto()})
@@ -225,7 +226,7 @@ func TestWorkerSIGTERMDrains(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	client := pb.NewEvaluatorServiceClient(conn)
+	client := rpc.NewEvaluatorServiceClient(conn)
 	// About a second of work on one core: many tasks, many instances.
 	req := &pb.EvaluateRequest{
 		ProtocolVersion: worker.ProtocolVersion, Generation: 1,

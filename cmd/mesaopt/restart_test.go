@@ -17,6 +17,7 @@ import (
 	"github.com/mesaopt/mesaopt/coordinator"
 	"github.com/mesaopt/mesaopt/internal/testenv"
 	pb "github.com/mesaopt/mesaopt/proto/mesaopt/v1"
+	rpc "github.com/mesaopt/mesaopt/proto/mesaopt/v1/mesaoptv1grpc"
 )
 
 // restartExperiment is faultExperiment with room for many failed calls: a
@@ -84,7 +85,7 @@ func TestWorkerRestartedUnderSameNameGetsWork(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	runs := pb.NewRunServiceClient(conn)
+	runs := rpc.NewRunServiceClient(conn)
 	// Bounds a hang; a run that never gets a worker back ends here.
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()

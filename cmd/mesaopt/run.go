@@ -26,6 +26,7 @@ import (
 	"github.com/mesaopt/mesaopt/internal/localetcd"
 	"github.com/mesaopt/mesaopt/internal/render"
 	pb "github.com/mesaopt/mesaopt/proto/mesaopt/v1"
+	rpc "github.com/mesaopt/mesaopt/proto/mesaopt/v1/mesaoptv1grpc"
 )
 
 func nopZap() *zap.Logger { return zap.NewNop() }
@@ -147,7 +148,7 @@ func runLocal(ctx context.Context, o runOptions) error {
 		return err
 	}
 	defer conn.Close()
-	runs := pb.NewRunServiceClient(conn)
+	runs := rpc.NewRunServiceClient(conn)
 	id := o.resume
 	if id == "" {
 		resp, err := runs.SubmitRun(ctx, &pb.SubmitRunRequest{Spec: spec.ToProto()})

@@ -550,9 +550,7 @@ const file_mesaopt_v1_evaluator_proto_rawDesc = "" +
 	"conditions\"b\n" +
 	"\x10EvaluateResponse\x126\n" +
 	"\aresults\x18\x01 \x03(\v2\x1c.mesaopt.v1.EvaluationResultR\aresults\x12\x16\n" +
-	"\x06worker\x18\x02 \x01(\tR\x06worker2Y\n" +
-	"\x10EvaluatorService\x12E\n" +
-	"\bEvaluate\x12\x1b.mesaopt.v1.EvaluateRequest\x1a\x1c.mesaopt.v1.EvaluateResponseB7Z5github.com/mesaopt/mesaopt/proto/mesaopt/v1;mesaoptv1b\x06proto3"
+	"\x06worker\x18\x02 \x01(\tR\x06workerB7Z5github.com/mesaopt/mesaopt/proto/mesaopt/v1;mesaoptv1b\x06proto3"
 
 var (
 	file_mesaopt_v1_evaluator_proto_rawDescOnce sync.Once
@@ -584,10 +582,8 @@ var file_mesaopt_v1_evaluator_proto_depIdxs = []int32{
 	1, // 3: mesaopt.v1.EvaluateRequest.tasks:type_name -> mesaopt.v1.EvaluationTask
 	3, // 4: mesaopt.v1.EvaluationResult.conditions:type_name -> mesaopt.v1.ConditionResult
 	4, // 5: mesaopt.v1.EvaluateResponse.results:type_name -> mesaopt.v1.EvaluationResult
-	2, // 6: mesaopt.v1.EvaluatorService.Evaluate:input_type -> mesaopt.v1.EvaluateRequest
-	5, // 7: mesaopt.v1.EvaluatorService.Evaluate:output_type -> mesaopt.v1.EvaluateResponse
-	7, // [7:8] is the sub-list for method output_type
-	6, // [6:7] is the sub-list for method input_type
+	6, // [6:6] is the sub-list for method output_type
+	6, // [6:6] is the sub-list for method input_type
 	6, // [6:6] is the sub-list for extension type_name
 	6, // [6:6] is the sub-list for extension extendee
 	0, // [0:6] is the sub-list for field type_name
@@ -608,7 +604,7 @@ func file_mesaopt_v1_evaluator_proto_init() {
 			NumEnums:      0,
 			NumMessages:   6,
 			NumExtensions: 0,
-			NumServices:   1,
+			NumServices:   0,
 		},
 		GoTypes:           file_mesaopt_v1_evaluator_proto_goTypes,
 		DependencyIndexes: file_mesaopt_v1_evaluator_proto_depIdxs,

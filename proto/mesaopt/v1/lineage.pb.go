@@ -1875,17 +1875,7 @@ const file_mesaopt_v1_lineage_proto_rawDesc = "" +
 	"\x19EXPORT_FORMAT_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13EXPORT_FORMAT_ALIFE\x10\x01\x12\x18\n" +
 	"\x14EXPORT_FORMAT_NEWICK\x10\x02\x12\x15\n" +
-	"\x11EXPORT_FORMAT_DOT\x10\x032\xaf\x06\n" +
-	"\x0eLineageService\x12T\n" +
-	"\rGetIndividual\x12 .mesaopt.v1.GetIndividualRequest\x1a!.mesaopt.v1.GetIndividualResponse\x12]\n" +
-	"\x10GetLineOfDescent\x12#.mesaopt.v1.GetLineOfDescentRequest\x1a$.mesaopt.v1.GetLineOfDescentResponse\x12N\n" +
-	"\vListFlagged\x12\x1e.mesaopt.v1.ListFlaggedRequest\x1a\x1f.mesaopt.v1.ListFlaggedResponse\x12W\n" +
-	"\x0eGetDriftOrigin\x12!.mesaopt.v1.GetDriftOriginRequest\x1a\".mesaopt.v1.GetDriftOriginResponse\x12W\n" +
-	"\x0eGetDescendants\x12!.mesaopt.v1.GetDescendantsRequest\x1a\".mesaopt.v1.GetDescendantsResponse\x12B\n" +
-	"\aGetMRCA\x12\x1a.mesaopt.v1.GetMRCARequest\x1a\x1b.mesaopt.v1.GetMRCAResponse\x12c\n" +
-	"\x12GetGenerationStats\x12%.mesaopt.v1.GetGenerationStatsRequest\x1a&.mesaopt.v1.GetGenerationStatsResponse\x12_\n" +
-	"\x10WatchGenerations\x12#.mesaopt.v1.WatchGenerationsRequest\x1a$.mesaopt.v1.WatchGenerationsResponse0\x01\x12\\\n" +
-	"\x0fExportPhylogeny\x12\".mesaopt.v1.ExportPhylogenyRequest\x1a#.mesaopt.v1.ExportPhylogenyResponse0\x01B7Z5github.com/mesaopt/mesaopt/proto/mesaopt/v1;mesaoptv1b\x06proto3"
+	"\x11EXPORT_FORMAT_DOT\x10\x03B7Z5github.com/mesaopt/mesaopt/proto/mesaopt/v1;mesaoptv1b\x06proto3"
 
 var (
 	file_mesaopt_v1_lineage_proto_rawDescOnce sync.Once
@@ -1948,26 +1938,8 @@ var file_mesaopt_v1_lineage_proto_depIdxs = []int32{
 	17, // 15: mesaopt.v1.GetGenerationStatsResponse.stats:type_name -> mesaopt.v1.GenerationStats
 	17, // 16: mesaopt.v1.WatchGenerationsResponse.stats:type_name -> mesaopt.v1.GenerationStats
 	1,  // 17: mesaopt.v1.ExportPhylogenyRequest.format:type_name -> mesaopt.v1.ExportFormat
-	4,  // 18: mesaopt.v1.LineageService.GetIndividual:input_type -> mesaopt.v1.GetIndividualRequest
-	6,  // 19: mesaopt.v1.LineageService.GetLineOfDescent:input_type -> mesaopt.v1.GetLineOfDescentRequest
-	8,  // 20: mesaopt.v1.LineageService.ListFlagged:input_type -> mesaopt.v1.ListFlaggedRequest
-	10, // 21: mesaopt.v1.LineageService.GetDriftOrigin:input_type -> mesaopt.v1.GetDriftOriginRequest
-	13, // 22: mesaopt.v1.LineageService.GetDescendants:input_type -> mesaopt.v1.GetDescendantsRequest
-	15, // 23: mesaopt.v1.LineageService.GetMRCA:input_type -> mesaopt.v1.GetMRCARequest
-	18, // 24: mesaopt.v1.LineageService.GetGenerationStats:input_type -> mesaopt.v1.GetGenerationStatsRequest
-	20, // 25: mesaopt.v1.LineageService.WatchGenerations:input_type -> mesaopt.v1.WatchGenerationsRequest
-	22, // 26: mesaopt.v1.LineageService.ExportPhylogeny:input_type -> mesaopt.v1.ExportPhylogenyRequest
-	5,  // 27: mesaopt.v1.LineageService.GetIndividual:output_type -> mesaopt.v1.GetIndividualResponse
-	7,  // 28: mesaopt.v1.LineageService.GetLineOfDescent:output_type -> mesaopt.v1.GetLineOfDescentResponse
-	9,  // 29: mesaopt.v1.LineageService.ListFlagged:output_type -> mesaopt.v1.ListFlaggedResponse
-	12, // 30: mesaopt.v1.LineageService.GetDriftOrigin:output_type -> mesaopt.v1.GetDriftOriginResponse
-	14, // 31: mesaopt.v1.LineageService.GetDescendants:output_type -> mesaopt.v1.GetDescendantsResponse
-	16, // 32: mesaopt.v1.LineageService.GetMRCA:output_type -> mesaopt.v1.GetMRCAResponse
-	19, // 33: mesaopt.v1.LineageService.GetGenerationStats:output_type -> mesaopt.v1.GetGenerationStatsResponse
-	21, // 34: mesaopt.v1.LineageService.WatchGenerations:output_type -> mesaopt.v1.WatchGenerationsResponse
-	23, // 35: mesaopt.v1.LineageService.ExportPhylogeny:output_type -> mesaopt.v1.ExportPhylogenyResponse
-	27, // [27:36] is the sub-list for method output_type
-	18, // [18:27] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for method output_type
+	18, // [18:18] is the sub-list for method input_type
 	18, // [18:18] is the sub-list for extension type_name
 	18, // [18:18] is the sub-list for extension extendee
 	0,  // [0:18] is the sub-list for field type_name
@@ -1989,7 +1961,7 @@ func file_mesaopt_v1_lineage_proto_init() {
 			NumEnums:      2,
 			NumMessages:   22,
 			NumExtensions: 0,
-			NumServices:   1,
+			NumServices:   0,
 		},
 		GoTypes:           file_mesaopt_v1_lineage_proto_goTypes,
 		DependencyIndexes: file_mesaopt_v1_lineage_proto_depIdxs,

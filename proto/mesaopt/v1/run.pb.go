@@ -1448,16 +1448,7 @@ const file_mesaopt_v1_run_proto_rawDesc = "" +
 	"\x13RUN_STATE_SUCCEEDED\x10\x02\x12\x14\n" +
 	"\x10RUN_STATE_FAILED\x10\x03\x12\x17\n" +
 	"\x13RUN_STATE_CANCELLED\x10\x04\x12\x19\n" +
-	"\x15RUN_STATE_INTERRUPTED\x10\x052\xff\x03\n" +
-	"\n" +
-	"RunService\x12H\n" +
-	"\tSubmitRun\x12\x1c.mesaopt.v1.SubmitRunRequest\x1a\x1d.mesaopt.v1.SubmitRunResponse\x12?\n" +
-	"\x06GetRun\x12\x19.mesaopt.v1.GetRunRequest\x1a\x1a.mesaopt.v1.GetRunResponse\x12E\n" +
-	"\bListRuns\x12\x1b.mesaopt.v1.ListRunsRequest\x1a\x1c.mesaopt.v1.ListRunsResponse\x12G\n" +
-	"\bWatchRun\x12\x1b.mesaopt.v1.WatchRunRequest\x1a\x1c.mesaopt.v1.WatchRunResponse0\x01\x12H\n" +
-	"\tCancelRun\x12\x1c.mesaopt.v1.CancelRunRequest\x1a\x1d.mesaopt.v1.CancelRunResponse\x12H\n" +
-	"\tResumeRun\x12\x1c.mesaopt.v1.ResumeRunRequest\x1a\x1d.mesaopt.v1.ResumeRunResponse\x12B\n" +
-	"\aForkRun\x12\x1a.mesaopt.v1.ForkRunRequest\x1a\x1b.mesaopt.v1.ForkRunResponseB7Z5github.com/mesaopt/mesaopt/proto/mesaopt/v1;mesaoptv1b\x06proto3"
+	"\x15RUN_STATE_INTERRUPTED\x10\x05B7Z5github.com/mesaopt/mesaopt/proto/mesaopt/v1;mesaoptv1b\x06proto3"
 
 var (
 	file_mesaopt_v1_run_proto_rawDescOnce sync.Once
@@ -1526,22 +1517,8 @@ var file_mesaopt_v1_run_proto_depIdxs = []int32{
 	6,  // 21: mesaopt.v1.ListRunsResponse.runs:type_name -> mesaopt.v1.Run
 	2,  // 22: mesaopt.v1.WatchRunResponse.summary:type_name -> mesaopt.v1.GenerationSummary
 	0,  // 23: mesaopt.v1.WatchRunResponse.state:type_name -> mesaopt.v1.RunState
-	7,  // 24: mesaopt.v1.RunService.SubmitRun:input_type -> mesaopt.v1.SubmitRunRequest
-	9,  // 25: mesaopt.v1.RunService.GetRun:input_type -> mesaopt.v1.GetRunRequest
-	11, // 26: mesaopt.v1.RunService.ListRuns:input_type -> mesaopt.v1.ListRunsRequest
-	13, // 27: mesaopt.v1.RunService.WatchRun:input_type -> mesaopt.v1.WatchRunRequest
-	15, // 28: mesaopt.v1.RunService.CancelRun:input_type -> mesaopt.v1.CancelRunRequest
-	17, // 29: mesaopt.v1.RunService.ResumeRun:input_type -> mesaopt.v1.ResumeRunRequest
-	19, // 30: mesaopt.v1.RunService.ForkRun:input_type -> mesaopt.v1.ForkRunRequest
-	8,  // 31: mesaopt.v1.RunService.SubmitRun:output_type -> mesaopt.v1.SubmitRunResponse
-	10, // 32: mesaopt.v1.RunService.GetRun:output_type -> mesaopt.v1.GetRunResponse
-	12, // 33: mesaopt.v1.RunService.ListRuns:output_type -> mesaopt.v1.ListRunsResponse
-	14, // 34: mesaopt.v1.RunService.WatchRun:output_type -> mesaopt.v1.WatchRunResponse
-	16, // 35: mesaopt.v1.RunService.CancelRun:output_type -> mesaopt.v1.CancelRunResponse
-	18, // 36: mesaopt.v1.RunService.ResumeRun:output_type -> mesaopt.v1.ResumeRunResponse
-	20, // 37: mesaopt.v1.RunService.ForkRun:output_type -> mesaopt.v1.ForkRunResponse
-	31, // [31:38] is the sub-list for method output_type
-	24, // [24:31] is the sub-list for method input_type
+	24, // [24:24] is the sub-list for method output_type
+	24, // [24:24] is the sub-list for method input_type
 	24, // [24:24] is the sub-list for extension type_name
 	24, // [24:24] is the sub-list for extension extendee
 	0,  // [0:24] is the sub-list for field type_name
@@ -1562,7 +1539,7 @@ func file_mesaopt_v1_run_proto_init() {
 			NumEnums:      1,
 			NumMessages:   20,
 			NumExtensions: 0,
-			NumServices:   1,
+			NumServices:   0,
 		},
 		GoTypes:           file_mesaopt_v1_run_proto_goTypes,
 		DependencyIndexes: file_mesaopt_v1_run_proto_depIdxs,

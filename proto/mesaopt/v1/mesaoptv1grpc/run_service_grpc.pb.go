@@ -2,12 +2,13 @@
 // versions:
 // - protoc-gen-go-grpc v1.6.2
 // - protoc             (unknown)
-// source: mesaopt/v1/run.proto
+// source: mesaopt/v1/run_service.proto
 
-package mesaoptv1
+package mesaoptv1grpc
 
 import (
 	context "context"
+	v1 "github.com/mesaopt/mesaopt/proto/mesaopt/v1"
 	grpc "google.golang.org/grpc"
 	codes "google.golang.org/grpc/codes"
 	status "google.golang.org/grpc/status"
@@ -36,23 +37,23 @@ const (
 type RunServiceClient interface {
 	// SubmitRun validates the spec (INVALID_ARGUMENT naming the field) and
 	// starts the run.
-	SubmitRun(ctx context.Context, in *SubmitRunRequest, opts ...grpc.CallOption) (*SubmitRunResponse, error)
+	SubmitRun(ctx context.Context, in *v1.SubmitRunRequest, opts ...grpc.CallOption) (*v1.SubmitRunResponse, error)
 	// GetRun returns a run's status, summaries and, when done, its report.
-	GetRun(ctx context.Context, in *GetRunRequest, opts ...grpc.CallOption) (*GetRunResponse, error)
+	GetRun(ctx context.Context, in *v1.GetRunRequest, opts ...grpc.CallOption) (*v1.GetRunResponse, error)
 	// ListRuns lists the runs known to etcd, newest first.
-	ListRuns(ctx context.Context, in *ListRunsRequest, opts ...grpc.CallOption) (*ListRunsResponse, error)
+	ListRuns(ctx context.Context, in *v1.ListRunsRequest, opts ...grpc.CallOption) (*v1.ListRunsResponse, error)
 	// WatchRun streams generation summaries from from_generation on, and
 	// ends when the run ends.
-	WatchRun(ctx context.Context, in *WatchRunRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchRunResponse], error)
+	WatchRun(ctx context.Context, in *v1.WatchRunRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[v1.WatchRunResponse], error)
 	// CancelRun stops a run after its current generation.
-	CancelRun(ctx context.Context, in *CancelRunRequest, opts ...grpc.CallOption) (*CancelRunResponse, error)
+	CancelRun(ctx context.Context, in *v1.CancelRunRequest, opts ...grpc.CallOption) (*v1.CancelRunResponse, error)
 	// ResumeRun continues a run from its last checkpoint. Overrides are
 	// refused (FAILED_PRECONDITION) unless the field is safe to change
 	// (one that cannot change results, or the number of generations).
-	ResumeRun(ctx context.Context, in *ResumeRunRequest, opts ...grpc.CallOption) (*ResumeRunResponse, error)
+	ResumeRun(ctx context.Context, in *v1.ResumeRunRequest, opts ...grpc.CallOption) (*v1.ResumeRunResponse, error)
 	// ForkRun starts a new run from a retained checkpoint of an existing
 	// one, sharing its lineage up to that generation, with any overrides.
-	ForkRun(ctx context.Context, in *ForkRunRequest, opts ...grpc.CallOption) (*ForkRunResponse, error)
+	ForkRun(ctx context.Context, in *v1.ForkRunRequest, opts ...grpc.CallOption) (*v1.ForkRunResponse, error)
 }
 
 type runServiceClient struct {
@@ -63,9 +64,9 @@ func NewRunServiceClient(cc grpc.ClientConnInterface) RunServiceClient {
 	return &runServiceClient{cc}
 }
 
-func (c *runServiceClient) SubmitRun(ctx context.Context, in *SubmitRunRequest, opts ...grpc.CallOption) (*SubmitRunResponse, error) {
+func (c *runServiceClient) SubmitRun(ctx context.Context, in *v1.SubmitRunRequest, opts ...grpc.CallOption) (*v1.SubmitRunResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(SubmitRunResponse)
+	out := new(v1.SubmitRunResponse)
 	err := c.cc.Invoke(ctx, RunService_SubmitRun_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
@@ -73,9 +74,9 @@ func (c *runServiceClient) SubmitRun(ctx context.Context, in *SubmitRunRequest, 
 	return out, nil
 }
 
-func (c *runServiceClient) GetRun(ctx context.Context, in *GetRunRequest, opts ...grpc.CallOption) (*GetRunResponse, error) {
+func (c *runServiceClient) GetRun(ctx context.Context, in *v1.GetRunRequest, opts ...grpc.CallOption) (*v1.GetRunResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(GetRunResponse)
+	out := new(v1.GetRunResponse)
 	err := c.cc.Invoke(ctx, RunService_GetRun_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
@@ -83,9 +84,9 @@ func (c *runServiceClient) GetRun(ctx context.Context, in *GetRunRequest, opts .
 	return out, nil
 }
 
-func (c *runServiceClient) ListRuns(ctx context.Context, in *ListRunsRequest, opts ...grpc.CallOption) (*ListRunsResponse, error) {
+func (c *runServiceClient) ListRuns(ctx context.Context, in *v1.ListRunsRequest, opts ...grpc.CallOption) (*v1.ListRunsResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(ListRunsResponse)
+	out := new(v1.ListRunsResponse)
 	err := c.cc.Invoke(ctx, RunService_ListRuns_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
@@ -93,13 +94,13 @@ func (c *runServiceClient) ListRuns(ctx context.Context, in *ListRunsRequest, op
 	return out, nil
 }
 
-func (c *runServiceClient) WatchRun(ctx context.Context, in *WatchRunRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchRunResponse], error) {
+func (c *runServiceClient) WatchRun(ctx context.Context, in *v1.WatchRunRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[v1.WatchRunResponse], error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	stream, err := c.cc.NewStream(ctx, &RunService_ServiceDesc.Streams[0], RunService_WatchRun_FullMethodName, cOpts...)
 	if err != nil {
 		return nil, err
 	}
-	x := &grpc.GenericClientStream[WatchRunRequest, WatchRunResponse]{ClientStream: stream}
+	x := &grpc.GenericClientStream[v1.WatchRunRequest, v1.WatchRunResponse]{ClientStream: stream}
 	if err := x.ClientStream.SendMsg(in); err != nil {
 		return nil, err
 	}
@@ -110,11 +111,11 @@ func (c *runServiceClient) WatchRun(ctx context.Context, in *WatchRunRequest, op
 }
 
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
-type RunService_WatchRunClient = grpc.ServerStreamingClient[WatchRunResponse]
+type RunService_WatchRunClient = grpc.ServerStreamingClient[v1.WatchRunResponse]
 
-func (c *runServiceClient) CancelRun(ctx context.Context, in *CancelRunRequest, opts ...grpc.CallOption) (*CancelRunResponse, error) {
+func (c *runServiceClient) CancelRun(ctx context.Context, in *v1.CancelRunRequest, opts ...grpc.CallOption) (*v1.CancelRunResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(CancelRunResponse)
+	out := new(v1.CancelRunResponse)
 	err := c.cc.Invoke(ctx, RunService_CancelRun_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
@@ -122,9 +123,9 @@ func (c *runServiceClient) CancelRun(ctx context.Context, in *CancelRunRequest, 
 	return out, nil
 }
 
-func (c *runServiceClient) ResumeRun(ctx context.Context, in *ResumeRunRequest, opts ...grpc.CallOption) (*ResumeRunResponse, error) {
+func (c *runServiceClient) ResumeRun(ctx context.Context, in *v1.ResumeRunRequest, opts ...grpc.CallOption) (*v1.ResumeRunResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(ResumeRunResponse)
+	out := new(v1.ResumeRunResponse)
 	err := c.cc.Invoke(ctx, RunService_ResumeRun_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
@@ -132,9 +133,9 @@ func (c *runServiceClient) ResumeRun(ctx context.Context, in *ResumeRunRequest, 
 	return out, nil
 }
 
-func (c *runServiceClient) ForkRun(ctx context.Context, in *ForkRunRequest, opts ...grpc.CallOption) (*ForkRunResponse, error) {
+func (c *runServiceClient) ForkRun(ctx context.Context, in *v1.ForkRunRequest, opts ...grpc.CallOption) (*v1.ForkRunResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(ForkRunResponse)
+	out := new(v1.ForkRunResponse)
 	err := c.cc.Invoke(ctx, RunService_ForkRun_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
@@ -150,23 +151,23 @@ func (c *runServiceClient) ForkRun(ctx context.Context, in *ForkRunRequest, opts
 type RunServiceServer interface {
 	// SubmitRun validates the spec (INVALID_ARGUMENT naming the field) and
 	// starts the run.
-	SubmitRun(context.Context, *SubmitRunRequest) (*SubmitRunResponse, error)
+	SubmitRun(context.Context, *v1.SubmitRunRequest) (*v1.SubmitRunResponse, error)
 	// GetRun returns a run's status, summaries and, when done, its report.
-	GetRun(context.Context, *GetRunRequest) (*GetRunResponse, error)
+	GetRun(context.Context, *v1.GetRunRequest) (*v1.GetRunResponse, error)
 	// ListRuns lists the runs known to etcd, newest first.
-	ListRuns(context.Context, *ListRunsRequest) (*ListRunsResponse, error)
+	ListRuns(context.Context, *v1.ListRunsRequest) (*v1.ListRunsResponse, error)
 	// WatchRun streams generation summaries from from_generation on, and
 	// ends when the run ends.
-	WatchRun(*WatchRunRequest, grpc.ServerStreamingServer[WatchRunResponse]) error
+	WatchRun(*v1.WatchRunRequest, grpc.ServerStreamingServer[v1.WatchRunResponse]) error
 	// CancelRun stops a run after its current generation.
-	CancelRun(context.Context, *CancelRunRequest) (*CancelRunResponse, error)
+	CancelRun(context.Context, *v1.CancelRunRequest) (*v1.CancelRunResponse, error)
 	// ResumeRun continues a run from its last checkpoint. Overrides are
 	// refused (FAILED_PRECONDITION) unless the field is safe to change
 	// (one that cannot change results, or the number of generations).
-	ResumeRun(context.Context, *ResumeRunRequest) (*ResumeRunResponse, error)
+	ResumeRun(context.Context, *v1.ResumeRunRequest) (*v1.ResumeRunResponse, error)
 	// ForkRun starts a new run from a retained checkpoint of an existing
 	// one, sharing its lineage up to that generation, with any overrides.
-	ForkRun(context.Context, *ForkRunRequest) (*ForkRunResponse, error)
+	ForkRun(context.Context, *v1.ForkRunRequest) (*v1.ForkRunResponse, error)
 	mustEmbedUnimplementedRunServiceServer()
 }
 
@@ -177,25 +178,25 @@ type RunServiceServer interface {
 // pointer dereference when methods are called.
 type UnimplementedRunServiceServer struct{}
 
-func (UnimplementedRunServiceServer) SubmitRun(context.Context, *SubmitRunRequest) (*SubmitRunResponse, error) {
+func (UnimplementedRunServiceServer) SubmitRun(context.Context, *v1.SubmitRunRequest) (*v1.SubmitRunResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method SubmitRun not implemented")
 }
-func (UnimplementedRunServiceServer) GetRun(context.Context, *GetRunRequest) (*GetRunResponse, error) {
+func (UnimplementedRunServiceServer) GetRun(context.Context, *v1.GetRunRequest) (*v1.GetRunResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetRun not implemented")
 }
-func (UnimplementedRunServiceServer) ListRuns(context.Context, *ListRunsRequest) (*ListRunsResponse, error) {
+func (UnimplementedRunServiceServer) ListRuns(context.Context, *v1.ListRunsRequest) (*v1.ListRunsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListRuns not implemented")
 }
-func (UnimplementedRunServiceServer) WatchRun(*WatchRunRequest, grpc.ServerStreamingServer[WatchRunResponse]) error {
+func (UnimplementedRunServiceServer) WatchRun(*v1.WatchRunRequest, grpc.ServerStreamingServer[v1.WatchRunResponse]) error {
 	return status.Error(codes.Unimplemented, "method WatchRun not implemented")
 }
-func (UnimplementedRunServiceServer) CancelRun(context.Context, *CancelRunRequest) (*CancelRunResponse, error) {
+func (UnimplementedRunServiceServer) CancelRun(context.Context, *v1.CancelRunRequest) (*v1.CancelRunResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method CancelRun not implemented")
 }
-func (UnimplementedRunServiceServer) ResumeRun(context.Context, *ResumeRunRequest) (*ResumeRunResponse, error) {
+func (UnimplementedRunServiceServer) ResumeRun(context.Context, *v1.ResumeRunRequest) (*v1.ResumeRunResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ResumeRun not implemented")
 }
-func (UnimplementedRunServiceServer) ForkRun(context.Context, *ForkRunRequest) (*ForkRunResponse, error) {
+func (UnimplementedRunServiceServer) ForkRun(context.Context, *v1.ForkRunRequest) (*v1.ForkRunResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ForkRun not implemented")
 }
 func (UnimplementedRunServiceServer) mustEmbedUnimplementedRunServiceServer() {}
@@ -220,7 +221,7 @@ func RegisterRunServiceServer(s grpc.ServiceRegistrar, srv RunServiceServer) {
 }
 
 func _RunService_SubmitRun_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(SubmitRunRequest)
+	in := new(v1.SubmitRunRequest)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
@@ -232,13 +233,13 @@ func _RunService_SubmitRun_Handler(srv interface{}, ctx context.Context, dec fun
 		FullMethod: RunService_SubmitRun_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(RunServiceServer).SubmitRun(ctx, req.(*SubmitRunRequest))
+		return srv.(RunServiceServer).SubmitRun(ctx, req.(*v1.SubmitRunRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
 
 func _RunService_GetRun_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(GetRunRequest)
+	in := new(v1.GetRunRequest)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
@@ -250,13 +251,13 @@ func _RunService_GetRun_Handler(srv interface{}, ctx context.Context, dec func(i
 		FullMethod: RunService_GetRun_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(RunServiceServer).GetRun(ctx, req.(*GetRunRequest))
+		return srv.(RunServiceServer).GetRun(ctx, req.(*v1.GetRunRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
 
 func _RunService_ListRuns_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(ListRunsRequest)
+	in := new(v1.ListRunsRequest)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
@@ -268,24 +269,24 @@ func _RunService_ListRuns_Handler(srv interface{}, ctx context.Context, dec func
 		FullMethod: RunService_ListRuns_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(RunServiceServer).ListRuns(ctx, req.(*ListRunsRequest))
+		return srv.(RunServiceServer).ListRuns(ctx, req.(*v1.ListRunsRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
 
 func _RunService_WatchRun_Handler(srv interface{}, stream grpc.ServerStream) error {
-	m := new(WatchRunRequest)
+	m := new(v1.WatchRunRequest)
 	if err := stream.RecvMsg(m); err != nil {
 		return err
 	}
-	return srv.(RunServiceServer).WatchRun(m, &grpc.GenericServerStream[WatchRunRequest, WatchRunResponse]{ServerStream: stream})
+	return srv.(RunServiceServer).WatchRun(m, &grpc.GenericServerStream[v1.WatchRunRequest, v1.WatchRunResponse]{ServerStream: stream})
 }
 
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
-type RunService_WatchRunServer = grpc.ServerStreamingServer[WatchRunResponse]
+type RunService_WatchRunServer = grpc.ServerStreamingServer[v1.WatchRunResponse]
 
 func _RunService_CancelRun_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(CancelRunRequest)
+	in := new(v1.CancelRunRequest)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
@@ -297,13 +298,13 @@ func _RunService_CancelRun_Handler(srv interface{}, ctx context.Context, dec fun
 		FullMethod: RunService_CancelRun_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(RunServiceServer).CancelRun(ctx, req.(*CancelRunRequest))
+		return srv.(RunServiceServer).CancelRun(ctx, req.(*v1.CancelRunRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
 
 func _RunService_ResumeRun_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(ResumeRunRequest)
+	in := new(v1.ResumeRunRequest)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
@@ -315,13 +316,13 @@ func _RunService_ResumeRun_Handler(srv interface{}, ctx context.Context, dec fun
 		FullMethod: RunService_ResumeRun_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(RunServiceServer).ResumeRun(ctx, req.(*ResumeRunRequest))
+		return srv.(RunServiceServer).ResumeRun(ctx, req.(*v1.ResumeRunRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
 
 func _RunService_ForkRun_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(ForkRunRequest)
+	in := new(v1.ForkRunRequest)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
@@ -333,7 +334,7 @@ func _RunService_ForkRun_Handler(srv interface{}, ctx context.Context, dec func(
 		FullMethod: RunService_ForkRun_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(RunServiceServer).ForkRun(ctx, req.(*ForkRunRequest))
+		return srv.(RunServiceServer).ForkRun(ctx, req.(*v1.ForkRunRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -377,5 +378,5 @@ var RunService_ServiceDesc = grpc.ServiceDesc{
 			ServerStreams: true,
 		},
 	},
-	Metadata: "mesaopt/v1/run.proto",
+	Metadata: "mesaopt/v1/run_service.proto",
 }

@@ -2,12 +2,13 @@
 // versions:
 // - protoc-gen-go-grpc v1.6.2
 // - protoc             (unknown)
-// source: mesaopt/v1/evaluator.proto
+// source: mesaopt/v1/evaluator_service.proto
 
-package mesaoptv1
+package mesaoptv1grpc
 
 import (
 	context "context"
+	v1 "github.com/mesaopt/mesaopt/proto/mesaopt/v1"
 	grpc "google.golang.org/grpc"
 	codes "google.golang.org/grpc/codes"
 	status "google.golang.org/grpc/status"
@@ -31,7 +32,7 @@ type EvaluatorServiceClient interface {
 	// Evaluate scores every task under every condition. Invalid genomes are
 	// rejected with INVALID_ARGUMENT; a protocol version other than the
 	// worker's with FAILED_PRECONDITION.
-	Evaluate(ctx context.Context, in *EvaluateRequest, opts ...grpc.CallOption) (*EvaluateResponse, error)
+	Evaluate(ctx context.Context, in *v1.EvaluateRequest, opts ...grpc.CallOption) (*v1.EvaluateResponse, error)
 }
 
 type evaluatorServiceClient struct {
@@ -42,9 +43,9 @@ func NewEvaluatorServiceClient(cc grpc.ClientConnInterface) EvaluatorServiceClie
 	return &evaluatorServiceClient{cc}
 }
 
-func (c *evaluatorServiceClient) Evaluate(ctx context.Context, in *EvaluateRequest, opts ...grpc.CallOption) (*EvaluateResponse, error) {
+func (c *evaluatorServiceClient) Evaluate(ctx context.Context, in *v1.EvaluateRequest, opts ...grpc.CallOption) (*v1.EvaluateResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(EvaluateResponse)
+	out := new(v1.EvaluateResponse)
 	err := c.cc.Invoke(ctx, EvaluatorService_Evaluate_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
@@ -61,7 +62,7 @@ type EvaluatorServiceServer interface {
 	// Evaluate scores every task under every condition. Invalid genomes are
 	// rejected with INVALID_ARGUMENT; a protocol version other than the
 	// worker's with FAILED_PRECONDITION.
-	Evaluate(context.Context, *EvaluateRequest) (*EvaluateResponse, error)
+	Evaluate(context.Context, *v1.EvaluateRequest) (*v1.EvaluateResponse, error)
 	mustEmbedUnimplementedEvaluatorServiceServer()
 }
 
@@ -72,7 +73,7 @@ type EvaluatorServiceServer interface {
 // pointer dereference when methods are called.
 type UnimplementedEvaluatorServiceServer struct{}
 
-func (UnimplementedEvaluatorServiceServer) Evaluate(context.Context, *EvaluateRequest) (*EvaluateResponse, error) {
+func (UnimplementedEvaluatorServiceServer) Evaluate(context.Context, *v1.EvaluateRequest) (*v1.EvaluateResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Evaluate not implemented")
 }
 func (UnimplementedEvaluatorServiceServer) mustEmbedUnimplementedEvaluatorServiceServer() {}
@@ -97,7 +98,7 @@ func RegisterEvaluatorServiceServer(s grpc.ServiceRegistrar, srv EvaluatorServic
 }
 
 func _EvaluatorService_Evaluate_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(EvaluateRequest)
+	in := new(v1.EvaluateRequest)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
@@ -109,7 +110,7 @@ func _EvaluatorService_Evaluate_Handler(srv interface{}, ctx context.Context, de
 		FullMethod: EvaluatorService_Evaluate_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(EvaluatorServiceServer).Evaluate(ctx, req.(*EvaluateRequest))
+		return srv.(EvaluatorServiceServer).Evaluate(ctx, req.(*v1.EvaluateRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -127,5 +128,5 @@ var EvaluatorService_ServiceDesc = grpc.ServiceDesc{
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
-	Metadata: "mesaopt/v1/evaluator.proto",
+	Metadata: "mesaopt/v1/evaluator_service.proto",
 }

@@ -2,12 +2,13 @@
 // versions:
 // - protoc-gen-go-grpc v1.6.2
 // - protoc             (unknown)
-// source: mesaopt/v1/lineage.proto
+// source: mesaopt/v1/lineage_service.proto
 
-package mesaoptv1
+package mesaoptv1grpc
 
 import (
 	context "context"
+	v1 "github.com/mesaopt/mesaopt/proto/mesaopt/v1"
 	grpc "google.golang.org/grpc"
 	codes "google.golang.org/grpc/codes"
 	status "google.golang.org/grpc/status"
@@ -38,33 +39,33 @@ const (
 type LineageServiceClient interface {
 	// GetIndividual returns one recorded individual. NOT_FOUND if the run or
 	// the individual is unknown.
-	GetIndividual(ctx context.Context, in *GetIndividualRequest, opts ...grpc.CallOption) (*GetIndividualResponse, error)
+	GetIndividual(ctx context.Context, in *v1.GetIndividualRequest, opts ...grpc.CallOption) (*v1.GetIndividualResponse, error)
 	// GetLineOfDescent returns the individual and its primary-parent ancestors
 	// back to generation 0, newest first.
-	GetLineOfDescent(ctx context.Context, in *GetLineOfDescentRequest, opts ...grpc.CallOption) (*GetLineOfDescentResponse, error)
+	GetLineOfDescent(ctx context.Context, in *v1.GetLineOfDescentRequest, opts ...grpc.CallOption) (*v1.GetLineOfDescentResponse, error)
 	// ListFlagged lists flagged planners of one generation (default: the last
 	// checkpointed one), by fitness descending.
-	ListFlagged(ctx context.Context, in *ListFlaggedRequest, opts ...grpc.CallOption) (*ListFlaggedResponse, error)
+	ListFlagged(ctx context.Context, in *v1.ListFlaggedRequest, opts ...grpc.CallOption) (*v1.ListFlaggedResponse, error)
 	// GetDriftOrigin finds where on the line of descent the flag began.
-	GetDriftOrigin(ctx context.Context, in *GetDriftOriginRequest, opts ...grpc.CallOption) (*GetDriftOriginResponse, error)
+	GetDriftOrigin(ctx context.Context, in *v1.GetDriftOriginRequest, opts ...grpc.CallOption) (*v1.GetDriftOriginResponse, error)
 	// GetDescendants returns the retained descendants of an individual (via
 	// any parent) down to max_depth generations of descent, by depth then id.
-	GetDescendants(ctx context.Context, in *GetDescendantsRequest, opts ...grpc.CallOption) (*GetDescendantsResponse, error)
+	GetDescendants(ctx context.Context, in *v1.GetDescendantsRequest, opts ...grpc.CallOption) (*v1.GetDescendantsResponse, error)
 	// GetMRCA returns the most recent common ancestor of a set of
 	// individuals along their lines of descent.
-	GetMRCA(ctx context.Context, in *GetMRCARequest, opts ...grpc.CallOption) (*GetMRCAResponse, error)
+	GetMRCA(ctx context.Context, in *v1.GetMRCARequest, opts ...grpc.CallOption) (*v1.GetMRCAResponse, error)
 	// GetGenerationStats returns the phylogenetic metrics of a range of
 	// generations, as recorded when each generation was live.
-	GetGenerationStats(ctx context.Context, in *GetGenerationStatsRequest, opts ...grpc.CallOption) (*GetGenerationStatsResponse, error)
+	GetGenerationStats(ctx context.Context, in *v1.GetGenerationStatsRequest, opts ...grpc.CallOption) (*v1.GetGenerationStatsResponse, error)
 	// WatchGenerations streams each generation's metrics from
 	// from_generation on, as they are committed, and ends when the run ends.
 	// A client that reads more slowly than generations are committed gets
 	// RESOURCE_EXHAUSTED once it is buffer_size generations behind, and
 	// reconnects with the from_generation the error names.
-	WatchGenerations(ctx context.Context, in *WatchGenerationsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchGenerationsResponse], error)
+	WatchGenerations(ctx context.Context, in *v1.WatchGenerationsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[v1.WatchGenerationsResponse], error)
 	// ExportPhylogeny streams the retained phylogeny as an ALife standard
 	// CSV, Newick or Graphviz DOT file, in chunks of at most 64 KiB.
-	ExportPhylogeny(ctx context.Context, in *ExportPhylogenyRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ExportPhylogenyResponse], error)
+	ExportPhylogeny(ctx context.Context, in *v1.ExportPhylogenyRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[v1.ExportPhylogenyResponse], error)
 }
 
 type lineageServiceClient struct {
@@ -75,9 +76,9 @@ func NewLineageServiceClient(cc grpc.ClientConnInterface) LineageServiceClient {
 	return &lineageServiceClient{cc}
 }
 
-func (c *lineageServiceClient) GetIndividual(ctx context.Context, in *GetIndividualRequest, opts ...grpc.CallOption) (*GetIndividualResponse, error) {
+func (c *lineageServiceClient) GetIndividual(ctx context.Context, in *v1.GetIndividualRequest, opts ...grpc.CallOption) (*v1.GetIndividualResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(GetIndividualResponse)
+	out := new(v1.GetIndividualResponse)
 	err := c.cc.Invoke(ctx, LineageService_GetIndividual_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
@@ -85,9 +86,9 @@ func (c *lineageServiceClient) GetIndividual(ctx context.Context, in *GetIndivid
 	return out, nil
 }
 
-func (c *lineageServiceClient) GetLineOfDescent(ctx context.Context, in *GetLineOfDescentRequest, opts ...grpc.CallOption) (*GetLineOfDescentResponse, error) {
+func (c *lineageServiceClient) GetLineOfDescent(ctx context.Context, in *v1.GetLineOfDescentRequest, opts ...grpc.CallOption) (*v1.GetLineOfDescentResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(GetLineOfDescentResponse)
+	out := new(v1.GetLineOfDescentResponse)
 	err := c.cc.Invoke(ctx, LineageService_GetLineOfDescent_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
@@ -95,9 +96,9 @@ func (c *lineageServiceClient) GetLineOfDescent(ctx context.Context, in *GetLine
 	return out, nil
 }
 
-func (c *lineageServiceClient) ListFlagged(ctx context.Context, in *ListFlaggedRequest, opts ...grpc.CallOption) (*ListFlaggedResponse, error) {
+func (c *lineageServiceClient) ListFlagged(ctx context.Context, in *v1.ListFlaggedRequest, opts ...grpc.CallOption) (*v1.ListFlaggedResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(ListFlaggedResponse)
+	out := new(v1.ListFlaggedResponse)
 	err := c.cc.Invoke(ctx, LineageService_ListFlagged_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
@@ -105,9 +106,9 @@ func (c *lineageServiceClient) ListFlagged(ctx context.Context, in *ListFlaggedR
 	return out, nil
 }
 
-func (c *lineageServiceClient) GetDriftOrigin(ctx context.Context, in *GetDriftOriginRequest, opts ...grpc.CallOption) (*GetDriftOriginResponse, error) {
+func (c *lineageServiceClient) GetDriftOrigin(ctx context.Context, in *v1.GetDriftOriginRequest, opts ...grpc.CallOption) (*v1.GetDriftOriginResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(GetDriftOriginResponse)
+	out := new(v1.GetDriftOriginResponse)
 	err := c.cc.Invoke(ctx, LineageService_GetDriftOrigin_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
@@ -115,9 +116,9 @@ func (c *lineageServiceClient) GetDriftOrigin(ctx context.Context, in *GetDriftO
 	return out, nil
 }
 
-func (c *lineageServiceClient) GetDescendants(ctx context.Context, in *GetDescendantsRequest, opts ...grpc.CallOption) (*GetDescendantsResponse, error) {
+func (c *lineageServiceClient) GetDescendants(ctx context.Context, in *v1.GetDescendantsRequest, opts ...grpc.CallOption) (*v1.GetDescendantsResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(GetDescendantsResponse)
+	out := new(v1.GetDescendantsResponse)
 	err := c.cc.Invoke(ctx, LineageService_GetDescendants_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
@@ -125,9 +126,9 @@ func (c *lineageServiceClient) GetDescendants(ctx context.Context, in *GetDescen
 	return out, nil
 }
 
-func (c *lineageServiceClient) GetMRCA(ctx context.Context, in *GetMRCARequest, opts ...grpc.CallOption) (*GetMRCAResponse, error) {
+func (c *lineageServiceClient) GetMRCA(ctx context.Context, in *v1.GetMRCARequest, opts ...grpc.CallOption) (*v1.GetMRCAResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(GetMRCAResponse)
+	out := new(v1.GetMRCAResponse)
 	err := c.cc.Invoke(ctx, LineageService_GetMRCA_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
@@ -135,9 +136,9 @@ func (c *lineageServiceClient) GetMRCA(ctx context.Context, in *GetMRCARequest, 
 	return out, nil
 }
 
-func (c *lineageServiceClient) GetGenerationStats(ctx context.Context, in *GetGenerationStatsRequest, opts ...grpc.CallOption) (*GetGenerationStatsResponse, error) {
+func (c *lineageServiceClient) GetGenerationStats(ctx context.Context, in *v1.GetGenerationStatsRequest, opts ...grpc.CallOption) (*v1.GetGenerationStatsResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(GetGenerationStatsResponse)
+	out := new(v1.GetGenerationStatsResponse)
 	err := c.cc.Invoke(ctx, LineageService_GetGenerationStats_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
@@ -145,13 +146,13 @@ func (c *lineageServiceClient) GetGenerationStats(ctx context.Context, in *GetGe
 	return out, nil
 }
 
-func (c *lineageServiceClient) WatchGenerations(ctx context.Context, in *WatchGenerationsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchGenerationsResponse], error) {
+func (c *lineageServiceClient) WatchGenerations(ctx context.Context, in *v1.WatchGenerationsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[v1.WatchGenerationsResponse], error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	stream, err := c.cc.NewStream(ctx, &LineageService_ServiceDesc.Streams[0], LineageService_WatchGenerations_FullMethodName, cOpts...)
 	if err != nil {
 		return nil, err
 	}
-	x := &grpc.GenericClientStream[WatchGenerationsRequest, WatchGenerationsResponse]{ClientStream: stream}
+	x := &grpc.GenericClientStream[v1.WatchGenerationsRequest, v1.WatchGenerationsResponse]{ClientStream: stream}
 	if err := x.ClientStream.SendMsg(in); err != nil {
 		return nil, err
 	}
@@ -162,15 +163,15 @@ func (c *lineageServiceClient) WatchGenerations(ctx context.Context, in *WatchGe
 }
 
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
-type LineageService_WatchGenerationsClient = grpc.ServerStreamingClient[WatchGenerationsResponse]
+type LineageService_WatchGenerationsClient = grpc.ServerStreamingClient[v1.WatchGenerationsResponse]
 
-func (c *lineageServiceClient) ExportPhylogeny(ctx context.Context, in *ExportPhylogenyRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ExportPhylogenyResponse], error) {
+func (c *lineageServiceClient) ExportPhylogeny(ctx context.Context, in *v1.ExportPhylogenyRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[v1.ExportPhylogenyResponse], error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	stream, err := c.cc.NewStream(ctx, &LineageService_ServiceDesc.Streams[1], LineageService_ExportPhylogeny_FullMethodName, cOpts...)
 	if err != nil {
 		return nil, err
 	}
-	x := &grpc.GenericClientStream[ExportPhylogenyRequest, ExportPhylogenyResponse]{ClientStream: stream}
+	x := &grpc.GenericClientStream[v1.ExportPhylogenyRequest, v1.ExportPhylogenyResponse]{ClientStream: stream}
 	if err := x.ClientStream.SendMsg(in); err != nil {
 		return nil, err
 	}
@@ -181,7 +182,7 @@ func (c *lineageServiceClient) ExportPhylogeny(ctx context.Context, in *ExportPh
 }
 
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
-type LineageService_ExportPhylogenyClient = grpc.ServerStreamingClient[ExportPhylogenyResponse]
+type LineageService_ExportPhylogenyClient = grpc.ServerStreamingClient[v1.ExportPhylogenyResponse]
 
 // LineageServiceServer is the server API for LineageService service.
 // All implementations must embed UnimplementedLineageServiceServer
@@ -191,33 +192,33 @@ type LineageService_ExportPhylogenyClient = grpc.ServerStreamingClient[ExportPhy
 type LineageServiceServer interface {
 	// GetIndividual returns one recorded individual. NOT_FOUND if the run or
 	// the individual is unknown.
-	GetIndividual(context.Context, *GetIndividualRequest) (*GetIndividualResponse, error)
+	GetIndividual(context.Context, *v1.GetIndividualRequest) (*v1.GetIndividualResponse, error)
 	// GetLineOfDescent returns the individual and its primary-parent ancestors
 	// back to generation 0, newest first.
-	GetLineOfDescent(context.Context, *GetLineOfDescentRequest) (*GetLineOfDescentResponse, error)
+	GetLineOfDescent(context.Context, *v1.GetLineOfDescentRequest) (*v1.GetLineOfDescentResponse, error)
 	// ListFlagged lists flagged planners of one generation (default: the last
 	// checkpointed one), by fitness descending.
-	ListFlagged(context.Context, *ListFlaggedRequest) (*ListFlaggedResponse, error)
+	ListFlagged(context.Context, *v1.ListFlaggedRequest) (*v1.ListFlaggedResponse, error)
 	// GetDriftOrigin finds where on the line of descent the flag began.
-	GetDriftOrigin(context.Context, *GetDriftOriginRequest) (*GetDriftOriginResponse, error)
+	GetDriftOrigin(context.Context, *v1.GetDriftOriginRequest) (*v1.GetDriftOriginResponse, error)
 	// GetDescendants returns the retained descendants of an individual (via
 	// any parent) down to max_depth generations of descent, by depth then id.
-	GetDescendants(context.Context, *GetDescendantsRequest) (*GetDescendantsResponse, error)
+	GetDescendants(context.Context, *v1.GetDescendantsRequest) (*v1.GetDescendantsResponse, error)
 	// GetMRCA returns the most recent common ancestor of a set of
 	// individuals along their lines of descent.
-	GetMRCA(context.Context, *GetMRCARequest) (*GetMRCAResponse, error)
+	GetMRCA(context.Context, *v1.GetMRCARequest) (*v1.GetMRCAResponse, error)
 	// GetGenerationStats returns the phylogenetic metrics of a range of
 	// generations, as recorded when each generation was live.
-	GetGenerationStats(context.Context, *GetGenerationStatsRequest) (*GetGenerationStatsResponse, error)
+	GetGenerationStats(context.Context, *v1.GetGenerationStatsRequest) (*v1.GetGenerationStatsResponse, error)
 	// WatchGenerations streams each generation's metrics from
 	// from_generation on, as they are committed, and ends when the run ends.
 	// A client that reads more slowly than generations are committed gets
 	// RESOURCE_EXHAUSTED once it is buffer_size generations behind, and
 	// reconnects with the from_generation the error names.
-	WatchGenerations(*WatchGenerationsRequest, grpc.ServerStreamingServer[WatchGenerationsResponse]) error
+	WatchGenerations(*v1.WatchGenerationsRequest, grpc.ServerStreamingServer[v1.WatchGenerationsResponse]) error
 	// ExportPhylogeny streams the retained phylogeny as an ALife standard
 	// CSV, Newick or Graphviz DOT file, in chunks of at most 64 KiB.
-	ExportPhylogeny(*ExportPhylogenyRequest, grpc.ServerStreamingServer[ExportPhylogenyResponse]) error
+	ExportPhylogeny(*v1.ExportPhylogenyRequest, grpc.ServerStreamingServer[v1.ExportPhylogenyResponse]) error
 	mustEmbedUnimplementedLineageServiceServer()
 }
 
@@ -228,31 +229,31 @@ type LineageServiceServer interface {
 // pointer dereference when methods are called.
 type UnimplementedLineageServiceServer struct{}
 
-func (UnimplementedLineageServiceServer) GetIndividual(context.Context, *GetIndividualRequest) (*GetIndividualResponse, error) {
+func (UnimplementedLineageServiceServer) GetIndividual(context.Context, *v1.GetIndividualRequest) (*v1.GetIndividualResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetIndividual not implemented")
 }
-func (UnimplementedLineageServiceServer) GetLineOfDescent(context.Context, *GetLineOfDescentRequest) (*GetLineOfDescentResponse, error) {
+func (UnimplementedLineageServiceServer) GetLineOfDescent(context.Context, *v1.GetLineOfDescentRequest) (*v1.GetLineOfDescentResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetLineOfDescent not implemented")
 }
-func (UnimplementedLineageServiceServer) ListFlagged(context.Context, *ListFlaggedRequest) (*ListFlaggedResponse, error) {
+func (UnimplementedLineageServiceServer) ListFlagged(context.Context, *v1.ListFlaggedRequest) (*v1.ListFlaggedResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListFlagged not implemented")
 }
-func (UnimplementedLineageServiceServer) GetDriftOrigin(context.Context, *GetDriftOriginRequest) (*GetDriftOriginResponse, error) {
+func (UnimplementedLineageServiceServer) GetDriftOrigin(context.Context, *v1.GetDriftOriginRequest) (*v1.GetDriftOriginResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetDriftOrigin not implemented")
 }
-func (UnimplementedLineageServiceServer) GetDescendants(context.Context, *GetDescendantsRequest) (*GetDescendantsResponse, error) {
+func (UnimplementedLineageServiceServer) GetDescendants(context.Context, *v1.GetDescendantsRequest) (*v1.GetDescendantsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetDescendants not implemented")
 }
-func (UnimplementedLineageServiceServer) GetMRCA(context.Context, *GetMRCARequest) (*GetMRCAResponse, error) {
+func (UnimplementedLineageServiceServer) GetMRCA(context.Context, *v1.GetMRCARequest) (*v1.GetMRCAResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetMRCA not implemented")
 }
-func (UnimplementedLineageServiceServer) GetGenerationStats(context.Context, *GetGenerationStatsRequest) (*GetGenerationStatsResponse, error) {
+func (UnimplementedLineageServiceServer) GetGenerationStats(context.Context, *v1.GetGenerationStatsRequest) (*v1.GetGenerationStatsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetGenerationStats not implemented")
 }
-func (UnimplementedLineageServiceServer) WatchGenerations(*WatchGenerationsRequest, grpc.ServerStreamingServer[WatchGenerationsResponse]) error {
+func (UnimplementedLineageServiceServer) WatchGenerations(*v1.WatchGenerationsRequest, grpc.ServerStreamingServer[v1.WatchGenerationsResponse]) error {
 	return status.Error(codes.Unimplemented, "method WatchGenerations not implemented")
 }
-func (UnimplementedLineageServiceServer) ExportPhylogeny(*ExportPhylogenyRequest, grpc.ServerStreamingServer[ExportPhylogenyResponse]) error {
+func (UnimplementedLineageServiceServer) ExportPhylogeny(*v1.ExportPhylogenyRequest, grpc.ServerStreamingServer[v1.ExportPhylogenyResponse]) error {
 	return status.Error(codes.Unimplemented, "method ExportPhylogeny not implemented")
 }
 func (UnimplementedLineageServiceServer) mustEmbedUnimplementedLineageServiceServer() {}
@@ -277,7 +278,7 @@ func RegisterLineageServiceServer(s grpc.ServiceRegistrar, srv LineageServiceSer
 }
 
 func _LineageService_GetIndividual_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(GetIndividualRequest)
+	in := new(v1.GetIndividualRequest)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
@@ -289,13 +290,13 @@ func _LineageService_GetIndividual_Handler(srv interface{}, ctx context.Context,
 		FullMethod: LineageService_GetIndividual_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(LineageServiceServer).GetIndividual(ctx, req.(*GetIndividualRequest))
+		return srv.(LineageServiceServer).GetIndividual(ctx, req.(*v1.GetIndividualRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
 
 func _LineageService_GetLineOfDescent_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(GetLineOfDescentRequest)
+	in := new(v1.GetLineOfDescentRequest)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
@@ -307,13 +308,13 @@ func _LineageService_GetLineOfDescent_Handler(srv interface{}, ctx context.Conte
 		FullMethod: LineageService_GetLineOfDescent_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(LineageServiceServer).GetLineOfDescent(ctx, req.(*GetLineOfDescentRequest))
+		return srv.(LineageServiceServer).GetLineOfDescent(ctx, req.(*v1.GetLineOfDescentRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
 
 func _LineageService_ListFlagged_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(ListFlaggedRequest)
+	in := new(v1.ListFlaggedRequest)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
@@ -325,13 +326,13 @@ func _LineageService_ListFlagged_Handler(srv interface{}, ctx context.Context, d
 		FullMethod: LineageService_ListFlagged_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(LineageServiceServer).ListFlagged(ctx, req.(*ListFlaggedRequest))
+		return srv.(LineageServiceServer).ListFlagged(ctx, req.(*v1.ListFlaggedRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
 
 func _LineageService_GetDriftOrigin_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(GetDriftOriginRequest)
+	in := new(v1.GetDriftOriginRequest)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
@@ -343,13 +344,13 @@ func _LineageService_GetDriftOrigin_Handler(srv interface{}, ctx context.Context
 		FullMethod: LineageService_GetDriftOrigin_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(LineageServiceServer).GetDriftOrigin(ctx, req.(*GetDriftOriginRequest))
+		return srv.(LineageServiceServer).GetDriftOrigin(ctx, req.(*v1.GetDriftOriginRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
 
 func _LineageService_GetDescendants_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(GetDescendantsRequest)
+	in := new(v1.GetDescendantsRequest)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
@@ -361,13 +362,13 @@ func _LineageService_GetDescendants_Handler(srv interface{}, ctx context.Context
 		FullMethod: LineageService_GetDescendants_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(LineageServiceServer).GetDescendants(ctx, req.(*GetDescendantsRequest))
+		return srv.(LineageServiceServer).GetDescendants(ctx, req.(*v1.GetDescendantsRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
 
 func _LineageService_GetMRCA_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(GetMRCARequest)
+	in := new(v1.GetMRCARequest)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
@@ -379,13 +380,13 @@ func _LineageService_GetMRCA_Handler(srv interface{}, ctx context.Context, dec f
 		FullMethod: LineageService_GetMRCA_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(LineageServiceServer).GetMRCA(ctx, req.(*GetMRCARequest))
+		return srv.(LineageServiceServer).GetMRCA(ctx, req.(*v1.GetMRCARequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
 
 func _LineageService_GetGenerationStats_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(GetGenerationStatsRequest)
+	in := new(v1.GetGenerationStatsRequest)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
@@ -397,32 +398,32 @@ func _LineageService_GetGenerationStats_Handler(srv interface{}, ctx context.Con
 		FullMethod: LineageService_GetGenerationStats_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(LineageServiceServer).GetGenerationStats(ctx, req.(*GetGenerationStatsRequest))
+		return srv.(LineageServiceServer).GetGenerationStats(ctx, req.(*v1.GetGenerationStatsRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
 
 func _LineageService_WatchGenerations_Handler(srv interface{}, stream grpc.ServerStream) error {
-	m := new(WatchGenerationsRequest)
+	m := new(v1.WatchGenerationsRequest)
 	if err := stream.RecvMsg(m); err != nil {
 		return err
 	}
-	return srv.(LineageServiceServer).WatchGenerations(m, &grpc.GenericServerStream[WatchGenerationsRequest, WatchGenerationsResponse]{ServerStream: stream})
+	return srv.(LineageServiceServer).WatchGenerations(m, &grpc.GenericServerStream[v1.WatchGenerationsRequest, v1.WatchGenerationsResponse]{ServerStream: stream})
 }
 
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
-type LineageService_WatchGenerationsServer = grpc.ServerStreamingServer[WatchGenerationsResponse]
+type LineageService_WatchGenerationsServer = grpc.ServerStreamingServer[v1.WatchGenerationsResponse]
 
 func _LineageService_ExportPhylogeny_Handler(srv interface{}, stream grpc.ServerStream) error {
-	m := new(ExportPhylogenyRequest)
+	m := new(v1.ExportPhylogenyRequest)
 	if err := stream.RecvMsg(m); err != nil {
 		return err
 	}
-	return srv.(LineageServiceServer).ExportPhylogeny(m, &grpc.GenericServerStream[ExportPhylogenyRequest, ExportPhylogenyResponse]{ServerStream: stream})
+	return srv.(LineageServiceServer).ExportPhylogeny(m, &grpc.GenericServerStream[v1.ExportPhylogenyRequest, v1.ExportPhylogenyResponse]{ServerStream: stream})
 }
 
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
-type LineageService_ExportPhylogenyServer = grpc.ServerStreamingServer[ExportPhylogenyResponse]
+type LineageService_ExportPhylogenyServer = grpc.ServerStreamingServer[v1.ExportPhylogenyResponse]
 
 // LineageService_ServiceDesc is the grpc.ServiceDesc for LineageService service.
 // It's only intended for direct use with grpc.RegisterService,
@@ -472,5 +473,5 @@ var LineageService_ServiceDesc = grpc.ServiceDesc{
 			ServerStreams: true,
 		},
 	},
-	Metadata: "mesaopt/v1/lineage.proto",
+	Metadata: "mesaopt/v1/lineage_service.proto",
 }
