@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/mesaopt/mesaopt/coordinator"
+	"github.com/mesaopt/mesaopt/coordinator/dispatch"
 	"github.com/mesaopt/mesaopt/fitness"
 	"github.com/mesaopt/mesaopt/worker"
 )
@@ -40,7 +41,7 @@ func BenchmarkGeneration(b *testing.B) {
 			b.Fatal(err)
 		}
 		defer seed.Shutdown()
-		d := coordinator.NewDispatcher(time.Minute, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		d := dispatch.NewDispatcher(time.Minute, slog.New(slog.NewTextHandler(io.Discard, nil)))
 		defer d.Close()
 		for range 2 {
 			cfg := worker.DefaultConfig()

@@ -57,6 +57,8 @@ import (
 	"google.golang.org/grpc/reflection"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/mesaopt/mesaopt/coordinator/dispatch"
+	"github.com/mesaopt/mesaopt/internal/grpcconf"
 	"github.com/mesaopt/mesaopt/lineage"
 	pb "github.com/mesaopt/mesaopt/proto/mesaopt/v1"
 	rpc "github.com/mesaopt/mesaopt/proto/mesaopt/v1/mesaoptv1grpc"
@@ -109,7 +111,7 @@ type Coordinator struct {
 	cfg        Config
 	log        *slog.Logger
 	store      *Store
-	dispatcher *Dispatcher
+	dispatcher *dispatch.Dispatcher
 	ml         *memberlist.Memberlist
 	srv        *grpc.Server
 	lis        net.Listener
@@ -173,7 +175,7 @@ func (c *Coordinator) Start(ctx context.Context) error {
 		return fmt.Errorf("coordinator listen %s: %w", c.cfg.GRPCListen, err)
 	}
 	c.lis = lis
-	c.srv = grpc.NewServer(worker.ServerOptions()...)
+	c.srv = grpc.NewServer(grpcconf.ServerOptions()...)
 	rpc.RegisterRunServiceServer(c.srv, &runServer{c: c})
 	rpc.RegisterLineageServiceServer(c.srv, &lineageServer{c: c})
 	c.health = health.NewServer()
@@ -183,12 +185,12 @@ func (c *Coordinator) Start(ctx context.Context) error {
 	go func() { c.served <- c.srv.Serve(lis) }()
 
 	if c.cfg.Evaluator == nil {
-		c.dispatcher = NewDispatcher(time.Minute, c.log)
+		c.dispatcher = dispatch.NewDispatcher(time.Minute, c.log)
 		meta, err := worker.Meta{Role: worker.RoleCoordinator, GRPC: lis.Addr().String(), Protocol: worker.ProtocolVersion}.Encode()
 		if err != nil {
 			return errors.Join(err, c.Shutdown(ctx))
 		}
-		ml, err := worker.NewMemberlist(c.cfg.Name, c.cfg.GossipBind, meta, newMembership(c.dispatcher, c.log), c.log)
+		ml, err := worker.NewMemberlist(c.cfg.Name, c.cfg.GossipBind, meta, dispatch.NewMembership(c.dispatcher, c.log), c.log)
 		if err != nil {
 			return errors.Join(err, c.Shutdown(ctx))
 		}

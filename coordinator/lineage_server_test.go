@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/mesaopt/mesaopt/coordinator"
+	"github.com/mesaopt/mesaopt/internal/grpcconf"
 	"github.com/mesaopt/mesaopt/lineage"
 	pb "github.com/mesaopt/mesaopt/proto/mesaopt/v1"
 	rpc "github.com/mesaopt/mesaopt/proto/mesaopt/v1/mesaoptv1grpc"
@@ -22,7 +23,7 @@ import (
 
 func lineageClient(t *testing.T, c *coordinator.Coordinator) rpc.LineageServiceClient {
 	t.Helper()
-	conn, err := grpc.NewClient(c.GRPCAddr(), coordinator.ClientOptions()...)
+	conn, err := grpc.NewClient(c.GRPCAddr(), grpcconf.ClientOptions()...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,12 +18,21 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/mesaopt/mesaopt/coordinator/dispatch"
 	"github.com/mesaopt/mesaopt/fitness"
 	"github.com/mesaopt/mesaopt/genome"
 	"github.com/mesaopt/mesaopt/lineage"
 	pb "github.com/mesaopt/mesaopt/proto/mesaopt/v1"
 	"github.com/mesaopt/mesaopt/worker"
 )
+
+// Evaluator scores one batch of genomes. dispatch.Dispatcher implements it
+// over gRPC workers; worker.Engine implements it in-process.
+// Implementations must be safe for concurrent use and return results in
+// task order.
+type Evaluator interface {
+	Evaluate(ctx context.Context, req *pb.EvaluateRequest) (*pb.EvaluateResponse, error)
+}
 
 // CheckpointFormat is the version of the checkpoint layout written here.
 const CheckpointFormat = 1
@@ -58,7 +67,7 @@ func Evaluate(ctx context.Context, ev Evaluator, runID string, spec Spec, gen ui
 	env := environmentToProto(spec.Environment)
 	results := make([]*pb.EvaluationResult, len(members))
 	failures := make([]string, len(members))
-	ctx = WithMaxAttempts(WithAttemptTimeout(ctx, time.Duration(spec.EvaluationTimeout)), spec.QuarantineAttempts)
+	ctx = dispatch.WithMaxAttempts(dispatch.WithAttemptTimeout(ctx, time.Duration(spec.EvaluationTimeout)), spec.QuarantineAttempts)
 	g, gctx := errgroup.WithContext(ctx)
 	for lo := 0; lo < len(members); lo += spec.BatchSize {
 		hi := min(lo+spec.BatchSize, len(members))
@@ -132,7 +141,7 @@ func Evaluate(ctx context.Context, ev Evaluator, runID string, spec Spec, gen ui
 func evaluateChecked(ctx context.Context, ev Evaluator, req *pb.EvaluateRequest) (*pb.EvaluateResponse, error) {
 	resp, err := ev.Evaluate(ctx, req)
 	if err == nil {
-		err = checkResponse(req, resp)
+		err = dispatch.CheckResponse(req, resp)
 	}
 	return resp, err
 }
@@ -144,7 +153,7 @@ func genomeMayBeAtFault(ctx context.Context, err error) bool {
 	if ctx.Err() != nil {
 		return false
 	}
-	if errors.Is(err, ErrAttemptsExhausted) {
+	if errors.Is(err, dispatch.ErrAttemptsExhausted) {
 		return true
 	}
 	switch status.Code(err) {
@@ -161,7 +170,7 @@ func genomeMayBeAtFault(ctx context.Context, err error) bool {
 func isolate(ctx context.Context, ev Evaluator, req *pb.EvaluateRequest, results []*pb.EvaluationResult, failures []string, attempts int) error {
 	g, gctx := errgroup.WithContext(ctx)
 	for i, t := range req.GetTasks() {
-		one := cloneShallow(req, []*pb.EvaluationTask{t})
+		one := dispatch.WithTasks(req, []*pb.EvaluationTask{t})
 		g.Go(func() error {
 			resp, err := evaluateChecked(gctx, ev, one)
 			switch {

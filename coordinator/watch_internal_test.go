@@ -9,6 +9,7 @@ import (
 
 	"google.golang.org/grpc"
 
+	"github.com/mesaopt/mesaopt/internal/grpcconf"
 	"github.com/mesaopt/mesaopt/internal/testenv"
 	pb "github.com/mesaopt/mesaopt/proto/mesaopt/v1"
 	rpc "github.com/mesaopt/mesaopt/proto/mesaopt/v1/mesaoptv1grpc"
@@ -65,7 +66,7 @@ func TestWatchRunSurvivesCompaction(t *testing.T) {
 	}
 	defer func() { beforeWatch = nil }()
 
-	conn, err := grpc.NewClient(c.GRPCAddr(), ClientOptions()...)
+	conn, err := grpc.NewClient(c.GRPCAddr(), grpcconf.ClientOptions()...)
 	if err != nil {
 		t.Fatal(err)
 	}

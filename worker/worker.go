@@ -33,10 +33,10 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
-	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/reflection"
 	"google.golang.org/grpc/status"
 
+	"github.com/mesaopt/mesaopt/internal/grpcconf"
 	pb "github.com/mesaopt/mesaopt/proto/mesaopt/v1"
 	rpc "github.com/mesaopt/mesaopt/proto/mesaopt/v1/mesaoptv1grpc"
 )
@@ -114,17 +114,6 @@ type Worker struct {
 
 	once sync.Once
 	err  error
-}
-
-// ServerOptions are the gRPC options both workers and coordinators serve
-// with: keepalive enforcement that accepts the clients' pings.
-func ServerOptions() []grpc.ServerOption {
-	return []grpc.ServerOption{
-		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
-		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 10 * time.Second, Timeout: 5 * time.Second}),
-		grpc.MaxRecvMsgSize(64 << 20),
-		grpc.MaxSendMsgSize(64 << 20),
-	}
 }
 
 // DrainingMessage is in the Unavailable error of a call refused because the
@@ -220,7 +209,7 @@ func Start(ctx context.Context, cfg Config) (*Worker, error) {
 	}
 	w := &Worker{cfg: cfg, log: log.With("worker", cfg.Name), lis: lis, served: make(chan error, 1)}
 	w.rpc = &server{engine: NewEngine(cfg.Capacity), name: cfg.Name, protocol: cfg.Protocol, log: w.log}
-	w.srv = grpc.NewServer(ServerOptions()...)
+	w.srv = grpc.NewServer(grpcconf.ServerOptions()...)
 	rpc.RegisterEvaluatorServiceServer(w.srv, w.rpc)
 	w.health = health.NewServer()
 	healthpb.RegisterHealthServer(w.srv, w.health)

@@ -26,6 +26,7 @@ import (
 
 	"github.com/mesaopt/mesaopt/coordinator"
 	"github.com/mesaopt/mesaopt/fitness"
+	"github.com/mesaopt/mesaopt/internal/grpcconf"
 	"github.com/mesaopt/mesaopt/internal/render"
 	"github.com/mesaopt/mesaopt/lineage"
 	pb "github.com/mesaopt/mesaopt/proto/mesaopt/v1"
@@ -58,7 +59,7 @@ func (c *client) connect(ctx context.Context) error {
 		}
 		c.addr = addr
 	}
-	conn, err := grpc.NewClient(c.addr, coordinator.ClientOptions()...)
+	conn, err := grpc.NewClient(c.addr, grpcconf.ClientOptions()...)
 	if err != nil {
 		return fmt.Errorf("coordinator address %q: %w", c.addr, err)
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/mesaopt/mesaopt/coordinator"
+	"github.com/mesaopt/mesaopt/coordinator/dispatch"
 	"github.com/mesaopt/mesaopt/worker"
 )
 
@@ -37,7 +38,7 @@ func BenchmarkGenerationProcesses(b *testing.B) {
 			b.Fatal(err)
 		}
 		defer seed.Shutdown()
-		d := coordinator.NewDispatcher(time.Minute, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		d := dispatch.NewDispatcher(time.Minute, slog.New(slog.NewTextHandler(io.Discard, nil)))
 		defer d.Close()
 		for i := range 2 {
 			addr := freeAddr(b)

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/mesaopt/mesaopt/coordinator"
+	"github.com/mesaopt/mesaopt/internal/grpcconf"
 	"github.com/mesaopt/mesaopt/internal/testenv"
 	pb "github.com/mesaopt/mesaopt/proto/mesaopt/v1"
 	rpc "github.com/mesaopt/mesaopt/proto/mesaopt/v1/mesaoptv1grpc"
@@ -90,7 +91,7 @@ func startCluster(t *testing.T) *cluster {
 		if cl, ok := conns[addr]; ok {
 			return cl
 		}
-		conn, err := grpc.NewClient(addr, coordinator.ClientOptions()...)
+		conn, err := grpc.NewClient(addr, grpcconf.ClientOptions()...)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -21,6 +21,7 @@ import (
 	"github.com/mesaopt/mesaopt/coordinator"
 	"github.com/mesaopt/mesaopt/fitness"
 	"github.com/mesaopt/mesaopt/genome"
+	"github.com/mesaopt/mesaopt/internal/grpcconf"
 	"github.com/mesaopt/mesaopt/internal/testenv"
 	pb "github.com/mesaopt/mesaopt/proto/mesaopt/v1"
 	rpc "github.com/mesaopt/mesaopt/proto/mesaopt/v1/mesaoptv1grpc"
@@ -78,7 +79,7 @@ func TestWorkerFaultsKeepDigest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	conn, err := grpc.NewClient(grpcAddr, coordinator.ClientOptions()...)
+	conn, err := grpc.NewClient(grpcAddr, grpcconf.ClientOptions()...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,7 +222,7 @@ func TestWorkerSIGTERMDrains(t *testing.T) {
 	w := startProc(t, "worker", "--join", seed.LocalNode().Address(), "--listen", addr, "--gossip", "127.0.0.4:0", "--name", "drainer", "--drain", "30s", "-v")
 	waitFor(t, "the worker to join", 20*time.Second, func() bool { j, _, _ := events.state("drainer"); return j })
 
-	conn, err := grpc.NewClient(addr, coordinator.ClientOptions()...)
+	conn, err := grpc.NewClient(addr, grpcconf.ClientOptions()...)
 	if err != nil {
 		t.Fatal(err)
 	}

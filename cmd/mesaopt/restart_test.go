@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/mesaopt/mesaopt/coordinator"
+	"github.com/mesaopt/mesaopt/internal/grpcconf"
 	"github.com/mesaopt/mesaopt/internal/testenv"
 	pb "github.com/mesaopt/mesaopt/proto/mesaopt/v1"
 	rpc "github.com/mesaopt/mesaopt/proto/mesaopt/v1/mesaoptv1grpc"
@@ -80,7 +81,7 @@ func TestWorkerRestartedUnderSameNameGetsWork(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	conn, err := grpc.NewClient(grpcAddr, coordinator.ClientOptions()...)
+	conn, err := grpc.NewClient(grpcAddr, grpcconf.ClientOptions()...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,6 +23,7 @@ import (
 
 	"github.com/mesaopt/mesaopt/coordinator"
 	"github.com/mesaopt/mesaopt/fitness"
+	"github.com/mesaopt/mesaopt/internal/grpcconf"
 	"github.com/mesaopt/mesaopt/internal/localetcd"
 	"github.com/mesaopt/mesaopt/internal/render"
 	pb "github.com/mesaopt/mesaopt/proto/mesaopt/v1"
@@ -143,7 +144,7 @@ func runLocal(ctx context.Context, o runOptions) error {
 	defer shutdown()
 
 	// Talk to the coordinator over gRPC, as mesactl would.
-	conn, err := grpc.NewClient(c.GRPCAddr(), coordinator.ClientOptions()...)
+	conn, err := grpc.NewClient(c.GRPCAddr(), grpcconf.ClientOptions()...)
 	if err != nil {
 		return err
 	}

@@ -1,4 +1,19 @@
-package coordinator
+// Package dispatch provides the Dispatcher: evaluation batches routed over
+// gRPC to the workers that gossip announces, with per-worker flow control,
+// retries elsewhere, speculative duplicates of slow batches and splitting
+// of oversized ones.
+//
+// Lifecycle:
+//
+//	d := dispatch.NewDispatcher(timeout, log)
+//	ml, _ := memberlist.Create(cfg) // cfg.Events = dispatch.NewMembership(d, log)
+//	resp, err := d.Evaluate(ctx, req) // safe for concurrent use; blocks until a worker answers
+//	d.Close()                         // after the last Evaluate returned
+//
+// Results are pure functions of the request, so which worker answers never
+// changes them; the Dispatcher owns no goroutine beyond the calls it makes
+// for an Evaluate, which are joined before Evaluate returns.
+package dispatch
 
 import (
 	"cmp"
@@ -15,22 +30,14 @@ import (
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/mesaopt/mesaopt/internal/grpcconf"
 	pb "github.com/mesaopt/mesaopt/proto/mesaopt/v1"
 	rpc "github.com/mesaopt/mesaopt/proto/mesaopt/v1/mesaoptv1grpc"
 	"github.com/mesaopt/mesaopt/worker"
 )
-
-// Evaluator scores one batch of genomes. The Dispatcher implements it over
-// gRPC workers; worker.Engine implements it in-process. Implementations
-// must be safe for concurrent use and return results in task order.
-type Evaluator interface {
-	Evaluate(ctx context.Context, req *pb.EvaluateRequest) (*pb.EvaluateResponse, error)
-}
 
 // Dispatcher routes batches to the workers that gossip announces.
 //
@@ -83,10 +90,7 @@ const (
 	// DefaultMaxAttempts is the number of calls a batch gets before the
 	// Dispatcher gives up on it, unless WithMaxAttempts says otherwise.
 	DefaultMaxAttempts = 8
-	// DefaultMaxMessageBytes is the gRPC message limit both sides use
-	// (ClientOptions, worker.ServerOptions).
-	DefaultMaxMessageBytes = 64 << 20
-	maxRest                = 30 * time.Second
+	maxRest            = 30 * time.Second
 )
 
 // ErrAttemptsExhausted is wrapped by Evaluate's error when every allowed
@@ -98,11 +102,11 @@ var ErrAttemptsExhausted = errors.New("evaluation attempts exhausted")
 type DispatchOption func(*Dispatcher)
 
 // WithMaxMessageSize sets the largest request, in bytes, sent in one call;
-// larger batches are split. Default DefaultMaxMessageBytes.
+// larger batches are split. Default grpcconf.MaxMessageBytes.
 func WithMaxMessageSize(n int) DispatchOption { return func(d *Dispatcher) { d.maxMessage = n } }
 
 // WithDialOptions adds gRPC dial options toward workers (after
-// ClientOptions), e.g. a bufconn dialer in tests and benchmarks.
+// grpcconf.ClientOptions), e.g. a bufconn dialer in tests and benchmarks.
 func WithDialOptions(opts ...grpc.DialOption) DispatchOption {
 	return func(d *Dispatcher) { d.dialOptions = append(d.dialOptions, opts...) }
 }
@@ -113,22 +117,12 @@ func WithoutHedging() DispatchOption { return func(d *Dispatcher) { d.hedge = fa
 // NewDispatcher returns a dispatcher whose calls have the given deadline
 // (unless WithAttemptTimeout overrides it per call).
 func NewDispatcher(timeout time.Duration, log *slog.Logger, opts ...DispatchOption) *Dispatcher {
-	d := &Dispatcher{log: log, timeout: timeout, maxAttempts: DefaultMaxAttempts, maxMessage: DefaultMaxMessageBytes, hedge: true,
+	d := &Dispatcher{log: log, timeout: timeout, maxAttempts: DefaultMaxAttempts, maxMessage: grpcconf.MaxMessageBytes, hedge: true,
 		workers: map[string]*remote{}, changed: make(chan struct{})}
 	for _, o := range opts {
 		o(d)
 	}
 	return d
-}
-
-// ClientOptions are the gRPC dial options toward workers and coordinators:
-// keepalive pings so a half-open connection is noticed within seconds.
-func ClientOptions() []grpc.DialOption {
-	return []grpc.DialOption{
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 10 * time.Second, Timeout: 5 * time.Second, PermitWithoutStream: true}),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(DefaultMaxMessageBytes), grpc.MaxCallSendMsgSize(DefaultMaxMessageBytes)),
-	}
 }
 
 // notifyLocked wakes every waiter: the workers changed.
@@ -178,7 +172,7 @@ func (d *Dispatcher) Upsert(name string, m worker.Meta) {
 		d.log.Info("worker moved to a new address; dropping the old one", "worker", name, "old_addr", w.addr, "addr", m.GRPC)
 		d.dropLocked(w, false)
 	}
-	conn, err := grpc.NewClient(m.GRPC, append(ClientOptions(), d.dialOptions...)...)
+	conn, err := grpc.NewClient(m.GRPC, append(grpcconf.ClientOptions(), d.dialOptions...)...)
 	if err != nil {
 		d.log.Error("worker address unusable", "worker", name, "addr", m.GRPC, "err", err)
 		return
@@ -468,7 +462,7 @@ func (d *Dispatcher) Evaluate(ctx context.Context, req *pb.EvaluateRequest) (*pb
 func (d *Dispatcher) split(ctx context.Context, req *pb.EvaluateRequest) (*pb.EvaluateResponse, error) {
 	tasks := req.GetTasks()
 	half := len(tasks) / 2
-	parts := [2]*pb.EvaluateRequest{cloneShallow(req, tasks[:half]), cloneShallow(req, tasks[half:])}
+	parts := [2]*pb.EvaluateRequest{WithTasks(req, tasks[:half]), WithTasks(req, tasks[half:])}
 	var resps [2]*pb.EvaluateResponse
 	g, gctx := errgroup.WithContext(ctx)
 	for i := range parts {
@@ -483,8 +477,9 @@ func (d *Dispatcher) split(ctx context.Context, req *pb.EvaluateRequest) (*pb.Ev
 	return &pb.EvaluateResponse{Worker: resps[0].GetWorker(), Results: append(resps[0].GetResults(), resps[1].GetResults()...)}, nil
 }
 
-// cloneShallow returns req with other tasks; the shared fields are not copied.
-func cloneShallow(req *pb.EvaluateRequest, tasks []*pb.EvaluationTask) *pb.EvaluateRequest {
+// WithTasks returns req with other tasks; the shared fields are not
+// copied, so neither request may be modified afterwards.
+func WithTasks(req *pb.EvaluateRequest, tasks []*pb.EvaluationTask) *pb.EvaluateRequest {
 	return &pb.EvaluateRequest{ProtocolVersion: req.GetProtocolVersion(), RunId: req.GetRunId(), Generation: req.GetGeneration(),
 		Environment: req.GetEnvironment(), Conditions: req.GetConditions(), Tasks: tasks}
 }
@@ -516,7 +511,7 @@ func (d *Dispatcher) evaluate(ctx context.Context, req *pb.EvaluateRequest) (*pb
 			resp, err := w.client.Evaluate(cctx, req)
 			ccancel()
 			if err == nil {
-				err = checkResponse(req, resp)
+				err = CheckResponse(req, resp)
 			}
 			d.release(w, err, actx.Err() != nil, time.Since(start))
 			results <- outcome{w: w, resp: resp, err: err}
@@ -595,9 +590,10 @@ func (d *Dispatcher) evaluate(ctx context.Context, req *pb.EvaluateRequest) (*pb
 	}
 }
 
-// checkResponse verifies a worker answered every task, in order, under
-// every condition, so nothing is missing or counted twice.
-func checkResponse(req *pb.EvaluateRequest, resp *pb.EvaluateResponse) error {
+// CheckResponse verifies an evaluator answered every task of req, in
+// order, under every condition, so nothing is missing or counted twice. Its
+// error has code Internal.
+func CheckResponse(req *pb.EvaluateRequest, resp *pb.EvaluateResponse) error {
 	tasks := req.GetTasks()
 	if len(resp.GetResults()) != len(tasks) {
 		return status.Errorf(codes.Internal, "worker %s answered %d results for %d tasks", resp.GetWorker(), len(resp.GetResults()), len(tasks))
@@ -611,11 +607,11 @@ func checkResponse(req *pb.EvaluateRequest, resp *pb.EvaluateResponse) error {
 	return nil
 }
 
-// membership turns gossip events into dispatcher updates and logs name
-// conflicts. memberlist calls it from its own goroutines, never
+// Membership turns gossip events into dispatcher updates and logs name
+// conflicts: it implements memberlist's EventDelegate and ConflictDelegate. memberlist calls it from its own goroutines, never
 // concurrently for one node, while it holds its node lock: a
 // *memberlist.Node is read during the call only.
-type membership struct {
+type Membership struct {
 	d   *Dispatcher
 	log *slog.Logger
 
@@ -623,18 +619,19 @@ type membership struct {
 	conflicts map[string]string // name → the claimant last logged for it; lookup only
 }
 
-func newMembership(d *Dispatcher, log *slog.Logger) *membership {
-	return &membership{d: d, log: log, conflicts: map[string]string{}}
+// NewMembership returns the gossip delegate that keeps d's workers current.
+func NewMembership(d *Dispatcher, log *slog.Logger) *Membership {
+	return &Membership{d: d, log: log, conflicts: map[string]string{}}
 }
 
-func (m *membership) NotifyJoin(n *memberlist.Node) {
+func (m *Membership) NotifyJoin(n *memberlist.Node) {
 	m.mu.Lock()
 	delete(m.conflicts, n.Name) // a new holder: a later conflict is news
 	m.mu.Unlock()
 	m.update(n)
 }
 
-func (m *membership) NotifyUpdate(n *memberlist.Node) { m.update(n) }
+func (m *Membership) NotifyUpdate(n *memberlist.Node) { m.update(n) }
 
 // NotifyConflict implements memberlist.ConflictDelegate: other announces
 // the name existing holds, from another address, and memberlist ignores
@@ -642,7 +639,7 @@ func (m *membership) NotifyUpdate(n *memberlist.Node) { m.update(n) }
 // dead (it takes the name over then), or two live processes with one name,
 // of which only existing is used: the operator must hear of it. Logged
 // once per name and claimant, as memberlist reports every announcement.
-func (m *membership) NotifyConflict(existing, other *memberlist.Node) {
+func (m *Membership) NotifyConflict(existing, other *memberlist.Node) {
 	claimant := other.Address()
 	m.mu.Lock()
 	seen := m.conflicts[existing.Name] == claimant
@@ -660,7 +657,7 @@ func (m *membership) NotifyConflict(existing, other *memberlist.Node) {
 // the address that left. One that announced it was draining was already
 // taken out of rotation by Drain, its in-flight calls left to finish; any
 // other (dead, or gone before its drain was heard) loses them.
-func (m *membership) NotifyLeave(n *memberlist.Node) {
+func (m *Membership) NotifyLeave(n *memberlist.Node) {
 	addr := "" // unreadable metadata: whatever is known under the name goes
 	if meta, err := worker.DecodeMeta(n.Meta); err == nil {
 		addr = meta.GRPC
@@ -668,7 +665,7 @@ func (m *membership) NotifyLeave(n *memberlist.Node) {
 	m.d.dropIf(n.Name, addr, nil, false)
 }
 
-func (m *membership) update(n *memberlist.Node) {
+func (m *Membership) update(n *memberlist.Node) {
 	meta, err := worker.DecodeMeta(n.Meta)
 	if err != nil {
 		m.log.Warn("ignoring gossip member with unreadable metadata", "member", n.Name, "err", err)

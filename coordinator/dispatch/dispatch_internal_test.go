@@ -1,4 +1,4 @@
-package coordinator
+package dispatch
 
 import (
 	"context"
@@ -17,6 +17,7 @@ import (
 
 	"github.com/mesaopt/mesaopt/fitness"
 	"github.com/mesaopt/mesaopt/genome"
+	"github.com/mesaopt/mesaopt/internal/grpcconf"
 	"github.com/mesaopt/mesaopt/internal/testenv"
 	pb "github.com/mesaopt/mesaopt/proto/mesaopt/v1"
 	rpc "github.com/mesaopt/mesaopt/proto/mesaopt/v1/mesaoptv1grpc"
@@ -140,7 +141,7 @@ func serveEvaluator(t *testing.T, srv rpc.EvaluatorServiceServer) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := grpc.NewServer(worker.ServerOptions()...)
+	s := grpc.NewServer(grpcconf.ServerOptions()...)
 	rpc.RegisterEvaluatorServiceServer(s, srv)
 	done := make(chan struct{})
 	go func() { defer close(done); _ = s.Serve(lis) }()
@@ -199,7 +200,7 @@ func TestDispatcherKeepsSuccessorUnderSameName(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	newMembership(d, log).NotifyLeave(&memberlist.Node{Name: "w0", Meta: oldEncoded})
+	NewMembership(d, log).NotifyLeave(&memberlist.Node{Name: "w0", Meta: oldEncoded})
 	if n, _ := d.Workers(); n != 1 {
 		t.Fatalf("%d workers after the old process left, want the new one\n%s", n, logs.String())
 	}
@@ -241,7 +242,7 @@ func TestGossipNameConflictLoggedAndHandedOver(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ml, err := worker.NewMemberlist("coord", "127.0.0.1:0", meta, newMembership(d, log), nil)
+	ml, err := worker.NewMemberlist("coord", "127.0.0.1:0", meta, NewMembership(d, log), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package coordinator_test
+package dispatch_test
 
 import (
 	"bytes"
@@ -8,9 +8,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mesaopt/mesaopt/coordinator"
+	"github.com/mesaopt/mesaopt/coordinator/dispatch"
 	"github.com/mesaopt/mesaopt/fitness"
 	"github.com/mesaopt/mesaopt/genome"
+	"github.com/mesaopt/mesaopt/internal/testenv"
 	pb "github.com/mesaopt/mesaopt/proto/mesaopt/v1"
 	"github.com/mesaopt/mesaopt/worker"
 )
@@ -27,7 +28,7 @@ func evalRequest() *pb.EvaluateRequest {
 
 func TestDispatcherRefusesOtherProtocol(t *testing.T) {
 	var logs bytes.Buffer
-	d := coordinator.NewDispatcher(time.Second, slog.New(slog.NewTextHandler(&logs, nil)))
+	d := dispatch.NewDispatcher(time.Second, slog.New(slog.NewTextHandler(&logs, nil)))
 	defer d.Close()
 	d.Upsert("old", worker.Meta{Role: worker.RoleWorker, GRPC: "127.0.0.1:1", Capacity: 1, Protocol: worker.ProtocolVersion + 1})
 	if n, _ := d.Workers(); n != 0 {
@@ -54,7 +55,7 @@ func TestDispatcherRetriesElsewhere(t *testing.T) {
 	}
 	defer w.Shutdown(context.Background())
 
-	d := coordinator.NewDispatcher(5*time.Second, slog.New(slog.NewTextHandler(&bytes.Buffer{}, nil)))
+	d := dispatch.NewDispatcher(5*time.Second, slog.New(slog.NewTextHandler(&bytes.Buffer{}, nil)))
 	defer d.Close()
 	// "a-dead" sorts first, so it is tried first.
 	d.Upsert("a-dead", worker.Meta{Role: worker.RoleWorker, GRPC: freeAddr(t), Capacity: 1, Protocol: worker.ProtocolVersion})
@@ -71,7 +72,7 @@ func TestDispatcherRetriesElsewhere(t *testing.T) {
 }
 
 func TestDispatcherWaitsForWorkersUntilDeadline(t *testing.T) {
-	d := coordinator.NewDispatcher(time.Second, slog.New(slog.NewTextHandler(&bytes.Buffer{}, nil)))
+	d := dispatch.NewDispatcher(time.Second, slog.New(slog.NewTextHandler(&bytes.Buffer{}, nil)))
 	defer d.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
@@ -79,3 +80,5 @@ func TestDispatcherWaitsForWorkersUntilDeadline(t *testing.T) {
 		t.Fatal("evaluated without any worker")
 	}
 }
+
+func freeAddr(t *testing.T) string { return testenv.FreeAddr(t, "127.0.0.1") }

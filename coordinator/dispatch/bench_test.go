@@ -1,4 +1,4 @@
-package coordinator_test
+package dispatch_test
 
 import (
 	"context"
@@ -12,7 +12,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/test/bufconn"
 
-	"github.com/mesaopt/mesaopt/coordinator"
+	"github.com/mesaopt/mesaopt/coordinator/dispatch"
+	"github.com/mesaopt/mesaopt/internal/grpcconf"
 	pb "github.com/mesaopt/mesaopt/proto/mesaopt/v1"
 	rpc "github.com/mesaopt/mesaopt/proto/mesaopt/v1/mesaoptv1grpc"
 	"github.com/mesaopt/mesaopt/worker"
@@ -48,16 +49,16 @@ func (s simWorker) Evaluate(ctx context.Context, req *pb.EvaluateRequest) (*pb.E
 
 // simCluster serves n simWorkers (capacity each) and registers them with a
 // new Dispatcher, over bufconn (in memory) or loopback TCP.
-func simCluster(b *testing.B, n, capacity int, latency time.Duration, inMemory bool) *coordinator.Dispatcher {
+func simCluster(b *testing.B, n, capacity int, latency time.Duration, inMemory bool) *dispatch.Dispatcher {
 	b.Helper()
 	lis := map[string]*bufconn.Listener{}
-	var opts []coordinator.DispatchOption
+	var opts []dispatch.DispatchOption
 	if inMemory {
-		opts = append(opts, coordinator.WithDialOptions(grpc.WithContextDialer(func(ctx context.Context, addr string) (net.Conn, error) {
+		opts = append(opts, dispatch.WithDialOptions(grpc.WithContextDialer(func(ctx context.Context, addr string) (net.Conn, error) {
 			return lis[addr].DialContext(ctx)
 		})))
 	}
-	d := coordinator.NewDispatcher(time.Minute, quietLog(), opts...)
+	d := dispatch.NewDispatcher(time.Minute, quietLog(), opts...)
 	b.Cleanup(d.Close)
 	for i := range n {
 		var l net.Listener
@@ -74,7 +75,7 @@ func simCluster(b *testing.B, n, capacity int, latency time.Duration, inMemory b
 			}
 			l, addr = tl, tl.Addr().String()
 		}
-		srv := grpc.NewServer(worker.ServerOptions()...)
+		srv := grpc.NewServer(grpcconf.ServerOptions()...)
 		rpc.RegisterEvaluatorServiceServer(srv, simWorker{latency: latency})
 		done := make(chan struct{})
 		go func() { defer close(done); _ = srv.Serve(l) }()
@@ -90,7 +91,7 @@ func simCluster(b *testing.B, n, capacity int, latency time.Duration, inMemory b
 
 // dispatchGeneration routes tasks individuals in batches of batch, all
 // batches at once, as Evaluate does for a generation.
-func dispatchGeneration(b *testing.B, d *coordinator.Dispatcher, tasks, batch int) {
+func dispatchGeneration(b *testing.B, d *dispatch.Dispatcher, tasks, batch int) {
 	base := evalRequest()
 	g, ctx := errgroup.WithContext(context.Background())
 	for lo := 0; lo < tasks; lo += batch {
