@@ -164,7 +164,9 @@ func (e Environment) Config() (fitness.Config, error) {
 	return cfg, nil
 }
 
-// validateEnvironment checks the environment section and that every
+// validateEnvironment checks the environment section, that every map's
+// level is solvable (a map plays the same level for every seed, so an
+// unsolvable one would fail the run's first generation) and that every
 // shifted condition exists in it.
 func validateEnvironment(e Environment, shifted []string) error {
 	cfg, err := e.Config()
@@ -173,6 +175,9 @@ func validateEnvironment(e Environment, shifted []string) error {
 	}
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("environment: %v", err)
+	}
+	if err := cfg.CheckSolvable(); err != nil {
+		return fmt.Errorf("environment: %w", err)
 	}
 	conds := cfg.Conditions()
 	if !slices.Contains(conds, TrainCondition) {

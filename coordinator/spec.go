@@ -271,7 +271,7 @@ func (s Spec) Validate() error {
 		return bad("evaluation_timeout", t, "100ms..1h")
 	}
 	if err := validateEnvironment(s.Environment, s.ShiftedConditions); err != nil {
-		return fmt.Errorf("%w: %v", ErrSpec, err)
+		return fmt.Errorf("%w: %w", ErrSpec, err)
 	}
 	if len(s.ShiftedConditions) == 0 {
 		return bad("shifted_conditions", "[]", "at least one shifted condition")
