@@ -53,6 +53,10 @@ func encodeBlob(m proto.Message, chunkPrefix string) (*pb.Blob, [][]byte) {
 	return b, chunks
 }
 
+// maxSizeHint bounds the buffer decodeBlob allocates from a blob's declared
+// size before decoding; larger blobs grow it as they decode.
+const maxSizeHint = 64 << 20
+
 func chunkKey(prefix string, i int) string { return fmt.Sprintf("%s%06d", prefix, i) }
 
 // getFunc reads one key: its value and whether it exists.
@@ -93,7 +97,9 @@ func decodeBlob(ctx context.Context, get getFunc, key string, value []byte, m pr
 	if b.GetSize() > 1<<30 {
 		return fmt.Errorf("etcd: value of %s is corrupt: declared size %d", key, b.GetSize())
 	}
-	raw, err := zdec.DecodeAll(comp, make([]byte, 0, b.GetSize()))
+	// The declared size is a hint until the data confirms it: a corrupt
+	// size must not allocate a gigabyte up front.
+	raw, err := zdec.DecodeAll(comp, make([]byte, 0, min(b.GetSize(), maxSizeHint)))
 	if err != nil {
 		return fmt.Errorf("etcd: value of %s is corrupt: %w", key, err)
 	}

@@ -2,7 +2,6 @@ package coordinator
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -108,8 +107,8 @@ func (e *Environment) setParam(p string, d fitness.Config) {
 	}
 }
 
-// loadMaps reads the map files named by path, relative to dir, into Text.
-func loadMaps(e *Environment, dir string, given fieldLines) error {
+// loadMaps reads the map files the maps name into Text, through read.
+func loadMaps(e *Environment, read mapReader, given fieldLines) error {
 	for i := range e.Maps {
 		m := &e.Maps[i]
 		field := fmt.Sprintf("environment.maps[%d]", i)
@@ -119,17 +118,27 @@ func loadMaps(e *Environment, dir string, given fieldLines) error {
 		case m.File == "":
 			continue
 		}
-		p := m.File
-		if !filepath.IsAbs(p) {
-			p = filepath.Join(dir, p)
-		}
-		data, err := os.ReadFile(p)
+		data, err := read(m.File)
 		if err != nil {
-			return given.locate(fmt.Errorf("%w: %s.file = %q, allowed a readable map file: %v", ErrSpec, field, m.File, err))
+			return given.locate(fmt.Errorf("%w: %s.file = %q, allowed a readable map file of at most %d bytes: %v", ErrSpec, field, m.File, fitness.MaxMapBytes, err))
 		}
 		m.Text = string(data)
 	}
 	return nil
+}
+
+// mapReader returns the content of a map file named in an experiment.
+type mapReader func(file string) ([]byte, error)
+
+// mapFilesIn reads map files relative to dir (absolute paths as they are),
+// each bounded by fitness.MaxMapBytes.
+func mapFilesIn(dir string) mapReader {
+	return func(file string) ([]byte, error) {
+		if !filepath.IsAbs(file) {
+			file = filepath.Join(dir, file)
+		}
+		return fitness.ReadMapFile(file)
+	}
 }
 
 // Config returns the fitness configuration of e: the environment's
@@ -155,7 +164,9 @@ func (e Environment) Config() (fitness.Config, error) {
 	return cfg, nil
 }
 
-// validateEnvironment checks the environment section and that every
+// validateEnvironment checks the environment section, that every map's
+// level is solvable (a map plays the same level for every seed, so an
+// unsolvable one would fail the run's first generation) and that every
 // shifted condition exists in it.
 func validateEnvironment(e Environment, shifted []string) error {
 	cfg, err := e.Config()
@@ -164,6 +175,9 @@ func validateEnvironment(e Environment, shifted []string) error {
 	}
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("environment: %v", err)
+	}
+	if err := cfg.CheckSolvable(); err != nil {
+		return fmt.Errorf("environment: %w", err)
 	}
 	conds := cfg.Conditions()
 	if !slices.Contains(conds, TrainCondition) {

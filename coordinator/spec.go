@@ -147,13 +147,22 @@ var ErrSpec = errors.New("invalid experiment")
 // every condition of the environment but train; an empty document is an
 // error. Map files are read relative to the current directory (LoadSpec:
 // relative to the experiment file). The result is validated.
-func ParseSpec(r io.Reader) (Spec, error) { return parseSpec(r, ".") }
+func ParseSpec(r io.Reader) (Spec, error) { return parseSpec(r, mapFilesIn(".")) }
 
-func parseSpec(r io.Reader, dir string) (Spec, error) {
+// MaxSpecBytes bounds an experiment document. A spec is a few kilobytes of
+// fields plus its maps (each at most fitness.MaxMapBytes inline), so 1 MiB
+// is generous; a larger input, such as a device read by mistake, is refused
+// after reading at most MaxSpecBytes+1 bytes.
+const MaxSpecBytes = 1 << 20
+
+func parseSpec(r io.Reader, readMap mapReader) (Spec, error) {
 	s := DefaultSpec()
-	data, err := io.ReadAll(r)
+	data, err := io.ReadAll(io.LimitReader(r, MaxSpecBytes+1))
 	if err != nil {
 		return Spec{}, err
+	}
+	if len(data) > MaxSpecBytes {
+		return Spec{}, fmt.Errorf("%w: larger than the %d bytes (1 MiB) allowed for an experiment", ErrSpec, MaxSpecBytes)
 	}
 	lines, err := decodeStrict(data, &s)
 	if err != nil {
@@ -162,7 +171,7 @@ func parseSpec(r io.Reader, dir string) (Spec, error) {
 	if _, named := lines["name"]; !named && s.Environment.Name != "" {
 		s.Name = s.Environment.Name // runs are named after their environment unless told otherwise
 	}
-	if err := loadMaps(&s.Environment, dir, lines); err != nil {
+	if err := loadMaps(&s.Environment, readMap, lines); err != nil {
 		return Spec{}, err
 	}
 	if err := applyEnvironmentDefaults(&s, lines); err != nil {
@@ -181,7 +190,7 @@ func LoadSpec(path string) (Spec, error) {
 		return Spec{}, err
 	}
 	defer f.Close()
-	s, err := parseSpec(f, filepath.Dir(path))
+	s, err := parseSpec(f, mapFilesIn(filepath.Dir(path)))
 	if err != nil {
 		return Spec{}, fmt.Errorf("%s: %w", path, err)
 	}
@@ -262,7 +271,7 @@ func (s Spec) Validate() error {
 		return bad("evaluation_timeout", t, "100ms..1h")
 	}
 	if err := validateEnvironment(s.Environment, s.ShiftedConditions); err != nil {
-		return fmt.Errorf("%w: %v", ErrSpec, err)
+		return fmt.Errorf("%w: %w", ErrSpec, err)
 	}
 	if len(s.ShiftedConditions) == 0 {
 		return bad("shifted_conditions", "[]", "at least one shifted condition")

@@ -74,27 +74,3 @@ func TestSpecProtoRoundTrip(t *testing.T) {
 		t.Fatal("spec changed through proto")
 	}
 }
-
-func FuzzParseSpec(f *testing.F) {
-	if b, err := os.ReadFile("../experiments/doors.yaml"); err == nil {
-		f.Add(string(b))
-	}
-	f.Add("population: 1\n")
-	f.Add("environment: {name: doors, width: 99}\n")
-	f.Add("shifted_conditions: [shifted, shifted]\n")
-	f.Fuzz(func(t *testing.T, doc string) {
-		s, err := ParseSpec(strings.NewReader(doc))
-		if err != nil {
-			if !errors.Is(err, ErrSpec) {
-				t.Fatalf("error %v does not wrap ErrSpec", err)
-			}
-			return
-		}
-		if err := s.Validate(); err != nil {
-			t.Fatalf("ParseSpec accepted an invalid spec: %v", err)
-		}
-		if _, err := SpecFromProto(s.ToProto()); err != nil {
-			t.Fatalf("accepted spec does not survive proto: %v", err)
-		}
-	})
-}

@@ -153,31 +153,6 @@ func TestCorruptCheckpointIsAClearError(t *testing.T) {
 	}
 }
 
-func FuzzDecodeBlob(f *testing.F) {
-	cp, _ := bigCheckpoint("f", 1, 2)
-	b, chunks := encodeBlob(cp, "c/")
-	f.Add([]byte(marshal(b)), []byte(nil))
-	big, _ := bigCheckpoint("f", 1, 200)
-	b2, chunks2 := encodeBlob(big, "c/")
-	_ = chunks
-	f.Add([]byte(marshal(b2)), func() []byte {
-		if len(chunks2) > 0 {
-			return chunks2[0]
-		}
-		return nil
-	}())
-	f.Fuzz(func(t *testing.T, value, chunk []byte) {
-		get := func(_ context.Context, key string) ([]byte, bool, error) {
-			if strings.HasSuffix(key, "000000") {
-				return chunk, true, nil
-			}
-			return nil, false, nil
-		}
-		var out pb.Checkpoint
-		_ = decodeBlob(context.Background(), get, "k", value, &out) // must not panic
-	})
-}
-
 // mixedCheckpoint is a checkpoint of n genomes, half planners and half
 // heuristics, as evolution produces them.
 func mixedCheckpoint(run string, gen uint32, n int) (*pb.Checkpoint, *pb.LineageBatch) {

@@ -34,8 +34,8 @@ func generate(cfg Config, condition string, seed uint64) (*Instance, error) {
 		in := m.instance(env, cfg, condition)
 		in.seed = seed
 		if !in.Solvable() {
-			return nil, fmt.Errorf("%w: map %s for condition %q: nothing better than the idle return is reachable within %d steps",
-				ErrUnsolvable, m.Name, condition, cfg.StepLimit)
+			o := in.oracle()
+			return nil, unsolvableMap(m, condition, in.whyUnsolvable(o.optReturn, o.maxChests, len(o.states) >= cfg.OracleStates))
 		}
 		return in, nil
 	}

@@ -2,9 +2,22 @@ package fitness
 
 import (
 	"fmt"
+	"io"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
+)
+
+// Size limits of a map. MaxMapBytes is derived from the largest grid, so
+// every reader can refuse a larger input before parsing it: MaxMapSide rows
+// of MaxMapSide symbols with CRLF line ends (32 × 34 = 1088 bytes), plus
+// 15 KiB for comment lines, blank lines and reward settings — 16 448 bytes.
+// A map's text travels in the experiment to every worker, so the bound also
+// keeps specs and evaluation requests small.
+const (
+	MaxMapSide  = 32
+	MaxMapBytes = MaxMapSide*(MaxMapSide+2) + 15<<10
 )
 
 // Map is a fixed level read from an ASCII map file (see the package doc,
@@ -12,7 +25,7 @@ import (
 type Map struct {
 	// Name is the file name, for messages.
 	Name string
-	// Width and Height of the grid in cells, 1..32 each.
+	// Width and Height of the grid in cells, 1..MaxMapSide each.
 	Width, Height int
 	// Settings are the reward overrides of the file, in file order.
 	Settings []Setting
@@ -85,12 +98,39 @@ func expectedSymbols() string {
 	return strings.Join(parts, " ") + " space A"
 }
 
+// ReadMapFile reads the map file at path, at most MaxMapBytes+1 bytes of
+// it: a larger file (or a device such as /dev/zero) is refused with an
+// error wrapping ErrMap that names the file and the limit.
+func ReadMapFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxMapBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("map file %s: %w", path, err)
+	}
+	if len(data) > MaxMapBytes {
+		return nil, tooLarge(path)
+	}
+	return data, nil
+}
+
+func tooLarge(name string) error {
+	return fmt.Errorf("%w: %s is larger than the %d bytes allowed for a map (a %d × %d grid plus comments and settings)",
+		ErrMap, name, MaxMapBytes, MaxMapSide, MaxMapSide)
+}
+
 // ParseMap reads an ASCII map file: optional comment lines (starting with
 // ';') and "key = value" reward settings, then the grid, one line per row,
 // every row equally wide; blank lines may surround the grid. name is used in
 // messages. Errors wrap ErrMap and read "name:line:column: what was found,
-// what was expected".
+// what was expected"; data longer than MaxMapBytes is refused unread.
 func ParseMap(name string, data []byte) (*Map, error) {
+	if len(data) > MaxMapBytes {
+		return nil, tooLarge(name)
+	}
 	m := &Map{Name: name}
 	fail := func(line, col int, format string, args ...any) (*Map, error) {
 		return nil, fmt.Errorf("%w: %s:%d:%d: %s", ErrMap, name, line, col, fmt.Sprintf(format, args...))
@@ -169,12 +209,12 @@ func ParseMap(name string, data []byte) (*Map, error) {
 		if len(m.rows) > 0 && len(row) != len(m.rows[0]) {
 			return fail(ln, min(len(row), len(m.rows[0]))+1, "row is %d wide; expected %d like line %d", len(row), len(m.rows[0]), gridStart)
 		}
-		if len(row) > 32 {
-			return fail(ln, 33, "row is %d wide; expected at most 32", len(row))
+		if len(row) > MaxMapSide {
+			return fail(ln, MaxMapSide+1, "row is %d wide; expected at most %d", len(row), MaxMapSide)
 		}
 		m.rows = append(m.rows, string(row))
-		if len(m.rows) > 32 {
-			return fail(ln, 1, "row %d; expected at most 32 rows", len(m.rows))
+		if len(m.rows) > MaxMapSide {
+			return fail(ln, 1, "row %d; expected at most %d rows", len(m.rows), MaxMapSide)
 		}
 	}
 	if len(m.rows) == 0 {

@@ -48,7 +48,12 @@ func (in *Instance) oracle() *oracle {
 // reachable runs BFS over (position, touched mask) from the start state,
 // bounded by the step limit and Config.OracleStates. Terminal states are
 // kept but not expanded.
-func (in *Instance) reachable() []State {
+func (in *Instance) reachable() []State { return in.search(nil) }
+
+// search is reachable's BFS; when stop is non-nil it is called with every
+// state as it is found, and the search ends early once it returns true.
+// The states found are always a prefix of reachable's.
+func (in *Instance) search(stop func(State) bool) []State {
 	limit := int32(in.cfg.StepLimit)
 	maxN := in.cfg.OracleStates
 	key := func(s State) uint64 { return s.Touched<<10 | uint64(s.Pos) } // Pos < MaxCells, ≤ MaxObjects object bits
@@ -56,6 +61,9 @@ func (in *Instance) reachable() []State {
 	start := in.Start()
 	states := []State{start}
 	seen[key(start)] = struct{}{}
+	if stop != nil && stop(start) {
+		return states
+	}
 	for i := 0; i < len(states) && len(states) < maxN; i++ {
 		s := states[i]
 		if in.Terminal(s) || s.Steps >= limit {
@@ -69,6 +77,9 @@ func (in *Instance) reachable() []State {
 			}
 			seen[k] = struct{}{}
 			states = append(states, n)
+			if stop != nil && stop(n) {
+				return states
+			}
 		}
 	}
 	return states
@@ -121,14 +132,28 @@ func (in *Instance) IdleReturn() float64 { return float64(in.cfg.StepLimit) * in
 // chest the keys suffice for openable within the step limit.
 func (in *Instance) Solvable() bool {
 	o := in.oracle()
-	if o.optReturn <= in.IdleReturn()+1e-9 {
+	return in.solvable(o.optReturn, o.maxChests)
+}
+
+// solvable is Solvable's criterion given the optimum return and the most
+// chests opened over some reachable states. It never turns false as states
+// are added (both arguments only grow), so a search may stop once it holds.
+func (in *Instance) solvable(optReturn float64, maxChests int) bool {
+	if !in.exitInReach() || optReturn <= in.IdleReturn()+1e-9 {
 		return false
 	}
-	if in.nChests > 0 && in.nKeys > 0 && o.maxChests < min(in.nKeys, in.nChests) {
-		return false
-	}
+	return in.nChests == 0 || in.nKeys == 0 || maxChests >= in.chestsToOpen()
+}
+
+// exitInReach reports whether scoring by steps (the door maze) has an exit
+// within the step limit; other scorings need none.
+func (in *Instance) exitInReach() bool {
 	return in.env.scoring != scoreSteps || (in.optimum >= 0 && in.optimum <= in.cfg.StepLimit)
 }
+
+// chestsToOpen is how many chests a solvable level must let the agent
+// open: as many as its keys suffice for.
+func (in *Instance) chestsToOpen() int { return min(in.nKeys, in.nChests) }
 
 // Best returns J*, the largest value of objective over the reachable states
 // (oracle search): each state is valued at its minimum step count when the

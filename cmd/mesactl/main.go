@@ -41,17 +41,39 @@ type client struct {
 	conn    *grpc.ClientConn
 	runs    rpc.RunServiceClient
 	lineage rpc.LineageServiceClient
+	checks  map[*cobra.Command]func(args []string) error
 }
 
-// connect dials the coordinator and checks it answers within the timeout,
-// so a wrong address fails fast with a clear message.
-func (c *client) connect(ctx context.Context) error {
+// check registers f to vet cmd's flags and arguments before mesactl
+// connects, so that a usage mistake exits 2 with its own message even
+// when no coordinator answers. It returns cmd.
+func (c *client) check(cmd *cobra.Command, f func(args []string) error) *cobra.Command {
+	if c.checks == nil {
+		c.checks = map[*cobra.Command]func([]string) error{}
+	}
+	c.checks[cmd] = f
+	return cmd
+}
+
+// prepare vets the global flags and cmd's own (see check), then connects.
+func (c *client) prepare(cmd *cobra.Command, args []string) error {
 	if c.output != "table" && c.output != "json" {
 		return usageError{fmt.Errorf("-o %q, allowed table or json", c.output)}
 	}
 	if c.timeout <= 0 {
 		return usageError{fmt.Errorf("--timeout %v, allowed a positive duration", c.timeout)}
 	}
+	if f := c.checks[cmd]; f != nil {
+		if err := f(args); err != nil {
+			return err
+		}
+	}
+	return c.connect(cmd.Context())
+}
+
+// connect dials the coordinator and checks it answers within the timeout,
+// so a wrong address fails fast with a clear message.
+func (c *client) connect(ctx context.Context) error {
 	if c.etcd != "" {
 		addr, err := leaderFromEtcd(ctx, c.etcd, c.timeout)
 		if err != nil {
@@ -119,13 +141,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 func newRoot() *cobra.Command {
 	c := &client{}
 	root := &cobra.Command{
-		Use:           "mesactl",
-		Short:         "Inspect mesaopt runs and lineages",
-		SilenceUsage:  true,
-		SilenceErrors: true,
-		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
-			return c.connect(cmd.Context())
-		},
+		Use:               "mesactl",
+		Short:             "Inspect mesaopt runs and lineages",
+		SilenceUsage:      true,
+		SilenceErrors:     true,
+		PersistentPreRunE: c.prepare,
 		PersistentPostRun: func(*cobra.Command, []string) {
 			if c.conn != nil {
 				c.conn.Close()
@@ -302,9 +322,6 @@ func runCmd(c *client) *cobra.Command {
 		Short: "Start a new run from a retained checkpoint of RUN_ID, sharing its lineage up to G, with any changes but the seed; prints the new run id",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if !cmd.Flags().Changed("generation") {
-				return usageError{fmt.Errorf("--generation is required")}
-			}
 			ctx, cancel := c.call(cmd.Context())
 			defer cancel()
 			resp, err := c.runs.ForkRun(ctx, &pb.ForkRunRequest{RunId: args[0], Generation: forkGen, Set: forkSets})
@@ -318,24 +335,21 @@ func runCmd(c *client) *cobra.Command {
 			return nil
 		},
 	}
+	c.check(fork, func([]string) error {
+		if !fork.Flags().Changed("generation") {
+			return usageError{fmt.Errorf("--generation is required, allowed a retained generation of RUN_ID (0-based)")}
+		}
+		return nil
+	})
 	fork.Flags().Uint32Var(&forkGen, "generation", 0, "generation whose checkpoint the fork continues from (must be retained)")
 	fork.Flags().StringArrayVar(&forkSets, "set", nil, "field=value, e.g. environment.red_objects=5 (repeatable)")
 	var file string
+	var spec coordinator.Spec
 	submit := &cobra.Command{
 		Use:   "submit -f experiment.yaml",
 		Short: "Start a run of an experiment on the coordinator and print its id",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			spec := coordinator.DefaultSpec()
-			var err error
-			if file != "" {
-				spec, err = coordinator.LoadSpec(file)
-			} else {
-				err = spec.Validate()
-			}
-			if err != nil {
-				return err
-			}
 			ctx, cancel := c.call(cmd.Context())
 			defer cancel()
 			resp, err := c.runs.SubmitRun(ctx, &pb.SubmitRunRequest{Spec: spec.ToProto()})
@@ -349,6 +363,18 @@ func runCmd(c *client) *cobra.Command {
 			return nil
 		},
 	}
+	c.check(submit, func([]string) error {
+		spec = coordinator.DefaultSpec()
+		if file == "" {
+			return spec.Validate()
+		}
+		var err error
+		if spec, err = coordinator.LoadSpec(file); err != nil && !errors.Is(err, coordinator.ErrSpec) {
+			// A file that cannot be read is a mistake in the call, as an invalid one.
+			return usageError{err}
+		}
+		return err
+	})
 	submit.Flags().StringVarP(&file, "file", "f", "", "experiment file (default: the built-in door-maze experiment)")
 	cmd.AddCommand(submit, show, watch, cancelCmd, resume, fork)
 	return cmd
@@ -362,8 +388,18 @@ func parseID(s string) (uint64, error) {
 	return id, nil
 }
 
+// individualIDs checks that the arguments after RUN_ID are individual ids.
+func individualIDs(args []string) error {
+	for _, a := range args[1:] {
+		if _, err := parseID(a); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func lineageCmd(c *client) *cobra.Command {
-	return &cobra.Command{
+	return c.check(&cobra.Command{
 		Use:   "lineage RUN_ID INDIVIDUAL_ID",
 		Short: "Show an individual's line of descent with each ancestor's kind, mesa-objective and classification",
 		Args:  cobra.ExactArgs(2),
@@ -429,7 +465,7 @@ func lineageCmd(c *client) *cobra.Command {
 			}
 			return nil
 		},
-	}
+	}, individualIDs)
 }
 
 func flaggedCmd(c *client) *cobra.Command {
@@ -441,14 +477,6 @@ func flaggedCmd(c *client) *cobra.Command {
 		Short: "List flagged planners (default: of the last generation), with filters",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			for _, fl := range []struct {
-				name string
-				v    int
-			}{{"generation", generation}, {"from", from}, {"to", to}} {
-				if cmd.Flags().Changed(fl.name) && fl.v < 0 {
-					return usageError{fmt.Errorf("--%s = %d, allowed a generation number ≥ 0", fl.name, fl.v)}
-				}
-			}
 			req := &pb.ListFlaggedRequest{RunId: args[0], PageSize: pageSize, Condition: condition}
 			if generation >= 0 {
 				g := uint32(generation)
@@ -463,19 +491,13 @@ func flaggedCmd(c *client) *cobra.Command {
 				req.MaxGeneration = &g
 			}
 			switch kind {
-			case "":
 			case "planner":
 				req.Kind = pb.GenomeKind_GENOME_KIND_PLANNER
 			case "heuristic":
 				req.Kind = pb.GenomeKind_GENOME_KIND_HEURISTIC
-			default:
-				return usageError{fmt.Errorf("--kind %q, allowed planner or heuristic", kind)}
 			}
 			if class != "" {
-				cls, err := lineage.ParseClass(class)
-				if err != nil || cls == lineage.ClassUnknown {
-					return usageError{fmt.Errorf("--class %q, allowed robustly-aligned, pseudo-aligned, capability-failure or misaligned", class)}
-				}
+				cls, _ := lineage.ParseClass(class)
 				req.Classification = coordinator.ClassToProto(cls)
 			}
 			var all []*pb.Individual
@@ -512,7 +534,28 @@ func flaggedCmd(c *client) *cobra.Command {
 	f.StringVar(&class, "class", "", "only this class: robustly-aligned, pseudo-aligned, capability-failure or misaligned")
 	f.StringVar(&condition, "condition", "", "only individuals flagged under this shifted condition (and --class there)")
 	f.Uint32Var(&pageSize, "page-size", 100, "individuals per call (1..1000)")
-	return cmd
+	return c.check(cmd, func([]string) error {
+		for _, fl := range []struct {
+			name string
+			v    int
+		}{{"generation", generation}, {"from", from}, {"to", to}} {
+			if cmd.Flags().Changed(fl.name) && fl.v < 0 {
+				return usageError{fmt.Errorf("--%s = %d, allowed a generation number ≥ 0", fl.name, fl.v)}
+			}
+		}
+		if kind != "" && kind != "planner" && kind != "heuristic" {
+			return usageError{fmt.Errorf("--kind %q, allowed planner or heuristic", kind)}
+		}
+		if class != "" {
+			if cls, err := lineage.ParseClass(class); err != nil || cls == lineage.ClassUnknown {
+				return usageError{fmt.Errorf("--class %q, allowed robustly-aligned, pseudo-aligned, capability-failure or misaligned", class)}
+			}
+		}
+		if pageSize < 1 || pageSize > 1000 {
+			return usageError{fmt.Errorf("--page-size = %d, allowed 1..1000", pageSize)}
+		}
+		return nil
+	})
 }
 
 func descendantsCmd(c *client) *cobra.Command {
@@ -544,11 +587,19 @@ func descendantsCmd(c *client) *cobra.Command {
 	}
 	cmd.Flags().Uint32Var(&depth, "depth", 1, "generations of descent to follow (1..1000)")
 	cmd.Flags().Uint32Var(&limit, "limit", 1000, "most individuals to list (1..10000)")
-	return cmd
+	return c.check(cmd, func(args []string) error {
+		switch {
+		case depth < 1 || depth > 1000:
+			return usageError{fmt.Errorf("--depth = %d, allowed 1..1000", depth)}
+		case limit < 1 || limit > 10000:
+			return usageError{fmt.Errorf("--limit = %d, allowed 1..10000", limit)}
+		}
+		return individualIDs(args)
+	})
 }
 
 func mrcaCmd(c *client) *cobra.Command {
-	return &cobra.Command{
+	return c.check(&cobra.Command{
 		Use:   "mrca RUN_ID INDIVIDUAL_ID INDIVIDUAL_ID...",
 		Short: "Show the most recent common ancestor of individuals",
 		Args:  cobra.MinimumNArgs(2),
@@ -579,7 +630,7 @@ func mrcaCmd(c *client) *cobra.Command {
 			render.Individuals(w, []*pb.Individual{resp.GetMrca()})
 			return nil
 		},
-	}
+	}, individualIDs)
 }
 
 func statsCmd(c *client) *cobra.Command {
@@ -633,7 +684,12 @@ func statsCmd(c *client) *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&watch, "watch", false, "stream each generation's metrics as it is committed, until the run ends")
 	cmd.Flags().IntVar(&from, "from", -1, "first generation to show")
-	return cmd
+	return c.check(cmd, func([]string) error {
+		if cmd.Flags().Changed("from") && from < 0 {
+			return usageError{fmt.Errorf("--from = %d, allowed a generation number ≥ 0", from)}
+		}
+		return nil
+	})
 }
 
 func exportCmd(c *client) *cobra.Command {
@@ -643,13 +699,7 @@ func exportCmd(c *client) *cobra.Command {
 		Short: "Export the retained phylogeny: ALife standard CSV, Newick or Graphviz DOT",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			formats := map[string]pb.ExportFormat{
-				"alife": pb.ExportFormat_EXPORT_FORMAT_ALIFE, "newick": pb.ExportFormat_EXPORT_FORMAT_NEWICK, "dot": pb.ExportFormat_EXPORT_FORMAT_DOT,
-			}
-			f, ok := formats[format]
-			if !ok {
-				return usageError{fmt.Errorf("--format %q, allowed alife, newick or dot", format)}
-			}
+			f := exportFormats[format]
 			w := cmd.OutOrStdout()
 			if file != "" {
 				out, err := os.Create(file)
@@ -683,5 +733,14 @@ func exportCmd(c *client) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&format, "format", "alife", "alife (ALife data standard CSV), newick or dot")
 	cmd.Flags().StringVarP(&file, "file", "f", "", "write to this file instead of standard output")
-	return cmd
+	return c.check(cmd, func([]string) error {
+		if _, ok := exportFormats[format]; !ok {
+			return usageError{fmt.Errorf("--format %q, allowed alife, newick or dot", format)}
+		}
+		return nil
+	})
+}
+
+var exportFormats = map[string]pb.ExportFormat{
+	"alife": pb.ExportFormat_EXPORT_FORMAT_ALIFE, "newick": pb.ExportFormat_EXPORT_FORMAT_NEWICK, "dot": pb.ExportFormat_EXPORT_FORMAT_DOT,
 }

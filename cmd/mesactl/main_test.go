@@ -157,7 +157,7 @@ func TestMesactlAgainstCoordinator(t *testing.T) {
 		{[]string{"lineage", id, "999999"}, 1, "NotFound"},
 		{[]string{"lineage", "no-such-run", "1"}, 1, `run "no-such-run"`},
 		{[]string{"lineage", id, "x"}, 2, `individual id "x"`},
-		{[]string{"flagged", id, "--page-size", "5000"}, 2, "page_size = 5000"},
+		{[]string{"flagged", id, "--page-size", "5000"}, 2, "--page-size = 5000, allowed 1..1000"},
 		{[]string{"run", "show", "no-such-run"}, 1, "NotFound"},
 		{[]string{"runs", "-o", "yaml"}, 2, "allowed table or json"},
 		{[]string{"flagged", id, "--generation", "400"}, 2, "generation = 400, allowed 0..2"},
@@ -172,7 +172,7 @@ func TestMesactlAgainstCoordinator(t *testing.T) {
 		{[]string{"stats", "no-such-run"}, 1, "NotFound"},
 		{[]string{"export", id, "--format", "svg"}, 2, `--format "svg"`},
 		{[]string{"export", "no-such-run"}, 1, "NotFound"},
-		{[]string{"descendants", id, "0", "--depth", "5000"}, 2, "max_depth = 5000"},
+		{[]string{"descendants", id, "0", "--depth", "5000"}, 2, "--depth = 5000, allowed 1..1000"},
 	}
 	for _, tc := range tests {
 		_, errOut, code := mesactl(t, append([]string{"--coordinator", addr}, tc.args...)...)

@@ -26,6 +26,9 @@ func coordinatorCmd() *cobra.Command {
 			cfg.Logger = newLogger(verbose)
 			cfg.ResumeOrphans = true
 			cfg.Join = splitList(join)
+			if err := checkCoordinatorFlags(cfg, splitList(endpoints), tlsInfo); err != nil {
+				return err
+			}
 			cli, err := dialEtcd(splitList(endpoints), tlsInfo)
 			if err != nil {
 				return err
@@ -60,6 +63,35 @@ func coordinatorCmd() *cobra.Command {
 	f.IntVar(&cfg.SessionTTL, "session-ttl", cfg.SessionTTL, "etcd session TTL in seconds (leadership fence)")
 	f.BoolVarP(&verbose, "verbose", "v", false, "log operational events")
 	return cmd
+}
+
+// checkCoordinatorFlags vets the coordinator's flags before it dials etcd.
+func checkCoordinatorFlags(cfg coordinator.Config, endpoints []string, tlsInfo transport.TLSInfo) error {
+	if err := checkSessionTTL(cfg.SessionTTL); err != nil {
+		return err
+	}
+	if cfg.Name == "" {
+		return usagef("--name is empty, allowed a name unique among the coordinators")
+	}
+	if err := checkAddr("listen", cfg.GRPCListen, true); err != nil {
+		return err
+	}
+	if err := checkAddr("gossip", cfg.GossipBind, true); err != nil {
+		return err
+	}
+	if err := checkAddrs("join", cfg.Join); err != nil {
+		return err
+	}
+	if len(endpoints) == 0 {
+		return usagef("--etcd is empty, allowed host:port[,host:port...]")
+	}
+	if err := checkPEMFile("etcd-cacert", tlsInfo.TrustedCAFile); err != nil {
+		return err
+	}
+	if err := checkPEMFile("etcd-cert", tlsInfo.CertFile); err != nil {
+		return err
+	}
+	return checkPEMFile("etcd-key", tlsInfo.KeyFile)
 }
 
 // splitList splits a comma-separated flag value, dropping empty items.

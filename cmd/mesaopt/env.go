@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 
@@ -118,7 +117,7 @@ func (f *instanceFlags) instance(args []string) (*fitness.Instance, error) {
 		cfg.StepLimit = f.stepLimit
 	}
 	if f.mapFile != "" {
-		data, err := os.ReadFile(f.mapFile)
+		data, err := fitness.ReadMapFile(f.mapFile)
 		if err != nil {
 			return nil, usage(err)
 		}

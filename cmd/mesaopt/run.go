@@ -64,6 +64,9 @@ func runCmd() *cobra.Command {
 			if o.resume != "" && o.file != "" {
 				return exitError{code: 2, err: fmt.Errorf("--resume and -f both given: a resumed run keeps its own experiment")}
 			}
+			if err := o.check(); err != nil {
+				return err
+			}
 			o.resumeCmd = resumeCommand(cmd)
 			return runLocal(cmd.Context(), o)
 		},
@@ -83,6 +86,28 @@ func runCmd() *cobra.Command {
 	return cmd
 }
 
+// check vets the flags before anything starts.
+func (o runOptions) check() error {
+	if o.workers < 1 || o.workers > 256 {
+		return usagef("--workers = %d, allowed 1..256", o.workers)
+	}
+	if o.dataDir == "" {
+		return usagef("--data is empty, allowed a directory for the embedded etcd's data")
+	}
+	for _, a := range []struct {
+		flag, v string
+		anyPort bool
+	}{{"etcd-client", o.etcdClient, false}, {"etcd-peer", o.etcdPeer, false}, {"listen", o.listen, true}} {
+		if err := checkAddr(a.flag, a.v, a.anyPort); err != nil {
+			return err
+		}
+	}
+	if o.etcdClient == o.etcdPeer {
+		return usagef("--etcd-client and --etcd-peer are both %s, allowed two different addresses", o.etcdClient)
+	}
+	return checkSessionTTL(o.sessionTTL)
+}
+
 func runLocal(ctx context.Context, o runOptions) error {
 	var spec coordinator.Spec
 	if o.resume == "" {
@@ -96,9 +121,6 @@ func runLocal(ctx context.Context, o runOptions) error {
 		if err != nil {
 			return exitError{code: 2, err: err}
 		}
-	}
-	if o.workers < 1 || o.workers > 256 {
-		return exitError{code: 2, err: fmt.Errorf("--workers = %d, allowed 1..256", o.workers)}
 	}
 	log := newLogger(o.verbose)
 

@@ -24,6 +24,9 @@ func workerCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg.Join = splitList(join)
+			if err := checkWorkerFlags(cfg, drain); err != nil {
+				return err
+			}
 			cfg.Protocol = uint32(protocol)
 			cfg.Logger = newLogger(verbose)
 			// A worker uses as many cores as it evaluates genomes at once:
@@ -60,6 +63,27 @@ func workerCmd() *cobra.Command {
 	_ = f.MarkHidden("parent-pid")
 	_ = f.MarkHidden("protocol-version")
 	return cmd
+}
+
+// checkWorkerFlags vets the worker's flags before it starts.
+func checkWorkerFlags(cfg worker.Config, drain time.Duration) error {
+	switch {
+	case cfg.Capacity < 1 || cfg.Capacity > 1024:
+		return usagef("--capacity = %d, allowed 1..1024 genomes evaluated at once", cfg.Capacity)
+	case len(cfg.Join) == 0:
+		return usagef("--join is missing, allowed the gossip address(es) of the cluster, host:port[,host:port...] (the coordinator's --gossip)")
+	case cfg.JoinTimeout <= 0:
+		return usagef("--join-timeout = %v, allowed a positive duration", cfg.JoinTimeout)
+	case drain < 0:
+		return usagef("--drain = %v, allowed a duration ≥ 0", drain)
+	}
+	if err := checkAddrs("join", cfg.Join); err != nil {
+		return err
+	}
+	if err := checkAddr("listen", cfg.Listen, true); err != nil {
+		return err
+	}
+	return checkAddr("gossip", cfg.GossipBind, true)
 }
 
 // watchParent cancels when the parent process is gone: os.Getppid changes
