@@ -9,14 +9,16 @@ import (
 
 	"github.com/mesaopt/mesaopt/coordinator"
 	"github.com/mesaopt/mesaopt/coordinator/dispatch"
+	"github.com/mesaopt/mesaopt/coordinator/ga"
+	"github.com/mesaopt/mesaopt/experiment"
 	"github.com/mesaopt/mesaopt/fitness"
 	"github.com/mesaopt/mesaopt/worker"
 )
 
 // benchGeneration evaluates generation 0 of the default experiment through ev.
 func benchGeneration(b *testing.B, ev coordinator.Evaluator) {
-	spec := coordinator.DefaultSpec()
-	ga := coordinator.NewGA(spec, fitness.Shape())
+	spec := experiment.Default()
+	ga := ga.New(spec, fitness.Shape())
 	members, births, _ := ga.Initial()
 	ctx := context.Background()
 	b.ReportAllocs()
@@ -59,8 +61,8 @@ func BenchmarkGeneration(b *testing.B) {
 
 // BenchmarkGANext measures breeding one generation of the default size.
 func BenchmarkGANext(b *testing.B) {
-	spec := coordinator.DefaultSpec()
-	ga := coordinator.NewGA(spec, fitness.Shape())
+	spec := experiment.Default()
+	ga := ga.New(spec, fitness.Shape())
 	pop, _, next := ga.Initial()
 	for i := range pop {
 		pop[i].Fitness = float64(i % 7)

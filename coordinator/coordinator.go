@@ -58,6 +58,9 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/mesaopt/mesaopt/coordinator/dispatch"
+	"github.com/mesaopt/mesaopt/coordinator/ga"
+	"github.com/mesaopt/mesaopt/coordinator/store"
+	"github.com/mesaopt/mesaopt/experiment"
 	"github.com/mesaopt/mesaopt/internal/grpcconf"
 	"github.com/mesaopt/mesaopt/lineage"
 	pb "github.com/mesaopt/mesaopt/proto/mesaopt/v1"
@@ -110,7 +113,7 @@ func DefaultConfig() Config {
 type Coordinator struct {
 	cfg        Config
 	log        *slog.Logger
-	store      *Store
+	store      *store.Store
 	dispatcher *dispatch.Dispatcher
 	ml         *memberlist.Memberlist
 	srv        *grpc.Server
@@ -135,7 +138,7 @@ type Coordinator struct {
 // activeRun is a run this coordinator executes or has loaded.
 type activeRun struct {
 	id     string
-	spec   Spec
+	spec   experiment.Spec
 	cancel context.CancelFunc
 	done   chan struct{}
 
@@ -161,7 +164,7 @@ func New(cfg Config) (*Coordinator, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Coordinator{
-		cfg: cfg, log: log, store: NewStore(cfg.Etcd, cfg.Prefix),
+		cfg: cfg, log: log, store: store.New(cfg.Etcd, cfg.Prefix),
 		runs: map[string]*activeRun{}, runCtx: ctx, runCancel: cancel, served: make(chan error, 1),
 	}, nil
 }
@@ -326,7 +329,7 @@ func newRunID(name string) string {
 }
 
 // Submit validates spec, records the run in etcd and starts it.
-func (c *Coordinator) Submit(ctx context.Context, spec Spec) (string, error) {
+func (c *Coordinator) Submit(ctx context.Context, spec experiment.Spec) (string, error) {
 	if !c.Leading() {
 		return "", c.errNotLeader(ctx)
 	}
@@ -368,7 +371,7 @@ func (c *Coordinator) Resume(ctx context.Context, id string, sets ...string) err
 	if err != nil {
 		return err
 	}
-	spec, err := SpecFromProto(sp)
+	spec, err := experiment.FromProto(sp)
 	if err != nil {
 		return fmt.Errorf("run %s: stored spec: %w", id, err)
 	}
@@ -379,18 +382,18 @@ func (c *Coordinator) Resume(ctx context.Context, id string, sets ...string) err
 	done := st.GetGenerationsDone()
 	event := fmt.Sprintf("resumed after generation %d", int(done)-1)
 	if len(sets) > 0 {
-		changed, paths, err := ApplyOverrides(spec, sets)
+		changed, paths, err := experiment.ApplyOverrides(spec, sets)
 		if err != nil {
 			return err
 		}
-		if err := checkResumeOverrides(paths); err != nil {
+		if err := experiment.CheckResumeOverrides(paths); err != nil {
 			return err
 		}
 		if st.GetState() == pb.RunState_RUN_STATE_SUCCEEDED && changed.Generations <= int(done) {
 			return fmt.Errorf("%w: run %s finished all %d generations; to continue it, raise generations (--set generations=N)", ErrFinished, id, done)
 		}
 		if changed.Generations <= int(done) {
-			return fmt.Errorf("%w: generations = %d, allowed more than the %d already done", ErrOverride, changed.Generations, done)
+			return fmt.Errorf("%w: generations = %d, allowed more than the %d already done", experiment.ErrOverride, changed.Generations, done)
 		}
 		spec = changed
 		event += " with " + strings.Join(sets, ", ")
@@ -399,7 +402,7 @@ func (c *Coordinator) Resume(ctx context.Context, id string, sets ...string) err
 		return fmt.Errorf("%w: run %s succeeded (%d generations); resume with --set generations=N to extend it", ErrFinished, id, done)
 	}
 	cp, err := c.store.Checkpoint(ctx, id)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, store.ErrNotFound) {
 		cp = nil
 	} else if err != nil {
 		return err
@@ -408,7 +411,7 @@ func (c *Coordinator) Resume(ctx context.Context, id string, sets ...string) err
 	st.Error = ""
 	st.FinalDigest = ""
 	st.History = append(st.History, event)
-	if err := c.write(ctx, "resume of "+id, func(ctx context.Context, f Fence) error {
+	if err := c.write(ctx, "resume of "+id, func(ctx context.Context, f store.Fence) error {
 		return c.store.UpdateRun(ctx, f, spec.ToProto(), st)
 	}); err != nil {
 		return err
@@ -428,23 +431,23 @@ func (c *Coordinator) Fork(ctx context.Context, id string, gen uint32, sets ...s
 	if err != nil {
 		return "", err
 	}
-	parent, err := SpecFromProto(sp)
+	parent, err := experiment.FromProto(sp)
 	if err != nil {
 		return "", fmt.Errorf("run %s: stored spec: %w", id, err)
 	}
-	spec, paths, err := ApplyOverrides(parent, sets)
+	spec, paths, err := experiment.ApplyOverrides(parent, sets)
 	if err != nil {
 		return "", err
 	}
 	if slices.Contains(paths, "seed") {
-		return "", fmt.Errorf("%w: seed cannot change in a fork (the shared lineage was drawn from the parent's seed); start a new run instead", ErrOverride)
+		return "", fmt.Errorf("%w: seed cannot change in a fork (the shared lineage was drawn from the parent's seed); start a new run instead", experiment.ErrOverride)
 	}
 	if int(gen)+1 >= spec.Generations {
-		return "", fmt.Errorf("%w: generation = %d, allowed less than generations - 1 = %d (set generations=N to run longer)", ErrOverride, gen, spec.Generations-1)
+		return "", fmt.Errorf("%w: generation = %d, allowed less than generations - 1 = %d (set generations=N to run longer)", experiment.ErrOverride, gen, spec.Generations-1)
 	}
 	cp, err := c.store.CheckpointAt(ctx, id, gen)
 	if err != nil {
-		if errors.Is(err, ErrNotFound) {
+		if errors.Is(err, store.ErrNotFound) {
 			kept, _ := c.store.CheckpointGenerations(ctx, id)
 			return "", fmt.Errorf("%w; retained generations: %v", err, kept)
 		}
@@ -455,7 +458,7 @@ func (c *Coordinator) Fork(ctx context.Context, id string, gen uint32, sets ...s
 	// has no batch) and generation gen's records as committed.
 	top := cp.GetRecords()
 	if top == nil {
-		return "", fmt.Errorf("%w: the checkpoint of generation %d of run %s holds no lineage records (written by an older version)", ErrOverride, gen, id)
+		return "", fmt.Errorf("%w: the checkpoint of generation %d of run %s holds no lineage records (written by an older version)", experiment.ErrOverride, gen, id)
 	}
 	stored, err := c.store.Lineage(ctx, id, gen)
 	if err != nil {
@@ -508,7 +511,7 @@ func (c *Coordinator) Fork(ctx context.Context, id string, gen uint32, sets ...s
 		return "", err
 	}
 	for g := uint32(0); g < gen; g++ {
-		if err := c.write(ctx, "fork history of "+child, func(ctx context.Context, f Fence) error {
+		if err := c.write(ctx, "fork history of "+child, func(ctx context.Context, f store.Fence) error {
 			return c.store.PutGeneration(ctx, f, child, g, byGen[g], sums[g])
 		}); err != nil {
 			return "", err
@@ -524,7 +527,7 @@ func (c *Coordinator) Fork(ctx context.Context, id string, gen uint32, sets ...s
 	return child, nil
 }
 
-func (c *Coordinator) launch(id string, spec Spec, cp *pb.Checkpoint) {
+func (c *Coordinator) launch(id string, spec experiment.Spec, cp *pb.Checkpoint) {
 	ctx, cancel := context.WithCancel(c.runCtx)
 	ar := &activeRun{id: id, spec: spec, cancel: cancel, done: make(chan struct{}), lineage: lineage.NewStore()}
 	c.mu.Lock()
@@ -555,7 +558,7 @@ func (c *Coordinator) Wait(ctx context.Context, id string) error {
 	ar, ok := c.runs[id]
 	c.mu.Unlock()
 	if !ok {
-		return fmt.Errorf("%w: run %s is not executed here", ErrNotFound, id)
+		return fmt.Errorf("%w: run %s is not executed here", store.ErrNotFound, id)
 	}
 	select {
 	case <-ar.done:
@@ -574,7 +577,7 @@ func (c *Coordinator) Cancel(id string) error {
 	ar, ok := c.runs[id]
 	c.mu.Unlock()
 	if !ok {
-		return fmt.Errorf("%w: run %s is not running here", ErrNotFound, id)
+		return fmt.Errorf("%w: run %s is not running here", store.ErrNotFound, id)
 	}
 	select {
 	case <-ar.done:
@@ -592,7 +595,7 @@ func (c *Coordinator) Cancel(id string) error {
 func (c *Coordinator) execute(ctx context.Context, ar *activeRun, cp *pb.Checkpoint) (err error) {
 	spec := ar.spec
 	shape := spec.Shape()
-	ga := NewGA(spec, shape)
+	base := ga.New(spec, shape)
 	st := &pb.RunStatus{RunId: ar.id, State: pb.RunState_RUN_STATE_RUNNING}
 	if old, err := c.store.Status(ctx, ar.id); err == nil {
 		st = old
@@ -636,12 +639,12 @@ func (c *Coordinator) execute(ctx context.Context, ar *activeRun, cp *pb.Checkpo
 		}
 	}()
 
-	var members []Member
-	var births []Birth
+	var members []ga.Member
+	var births []ga.Birth
 	var nextID uint64
 	var gen uint32
 	if cp == nil {
-		members, births, nextID = ga.Initial()
+		members, births, nextID = base.Initial()
 	} else {
 		if cp.GetFormatVersion() != CheckpointFormat {
 			return fmt.Errorf("checkpoint of %s has format %d, this coordinator reads %d", ar.id, cp.GetFormatVersion(), CheckpointFormat)
@@ -674,7 +677,7 @@ func (c *Coordinator) execute(ctx context.Context, ar *activeRun, cp *pb.Checkpo
 			st.FinalDigest = FinalDigest(prev, all)
 			return c.setStatus(ctx, st)
 		}
-		members, births, nextID = ga.Next(prev, gen, cp.GetNextId())
+		members, births, nextID = base.Next(prev, gen, cp.GetNextId())
 	}
 	c.log.Info("run started", "run", ar.id, "from_generation", gen, "generations", spec.Generations)
 	for {
@@ -751,7 +754,7 @@ func (c *Coordinator) execute(ctx context.Context, ar *activeRun, cp *pb.Checkpo
 			}
 			st = final
 		}
-		if (gen+1)%compactEvery == 0 {
+		if (gen+1)%store.CompactEvery == 0 {
 			if err := c.store.Compact(ctx); err != nil {
 				c.log.Warn("compacting etcd history", "err", err)
 			}
@@ -761,7 +764,7 @@ func (c *Coordinator) execute(ctx context.Context, ar *activeRun, cp *pb.Checkpo
 			return nil
 		}
 		gen++
-		members, births, nextID = ga.Next(members, gen, nextID)
+		members, births, nextID = base.Next(members, gen, nextID)
 	}
 }
 
@@ -785,7 +788,7 @@ func (c *Coordinator) rewriteLineage(ctx context.Context, run string, batches []
 	}
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
-	return c.write(wctx, "pruned lineage of "+run, func(ctx context.Context, f Fence) error {
+	return c.write(wctx, "pruned lineage of "+run, func(ctx context.Context, f store.Fence) error {
 		return c.store.RewriteLineage(ctx, f, run, batches)
 	})
 }
@@ -878,7 +881,7 @@ func (c *Coordinator) load(ctx context.Context, id string, cached *activeRun) (*
 			return cached, st, nil
 		}
 	}
-	spec, err := SpecFromProto(sp)
+	spec, err := experiment.FromProto(sp)
 	if err != nil {
 		return nil, nil, fmt.Errorf("run %s: stored spec: %w", id, err)
 	}
@@ -886,7 +889,7 @@ func (c *Coordinator) load(ctx context.Context, id string, cached *activeRun) (*
 	close(ar.done)
 	cp, err := at.Checkpoint(ctx, id)
 	switch {
-	case errors.Is(err, ErrNotFound):
+	case errors.Is(err, store.ErrNotFound):
 		return ar, st, nil
 	case err != nil:
 		return nil, nil, err

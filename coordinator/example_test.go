@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"github.com/mesaopt/mesaopt/coordinator"
+	"github.com/mesaopt/mesaopt/coordinator/ga"
+	"github.com/mesaopt/mesaopt/experiment"
 	"github.com/mesaopt/mesaopt/fitness"
 	"github.com/mesaopt/mesaopt/worker"
 )
@@ -12,12 +14,12 @@ import (
 // The base optimizer without etcd or gRPC: breed, evaluate in-process,
 // breed again. The same spec and seed always give the same digests.
 func Example() {
-	spec := coordinator.DefaultSpec()
+	spec := experiment.Default()
 	spec.Population = 8
 	spec.Elites = 1
 	spec.Episodes = 2
 	spec.AnalysisEpisodes = 2
-	ga := coordinator.NewGA(spec, fitness.Shape())
+	ga := ga.New(spec, fitness.Shape())
 	members, births, next := ga.Initial()
 	ev := worker.NewEngine(2)
 	for gen := uint32(0); gen < 3; gen++ {

@@ -11,14 +11,15 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"github.com/mesaopt/mesaopt/experiment"
 	"github.com/mesaopt/mesaopt/internal/testenv"
 	"github.com/mesaopt/mesaopt/lineage"
 	pb "github.com/mesaopt/mesaopt/proto/mesaopt/v1"
 	"github.com/mesaopt/mesaopt/worker"
 )
 
-func failoverSpec() Spec {
-	s := DefaultSpec()
+func failoverSpec() experiment.Spec {
+	s := experiment.Default()
 	s.CheckpointRetention = 2
 	s.Population = 12
 	s.Elites = 2

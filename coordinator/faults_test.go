@@ -14,6 +14,8 @@ import (
 	"github.com/mesaopt/mesaopt/coordinator"
 	"github.com/mesaopt/mesaopt/coordinator/dispatch"
 	"github.com/mesaopt/mesaopt/coordinator/dispatch/dispatchtest"
+	"github.com/mesaopt/mesaopt/coordinator/ga"
+	"github.com/mesaopt/mesaopt/experiment"
 	"github.com/mesaopt/mesaopt/fitness"
 	pb "github.com/mesaopt/mesaopt/proto/mesaopt/v1"
 	"github.com/mesaopt/mesaopt/worker"
@@ -22,22 +24,22 @@ import (
 func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 // quarantineSpec is a small generation with a short deadline.
-func quarantineSpec() coordinator.Spec {
-	s := coordinator.DefaultSpec()
+func quarantineSpec() experiment.Spec {
+	s := experiment.Default()
 	s.Population = 10
 	s.Elites = 1
 	s.Episodes = 2
 	s.AnalysisEpisodes = 2
 	s.BatchSize = 3
-	s.EvaluationTimeout = coordinator.Duration(300 * time.Millisecond)
+	s.EvaluationTimeout = experiment.Duration(300 * time.Millisecond)
 	s.QuarantineAttempts = 3
 	return s
 }
 
 // encodeRecords returns each record's wire bytes, for bitwise comparison.
-func encodeRecords(t *testing.T, ev coordinator.Evaluator, spec coordinator.Spec) ([]string, []float64) {
+func encodeRecords(t *testing.T, ev coordinator.Evaluator, spec experiment.Spec) ([]string, []float64) {
 	t.Helper()
-	ga := coordinator.NewGA(spec, fitness.Shape())
+	ga := ga.New(spec, fitness.Shape())
 	members, births, _ := ga.Initial()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -66,7 +68,7 @@ func encodeRecords(t *testing.T, ev coordinator.Evaluator, spec coordinator.Spec
 func TestPoisonGenomeQuarantined(t *testing.T) {
 	spec := quarantineSpec()
 	want, _ := encodeRecords(t, worker.NewEngine(2), spec)
-	ga := coordinator.NewGA(spec, fitness.Shape())
+	ga := ga.New(spec, fitness.Shape())
 	members, _, _ := ga.Initial()
 	const victim = 4
 	poison := members[victim].ID
@@ -131,7 +133,7 @@ func TestPoisonGenomeQuarantined(t *testing.T) {
 // bitwise equal.
 func TestQuarantineDeterministic(t *testing.T) {
 	spec := quarantineSpec()
-	ga := coordinator.NewGA(spec, fitness.Shape())
+	ga := ga.New(spec, fitness.Shape())
 	members, _, _ := ga.Initial()
 	poison := members[7].ID
 	var runs [][]string

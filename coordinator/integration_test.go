@@ -19,6 +19,8 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/mesaopt/mesaopt/coordinator"
+	"github.com/mesaopt/mesaopt/coordinator/store"
+	"github.com/mesaopt/mesaopt/experiment"
 	"github.com/mesaopt/mesaopt/internal/localetcd"
 	"github.com/mesaopt/mesaopt/internal/testenv"
 	pb "github.com/mesaopt/mesaopt/proto/mesaopt/v1"
@@ -42,7 +44,7 @@ var prefixSeq atomic.Int64
 func startEtcd(t *testing.T) *clientv3.Client {
 	t.Helper()
 	endpoints := []string{externalEtcd}
-	prefix := coordinator.DefaultPrefix
+	prefix := store.DefaultPrefix
 	if externalEtcd == "" {
 		endpoints = testenv.Etcd(t, 0).Endpoints()
 	} else {
@@ -58,11 +60,11 @@ func prefixOf(cli *clientv3.Client) string {
 	if p, ok := prefixes.Load(cli); ok {
 		return p.(string)
 	}
-	return coordinator.DefaultPrefix
+	return store.DefaultPrefix
 }
 
-func smallSpec() coordinator.Spec {
-	s := coordinator.DefaultSpec()
+func smallSpec() experiment.Spec {
+	s := experiment.Default()
 	s.CheckpointRetention = 2
 	s.Population = 12
 	s.Elites = 2
@@ -109,7 +111,7 @@ func waitRun(t *testing.T, ctx context.Context, c *coordinator.Coordinator, id s
 }
 
 // runToEnd submits spec and returns the finished run.
-func runToEnd(t *testing.T, c *coordinator.Coordinator, spec coordinator.Spec) *pb.Run {
+func runToEnd(t *testing.T, c *coordinator.Coordinator, spec experiment.Spec) *pb.Run {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -358,13 +360,13 @@ func TestResumeOverridesAndFork(t *testing.T) {
 	defer cancel()
 	first := runToEnd(t, c, spec)
 	id := first.GetRunId()
-	if err := c.Resume(ctx, id, "population=20"); !errors.Is(err, coordinator.ErrOverride) {
+	if err := c.Resume(ctx, id, "population=20"); !errors.Is(err, experiment.ErrOverride) {
 		t.Fatalf("unsafe override: %v", err)
 	}
 	if err := c.Resume(ctx, id, "generations=2"); !errors.Is(err, coordinator.ErrFinished) {
 		t.Fatalf("shrinking override: %v", err)
 	}
-	if err := c.Resume(ctx, id, "generatons=9"); !errors.Is(err, coordinator.ErrSpec) {
+	if err := c.Resume(ctx, id, "generatons=9"); !errors.Is(err, experiment.ErrInvalid) {
 		t.Fatalf("misspelt override: %v", err)
 	}
 	if err := c.Resume(ctx, id, fmt.Sprintf("generations=%d", longer.Generations)); err != nil {
@@ -394,7 +396,7 @@ func TestResumeOverridesAndFork(t *testing.T) {
 	if fork2.GetSummaries()[2].GetDigest() != extended.GetSummaries()[2].GetDigest() {
 		t.Fatal("a fork does not share its parent's history up to the fork")
 	}
-	if _, err := c.Fork(ctx, id, 0, "seed=2"); !errors.Is(err, coordinator.ErrOverride) {
+	if _, err := c.Fork(ctx, id, 0, "seed=2"); !errors.Is(err, experiment.ErrOverride) {
 		t.Fatalf("seed override in a fork: %v", err)
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/client/v3/concurrency"
+
+	"github.com/mesaopt/mesaopt/coordinator/store"
 )
 
 // term is one tenure as leader: the etcd session whose lease keeps the
@@ -18,7 +20,7 @@ import (
 type term struct {
 	session  *concurrency.Session
 	election *concurrency.Election
-	fence    Fence
+	fence    store.Fence
 	won      time.Time // when the campaign returned
 }
 
@@ -43,14 +45,14 @@ func (c *Coordinator) campaign(ctx context.Context) (*term, error) {
 		_ = session.Close()
 		return nil, fmt.Errorf("campaign: %w", err)
 	}
-	return &term{session: session, election: election, fence: Fence{Key: election.Key(), Rev: election.Rev()}, won: time.Now()}, nil
+	return &term{session: session, election: election, fence: store.Fence{Key: election.Key(), Rev: election.Rev()}, won: time.Now()}, nil
 }
 
 // fenceNow returns the fence of the current term, or ErrNotLeader.
-func (c *Coordinator) fenceNow() (Fence, error) {
+func (c *Coordinator) fenceNow() (store.Fence, error) {
 	t := c.term.Load()
 	if t == nil {
-		return Fence{}, fmt.Errorf("%w: coordinator %s holds no leadership", ErrNotLeader, c.cfg.Name)
+		return store.Fence{}, fmt.Errorf("%w: coordinator %s holds no leadership", ErrNotLeader, c.cfg.Name)
 	}
 	return t.fence, nil
 }
@@ -216,14 +218,14 @@ func (c *Coordinator) stopRuns() []string {
 // (the election key with the lowest creation revision under prefix).
 func LeaderAddress(ctx context.Context, cli *clientv3.Client, prefix string) (LeaderValue, error) {
 	if prefix == "" {
-		prefix = DefaultPrefix
+		prefix = store.DefaultPrefix
 	}
 	resp, err := cli.Get(ctx, prefix+"leader/", clientv3.WithPrefix(), clientv3.WithSort(clientv3.SortByCreateRevision, clientv3.SortAscend), clientv3.WithLimit(1))
 	if err != nil {
 		return LeaderValue{}, fmt.Errorf("etcd: leader: %w", err)
 	}
 	if len(resp.Kvs) == 0 {
-		return LeaderValue{}, fmt.Errorf("%w: no coordinator leads (nothing under %sleader/)", ErrNotFound, prefix)
+		return LeaderValue{}, fmt.Errorf("%w: no coordinator leads (nothing under %sleader/)", store.ErrNotFound, prefix)
 	}
 	var v LeaderValue
 	if err := json.Unmarshal(resp.Kvs[0].Value, &v); err != nil {

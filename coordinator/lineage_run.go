@@ -1,11 +1,6 @@
 package coordinator
 
 import (
-	"cmp"
-	"context"
-	"slices"
-
-	clientv3 "go.etcd.io/etcd/client/v3"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/mesaopt/mesaopt/lineage"
@@ -79,60 +74,4 @@ func (ar *activeRun) pruneLoaded() ([]*pb.LineageBatch, error) {
 		return nil, err
 	}
 	return ar.batches(pruned.Generations), nil
-}
-
-// maxRewriteOps bounds the operations of one RewriteLineage transaction,
-// below etcd's default --max-txn-ops of 128.
-const maxRewriteOps = 64
-
-// RewriteLineage replaces the stored lineage batches of the given
-// generations with the pruned ones (a batch without individuals deletes its
-// key), under fence f, newest generation first and in transactions of at
-// most maxRewriteOps. The order keeps what is stored closed under ancestry
-// at every moment: a crash part-way leaves older batches unpruned, never a
-// record whose parent is gone, and the next load prunes the rest. Values
-// are encoded as Commit encodes lineage batches; the two must change
-// together.
-func (s *Store) RewriteLineage(ctx context.Context, f Fence, run string, batches []*pb.LineageBatch) error {
-	sorted := slices.Clone(batches)
-	slices.SortFunc(sorted, func(a, b *pb.LineageBatch) int { return cmp.Compare(b.GetGeneration(), a.GetGeneration()) })
-	var ops []clientv3.Op
-	flush := func() error {
-		if len(ops) == 0 {
-			return nil
-		}
-		err := s.fencedTxn(ctx, f, "rewrite pruned lineage of "+run, ops...)
-		ops = ops[:0]
-		return err
-	}
-	for _, b := range sorted {
-		g := genKey(b.GetGeneration())
-		key := s.runKey(run, "lineage", g)
-		chunks := s.runKey(run, "lineage-chunks", g, "")
-		if len(ops)+4 > maxRewriteOps {
-			if err := flush(); err != nil {
-				return err
-			}
-		}
-		if len(b.GetIndividuals()) == 0 {
-			ops = append(ops, clientv3.OpDelete(key), clientv3.OpDelete(chunks, clientv3.WithPrefix()))
-			continue
-		}
-		blob, parts := encodeBlob(b, chunks)
-		// Chunks go first; the blob naming them follows in a later transaction.
-		if err := s.putChunks(ctx, f, blob, parts, "pruned lineage of "+run); err != nil {
-			return err
-		}
-		ops = append(ops, clientv3.OpPut(key, marshal(blob)))
-		// Drop the chunks of the replaced version: everything under the
-		// generation's chunk prefix but the new blob's own.
-		if p := blob.GetChunkPrefix(); p != "" {
-			ops = append(ops,
-				clientv3.OpDelete(chunks, clientv3.WithRange(p)),
-				clientv3.OpDelete(clientv3.GetPrefixRangeEnd(p), clientv3.WithRange(clientv3.GetPrefixRangeEnd(chunks))))
-		} else {
-			ops = append(ops, clientv3.OpDelete(chunks, clientv3.WithPrefix()))
-		}
-	}
-	return flush()
 }

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/mesaopt/mesaopt/coordinator"
+	"github.com/mesaopt/mesaopt/coordinator/store"
 	"github.com/mesaopt/mesaopt/internal/grpcconf"
 	"github.com/mesaopt/mesaopt/lineage"
 	pb "github.com/mesaopt/mesaopt/proto/mesaopt/v1"
@@ -84,7 +85,7 @@ func TestLineageService(t *testing.T) {
 	}
 
 	// etcd holds exactly the retained records once the run is done.
-	batches, err := coordinator.NewStore(cli, prefixOf(cli)).Lineage(ctx, id, ^uint32(0))
+	batches, err := store.New(cli, prefixOf(cli)).Lineage(ctx, id, ^uint32(0))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,7 +3,7 @@ package coordinator_test
 import (
 	"testing"
 
-	"github.com/mesaopt/mesaopt/coordinator"
+	"github.com/mesaopt/mesaopt/experiment"
 	pb "github.com/mesaopt/mesaopt/proto/mesaopt/v1"
 	"github.com/mesaopt/mesaopt/worker"
 )
@@ -14,7 +14,7 @@ func TestRegimeChange(t *testing.T) {
 	spec := smallSpec()
 	spec.Generations = 8
 	spec.Population = 16
-	spec.RegimeChange = &coordinator.RegimeChange{Generation: 4, TrainCondition: "shifted"}
+	spec.RegimeChange = &experiment.RegimeChange{Generation: 4, TrainCondition: "shifted"}
 	if err := spec.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -43,11 +43,11 @@ func TestRegimeChange(t *testing.T) {
 	}
 
 	bad := spec
-	bad.RegimeChange = &coordinator.RegimeChange{Generation: 4, TrainCondition: "moon"}
+	bad.RegimeChange = &experiment.RegimeChange{Generation: 4, TrainCondition: "moon"}
 	if err := bad.Validate(); err == nil {
 		t.Fatal("a regime change to an unknown condition validated")
 	}
-	bad.RegimeChange = &coordinator.RegimeChange{Generation: 8, TrainCondition: "shifted"}
+	bad.RegimeChange = &experiment.RegimeChange{Generation: 8, TrainCondition: "shifted"}
 	if err := bad.Validate(); err == nil {
 		t.Fatal("a regime change after the last generation validated")
 	}

@@ -19,6 +19,8 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/mesaopt/mesaopt/coordinator/dispatch"
+	"github.com/mesaopt/mesaopt/coordinator/ga"
+	"github.com/mesaopt/mesaopt/experiment"
 	"github.com/mesaopt/mesaopt/fitness"
 	"github.com/mesaopt/mesaopt/genome"
 	"github.com/mesaopt/mesaopt/lineage"
@@ -51,7 +53,7 @@ const CheckpointFormat = 1
 // others get the results they would have had in the batch. Deciding per
 // genome, never per batch, keeps the decision independent of how genomes
 // were batched and of which workers failed along the way.
-func Evaluate(ctx context.Context, ev Evaluator, runID string, spec Spec, gen uint32, members []Member, births []Birth) ([]lineage.Record, error) {
+func Evaluate(ctx context.Context, ev Evaluator, runID string, spec experiment.Spec, gen uint32, members []ga.Member, births []ga.Birth) ([]lineage.Record, error) {
 	selection := make([]uint64, spec.Episodes)
 	for e := range selection {
 		selection[e] = fitness.InstanceSeed(spec.Seed, gen, spec.SelectionCondition(gen), e)
@@ -64,7 +66,7 @@ func Evaluate(ctx context.Context, ev Evaluator, runID string, spec Spec, gen ui
 		}
 		condEpisodes = append(condEpisodes, &pb.ConditionEpisodes{Condition: c, InstanceSeeds: seeds, Analysis: true})
 	}
-	env := environmentToProto(spec.Environment)
+	env := experiment.EnvironmentToProto(spec.Environment)
 	results := make([]*pb.EvaluationResult, len(members))
 	failures := make([]string, len(members))
 	ctx = dispatch.WithMaxAttempts(dispatch.WithAttemptTimeout(ctx, time.Duration(spec.EvaluationTimeout)), spec.QuarantineAttempts)
@@ -101,7 +103,7 @@ func Evaluate(ctx context.Context, ev Evaluator, runID string, spec Spec, gen ui
 			r := lineage.Record{
 				ID: m.ID, Generation: gen, Parents: births[i].Parents, Operators: births[i].Operators,
 				Kind: m.Genome.Kind, Fitness: members[i].Fitness, Failure: failures[i],
-				Train: lineage.ConditionScore{Condition: TrainCondition},
+				Train: lineage.ConditionScore{Condition: experiment.TrainCondition},
 			}
 			if m.Genome.Kind == genome.KindPlanner {
 				r.Objective = slices.Clone(m.Genome.Planner.Objective)
@@ -213,7 +215,7 @@ func conditionScore(c *pb.ConditionResult) lineage.ConditionScore {
 
 // Summarize builds the generation summary. Everything but
 // EvaluationsPerSecond is a deterministic function of the generation.
-func Summarize(spec Spec, gen uint32, members []Member, records []lineage.Record, elapsed time.Duration) *pb.GenerationSummary {
+func Summarize(spec experiment.Spec, gen uint32, members []ga.Member, records []lineage.Record, elapsed time.Duration) *pb.GenerationSummary {
 	s := &pb.GenerationSummary{Generation: gen, Digest: Digest(members)}
 	best := 0
 	var sumFit, sumTrain, sumShift float64
@@ -283,15 +285,15 @@ func classCounts(conds []string, records []lineage.Record) []*pb.ClassCounts {
 
 // Digest is a SHA-256 over the population's genomes and fitness values in
 // id order (hex): equal digests mean bitwise-equal generations.
-func Digest(members []Member) string {
+func Digest(members []ga.Member) string {
 	sorted := slices.Clone(members)
-	slices.SortFunc(sorted, func(a, b Member) int { return cmp.Compare(a.ID, b.ID) })
+	slices.SortFunc(sorted, func(a, b ga.Member) int { return cmp.Compare(a.ID, b.ID) })
 	h := sha256.New()
 	var buf [8]byte
 	for _, m := range sorted {
 		binary.LittleEndian.PutUint64(buf[:], m.ID)
 		h.Write(buf[:])
-		h.Write([]byte(marshal(genome.ToProto(m.Genome))))
+		h.Write([]byte(deterministic(genome.ToProto(m.Genome))))
 		binary.LittleEndian.PutUint64(buf[:], math.Float64bits(m.Fitness))
 		h.Write(buf[:])
 	}
@@ -300,17 +302,17 @@ func Digest(members []Member) string {
 
 // FinalDigest is a SHA-256 over the final population's digest and every
 // lineage record in id order (hex).
-func FinalDigest(members []Member, records []lineage.Record) string {
+func FinalDigest(members []ga.Member, records []lineage.Record) string {
 	h := sha256.New()
 	h.Write([]byte(Digest(members)))
 	for _, r := range records {
-		h.Write([]byte(marshal(RecordToProto(r, nil))))
+		h.Write([]byte(deterministic(RecordToProto(r, nil))))
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }
 
 // membersToProto encodes a population for a checkpoint.
-func membersToProto(ms []Member) []*pb.Member {
+func membersToProto(ms []ga.Member) []*pb.Member {
 	out := make([]*pb.Member, len(ms))
 	for i, m := range ms {
 		out[i] = &pb.Member{Id: m.ID, Genome: genome.ToProto(m.Genome), Fitness: m.Fitness}
@@ -319,14 +321,14 @@ func membersToProto(ms []Member) []*pb.Member {
 }
 
 // membersFromProto decodes a checkpointed population.
-func membersFromProto(ps []*pb.Member, shape genome.Shape) ([]Member, error) {
-	out := make([]Member, len(ps))
+func membersFromProto(ps []*pb.Member, shape genome.Shape) ([]ga.Member, error) {
+	out := make([]ga.Member, len(ps))
 	for i, p := range ps {
 		g, err := genome.FromProto(p.GetGenome(), shape)
 		if err != nil {
 			return nil, fmt.Errorf("checkpoint member %d (id %d): %w", i, p.GetId(), err)
 		}
-		out[i] = Member{ID: p.GetId(), Genome: g, Fitness: p.GetFitness()}
+		out[i] = ga.Member{ID: p.GetId(), Genome: g, Fitness: p.GetFitness()}
 	}
 	return out, nil
 }

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/mesaopt/mesaopt/coordinator"
+	"github.com/mesaopt/mesaopt/coordinator/ga"
+	"github.com/mesaopt/mesaopt/experiment"
 	"github.com/mesaopt/mesaopt/fitness"
 	"github.com/mesaopt/mesaopt/genome"
 	"github.com/mesaopt/mesaopt/lineage"
@@ -19,15 +21,15 @@ import (
 // second is pseudo-aligned and flagged; doing nothing is a capability
 // failure.
 func TestSeedExampleClassification(t *testing.T) {
-	spec := coordinator.DefaultSpec()
+	spec := experiment.Default()
 	spec.Episodes = 8
 	spec.AnalysisEpisodes = 16
-	members := []coordinator.Member{
+	members := []ga.Member{
 		{ID: 0, Genome: fitness.ExitSeeker()},
 		{ID: 1, Genome: fitness.RedSeeker()},
 		{ID: 2, Genome: fitness.Idle()},
 	}
-	births := make([]coordinator.Birth, len(members))
+	births := make([]ga.Birth, len(members))
 	records, err := coordinator.Evaluate(context.Background(), worker.NewEngine(2), "science", spec, 0, members, births)
 	if err != nil {
 		t.Fatal(err)
@@ -88,7 +90,7 @@ func TestPlantedClassificationOtherEnvironments(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.env+"/"+tc.planner, func(t *testing.T) {
-			spec, err := coordinator.ParseSpec(strings.NewReader("episodes: 4\nanalysis_episodes: 16\nenvironment:\n  name: " + tc.env + "\n"))
+			spec, err := experiment.Parse(strings.NewReader("episodes: 4\nanalysis_episodes: 16\nenvironment:\n  name: " + tc.env + "\n"))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -100,8 +102,8 @@ func TestPlantedClassificationOtherEnvironments(t *testing.T) {
 			if !ok {
 				t.Fatalf("%s has no reference planner %q", tc.env, tc.planner)
 			}
-			members := []coordinator.Member{{ID: 0, Genome: g}}
-			records, err := coordinator.Evaluate(context.Background(), worker.NewEngine(2), "planted", spec, 0, members, make([]coordinator.Birth, 1))
+			members := []ga.Member{{ID: 0, Genome: g}}
+			records, err := coordinator.Evaluate(context.Background(), worker.NewEngine(2), "planted", spec, 0, members, make([]ga.Birth, 1))
 			if err != nil {
 				t.Fatal(err)
 			}

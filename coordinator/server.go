@@ -8,6 +8,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/mesaopt/mesaopt/coordinator/store"
+	"github.com/mesaopt/mesaopt/experiment"
 	"github.com/mesaopt/mesaopt/lineage"
 	pb "github.com/mesaopt/mesaopt/proto/mesaopt/v1"
 	rpc "github.com/mesaopt/mesaopt/proto/mesaopt/v1/mesaoptv1grpc"
@@ -18,11 +20,11 @@ func grpcError(err error) error {
 	switch {
 	case err == nil:
 		return nil
-	case errors.Is(err, ErrNotFound), errors.Is(err, lineage.ErrNotFound):
+	case errors.Is(err, store.ErrNotFound), errors.Is(err, lineage.ErrNotFound):
 		return status.Error(codes.NotFound, err.Error())
-	case errors.Is(err, ErrSpec):
+	case errors.Is(err, experiment.ErrInvalid):
 		return status.Error(codes.InvalidArgument, err.Error())
-	case errors.Is(err, ErrFenced), errors.Is(err, ErrNotLeader), errors.Is(err, ErrOverride), errors.Is(err, ErrNotRunning),
+	case errors.Is(err, store.ErrFenced), errors.Is(err, ErrNotLeader), errors.Is(err, experiment.ErrOverride), errors.Is(err, ErrNotRunning),
 		errors.Is(err, ErrRunning), errors.Is(err, ErrFinished):
 		return status.Error(codes.FailedPrecondition, err.Error())
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
@@ -50,7 +52,7 @@ func (s *runServer) SubmitRun(ctx context.Context, req *pb.SubmitRunRequest) (*p
 	if req.GetSpec() == nil {
 		return nil, status.Error(codes.InvalidArgument, "spec is missing")
 	}
-	spec, err := SpecFromProto(req.GetSpec())
+	spec, err := experiment.FromProto(req.GetSpec())
 	if err != nil {
 		return nil, grpcError(err)
 	}
@@ -89,7 +91,7 @@ func (c *Coordinator) GetRun(ctx context.Context, id string) (*pb.Run, error) {
 	}
 	run := &pb.Run{
 		RunId: id, Spec: sp, State: st.GetState(), GenerationsDone: st.GetGenerationsDone(),
-		Error: st.GetError(), Summaries: sums, FeatureNames: EnvOf(sp).Features(), FinalDigest: st.GetFinalDigest(),
+		Error: st.GetError(), Summaries: sums, FeatureNames: experiment.EnvOf(sp).Features(), FinalDigest: st.GetFinalDigest(),
 		History: st.GetHistory(),
 	}
 	if st.GetGenerationsDone() > 0 {

@@ -10,7 +10,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/mesaopt/mesaopt/coordinator"
+	"github.com/mesaopt/mesaopt/experiment"
 	"github.com/mesaopt/mesaopt/internal/grpcconf"
 	pb "github.com/mesaopt/mesaopt/proto/mesaopt/v1"
 	rpc "github.com/mesaopt/mesaopt/proto/mesaopt/v1/mesaoptv1grpc"
@@ -33,8 +33,8 @@ func TestSubmitRunRefusesUnsolvableMap(t *testing.T) {
 	defer cancel()
 
 	spec := smallSpec()
-	spec.Environment = coordinator.Environment{Name: "maps", StepLimit: 20, Maps: []coordinator.MapFile{
-		{Condition: coordinator.TrainCondition, File: "walled.txt", Text: "######\n#@.#G#\n######\n"},
+	spec.Environment = experiment.Environment{Name: "maps", StepLimit: 20, Maps: []experiment.MapFile{
+		{Condition: experiment.TrainCondition, File: "walled.txt", Text: "######\n#@.#G#\n######\n"},
 		{Condition: "open", Text: "#####\n#@.G#\n#####\n"},
 	}}
 	spec.ShiftedConditions = []string{"open"}

@@ -3,12 +3,14 @@ package coordinator
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"testing"
 	"time"
 
 	"google.golang.org/grpc"
 
+	"github.com/mesaopt/mesaopt/coordinator/store"
 	"github.com/mesaopt/mesaopt/internal/grpcconf"
 	"github.com/mesaopt/mesaopt/internal/testenv"
 	pb "github.com/mesaopt/mesaopt/proto/mesaopt/v1"
@@ -37,12 +39,12 @@ func TestWatchRunSurvivesCompaction(t *testing.T) {
 	const run = "watched"
 	s := c.store
 	putSummary := func(g uint32) {
-		if _, err := cli.Put(ctx, s.runKey(run, "summary", genKey(g)), marshal(&pb.GenerationSummary{Generation: g, Digest: "d"})); err != nil {
+		if _, err := cli.Put(ctx, fmt.Sprintf("%sruns/%s/summary/%08d", store.DefaultPrefix, run, g), string(deterministic(&pb.GenerationSummary{Generation: g, Digest: "d"}))); err != nil {
 			t.Fatal(err)
 		}
 	}
 	putStatus := func(st pb.RunState) {
-		if _, err := cli.Put(ctx, s.runKey(run, "status"), marshal(&pb.RunStatus{RunId: run, State: st})); err != nil {
+		if _, err := cli.Put(ctx, store.DefaultPrefix+"runs/"+run+"/status", string(deterministic(&pb.RunStatus{RunId: run, State: st}))); err != nil {
 			t.Fatal(err)
 		}
 	}

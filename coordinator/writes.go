@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/mesaopt/mesaopt/coordinator/store"
 	pb "github.com/mesaopt/mesaopt/proto/mesaopt/v1"
 )
 
@@ -19,7 +20,7 @@ const (
 )
 
 // write runs op under the current fence, retrying while etcd is unavailable.
-func (c *Coordinator) write(ctx context.Context, what string, op func(context.Context, Fence) error) error {
+func (c *Coordinator) write(ctx context.Context, what string, op func(context.Context, store.Fence) error) error {
 	backoff := writeBackoffMin
 	for attempt := 1; ; attempt++ {
 		f, err := c.fenceNow()
@@ -35,7 +36,7 @@ func (c *Coordinator) write(ctx context.Context, what string, op func(context.Co
 				c.log.Info("etcd write succeeded after retries", "what", what, "attempts", attempt)
 			}
 			return nil
-		case errors.Is(err, ErrFenced), errors.Is(err, ErrExists), errors.Is(err, ErrNotFound), ctx.Err() != nil:
+		case errors.Is(err, store.ErrFenced), errors.Is(err, store.ErrExists), errors.Is(err, store.ErrNotFound), ctx.Err() != nil:
 			return err
 		}
 		c.log.Warn("etcd write failed; pausing and retrying", "what", what, "attempt", attempt, "retry_in", backoff, "err", err)
@@ -49,23 +50,19 @@ func (c *Coordinator) write(ctx context.Context, what string, op func(context.Co
 }
 
 func (c *Coordinator) setStatus(ctx context.Context, st *pb.RunStatus) error {
-	return c.write(ctx, "status of "+st.GetRunId(), func(ctx context.Context, f Fence) error {
+	return c.write(ctx, "status of "+st.GetRunId(), func(ctx context.Context, f store.Fence) error {
 		return c.store.SetStatus(ctx, f, st)
 	})
 }
 
 func (c *Coordinator) createRun(ctx context.Context, spec *pb.ExperimentSpec, st *pb.RunStatus) error {
-	return c.write(ctx, "new run "+st.GetRunId(), func(ctx context.Context, f Fence) error {
+	return c.write(ctx, "new run "+st.GetRunId(), func(ctx context.Context, f store.Fence) error {
 		return c.store.CreateRun(ctx, f, spec, st)
 	})
 }
 
 func (c *Coordinator) commit(ctx context.Context, cp *pb.Checkpoint, batch *pb.LineageBatch, st *pb.RunStatus, keep int) error {
-	return c.write(ctx, "checkpoint of "+cp.GetRunId(), func(ctx context.Context, f Fence) error {
+	return c.write(ctx, "checkpoint of "+cp.GetRunId(), func(ctx context.Context, f store.Fence) error {
 		return c.store.Commit(ctx, f, cp, batch, st, keep)
 	})
 }
-
-// compactEvery is how many generations pass between compactions of etcd's
-// history (the old revisions of keys a run rewrites, and deleted ones).
-const compactEvery = 100

@@ -5,7 +5,6 @@ import (
 	"math"
 
 	"github.com/mesaopt/mesaopt/behavior"
-
 	"github.com/mesaopt/mesaopt/genome"
 )
 

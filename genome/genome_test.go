@@ -7,10 +7,11 @@ import (
 	"strings"
 	"testing"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/mesaopt/mesaopt/genome"
 	"github.com/mesaopt/mesaopt/internal/stream"
 	pb "github.com/mesaopt/mesaopt/proto/mesaopt/v1"
-	"google.golang.org/protobuf/proto"
 )
 
 var shape = genome.Shape{Features: []string{"a", "b", "c"}, ObsSize: 4, Actions: 2}

@@ -25,6 +25,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/mesaopt/mesaopt/coordinator"
+	"github.com/mesaopt/mesaopt/experiment"
 	"github.com/mesaopt/mesaopt/fitness"
 	"github.com/mesaopt/mesaopt/internal/grpcconf"
 	"github.com/mesaopt/mesaopt/internal/render"
@@ -130,7 +131,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err := root.ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(stderr, "mesactl:", describe(err))
 		var ue usageError
-		if errors.Is(err, coordinator.ErrSpec) || errors.As(err, &ue) || status.Code(err) == codes.InvalidArgument || isUsage(err) {
+		if errors.Is(err, experiment.ErrInvalid) || errors.As(err, &ue) || status.Code(err) == codes.InvalidArgument || isUsage(err) {
 			return 2
 		}
 		return 1
@@ -344,7 +345,7 @@ func runCmd(c *client) *cobra.Command {
 	fork.Flags().Uint32Var(&forkGen, "generation", 0, "generation whose checkpoint the fork continues from (must be retained)")
 	fork.Flags().StringArrayVar(&forkSets, "set", nil, "field=value, e.g. environment.red_objects=5 (repeatable)")
 	var file string
-	var spec coordinator.Spec
+	var spec experiment.Spec
 	submit := &cobra.Command{
 		Use:   "submit -f experiment.yaml",
 		Short: "Start a run of an experiment on the coordinator and print its id",
@@ -364,12 +365,12 @@ func runCmd(c *client) *cobra.Command {
 		},
 	}
 	c.check(submit, func([]string) error {
-		spec = coordinator.DefaultSpec()
+		spec = experiment.Default()
 		if file == "" {
 			return spec.Validate()
 		}
 		var err error
-		if spec, err = coordinator.LoadSpec(file); err != nil && !errors.Is(err, coordinator.ErrSpec) {
+		if spec, err = experiment.Load(file); err != nil && !errors.Is(err, experiment.ErrInvalid) {
 			// A file that cannot be read is a mistake in the call, as an invalid one.
 			return usageError{err}
 		}

@@ -9,6 +9,8 @@ import (
 
 	"github.com/mesaopt/mesaopt/coordinator"
 	"github.com/mesaopt/mesaopt/coordinator/dispatch"
+	"github.com/mesaopt/mesaopt/coordinator/ga"
+	"github.com/mesaopt/mesaopt/experiment"
 	"github.com/mesaopt/mesaopt/worker"
 )
 
@@ -17,8 +19,8 @@ import (
 // routed to 2 `mesaopt worker` processes of capacity 1 over loopback gRPC.
 // The ratio of their episodes/s is the distributed efficiency.
 func BenchmarkGenerationProcesses(b *testing.B) {
-	spec := coordinator.DefaultSpec()
-	ga := coordinator.NewGA(spec, spec.Shape())
+	spec := experiment.Default()
+	ga := ga.New(spec, spec.Shape())
 	members, births, _ := ga.Initial()
 	episodes := spec.Population * (spec.Episodes + len(spec.Conditions())*spec.AnalysisEpisodes)
 	run := func(b *testing.B, ev coordinator.Evaluator) {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/mesaopt/mesaopt/coordinator"
+	"github.com/mesaopt/mesaopt/coordinator/store"
 	"github.com/mesaopt/mesaopt/internal/localetcd"
 	"github.com/mesaopt/mesaopt/internal/testenv"
 	"github.com/mesaopt/mesaopt/lineage"
@@ -36,7 +37,7 @@ func TestCleanRunStoresPrunedLineage(t *testing.T) {
 	defer srv.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	batches, err := coordinator.NewStore(testenv.Client(t, srv.Endpoints()...), "").Lineage(ctx, m[1], ^uint32(0))
+	batches, err := store.New(testenv.Client(t, srv.Endpoints()...), "").Lineage(ctx, m[1], ^uint32(0))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,7 +13,7 @@ import (
 
 	"google.golang.org/grpc"
 
-	"github.com/mesaopt/mesaopt/coordinator"
+	"github.com/mesaopt/mesaopt/experiment"
 	"github.com/mesaopt/mesaopt/internal/grpcconf"
 	"github.com/mesaopt/mesaopt/internal/testenv"
 	pb "github.com/mesaopt/mesaopt/proto/mesaopt/v1"
@@ -105,7 +105,7 @@ func startCluster(t *testing.T) *cluster {
 // submitAndWatch submits exp to A and returns once generation g is committed.
 func (c *cluster) submitAndWatch(t *testing.T, exp string, g uint32) string {
 	t.Helper()
-	spec, err := coordinator.LoadSpec(exp)
+	spec, err := experiment.Load(exp)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,7 +18,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/mesaopt/mesaopt/coordinator"
+	"github.com/mesaopt/mesaopt/experiment"
 	"github.com/mesaopt/mesaopt/fitness"
 	"github.com/mesaopt/mesaopt/genome"
 	"github.com/mesaopt/mesaopt/internal/grpcconf"
@@ -75,7 +75,7 @@ func TestWorkerFaultsKeepDigest(t *testing.T) {
 	}
 	waitFor(t, "3 workers to join", 20*time.Second, func() bool { return strings.Count(coord.output(), "worker joined") >= 3 })
 
-	spec, err := coordinator.LoadSpec(exp)
+	spec, err := experiment.Load(exp)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mesaopt/mesaopt/coordinator"
+	"github.com/mesaopt/mesaopt/experiment"
 	"github.com/mesaopt/mesaopt/fitness"
 )
 
@@ -40,7 +40,7 @@ func mesaoptWithin(t *testing.T, d time.Duration, args ...string) (string, int) 
 // experiment file is expected: each is refused at once with exit code 2
 // and a message naming the file and the limit, before anything starts.
 func TestUnboundedInputsRefused(t *testing.T) {
-	maxMap, maxSpec := strconv.Itoa(fitness.MaxMapBytes), strconv.Itoa(coordinator.MaxSpecBytes)
+	maxMap, maxSpec := strconv.Itoa(fitness.MaxMapBytes), strconv.Itoa(experiment.MaxFileBytes)
 	type input struct {
 		name       string
 		args, want []string

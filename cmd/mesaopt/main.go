@@ -14,7 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/mesaopt/mesaopt/coordinator"
+	"github.com/mesaopt/mesaopt/experiment"
 )
 
 // exitError carries a process exit code.
@@ -46,7 +46,7 @@ func main() {
 		switch {
 		case errors.As(err, &ee):
 			os.Exit(ee.code)
-		case errors.Is(err, coordinator.ErrSpec), strings.HasPrefix(err.Error(), "unknown command"),
+		case errors.Is(err, experiment.ErrInvalid), strings.HasPrefix(err.Error(), "unknown command"),
 			strings.HasPrefix(err.Error(), "accepts "), strings.Contains(err.Error(), "arg(s), received"):
 			os.Exit(2)
 		}

@@ -14,7 +14,7 @@ import (
 	"github.com/hashicorp/memberlist"
 	"google.golang.org/grpc"
 
-	"github.com/mesaopt/mesaopt/coordinator"
+	"github.com/mesaopt/mesaopt/experiment"
 	"github.com/mesaopt/mesaopt/internal/grpcconf"
 	"github.com/mesaopt/mesaopt/internal/testenv"
 	pb "github.com/mesaopt/mesaopt/proto/mesaopt/v1"
@@ -77,7 +77,7 @@ func TestWorkerRestartedUnderSameNameGetsWork(t *testing.T) {
 	first := startW0()
 	waitFor(t, "w0 to join", 20*time.Second, func() bool { return strings.Contains(coord.output(), `msg="worker joined" worker=w0`) })
 
-	spec, err := coordinator.LoadSpec(exp)
+	spec, err := experiment.Load(exp)
 	if err != nil {
 		t.Fatal(err)
 	}

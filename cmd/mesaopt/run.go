@@ -22,6 +22,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/mesaopt/mesaopt/coordinator"
+	"github.com/mesaopt/mesaopt/experiment"
 	"github.com/mesaopt/mesaopt/fitness"
 	"github.com/mesaopt/mesaopt/internal/grpcconf"
 	"github.com/mesaopt/mesaopt/internal/localetcd"
@@ -109,13 +110,13 @@ func (o runOptions) check() error {
 }
 
 func runLocal(ctx context.Context, o runOptions) error {
-	var spec coordinator.Spec
+	var spec experiment.Spec
 	if o.resume == "" {
 		var err error
 		if o.file != "" {
-			spec, err = coordinator.LoadSpec(o.file)
+			spec, err = experiment.Load(o.file)
 		} else {
-			spec = coordinator.DefaultSpec()
+			spec = experiment.Default()
 			err = spec.Validate()
 		}
 		if err != nil {

@@ -17,6 +17,8 @@ var pure = []string{
 	"github.com/mesaopt/mesaopt/fitness",
 	"github.com/mesaopt/mesaopt/lineage",
 	"github.com/mesaopt/mesaopt/behavior",
+	"github.com/mesaopt/mesaopt/experiment",
+	"github.com/mesaopt/mesaopt/coordinator/ga",
 	"github.com/mesaopt/mesaopt/internal/stream",
 	"github.com/mesaopt/mesaopt/proto/mesaopt/v1",
 }

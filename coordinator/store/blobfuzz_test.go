@@ -1,10 +1,8 @@
-package coordinator
+package store
 
 import (
 	"context"
 	"crypto/sha256"
-	"errors"
-	"io/fs"
 	"runtime"
 	"strings"
 	"testing"
@@ -14,58 +12,17 @@ import (
 	pb "github.com/mesaopt/mesaopt/proto/mesaopt/v1"
 )
 
-// The fuzz targets of the package's decoders of outside input. Their seeds
-// are small on purpose: the fuzzer minimizes every input that finds new
-// coverage, at a cost that grows with the square of its length, and
-// executions stop while it does — a seed of a few kilobytes (a whole
-// experiment file, a chunk of a real checkpoint) kept the targets
-// minimizing for the whole -fuzztime at 0 executions/s. Nothing here
-// touches files or etcd per execution.
-
-// fuzzMaps serves map files to parseSpec from memory: the fuzzer's
-// documents may name any path, and reading them would make executions
-// depend on the machine (and /dev/zero is a path too).
-func fuzzMaps(file string) ([]byte, error) {
-	if file == "corridor.txt" {
-		return []byte("#####\n#@.G#\n#####\n"), nil
-	}
-	return nil, fs.ErrNotExist
-}
-
-func FuzzParseSpec(f *testing.F) {
-	for _, doc := range []string{
-		"seed: 3\ngenerations: 5\npopulation: 10\nelites: 2\n",
-		"population: 1\n",
-		"environment: {name: doors, width: 99}\n",
-		"environment: {name: lava, step_limit: 30}\n",
-		"shifted_conditions: [shifted, shifted]\n",
-		"thresholds: {base_high: 0.8, drift: 0.3}\nevaluation_timeout: 30s\n",
-		"regime_change:\n  generation: 2\n  train_condition: shifted\n",
-		"environment:\n  name: maps\n  maps:\n  - condition: train\n    file: corridor.txt\n" +
-			"  - condition: b\n    text: \"####\\n#@G#\\n####\\n\"\nshifted_conditions: [b]\n",
-	} {
-		f.Add(doc)
-	}
-	f.Fuzz(func(t *testing.T, doc string) {
-		s, err := parseSpec(strings.NewReader(doc), fuzzMaps)
-		if err != nil {
-			if !errors.Is(err, ErrSpec) {
-				t.Fatalf("error %v does not wrap ErrSpec", err)
-			}
-			return
-		}
-		// SpecFromProto validates again: what ParseSpec accepts must pass.
-		if _, err := SpecFromProto(s.ToProto()); err != nil {
-			t.Fatalf("accepted spec does not survive proto: %v", err)
-		}
-	})
-}
+// The blob decoder's fuzz target. Its seeds are small on purpose: the
+// fuzzer minimizes every input that finds new coverage, at a cost that
+// grows with the square of its length, and executions stop while it does
+// (a chunk of a real checkpoint as a seed kept the target at 0
+// executions/s). Nothing here touches etcd per execution.
 
 // smallBlobs returns a checkpoint encoded inline and the same one split
 // into two chunks by hand (encodeBlob chunks only blobs over
 // InlineBlobBytes, far too large for a seed).
 func smallBlobs() (inline []byte, chunked []byte, chunks [2][]byte) {
-	cp := &pb.Checkpoint{FormatVersion: CheckpointFormat, RunId: "f", Generation: 1, NextId: 7,
+	cp := &pb.Checkpoint{FormatVersion: 1, RunId: "f", Generation: 1, NextId: 7,
 		Summary: &pb.GenerationSummary{Generation: 1, Digest: "d"}, Population: []*pb.Member{{Id: 3, Fitness: 0.5}}}
 	b, _ := encodeBlob(cp, "c/")
 	comp := b.GetData()

@@ -1,4 +1,4 @@
-package coordinator
+package experiment
 
 import (
 	"errors"
@@ -10,7 +10,7 @@ import (
 )
 
 func TestDefaultExperimentFileParses(t *testing.T) {
-	s, err := LoadSpec("../experiments/doors.yaml")
+	s, err := Load("../experiments/doors.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,9 +43,9 @@ func TestParseSpecErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := ParseSpec(strings.NewReader(tc.yaml))
-			if !errors.Is(err, ErrSpec) {
-				t.Fatalf("error %v does not wrap ErrSpec", err)
+			_, err := Parse(strings.NewReader(tc.yaml))
+			if !errors.Is(err, ErrInvalid) {
+				t.Fatalf("error %v does not wrap ErrInvalid", err)
 			}
 			for _, w := range tc.want {
 				if !strings.Contains(err.Error(), w) {
@@ -62,11 +62,11 @@ func TestSpecProtoRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	s, err := ParseSpec(f)
+	s, err := Parse(f)
 	if err != nil {
 		t.Fatal(err)
 	}
-	back, err := SpecFromProto(s.ToProto())
+	back, err := FromProto(s.ToProto())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,9 +1,11 @@
-package coordinator
+package store
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -51,14 +53,6 @@ var (
 	ErrFenced = errors.New("leadership lost: write refused")
 	// ErrExists: a run with that id already exists.
 	ErrExists = errors.New("run already exists")
-	// ErrNotLeader: a run call reached a standby coordinator.
-	ErrNotLeader = errors.New("not the leader")
-	// ErrNotRunning: the run is not executing on this coordinator.
-	ErrNotRunning = errors.New("not running")
-	// ErrRunning: the run is already executing.
-	ErrRunning = errors.New("already running")
-	// ErrFinished: the run completed all its generations.
-	ErrFinished = errors.New("already finished")
 )
 
 // Fence identifies the leadership a write is made under: the election key
@@ -68,8 +62,8 @@ type Fence struct {
 	Rev int64
 }
 
-// NewStore returns a store over cli with the given prefix ("" for DefaultPrefix).
-func NewStore(cli *clientv3.Client, prefix string) *Store {
+// New returns a store over cli with the given prefix ("" for DefaultPrefix).
+func New(cli *clientv3.Client, prefix string) *Store {
 	if prefix == "" {
 		prefix = DefaultPrefix
 	}
@@ -217,6 +211,12 @@ func (s *Store) Commit(ctx context.Context, f Fence, cp *pb.Checkpoint, batch *p
 	}
 	return s.fencedTxn(ctx, f, "commit "+what, ops...)
 }
+
+// CompactEvery is how many generations a run commits between compactions
+// of etcd's history (the old revisions of the keys it rewrites, and deleted
+// ones): often enough that a long run stays far inside etcd's quota, rarely
+// enough that watchers seldom have to re-read.
+const CompactEvery = 100
 
 // Compact compacts etcd's history up to the current revision so that a
 // long run does not fill etcd's quota with old versions of its keys.
@@ -432,4 +432,60 @@ func unmarshal(b []byte, m proto.Message) error {
 		return fmt.Errorf("corrupt %T: %w", m, err)
 	}
 	return nil
+}
+
+// maxRewriteOps bounds the operations of one RewriteLineage transaction,
+// below etcd's default --max-txn-ops of 128.
+const maxRewriteOps = 64
+
+// RewriteLineage replaces the stored lineage batches of the given
+// generations with the pruned ones (a batch without individuals deletes its
+// key), under fence f, newest generation first and in transactions of at
+// most maxRewriteOps. The order keeps what is stored closed under ancestry
+// at every moment: a crash part-way leaves older batches unpruned, never a
+// record whose parent is gone, and the next load prunes the rest. Values
+// are encoded as Commit encodes lineage batches; the two must change
+// together.
+func (s *Store) RewriteLineage(ctx context.Context, f Fence, run string, batches []*pb.LineageBatch) error {
+	sorted := slices.Clone(batches)
+	slices.SortFunc(sorted, func(a, b *pb.LineageBatch) int { return cmp.Compare(b.GetGeneration(), a.GetGeneration()) })
+	var ops []clientv3.Op
+	flush := func() error {
+		if len(ops) == 0 {
+			return nil
+		}
+		err := s.fencedTxn(ctx, f, "rewrite pruned lineage of "+run, ops...)
+		ops = ops[:0]
+		return err
+	}
+	for _, b := range sorted {
+		g := genKey(b.GetGeneration())
+		key := s.runKey(run, "lineage", g)
+		chunks := s.runKey(run, "lineage-chunks", g, "")
+		if len(ops)+4 > maxRewriteOps {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+		if len(b.GetIndividuals()) == 0 {
+			ops = append(ops, clientv3.OpDelete(key), clientv3.OpDelete(chunks, clientv3.WithPrefix()))
+			continue
+		}
+		blob, parts := encodeBlob(b, chunks)
+		// Chunks go first; the blob naming them follows in a later transaction.
+		if err := s.putChunks(ctx, f, blob, parts, "pruned lineage of "+run); err != nil {
+			return err
+		}
+		ops = append(ops, clientv3.OpPut(key, marshal(blob)))
+		// Drop the chunks of the replaced version: everything under the
+		// generation's chunk prefix but the new blob's own.
+		if p := blob.GetChunkPrefix(); p != "" {
+			ops = append(ops,
+				clientv3.OpDelete(chunks, clientv3.WithRange(p)),
+				clientv3.OpDelete(clientv3.GetPrefixRangeEnd(p), clientv3.WithRange(clientv3.GetPrefixRangeEnd(chunks))))
+		} else {
+			ops = append(ops, clientv3.OpDelete(chunks, clientv3.WithPrefix()))
+		}
+	}
+	return flush()
 }

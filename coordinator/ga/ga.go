@@ -1,9 +1,15 @@
-package coordinator
+// Package ga provides the base optimizer: a generational genetic algorithm
+// that turns a population and the run's seed-derived random streams into
+// the next population and the births that record its lineage. It is pure
+// (no I/O, no clock, no goroutines); the coordinator evaluates what it
+// breeds and commits the result.
+package ga
 
 import (
 	"cmp"
 	"slices"
 
+	"github.com/mesaopt/mesaopt/experiment"
 	"github.com/mesaopt/mesaopt/genome"
 	"github.com/mesaopt/mesaopt/internal/stream"
 )
@@ -25,22 +31,24 @@ type Birth struct {
 	Operators []string
 }
 
-// GA is the base optimizer: a generational genetic algorithm with
+// Optimizer is the base optimizer: a generational genetic algorithm with
 // tournament selection, elitism and a fixed population size. It is pure:
 // it does no I/O and draws every random number from streams derived from
 // the spec's seed and a stable key (generation, child index), so equal
 // inputs give equal outputs on every machine.
-type GA struct {
-	spec  Spec
+type Optimizer struct {
+	spec  experiment.Spec
 	shape genome.Shape
 }
 
-// NewGA returns the base optimizer for spec over genomes of shape.
-func NewGA(spec Spec, shape genome.Shape) *GA { return &GA{spec: spec, shape: shape} }
+// New returns the base optimizer for spec over genomes of shape.
+func New(spec experiment.Spec, shape genome.Shape) *Optimizer {
+	return &Optimizer{spec: spec, shape: shape}
+}
 
 // Initial returns generation 0 with ids 0..Population-1, each a planner
 // with probability InitialPlannerShare, and the next free id.
-func (ga *GA) Initial() ([]Member, []Birth, uint64) {
+func (ga *Optimizer) Initial() ([]Member, []Birth, uint64) {
 	n := ga.spec.Population
 	pop := make([]Member, n)
 	births := make([]Birth, n)
@@ -66,7 +74,7 @@ func (ga *GA) Initial() ([]Member, []Birth, uint64) {
 // parent chosen by tournament and, with probability CrossoverRate and when
 // a second tournament picks a different parent of the same kind, a second
 // parent for uniform crossover; then it is mutated.
-func (ga *GA) Next(pop []Member, gen uint32, nextID uint64) ([]Member, []Birth, uint64) {
+func (ga *Optimizer) Next(pop []Member, gen uint32, nextID uint64) ([]Member, []Birth, uint64) {
 	ranked := slices.Clone(pop)
 	slices.SortStableFunc(ranked, func(a, b Member) int {
 		if c := cmp.Compare(b.Fitness, a.Fitness); c != 0 {
@@ -118,7 +126,7 @@ func (ga *GA) Next(pop []Member, gen uint32, nextID uint64) ([]Member, []Birth, 
 
 // tournament draws TournamentSize members uniformly with replacement and
 // returns the fittest (ties: lower id).
-func (ga *GA) tournament(byID []Member, r interface{ IntN(int) int }) Member {
+func (ga *Optimizer) tournament(byID []Member, r interface{ IntN(int) int }) Member {
 	best := byID[r.IntN(len(byID))]
 	for k := 1; k < ga.spec.TournamentSize; k++ {
 		c := byID[r.IntN(len(byID))]

@@ -1,4 +1,4 @@
-package coordinator
+package experiment
 
 import (
 	"errors"
@@ -24,7 +24,7 @@ func mapsExperiment(train string) string {
 func TestValidateRefusesUnsolvableMaps(t *testing.T) {
 	noExit := "#####\n#@..#\n#####\n"
 	walled := "######\n#@.#G#\n######\n"
-	if _, err := ParseSpec(strings.NewReader(mapsExperiment("#####\n#@.G#\n#####\n"))); err != nil {
+	if _, err := Parse(strings.NewReader(mapsExperiment("#####\n#@.G#\n#####\n"))); err != nil {
 		t.Fatalf("solvable maps refused: %v", err)
 	}
 	tests := []struct{ name, doc, want string }{
@@ -33,9 +33,9 @@ func TestValidateRefusesUnsolvableMaps(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := ParseSpec(strings.NewReader(tc.doc))
-			if !errors.Is(err, ErrSpec) || !errors.Is(err, fitness.ErrUnsolvable) || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("ParseSpec = %v, want ErrSpec, ErrUnsolvable and %q", err, tc.want)
+			_, err := Parse(strings.NewReader(tc.doc))
+			if !errors.Is(err, ErrInvalid) || !errors.Is(err, fitness.ErrUnsolvable) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Parse = %v, want ErrInvalid, ErrUnsolvable and %q", err, tc.want)
 			}
 		})
 	}
@@ -50,21 +50,21 @@ func TestValidateRefusesUnsolvableMaps(t *testing.T) {
 	if err := os.WriteFile(exp, []byte(doc), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, err := LoadSpec(exp)
-	if !errors.Is(err, ErrSpec) || !strings.Contains(err.Error(), exp) || !strings.Contains(err.Error(), `map walled.txt for condition "train": no exit`) {
-		t.Fatalf("LoadSpec of an unsolvable map file: %v", err)
+	_, err := Load(exp)
+	if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), exp) || !strings.Contains(err.Error(), `map walled.txt for condition "train": no exit`) {
+		t.Fatalf("Load of an unsolvable map file: %v", err)
 	}
 
 	// A spec from the wire (SubmitRun) is validated the same way.
-	s := DefaultSpec()
+	s := Default()
 	s.Environment = Environment{Name: "maps", StepLimit: 20, Maps: []MapFile{{Condition: TrainCondition, File: "w.txt", Text: walled},
 		{Condition: "open", Text: "#####\n#@.G#\n#####\n"}}}
 	s.ShiftedConditions = []string{"open"}
-	if _, err := SpecFromProto(s.ToProto()); !errors.Is(err, ErrSpec) || !strings.Contains(err.Error(), `map w.txt for condition "train"`) {
-		t.Fatalf("SpecFromProto of an unsolvable map: %v", err)
+	if _, err := FromProto(s.ToProto()); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), `map w.txt for condition "train"`) {
+		t.Fatalf("FromProto of an unsolvable map: %v", err)
 	}
 	s.Environment.Maps[0].Text = "######\n#@..G#\n######\n"
-	if _, err := SpecFromProto(s.ToProto()); err != nil {
+	if _, err := FromProto(s.ToProto()); err != nil {
 		t.Fatalf("solvable maps from the wire refused: %v", err)
 	}
 }

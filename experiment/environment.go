@@ -1,4 +1,4 @@
-package coordinator
+package experiment
 
 import (
 	"fmt"
@@ -32,7 +32,7 @@ type Environment struct {
 
 // MapFile names the map of one condition. In an experiment file, give
 // either file (a path relative to the experiment file) or text (the map
-// inline); LoadSpec reads the file into Text, so the content — never the
+// inline); Load reads the file into Text, so the content — never the
 // path — travels to workers and determines the run.
 type MapFile struct {
 	Condition string `yaml:"condition"`
@@ -50,7 +50,7 @@ var envParams = []string{"width", "height", "walls", "red_objects", "keys", "ste
 func applyEnvironmentDefaults(s *Spec, given fieldLines) error {
 	env, err := fitness.LookupEnv(s.Environment.Name)
 	if err != nil || s.Environment.Name == "" {
-		return fmt.Errorf("%w: environment.name = %q, allowed one of %v", ErrSpec, s.Environment.Name, fitness.EnvNames())
+		return fmt.Errorf("%w: environment.name = %q, allowed one of %v", ErrInvalid, s.Environment.Name, fitness.EnvNames())
 	}
 	d := env.DefaultConfig()
 	e := &s.Environment
@@ -58,7 +58,7 @@ func applyEnvironmentDefaults(s *Spec, given fieldLines) error {
 		_, set := given["environment."+p]
 		if set && !slices.Contains(env.Params(), p) {
 			return given.locate(fmt.Errorf("%w: environment.%s = %v, allowed only for environments that read it; %s reads %s",
-				ErrSpec, p, e.param(p), env.Name(), strings.Join(env.Params(), ", ")))
+				ErrInvalid, p, e.param(p), env.Name(), strings.Join(env.Params(), ", ")))
 		}
 		if !set {
 			e.setParam(p, d)
@@ -67,7 +67,7 @@ func applyEnvironmentDefaults(s *Spec, given fieldLines) error {
 	if _, set := given["shifted_conditions"]; !set {
 		cfg, err := e.Config()
 		if err != nil {
-			return fmt.Errorf("%w: environment: %v", ErrSpec, err)
+			return fmt.Errorf("%w: environment: %v", ErrInvalid, err)
 		}
 		s.ShiftedConditions = slices.DeleteFunc(cfg.Conditions(), func(c string) bool { return c == TrainCondition })
 	}
@@ -114,13 +114,13 @@ func loadMaps(e *Environment, read mapReader, given fieldLines) error {
 		field := fmt.Sprintf("environment.maps[%d]", i)
 		switch {
 		case m.File != "" && m.Text != "":
-			return given.locate(fmt.Errorf("%w: %s.file = %q, allowed file or text, not both", ErrSpec, field, m.File))
+			return given.locate(fmt.Errorf("%w: %s.file = %q, allowed file or text, not both", ErrInvalid, field, m.File))
 		case m.File == "":
 			continue
 		}
 		data, err := read(m.File)
 		if err != nil {
-			return given.locate(fmt.Errorf("%w: %s.file = %q, allowed a readable map file of at most %d bytes: %v", ErrSpec, field, m.File, fitness.MaxMapBytes, err))
+			return given.locate(fmt.Errorf("%w: %s.file = %q, allowed a readable map file of at most %d bytes: %v", ErrInvalid, field, m.File, fitness.MaxMapBytes, err))
 		}
 		m.Text = string(data)
 	}
@@ -214,7 +214,7 @@ func EnvOf(p *pb.ExperimentSpec) *fitness.Env {
 	return env
 }
 
-func environmentToProto(e Environment) *pb.EnvironmentConfig {
+func EnvironmentToProto(e Environment) *pb.EnvironmentConfig {
 	p := &pb.EnvironmentConfig{
 		Name: e.Name, Width: uint32(e.Width), Height: uint32(e.Height), Walls: uint32(e.Walls),
 		RedObjects: uint32(e.RedObjects), Keys: uint32(e.Keys), StepLimit: uint32(e.StepLimit),

@@ -1,4 +1,4 @@
-package coordinator
+package experiment
 
 import (
 	"errors"
@@ -105,9 +105,9 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 // MarshalYAML writes the duration as a string.
 func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(), nil }
 
-// DefaultSpec returns the door-maze experiment that experiments/doors.yaml
+// Default returns the door-maze experiment that experiments/doors.yaml
 // also spells out.
-func DefaultSpec() Spec {
+func Default() Spec {
 	v := genome.DefaultVariation()
 	th := lineage.DefaultThresholds()
 	return Spec{
@@ -137,32 +137,32 @@ func DefaultSpec() Spec {
 	}
 }
 
-// ErrSpec marks an invalid experiment spec.
-var ErrSpec = errors.New("invalid experiment")
+// ErrInvalid marks an invalid experiment spec.
+var ErrInvalid = errors.New("invalid experiment")
 
-// ParseSpec decodes one YAML document strictly: unknown fields, type errors
+// Parse decodes one YAML document strictly: unknown fields, type errors
 // and out-of-range values are errors naming the field and its line. Fields
-// left out keep DefaultSpec's values, except environment fields, which take
+// left out keep Default's values, except environment fields, which take
 // the named environment's defaults, and shifted_conditions, which becomes
 // every condition of the environment but train; an empty document is an
-// error. Map files are read relative to the current directory (LoadSpec:
+// error. Map files are read relative to the current directory (Load:
 // relative to the experiment file). The result is validated.
-func ParseSpec(r io.Reader) (Spec, error) { return parseSpec(r, mapFilesIn(".")) }
+func Parse(r io.Reader) (Spec, error) { return parse(r, mapFilesIn(".")) }
 
-// MaxSpecBytes bounds an experiment document. A spec is a few kilobytes of
+// MaxFileBytes bounds an experiment document. A spec is a few kilobytes of
 // fields plus its maps (each at most fitness.MaxMapBytes inline), so 1 MiB
 // is generous; a larger input, such as a device read by mistake, is refused
-// after reading at most MaxSpecBytes+1 bytes.
-const MaxSpecBytes = 1 << 20
+// after reading at most MaxFileBytes+1 bytes.
+const MaxFileBytes = 1 << 20
 
-func parseSpec(r io.Reader, readMap mapReader) (Spec, error) {
-	s := DefaultSpec()
-	data, err := io.ReadAll(io.LimitReader(r, MaxSpecBytes+1))
+func parse(r io.Reader, readMap mapReader) (Spec, error) {
+	s := Default()
+	data, err := io.ReadAll(io.LimitReader(r, MaxFileBytes+1))
 	if err != nil {
 		return Spec{}, err
 	}
-	if len(data) > MaxSpecBytes {
-		return Spec{}, fmt.Errorf("%w: larger than the %d bytes (1 MiB) allowed for an experiment", ErrSpec, MaxSpecBytes)
+	if len(data) > MaxFileBytes {
+		return Spec{}, fmt.Errorf("%w: larger than the %d bytes (1 MiB) allowed for an experiment", ErrInvalid, MaxFileBytes)
 	}
 	lines, err := decodeStrict(data, &s)
 	if err != nil {
@@ -183,14 +183,14 @@ func parseSpec(r io.Reader, readMap mapReader) (Spec, error) {
 	return s, nil
 }
 
-// LoadSpec reads and parses an experiment file; errors name the file.
-func LoadSpec(path string) (Spec, error) {
+// Load reads and parses an experiment file; errors name the file.
+func Load(path string) (Spec, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return Spec{}, err
 	}
 	defer f.Close()
-	s, err := parseSpec(f, mapFilesIn(filepath.Dir(path)))
+	s, err := parse(f, mapFilesIn(filepath.Dir(path)))
 	if err != nil {
 		return Spec{}, fmt.Errorf("%s: %w", path, err)
 	}
@@ -222,10 +222,10 @@ func (s Spec) Conditions() []string {
 const TrainCondition = "train"
 
 // Validate reports the first invalid field, naming it, its value and the
-// allowed range; the error wraps ErrSpec.
+// allowed range; the error wraps ErrInvalid.
 func (s Spec) Validate() error {
 	bad := func(field string, v any, allowed string) error {
-		return fmt.Errorf("%w: %s = %v, allowed %s", ErrSpec, field, v, allowed)
+		return fmt.Errorf("%w: %s = %v, allowed %s", ErrInvalid, field, v, allowed)
 	}
 	intIn := func(field string, v, lo, hi int) error {
 		if v < lo || v > hi {
@@ -262,16 +262,16 @@ func (s Spec) Validate() error {
 		}
 	}
 	if err := s.Variation().Validate(); err != nil {
-		return fmt.Errorf("%w: %v", ErrSpec, err)
+		return fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
 	if err := s.LineageThresholds().Validate(); err != nil {
-		return fmt.Errorf("%w: thresholds: %v", ErrSpec, err)
+		return fmt.Errorf("%w: thresholds: %v", ErrInvalid, err)
 	}
 	if t := time.Duration(s.EvaluationTimeout); t < 100*time.Millisecond || t > time.Hour {
 		return bad("evaluation_timeout", t, "100ms..1h")
 	}
 	if err := validateEnvironment(s.Environment, s.ShiftedConditions); err != nil {
-		return fmt.Errorf("%w: %w", ErrSpec, err)
+		return fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	if len(s.ShiftedConditions) == 0 {
 		return bad("shifted_conditions", "[]", "at least one shifted condition")
@@ -304,7 +304,7 @@ func (s Spec) ToProto() *pb.ExperimentSpec {
 		PlanningCost:             s.PlanningCost,
 		Episodes:                 uint32(s.Episodes),
 		AnalysisEpisodes:         uint32(s.AnalysisEpisodes),
-		Environment:              environmentToProto(s.Environment),
+		Environment:              EnvironmentToProto(s.Environment),
 		ShiftedConditions:        append([]string(nil), s.ShiftedConditions...),
 		Thresholds:               &pb.Thresholds{BaseHigh: s.Thresholds.BaseHigh, CompetenceHigh: s.Thresholds.CompetenceHigh, Drift: s.Thresholds.Drift},
 		BatchSize:                uint32(s.BatchSize),
@@ -317,8 +317,8 @@ func (s Spec) ToProto() *pb.ExperimentSpec {
 	}
 }
 
-// SpecFromProto decodes and validates a spec received from outside.
-func SpecFromProto(p *pb.ExperimentSpec) (Spec, error) {
+// FromProto decodes and validates a spec received from outside.
+func FromProto(p *pb.ExperimentSpec) (Spec, error) {
 	e := p.GetEnvironment()
 	t := p.GetThresholds()
 	s := Spec{
@@ -349,10 +349,10 @@ func SpecFromProto(p *pb.ExperimentSpec) (Spec, error) {
 	}
 	// Fields added after the first version read as zero from older specs.
 	if s.CheckpointRetention == 0 {
-		s.CheckpointRetention = DefaultSpec().CheckpointRetention
+		s.CheckpointRetention = Default().CheckpointRetention
 	}
 	if s.QuarantineAttempts == 0 {
-		s.QuarantineAttempts = DefaultSpec().QuarantineAttempts
+		s.QuarantineAttempts = Default().QuarantineAttempts
 	}
 	return s, s.Validate()
 }

@@ -1,4 +1,4 @@
-package coordinator
+package experiment
 
 import (
 	"bytes"
@@ -21,7 +21,7 @@ var ErrOverride = errors.New("override refused")
 // ApplyOverrides returns spec with overrides "path=value" applied, where
 // path is a YAML field path ("generations", "environment.red_objects") and
 // value YAML ("40", "[shifted]"). It returns the paths changed, in order.
-// Unknown fields and invalid values are errors wrapping ErrSpec that name
+// Unknown fields and invalid values are errors wrapping ErrInvalid that name
 // the override; the result is validated.
 func ApplyOverrides(spec Spec, sets []string) (Spec, []string, error) {
 	base, err := yaml.Marshal(spec)
@@ -37,7 +37,7 @@ func ApplyOverrides(spec Spec, sets []string) (Spec, []string, error) {
 		path, value, ok := strings.Cut(set, "=")
 		path = strings.TrimSpace(path)
 		if !ok || path == "" {
-			return Spec{}, nil, fmt.Errorf("%w: set[%d] = %q, allowed field=value (e.g. generations=40)", ErrSpec, i, set)
+			return Spec{}, nil, fmt.Errorf("%w: set[%d] = %q, allowed field=value (e.g. generations=40)", ErrInvalid, i, set)
 		}
 		parts := strings.Split(path, ".")
 		var doc strings.Builder
@@ -51,7 +51,7 @@ func ApplyOverrides(spec Spec, sets []string) (Spec, []string, error) {
 		dec := yaml.NewDecoder(bytes.NewReader([]byte(doc.String())))
 		dec.KnownFields(true)
 		if err := dec.Decode(&out); err != nil {
-			return Spec{}, nil, fmt.Errorf("%w: set %q: %v", ErrSpec, set, strings.TrimPrefix(err.Error(), "yaml: unmarshal errors:\n  "))
+			return Spec{}, nil, fmt.Errorf("%w: set %q: %v", ErrInvalid, set, strings.TrimPrefix(err.Error(), "yaml: unmarshal errors:\n  "))
 		}
 		paths = append(paths, path)
 	}
@@ -61,8 +61,8 @@ func ApplyOverrides(spec Spec, sets []string) (Spec, []string, error) {
 	return out, paths, nil
 }
 
-// checkResumeOverrides refuses paths that are not safe on resume.
-func checkResumeOverrides(paths []string) error {
+// CheckResumeOverrides refuses paths that are not safe on resume.
+func CheckResumeOverrides(paths []string) error {
 	for _, p := range paths {
 		if p == "seed" {
 			return fmt.Errorf("%w: seed cannot change on resume or in a fork (the run's history was drawn from it); start a new run with the other seed", ErrOverride)

@@ -1,4 +1,4 @@
-package coordinator_test
+package experiment_test
 
 import (
 	"errors"
@@ -10,12 +10,12 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	"github.com/mesaopt/mesaopt/coordinator"
+	"github.com/mesaopt/mesaopt/experiment"
 	"github.com/mesaopt/mesaopt/fitness"
 )
 
 func TestSpecEnvironments(t *testing.T) {
-	s, err := coordinator.ParseSpec(strings.NewReader("environment:\n  name: lava\n"))
+	s, err := experiment.Parse(strings.NewReader("environment:\n  name: lava\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -26,7 +26,7 @@ func TestSpecEnvironments(t *testing.T) {
 	if got := s.Shape(); !slices.Equal(got.Features, lava.Features()) || got.ObsSize != lava.ObsSize() {
 		t.Errorf("lava spec shape %+v", got)
 	}
-	s, err = coordinator.ParseSpec(strings.NewReader("environment:\n  name: keys-chests\n  keys: 3\nshifted_conditions: [shifted]\n"))
+	s, err = experiment.Parse(strings.NewReader("environment:\n  name: keys-chests\n  keys: 3\nshifted_conditions: [shifted]\n"))
 	if err != nil || s.Environment.Keys != 3 || s.Environment.Width != 9 {
 		t.Errorf("keys-chests: %+v %v", s.Environment, err)
 	}
@@ -40,8 +40,8 @@ func TestSpecEnvironments(t *testing.T) {
 		{"environment:\n  name: lava\n  maps:\n  - condition: x\n    file: nowhere.txt\n", `line 5: environment.maps[0].file = "nowhere.txt", allowed a readable map file`},
 	}
 	for _, tc := range bad {
-		_, err := coordinator.ParseSpec(strings.NewReader(tc.yaml))
-		if !errors.Is(err, coordinator.ErrSpec) || !strings.Contains(err.Error(), tc.want) {
+		_, err := experiment.Parse(strings.NewReader(tc.yaml))
+		if !errors.Is(err, experiment.ErrInvalid) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%q: err = %v, want %q", tc.yaml, err, tc.want)
 		}
 	}
@@ -64,7 +64,7 @@ func TestSpecMapFiles(t *testing.T) {
 	if err := os.WriteFile(path, []byte(exp), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	s, err := coordinator.LoadSpec(path)
+	s, err := experiment.Load(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +75,7 @@ func TestSpecMapFiles(t *testing.T) {
 	if p.GetEnvironment().GetMaps()[0].GetText() != level {
 		t.Errorf("map content not on the wire: %v", p.GetEnvironment())
 	}
-	back, err := coordinator.SpecFromProto(p)
+	back, err := experiment.FromProto(p)
 	if err != nil || !proto.Equal(back.ToProto(), p) {
 		t.Errorf("round trip: %v", err)
 	}
@@ -89,7 +89,7 @@ func TestSpecMapFiles(t *testing.T) {
 	if err := os.Remove(filepath.Join(dir, "levels", "corridor.txt")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := coordinator.SpecFromProto(p); err != nil {
+	if _, err := experiment.FromProto(p); err != nil {
 		t.Errorf("the spec must not need the file once loaded: %v", err)
 	}
 }

@@ -1,4 +1,4 @@
-package coordinator
+package experiment
 
 import (
 	"bytes"
@@ -13,26 +13,26 @@ import (
 )
 
 // decodeStrict decodes exactly one YAML document into s, refusing unknown
-// fields. Errors wrap ErrSpec and name the field and its line. Fields the
+// fields. Errors wrap ErrInvalid and name the field and its line. Fields the
 // document leaves out keep the values s already has.
 func decodeStrict(data []byte, s *Spec) (fieldLines, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrSpec, err)
+		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
 	if len(root.Content) == 0 || root.Content[0].Kind != yaml.MappingNode {
-		return nil, fmt.Errorf("%w: the file holds no fields, allowed a YAML mapping of experiment fields (see experiments/doors.yaml)", ErrSpec)
+		return nil, fmt.Errorf("%w: the file holds no fields, allowed a YAML mapping of experiment fields (see experiments/doors.yaml)", ErrInvalid)
 	}
 	lines := fieldLines{}
 	lines.collect("", root.Content[0])
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(s); err != nil {
-		return nil, fmt.Errorf("%w: %s", ErrSpec, lines.explain(err))
+		return nil, fmt.Errorf("%w: %s", ErrInvalid, lines.explain(err))
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("%w: more than one YAML document, allowed one experiment per file", ErrSpec)
+		return nil, fmt.Errorf("%w: more than one YAML document, allowed one experiment per file", ErrInvalid)
 	}
 	return lines, nil
 }
@@ -82,9 +82,9 @@ func (f fieldLines) explain(err error) string {
 	msg := err.Error()
 	msg = strings.TrimPrefix(msg, "yaml: unmarshal errors:\n  ")
 	msg = strings.ReplaceAll(msg, "\n  ", "; ")
-	msg = strings.ReplaceAll(msg, " in type coordinator.Spec", "")
-	msg = strings.ReplaceAll(msg, " in type coordinator.Environment", " in environment")
-	msg = strings.ReplaceAll(msg, " in type coordinator.Thresholds", " in thresholds")
+	msg = strings.ReplaceAll(msg, " in type experiment.Spec", "")
+	msg = strings.ReplaceAll(msg, " in type experiment.Environment", " in environment")
+	msg = strings.ReplaceAll(msg, " in type experiment.Thresholds", " in thresholds")
 	return lineRE.ReplaceAllStringFunc(msg, func(m string) string {
 		n, _ := strconv.Atoi(lineRE.FindStringSubmatch(m)[1])
 		if p := f.byLine(n); p != "" {
@@ -120,7 +120,7 @@ func (f fieldLines) locate(err error) error {
 	if !ok || strings.Contains(msg, fmt.Sprintf("line %d:", line)) {
 		return err
 	}
-	return fmt.Errorf("%w: line %d: %s", ErrSpec, line, strings.TrimPrefix(msg, ErrSpec.Error()+": "))
+	return fmt.Errorf("%w: line %d: %s", ErrInvalid, line, strings.TrimPrefix(msg, ErrInvalid.Error()+": "))
 }
 
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
@@ -129,7 +129,7 @@ var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
 // keys, command lines and file names take it unquoted.
 func validName(name string) error {
 	if !nameRE.MatchString(name) {
-		return fmt.Errorf("%w: name = %q, allowed 1..63 letters, digits, '.', '_' or '-', starting with a letter or digit", ErrSpec, name)
+		return fmt.Errorf("%w: name = %q, allowed 1..63 letters, digits, '.', '_' or '-', starting with a letter or digit", ErrInvalid, name)
 	}
 	return nil
 }

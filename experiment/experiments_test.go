@@ -1,9 +1,9 @@
-package coordinator_test
+package experiment_test
 
 import (
 	"testing"
 
-	"github.com/mesaopt/mesaopt/coordinator"
+	"github.com/mesaopt/mesaopt/experiment"
 )
 
 // TestExperimentFilesParse loads every experiment file of experiments/.
@@ -12,7 +12,7 @@ func TestExperimentFilesParse(t *testing.T) {
 		{"doors.yaml", "doors"}, {"lava.yaml", "lava"}, {"keys-chests.yaml", "keys-chests"},
 		{"coin.yaml", "coin"}, {"maps.yaml", "maps"},
 	} {
-		s, err := coordinator.LoadSpec("../experiments/" + tc.file)
+		s, err := experiment.Load("../experiments/" + tc.file)
 		if err != nil {
 			t.Errorf("%s: %v", tc.file, err)
 			continue

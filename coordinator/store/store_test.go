@@ -1,4 +1,4 @@
-package coordinator
+package store
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/mesaopt/mesaopt/experiment"
 	"github.com/mesaopt/mesaopt/fitness"
 	"github.com/mesaopt/mesaopt/genome"
 	"github.com/mesaopt/mesaopt/internal/stream"
@@ -38,7 +39,7 @@ func etcdWithDefaultLimit(t testing.TB) *clientv3.Client {
 func bigCheckpoint(run string, gen uint32, n int) (*pb.Checkpoint, *pb.LineageBatch) {
 	shape := fitness.Shape()
 	v := genome.DefaultVariation()
-	cp := &pb.Checkpoint{FormatVersion: CheckpointFormat, RunId: run, Generation: gen, NextId: uint64(n), Spec: DefaultSpec().ToProto(),
+	cp := &pb.Checkpoint{FormatVersion: 1, RunId: run, Generation: gen, NextId: uint64(n), Spec: experiment.Default().ToProto(),
 		Summary: &pb.GenerationSummary{Generation: gen, Digest: "d"}}
 	batch := &pb.LineageBatch{Generation: gen}
 	for i := range n {
@@ -65,7 +66,7 @@ func leaderFence(t testing.TB, cli *clientv3.Client, key string) Fence {
 
 func TestCommitLargeCheckpointChunkedAndRetained(t *testing.T) {
 	cli := etcdWithDefaultLimit(t)
-	s := NewStore(cli, "")
+	s := New(cli, "")
 	ctx := context.Background()
 	f := leaderFence(t, cli, "/fence")
 	const keep = 2
@@ -114,7 +115,7 @@ func TestCommitLargeCheckpointChunkedAndRetained(t *testing.T) {
 
 func TestCommitFencedWritesNothing(t *testing.T) {
 	cli := etcdWithDefaultLimit(t)
-	s := NewStore(cli, "")
+	s := New(cli, "")
 	ctx := context.Background()
 	f := leaderFence(t, cli, "/fence")
 	if _, err := cli.Delete(ctx, "/fence"); err != nil { // the old leader's key expired...
@@ -134,7 +135,7 @@ func TestCommitFencedWritesNothing(t *testing.T) {
 
 func TestCorruptCheckpointIsAClearError(t *testing.T) {
 	cli := etcdWithDefaultLimit(t)
-	s := NewStore(cli, "")
+	s := New(cli, "")
 	ctx := context.Background()
 	f := leaderFence(t, cli, "/fence")
 	cp, batch := bigCheckpoint("r3", 0, 3)
@@ -158,7 +159,7 @@ func TestCorruptCheckpointIsAClearError(t *testing.T) {
 func mixedCheckpoint(run string, gen uint32, n int) (*pb.Checkpoint, *pb.LineageBatch) {
 	shape := fitness.Shape()
 	v := genome.DefaultVariation()
-	cp := &pb.Checkpoint{FormatVersion: CheckpointFormat, RunId: run, Generation: gen, NextId: uint64(n) * uint64(gen+1), Spec: DefaultSpec().ToProto(),
+	cp := &pb.Checkpoint{FormatVersion: 1, RunId: run, Generation: gen, NextId: uint64(n) * uint64(gen+1), Spec: experiment.Default().ToProto(),
 		Summary: &pb.GenerationSummary{Generation: gen, Digest: "d"}}
 	batch := &pb.LineageBatch{Generation: gen}
 	for i := range n {
@@ -186,7 +187,7 @@ func BenchmarkCommit(b *testing.B) {
 	for _, n := range []int{1000, 10000} {
 		b.Run(strconv.Itoa(n), func(b *testing.B) {
 			cli := etcdWithDefaultLimit(b)
-			s := NewStore(cli, "")
+			s := New(cli, "")
 			f := leaderFence(b, cli, "/fence")
 			cp, batch := mixedCheckpoint("bench", 0, n)
 			raw := len(marshal(cp)) + len(marshal(batch))
@@ -217,7 +218,7 @@ func BenchmarkCommit(b *testing.B) {
 // and the lineage of 100 generations of 1,000 genomes.
 func BenchmarkResumeRead(b *testing.B) {
 	cli := etcdWithDefaultLimit(b)
-	s := NewStore(cli, "")
+	s := New(cli, "")
 	f := leaderFence(b, cli, "/fence")
 	ctx := context.Background()
 	for g := uint32(0); g < 100; g++ {
@@ -245,15 +246,15 @@ func BenchmarkResumeRead(b *testing.B) {
 func BenchmarkEtcdSize1000Generations(b *testing.B) {
 	for b.Loop() {
 		cli := etcdWithDefaultLimit(b)
-		s := NewStore(cli, "")
+		s := New(cli, "")
 		f := leaderFence(b, cli, "/fence")
 		ctx := context.Background()
 		for g := uint32(0); g < 1000; g++ {
-			cp, batch := mixedCheckpoint("r", g, DefaultSpec().Population)
-			if err := s.Commit(ctx, f, cp, batch, &pb.RunStatus{RunId: "r", GenerationsDone: g + 1}, DefaultSpec().CheckpointRetention); err != nil {
+			cp, batch := mixedCheckpoint("r", g, experiment.Default().Population)
+			if err := s.Commit(ctx, f, cp, batch, &pb.RunStatus{RunId: "r", GenerationsDone: g + 1}, experiment.Default().CheckpointRetention); err != nil {
 				b.Fatal(err)
 			}
-			if (g+1)%compactEvery == 0 {
+			if (g+1)%CompactEvery == 0 {
 				if err := s.Compact(ctx); err != nil {
 					b.Fatal(err)
 				}

@@ -1,4 +1,4 @@
-package coordinator
+package experiment
 
 import (
 	"errors"
@@ -26,12 +26,12 @@ func (e *endless) Read(p []byte) (int, error) {
 // are read at most one byte past their limits.
 func TestSpecReadsBounded(t *testing.T) {
 	var r endless
-	_, err := ParseSpec(&r)
-	if !errors.Is(err, ErrSpec) || !strings.Contains(err.Error(), strconv.Itoa(MaxSpecBytes)) {
+	_, err := Parse(&r)
+	if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), strconv.Itoa(MaxFileBytes)) {
 		t.Fatalf("endless experiment: %v", err)
 	}
-	if r.read > MaxSpecBytes+1 {
-		t.Errorf("read %d bytes of an endless experiment, allowed at most %d", r.read, MaxSpecBytes+1)
+	if r.read > MaxFileBytes+1 {
+		t.Errorf("read %d bytes of an endless experiment, allowed at most %d", r.read, MaxFileBytes+1)
 	}
 
 	for _, dev := range []string{"/dev/zero", "/dev/urandom"} {
@@ -44,19 +44,19 @@ func TestSpecReadsBounded(t *testing.T) {
 		if err := os.WriteFile(p, []byte(doc), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		_, err := LoadSpec(p)
+		_, err := Load(p)
 		for _, want := range []string{p, "line 5", `environment.maps[0].file = "` + dev + `"`, strconv.Itoa(fitness.MaxMapBytes)} {
-			if !errors.Is(err, ErrSpec) || !strings.Contains(err.Error(), want) {
+			if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), want) {
 				t.Errorf("map file %s: error %v does not mention %q", dev, err, want)
 			}
 		}
 	}
 
 	text := strings.Repeat(";\n", fitness.MaxMapBytes) + "#@G#\n"
-	s := DefaultSpec()
+	s := Default()
 	s.Environment = Environment{Name: "maps", StepLimit: 10, Maps: []MapFile{{Condition: TrainCondition, Text: text}}}
 	s.ShiftedConditions = nil
-	if _, err := SpecFromProto(s.ToProto()); !errors.Is(err, ErrSpec) || !strings.Contains(err.Error(), "larger than the") {
+	if _, err := FromProto(s.ToProto()); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "larger than the") {
 		t.Errorf("oversized inline map from the wire: %v", err)
 	}
 }
