@@ -211,18 +211,7 @@ func (c *Coordinator) Start(ctx context.Context) error {
 	if _, err := c.cfg.Etcd.Get(sctx, c.store.LeaderPrefix(), clientv3.WithCountOnly()); err != nil {
 		return errors.Join(fmt.Errorf("etcd unreachable at %v: %w", c.cfg.Etcd.Endpoints(), err), c.Shutdown(ctx))
 	}
-	// A standby may wait here for a long time; a campaign that fails for
-	// another reason than ctx (etcd compacted the revision it watched, a
-	// lost connection) is retried.
-	t, err := c.campaign(ctx)
-	for backoff := 200 * time.Millisecond; err != nil && ctx.Err() == nil && c.runCtx.Err() == nil; backoff = min(2*backoff, 5*time.Second) {
-		c.log.Warn("campaign failed; retrying", "in", backoff, "err", err)
-		select {
-		case <-ctx.Done():
-		case <-time.After(backoff):
-		}
-		t, err = c.campaign(ctx)
-	}
+	t, err := c.campaignUntil(ctx)
 	if err != nil {
 		return errors.Join(err, c.Shutdown(ctx))
 	}

@@ -13,6 +13,7 @@ import (
 	"go.etcd.io/etcd/client/v3/concurrency"
 
 	"github.com/mesaopt/mesaopt/coordinator/store"
+	"github.com/mesaopt/mesaopt/internal/retry"
 )
 
 // term is one tenure as leader: the etcd session whose lease keeps the
@@ -46,6 +47,24 @@ func (c *Coordinator) campaign(ctx context.Context) (*term, error) {
 		return nil, fmt.Errorf("campaign: %w", err)
 	}
 	return &term{session: session, election: election, fence: store.Fence{Key: election.Key(), Rev: election.Rev()}, won: time.Now()}, nil
+}
+
+// campaignUntil campaigns until this coordinator leads, ctx ends or the
+// coordinator shuts down. A standby may wait in it for a long time; a
+// campaign that fails for another reason (etcd compacted the revision it
+// watched, a lost connection) is retried with backoff.
+func (c *Coordinator) campaignUntil(ctx context.Context) (*term, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer context.AfterFunc(c.runCtx, cancel)()
+	var t *term
+	err := retry.Until(ctx, retry.Policy{First: 200 * time.Millisecond, Max: 5 * time.Second}, func(_ int, err error, pause time.Duration) {
+		c.log.Warn("campaign failed; retrying", "in", pause, "err", err)
+	}, func() (err error) {
+		t, err = c.campaign(ctx)
+		return err
+	})
+	return t, err
 }
 
 // fenceNow returns the fence of the current term, or ErrNotLeader.
@@ -152,24 +171,11 @@ func (c *Coordinator) keepLeading(t *term) {
 		c.log.Error("leadership lost (etcd unreachable or session expired): stopping runs, campaigning again", "coordinator", c.cfg.Name)
 		stopped := c.stopRuns()
 		_ = t.session.Close()
-		backoff := 200 * time.Millisecond
-		for {
-			if c.runCtx.Err() != nil {
-				return
-			}
-			nt, err := c.campaign(c.runCtx)
-			if err == nil {
-				t = nt
-				break
-			}
-			c.log.Warn("campaign failed; retrying", "in", backoff, "err", err)
-			select {
-			case <-c.runCtx.Done():
-				return
-			case <-time.After(backoff):
-			}
-			backoff = min(2*backoff, 5*time.Second)
+		nt, err := c.campaignUntil(c.runCtx)
+		if err != nil {
+			return // shutting down
 		}
+		t = nt
 		c.term.Store(t)
 		c.leading.Store(true)
 		c.log.Info("leading again", "coordinator", c.cfg.Name)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/mesaopt/mesaopt/coordinator/store"
+	"github.com/mesaopt/mesaopt/internal/retry"
 	pb "github.com/mesaopt/mesaopt/proto/mesaopt/v1"
 )
 
@@ -21,32 +22,28 @@ const (
 
 // write runs op under the current fence, retrying while etcd is unavailable.
 func (c *Coordinator) write(ctx context.Context, what string, op func(context.Context, store.Fence) error) error {
-	backoff := writeBackoffMin
-	for attempt := 1; ; attempt++ {
+	attempts := 0
+	err := retry.Until(ctx, retry.Policy{First: writeBackoffMin, Max: writeBackoffMax}, func(attempt int, err error, pause time.Duration) {
+		c.log.Warn("etcd write failed; pausing and retrying", "what", what, "attempt", attempt, "retry_in", pause, "err", err)
+	}, func() error {
+		attempts++
 		f, err := c.fenceNow()
 		if err != nil {
-			return err
+			return retry.Stop(err)
 		}
 		actx, cancel := context.WithTimeout(ctx, writeAttempt)
 		err = op(actx, f)
 		cancel()
 		switch {
-		case err == nil:
-			if attempt > 1 {
-				c.log.Info("etcd write succeeded after retries", "what", what, "attempts", attempt)
-			}
-			return nil
-		case errors.Is(err, store.ErrFenced), errors.Is(err, store.ErrExists), errors.Is(err, store.ErrNotFound), ctx.Err() != nil:
-			return err
+		case err == nil, errors.Is(err, store.ErrFenced), errors.Is(err, store.ErrExists), errors.Is(err, store.ErrNotFound), ctx.Err() != nil:
+			return retry.Stop(err)
 		}
-		c.log.Warn("etcd write failed; pausing and retrying", "what", what, "attempt", attempt, "retry_in", backoff, "err", err)
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(backoff):
-		}
-		backoff = min(2*backoff, writeBackoffMax)
+		return err
+	})
+	if err == nil && attempts > 1 {
+		c.log.Info("etcd write succeeded after retries", "what", what, "attempts", attempts)
 	}
+	return err
 }
 
 func (c *Coordinator) setStatus(ctx context.Context, st *pb.RunStatus) error {

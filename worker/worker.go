@@ -37,6 +37,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/mesaopt/mesaopt/internal/grpcconf"
+	"github.com/mesaopt/mesaopt/internal/retry"
 	pb "github.com/mesaopt/mesaopt/proto/mesaopt/v1"
 	rpc "github.com/mesaopt/mesaopt/proto/mesaopt/v1/mesaoptv1grpc"
 )
@@ -319,18 +320,14 @@ func joinWithin(ctx context.Context, ml *memberlist.Memberlist, join []string, t
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var last error
-	for {
-		if _, err := ml.Join(join); err == nil {
-			return nil
-		} else {
-			last = err
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("join gossip cluster %v: %w (last error: %s)", join, ctx.Err(), strings.TrimSpace(strings.ReplaceAll(fmt.Sprint(last), "\n", " ")))
-		case <-time.After(200 * time.Millisecond):
-		}
+	err := retry.Until(ctx, retry.Policy{First: 200 * time.Millisecond, Max: time.Second}, nil, func() error {
+		_, last = ml.Join(join)
+		return last
+	})
+	if err != nil {
+		return fmt.Errorf("join gossip cluster %v: %w (last error: %s)", join, ctx.Err(), strings.TrimSpace(strings.ReplaceAll(fmt.Sprint(last), "\n", " ")))
 	}
+	return nil
 }
 
 // NewMemberlist creates a gossip member named name bound to bind (host:port,
