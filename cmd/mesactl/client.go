@@ -1,0 +1,157 @@
+package main
+
+// The client plumbing every command shares: flags common to all, the
+// connection to the leader, deadlines, output formats, errors and exit codes.
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/mesaopt/mesaopt/coordinator"
+	"github.com/mesaopt/mesaopt/internal/grpcconf"
+	rpc "github.com/mesaopt/mesaopt/proto/mesaopt/v1/mesaoptv1grpc"
+)
+
+type client struct {
+	addr    string
+	etcd    string
+	output  string
+	timeout time.Duration
+	conn    *grpc.ClientConn
+	runs    rpc.RunServiceClient
+	lineage rpc.LineageServiceClient
+	checks  map[*cobra.Command]func(args []string) error
+}
+
+// check registers f to vet cmd's flags and arguments before mesactl
+// connects, so that a usage mistake exits 2 with its own message even
+// when no coordinator answers. It returns cmd.
+func (c *client) check(cmd *cobra.Command, f func(args []string) error) *cobra.Command {
+	if c.checks == nil {
+		c.checks = map[*cobra.Command]func([]string) error{}
+	}
+	c.checks[cmd] = f
+	return cmd
+}
+
+// prepare vets the global flags and cmd's own (see check), then connects.
+func (c *client) prepare(cmd *cobra.Command, args []string) error {
+	if c.output != "table" && c.output != "json" {
+		return usageError{fmt.Errorf("-o %q, allowed table or json", c.output)}
+	}
+	if c.timeout <= 0 {
+		return usageError{fmt.Errorf("--timeout %v, allowed a positive duration", c.timeout)}
+	}
+	if f := c.checks[cmd]; f != nil {
+		if err := f(args); err != nil {
+			return err
+		}
+	}
+	return c.connect(cmd.Context())
+}
+
+// connect dials the coordinator and checks it answers within the timeout,
+// so a wrong address fails fast with a clear message.
+func (c *client) connect(ctx context.Context) error {
+	if c.etcd != "" {
+		addr, err := leaderFromEtcd(ctx, c.etcd, c.timeout)
+		if err != nil {
+			return err
+		}
+		c.addr = addr
+	}
+	conn, err := grpc.NewClient(c.addr, grpcconf.ClientOptions()...)
+	if err != nil {
+		return fmt.Errorf("coordinator address %q: %w", c.addr, err)
+	}
+	hctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	if _, err := healthpb.NewHealthClient(conn).Check(hctx, &healthpb.HealthCheckRequest{}, grpc.WaitForReady(true)); err != nil {
+		conn.Close()
+		hint := "is it running? set --coordinator"
+		if c.etcd != "" {
+			hint = "the leader recorded in etcd " + c.etcd + " does not answer; is a coordinator running?"
+		}
+		return fmt.Errorf("no coordinator answering at %s within %v (%s): %v", c.addr, c.timeout, hint, status.Convert(err).Message())
+	}
+	c.conn = conn
+	c.runs = rpc.NewRunServiceClient(conn)
+	c.lineage = rpc.NewLineageServiceClient(conn)
+	return nil
+}
+
+func (c *client) call(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, c.timeout)
+}
+
+func (c *client) json(w io.Writer, m proto.Message) error {
+	b, err := protojson.MarshalOptions{Multiline: true, Indent: "  ", UseProtoNames: true}.Marshal(m)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(w, string(b))
+	return err
+}
+
+// leaderFromEtcd reads the leading coordinator's gRPC address from etcd.
+func leaderFromEtcd(ctx context.Context, endpoints string, timeout time.Duration) (string, error) {
+	cli, err := clientv3.New(clientv3.Config{Endpoints: strings.Split(endpoints, ","), DialTimeout: timeout, Logger: zap.NewNop()})
+	if err != nil {
+		return "", fmt.Errorf("etcd %s: %w", endpoints, err)
+	}
+	defer cli.Close()
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	v, err := coordinator.LeaderAddress(ctx, cli, "")
+	if err != nil {
+		return "", fmt.Errorf("finding the leader through etcd %s: %w", endpoints, err)
+	}
+	return v.GRPC, nil
+}
+
+// usageError is a mistake in how mesactl was called (exit code 2).
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+
+func (e usageError) Unwrap() error { return e.err }
+
+// isUsage recognises cobra's own argument and flag errors.
+func isUsage(err error) bool {
+	msg := err.Error()
+	for _, p := range []string{"accepts ", "requires at least", "unknown command", "unknown flag", "unknown shorthand flag", "invalid argument", "flag needs an argument", "required flag"} {
+		if strings.Contains(msg, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+// describe turns a gRPC status into "code: message".
+func describe(err error) string {
+	if s, ok := status.FromError(err); ok && s.Code() != codes.OK && s.Code() != codes.Unknown {
+		return fmt.Sprintf("%s: %s", s.Code(), s.Message())
+	}
+	return err.Error()
+}
