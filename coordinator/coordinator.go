@@ -1,7 +1,10 @@
-// Package coordinator provides mesaopt's coordinator: the base optimizer
-// (a generational GA, pure: see GA), the dispatch of evaluations to workers
-// found through gossip (Dispatcher), checkpoints and leader election on
-// etcd (Store), and the RunService and LineageService gRPC servers.
+// Package coordinator provides mesaopt's coordinator: the applier of what
+// the base optimizer decides. It runs experiments generation by generation,
+// holds leadership in etcd, and serves RunService and LineageService. The
+// parts it drives have packages of their own: the base optimizer
+// (coordinator/ga, pure), evaluation dispatch to gossip-found workers
+// (coordinator/dispatch), checkpoints and lineage on etcd
+// (coordinator/store) and the experiment spec (experiment).
 //
 // Lifecycle:
 //
@@ -11,26 +14,19 @@
 //	err = c.Wait(ctx, id)             // the run ends: succeeded, failed or cancelled
 //	c.Shutdown(ctx)                   // interrupt runs, stop serving, leave, resign
 //
-// A generation is: breed (GA.Next) → evaluate every member under train and
-// the shifted conditions (Evaluate) → analyse (lineage.Analyze) → commit the
-// checkpoint, lineage batch and summary in one fenced etcd transaction.
-// Selection sees only train fitness (or, after a regime change, the
-// condition the spec names). A run is a pure function of its spec and seed:
-// the digest of every generation is the same whatever the number of
-// workers, their failures, or resumes from checkpoints.
+// A generation is: breed (ga.Optimizer.Next) → evaluate every member under
+// train and the shifted conditions (Evaluate) → analyse (lineage.Analyze)
+// → commit the checkpoint, lineage batch and summary in one fenced etcd
+// transaction (store.Store.Commit) → store the pruned lineage. Selection
+// sees only train fitness (or, after a regime change, the condition the
+// spec names). A run is a pure function of its spec and seed: the digest of
+// every generation is the same whatever the number of workers, their
+// failures, or resumes from checkpoints and failovers.
 //
-// etcd key layout, under the prefix (default "/mesaopt/v1/"); values are
-// protobuf messages of proto/mesaopt/v1, blobs zstd-compressed and chunked
-// when large (see Store):
-//
-//	leader/<lease>                       election; the leader's LeaderValue (name, gRPC address)
-//	runs/<run>/spec                      ExperimentSpec
-//	runs/<run>/status                    RunStatus (state, generations done, digest, history)
-//	runs/<run>/checkpoint/<gen>          Blob(Checkpoint), the newest checkpoint_retention kept
-//	runs/<run>/lineage/<gen>             Blob(LineageBatch), pruned as lines die out
-//	runs/<run>/summary/<gen>             GenerationSummary
-//	runs/<run>/chunks/<gen>/…            chunks of a large checkpoint blob
-//	runs/<run>/lineage-chunks/<gen>/…    chunks of a large lineage blob
+// Leadership: a coordinator leads while its etcd session lease is
+// confirmed (see watchTerm); every write is fenced by the election key, so
+// a deposed leader can never write. The etcd key layout is documented on
+// store.Store.
 package coordinator
 
 import (

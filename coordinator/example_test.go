@@ -19,12 +19,12 @@ func Example() {
 	spec.Elites = 1
 	spec.Episodes = 2
 	spec.AnalysisEpisodes = 2
-	ga := ga.New(spec, fitness.Shape())
-	members, births, next := ga.Initial()
+	base := ga.New(spec, fitness.Shape())
+	members, births, next := base.Initial()
 	ev := worker.NewEngine(2)
 	for gen := uint32(0); gen < 3; gen++ {
 		if gen > 0 {
-			members, births, next = ga.Next(members, gen, next)
+			members, births, next = base.Next(members, gen, next)
 		}
 		records, err := coordinator.Evaluate(context.Background(), ev, "example", spec, gen, members, births)
 		if err != nil {

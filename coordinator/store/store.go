@@ -1,3 +1,10 @@
+// Package store provides mesaopt's records in etcd, the source of truth:
+// run specs and statuses, fenced generation commits (checkpoint, lineage
+// batch, summary and status in one transaction), the pruned lineage, and
+// consistent reads at one revision. Large values are zstd blobs split into
+// chunks. A Store is safe for concurrent use; every write carries the Fence
+// of the leadership it is made under and fails with ErrFenced, writing
+// nothing, once that leadership is gone.
 package store
 
 import (

@@ -1,6 +1,3 @@
-// Package layering holds the test that keeps mesaopt's pure packages pure:
-// the GA, the experiment spec, the environments, the analysis and the
-// genome encode no I/O and must not depend on gRPC, etcd or gossip.
 package layering
 
 import (

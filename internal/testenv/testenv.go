@@ -1,5 +1,7 @@
 // Package testenv provides what mesaopt's tests share: free loopback
-// addresses and embedded etcd servers that are cleaned up with the test.
+// addresses, embedded etcd servers that are cleaned up with the test, waits
+// whose deadlines stretch with the machine's load, and the mark of a heavy
+// suite that -short skips.
 // It is imported only by tests.
 package testenv
 
