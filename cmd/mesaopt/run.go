@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -125,8 +126,19 @@ func runLocal(ctx context.Context, o runOptions) error {
 	}
 	log := newLogger(o.verbose)
 
-	etcd, err := localetcd.Start(localetcd.Config{Dir: filepath.Join(o.dataDir, "etcd"), ClientAddr: o.etcdClient, PeerAddr: o.etcdPeer})
+	// The run's id once known, for the resume hint of a fatal etcd error.
+	var runID atomic.Pointer[string]
+	runID.Store(&o.resume)
+	etcd, err := localetcd.Start(localetcd.Config{Dir: filepath.Join(o.dataDir, "etcd"), ClientAddr: o.etcdClient, PeerAddr: o.etcdPeer,
+		Fatal: func(err error) {
+			// etcd stops here and the process exits 1; what is committed is
+			// on disk, and the data directory is resumable.
+			fmt.Fprintf(os.Stderr, "mesaopt: %v\n%s\n", err, o.recovery(err, *runID.Load()))
+		}})
 	if err != nil {
+		if errors.Is(err, localetcd.ErrNoSpace) {
+			return fmt.Errorf("%w\n%s", err, o.recovery(err, o.resume))
+		}
 		return err
 	}
 	defer etcd.Close()
@@ -180,6 +192,7 @@ func runLocal(ctx context.Context, o runOptions) error {
 			return err
 		}
 		id = resp.GetRunId()
+		runID.Store(&id)
 		fmt.Fprintf(o.out, "run %s: %d generations of %d, seed %d, %d worker processes\n", id, spec.Generations, spec.Population, spec.Seed, o.workers)
 	} else {
 		if _, err := runs.ResumeRun(ctx, &pb.ResumeRunRequest{RunId: id, Set: o.sets}); err != nil {
@@ -232,6 +245,21 @@ func runLocal(ctx context.Context, o runOptions) error {
 		<-ctx.Done()
 	}
 	return nil
+}
+
+// recovery tells what to do after etcd failed with err: free space (a full
+// disk), then resume run id (or start again, before a run exists).
+func (o runOptions) recovery(err error, id string) string {
+	full := errors.Is(err, localetcd.ErrNoSpace)
+	switch {
+	case id != "" && full:
+		return fmt.Sprintf("Nothing committed is lost: free space on the disk of %s and resume with: %s --resume %s", o.dataDir, o.resumeCmd, id)
+	case id != "":
+		return fmt.Sprintf("Nothing committed is lost: resume with: %s --resume %s", o.resumeCmd, id)
+	case full:
+		return fmt.Sprintf("Free space on the disk of %s, or give --data a directory on a larger disk, and start again", o.dataDir)
+	}
+	return "Start again once the cause is fixed"
 }
 
 // resumeCommand spells this invocation without -f and --resume, so the

@@ -8,3 +8,9 @@ import "os"
 func lockDir(path string) (*os.File, error) {
 	return os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 }
+
+// unlockDir removes the lock file.
+func unlockDir(f *os.File) {
+	f.Close()
+	_ = os.Remove(f.Name())
+}
