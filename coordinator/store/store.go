@@ -434,13 +434,6 @@ func (s *Store) IsSummaryKey(key string) bool { return strings.Contains(key, "/s
 // IsStatusKey reports whether key is a run's status key.
 func (s *Store) IsStatusKey(key string) bool { return strings.HasSuffix(key, "/status") }
 
-func unmarshal(b []byte, m proto.Message) error {
-	if err := proto.Unmarshal(b, m); err != nil {
-		return fmt.Errorf("corrupt %T: %w", m, err)
-	}
-	return nil
-}
-
 // maxRewriteOps bounds the operations of one RewriteLineage transaction,
 // below etcd's default --max-txn-ops of 128.
 const maxRewriteOps = 64
