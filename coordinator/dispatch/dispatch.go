@@ -53,6 +53,11 @@ import (
 // gRPC message limit is split in halves, never sent as it is. Because
 // results are pure functions of the request, which worker answers never
 // changes them.
+//
+// Concurrency: every method is safe for concurrent use. Upsert, Remove and
+// Drain (the gossip side, called from memberlist's goroutines) may run
+// while Evaluate calls are in flight; those calls see the change at their
+// next routing decision. Close must come after the last Evaluate returned.
 type Dispatcher struct {
 	log         *slog.Logger
 	timeout     time.Duration

@@ -44,9 +44,19 @@ import (
 // while the writer still holds the leadership it was elected with (the
 // fence). Values are versioned protobuf: fields are added, never renumbered.
 type Store struct {
-	cli    *clientv3.Client
+	cli    Etcd
 	prefix string
 	rev    int64 // > 0: reads see etcd as of this revision (AtRevision)
+}
+
+// Etcd is what a Store needs of etcd: reads, transactions, compaction and
+// watches. A *clientv3.Client is one; it must be safe for concurrent use,
+// as the client is.
+type Etcd interface {
+	Get(ctx context.Context, key string, opts ...clientv3.OpOption) (*clientv3.GetResponse, error)
+	Txn(ctx context.Context) clientv3.Txn
+	Compact(ctx context.Context, rev int64, opts ...clientv3.CompactOption) (*clientv3.CompactResponse, error)
+	Watch(ctx context.Context, key string, opts ...clientv3.OpOption) clientv3.WatchChan
 }
 
 // DefaultPrefix is the key prefix of mesaopt's data in etcd.
@@ -70,7 +80,7 @@ type Fence struct {
 }
 
 // New returns a store over cli with the given prefix ("" for DefaultPrefix).
-func New(cli *clientv3.Client, prefix string) *Store {
+func New(cli Etcd, prefix string) *Store {
 	if prefix == "" {
 		prefix = DefaultPrefix
 	}
