@@ -3,7 +3,10 @@ package coordinator
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
+
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 
 	"github.com/mesaopt/mesaopt/coordinator/store"
 	"github.com/mesaopt/mesaopt/internal/retry"
@@ -37,6 +40,10 @@ func (c *Coordinator) write(ctx context.Context, what string, op func(context.Co
 		switch {
 		case err == nil, errors.Is(err, store.ErrFenced), errors.Is(err, store.ErrExists), errors.Is(err, store.ErrNotFound), ctx.Err() != nil:
 			return retry.Stop(err)
+		case errors.Is(err, rpctypes.ErrNoSpace):
+			// etcd refuses every write until an operator frees space:
+			// waiting changes nothing.
+			return retry.Stop(fmt.Errorf("%w (etcd's database reached its quota: compact and defragment etcd, or raise its --quota-backend-bytes, then resume the run)", err))
 		}
 		return err
 	})
