@@ -401,24 +401,6 @@ func TestResumeOverridesAndFork(t *testing.T) {
 	}
 }
 
-// syncBuffer is a log sink safe for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestEtcdOutageMidRun stops etcd while a generation is being committed:
 // the coordinator pauses and retries, says so, and continues when etcd is
 // back, with the result of an uninterrupted run.
@@ -442,7 +424,7 @@ func TestEtcdOutageMidRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cli.Close()
-	var logs syncBuffer
+	var logs testenv.LogBuffer
 	ev := &gated{inner: worker.NewEngine(2)}
 	ev.allow(2 * spec.Population)
 	cfg := coordinator.DefaultConfig()

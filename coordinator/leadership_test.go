@@ -17,9 +17,9 @@ import (
 
 // startLogged starts a leading coordinator with the given session TTL
 // whose logs go to the returned buffer.
-func startLogged(t *testing.T, cli *clientv3.Client, ttl int) (*coordinator.Coordinator, *syncBuffer) {
+func startLogged(t *testing.T, cli *clientv3.Client, ttl int) (*coordinator.Coordinator, *testenv.LogBuffer) {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &testenv.LogBuffer{}
 	cfg := coordinator.DefaultConfig()
 	cfg.Etcd = cli
 	cfg.Prefix = prefixOf(cli)

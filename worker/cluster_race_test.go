@@ -6,13 +6,13 @@ import (
 	"io"
 	"log/slog"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/hashicorp/memberlist"
 
+	"github.com/mesaopt/mesaopt/internal/testenv"
 	"github.com/mesaopt/mesaopt/worker"
 )
 
@@ -29,24 +29,6 @@ func (*changingMeta) NotifyMsg([]byte)                           {}
 func (*changingMeta) GetBroadcasts(overhead, limit int) [][]byte { return nil }
 func (*changingMeta) LocalState(join bool) []byte                { return nil }
 func (*changingMeta) MergeRemoteState(buf []byte, join bool)     {}
-
-// lockedBuffer collects log output written from several goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestClusterWatchWhileCoordinatorMetaChanges keeps a coordinator member
 // re-announcing new metadata (memberlist UpdateNode) for several of the
@@ -66,7 +48,7 @@ func TestClusterWatchWhileCoordinatorMetaChanges(t *testing.T) {
 	}
 	defer coord.Shutdown()
 
-	var logs lockedBuffer
+	var logs testenv.LogBuffer
 	cfg := worker.DefaultConfig()
 	cfg.Join = []string{coord.LocalNode().Address()}
 	cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))

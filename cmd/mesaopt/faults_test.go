@@ -32,6 +32,18 @@ import (
 // Linux), so every process of a test can have an address of its own.
 func freeAddrOn(t *testing.T, host string) string { return testenv.FreeAddr(t, host) }
 
+// startLeader starts an etcd and a coordinator named C on 127.0.0.2 that
+// leads; it returns the process and its gRPC and gossip addresses.
+func startLeader(t *testing.T) (coord *proc, grpcAddr, gossip string) {
+	t.Helper()
+	srv := testenv.Etcd(t, 0)
+	etcd := strings.TrimPrefix(srv.Endpoints()[0], "http://")
+	grpcAddr, gossip = freeAddrOn(t, "127.0.0.2"), freeAddrOn(t, "127.0.0.2")
+	coord = startProc(t, "coordinator", "--etcd", etcd, "--listen", grpcAddr, "--gossip", gossip, "--name", "C", "-v")
+	waitFor(t, "the coordinator to lead", 20*time.Second, func() bool { return strings.Contains(coord.output(), "coordinator C leading") })
+	return coord, grpcAddr, gossip
+}
+
 // faultExperiment is slow enough per generation (batches of 2, planners)
 // for faults to land mid-generation, with a short evaluation deadline.
 const faultExperiment = `name: faults
@@ -60,11 +72,7 @@ func TestWorkerFaultsKeepDigest(t *testing.T) {
 	}
 	want := finalDigest(t, runMesaopt(t, newNode(t).args("-f", exp, "--workers", "1")...))
 
-	srv := testenv.Etcd(t, 0)
-	etcd := strings.TrimPrefix(srv.Endpoints()[0], "http://")
-	grpcAddr, gossip := freeAddrOn(t, "127.0.0.2"), freeAddrOn(t, "127.0.0.2")
-	coord := startProc(t, "coordinator", "--etcd", etcd, "--listen", grpcAddr, "--gossip", gossip, "--name", "C", "-v")
-	waitFor(t, "the coordinator to lead", 20*time.Second, func() bool { return strings.Contains(coord.output(), "coordinator C leading") })
+	coord, grpcAddr, gossip := startLeader(t)
 	startWorker := func(i int) *proc {
 		host := fmt.Sprintf("127.0.0.%d", 3+i)
 		return startProc(t, "worker", "--join", gossip, "--listen", host+":0", "--gossip", host+":0", "--name", fmt.Sprintf("w%d", i), "-v")
@@ -290,7 +298,7 @@ func TestWorkerSIGTERMDrains(t *testing.T) {
 func TestProtocolMismatchRefusedBothSides(t *testing.T) {
 	n := newNode(t)
 	cmd := exec.Command(binary, n.args("-f", writeExperiment(t, 200), "--workers", "1")...)
-	var buf syncBuffer
+	var buf testenv.LogBuffer
 	cmd.Stdout, cmd.Stderr = &buf, &buf
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -314,22 +322,4 @@ func TestProtocolMismatchRefusedBothSides(t *testing.T) {
 	if strings.Contains(w.output(), "first batch received") {
 		t.Fatal("a refused worker received work")
 	}
-}
-
-// syncBuffer is a strings.Builder safe for a process's two output pipes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -16,7 +16,6 @@ import (
 
 	"github.com/mesaopt/mesaopt/experiment"
 	"github.com/mesaopt/mesaopt/internal/grpcconf"
-	"github.com/mesaopt/mesaopt/internal/testenv"
 	pb "github.com/mesaopt/mesaopt/proto/mesaopt/v1"
 	rpc "github.com/mesaopt/mesaopt/proto/mesaopt/v1/mesaoptv1grpc"
 )
@@ -56,11 +55,7 @@ func TestWorkerRestartedUnderSameNameGetsWork(t *testing.T) {
 	}
 	want := finalDigest(t, runMesaopt(t, newNode(t).args("-f", exp, "--workers", "1")...))
 
-	srv := testenv.Etcd(t, 0)
-	etcd := strings.TrimPrefix(srv.Endpoints()[0], "http://")
-	grpcAddr, gossip := freeAddrOn(t, "127.0.0.2"), freeAddrOn(t, "127.0.0.2")
-	coord := startProc(t, "coordinator", "--etcd", etcd, "--listen", grpcAddr, "--gossip", gossip, "--name", "C", "-v")
-	waitFor(t, "the coordinator to lead", 20*time.Second, func() bool { return strings.Contains(coord.output(), "coordinator C leading") })
+	coord, grpcAddr, gossip := startLeader(t)
 	const host = "127.0.0.3"
 	used := map[string]bool{}
 	newPort := func() string {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"log/slog"
 	"net"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -23,30 +22,6 @@ import (
 	rpc "github.com/mesaopt/mesaopt/proto/mesaopt/v1/mesaoptv1grpc"
 	"github.com/mesaopt/mesaopt/worker"
 )
-
-// logBuffer collects log output written from several goroutines.
-type logBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-func (l *logBuffer) count(s string) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return strings.Count(l.b.String(), s)
-}
 
 // waitQueued polls until n calls are blocked in acquire.
 func waitQueued(t *testing.T, d *Dispatcher, n int) {
@@ -72,7 +47,7 @@ func waitQueued(t *testing.T, d *Dispatcher, n int) {
 func TestDispatcherWarnsOncePerPeriodWithoutWorkers(t *testing.T) {
 	const waiting = 20
 	const line = "waiting for workers to join"
-	var logs logBuffer
+	var logs testenv.LogBuffer
 	d := NewDispatcher(time.Second, slog.New(slog.NewTextHandler(&logs, nil)), WithoutHedging())
 	defer d.Close()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -90,7 +65,7 @@ func TestDispatcherWarnsOncePerPeriodWithoutWorkers(t *testing.T) {
 		})
 	}
 	waitQueued(t, d, waiting)
-	if n := logs.count(line); n != 1 {
+	if n := logs.Count(line); n != 1 {
 		t.Fatalf("%q logged %d times for %d waiting batches, want once", line, n, waiting)
 	}
 
@@ -99,7 +74,7 @@ func TestDispatcherWarnsOncePerPeriodWithoutWorkers(t *testing.T) {
 	d.Upsert("w", worker.Meta{Role: worker.RoleWorker, GRPC: testenv.FreeAddr(t, "127.0.0.1"), Capacity: 1, Protocol: worker.ProtocolVersion})
 	d.Remove("w")
 	waitQueued(t, d, waiting)
-	if n := logs.count(line); n != 2 {
+	if n := logs.Count(line); n != 2 {
 		t.Fatalf("%q logged %d times over two periods without workers, want twice", line, n)
 	}
 }
@@ -155,7 +130,7 @@ func serveEvaluator(t *testing.T, srv rpc.EvaluatorServiceServer) string {
 // refusal of a call as draining, gossip saying it left — must not drop
 // the new one: the batch is answered by the new process.
 func TestDispatcherKeepsSuccessorUnderSameName(t *testing.T) {
-	var logs logBuffer
+	var logs testenv.LogBuffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 	d := NewDispatcher(10*time.Second, log, WithoutHedging())
 	defer d.Close()
@@ -234,7 +209,7 @@ func pollUntil(t *testing.T, what string, cond func() bool) {
 // elsewhere. When the first leaves, the second takes the name over by
 // itself and gets the routes.
 func TestGossipNameConflictLoggedAndHandedOver(t *testing.T) {
-	var coordLogs, firstLogs, secondLogs logBuffer
+	var coordLogs, firstLogs, secondLogs testenv.LogBuffer
 	log := slog.New(slog.NewTextHandler(&coordLogs, nil))
 	d := NewDispatcher(10*time.Second, log)
 	defer d.Close()
@@ -247,7 +222,7 @@ func TestGossipNameConflictLoggedAndHandedOver(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ml.Shutdown()
-	start := func(logs *logBuffer) *worker.Worker {
+	start := func(logs *testenv.LogBuffer) *worker.Worker {
 		cfg := worker.DefaultConfig()
 		cfg.Name = "dup"
 		cfg.Join = []string{ml.LocalNode().Address()}
@@ -263,9 +238,9 @@ func TestGossipNameConflictLoggedAndHandedOver(t *testing.T) {
 	pollUntil(t, "the first worker to be routed to", func() bool { return workerAddr(d, "dup") == first.Addr() })
 	second := start(&secondLogs)
 
-	pollUntil(t, "the coordinator to log the conflict", func() bool { return coordLogs.count("gossip name conflict") > 0 })
+	pollUntil(t, "the coordinator to log the conflict", func() bool { return coordLogs.Count("gossip name conflict") > 0 })
 	pollUntil(t, "the second worker to say its name is held", func() bool {
-		return secondLogs.count("gossip name at another address") > 0
+		return secondLogs.Count("gossip name at another address") > 0
 	})
 	if got := workerAddr(d, "dup"); got != first.Addr() {
 		t.Fatalf("routes go to %q during the conflict, want the first worker %s", got, first.Addr())
@@ -275,8 +250,8 @@ func TestGossipNameConflictLoggedAndHandedOver(t *testing.T) {
 		t.Fatal(err)
 	}
 	pollUntil(t, "the second worker to take the name over", func() bool { return workerAddr(d, "dup") == second.Addr() })
-	pollUntil(t, "the second worker to say so", func() bool { return secondLogs.count("gossip name at its address again") > 0 })
-	if n := coordLogs.count("gossip name conflict"); n != 1 {
+	pollUntil(t, "the second worker to say so", func() bool { return secondLogs.Count("gossip name at its address again") > 0 })
+	if n := coordLogs.Count("gossip name conflict"); n != 1 {
 		t.Fatalf("conflict logged %d times, want once:\n%s", n, coordLogs.String())
 	}
 }

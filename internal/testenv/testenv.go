@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -108,3 +109,28 @@ func Heavy(t testing.TB) {
 		t.Skip("heavy suite: skipped with -short; make test runs it")
 	}
 }
+
+// LogBuffer collects what several goroutines or a process's two output
+// pipes write (a slog handler's sink, a command's Stdout and Stderr). The
+// zero value is ready to use.
+type LogBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+// Write appends p.
+func (l *LogBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+// String returns everything written so far.
+func (l *LogBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// Count returns how many times s was written so far.
+func (l *LogBuffer) Count(s string) int { return strings.Count(l.String(), s) }
