@@ -22,6 +22,7 @@ type term struct {
 	session  *concurrency.Session
 	election *concurrency.Election
 	fence    store.Fence
+	granted  time.Time // when the session's lease was requested
 	won      time.Time // when the campaign returned
 }
 
@@ -35,6 +36,7 @@ type LeaderValue struct {
 // campaign opens a fresh session and blocks until this coordinator leads
 // or ctx ends.
 func (c *Coordinator) campaign(ctx context.Context) (*term, error) {
+	granted := time.Now()
 	session, err := concurrency.NewSession(c.cfg.Etcd, concurrency.WithTTL(c.cfg.SessionTTL), concurrency.WithContext(c.runCtx))
 	if err != nil {
 		return nil, fmt.Errorf("etcd session: %w", err)
@@ -46,7 +48,7 @@ func (c *Coordinator) campaign(ctx context.Context) (*term, error) {
 		_ = session.Close()
 		return nil, fmt.Errorf("campaign: %w", err)
 	}
-	return &term{session: session, election: election, fence: store.Fence{Key: election.Key(), Rev: election.Rev()}, won: time.Now()}, nil
+	return &term{session: session, election: election, fence: store.Fence{Key: election.Key(), Rev: election.Rev()}, granted: granted, won: time.Now()}, nil
 }
 
 // campaignUntil campaigns until this coordinator leads, ctx ends or the
@@ -120,10 +122,13 @@ func (l *leaseClock) expired(now time.Time) bool { return !now.Before(l.deadline
 // seconds, which at a short TTL leaves no slack at all.
 func (c *Coordinator) watchTerm(t *term) bool {
 	ttl := time.Duration(c.cfg.SessionTTL) * time.Second
-	// The campaign just succeeded, so etcd served the session moments ago,
-	// and the session renews every third of the TTL: the lease has at
-	// least two thirds left. Confirm at once rather than lean on that.
+	// Until the first confirmation: the lease was granted for the TTL no
+	// earlier than it was requested; a standby that waited longer has had
+	// it renewed by the session every third of the TTL, so a third is
+	// assumed left when the campaign returned. Confirm at once rather than
+	// lean on either.
 	clock := leaseClock{margin: leaseDriftMargin, deadline: t.won.Add(ttl / 3)}
+	clock.confirmed(t.granted, ttl)
 	every := ttl / leaseChecks
 	tick := time.NewTicker(every)
 	defer tick.Stop()
