@@ -337,8 +337,8 @@ func (s *lineageServer) WatchGenerations(req *pb.WatchGenerationsRequest, stream
 	if buffer <= 0 {
 		buffer = watchBuffer
 	}
-	err := pump(ctx, buffer, req.GetFromGeneration(), func(ctx context.Context, push func(*pb.GenerationStats) bool) error {
-		return s.followStats(ctx, id, req.GetFromGeneration(), push)
+	err := pump(ctx, buffer, req.GetFromGeneration(), func(ctx context.Context, f feed) error {
+		return s.followStats(ctx, id, req.GetFromGeneration(), f)
 	}, func(st *pb.GenerationStats) error {
 		return stream.Send(&pb.WatchGenerationsResponse{Stats: st})
 	})
@@ -348,10 +348,11 @@ func (s *lineageServer) WatchGenerations(req *pb.WatchGenerationsRequest, stream
 	return err
 }
 
-// followStats pushes the stats of every committed generation ≥ from, then
-// of each one committed later, until the run reaches a terminal state
-// (returns nil), ctx ends, or push refuses (returns nil: pump reports it).
-func (s *lineageServer) followStats(ctx context.Context, id string, from uint32, push func(*pb.GenerationStats) bool) error {
+// followStats feeds the stats of every committed generation ≥ from (as
+// stored: waiting for the client), then of each one committed later (live),
+// until the run reaches a terminal state (returns nil), ctx ends, or the
+// feed refuses (returns nil: pump reports it).
+func (s *lineageServer) followStats(ctx context.Context, id string, from uint32, f feed) error {
 	st, err := s.c.store.Status(ctx, id)
 	if err != nil {
 		return grpcError(err)
@@ -363,7 +364,7 @@ func (s *lineageServer) followStats(ctx context.Context, id string, from uint32,
 	next := from
 	for _, sum := range sums {
 		if sum.GetGeneration() >= next && sum.GetLineage() != nil {
-			if !push(sum.GetLineage()) {
+			if !f.stored(sum.GetLineage()) {
 				return nil
 			}
 			next = sum.GetGeneration() + 1
@@ -388,7 +389,7 @@ func (s *lineageServer) followStats(ctx context.Context, id string, from uint32,
 					continue
 				}
 				next = sum.GetGeneration() + 1
-				if !push(sum.GetLineage()) {
+				if !f.live(sum.GetLineage()) {
 					return nil
 				}
 			case s.c.store.IsStatusKey(key):
@@ -405,12 +406,21 @@ func (s *lineageServer) followStats(ctx context.Context, id string, from uint32,
 	return nil
 }
 
-// pump runs produce in a goroutine that pushes into a buffer of n values,
-// and sends them in order with send on the calling goroutine. When the
-// buffer is full, push returns false and pump fails with
-// RESOURCE_EXHAUSTED naming the first generation not sent. It returns
-// produce's or send's error, or nil when produce ends and all was sent.
-func pump(ctx context.Context, n int, from uint32, produce func(context.Context, func(*pb.GenerationStats) bool) error,
+// feed is what pump gives its producer. stored queues a generation that
+// was already committed (the history a watch starts with, held in memory
+// anyway): it waits for the client, however slow. live queues one just
+// committed: when the buffer is full the client has fallen behind the run,
+// and it returns false. Both return false once the watch ends.
+type feed struct {
+	stored, live func(*pb.GenerationStats) bool
+}
+
+// pump runs produce in a goroutine that feeds a buffer of n values, and
+// sends them in order with send on the calling goroutine. When a live value
+// finds the buffer full, pump fails with RESOURCE_EXHAUSTED naming the
+// first generation not sent. It returns produce's or send's error, or nil
+// when produce ends and all was sent.
+func pump(ctx context.Context, n int, from uint32, produce func(context.Context, feed) error,
 	send func(*pb.GenerationStats) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -420,17 +430,27 @@ func pump(ctx context.Context, n int, from uint32, produce func(context.Context,
 	go func() {
 		defer close(queue)
 		var full sync.Once
-		done <- produce(ctx, func(st *pb.GenerationStats) bool {
-			if ctx.Err() != nil {
-				return false
-			}
-			select {
-			case queue <- st:
-				return true
-			default:
-				full.Do(func() { close(behind) })
-				return false
-			}
+		done <- produce(ctx, feed{
+			stored: func(st *pb.GenerationStats) bool {
+				select {
+				case queue <- st:
+					return ctx.Err() == nil
+				case <-ctx.Done():
+					return false
+				}
+			},
+			live: func(st *pb.GenerationStats) bool {
+				if ctx.Err() != nil {
+					return false
+				}
+				select {
+				case queue <- st:
+					return true
+				default:
+					full.Do(func() { close(behind) })
+					return false
+				}
+			},
 		})
 	}()
 	next := from

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -19,9 +20,9 @@ import (
 func TestPumpFallingBehind(t *testing.T) {
 	release := make(chan struct{})
 	sent := 0
-	err := pump(context.Background(), 3, 0, func(ctx context.Context, push func(*pb.GenerationStats) bool) error {
+	err := pump(context.Background(), 3, 0, func(ctx context.Context, f feed) error {
 		for g := uint32(0); g < 100; g++ {
-			if !push(&pb.GenerationStats{Generation: g}) {
+			if !f.live(&pb.GenerationStats{Generation: g}) {
 				close(release)
 				return nil
 			}
@@ -40,11 +41,40 @@ func TestPumpFallingBehind(t *testing.T) {
 	}
 }
 
+// The stored history a watch starts with is replayed whole, however much
+// longer than the buffer and however slow the client: only live
+// generations can leave a client behind.
+func TestPumpReplaysStoredHistory(t *testing.T) {
+	var got []uint32
+	caughtUp := make(chan struct{})
+	err := pump(context.Background(), 3, 0, func(ctx context.Context, f feed) error {
+		for g := uint32(0); g < 100; g++ {
+			if !f.stored(&pb.GenerationStats{Generation: g}) {
+				t.Errorf("stored generation %d refused", g)
+				return nil
+			}
+		}
+		<-caughtUp // the next generation commits after the client caught up
+		f.live(&pb.GenerationStats{Generation: 100})
+		return nil
+	}, func(st *pb.GenerationStats) error {
+		time.Sleep(time.Millisecond) // a client slower than the replay
+		got = append(got, st.GetGeneration())
+		if st.GetGeneration() == 99 {
+			close(caughtUp)
+		}
+		return nil
+	})
+	if err != nil || len(got) != 101 || got[100] != 100 {
+		t.Fatalf("pump = %v after %d generations", err, len(got))
+	}
+}
+
 func TestPumpDelivers(t *testing.T) {
 	var got []uint32
-	err := pump(context.Background(), 2, 0, func(ctx context.Context, push func(*pb.GenerationStats) bool) error {
+	err := pump(context.Background(), 2, 0, func(ctx context.Context, f feed) error {
 		for g := uint32(0); g < 2; g++ {
-			push(&pb.GenerationStats{Generation: g})
+			f.live(&pb.GenerationStats{Generation: g})
 		}
 		return nil
 	}, func(st *pb.GenerationStats) error {
@@ -55,9 +85,9 @@ func TestPumpDelivers(t *testing.T) {
 		t.Fatalf("pump = %v, sent %v", err, got)
 	}
 	boom := errors.New("send failed")
-	err = pump(context.Background(), 2, 0, func(ctx context.Context, push func(*pb.GenerationStats) bool) error {
+	err = pump(context.Background(), 2, 0, func(ctx context.Context, f feed) error {
 		for g := uint32(0); ctx.Err() == nil && g < 1000; g++ {
-			push(&pb.GenerationStats{Generation: g})
+			f.live(&pb.GenerationStats{Generation: g})
 		}
 		return nil
 	}, func(*pb.GenerationStats) error { return boom })
