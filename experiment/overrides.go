@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 
@@ -48,6 +49,14 @@ func ApplyOverrides(spec Spec, sets []string) (Spec, []string, error) {
 			}
 		}
 		doc.WriteString(" " + value + "\n")
+		var node yaml.Node
+		if err := yaml.Unmarshal([]byte(doc.String()), &node); err != nil || len(node.Content) == 0 {
+			return Spec{}, nil, fmt.Errorf("%w: set %q: the value is not YAML (%v)", ErrInvalid, set, err)
+		}
+		if err := checkScalars(node.Content[0], reflect.TypeOf(out), ""); err != nil {
+			// The document is the override alone: its line numbers mean nothing.
+			return Spec{}, nil, fmt.Errorf("%w: set %q: %s", ErrInvalid, set, lineRE.ReplaceAllString(strings.TrimPrefix(err.Error(), ErrInvalid.Error()+": "), ""))
+		}
 		dec := yaml.NewDecoder(bytes.NewReader([]byte(doc.String())))
 		dec.KnownFields(true)
 		if err := dec.Decode(&out); err != nil {

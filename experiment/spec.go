@@ -94,13 +94,16 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	if err := n.Decode(&s); err != nil {
 		return fmt.Errorf("line %d: duration must be a string like \"30s\"", n.Line)
 	}
-	v, err := time.ParseDuration(s)
+	v, err := parseDuration(s)
 	if err != nil {
 		return fmt.Errorf("line %d: duration %q: %v", n.Line, s, err)
 	}
 	*d = Duration(v)
 	return nil
 }
+
+// parseDuration parses a Go duration string ("30s", "1m30s").
+func parseDuration(s string) (time.Duration, error) { return time.ParseDuration(s) }
 
 // MarshalYAML writes the duration as a string.
 func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(), nil }

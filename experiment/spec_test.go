@@ -24,9 +24,17 @@ func TestParseSpecErrors(t *testing.T) {
 		name, yaml string
 		want       []string
 	}{
-		{"unknown field", "seed: 1\npopulaton: 10\n", []string{"line 2", "populaton"}},
-		{"wrong type", "population: many\n", []string{"line 1: population", "many"}},
-		{"nested unknown", "seed: 1\nenvironment:\n  wdth: 3\n", []string{"line 3: environment.wdth", "not found"}},
+		{"unknown field", "seed: 1\npopulaton: 10\n", []string{"line 2: unknown field populaton, allowed in an experiment:", "population"}},
+		{"wrong type", "population: many\n", []string{`line 1: population = "many", allowed an integer`}},
+		{"nested unknown", "seed: 1\nenvironment:\n  wdth: 3\n", []string{"line 3: unknown field environment.wdth", "allowed in environment: height, keys"}},
+		{"fraction for an integer", "seed: 1.5\n", []string{"line 1: seed = 1.5, allowed an integer 0..18446744073709551615"}},
+		{"integer overflow", "seed: 18446744073709551616\n", []string{"line 1: seed = 18446744073709551616, allowed an integer 0..18446744073709551615"}},
+		{"negative seed", "seed: -1\n", []string{"seed = -1, allowed an integer 0.."}},
+		{"fraction population", "population: 48.7\n", []string{"population = 48.7, allowed an integer"}},
+		{"exponent population", "population: 1e3\n", []string{"population = 1e3, allowed an integer"}},
+		{"word for a number", "crossover_rate: half\n", []string{`crossover_rate = "half", allowed a finite number`}},
+		{"bad duration", "evaluation_timeout: banana\n", []string{`evaluation_timeout = "banana", allowed a duration`}},
+		{"list for a string", "name: [a]\n", []string{"name is a list, allowed a string"}},
 		{"nested range", "seed: 1\nenvironment:\n  width: 3\n", []string{"line 3", "width = 3"}},
 		{"range line", "seed: 1\n\npopulation: 1\n", []string{"line 3", "population = 1"}},
 		{"name", "name: a/b c\n", []string{"line 1", `name = "a/b c"`}},

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
@@ -22,6 +23,9 @@ func decodeStrict(data []byte, s *Spec) (fieldLines, error) {
 	}
 	if len(root.Content) == 0 || root.Content[0].Kind != yaml.MappingNode {
 		return nil, fmt.Errorf("%w: the file holds no fields, allowed a YAML mapping of experiment fields (see experiments/doors.yaml)", ErrInvalid)
+	}
+	if err := checkScalars(root.Content[0], reflect.TypeOf(*s), ""); err != nil {
+		return nil, err
 	}
 	lines := fieldLines{}
 	lines.collect("", root.Content[0])

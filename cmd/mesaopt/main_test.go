@@ -258,7 +258,7 @@ func workersOf(pid int) []int {
 func TestBadExperimentExitsTwo(t *testing.T) {
 	tests := []struct{ yaml, want string }{
 		{"population: 1\n", "population = 1, allowed 2..100000"},
-		{"seed: 1\ngenerashuns: 3\n", "line 2: generashuns: field generashuns not found"},
+		{"seed: 1\ngenerashuns: 3\n", "line 2: unknown field generashuns, allowed in an experiment:"},
 	}
 	for _, tc := range tests {
 		p := filepath.Join(t.TempDir(), "bad.yaml")
