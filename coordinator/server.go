@@ -22,9 +22,11 @@ func grpcError(err error) error {
 		return nil
 	case errors.Is(err, store.ErrNotFound), errors.Is(err, lineage.ErrNotFound):
 		return status.Error(codes.NotFound, err.Error())
-	case errors.Is(err, experiment.ErrInvalid):
+	case errors.Is(err, experiment.ErrInvalid), errors.Is(err, experiment.ErrOverride):
+		// An override the call may not make is a bad argument, whatever
+		// the run's state.
 		return status.Error(codes.InvalidArgument, err.Error())
-	case errors.Is(err, store.ErrFenced), errors.Is(err, ErrNotLeader), errors.Is(err, experiment.ErrOverride), errors.Is(err, ErrNotRunning),
+	case errors.Is(err, store.ErrFenced), errors.Is(err, ErrNotLeader), errors.Is(err, ErrNotRunning),
 		errors.Is(err, ErrRunning), errors.Is(err, ErrFinished):
 		return status.Error(codes.FailedPrecondition, err.Error())
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):

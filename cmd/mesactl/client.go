@@ -7,7 +7,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -56,12 +58,51 @@ func (c *client) prepare(cmd *cobra.Command, args []string) error {
 	if c.timeout <= 0 {
 		return usageError{fmt.Errorf("--timeout %v, allowed a positive duration", c.timeout)}
 	}
+	if err := c.checkAddresses(cmd); err != nil {
+		return err
+	}
 	if f := c.checks[cmd]; f != nil {
 		if err := f(args); err != nil {
 			return err
 		}
 	}
 	return c.connect(cmd.Context())
+}
+
+// checkAddresses refuses a malformed --coordinator or --etcd before
+// anything is dialled: a typo then exits 2 at once instead of waiting out
+// the timeout.
+func (c *client) checkAddresses(cmd *cobra.Command) error {
+	if f := cmd.Flags().Lookup("etcd"); f != nil && f.Changed && strings.TrimSpace(c.etcd) == "" {
+		return usageError{fmt.Errorf("--etcd is empty, allowed host:port[,host:port...] of etcd (or leave it out and use --coordinator)")}
+	}
+	if c.etcd != "" {
+		for _, ep := range strings.Split(c.etcd, ",") {
+			if err := hostPort(strings.TrimPrefix(strings.TrimPrefix(strings.TrimSpace(ep), "http://"), "https://")); err != nil {
+				return usageError{fmt.Errorf("--etcd %q: %v, allowed host:port[,host:port...] (http:// or https:// in front is fine)", c.etcd, err)}
+			}
+		}
+		return nil
+	}
+	if err := hostPort(c.addr); err != nil {
+		return usageError{fmt.Errorf("--coordinator %q: %v, allowed host:port of a coordinator's gRPC address (env MESAOPT_COORDINATOR)", c.addr, err)}
+	}
+	return nil
+}
+
+// hostPort checks addr is host:port with a host and a port in 1..65535.
+func hostPort(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return err
+	}
+	if host == "" {
+		return fmt.Errorf("no host")
+	}
+	if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 {
+		return fmt.Errorf("port %q is not 1..65535", port)
+	}
+	return nil
 }
 
 // connect dials the coordinator and checks it answers within the timeout,

@@ -46,3 +46,26 @@ func TestUsageErrorsBeforeConnecting(t *testing.T) {
 		}
 	}
 }
+
+// Malformed addresses are usage mistakes too: refused at once, before a
+// dial that would wait out the timeout.
+func TestBadAddressesExitTwo(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--coordinator", "bogus", "runs"}, `--coordinator "bogus"`},
+		{[]string{"--coordinator", "", "runs"}, `--coordinator ""`},
+		{[]string{"--coordinator", ":::", "runs"}, `--coordinator ":::"`},
+		{[]string{"--coordinator", "127.0.0.1:99999", "runs"}, `port "99999" is not 1..65535`},
+		{[]string{"--coordinator", ":7070", "runs"}, "no host"},
+		{[]string{"--etcd", "bogus", "runs"}, `--etcd "bogus"`},
+		{[]string{"--etcd", "", "runs"}, "--etcd is empty"},
+		{[]string{"--etcd", "http://127.0.0.1:2379,nope", "runs"}, `--etcd "http://127.0.0.1:2379,nope"`},
+	} {
+		_, errOut, code := mesactl(t, tc.args...)
+		if code != 2 || !strings.Contains(errOut, tc.want) {
+			t.Errorf("mesactl %v: exit %d %q, want 2 containing %q", tc.args, code, errOut, tc.want)
+		}
+	}
+}

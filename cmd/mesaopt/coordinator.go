@@ -42,6 +42,9 @@ func coordinatorCmd() *cobra.Command {
 			ctx := cmd.Context()
 			fmt.Printf("coordinator %s: campaigning for leadership in etcd %s (standby until the leader goes)\n", cfg.Name, endpoints)
 			if err := c.Start(ctx); err != nil {
+				if ctx.Err() != nil {
+					return nil // stopped (SIGTERM, Ctrl-C) while standing by: a normal stop
+				}
 				return err
 			}
 			fmt.Printf("coordinator %s leading: gRPC %s, gossip %s\n", cfg.Name, c.GRPCAddr(), c.GossipAddr())

@@ -196,3 +196,27 @@ func TestPausedLeaderCannotWrite(t *testing.T) {
 		return strings.Contains(out, "leadership lost") || strings.Contains(out, "write refused")
 	})
 }
+
+// TestStandbyStopsCleanly stops a standby coordinator with SIGTERM: a
+// normal stop, exit 0, no error printed.
+func TestStandbyStopsCleanly(t *testing.T) {
+	srv := testenv.Etcd(t, 0)
+	etcd := strings.TrimPrefix(srv.Endpoints()[0], "http://")
+	a := startProc(t, "coordinator", "--etcd", etcd, "--listen", freeAddr(t), "--gossip", freeAddr(t), "--name", "A", "--session-ttl", sessionTTL, "-v")
+	waitFor(t, "A to lead", 20*time.Second, func() bool { return strings.Contains(a.output(), "coordinator A leading") })
+	b := startProc(t, "coordinator", "--etcd", etcd, "--listen", freeAddr(t), "--gossip", freeAddr(t), "--name", "B", "--session-ttl", sessionTTL, "-v")
+	waitFor(t, "B to campaign", 20*time.Second, func() bool { return strings.Contains(b.output(), "campaigning for leadership") })
+	if err := b.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- b.cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil || strings.Contains(b.output(), "mesaopt:") {
+			t.Fatalf("standby stopped with %v:\n%s", err, b.output())
+		}
+	case <-time.After(testenv.Patience(30 * time.Second)):
+		t.Fatalf("standby still running 30 s after SIGTERM:\n%s", b.output())
+	}
+}

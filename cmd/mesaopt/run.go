@@ -193,7 +193,7 @@ func runLocal(ctx context.Context, o runOptions) error {
 		}
 		id = resp.GetRunId()
 		runID.Store(&id)
-		fmt.Fprintf(o.out, "run %s: %d generations of %d, seed %d, %d worker processes\n", id, spec.Generations, spec.Population, spec.Seed, o.workers)
+		fmt.Fprintf(o.out, "run %s: %d generations of %d, seed %d, %s\n", id, spec.Generations, spec.Population, spec.Seed, workerCount(o.workers))
 	} else {
 		if _, err := runs.ResumeRun(ctx, &pb.ResumeRunRequest{RunId: id, Set: o.sets}); err != nil {
 			code := status.Code(err)
@@ -203,7 +203,7 @@ func runLocal(ctx context.Context, o runOptions) error {
 			}
 			return err
 		}
-		fmt.Fprintf(o.out, "run %s: resumed from its last checkpoint, %d worker processes\n", id, o.workers)
+		fmt.Fprintf(o.out, "run %s: resumed from its last checkpoint, %s\n", id, workerCount(o.workers))
 	}
 	got, err := runs.GetRun(ctx, &pb.GetRunRequest{RunId: id})
 	if err != nil {
@@ -274,6 +274,14 @@ func resumeCommand(cmd *cobra.Command) string {
 		parts = append(parts, "--"+f.Name+" "+f.Value.String())
 	})
 	return strings.Join(parts, " ")
+}
+
+// workerCount spells "1 worker process" or "n worker processes".
+func workerCount(n int) string {
+	if n == 1 {
+		return "1 worker process"
+	}
+	return fmt.Sprintf("%d worker processes", n)
 }
 
 // workerProcs are the worker processes of `mesaopt run`.

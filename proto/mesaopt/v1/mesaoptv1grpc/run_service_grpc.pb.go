@@ -48,7 +48,7 @@ type RunServiceClient interface {
 	// CancelRun stops a run after its current generation.
 	CancelRun(ctx context.Context, in *v1.CancelRunRequest, opts ...grpc.CallOption) (*v1.CancelRunResponse, error)
 	// ResumeRun continues a run from its last checkpoint. Overrides are
-	// refused (FAILED_PRECONDITION) unless the field is safe to change
+	// refused (INVALID_ARGUMENT) unless the field is safe to change
 	// (one that cannot change results, or the number of generations).
 	ResumeRun(ctx context.Context, in *v1.ResumeRunRequest, opts ...grpc.CallOption) (*v1.ResumeRunResponse, error)
 	// ForkRun starts a new run from a retained checkpoint of an existing
@@ -162,7 +162,7 @@ type RunServiceServer interface {
 	// CancelRun stops a run after its current generation.
 	CancelRun(context.Context, *v1.CancelRunRequest) (*v1.CancelRunResponse, error)
 	// ResumeRun continues a run from its last checkpoint. Overrides are
-	// refused (FAILED_PRECONDITION) unless the field is safe to change
+	// refused (INVALID_ARGUMENT) unless the field is safe to change
 	// (one that cannot change results, or the number of generations).
 	ResumeRun(context.Context, *v1.ResumeRunRequest) (*v1.ResumeRunResponse, error)
 	// ForkRun starts a new run from a retained checkpoint of an existing
