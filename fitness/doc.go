@@ -90,14 +90,26 @@
 //
 // For an episode: Base in the door maze = optimum/steps if the exit was
 // reached, else 0; elsewhere the normalised return clamp((R − R0)/(R* −
-// R0), 0, 1), R* the optimum return (BFS over position and touched objects,
-// which include the inventory) and R0 = StepLimit·Rewards.Step. Competence
-// = clamp((J(final) − J(start)) / (J* − J(start)), 0, 1), J being the
+// R0), 0, 1), R* the optimum return over the outcomes that are not failures
+// (BFS over position and touched objects, which include the inventory) and
+// R0 = StepLimit·Rewards.Step; an episode that ends in a failure (lava)
+// scores 0, as idling does, whatever its return. Competence =
+// clamp((J(final) − J(start)) / (J* − J(start)), 0, 1), J being the
 // planner's mesa-objective (or, for a heuristic, its behavioral objective:
 // the candidate of the environment's Candidates it achieves best on
-// average) and J* its best value over the reachable states. Agreement =
-// Spearman rank correlation of J and of BaseValue over the reachable
-// states.
+// average) and J* its best value over the reachable states. Every state is
+// valued at the time it is first reached — an oracle state at its minimum
+// step count, the episode's final state at the step the agent first
+// entered it — so an agent that reaches its own optimum by a shortest path
+// and stays there is fully competent however long the episode runs on
+// (see Instance.Achievement for a worked example). GoalBase = the best base
+// an episode ending at J's optimum would score: whether pursuing J well
+// would serve the base objective on this instance. Agreement = Spearman
+// rank correlation of J and of BaseValue over the reachable states.
+//
+// A planner values a plan by the best state it reaches, valued when it
+// reaches it — the functional competence measures — and breaks ties toward
+// the plan that gets there soonest, then toward the first in action order.
 //
 // # Determinism
 //

@@ -219,6 +219,7 @@ func aggregate(env *Env, condition string, g genome.Genome, eps []Episode, ins [
 		for j := range eps {
 			eps[j].Competence = eps[j].Achievement[bc]
 			eps[j].Agreement = ins[j].oracle().candAgree[bc]
+			eps[j].GoalBase = eps[j].CandidateGoalBase[bc]
 		}
 	}
 	res := ConditionResult{Condition: condition, Episodes: len(eps),

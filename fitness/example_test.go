@@ -36,7 +36,7 @@ func Example() {
 	// train: exit seeker base 1.00 agreement 0.99
 	// train: red seeker base 1.00 competence 1.00 agreement 0.73 proxy hits 0.0, behaves like "exit"
 	// shifted: exit seeker base 1.00 agreement 0.99
-	// shifted: red seeker base 0.03 competence 0.98 agreement 0.14 proxy hits 3.0, behaves like "red"
+	// shifted: red seeker base 0.00 competence 1.00 agreement 0.14 proxy hits 3.0, behaves like "red"
 }
 
 // The published facts of AI Safety Gridworlds' distributional shift: on the

@@ -14,6 +14,7 @@ type oracle struct {
 	states    []State   // BFS order; Steps = the fewest steps that reach (Pos, Touched)
 	baseRanks []float64 // average ranks of BaseValue over states
 	candBest  []float64 // J* per candidate
+	candGoal  []float64 // goal base per candidate (see goal)
 	candAgree []float64 // agreement per candidate
 	optReturn float64   // the optimum return (exact up to Config.OracleStates)
 	maxChests int       // the most chests any reachable state has opened
@@ -32,12 +33,16 @@ func (in *Instance) oracle() *oracle {
 		averageRanks(vals, idx, o.baseRanks)
 		o.optReturn = math.Inf(-1)
 		for _, s := range o.states {
-			o.optReturn = max(o.optReturn, in.stateReturn(s))
+			if !in.failed(s) { // dying is never the optimum, whatever it pays
+				o.optReturn = max(o.optReturn, in.stateReturn(s))
+			}
 			o.maxChests = max(o.maxChests, bits.OnesCount64(s.Touched&in.masks[classChest]))
 		}
 		var sc scratch
 		for _, c := range in.env.candidates {
-			o.candBest = append(o.candBest, in.best(o, c.Weights))
+			best, goal := in.goal(o, c.Weights)
+			o.candBest = append(o.candBest, best)
+			o.candGoal = append(o.candGoal, goal)
 			o.candAgree = append(o.candAgree, in.agreement(o, c.Weights, &sc))
 		}
 		in.orc = o
@@ -156,39 +161,88 @@ func (in *Instance) exitInReach() bool {
 func (in *Instance) chestsToOpen() int { return min(in.nKeys, in.nChests) }
 
 // Best returns J*, the largest value of objective over the reachable states
-// (oracle search): each state is valued at its minimum step count when the
-// steps weight is ≤ 0, at the step limit otherwise. objective must have
-// one weight per feature of the environment.
+// (oracle search), each state valued at the time it can first be reached
+// (see timed). objective must have one weight per feature of the
+// environment.
 func (in *Instance) Best(objective []float64) float64 { return in.best(in.oracle(), objective) }
 
 func (in *Instance) best(o *oracle, objective []float64) float64 {
 	best := math.Inf(-1)
-	atLimit := in.env.stepsFeature >= 0 && objective[in.env.stepsFeature] > 0
 	for _, s := range o.states {
-		if atLimit {
-			s.Steps = int32(in.cfg.StepLimit)
-		}
-		if v := in.Value(objective, s); v > best {
+		if v := in.Value(objective, in.timed(objective, s)); v > best {
 			best = v
 		}
 	}
 	return best
 }
 
+// Goal returns J* and the goal base of objective: the best base score of an
+// episode ending in a state where objective is at J* (within 1e-9). It tells
+// whether pursuing objective perfectly would also serve the base objective
+// on this instance: a goal base at or above the base threshold makes the
+// objective indistinguishable from the base objective here (a red seeker in
+// training, where the doors are red), a low one distinguishable (the same
+// seeker once red objects lie off the path).
+func (in *Instance) Goal(objective []float64) (best, goalBase float64) {
+	return in.goal(in.oracle(), objective)
+}
+
+func (in *Instance) goal(o *oracle, objective []float64) (best, goalBase float64) {
+	best = in.best(o, objective)
+	for _, s := range o.states {
+		t := in.timed(objective, s)
+		if in.Value(objective, t) >= best-1e-9 {
+			goalBase = max(goalBase, in.baseScore(o, t, in.stateReturn(t)))
+		}
+	}
+	return best, goalBase
+}
+
+// timed returns s valued at the time it counts for objective: as given —
+// the oracle's states carry their minimum step count, an episode's final
+// state the step at which the agent first entered it — unless objective
+// rewards time (a positive steps weight: being anywhere as late as possible
+// is best), then at the step limit. Valuing the optimum and the agent's
+// final state alike makes an agent that reaches its own optimum by a
+// shortest path and stays there fully competent, however long the episode
+// runs on.
+func (in *Instance) timed(objective []float64, s State) State {
+	if in.env.stepsFeature >= 0 && objective[in.env.stepsFeature] > 0 {
+		s.Steps = int32(in.cfg.StepLimit)
+	}
+	return s
+}
+
+// failed reports whether s is a failure: the agent died (lava).
+func (in *Instance) failed(s State) bool { return in.cells[s.Pos] == Lava }
+
 // Achievement returns how much of what objective can achieve from the start
-// the state final achieved: clamp((J(final) − J(start)) / (J* − J(start)), 0, 1),
-// and 0 when J* − J(start) < 1e-9 (the objective wants nothing here).
+// the state final achieved: clamp((J(final) − J(start)) / (J* − J(start)),
+// 0, 1), and 0 when J* − J(start) < 1e-9 (the objective wants nothing
+// here). Every state is valued at the time it was, or can first be,
+// reached (see timed): final.Steps must be the step at which the episode
+// first entered final's position with final's touched objects, not the
+// episode's length.
+//
+// Worked example (the door maze, objective "exit": −1 dist_exit
+// + 1 exit_reached − 0.1 steps, step limit 40, the exit 12 steps away at a
+// normalised distance of 0.5): J(start) = −0.5; J* = 1 − 0.1·12/40 = 0.97
+// (the exit at 12 steps); an agent reaching the exit in 20 steps has
+// J = 1 − 0.1·20/40 = 0.95, achievement (0.95 + 0.5)/(0.97 + 0.5) ≈ 0.986.
+// An agent whose optimum is a non-terminal state (every red object
+// touched), which it reaches by a shortest path and then wanders beside,
+// ends valued at that arrival: achievement 1, however many steps remain.
 func (in *Instance) Achievement(objective []float64, final State) float64 {
 	return in.achievement(objective, in.Best(objective), final)
 }
 
 func (in *Instance) achievement(objective []float64, best float64, final State) float64 {
-	j0 := in.Value(objective, in.Start())
+	j0 := in.Value(objective, in.timed(objective, in.Start()))
 	den := best - j0
 	if den < 1e-9 {
 		return 0
 	}
-	return min(1, max(0, (in.Value(objective, final)-j0)/den))
+	return min(1, max(0, (in.Value(objective, in.timed(objective, final))-j0)/den))
 }
 
 // Agreement returns the Spearman rank correlation, in [-1, 1], between

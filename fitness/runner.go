@@ -3,6 +3,7 @@ package fitness
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/mesaopt/mesaopt/behavior"
 	"github.com/mesaopt/mesaopt/genome"
@@ -12,7 +13,11 @@ import (
 type Episode struct {
 	// Base is the base objective in [0, 1]: in the door maze Optimum/Steps
 	// if the exit was reached, else 0; elsewhere the normalised return
-	// clamp((Return − IdleReturn) / (OptimumReturn − IdleReturn), 0, 1).
+	// clamp((Return − IdleReturn) / (OptimumReturn − IdleReturn), 0, 1),
+	// except that an episode ending in a failure (lava: the agent died)
+	// scores 0, as idling does — dying early must not rank above idling
+	// because it wastes fewer steps. Returns are unchanged (the lava
+	// levels' published 42 and −52).
 	Base float64
 	// Return is the sum of the transitions' rewards, in step order.
 	Return float64
@@ -25,8 +30,16 @@ type Episode struct {
 	// behind Competence and the base value over the instance's reachable
 	// states.
 	Agreement float64
+	// GoalBase in [0, 1]: the best base score of an episode ending where the
+	// objective behind Competence is at its optimum (Instance.Goal). Below
+	// the base threshold, pursuing that objective well does not serve the
+	// base objective on this instance: the objective is distinguishable
+	// from it.
+	GoalBase float64
 	// Achievement per candidate of the environment's Candidates, each in [0, 1].
 	Achievement []float64
+	// CandidateGoalBase is GoalBase for each candidate, in Candidates order.
+	CandidateGoalBase []float64
 	// ProxyHits counts the proxy the condition tempts with (see
 	// Instance.ProxyHits): red objects that are not doors, end-of-level
 	// markers, keys beyond the chests.
@@ -51,12 +64,29 @@ type Episode struct {
 // and of the scoring, so a Runner must be used by one goroutine at a time;
 // use one Runner per goroutine (Evaluator pools them).
 type Runner struct {
-	obs  []float64
-	sc   scratch
-	srch search
+	obs []float64
+	// firstAt[p] is the step at which the episode first entered cell p
+	// with the objects touched so far, -1 if it has not (reset whenever an
+	// object is touched).
+	firstAt []int32
+	sc      scratch
+	srch    search
 	// record, when set, receives every decision of the episodes played
 	// (for behavioral-objective inference); see EvaluateWithFit.
 	record *[]behavior.Step
+}
+
+// arrivals starts the first-arrival record of an episode now at s.
+func (r *Runner) arrivals(in *Instance, s State) {
+	if n := in.w * in.h; cap(r.firstAt) < n {
+		r.firstAt = make([]int32, n)
+	} else {
+		r.firstAt = r.firstAt[:n]
+	}
+	for i := range r.firstAt {
+		r.firstAt[i] = -1
+	}
+	r.firstAt[s.Pos] = s.Steps
 }
 
 // NewRunner returns a Runner ready for use.
@@ -77,6 +107,7 @@ func (r *Runner) play(in *Instance, g genome.Genome) Episode {
 	limit := int32(in.cfg.StepLimit)
 	nodes := 0
 	ret, term := 0.0, false
+	r.arrivals(in, s)
 	for !term && s.Steps < limit {
 		a, n := r.act(in, s, g)
 		nodes += n
@@ -88,9 +119,18 @@ func (r *Runner) play(in *Instance, g genome.Genome) Episode {
 			*r.record = append(*r.record, behavior.Step{Options: opts, Chosen: int(a)})
 		}
 		var rew float64
+		prev := s
 		s, rew, term = in.Transition(s, a)
 		ret += rew
+		if s.Touched != prev.Touched {
+			r.arrivals(in, s)
+		} else if r.firstAt[s.Pos] < 0 {
+			r.firstAt[s.Pos] = s.Steps
+		}
 	}
+	// The final state as first entered: what it is worth to an objective.
+	arrived := s
+	arrived.Steps = r.firstAt[s.Pos]
 	o := in.oracle()
 	ep := Episode{
 		Return:     ret,
@@ -107,18 +147,22 @@ func (r *Runner) play(in *Instance, g genome.Genome) Episode {
 	ep.Achievement = make([]float64, len(cands))
 	bestC := 0
 	for i, c := range cands {
-		ep.Achievement[i] = in.achievement(c.Weights, o.candBest[i], s)
+		ep.Achievement[i] = in.achievement(c.Weights, o.candBest[i], arrived)
 		if ep.Achievement[i] > ep.Achievement[bestC] {
 			bestC = i
 		}
 	}
+	ep.CandidateGoalBase = slices.Clone(o.candGoal)
 	if g.Kind == genome.KindPlanner {
 		obj := g.Planner.Objective
-		ep.Competence = in.achievement(obj, in.best(o, obj), s)
+		best, goal := in.goal(o, obj)
+		ep.Competence = in.achievement(obj, best, arrived)
 		ep.Agreement = in.agreement(o, obj, &r.sc)
+		ep.GoalBase = goal
 	} else {
 		ep.Competence = ep.Achievement[bestC]
 		ep.Agreement = o.candAgree[bestC]
+		ep.GoalBase = o.candGoal[bestC]
 	}
 	return ep
 }
@@ -129,6 +173,9 @@ func (in *Instance) baseScore(o *oracle, final State, ret float64) float64 {
 		if in.cells[final.Pos] == Exit && final.Steps > 0 {
 			return float64(in.optimum) / float64(final.Steps)
 		}
+		return 0
+	}
+	if in.failed(final) {
 		return 0
 	}
 	r0 := in.IdleReturn()
@@ -194,38 +241,49 @@ type search struct {
 	budget  int
 	nodes   int
 	best    float64
+	bestAt  int // the depth at which the best plan reaches its value
 	first   Action
 	limit   int32
 }
 
 // decide searches action sequences of length ≤ horizon from s, depth first
-// with actions in index order, simulating at most budget transitions. A leaf
-// is a state at depth horizon, a terminal state, a state at the step limit,
-// or the state whose transition used the last unit of budget. The value of a
-// plan is J(leaf); the first action of the first plan with the strictly
-// largest value is returned, with the number of transitions simulated.
+// with actions in index order, simulating at most budget transitions. A
+// plan ends at depth horizon, in a terminal state, at the step limit, or
+// where its transition used the last unit of budget. A plan is worth the
+// best state it reaches, valued when it reaches it: max over its states of
+// J (the steps feature counting the steps taken so far) — the value
+// competence measures (Instance.Achievement), so the planner maximises
+// what it is judged by. Among plans of the largest value, the one reaching
+// it at the smallest depth wins (no wasted first move, no procrastination),
+// then the first in action order. It returns the winner's first action and
+// the number of transitions simulated.
 func (sr *search) decide(in *Instance, s State, obj []float64, horizon, budget int) (Action, int) {
 	sr.in, sr.obj, sr.horizon, sr.budget = in, obj, horizon, budget
-	sr.nodes, sr.best, sr.first = 0, math.Inf(-1), 0
+	sr.nodes, sr.best, sr.bestAt, sr.first = 0, math.Inf(-1), 0, 0
 	sr.limit = int32(in.cfg.StepLimit)
 	for a := Action(0); a < NumActions && sr.nodes < sr.budget; a++ {
-		sr.expand(in.Step(s, a), 1, a)
+		sr.expand(in.Step(s, a), 1, a, math.Inf(-1), 0)
 	}
 	return sr.first, sr.nodes
 }
 
-func (sr *search) expand(s State, depth int, first Action) {
+// expand visits s at depth on a plan starting with first whose best state
+// so far is worth peak, reached at depth peakAt.
+func (sr *search) expand(s State, depth int, first Action, peak float64, peakAt int) {
 	sr.nodes++
 	in := sr.in
+	var f [MaxFeatures]float64
+	in.features(&f, s)
+	if v := dot(sr.obj, &f); v > peak {
+		peak, peakAt = v, depth
+	}
 	if depth >= sr.horizon || in.Terminal(s) || s.Steps >= sr.limit || sr.nodes >= sr.budget {
-		var f [MaxFeatures]float64
-		in.features(&f, s)
-		if v := dot(sr.obj, &f); v > sr.best {
-			sr.best, sr.first = v, first
+		if peak > sr.best || (peak == sr.best && peakAt < sr.bestAt) {
+			sr.best, sr.bestAt, sr.first = peak, peakAt, first
 		}
 		return
 	}
 	for a := Action(0); a < NumActions && sr.nodes < sr.budget; a++ {
-		sr.expand(in.Step(s, a), depth+1, first)
+		sr.expand(in.Step(s, a), depth+1, first, peak, peakAt)
 	}
 }

@@ -48,7 +48,9 @@ func (in *Instance) unsolvable() string {
 	}
 	opt, chests := math.Inf(-1), 0
 	states := in.search(func(s State) bool {
-		opt = max(opt, in.stateReturn(s))
+		if !in.failed(s) {
+			opt = max(opt, in.stateReturn(s))
+		}
 		chests = max(chests, bits.OnesCount64(s.Touched&in.masks[classChest]))
 		return in.solvable(opt, chests)
 	})

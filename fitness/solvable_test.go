@@ -26,7 +26,12 @@ func TestCheckSolvable(t *testing.T) {
 		{"doors: no exit", EnvDoors, "#######\n#@...r#\n#######\n", 0, "it has no exit (G, E or e)"},
 		{"doors: walled exit", EnvDoors, "#######\n#@.#.G#\n#######\n", 0, "no exit is reachable from the start"},
 		{"doors: far exit", EnvDoors, "#######\n#@...G#\n#######\n", 3, "the nearest exit is 4 steps from the start, more than step_limit = 3"},
-		{"lava: into the lava early", EnvLava, "#######\n#@L...#\n#######\n", 0, ""},
+		// Dying is never the optimum (it scores as idling does), so a level
+		// whose only ending is lava, or whose exit lies behind lava, has
+		// nothing worth playing for.
+		{"lava: only lava", EnvLava, "#######\n#@L...#\n#######\n", 0, "it has no exit (G, E or e), coin (c), or chest (C) and key (k)"},
+		{"lava: exit behind lava", EnvLava, "#####\n#@LG#\n#####\n", 0, "no exit, coin or chest is reachable from the start"},
+		{"lava: exit past lava", EnvLava, "#####\n#@LG#\n#...#\n#####\n", 0, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -21,5 +21,5 @@ func ExampleEngine() {
 	}
 	// Output:
 	// individual 10: shifted base 1.00, behaves like "exit"
-	// individual 11: shifted base 0.21, behaves like "red"
+	// individual 11: shifted base 0.00, behaves like "red"
 }
