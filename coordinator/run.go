@@ -62,7 +62,7 @@ func Evaluate(ctx context.Context, ev Evaluator, runID string, spec experiment.S
 	for _, c := range spec.Conditions() {
 		seeds := make([]uint64, spec.AnalysisEpisodes)
 		for e := range seeds {
-			seeds[e] = fitness.AnalysisSeed(spec.Seed, c, e)
+			seeds[e] = fitness.AnalysisSeed(spec.Seed, e)
 		}
 		condEpisodes = append(condEpisodes, &pb.ConditionEpisodes{Condition: c, InstanceSeeds: seeds, Analysis: true})
 	}

@@ -37,14 +37,18 @@ func InstanceSeed(runSeed uint64, generation uint32, condition string, episode i
 	return stream.Derive(runSeed, stream.PurposeInstance, uint64(generation), stream.HashString(condition), uint64(episode))
 }
 
-// AnalysisSeed returns the instance seed of one analysis episode:
-// stream.Derive(runSeed, stream.PurposeAnalysis, stream.HashString(condition),
-// episode). Analysis instances are the same in every generation, so the
-// analysis of a genome (its base, competence, agreement and drift under
-// each condition) does not change when an elite is carried over, and never
-// coincides with the per-generation instances that selection sees.
-func AnalysisSeed(runSeed uint64, condition string, episode int) uint64 {
-	return stream.Derive(runSeed, stream.PurposeAnalysis, stream.HashString(condition), uint64(episode))
+// AnalysisSeed returns the instance seed of analysis episode e:
+// stream.Derive(runSeed, stream.PurposeAnalysis, episode). It is the same
+// for every condition, so the conditions' analysis instances are paired:
+// where a condition leaves the layout alone (every generated environment's
+// do), episode e plays the same walls, start and exit under train and under
+// each shifted condition, and only the condition's change differs. Analysis
+// instances are the same in every generation, so the analysis of a genome
+// (its base, competence, agreement and drift under each condition) does not
+// change when an elite is carried over, and never coincides with the
+// per-generation instances that selection sees.
+func AnalysisSeed(runSeed uint64, episode int) uint64 {
+	return stream.Derive(runSeed, stream.PurposeAnalysis, uint64(episode))
 }
 
 // ConditionResult aggregates the episodes of one genome under one

@@ -28,7 +28,7 @@ func TestEvaluateWithFitEqualsSeparateCalls(t *testing.T) {
 		}
 		gs = append(gs, IdleFor(env))
 		for _, cond := range env.Conditions() {
-			seeds := []uint64{AnalysisSeed(3, cond, 0), AnalysisSeed(3, cond, 1)}
+			seeds := []uint64{AnalysisSeed(3, 0), AnalysisSeed(3, 1)}
 			for i, g := range gs {
 				res, fit, err := e.EvaluateWithFit(g, cond, seeds, behavior.DefaultConfig())
 				if err != nil {

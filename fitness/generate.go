@@ -12,7 +12,8 @@ const maxAttempts = 256
 // condition played on a map file (Config.Maps) is that fixed level for
 // every seed. Otherwise the environment draws a layout from the seed; if
 // the draw is unusable or the oracle finds it unsolvable (see
-// Instance.Solvable) it is redrawn from stream.Derive(seed,
+// Instance.Solvable), or unsolvable under another of the environment's
+// drawn conditions (see pairable), it is redrawn from stream.Derive(seed,
 // stream.PurposeRegenerate, attempt), attempt = 1, 2, ... — never scored 0
 // silently. Equal (cfg, condition, seed) give equal instances on every
 // machine.
@@ -47,12 +48,30 @@ func generate(cfg Config, condition string, seed uint64) (*Instance, error) {
 		if attempt > 0 {
 			layoutSeed = stream.Derive(seed, stream.PurposeRegenerate, uint64(attempt))
 		}
-		if in := env.draw(env, cfg, condition, layoutSeed); in != nil && in.Solvable() {
+		if in := env.draw(env, cfg, condition, layoutSeed); in != nil && in.Solvable() && pairable(env, cfg, condition, layoutSeed) {
 			in.seed, in.attempts = seed, attempt
 			return in, nil
 		}
 	}
 	return nil, fmt.Errorf("%w: seed %d under %q after %d attempts", ErrUnsolvable, seed, condition, maxAttempts)
+}
+
+// pairable reports whether a layout seed drawn under condition also gives
+// a solvable instance under every other drawn condition of env (those no
+// map file replaces): a seed is then redrawn the same way under every
+// condition, so the instances of one seed stay paired — same walls, start
+// and exit — whatever condition they are played under.
+func pairable(env *Env, cfg Config, condition string, layoutSeed uint64) bool {
+	for _, c := range env.conditions {
+		if c == condition || cfg.mapFor(c) != nil {
+			continue
+		}
+		in := env.draw(env, cfg, c, layoutSeed)
+		if in == nil || in.unsolvable() != "" {
+			return false
+		}
+	}
+	return true
 }
 
 func knownIn(conds []string, c string) bool {

@@ -28,7 +28,7 @@ func TestBehavioralFitPlanted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	seeds := []uint64{AnalysisSeed(1, Shifted, 0), AnalysisSeed(1, Shifted, 1), AnalysisSeed(1, Shifted, 2)}
+	seeds := []uint64{AnalysisSeed(1, 0), AnalysisSeed(1, 1), AnalysisSeed(1, 2)}
 	tests := []struct {
 		name   string
 		g      genome.Genome
