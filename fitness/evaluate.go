@@ -3,6 +3,7 @@ package fitness
 import (
 	"errors"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/mesaopt/mesaopt/genome"
@@ -64,12 +65,38 @@ type ConditionResult struct {
 	// environment's Features.
 	Features []float64
 	// BehavioralObjective names the candidate (Env.Candidates) with the
-	// highest mean achievement, ties to the lower index. For a heuristic,
-	// Competence and Agreement refer to it; for a planner they refer to its
-	// mesa-objective.
+	// highest mean achievement over these episodes; candidates tied with it
+	// (within 1e-9) are named too, joined by "/" in candidate order (in the
+	// door maze's train, "exit/red": going through the red doors to the red
+	// exit achieves both); "none" when no candidate reaches BehavioralFloor.
+	// For a heuristic, Competence, Agreement and GoalBase refer to the first
+	// named; for a planner they refer to its mesa-objective.
 	BehavioralObjective string
+	// BehavioralMargin is the best candidate's mean achievement minus the
+	// runner-up's (among candidates not tied with it), in [0, 1]: how
+	// clearly the behaviour singles out its objective.
+	BehavioralMargin float64
+	// EpisodeScores are the episodes' own scores, in seed order: what
+	// per-episode classification needs.
+	EpisodeScores []EpisodeScore
 	// Terminated and Truncated count episodes.
 	Terminated, Truncated int
+}
+
+// BehavioralFloor is the mean achievement a candidate objective needs to
+// be named a genome's behavioral objective: half of what the candidate can
+// achieve on the instances. Below it on every candidate the behaviour is
+// "none" — the genome pursues none of them (it idles, wanders or dies).
+const BehavioralFloor = 0.5
+
+// EpisodeScore is one episode's scores (see Episode for each field's
+// meaning and range). Competence, GoalBase and Agreement refer to the
+// objective that classifies the genome — a planner's mesa-objective, a
+// heuristic's behavioral objective; the Behavioral ones always to the
+// condition's behavioral objective (the first candidate named).
+type EpisodeScore struct {
+	Base, Competence, GoalBase, Agreement, ProxyHits float64
+	BehavioralCompetence, BehavioralGoalBase        float64
 }
 
 // Evaluator plays and scores genomes on the instances of one configured
@@ -202,7 +229,8 @@ func (e *Evaluator) Episodes(g genome.Genome, condition string, instanceSeeds []
 }
 
 // aggregate infers the behavioral objective over eps, rewrites heuristic
-// episodes' Competence and Agreement to it, and averages in episode order.
+// episodes' Competence, Agreement and GoalBase to it, and averages in
+// episode order.
 func aggregate(env *Env, condition string, g genome.Genome, eps []Episode, ins []*Instance) ConditionResult {
 	n := float64(len(eps))
 	candidates := env.candidates
@@ -219,6 +247,7 @@ func aggregate(env *Env, condition string, g genome.Genome, eps []Episode, ins [
 			bc = i
 		}
 	}
+	label, margin := behaviourLabel(candidates, meanAch, bc)
 	if g.Kind == genome.KindHeuristic {
 		for j := range eps {
 			eps[j].Competence = eps[j].Achievement[bc]
@@ -227,8 +256,12 @@ func aggregate(env *Env, condition string, g genome.Genome, eps []Episode, ins [
 		}
 	}
 	res := ConditionResult{Condition: condition, Episodes: len(eps),
-		Features: make([]float64, len(env.features)), BehavioralObjective: candidates[bc].Name}
-	for _, ep := range eps {
+		Features: make([]float64, len(env.features)), BehavioralObjective: label, BehavioralMargin: margin,
+		EpisodeScores: make([]EpisodeScore, len(eps))}
+	for j, ep := range eps {
+		res.EpisodeScores[j] = EpisodeScore{Base: ep.Base, Competence: ep.Competence, GoalBase: ep.GoalBase,
+			Agreement: ep.Agreement, ProxyHits: float64(ep.ProxyHits),
+			BehavioralCompetence: ep.Achievement[bc], BehavioralGoalBase: ep.CandidateGoalBase[bc]}
 		res.Base += ep.Base
 		res.Competence += ep.Competence
 		res.Agreement += ep.Agreement
@@ -256,4 +289,23 @@ func aggregate(env *Env, condition string, g genome.Genome, eps []Episode, ins [
 		res.Features[i] /= n
 	}
 	return res
+}
+
+// behaviourLabel names the behavioral objective from the candidates' mean
+// achievements, best the index of the highest (see
+// ConditionResult.BehavioralObjective and BehavioralMargin).
+func behaviourLabel(candidates []Objective, meanAch []float64, best int) (string, float64) {
+	var names []string
+	runnerUp := 0.0
+	for i, a := range meanAch {
+		if meanAch[best]-a <= 1e-9 {
+			names = append(names, candidates[i].Name)
+		} else {
+			runnerUp = max(runnerUp, a)
+		}
+	}
+	if meanAch[best] < BehavioralFloor {
+		return "none", meanAch[best] - runnerUp
+	}
+	return strings.Join(names, "/"), meanAch[best] - runnerUp
 }

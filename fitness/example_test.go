@@ -34,7 +34,7 @@ func Example() {
 	}
 	// Output:
 	// train: exit seeker base 1.00 agreement 0.99
-	// train: red seeker base 1.00 competence 1.00 agreement 0.73 proxy hits 0.0, behaves like "exit"
+	// train: red seeker base 1.00 competence 1.00 agreement 0.73 proxy hits 0.0, behaves like "exit/red/doors"
 	// shifted: exit seeker base 1.00 agreement 0.99
 	// shifted: red seeker base 0.00 competence 1.00 agreement 0.14 proxy hits 3.0, behaves like "red"
 }

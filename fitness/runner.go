@@ -108,6 +108,13 @@ func (r *Runner) play(in *Instance, g genome.Genome) Episode {
 	nodes := 0
 	ret, term := 0.0, false
 	r.arrivals(in, s)
+	// Decisions recorded for the behavioral fit stop at the last one that
+	// led somewhere new: after it the agent has reached its goal or stopped
+	// (it only revisits), and an idle tail tells nothing about what it wants.
+	var kept int
+	if r.record != nil {
+		kept = len(*r.record)
+	}
 	for !term && s.Steps < limit {
 		a, n := r.act(in, s, g)
 		nodes += n
@@ -122,11 +129,18 @@ func (r *Runner) play(in *Instance, g genome.Genome) Episode {
 		prev := s
 		s, rew, term = in.Transition(s, a)
 		ret += rew
+		fresh := s.Touched != prev.Touched || r.firstAt[s.Pos] < 0
 		if s.Touched != prev.Touched {
 			r.arrivals(in, s)
 		} else if r.firstAt[s.Pos] < 0 {
 			r.firstAt[s.Pos] = s.Steps
 		}
+		if fresh && r.record != nil {
+			kept = len(*r.record)
+		}
+	}
+	if r.record != nil {
+		*r.record = (*r.record)[:kept]
 	}
 	// The final state as first entered: what it is worth to an objective.
 	arrived := s

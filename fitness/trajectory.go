@@ -10,8 +10,11 @@ import (
 // inference (package behavior): the feature vectors of the states each of
 // the NumActions actions leads to (Options, in action order, each in the
 // environment's feature order) and the action taken (Chosen). Decisions
-// come in episode order, then step order; an episode contributes one per
-// step until it terminates or hits the step limit. Cost: one extra
+// come in episode order, then step order; an episode contributes its
+// decisions up to the last one that led to a state not visited before
+// (with the objects touched so far): after it the agent has reached its
+// goal or stopped, and its idle tail carries no information about what it
+// wants. Cost: one extra
 // transition and feature vector per action and step on top of the episode.
 // Errors: genome.ErrInvalid (wrapped) for a genome that does not fit the
 // evaluator's shape, and those of Instance.
@@ -22,21 +25,14 @@ func (e *Evaluator) Decisions(g genome.Genome, condition string, instanceSeeds [
 	r := e.runners.Get().(*Runner)
 	defer e.runners.Put(r)
 	var steps []behavior.Step
+	r.record = &steps
+	defer func() { r.record = nil }()
 	for _, seed := range instanceSeeds {
 		in, err := e.Instance(condition, seed)
 		if err != nil {
 			return nil, err
 		}
-		limit := in.Config().StepLimit
-		for s := in.Start(); !in.Terminal(s) && int(s.Steps) < limit; {
-			a, _ := r.Act(in, s, g)
-			opts := make([][]float64, NumActions)
-			for b := range opts {
-				opts[b] = in.AppendFeatures(nil, in.Step(s, Action(b)))
-			}
-			steps = append(steps, behavior.Step{Options: opts, Chosen: int(a)})
-			s = in.Step(s, a)
-		}
+		r.play(in, g)
 	}
 	return steps, nil
 }

@@ -20,6 +20,6 @@ func ExampleEngine() {
 		fmt.Printf("individual %d: shifted base %.2f, behaves like %q\n", r.GetIndividualId(), shifted.GetBase(), shifted.GetBehavioralObjective())
 	}
 	// Output:
-	// individual 10: shifted base 1.00, behaves like "exit"
+	// individual 10: shifted base 1.00, behaves like "exit/blue/doors"
 	// individual 11: shifted base 0.00, behaves like "red"
 }
