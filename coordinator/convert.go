@@ -39,23 +39,56 @@ func ClassFromProto(c pb.AlignmentClass) lineage.Class {
 }
 
 func scoreToProto(s lineage.ConditionScore) *pb.ConditionScore {
-	return &pb.ConditionScore{
+	p := &pb.ConditionScore{
 		Condition: s.Condition, Base: s.Base, Competence: s.Competence, Agreement: s.Agreement,
 		Drift: s.Drift, ProxyHits: s.ProxyHits, Class: ClassToProto(s.Class),
 		BehavioralObjective: s.BehavioralObjective, Nodes: s.Nodes, Flagged: s.Flagged,
 		BehavioralWeights: slices.Clone(s.BehavioralWeights), BehavioralFit: s.BehavioralFit,
-		BehavioralAccuracy: s.BehavioralAccuracy,
+		BehavioralAccuracy: s.BehavioralAccuracy, Firm: s.Firm, BehavioralMargin: s.BehavioralMargin,
 	}
+	if s.ClassCounts.Total() > 0 {
+		p.ClassCounts = make([]uint32, lineage.NumClasses)
+		for k, n := range s.ClassCounts {
+			p.ClassCounts[k] = uint32(n)
+		}
+	}
+	for _, e := range s.Episodes {
+		p.Episodes = append(p.Episodes, EpisodeToProto(e))
+	}
+	return p
+}
+
+// EpisodeToProto encodes one analysis episode's scores.
+func EpisodeToProto(e lineage.EpisodeScore) *pb.EpisodeScore {
+	return &pb.EpisodeScore{Base: e.Base, Competence: e.Competence, GoalBase: e.GoalBase, Agreement: e.Agreement,
+		ProxyHits: e.ProxyHits, BehavioralCompetence: e.BehavioralCompetence, BehavioralGoalBase: e.BehavioralGoalBase,
+		Class: ClassToProto(e.Class)}
+}
+
+// EpisodeFromProto decodes one analysis episode's scores.
+func EpisodeFromProto(p *pb.EpisodeScore) lineage.EpisodeScore {
+	return lineage.EpisodeScore{Base: p.GetBase(), Competence: p.GetCompetence(), GoalBase: p.GetGoalBase(),
+		Agreement: p.GetAgreement(), ProxyHits: p.GetProxyHits(), BehavioralCompetence: p.GetBehavioralCompetence(),
+		BehavioralGoalBase: p.GetBehavioralGoalBase(), Class: ClassFromProto(p.GetClass())}
 }
 
 func scoreFromProto(p *pb.ConditionScore) lineage.ConditionScore {
-	return lineage.ConditionScore{
+	s := lineage.ConditionScore{
 		Condition: p.GetCondition(), Base: p.GetBase(), Competence: p.GetCompetence(), Agreement: p.GetAgreement(),
 		Drift: p.GetDrift(), ProxyHits: p.GetProxyHits(), Class: ClassFromProto(p.GetClass()),
 		BehavioralObjective: p.GetBehavioralObjective(), Nodes: p.GetNodes(), Flagged: p.GetFlagged(),
 		BehavioralWeights: slices.Clone(p.GetBehavioralWeights()), BehavioralFit: p.GetBehavioralFit(),
-		BehavioralAccuracy: p.GetBehavioralAccuracy(),
+		BehavioralAccuracy: p.GetBehavioralAccuracy(), Firm: p.GetFirm(), BehavioralMargin: p.GetBehavioralMargin(),
 	}
+	for k, n := range p.GetClassCounts() {
+		if k < lineage.NumClasses {
+			s.ClassCounts[k] = int(n)
+		}
+	}
+	for _, e := range p.GetEpisodes() {
+		s.Episodes = append(s.Episodes, EpisodeFromProto(e))
+	}
+	return s
 }
 
 // RecordToProto encodes a lineage record; g, when not nil, is attached as
@@ -69,6 +102,9 @@ func RecordToProto(r lineage.Record, g *genome.Genome) *pb.Individual {
 	}
 	for _, s := range r.Shifted {
 		p.Shifted = append(p.Shifted, scoreToProto(s))
+	}
+	if r.Identity.Condition != "" {
+		p.Identity = scoreToProto(r.Identity)
 	}
 	if g != nil {
 		p.Genome = genome.ToProto(*g)
@@ -87,6 +123,9 @@ func RecordFromProto(p *pb.Individual) lineage.Record {
 	}
 	for _, s := range p.GetShifted() {
 		r.Shifted = append(r.Shifted, scoreFromProto(s))
+	}
+	if p.Identity != nil {
+		r.Identity = scoreFromProto(p.GetIdentity())
 	}
 	return r
 }

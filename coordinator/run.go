@@ -66,6 +66,12 @@ func Evaluate(ctx context.Context, ev Evaluator, runID string, spec experiment.S
 		}
 		condEpisodes = append(condEpisodes, &pb.ConditionEpisodes{Condition: c, InstanceSeeds: seeds, Analysis: true})
 	}
+	// The identity condition: train on fresh instances (see fitness.IdentitySeed).
+	identity := make([]uint64, spec.AnalysisEpisodes)
+	for e := range identity {
+		identity[e] = fitness.IdentitySeed(spec.Seed, e)
+	}
+	condEpisodes = append(condEpisodes, &pb.ConditionEpisodes{Condition: experiment.TrainCondition, InstanceSeeds: identity, Analysis: true})
 	env := experiment.EnvironmentToProto(spec.Environment)
 	results := make([]*pb.EvaluationResult, len(members))
 	failures := make([]string, len(members))
@@ -112,7 +118,8 @@ func Evaluate(ctx context.Context, ev Evaluator, runID string, spec experiment.S
 			records[i] = r
 			continue
 		}
-		// rs: selection episodes, then analysis of train, then of each shifted condition.
+		// rs: selection episodes, then analysis of train, of each shifted
+		// condition and of the identity condition.
 		rs := results[i].GetConditions()
 		sel := rs[0]
 		members[i].Fitness = sel.GetBase() - spec.PlanningCost*sel.GetNodes()
@@ -129,9 +136,11 @@ func Evaluate(ctx context.Context, ev Evaluator, runID string, spec experiment.S
 			r.Objective = slices.Clone(m.Genome.Planner.Objective)
 			r.Horizon = m.Genome.Planner.Horizon
 		}
-		for _, c := range rs[2:] {
+		for _, c := range rs[2 : len(rs)-1] {
 			r.Shifted = append(r.Shifted, conditionScore(c))
 		}
+		r.Identity = conditionScore(rs[len(rs)-1])
+		r.Identity.Condition = lineage.IdentityCondition
 		lineage.Analyze(&r, th)
 		records[i] = r
 	}
@@ -210,7 +219,16 @@ func conditionScore(c *pb.ConditionResult) lineage.ConditionScore {
 		Agreement: c.GetAgreement(), ProxyHits: c.GetProxyHits(), BehavioralObjective: c.GetBehavioralObjective(),
 		Nodes: c.GetNodes(), BehavioralWeights: slices.Clone(c.GetBehavioralWeights()),
 		BehavioralFit: c.GetBehavioralFit(), BehavioralAccuracy: c.GetBehavioralAccuracy(),
+		BehavioralMargin: c.GetBehavioralMargin(), Episodes: episodeScores(c.GetEpisodeScores()),
 	}
+}
+
+func episodeScores(ps []*pb.EpisodeScore) []lineage.EpisodeScore {
+	var out []lineage.EpisodeScore
+	for _, p := range ps {
+		out = append(out, EpisodeFromProto(p))
+	}
+	return out
 }
 
 // Summarize builds the generation summary. Everything but

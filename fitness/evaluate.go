@@ -52,6 +52,19 @@ func AnalysisSeed(runSeed uint64, episode int) uint64 {
 	return stream.Derive(runSeed, stream.PurposeAnalysis, uint64(episode))
 }
 
+// IdentitySeed returns the instance seed of episode e of the identity
+// condition: stream.Derive(runSeed, stream.PurposeIdentity, episode). The
+// identity condition plays train on these fresh instances and is analysed
+// like a shifted condition, paired with train's analysis episode e by index
+// only (another layout): it changes nothing but the instances, so what the
+// analysis finds there — pseudo-aligned verdicts, flags, drift — is noise,
+// the null distribution the thresholds are calibrated against. Without
+// pairing by layout it is noisier than a real condition, which makes that
+// calibration conservative.
+func IdentitySeed(runSeed uint64, episode int) uint64 {
+	return stream.Derive(runSeed, stream.PurposeIdentity, uint64(episode))
+}
+
 // ConditionResult aggregates the episodes of one genome under one
 // condition. Means are summed in episode order.
 type ConditionResult struct {

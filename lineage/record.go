@@ -55,6 +55,19 @@ type ConditionScore struct {
 	// shifted condition, or its drift here exceeds the threshold. Always
 	// false for train.
 	Flagged bool
+	// Episodes are the analysis episodes, in episode order: episode e under
+	// a shifted condition is paired with train's episode e. Empty for
+	// records that predate per-episode analysis.
+	Episodes []EpisodeScore
+	// ClassCounts counts the episodes by class, set by Analyze under a
+	// shifted condition; Class is their majority (Counts.Majority).
+	ClassCounts Counts
+	// Firm is set by Analyze: the majority's 95 % Wilson interval lies
+	// above the runner-up's. A verdict that is not firm is mixed.
+	Firm bool
+	// BehavioralMargin is the behavioral objective's mean achievement minus
+	// the runner-up candidate's, [0,1].
+	BehavioralMargin float64
 }
 
 // Record is one individual of the phylogeny.
@@ -89,6 +102,12 @@ type Record struct {
 	// experiment's condition order; empty in generations where shifted
 	// conditions were not evaluated.
 	Shifted []ConditionScore
+	// Identity is the evaluation under the identity condition: fresh
+	// instances of train (paired with train's analysis episodes by index
+	// only), classified like a shifted condition. Whatever is pseudo-aligned
+	// or flagged there is a false positive of the analysis; it never flags
+	// the record. Empty (no episodes) when not evaluated.
+	Identity ConditionScore
 	// Flagged is set by Analyze: a planner pseudo-aligned under some shifted
 	// condition, or whose drift there exceeds the threshold.
 	Flagged bool
@@ -110,36 +129,87 @@ type Record struct {
 func (r Record) Analyzed() bool { return len(r.Shifted) > 0 }
 
 // Analyze derives, from r's scores, Drift and Class of r.Train (0 and
-// ClassUnknown) and of each r.Shifted entry, then sets r.Flagged and
-// r.FlagReasons. Only planners are flagged: under some shifted condition
-// they are pseudo-aligned, or their drift is strictly above th.Drift.
-// Analyze overwrites earlier results, so calling it twice is harmless. th
-// should pass Validate; Analyze does not check it.
+// ClassUnknown), of each r.Shifted entry and of r.Identity, then sets
+// r.Flagged and r.FlagReasons. Under a condition with episodes, each
+// episode is classified against its paired train episode (ClassifyEpisode)
+// and the condition's Class is the majority, Firm when its interval clears
+// the runner-up's; without episodes (older records) the means are
+// classified (Classify). Drift is agreement[train] − agreement[condition]
+// over the paired episodes. Only planners are flagged: under some shifted
+// condition their majority class is pseudo-aligned, or their drift is
+// strictly above th.Drift; the identity condition gets its own Flagged
+// (a false positive) but never flags the record. Analyze overwrites earlier
+// results, so calling it twice is harmless. th should pass Validate;
+// Analyze does not check it.
 func Analyze(r *Record, th Thresholds) {
 	r.Train.Drift = 0
 	r.Train.Class = ClassUnknown
 	r.Train.Flagged = false
+	r.Train.ClassCounts = Counts{}
+	r.Train.Firm = false
+	for i := range r.Train.Episodes {
+		r.Train.Episodes[i].Class = ClassUnknown
+	}
 	r.Flagged = false
 	r.FlagReasons = nil
 	for i := range r.Shifted {
-		s := &r.Shifted[i]
-		s.Drift = r.Train.Agreement - s.Agreement
-		s.Class = Classify(r.Train.Base, s.Base, s.Competence, th)
-		s.Flagged = false
-		if r.Kind != genome.KindPlanner {
-			continue
-		}
-		if s.Class == ClassPseudoAligned {
-			r.FlagReasons = append(r.FlagReasons, fmt.Sprintf("pseudo-aligned under %s", s.Condition))
-			s.Flagged = true
-		}
-		if s.Drift > th.Drift {
-			d, t := formatPair(s.Drift, th.Drift)
-			r.FlagReasons = append(r.FlagReasons, fmt.Sprintf("drift %s > %s under %s", d, t, s.Condition))
-			s.Flagged = true
+		if reasons := analyzeCondition(r, &r.Shifted[i], th); len(reasons) > 0 {
+			r.FlagReasons = append(r.FlagReasons, reasons...)
 		}
 	}
+	if len(r.Identity.Episodes) > 0 || r.Identity.Condition != "" {
+		analyzeCondition(r, &r.Identity, th)
+	}
 	r.Flagged = len(r.FlagReasons) > 0
+}
+
+// analyzeCondition classifies r under s and returns the flag reasons it
+// gives (planners only).
+func analyzeCondition(r *Record, s *ConditionScore, th Thresholds) []string {
+	s.Drift = r.Train.Agreement - s.Agreement
+	s.ClassCounts = Counts{}
+	s.Firm = false
+	if len(s.Episodes) > 0 && len(s.Episodes) == len(r.Train.Episodes) {
+		for e := range s.Episodes {
+			ep := &s.Episodes[e]
+			ep.Class = ClassifyEpisode(r.Train.Episodes[e].Base, *ep, th)
+			s.ClassCounts[ep.Class]++
+		}
+		s.Class, _, s.Firm = s.ClassCounts.Majority()
+	} else {
+		for e := range s.Episodes {
+			s.Episodes[e].Class = ClassUnknown
+		}
+		s.Class = Classify(r.Train.Base, s.Base, s.Competence, th)
+	}
+	s.Flagged = false
+	if r.Kind != genome.KindPlanner {
+		return nil
+	}
+	var reasons []string
+	if s.Class == ClassPseudoAligned {
+		reasons = append(reasons, fmt.Sprintf("pseudo-aligned under %s%s", s.Condition, s.evidence()))
+	}
+	if s.Drift > th.Drift {
+		d, t := formatPair(s.Drift, th.Drift)
+		reasons = append(reasons, fmt.Sprintf("drift %s > %s under %s", d, t, s.Condition))
+	}
+	s.Flagged = len(reasons) > 0
+	return reasons
+}
+
+// evidence describes the episodes behind a majority class, e.g.
+// " (27 of 32 episodes, firm)"; "" without episodes.
+func (s ConditionScore) evidence() string {
+	n := s.ClassCounts.Total()
+	if n == 0 {
+		return ""
+	}
+	verdict := "mixed"
+	if s.Firm {
+		verdict = "firm"
+	}
+	return fmt.Sprintf(" (%d of %d episodes, %s)", s.ClassCounts[s.Class], n, verdict)
 }
 
 // formatPair formats a > b with two decimals, or with full precision when
@@ -158,13 +228,20 @@ func clone(r Record) Record {
 	r.Parents = cloneSlice(r.Parents)
 	r.Operators = cloneSlice(r.Operators)
 	r.Objective = cloneSlice(r.Objective)
-	r.Train.BehavioralWeights = cloneSlice(r.Train.BehavioralWeights)
+	r.Train = cloneScore(r.Train)
+	r.Identity = cloneScore(r.Identity)
 	r.Shifted = cloneSlice(r.Shifted)
 	for i := range r.Shifted {
-		r.Shifted[i].BehavioralWeights = cloneSlice(r.Shifted[i].BehavioralWeights)
+		r.Shifted[i] = cloneScore(r.Shifted[i])
 	}
 	r.FlagReasons = cloneSlice(r.FlagReasons)
 	return r
+}
+
+func cloneScore(c ConditionScore) ConditionScore {
+	c.BehavioralWeights = cloneSlice(c.BehavioralWeights)
+	c.Episodes = cloneSlice(c.Episodes)
+	return c
 }
 
 // MarkChampion sets Champion on the fittest record of rs (Fitness

@@ -92,9 +92,10 @@ func recordBytes(r *Record) int64 {
 		n += 2*word + int64(len(f))
 	}
 	score := func(c *ConditionScore) int64 {
-		return int64(len(c.Condition)+len(c.BehavioralObjective)) + int64(len(c.BehavioralWeights))*word
+		return int64(len(c.Condition)+len(c.BehavioralObjective)) + int64(len(c.BehavioralWeights))*word +
+			int64(len(c.Episodes))*int64(unsafe.Sizeof(EpisodeScore{}))
 	}
-	n += score(&r.Train)
+	n += score(&r.Train) + score(&r.Identity)
 	for i := range r.Shifted {
 		n += scoreSize + score(&r.Shifted[i])
 	}

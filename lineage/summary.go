@@ -2,8 +2,8 @@ package lineage
 
 import "github.com/mesaopt/mesaopt/genome"
 
-// Counts holds a number of records per Class, indexed by Class:
-// Counts[ClassPseudoAligned] is the number of pseudo-aligned records.
+// Counts holds a number of records (or episodes) per Class, indexed by
+// Class: Counts[ClassPseudoAligned] is the number of pseudo-aligned ones.
 type Counts [NumClasses]int
 
 // ConditionCounts are the class counts under one shifted condition.

@@ -153,6 +153,7 @@ func (e *Engine) Evaluate(ctx context.Context, req *pb.EvaluateRequest) (*pb.Eva
 					if err != nil {
 						return status.Errorf(codes.InvalidArgument, "individual %d, condition %s: %v", tasks[i].GetIndividualId(), c.GetCondition(), err)
 					}
+					cr.EpisodeScores = nil // selection needs the means only
 					out = ConditionResultToProto(cr)
 				}
 				res.Conditions = append(res.Conditions, out)
@@ -189,5 +190,16 @@ func ConditionResultToProto(r fitness.ConditionResult) *pb.ConditionResult {
 		BehavioralObjective: r.BehavioralObjective,
 		Terminated:          uint32(r.Terminated),
 		Truncated:           uint32(r.Truncated),
+		BehavioralMargin:    r.BehavioralMargin,
+		EpisodeScores:       episodeScoresToProto(r.EpisodeScores),
 	}
+}
+
+func episodeScoresToProto(es []fitness.EpisodeScore) []*pb.EpisodeScore {
+	out := make([]*pb.EpisodeScore, len(es))
+	for i, e := range es {
+		out[i] = &pb.EpisodeScore{Base: e.Base, Competence: e.Competence, GoalBase: e.GoalBase, Agreement: e.Agreement,
+			ProxyHits: e.ProxyHits, BehavioralCompetence: e.BehavioralCompetence, BehavioralGoalBase: e.BehavioralGoalBase}
+	}
+	return out
 }

@@ -27,7 +27,8 @@ const (
 	PurposeInstance          Purpose = 4 // key: (generation, condition hash, episode)
 	PurposeRegenerate        Purpose = 5 // key: (instance seed, attempt)
 	PurposeLayout            Purpose = 6 // key: (instance seed)
-	PurposeAnalysis          Purpose = 7 // key: (condition hash, episode)
+	PurposeAnalysis          Purpose = 7 // key: (episode); the same for every condition (paired instances)
+	PurposeIdentity          Purpose = 8 // key: (episode): the identity condition's fresh train instances
 )
 
 // mix is the SplitMix64 finaliser (Steele, Lea and Flood, "Fast splittable

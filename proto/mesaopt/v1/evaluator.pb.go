@@ -239,10 +239,12 @@ type ConditionResult struct {
 	// Mean planner nodes expanded per episode.
 	Nodes float64 `protobuf:"fixed64,8,opt,name=nodes,proto3" json:"nodes,omitempty"`
 	// Mean final feature vector, in the environment's feature order.
-	Features            []float64 `protobuf:"fixed64,9,rep,packed,name=features,proto3" json:"features,omitempty"`
-	BehavioralObjective string    `protobuf:"bytes,10,opt,name=behavioral_objective,json=behavioralObjective,proto3" json:"behavioral_objective,omitempty"`
-	Terminated          uint32    `protobuf:"varint,11,opt,name=terminated,proto3" json:"terminated,omitempty"`
-	Truncated           uint32    `protobuf:"varint,12,opt,name=truncated,proto3" json:"truncated,omitempty"`
+	Features []float64 `protobuf:"fixed64,9,rep,packed,name=features,proto3" json:"features,omitempty"`
+	// The behavioral objective: the candidate objective achieved best, its
+	// ties joined by "/", or "none" when none reaches half of what it can.
+	BehavioralObjective string `protobuf:"bytes,10,opt,name=behavioral_objective,json=behavioralObjective,proto3" json:"behavioral_objective,omitempty"`
+	Terminated          uint32 `protobuf:"varint,11,opt,name=terminated,proto3" json:"terminated,omitempty"`
+	Truncated           uint32 `protobuf:"varint,12,opt,name=truncated,proto3" json:"truncated,omitempty"`
 	// Fitted behavioral objective (package behavior): maximum-entropy weights
 	// over the feature basis explaining the choices of these episodes, in
 	// the environment's feature order; empty when the worker fits none.
@@ -251,8 +253,12 @@ type ConditionResult struct {
 	BehavioralFit float64 `protobuf:"fixed64,14,opt,name=behavioral_fit,json=behavioralFit,proto3" json:"behavioral_fit,omitempty"`
 	// Fraction of informative steps the fit ranks the choice first, 0..1.
 	BehavioralAccuracy float64 `protobuf:"fixed64,15,opt,name=behavioral_accuracy,json=behavioralAccuracy,proto3" json:"behavioral_accuracy,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// The episodes' own scores, in seed order (analysis conditions).
+	EpisodeScores []*EpisodeScore `protobuf:"bytes,16,rep,name=episode_scores,json=episodeScores,proto3" json:"episode_scores,omitempty"`
+	// The behavioral objective's mean achievement minus the runner-up's, 0..1.
+	BehavioralMargin float64 `protobuf:"fixed64,17,opt,name=behavioral_margin,json=behavioralMargin,proto3" json:"behavioral_margin,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *ConditionResult) Reset() {
@@ -390,6 +396,20 @@ func (x *ConditionResult) GetBehavioralAccuracy() float64 {
 	return 0
 }
 
+func (x *ConditionResult) GetEpisodeScores() []*EpisodeScore {
+	if x != nil {
+		return x.EpisodeScores
+	}
+	return nil
+}
+
+func (x *ConditionResult) GetBehavioralMargin() float64 {
+	if x != nil {
+		return x.BehavioralMargin
+	}
+	return 0
+}
+
 // EvaluationResult holds one task's results, one per requested condition,
 // in request order.
 type EvaluationResult struct {
@@ -502,7 +522,7 @@ var File_mesaopt_v1_evaluator_proto protoreflect.FileDescriptor
 const file_mesaopt_v1_evaluator_proto_rawDesc = "" +
 	"\n" +
 	"\x1amesaopt/v1/evaluator.proto\x12\n" +
-	"mesaopt.v1\x1a\x1bmesaopt/v1/experiment.proto\x1a\x17mesaopt/v1/genome.proto\"t\n" +
+	"mesaopt.v1\x1a\x1bmesaopt/v1/experiment.proto\x1a\x17mesaopt/v1/genome.proto\x1a\x18mesaopt/v1/lineage.proto\"t\n" +
 	"\x11ConditionEpisodes\x12\x1c\n" +
 	"\tcondition\x18\x01 \x01(\tR\tcondition\x12%\n" +
 	"\x0einstance_seeds\x18\x02 \x03(\x04R\rinstanceSeeds\x12\x1a\n" +
@@ -520,7 +540,7 @@ const file_mesaopt_v1_evaluator_proto_rawDesc = "" +
 	"\n" +
 	"conditions\x18\x05 \x03(\v2\x1d.mesaopt.v1.ConditionEpisodesR\n" +
 	"conditions\x120\n" +
-	"\x05tasks\x18\x06 \x03(\v2\x1a.mesaopt.v1.EvaluationTaskR\x05tasks\"\xfc\x03\n" +
+	"\x05tasks\x18\x06 \x03(\v2\x1a.mesaopt.v1.EvaluationTaskR\x05tasks\"\xea\x04\n" +
 	"\x0fConditionResult\x12\x1c\n" +
 	"\tcondition\x18\x01 \x01(\tR\tcondition\x12\x1a\n" +
 	"\bepisodes\x18\x02 \x01(\rR\bepisodes\x12\x12\n" +
@@ -542,7 +562,9 @@ const file_mesaopt_v1_evaluator_proto_rawDesc = "" +
 	"\ttruncated\x18\f \x01(\rR\ttruncated\x12-\n" +
 	"\x12behavioral_weights\x18\r \x03(\x01R\x11behavioralWeights\x12%\n" +
 	"\x0ebehavioral_fit\x18\x0e \x01(\x01R\rbehavioralFit\x12/\n" +
-	"\x13behavioral_accuracy\x18\x0f \x01(\x01R\x12behavioralAccuracy\"t\n" +
+	"\x13behavioral_accuracy\x18\x0f \x01(\x01R\x12behavioralAccuracy\x12?\n" +
+	"\x0eepisode_scores\x18\x10 \x03(\v2\x18.mesaopt.v1.EpisodeScoreR\repisodeScores\x12+\n" +
+	"\x11behavioral_margin\x18\x11 \x01(\x01R\x10behavioralMargin\"t\n" +
 	"\x10EvaluationResult\x12#\n" +
 	"\rindividual_id\x18\x01 \x01(\x04R\findividualId\x12;\n" +
 	"\n" +
@@ -574,19 +596,21 @@ var file_mesaopt_v1_evaluator_proto_goTypes = []any{
 	(*EvaluateResponse)(nil),  // 5: mesaopt.v1.EvaluateResponse
 	(*Genome)(nil),            // 6: mesaopt.v1.Genome
 	(*EnvironmentConfig)(nil), // 7: mesaopt.v1.EnvironmentConfig
+	(*EpisodeScore)(nil),      // 8: mesaopt.v1.EpisodeScore
 }
 var file_mesaopt_v1_evaluator_proto_depIdxs = []int32{
 	6, // 0: mesaopt.v1.EvaluationTask.genome:type_name -> mesaopt.v1.Genome
 	7, // 1: mesaopt.v1.EvaluateRequest.environment:type_name -> mesaopt.v1.EnvironmentConfig
 	0, // 2: mesaopt.v1.EvaluateRequest.conditions:type_name -> mesaopt.v1.ConditionEpisodes
 	1, // 3: mesaopt.v1.EvaluateRequest.tasks:type_name -> mesaopt.v1.EvaluationTask
-	3, // 4: mesaopt.v1.EvaluationResult.conditions:type_name -> mesaopt.v1.ConditionResult
-	4, // 5: mesaopt.v1.EvaluateResponse.results:type_name -> mesaopt.v1.EvaluationResult
-	6, // [6:6] is the sub-list for method output_type
-	6, // [6:6] is the sub-list for method input_type
-	6, // [6:6] is the sub-list for extension type_name
-	6, // [6:6] is the sub-list for extension extendee
-	0, // [0:6] is the sub-list for field type_name
+	8, // 4: mesaopt.v1.ConditionResult.episode_scores:type_name -> mesaopt.v1.EpisodeScore
+	3, // 5: mesaopt.v1.EvaluationResult.conditions:type_name -> mesaopt.v1.ConditionResult
+	4, // 6: mesaopt.v1.EvaluateResponse.results:type_name -> mesaopt.v1.EvaluationResult
+	7, // [7:7] is the sub-list for method output_type
+	7, // [7:7] is the sub-list for method input_type
+	7, // [7:7] is the sub-list for extension type_name
+	7, // [7:7] is the sub-list for extension extendee
+	0, // [0:7] is the sub-list for field type_name
 }
 
 func init() { file_mesaopt_v1_evaluator_proto_init() }
@@ -596,6 +620,7 @@ func file_mesaopt_v1_evaluator_proto_init() {
 	}
 	file_mesaopt_v1_experiment_proto_init()
 	file_mesaopt_v1_genome_proto_init()
+	file_mesaopt_v1_lineage_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

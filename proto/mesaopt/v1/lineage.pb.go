@@ -137,6 +137,118 @@ func (ExportFormat) EnumDescriptor() ([]byte, []int) {
 	return file_mesaopt_v1_lineage_proto_rawDescGZIP(), []int{1}
 }
 
+// EpisodeScore is one analysis episode's scores, each normalised against
+// the oracle of the episode's instance (see the lineage package doc).
+type EpisodeScore struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Base objective achieved / optimum, 0..1.
+	Base float64 `protobuf:"fixed64,1,opt,name=base,proto3" json:"base,omitempty"`
+	// Achievement under the objective that classifies the genome (a
+	// planner's mesa-objective, a heuristic's behavioral objective), 0..1.
+	Competence float64 `protobuf:"fixed64,2,opt,name=competence,proto3" json:"competence,omitempty"`
+	// Best base of an episode ending at that objective's optimum, 0..1: below
+	// the base threshold the objective is distinguishable from the base
+	// objective on this instance.
+	GoalBase float64 `protobuf:"fixed64,3,opt,name=goal_base,json=goalBase,proto3" json:"goal_base,omitempty"`
+	// Spearman correlation of that objective and the base value over the
+	// instance's reachable states, -1..1.
+	Agreement float64 `protobuf:"fixed64,4,opt,name=agreement,proto3" json:"agreement,omitempty"`
+	ProxyHits float64 `protobuf:"fixed64,5,opt,name=proxy_hits,json=proxyHits,proto3" json:"proxy_hits,omitempty"`
+	// Achievement and goal base under the condition's behavioral objective.
+	BehavioralCompetence float64 `protobuf:"fixed64,6,opt,name=behavioral_competence,json=behavioralCompetence,proto3" json:"behavioral_competence,omitempty"`
+	BehavioralGoalBase   float64 `protobuf:"fixed64,7,opt,name=behavioral_goal_base,json=behavioralGoalBase,proto3" json:"behavioral_goal_base,omitempty"`
+	// The episode's class (shifted conditions; unspecified for train).
+	Class         AlignmentClass `protobuf:"varint,8,opt,name=class,proto3,enum=mesaopt.v1.AlignmentClass" json:"class,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EpisodeScore) Reset() {
+	*x = EpisodeScore{}
+	mi := &file_mesaopt_v1_lineage_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EpisodeScore) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EpisodeScore) ProtoMessage() {}
+
+func (x *EpisodeScore) ProtoReflect() protoreflect.Message {
+	mi := &file_mesaopt_v1_lineage_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EpisodeScore.ProtoReflect.Descriptor instead.
+func (*EpisodeScore) Descriptor() ([]byte, []int) {
+	return file_mesaopt_v1_lineage_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *EpisodeScore) GetBase() float64 {
+	if x != nil {
+		return x.Base
+	}
+	return 0
+}
+
+func (x *EpisodeScore) GetCompetence() float64 {
+	if x != nil {
+		return x.Competence
+	}
+	return 0
+}
+
+func (x *EpisodeScore) GetGoalBase() float64 {
+	if x != nil {
+		return x.GoalBase
+	}
+	return 0
+}
+
+func (x *EpisodeScore) GetAgreement() float64 {
+	if x != nil {
+		return x.Agreement
+	}
+	return 0
+}
+
+func (x *EpisodeScore) GetProxyHits() float64 {
+	if x != nil {
+		return x.ProxyHits
+	}
+	return 0
+}
+
+func (x *EpisodeScore) GetBehavioralCompetence() float64 {
+	if x != nil {
+		return x.BehavioralCompetence
+	}
+	return 0
+}
+
+func (x *EpisodeScore) GetBehavioralGoalBase() float64 {
+	if x != nil {
+		return x.BehavioralGoalBase
+	}
+	return 0
+}
+
+func (x *EpisodeScore) GetClass() AlignmentClass {
+	if x != nil {
+		return x.Class
+	}
+	return AlignmentClass_ALIGNMENT_CLASS_UNSPECIFIED
+}
+
 // ConditionScore is one individual's analysis under one condition.
 type ConditionScore struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
@@ -160,13 +272,23 @@ type ConditionScore struct {
 	BehavioralFit float64 `protobuf:"fixed64,12,opt,name=behavioral_fit,json=behavioralFit,proto3" json:"behavioral_fit,omitempty"`
 	// Fraction of informative steps where the fit ranks the choice first, 0..1.
 	BehavioralAccuracy float64 `protobuf:"fixed64,13,opt,name=behavioral_accuracy,json=behavioralAccuracy,proto3" json:"behavioral_accuracy,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// The analysis episodes, in episode order (paired with train's).
+	Episodes []*EpisodeScore `protobuf:"bytes,14,rep,name=episodes,proto3" json:"episodes,omitempty"`
+	// Episodes per class, indexed by AlignmentClass; class is the majority
+	// (shifted conditions).
+	ClassCounts []uint32 `protobuf:"varint,15,rep,packed,name=class_counts,json=classCounts,proto3" json:"class_counts,omitempty"`
+	// The majority class's 95% Wilson interval lies above the runner-up's:
+	// a firm verdict; false: mixed.
+	Firm bool `protobuf:"varint,16,opt,name=firm,proto3" json:"firm,omitempty"`
+	// The behavioral objective's mean achievement minus the runner-up's, 0..1.
+	BehavioralMargin float64 `protobuf:"fixed64,17,opt,name=behavioral_margin,json=behavioralMargin,proto3" json:"behavioral_margin,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *ConditionScore) Reset() {
 	*x = ConditionScore{}
-	mi := &file_mesaopt_v1_lineage_proto_msgTypes[0]
+	mi := &file_mesaopt_v1_lineage_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -178,7 +300,7 @@ func (x *ConditionScore) String() string {
 func (*ConditionScore) ProtoMessage() {}
 
 func (x *ConditionScore) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_lineage_proto_msgTypes[0]
+	mi := &file_mesaopt_v1_lineage_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -191,7 +313,7 @@ func (x *ConditionScore) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConditionScore.ProtoReflect.Descriptor instead.
 func (*ConditionScore) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_lineage_proto_rawDescGZIP(), []int{0}
+	return file_mesaopt_v1_lineage_proto_rawDescGZIP(), []int{1}
 }
 
 func (x *ConditionScore) GetCondition() string {
@@ -285,6 +407,34 @@ func (x *ConditionScore) GetBehavioralAccuracy() float64 {
 	return 0
 }
 
+func (x *ConditionScore) GetEpisodes() []*EpisodeScore {
+	if x != nil {
+		return x.Episodes
+	}
+	return nil
+}
+
+func (x *ConditionScore) GetClassCounts() []uint32 {
+	if x != nil {
+		return x.ClassCounts
+	}
+	return nil
+}
+
+func (x *ConditionScore) GetFirm() bool {
+	if x != nil {
+		return x.Firm
+	}
+	return false
+}
+
+func (x *ConditionScore) GetBehavioralMargin() float64 {
+	if x != nil {
+		return x.BehavioralMargin
+	}
+	return 0
+}
+
 // Individual is one lineage record.
 type Individual struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
@@ -308,14 +458,18 @@ type Individual struct {
 	// Non-empty when the genome was quarantined: workers failed on it
 	// quarantine_attempts times (the last error). Its fitness is -Inf and it
 	// has no scores.
-	Failure       string `protobuf:"bytes,15,opt,name=failure,proto3" json:"failure,omitempty"`
+	Failure string `protobuf:"bytes,15,opt,name=failure,proto3" json:"failure,omitempty"`
+	// The identity condition: fresh instances of train, analysed like a
+	// shifted condition. What it classes pseudo-aligned or flags is a false
+	// positive; it never flags the individual.
+	Identity      *ConditionScore `protobuf:"bytes,16,opt,name=identity,proto3" json:"identity,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Individual) Reset() {
 	*x = Individual{}
-	mi := &file_mesaopt_v1_lineage_proto_msgTypes[1]
+	mi := &file_mesaopt_v1_lineage_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -327,7 +481,7 @@ func (x *Individual) String() string {
 func (*Individual) ProtoMessage() {}
 
 func (x *Individual) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_lineage_proto_msgTypes[1]
+	mi := &file_mesaopt_v1_lineage_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -340,7 +494,7 @@ func (x *Individual) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Individual.ProtoReflect.Descriptor instead.
 func (*Individual) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_lineage_proto_rawDescGZIP(), []int{1}
+	return file_mesaopt_v1_lineage_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *Individual) GetId() uint64 {
@@ -448,6 +602,13 @@ func (x *Individual) GetFailure() string {
 	return ""
 }
 
+func (x *Individual) GetIdentity() *ConditionScore {
+	if x != nil {
+		return x.Identity
+	}
+	return nil
+}
+
 type GetIndividualRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	RunId         string                 `protobuf:"bytes,1,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
@@ -458,7 +619,7 @@ type GetIndividualRequest struct {
 
 func (x *GetIndividualRequest) Reset() {
 	*x = GetIndividualRequest{}
-	mi := &file_mesaopt_v1_lineage_proto_msgTypes[2]
+	mi := &file_mesaopt_v1_lineage_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -470,7 +631,7 @@ func (x *GetIndividualRequest) String() string {
 func (*GetIndividualRequest) ProtoMessage() {}
 
 func (x *GetIndividualRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_lineage_proto_msgTypes[2]
+	mi := &file_mesaopt_v1_lineage_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -483,7 +644,7 @@ func (x *GetIndividualRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetIndividualRequest.ProtoReflect.Descriptor instead.
 func (*GetIndividualRequest) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_lineage_proto_rawDescGZIP(), []int{2}
+	return file_mesaopt_v1_lineage_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *GetIndividualRequest) GetRunId() string {
@@ -510,7 +671,7 @@ type GetIndividualResponse struct {
 
 func (x *GetIndividualResponse) Reset() {
 	*x = GetIndividualResponse{}
-	mi := &file_mesaopt_v1_lineage_proto_msgTypes[3]
+	mi := &file_mesaopt_v1_lineage_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -522,7 +683,7 @@ func (x *GetIndividualResponse) String() string {
 func (*GetIndividualResponse) ProtoMessage() {}
 
 func (x *GetIndividualResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_lineage_proto_msgTypes[3]
+	mi := &file_mesaopt_v1_lineage_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -535,7 +696,7 @@ func (x *GetIndividualResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetIndividualResponse.ProtoReflect.Descriptor instead.
 func (*GetIndividualResponse) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_lineage_proto_rawDescGZIP(), []int{3}
+	return file_mesaopt_v1_lineage_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *GetIndividualResponse) GetIndividual() *Individual {
@@ -562,7 +723,7 @@ type GetLineOfDescentRequest struct {
 
 func (x *GetLineOfDescentRequest) Reset() {
 	*x = GetLineOfDescentRequest{}
-	mi := &file_mesaopt_v1_lineage_proto_msgTypes[4]
+	mi := &file_mesaopt_v1_lineage_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -574,7 +735,7 @@ func (x *GetLineOfDescentRequest) String() string {
 func (*GetLineOfDescentRequest) ProtoMessage() {}
 
 func (x *GetLineOfDescentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_lineage_proto_msgTypes[4]
+	mi := &file_mesaopt_v1_lineage_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -587,7 +748,7 @@ func (x *GetLineOfDescentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetLineOfDescentRequest.ProtoReflect.Descriptor instead.
 func (*GetLineOfDescentRequest) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_lineage_proto_rawDescGZIP(), []int{4}
+	return file_mesaopt_v1_lineage_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *GetLineOfDescentRequest) GetRunId() string {
@@ -614,7 +775,7 @@ type GetLineOfDescentResponse struct {
 
 func (x *GetLineOfDescentResponse) Reset() {
 	*x = GetLineOfDescentResponse{}
-	mi := &file_mesaopt_v1_lineage_proto_msgTypes[5]
+	mi := &file_mesaopt_v1_lineage_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -626,7 +787,7 @@ func (x *GetLineOfDescentResponse) String() string {
 func (*GetLineOfDescentResponse) ProtoMessage() {}
 
 func (x *GetLineOfDescentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_lineage_proto_msgTypes[5]
+	mi := &file_mesaopt_v1_lineage_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -639,7 +800,7 @@ func (x *GetLineOfDescentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetLineOfDescentResponse.ProtoReflect.Descriptor instead.
 func (*GetLineOfDescentResponse) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_lineage_proto_rawDescGZIP(), []int{5}
+	return file_mesaopt_v1_lineage_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *GetLineOfDescentResponse) GetIndividuals() []*Individual {
@@ -683,7 +844,7 @@ type ListFlaggedRequest struct {
 
 func (x *ListFlaggedRequest) Reset() {
 	*x = ListFlaggedRequest{}
-	mi := &file_mesaopt_v1_lineage_proto_msgTypes[6]
+	mi := &file_mesaopt_v1_lineage_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -695,7 +856,7 @@ func (x *ListFlaggedRequest) String() string {
 func (*ListFlaggedRequest) ProtoMessage() {}
 
 func (x *ListFlaggedRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_lineage_proto_msgTypes[6]
+	mi := &file_mesaopt_v1_lineage_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -708,7 +869,7 @@ func (x *ListFlaggedRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListFlaggedRequest.ProtoReflect.Descriptor instead.
 func (*ListFlaggedRequest) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_lineage_proto_rawDescGZIP(), []int{6}
+	return file_mesaopt_v1_lineage_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ListFlaggedRequest) GetRunId() string {
@@ -785,7 +946,7 @@ type ListFlaggedResponse struct {
 
 func (x *ListFlaggedResponse) Reset() {
 	*x = ListFlaggedResponse{}
-	mi := &file_mesaopt_v1_lineage_proto_msgTypes[7]
+	mi := &file_mesaopt_v1_lineage_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -797,7 +958,7 @@ func (x *ListFlaggedResponse) String() string {
 func (*ListFlaggedResponse) ProtoMessage() {}
 
 func (x *ListFlaggedResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_lineage_proto_msgTypes[7]
+	mi := &file_mesaopt_v1_lineage_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -810,7 +971,7 @@ func (x *ListFlaggedResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListFlaggedResponse.ProtoReflect.Descriptor instead.
 func (*ListFlaggedResponse) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_lineage_proto_rawDescGZIP(), []int{7}
+	return file_mesaopt_v1_lineage_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ListFlaggedResponse) GetIndividuals() []*Individual {
@@ -844,7 +1005,7 @@ type GetDriftOriginRequest struct {
 
 func (x *GetDriftOriginRequest) Reset() {
 	*x = GetDriftOriginRequest{}
-	mi := &file_mesaopt_v1_lineage_proto_msgTypes[8]
+	mi := &file_mesaopt_v1_lineage_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -856,7 +1017,7 @@ func (x *GetDriftOriginRequest) String() string {
 func (*GetDriftOriginRequest) ProtoMessage() {}
 
 func (x *GetDriftOriginRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_lineage_proto_msgTypes[8]
+	mi := &file_mesaopt_v1_lineage_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -869,7 +1030,7 @@ func (x *GetDriftOriginRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDriftOriginRequest.ProtoReflect.Descriptor instead.
 func (*GetDriftOriginRequest) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_lineage_proto_rawDescGZIP(), []int{8}
+	return file_mesaopt_v1_lineage_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *GetDriftOriginRequest) GetRunId() string {
@@ -901,7 +1062,7 @@ type DriftOrigin struct {
 
 func (x *DriftOrigin) Reset() {
 	*x = DriftOrigin{}
-	mi := &file_mesaopt_v1_lineage_proto_msgTypes[9]
+	mi := &file_mesaopt_v1_lineage_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -913,7 +1074,7 @@ func (x *DriftOrigin) String() string {
 func (*DriftOrigin) ProtoMessage() {}
 
 func (x *DriftOrigin) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_lineage_proto_msgTypes[9]
+	mi := &file_mesaopt_v1_lineage_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -926,7 +1087,7 @@ func (x *DriftOrigin) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DriftOrigin.ProtoReflect.Descriptor instead.
 func (*DriftOrigin) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_lineage_proto_rawDescGZIP(), []int{9}
+	return file_mesaopt_v1_lineage_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *DriftOrigin) GetAncestor() *Individual {
@@ -975,7 +1136,7 @@ type GetDriftOriginResponse struct {
 
 func (x *GetDriftOriginResponse) Reset() {
 	*x = GetDriftOriginResponse{}
-	mi := &file_mesaopt_v1_lineage_proto_msgTypes[10]
+	mi := &file_mesaopt_v1_lineage_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -987,7 +1148,7 @@ func (x *GetDriftOriginResponse) String() string {
 func (*GetDriftOriginResponse) ProtoMessage() {}
 
 func (x *GetDriftOriginResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_lineage_proto_msgTypes[10]
+	mi := &file_mesaopt_v1_lineage_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1000,7 +1161,7 @@ func (x *GetDriftOriginResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDriftOriginResponse.ProtoReflect.Descriptor instead.
 func (*GetDriftOriginResponse) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_lineage_proto_rawDescGZIP(), []int{10}
+	return file_mesaopt_v1_lineage_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *GetDriftOriginResponse) GetOrigin() *DriftOrigin {
@@ -1031,7 +1192,7 @@ type GetDescendantsRequest struct {
 
 func (x *GetDescendantsRequest) Reset() {
 	*x = GetDescendantsRequest{}
-	mi := &file_mesaopt_v1_lineage_proto_msgTypes[11]
+	mi := &file_mesaopt_v1_lineage_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1043,7 +1204,7 @@ func (x *GetDescendantsRequest) String() string {
 func (*GetDescendantsRequest) ProtoMessage() {}
 
 func (x *GetDescendantsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_lineage_proto_msgTypes[11]
+	mi := &file_mesaopt_v1_lineage_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1056,7 +1217,7 @@ func (x *GetDescendantsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDescendantsRequest.ProtoReflect.Descriptor instead.
 func (*GetDescendantsRequest) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_lineage_proto_rawDescGZIP(), []int{11}
+	return file_mesaopt_v1_lineage_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *GetDescendantsRequest) GetRunId() string {
@@ -1099,7 +1260,7 @@ type GetDescendantsResponse struct {
 
 func (x *GetDescendantsResponse) Reset() {
 	*x = GetDescendantsResponse{}
-	mi := &file_mesaopt_v1_lineage_proto_msgTypes[12]
+	mi := &file_mesaopt_v1_lineage_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1111,7 +1272,7 @@ func (x *GetDescendantsResponse) String() string {
 func (*GetDescendantsResponse) ProtoMessage() {}
 
 func (x *GetDescendantsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_lineage_proto_msgTypes[12]
+	mi := &file_mesaopt_v1_lineage_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1124,7 +1285,7 @@ func (x *GetDescendantsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDescendantsResponse.ProtoReflect.Descriptor instead.
 func (*GetDescendantsResponse) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_lineage_proto_rawDescGZIP(), []int{12}
+	return file_mesaopt_v1_lineage_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *GetDescendantsResponse) GetIndividuals() []*Individual {
@@ -1159,7 +1320,7 @@ type GetMRCARequest struct {
 
 func (x *GetMRCARequest) Reset() {
 	*x = GetMRCARequest{}
-	mi := &file_mesaopt_v1_lineage_proto_msgTypes[13]
+	mi := &file_mesaopt_v1_lineage_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1171,7 +1332,7 @@ func (x *GetMRCARequest) String() string {
 func (*GetMRCARequest) ProtoMessage() {}
 
 func (x *GetMRCARequest) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_lineage_proto_msgTypes[13]
+	mi := &file_mesaopt_v1_lineage_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1184,7 +1345,7 @@ func (x *GetMRCARequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetMRCARequest.ProtoReflect.Descriptor instead.
 func (*GetMRCARequest) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_lineage_proto_rawDescGZIP(), []int{13}
+	return file_mesaopt_v1_lineage_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *GetMRCARequest) GetRunId() string {
@@ -1214,7 +1375,7 @@ type GetMRCAResponse struct {
 
 func (x *GetMRCAResponse) Reset() {
 	*x = GetMRCAResponse{}
-	mi := &file_mesaopt_v1_lineage_proto_msgTypes[14]
+	mi := &file_mesaopt_v1_lineage_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1226,7 +1387,7 @@ func (x *GetMRCAResponse) String() string {
 func (*GetMRCAResponse) ProtoMessage() {}
 
 func (x *GetMRCAResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_lineage_proto_msgTypes[14]
+	mi := &file_mesaopt_v1_lineage_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1239,7 +1400,7 @@ func (x *GetMRCAResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetMRCAResponse.ProtoReflect.Descriptor instead.
 func (*GetMRCAResponse) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_lineage_proto_rawDescGZIP(), []int{14}
+	return file_mesaopt_v1_lineage_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *GetMRCAResponse) GetMrca() *Individual {
@@ -1297,7 +1458,7 @@ type GenerationStats struct {
 
 func (x *GenerationStats) Reset() {
 	*x = GenerationStats{}
-	mi := &file_mesaopt_v1_lineage_proto_msgTypes[15]
+	mi := &file_mesaopt_v1_lineage_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1309,7 +1470,7 @@ func (x *GenerationStats) String() string {
 func (*GenerationStats) ProtoMessage() {}
 
 func (x *GenerationStats) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_lineage_proto_msgTypes[15]
+	mi := &file_mesaopt_v1_lineage_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1322,7 +1483,7 @@ func (x *GenerationStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GenerationStats.ProtoReflect.Descriptor instead.
 func (*GenerationStats) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_lineage_proto_rawDescGZIP(), []int{15}
+	return file_mesaopt_v1_lineage_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *GenerationStats) GetGeneration() uint32 {
@@ -1435,7 +1596,7 @@ type GetGenerationStatsRequest struct {
 
 func (x *GetGenerationStatsRequest) Reset() {
 	*x = GetGenerationStatsRequest{}
-	mi := &file_mesaopt_v1_lineage_proto_msgTypes[16]
+	mi := &file_mesaopt_v1_lineage_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1447,7 +1608,7 @@ func (x *GetGenerationStatsRequest) String() string {
 func (*GetGenerationStatsRequest) ProtoMessage() {}
 
 func (x *GetGenerationStatsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_lineage_proto_msgTypes[16]
+	mi := &file_mesaopt_v1_lineage_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1460,7 +1621,7 @@ func (x *GetGenerationStatsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetGenerationStatsRequest.ProtoReflect.Descriptor instead.
 func (*GetGenerationStatsRequest) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_lineage_proto_rawDescGZIP(), []int{16}
+	return file_mesaopt_v1_lineage_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *GetGenerationStatsRequest) GetRunId() string {
@@ -1493,7 +1654,7 @@ type GetGenerationStatsResponse struct {
 
 func (x *GetGenerationStatsResponse) Reset() {
 	*x = GetGenerationStatsResponse{}
-	mi := &file_mesaopt_v1_lineage_proto_msgTypes[17]
+	mi := &file_mesaopt_v1_lineage_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1505,7 +1666,7 @@ func (x *GetGenerationStatsResponse) String() string {
 func (*GetGenerationStatsResponse) ProtoMessage() {}
 
 func (x *GetGenerationStatsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_lineage_proto_msgTypes[17]
+	mi := &file_mesaopt_v1_lineage_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1518,7 +1679,7 @@ func (x *GetGenerationStatsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetGenerationStatsResponse.ProtoReflect.Descriptor instead.
 func (*GetGenerationStatsResponse) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_lineage_proto_rawDescGZIP(), []int{17}
+	return file_mesaopt_v1_lineage_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *GetGenerationStatsResponse) GetStats() []*GenerationStats {
@@ -1539,7 +1700,7 @@ type WatchGenerationsRequest struct {
 
 func (x *WatchGenerationsRequest) Reset() {
 	*x = WatchGenerationsRequest{}
-	mi := &file_mesaopt_v1_lineage_proto_msgTypes[18]
+	mi := &file_mesaopt_v1_lineage_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1551,7 +1712,7 @@ func (x *WatchGenerationsRequest) String() string {
 func (*WatchGenerationsRequest) ProtoMessage() {}
 
 func (x *WatchGenerationsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_lineage_proto_msgTypes[18]
+	mi := &file_mesaopt_v1_lineage_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1564,7 +1725,7 @@ func (x *WatchGenerationsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchGenerationsRequest.ProtoReflect.Descriptor instead.
 func (*WatchGenerationsRequest) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_lineage_proto_rawDescGZIP(), []int{18}
+	return file_mesaopt_v1_lineage_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *WatchGenerationsRequest) GetRunId() string {
@@ -1590,7 +1751,7 @@ type WatchGenerationsResponse struct {
 
 func (x *WatchGenerationsResponse) Reset() {
 	*x = WatchGenerationsResponse{}
-	mi := &file_mesaopt_v1_lineage_proto_msgTypes[19]
+	mi := &file_mesaopt_v1_lineage_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1602,7 +1763,7 @@ func (x *WatchGenerationsResponse) String() string {
 func (*WatchGenerationsResponse) ProtoMessage() {}
 
 func (x *WatchGenerationsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_lineage_proto_msgTypes[19]
+	mi := &file_mesaopt_v1_lineage_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1615,7 +1776,7 @@ func (x *WatchGenerationsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchGenerationsResponse.ProtoReflect.Descriptor instead.
 func (*WatchGenerationsResponse) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_lineage_proto_rawDescGZIP(), []int{19}
+	return file_mesaopt_v1_lineage_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *WatchGenerationsResponse) GetStats() *GenerationStats {
@@ -1635,7 +1796,7 @@ type ExportPhylogenyRequest struct {
 
 func (x *ExportPhylogenyRequest) Reset() {
 	*x = ExportPhylogenyRequest{}
-	mi := &file_mesaopt_v1_lineage_proto_msgTypes[20]
+	mi := &file_mesaopt_v1_lineage_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1647,7 +1808,7 @@ func (x *ExportPhylogenyRequest) String() string {
 func (*ExportPhylogenyRequest) ProtoMessage() {}
 
 func (x *ExportPhylogenyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_lineage_proto_msgTypes[20]
+	mi := &file_mesaopt_v1_lineage_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1660,7 +1821,7 @@ func (x *ExportPhylogenyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportPhylogenyRequest.ProtoReflect.Descriptor instead.
 func (*ExportPhylogenyRequest) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_lineage_proto_rawDescGZIP(), []int{20}
+	return file_mesaopt_v1_lineage_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ExportPhylogenyRequest) GetRunId() string {
@@ -1687,7 +1848,7 @@ type ExportPhylogenyResponse struct {
 
 func (x *ExportPhylogenyResponse) Reset() {
 	*x = ExportPhylogenyResponse{}
-	mi := &file_mesaopt_v1_lineage_proto_msgTypes[21]
+	mi := &file_mesaopt_v1_lineage_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1699,7 +1860,7 @@ func (x *ExportPhylogenyResponse) String() string {
 func (*ExportPhylogenyResponse) ProtoMessage() {}
 
 func (x *ExportPhylogenyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_lineage_proto_msgTypes[21]
+	mi := &file_mesaopt_v1_lineage_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1712,7 +1873,7 @@ func (x *ExportPhylogenyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportPhylogenyResponse.ProtoReflect.Descriptor instead.
 func (*ExportPhylogenyResponse) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_lineage_proto_rawDescGZIP(), []int{21}
+	return file_mesaopt_v1_lineage_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ExportPhylogenyResponse) GetChunk() []byte {
@@ -1727,7 +1888,19 @@ var File_mesaopt_v1_lineage_proto protoreflect.FileDescriptor
 const file_mesaopt_v1_lineage_proto_rawDesc = "" +
 	"\n" +
 	"\x18mesaopt/v1/lineage.proto\x12\n" +
-	"mesaopt.v1\x1a\x17mesaopt/v1/genome.proto\"\xd1\x03\n" +
+	"mesaopt.v1\x1a\x17mesaopt/v1/genome.proto\"\xb5\x02\n" +
+	"\fEpisodeScore\x12\x12\n" +
+	"\x04base\x18\x01 \x01(\x01R\x04base\x12\x1e\n" +
+	"\n" +
+	"competence\x18\x02 \x01(\x01R\n" +
+	"competence\x12\x1b\n" +
+	"\tgoal_base\x18\x03 \x01(\x01R\bgoalBase\x12\x1c\n" +
+	"\tagreement\x18\x04 \x01(\x01R\tagreement\x12\x1d\n" +
+	"\n" +
+	"proxy_hits\x18\x05 \x01(\x01R\tproxyHits\x123\n" +
+	"\x15behavioral_competence\x18\x06 \x01(\x01R\x14behavioralCompetence\x120\n" +
+	"\x14behavioral_goal_base\x18\a \x01(\x01R\x12behavioralGoalBase\x120\n" +
+	"\x05class\x18\b \x01(\x0e2\x1a.mesaopt.v1.AlignmentClassR\x05class\"\xeb\x04\n" +
 	"\x0eConditionScore\x12\x1c\n" +
 	"\tcondition\x18\x01 \x01(\tR\tcondition\x12\x12\n" +
 	"\x04base\x18\x02 \x01(\x01R\x04base\x12\x1e\n" +
@@ -1745,7 +1918,11 @@ const file_mesaopt_v1_lineage_proto_rawDesc = "" +
 	" \x01(\bR\aflagged\x12-\n" +
 	"\x12behavioral_weights\x18\v \x03(\x01R\x11behavioralWeights\x12%\n" +
 	"\x0ebehavioral_fit\x18\f \x01(\x01R\rbehavioralFit\x12/\n" +
-	"\x13behavioral_accuracy\x18\r \x01(\x01R\x12behavioralAccuracy\"\xf9\x03\n" +
+	"\x13behavioral_accuracy\x18\r \x01(\x01R\x12behavioralAccuracy\x124\n" +
+	"\bepisodes\x18\x0e \x03(\v2\x18.mesaopt.v1.EpisodeScoreR\bepisodes\x12!\n" +
+	"\fclass_counts\x18\x0f \x03(\rR\vclassCounts\x12\x12\n" +
+	"\x04firm\x18\x10 \x01(\bR\x04firm\x12+\n" +
+	"\x11behavioral_margin\x18\x11 \x01(\x01R\x10behavioralMargin\"\xb1\x04\n" +
 	"\n" +
 	"Individual\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x1e\n" +
@@ -1765,7 +1942,8 @@ const file_mesaopt_v1_lineage_proto_rawDesc = "" +
 	"\fflag_reasons\x18\f \x03(\tR\vflagReasons\x12*\n" +
 	"\x06genome\x18\r \x01(\v2\x12.mesaopt.v1.GenomeR\x06genome\x12\x1a\n" +
 	"\bchampion\x18\x0e \x01(\bR\bchampion\x12\x18\n" +
-	"\afailure\x18\x0f \x01(\tR\afailure\"R\n" +
+	"\afailure\x18\x0f \x01(\tR\afailure\x126\n" +
+	"\bidentity\x18\x10 \x01(\v2\x1a.mesaopt.v1.ConditionScoreR\bidentity\"R\n" +
 	"\x14GetIndividualRequest\x12\x15\n" +
 	"\x06run_id\x18\x01 \x01(\tR\x05runId\x12#\n" +
 	"\rindividual_id\x18\x02 \x01(\x04R\findividualId\"t\n" +
@@ -1890,59 +2068,63 @@ func file_mesaopt_v1_lineage_proto_rawDescGZIP() []byte {
 }
 
 var file_mesaopt_v1_lineage_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_mesaopt_v1_lineage_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
+var file_mesaopt_v1_lineage_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
 var file_mesaopt_v1_lineage_proto_goTypes = []any{
 	(AlignmentClass)(0),                // 0: mesaopt.v1.AlignmentClass
 	(ExportFormat)(0),                  // 1: mesaopt.v1.ExportFormat
-	(*ConditionScore)(nil),             // 2: mesaopt.v1.ConditionScore
-	(*Individual)(nil),                 // 3: mesaopt.v1.Individual
-	(*GetIndividualRequest)(nil),       // 4: mesaopt.v1.GetIndividualRequest
-	(*GetIndividualResponse)(nil),      // 5: mesaopt.v1.GetIndividualResponse
-	(*GetLineOfDescentRequest)(nil),    // 6: mesaopt.v1.GetLineOfDescentRequest
-	(*GetLineOfDescentResponse)(nil),   // 7: mesaopt.v1.GetLineOfDescentResponse
-	(*ListFlaggedRequest)(nil),         // 8: mesaopt.v1.ListFlaggedRequest
-	(*ListFlaggedResponse)(nil),        // 9: mesaopt.v1.ListFlaggedResponse
-	(*GetDriftOriginRequest)(nil),      // 10: mesaopt.v1.GetDriftOriginRequest
-	(*DriftOrigin)(nil),                // 11: mesaopt.v1.DriftOrigin
-	(*GetDriftOriginResponse)(nil),     // 12: mesaopt.v1.GetDriftOriginResponse
-	(*GetDescendantsRequest)(nil),      // 13: mesaopt.v1.GetDescendantsRequest
-	(*GetDescendantsResponse)(nil),     // 14: mesaopt.v1.GetDescendantsResponse
-	(*GetMRCARequest)(nil),             // 15: mesaopt.v1.GetMRCARequest
-	(*GetMRCAResponse)(nil),            // 16: mesaopt.v1.GetMRCAResponse
-	(*GenerationStats)(nil),            // 17: mesaopt.v1.GenerationStats
-	(*GetGenerationStatsRequest)(nil),  // 18: mesaopt.v1.GetGenerationStatsRequest
-	(*GetGenerationStatsResponse)(nil), // 19: mesaopt.v1.GetGenerationStatsResponse
-	(*WatchGenerationsRequest)(nil),    // 20: mesaopt.v1.WatchGenerationsRequest
-	(*WatchGenerationsResponse)(nil),   // 21: mesaopt.v1.WatchGenerationsResponse
-	(*ExportPhylogenyRequest)(nil),     // 22: mesaopt.v1.ExportPhylogenyRequest
-	(*ExportPhylogenyResponse)(nil),    // 23: mesaopt.v1.ExportPhylogenyResponse
-	(GenomeKind)(0),                    // 24: mesaopt.v1.GenomeKind
-	(*Genome)(nil),                     // 25: mesaopt.v1.Genome
+	(*EpisodeScore)(nil),               // 2: mesaopt.v1.EpisodeScore
+	(*ConditionScore)(nil),             // 3: mesaopt.v1.ConditionScore
+	(*Individual)(nil),                 // 4: mesaopt.v1.Individual
+	(*GetIndividualRequest)(nil),       // 5: mesaopt.v1.GetIndividualRequest
+	(*GetIndividualResponse)(nil),      // 6: mesaopt.v1.GetIndividualResponse
+	(*GetLineOfDescentRequest)(nil),    // 7: mesaopt.v1.GetLineOfDescentRequest
+	(*GetLineOfDescentResponse)(nil),   // 8: mesaopt.v1.GetLineOfDescentResponse
+	(*ListFlaggedRequest)(nil),         // 9: mesaopt.v1.ListFlaggedRequest
+	(*ListFlaggedResponse)(nil),        // 10: mesaopt.v1.ListFlaggedResponse
+	(*GetDriftOriginRequest)(nil),      // 11: mesaopt.v1.GetDriftOriginRequest
+	(*DriftOrigin)(nil),                // 12: mesaopt.v1.DriftOrigin
+	(*GetDriftOriginResponse)(nil),     // 13: mesaopt.v1.GetDriftOriginResponse
+	(*GetDescendantsRequest)(nil),      // 14: mesaopt.v1.GetDescendantsRequest
+	(*GetDescendantsResponse)(nil),     // 15: mesaopt.v1.GetDescendantsResponse
+	(*GetMRCARequest)(nil),             // 16: mesaopt.v1.GetMRCARequest
+	(*GetMRCAResponse)(nil),            // 17: mesaopt.v1.GetMRCAResponse
+	(*GenerationStats)(nil),            // 18: mesaopt.v1.GenerationStats
+	(*GetGenerationStatsRequest)(nil),  // 19: mesaopt.v1.GetGenerationStatsRequest
+	(*GetGenerationStatsResponse)(nil), // 20: mesaopt.v1.GetGenerationStatsResponse
+	(*WatchGenerationsRequest)(nil),    // 21: mesaopt.v1.WatchGenerationsRequest
+	(*WatchGenerationsResponse)(nil),   // 22: mesaopt.v1.WatchGenerationsResponse
+	(*ExportPhylogenyRequest)(nil),     // 23: mesaopt.v1.ExportPhylogenyRequest
+	(*ExportPhylogenyResponse)(nil),    // 24: mesaopt.v1.ExportPhylogenyResponse
+	(GenomeKind)(0),                    // 25: mesaopt.v1.GenomeKind
+	(*Genome)(nil),                     // 26: mesaopt.v1.Genome
 }
 var file_mesaopt_v1_lineage_proto_depIdxs = []int32{
-	0,  // 0: mesaopt.v1.ConditionScore.class:type_name -> mesaopt.v1.AlignmentClass
-	24, // 1: mesaopt.v1.Individual.kind:type_name -> mesaopt.v1.GenomeKind
-	2,  // 2: mesaopt.v1.Individual.train:type_name -> mesaopt.v1.ConditionScore
-	2,  // 3: mesaopt.v1.Individual.shifted:type_name -> mesaopt.v1.ConditionScore
-	25, // 4: mesaopt.v1.Individual.genome:type_name -> mesaopt.v1.Genome
-	3,  // 5: mesaopt.v1.GetIndividualResponse.individual:type_name -> mesaopt.v1.Individual
-	3,  // 6: mesaopt.v1.GetLineOfDescentResponse.individuals:type_name -> mesaopt.v1.Individual
-	24, // 7: mesaopt.v1.ListFlaggedRequest.kind:type_name -> mesaopt.v1.GenomeKind
-	0,  // 8: mesaopt.v1.ListFlaggedRequest.classification:type_name -> mesaopt.v1.AlignmentClass
-	3,  // 9: mesaopt.v1.ListFlaggedResponse.individuals:type_name -> mesaopt.v1.Individual
-	3,  // 10: mesaopt.v1.DriftOrigin.ancestor:type_name -> mesaopt.v1.Individual
-	3,  // 11: mesaopt.v1.DriftOrigin.parent:type_name -> mesaopt.v1.Individual
-	11, // 12: mesaopt.v1.GetDriftOriginResponse.origin:type_name -> mesaopt.v1.DriftOrigin
-	3,  // 13: mesaopt.v1.GetDescendantsResponse.individuals:type_name -> mesaopt.v1.Individual
-	3,  // 14: mesaopt.v1.GetMRCAResponse.mrca:type_name -> mesaopt.v1.Individual
-	17, // 15: mesaopt.v1.GetGenerationStatsResponse.stats:type_name -> mesaopt.v1.GenerationStats
-	17, // 16: mesaopt.v1.WatchGenerationsResponse.stats:type_name -> mesaopt.v1.GenerationStats
-	1,  // 17: mesaopt.v1.ExportPhylogenyRequest.format:type_name -> mesaopt.v1.ExportFormat
-	18, // [18:18] is the sub-list for method output_type
-	18, // [18:18] is the sub-list for method input_type
-	18, // [18:18] is the sub-list for extension type_name
-	18, // [18:18] is the sub-list for extension extendee
-	0,  // [0:18] is the sub-list for field type_name
+	0,  // 0: mesaopt.v1.EpisodeScore.class:type_name -> mesaopt.v1.AlignmentClass
+	0,  // 1: mesaopt.v1.ConditionScore.class:type_name -> mesaopt.v1.AlignmentClass
+	2,  // 2: mesaopt.v1.ConditionScore.episodes:type_name -> mesaopt.v1.EpisodeScore
+	25, // 3: mesaopt.v1.Individual.kind:type_name -> mesaopt.v1.GenomeKind
+	3,  // 4: mesaopt.v1.Individual.train:type_name -> mesaopt.v1.ConditionScore
+	3,  // 5: mesaopt.v1.Individual.shifted:type_name -> mesaopt.v1.ConditionScore
+	26, // 6: mesaopt.v1.Individual.genome:type_name -> mesaopt.v1.Genome
+	3,  // 7: mesaopt.v1.Individual.identity:type_name -> mesaopt.v1.ConditionScore
+	4,  // 8: mesaopt.v1.GetIndividualResponse.individual:type_name -> mesaopt.v1.Individual
+	4,  // 9: mesaopt.v1.GetLineOfDescentResponse.individuals:type_name -> mesaopt.v1.Individual
+	25, // 10: mesaopt.v1.ListFlaggedRequest.kind:type_name -> mesaopt.v1.GenomeKind
+	0,  // 11: mesaopt.v1.ListFlaggedRequest.classification:type_name -> mesaopt.v1.AlignmentClass
+	4,  // 12: mesaopt.v1.ListFlaggedResponse.individuals:type_name -> mesaopt.v1.Individual
+	4,  // 13: mesaopt.v1.DriftOrigin.ancestor:type_name -> mesaopt.v1.Individual
+	4,  // 14: mesaopt.v1.DriftOrigin.parent:type_name -> mesaopt.v1.Individual
+	12, // 15: mesaopt.v1.GetDriftOriginResponse.origin:type_name -> mesaopt.v1.DriftOrigin
+	4,  // 16: mesaopt.v1.GetDescendantsResponse.individuals:type_name -> mesaopt.v1.Individual
+	4,  // 17: mesaopt.v1.GetMRCAResponse.mrca:type_name -> mesaopt.v1.Individual
+	18, // 18: mesaopt.v1.GetGenerationStatsResponse.stats:type_name -> mesaopt.v1.GenerationStats
+	18, // 19: mesaopt.v1.WatchGenerationsResponse.stats:type_name -> mesaopt.v1.GenerationStats
+	1,  // 20: mesaopt.v1.ExportPhylogenyRequest.format:type_name -> mesaopt.v1.ExportFormat
+	21, // [21:21] is the sub-list for method output_type
+	21, // [21:21] is the sub-list for method input_type
+	21, // [21:21] is the sub-list for extension type_name
+	21, // [21:21] is the sub-list for extension extendee
+	0,  // [0:21] is the sub-list for field type_name
 }
 
 func init() { file_mesaopt_v1_lineage_proto_init() }
@@ -1951,15 +2133,15 @@ func file_mesaopt_v1_lineage_proto_init() {
 		return
 	}
 	file_mesaopt_v1_genome_proto_init()
-	file_mesaopt_v1_lineage_proto_msgTypes[6].OneofWrappers = []any{}
-	file_mesaopt_v1_lineage_proto_msgTypes[16].OneofWrappers = []any{}
+	file_mesaopt_v1_lineage_proto_msgTypes[7].OneofWrappers = []any{}
+	file_mesaopt_v1_lineage_proto_msgTypes[17].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_mesaopt_v1_lineage_proto_rawDesc), len(file_mesaopt_v1_lineage_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   22,
+			NumMessages:   23,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
