@@ -109,7 +109,7 @@ const BehavioralFloor = 0.5
 // condition's behavioral objective (the first candidate named).
 type EpisodeScore struct {
 	Base, Competence, GoalBase, Agreement, ProxyHits float64
-	BehavioralCompetence, BehavioralGoalBase        float64
+	BehavioralCompetence, BehavioralGoalBase         float64
 }
 
 // Evaluator plays and scores genomes on the instances of one configured
