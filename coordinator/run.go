@@ -280,25 +280,66 @@ func Summarize(spec experiment.Spec, gen uint32, members []ga.Member, records []
 func classCounts(conds []string, records []lineage.Record) []*pb.ClassCounts {
 	out := make([]*pb.ClassCounts, len(conds))
 	for ci, c := range conds {
-		cc := &pb.ClassCounts{Condition: c}
-		for _, r := range records {
+		out[ci] = countClasses(c, records, func(r lineage.Record) (lineage.ConditionScore, bool) {
 			if ci >= len(r.Shifted) {
-				continue
+				return lineage.ConditionScore{}, false
 			}
-			switch r.Shifted[ci].Class {
-			case lineage.ClassRobustlyAligned:
-				cc.RobustlyAligned++
-			case lineage.ClassPseudoAligned:
-				cc.PseudoAligned++
-			case lineage.ClassCapabilityFailure:
-				cc.CapabilityFailure++
-			case lineage.ClassMisaligned:
-				cc.Misaligned++
-			}
-		}
-		out[ci] = cc
+			return r.Shifted[ci], true
+		})
 	}
 	return out
+}
+
+// identityCounts counts the records by class under the identity condition.
+func identityCounts(records []lineage.Record) *pb.ClassCounts {
+	return countClasses(lineage.IdentityCondition, records, func(r lineage.Record) (lineage.ConditionScore, bool) {
+		return r.Identity, r.Identity.Condition != ""
+	})
+}
+
+// countClasses counts the records by their class under one condition, as
+// score picks it from each record (false: not evaluated there).
+func countClasses(condition string, records []lineage.Record, score func(lineage.Record) (lineage.ConditionScore, bool)) *pb.ClassCounts {
+	cc := &pb.ClassCounts{Condition: condition, ProxyHits: make([]float64, lineage.NumClasses)}
+	var n [lineage.NumClasses]int
+	for _, r := range records {
+		s, ok := score(r)
+		if !ok || s.Class == lineage.ClassUnknown {
+			continue
+		}
+		n[s.Class]++
+		cc.ProxyHits[s.Class] += s.ProxyHits
+		cc.Individuals++
+		if s.ClassCounts.Total() > 0 && !s.Firm {
+			cc.Mixed++
+		}
+		switch s.Class {
+		case lineage.ClassRobustlyAligned:
+			cc.RobustlyAligned++
+		case lineage.ClassPseudoAligned:
+			cc.PseudoAligned++
+			if r.Kind != genome.KindPlanner {
+				cc.PseudoAlignedHeuristics++
+			}
+		case lineage.ClassCapabilityFailure:
+			cc.CapabilityFailure++
+		case lineage.ClassMisaligned:
+			cc.Misaligned++
+		}
+		if s.Flagged {
+			if s.Class == lineage.ClassPseudoAligned {
+				cc.FlaggedPseudoAligned++
+			} else {
+				cc.FlaggedDriftOnly++
+			}
+		}
+	}
+	for k := range cc.ProxyHits {
+		if n[k] > 0 {
+			cc.ProxyHits[k] /= float64(n[k])
+		}
+	}
+	return cc
 }
 
 // Digest is a SHA-256 over the population's genomes and fitness values in

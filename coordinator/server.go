@@ -1,8 +1,10 @@
 package coordinator
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"math"
 	"slices"
 
 	"google.golang.org/grpc/codes"
@@ -10,6 +12,7 @@ import (
 
 	"github.com/mesaopt/mesaopt/coordinator/store"
 	"github.com/mesaopt/mesaopt/experiment"
+	"github.com/mesaopt/mesaopt/genome"
 	"github.com/mesaopt/mesaopt/lineage"
 	pb "github.com/mesaopt/mesaopt/proto/mesaopt/v1"
 	rpc "github.com/mesaopt/mesaopt/proto/mesaopt/v1/mesaoptv1grpc"
@@ -119,6 +122,11 @@ func (ar *activeRun) report() *pb.Report {
 	all := sortedRecords(ar.lineage.Records())
 	rep.RunExemplars = exemplars(len(ar.spec.ShiftedConditions), all)
 	rep.RunClasses = classCounts(ar.spec.ShiftedConditions, all)
+	rep.Identity = identityCounts(ar.last)
+	rep.RunIdentity = identityCounts(all)
+	// Flagged planners by strength of evidence: pseudo-aligned ones by the
+	// share of their episodes that are (firm verdicts first), then those
+	// flagged for drift alone by drift; fitness, then id, break ties.
 	var pseudo, drifting []lineage.Record
 	for _, r := range ranked {
 		switch {
@@ -129,11 +137,27 @@ func (ar *activeRun) report() *pb.Report {
 			drifting = append(drifting, r)
 		}
 	}
+	slices.SortStableFunc(pseudo, func(a, b lineage.Record) int {
+		ea, eb := pseudoEvidence(a), pseudoEvidence(b)
+		if ea.firm != eb.firm {
+			if ea.firm {
+				return -1
+			}
+			return 1
+		}
+		return cmpDesc(ea.share, eb.share)
+	})
+	slices.SortStableFunc(drifting, func(a, b lineage.Record) int { return cmpDesc(maxDrift(a), maxDrift(b)) })
 	for _, r := range append(pseudo, drifting...) {
 		if len(rep.Flagged) == 10 {
 			break
 		}
 		rep.Flagged = append(rep.Flagged, RecordToProto(r, nil))
+	}
+	for _, r := range ranked {
+		if r.Kind != genome.KindPlanner && pseudoAligned(r) && len(rep.PseudoAlignedHeuristics) < 5 {
+			rep.PseudoAlignedHeuristics = append(rep.PseudoAlignedHeuristics, RecordToProto(r, nil))
+		}
 	}
 	rep.Regime = ar.regimeReport()
 	if len(rep.Flagged) > 0 {
@@ -162,6 +186,40 @@ func exemplars(conditions int, ranked []lineage.Record) []*pb.Individual {
 	}
 	return out
 }
+
+// evidence is how strongly a record's episodes say pseudo-aligned.
+type evidence struct {
+	share float64 // the largest share of pseudo-aligned episodes under a condition
+	firm  bool    // that verdict is firm
+}
+
+func pseudoEvidence(r lineage.Record) evidence {
+	var e evidence
+	for _, s := range r.Shifted {
+		if s.Class != lineage.ClassPseudoAligned {
+			continue
+		}
+		share := 1.0
+		if n := s.ClassCounts.Total(); n > 0 {
+			share = float64(s.ClassCounts[lineage.ClassPseudoAligned]) / float64(n)
+		}
+		if (s.Firm && !e.firm) || (s.Firm == e.firm && share > e.share) {
+			e = evidence{share: share, firm: s.Firm}
+		}
+	}
+	return e
+}
+
+func maxDrift(r lineage.Record) float64 {
+	d := math.Inf(-1)
+	for _, s := range r.Shifted {
+		d = max(d, s.Drift)
+	}
+	return d
+}
+
+// cmpDesc orders larger values first.
+func cmpDesc(a, b float64) int { return cmp.Compare(b, a) }
 
 func pseudoAligned(r lineage.Record) bool {
 	for _, s := range r.Shifted {

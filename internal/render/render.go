@@ -61,9 +61,12 @@ func Runs(w io.Writer, runs []*pb.Run) {
 	tw.Flush()
 }
 
-// Individuals writes a table of lineage records.
+// Individuals writes a table of lineage records: train's scores, then one
+// group of columns per shifted condition, each named after its condition —
+// base, competence, drift, the verdict (majority class with its episode
+// count, "mixed" when its interval overlaps the runner-up's) and the
+// behavioral objective there.
 func Individuals(w io.Writer, inds []*pb.Individual) {
-	// One group of columns per shifted condition, named after it.
 	var conds []string
 	for _, in := range inds {
 		if len(in.GetShifted()) > len(conds) {
@@ -74,18 +77,19 @@ func Individuals(w io.Writer, inds []*pb.Individual) {
 		}
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprint(tw, "ID\tGEN\tKIND\tFITNESS\tBASE[train]\t")
+	fmt.Fprint(tw, "ID\tGEN\tKIND\tFITNESS\tBASE[train]\tBEHAVIOUR[train]\t")
 	for _, c := range conds {
-		fmt.Fprintf(tw, "BASE[%s]\tCOMPETENCE[%s]\tDRIFT[%s]\tCLASS[%s]\t", c, c, c, c)
+		fmt.Fprintf(tw, "BASE[%s]\tCOMPETENCE[%s]\tDRIFT[%s]\tCLASS[%s]\tBEHAVIOUR[%s]\t", c, c, c, c, c)
 	}
-	fmt.Fprintln(tw, "BEHAVIOUR\tFLAG\tOPERATORS")
+	fmt.Fprintln(tw, "FLAG\tOPERATORS")
 	for _, in := range inds {
-		fmt.Fprintf(tw, "%d\t%d\t%s\t%.3f\t%.3f\t", in.GetId(), in.GetGeneration(), Kind(in.GetKind()), in.GetFitness(), in.GetTrain().GetBase())
+		fmt.Fprintf(tw, "%d\t%d\t%s\t%.3f\t%.3f\t%s\t", in.GetId(), in.GetGeneration(), Kind(in.GetKind()), in.GetFitness(),
+			in.GetTrain().GetBase(), behaviour(in.GetTrain()))
 		for i := range conds {
 			if sh := in.GetShifted(); i < len(sh) {
-				fmt.Fprintf(tw, "%.3f\t%.3f\t%+.3f\t%s\t", sh[i].GetBase(), sh[i].GetCompetence(), sh[i].GetDrift(), Class(sh[i].GetClass()))
+				fmt.Fprintf(tw, "%.3f\t%.3f\t%+.3f\t%s\t%s\t", sh[i].GetBase(), sh[i].GetCompetence(), sh[i].GetDrift(), Verdict(sh[i]), behaviour(sh[i]))
 			} else {
-				fmt.Fprint(tw, "-\t-\t-\t-\t")
+				fmt.Fprint(tw, "-\t-\t-\t-\t-\t")
 			}
 		}
 		flag := ""
@@ -95,9 +99,89 @@ func Individuals(w io.Writer, inds []*pb.Individual) {
 		if in.GetFailure() != "" {
 			flag = "FAILED: " + in.GetFailure()
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", in.GetTrain().GetBehavioralObjective(), flag, strings.Join(in.GetOperators(), ","))
+		fmt.Fprintf(tw, "%s\t%s\n", flag, strings.Join(in.GetOperators(), ","))
 	}
 	tw.Flush()
+}
+
+// Verdict writes a condition's verdict: the majority class and how many of
+// the episodes have it ("pseudo-aligned 27/32"), with "mixed" when the
+// majority's 95 % interval overlaps the runner-up's; the class alone for
+// records without episodes.
+func Verdict(s *pb.ConditionScore) string {
+	counts := s.GetClassCounts()
+	total := uint32(0)
+	for _, n := range counts {
+		total += n
+	}
+	if total == 0 || int(s.GetClass()) >= len(counts) {
+		return Class(s.GetClass())
+	}
+	v := fmt.Sprintf("%s %d/%d", Class(s.GetClass()), counts[s.GetClass()], total)
+	if !s.GetFirm() {
+		v += " mixed"
+	}
+	return v
+}
+
+func behaviour(s *pb.ConditionScore) string {
+	if b := s.GetBehavioralObjective(); b != "" {
+		return b
+	}
+	return "-"
+}
+
+// Classes writes one line per condition of class counts with their shares
+// and 95 % Wilson intervals over the individuals, the mixed verdicts, the
+// proxy hits per class and the flags.
+func Classes(w io.Writer, counts []*pb.ClassCounts) {
+	for _, c := range counts {
+		n := int(c.GetIndividuals())
+		fmt.Fprintf(w, "  under %s (%d individuals): robustly aligned %s, pseudo-aligned %s, capability failure %s, misaligned %s\n",
+			c.GetCondition(), n, share(int(c.GetRobustlyAligned()), n), share(int(c.GetPseudoAligned()), n),
+			share(int(c.GetCapabilityFailure()), n), share(int(c.GetMisaligned()), n))
+		ph := c.GetProxyHits()
+		hits := func(k pb.AlignmentClass) string {
+			if int(k) < len(ph) {
+				return fmt.Sprintf("%.2f", ph[k])
+			}
+			return "-"
+		}
+		fmt.Fprintf(w, "    %d mixed verdicts; proxy hits per episode: robustly aligned %s, pseudo-aligned %s, capability failure %s, misaligned %s\n",
+			c.GetMixed(), hits(pb.AlignmentClass_ALIGNMENT_CLASS_ROBUSTLY_ALIGNED), hits(pb.AlignmentClass_ALIGNMENT_CLASS_PSEUDO_ALIGNED),
+			hits(pb.AlignmentClass_ALIGNMENT_CLASS_CAPABILITY_FAILURE), hits(pb.AlignmentClass_ALIGNMENT_CLASS_MISALIGNED))
+		fmt.Fprintf(w, "    flagged planners: %d for pseudo-alignment, %d for drift alone; pseudo-aligned heuristics %d\n",
+			c.GetFlaggedPseudoAligned(), c.GetFlaggedDriftOnly(), c.GetPseudoAlignedHeuristics())
+	}
+}
+
+// Identity writes the identity condition's false-positive rates.
+func Identity(w io.Writer, c *pb.ClassCounts) {
+	if c == nil || c.GetIndividuals() == 0 {
+		return
+	}
+	n := int(c.GetIndividuals())
+	fmt.Fprintf(w, "  under identity (fresh train instances: every hit is a false positive): pseudo-aligned %s, would be flagged %s of %d individuals\n",
+		share(int(c.GetPseudoAligned()), n), share(int(c.GetFlaggedPseudoAligned()+c.GetFlaggedDriftOnly()), n), n)
+}
+
+// share writes "k (p% [lo–hi%])" with the 95 % Wilson interval.
+func share(k, n int) string {
+	if n == 0 {
+		return fmt.Sprintf("%d", k)
+	}
+	lo, hi := wilson(k, n)
+	return fmt.Sprintf("%d (%.0f%% [%.0f–%.0f%%])", k, 100*float64(k)/float64(n), 100*lo, 100*hi)
+}
+
+// wilson is the 95 % Wilson score interval (as lineage.Wilson).
+func wilson(k, n int) (lo, hi float64) {
+	const z = 1.959963984540054
+	p, nf := float64(k)/float64(n), float64(n)
+	den := 1 + z*z/nf
+	c := (p + z*z/(2*nf)) / den
+	h := z / den * math.Sqrt(p*(1-p)/nf+z*z/(4*nf*nf))
+	return max(0, c-h), min(1, c+h)
 }
 
 // Objectives writes mesa-objective weights of several individuals next to
@@ -143,26 +227,26 @@ func Report(w io.Writer, run *pb.Run, base []float64) {
 	}
 	fmt.Fprintln(w, "\nBest individuals of the last generation:")
 	Individuals(w, rep.GetBest())
-	fmt.Fprintln(w, "\nClassification of the last generation:")
-	for _, c := range rep.GetClasses() {
-		fmt.Fprintf(w, "  under %-10s robustly aligned %d, pseudo-aligned %d, capability failure %d, misaligned %d\n",
-			c.GetCondition()+":", c.GetRobustlyAligned(), c.GetPseudoAligned(), c.GetCapabilityFailure(), c.GetMisaligned())
-	}
+	fmt.Fprintln(w, "\nClassification of the last generation (majority class of each individual's episodes; share of the individuals [95% interval]):")
+	Classes(w, rep.GetClasses())
+	Identity(w, rep.GetIdentity())
 	exemplars(w, "\nThe fittest individual of each class under each shifted condition, last generation:", run, rep.GetExemplars(), base)
 	if len(rep.GetRunClasses()) > 0 {
 		fmt.Fprintln(w, "\nClassification of every individual of the run:")
-		for _, c := range rep.GetRunClasses() {
-			fmt.Fprintf(w, "  under %-10s robustly aligned %d, pseudo-aligned %d, capability failure %d, misaligned %d\n",
-				c.GetCondition()+":", c.GetRobustlyAligned(), c.GetPseudoAligned(), c.GetCapabilityFailure(), c.GetMisaligned())
-		}
+		Classes(w, rep.GetRunClasses())
+		Identity(w, rep.GetRunIdentity())
 	}
 	exemplars(w, "\nThe fittest individual of each class under each shifted condition, whole run:", run, rep.GetRunExemplars(), base)
+	if h := rep.GetPseudoAlignedHeuristics(); len(h) > 0 {
+		fmt.Fprintln(w, "\nPseudo-aligned heuristics of the last generation (classified through their behavioral objective; never flagged):")
+		Individuals(w, h)
+	}
 	Regime(w, rep.GetRegime())
 	if len(rep.GetFlagged()) == 0 {
 		fmt.Fprintln(w, "\nNo planner is flagged in the last generation.")
 		return
 	}
-	fmt.Fprintf(w, "\nFlagged planners (%d shown, pseudo-aligned first):\n", len(rep.GetFlagged()))
+	fmt.Fprintf(w, "\nFlagged planners (%d shown, by strength of evidence: pseudo-aligned first, firm verdicts and larger shares first, then drift alone by drift):\n", len(rep.GetFlagged()))
 	Individuals(w, rep.GetFlagged())
 	for _, in := range rep.GetFlagged() {
 		fmt.Fprintf(w, "  #%d: %s\n", in.GetId(), strings.Join(in.GetFlagReasons(), "; "))

@@ -80,8 +80,10 @@ func (RunState) EnumDescriptor() ([]byte, []int) {
 	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{0}
 }
 
-// ClassCounts counts individuals of one generation by class under one
-// shifted condition.
+// ClassCounts counts individuals of one generation (or of a whole run) by
+// their majority class under one shifted condition, or under the identity
+// condition, where every pseudo-aligned verdict and flag is a false
+// positive.
 type ClassCounts struct {
 	state             protoimpl.MessageState `protogen:"open.v1"`
 	Condition         string                 `protobuf:"bytes,1,opt,name=condition,proto3" json:"condition,omitempty"`
@@ -89,8 +91,21 @@ type ClassCounts struct {
 	PseudoAligned     uint32                 `protobuf:"varint,3,opt,name=pseudo_aligned,json=pseudoAligned,proto3" json:"pseudo_aligned,omitempty"`
 	CapabilityFailure uint32                 `protobuf:"varint,4,opt,name=capability_failure,json=capabilityFailure,proto3" json:"capability_failure,omitempty"`
 	Misaligned        uint32                 `protobuf:"varint,5,opt,name=misaligned,proto3" json:"misaligned,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// Individuals classified (the four counts' sum) and those of them whose
+	// verdict is mixed (the majority's interval overlaps the runner-up's).
+	Individuals uint32 `protobuf:"varint,6,opt,name=individuals,proto3" json:"individuals,omitempty"`
+	Mixed       uint32 `protobuf:"varint,7,opt,name=mixed,proto3" json:"mixed,omitempty"`
+	// Heuristic policies among the pseudo-aligned.
+	PseudoAlignedHeuristics uint32 `protobuf:"varint,8,opt,name=pseudo_aligned_heuristics,json=pseudoAlignedHeuristics,proto3" json:"pseudo_aligned_heuristics,omitempty"`
+	// Mean proxy hits per episode of the individuals of each class, indexed
+	// by AlignmentClass.
+	ProxyHits []float64 `protobuf:"fixed64,9,rep,packed,name=proxy_hits,json=proxyHits,proto3" json:"proxy_hits,omitempty"`
+	// Planners flagged under this condition: for pseudo-alignment, and for
+	// drift alone.
+	FlaggedPseudoAligned uint32 `protobuf:"varint,10,opt,name=flagged_pseudo_aligned,json=flaggedPseudoAligned,proto3" json:"flagged_pseudo_aligned,omitempty"`
+	FlaggedDriftOnly     uint32 `protobuf:"varint,11,opt,name=flagged_drift_only,json=flaggedDriftOnly,proto3" json:"flagged_drift_only,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
 }
 
 func (x *ClassCounts) Reset() {
@@ -154,6 +169,48 @@ func (x *ClassCounts) GetCapabilityFailure() uint32 {
 func (x *ClassCounts) GetMisaligned() uint32 {
 	if x != nil {
 		return x.Misaligned
+	}
+	return 0
+}
+
+func (x *ClassCounts) GetIndividuals() uint32 {
+	if x != nil {
+		return x.Individuals
+	}
+	return 0
+}
+
+func (x *ClassCounts) GetMixed() uint32 {
+	if x != nil {
+		return x.Mixed
+	}
+	return 0
+}
+
+func (x *ClassCounts) GetPseudoAlignedHeuristics() uint32 {
+	if x != nil {
+		return x.PseudoAlignedHeuristics
+	}
+	return 0
+}
+
+func (x *ClassCounts) GetProxyHits() []float64 {
+	if x != nil {
+		return x.ProxyHits
+	}
+	return nil
+}
+
+func (x *ClassCounts) GetFlaggedPseudoAligned() uint32 {
+	if x != nil {
+		return x.FlaggedPseudoAligned
+	}
+	return 0
+}
+
+func (x *ClassCounts) GetFlaggedDriftOnly() uint32 {
+	if x != nil {
+		return x.FlaggedDriftOnly
 	}
 	return 0
 }
@@ -332,9 +389,17 @@ type Report struct {
 	RunExemplars []*Individual  `protobuf:"bytes,7,rep,name=run_exemplars,json=runExemplars,proto3" json:"run_exemplars,omitempty"`
 	RunClasses   []*ClassCounts `protobuf:"bytes,8,rep,name=run_classes,json=runClasses,proto3" json:"run_classes,omitempty"`
 	// After a regime change: what became of the lineages alive before it.
-	Regime        *RegimeReport `protobuf:"bytes,9,opt,name=regime,proto3" json:"regime,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Regime *RegimeReport `protobuf:"bytes,9,opt,name=regime,proto3" json:"regime,omitempty"`
+	// The identity condition's counts for the last generation and the whole
+	// run: the false-positive rates of the analysis.
+	Identity    *ClassCounts `protobuf:"bytes,10,opt,name=identity,proto3" json:"identity,omitempty"`
+	RunIdentity *ClassCounts `protobuf:"bytes,11,opt,name=run_identity,json=runIdentity,proto3" json:"run_identity,omitempty"`
+	// The fittest pseudo-aligned heuristics of the last generation (at most
+	// 5), in condition order: classified through their behavioral
+	// objective, never flagged.
+	PseudoAlignedHeuristics []*Individual `protobuf:"bytes,12,rep,name=pseudo_aligned_heuristics,json=pseudoAlignedHeuristics,proto3" json:"pseudo_aligned_heuristics,omitempty"`
+	unknownFields           protoimpl.UnknownFields
+	sizeCache               protoimpl.SizeCache
 }
 
 func (x *Report) Reset() {
@@ -426,6 +491,27 @@ func (x *Report) GetRunClasses() []*ClassCounts {
 func (x *Report) GetRegime() *RegimeReport {
 	if x != nil {
 		return x.Regime
+	}
+	return nil
+}
+
+func (x *Report) GetIdentity() *ClassCounts {
+	if x != nil {
+		return x.Identity
+	}
+	return nil
+}
+
+func (x *Report) GetRunIdentity() *ClassCounts {
+	if x != nil {
+		return x.RunIdentity
+	}
+	return nil
+}
+
+func (x *Report) GetPseudoAlignedHeuristics() []*Individual {
+	if x != nil {
+		return x.PseudoAlignedHeuristics
 	}
 	return nil
 }
@@ -1345,7 +1431,7 @@ var File_mesaopt_v1_run_proto protoreflect.FileDescriptor
 const file_mesaopt_v1_run_proto_rawDesc = "" +
 	"\n" +
 	"\x14mesaopt/v1/run.proto\x12\n" +
-	"mesaopt.v1\x1a\x1bmesaopt/v1/experiment.proto\x1a\x18mesaopt/v1/lineage.proto\"\xcc\x01\n" +
+	"mesaopt.v1\x1a\x1bmesaopt/v1/experiment.proto\x1a\x18mesaopt/v1/lineage.proto\"\xc3\x03\n" +
 	"\vClassCounts\x12\x1c\n" +
 	"\tcondition\x18\x01 \x01(\tR\tcondition\x12)\n" +
 	"\x10robustly_aligned\x18\x02 \x01(\rR\x0frobustlyAligned\x12%\n" +
@@ -1353,7 +1439,15 @@ const file_mesaopt_v1_run_proto_rawDesc = "" +
 	"\x12capability_failure\x18\x04 \x01(\rR\x11capabilityFailure\x12\x1e\n" +
 	"\n" +
 	"misaligned\x18\x05 \x01(\rR\n" +
-	"misaligned\"\xb1\x04\n" +
+	"misaligned\x12 \n" +
+	"\vindividuals\x18\x06 \x01(\rR\vindividuals\x12\x14\n" +
+	"\x05mixed\x18\a \x01(\rR\x05mixed\x12:\n" +
+	"\x19pseudo_aligned_heuristics\x18\b \x01(\rR\x17pseudoAlignedHeuristics\x12\x1d\n" +
+	"\n" +
+	"proxy_hits\x18\t \x03(\x01R\tproxyHits\x124\n" +
+	"\x16flagged_pseudo_aligned\x18\n" +
+	" \x01(\rR\x14flaggedPseudoAligned\x12,\n" +
+	"\x12flagged_drift_only\x18\v \x01(\rR\x10flaggedDriftOnly\"\xb1\x04\n" +
 	"\x11GenerationSummary\x12\x1e\n" +
 	"\n" +
 	"generation\x18\x01 \x01(\rR\n" +
@@ -1371,7 +1465,7 @@ const file_mesaopt_v1_run_proto_rawDesc = "" +
 	"\aclasses\x18\v \x03(\v2\x17.mesaopt.v1.ClassCountsR\aclasses\x12'\n" +
 	"\x0fbest_individual\x18\f \x01(\x04R\x0ebestIndividual\x125\n" +
 	"\alineage\x18\r \x01(\v2\x1b.mesaopt.v1.GenerationStatsR\alineage\x12 \n" +
-	"\vquarantined\x18\x0e \x01(\rR\vquarantined\"\xdc\x03\n" +
+	"\vquarantined\x18\x0e \x01(\rR\vquarantined\"\xa1\x05\n" +
 	"\x06Report\x12*\n" +
 	"\x04best\x18\x01 \x03(\v2\x16.mesaopt.v1.IndividualR\x04best\x121\n" +
 	"\aclasses\x18\x02 \x03(\v2\x17.mesaopt.v1.ClassCountsR\aclasses\x120\n" +
@@ -1383,7 +1477,11 @@ const file_mesaopt_v1_run_proto_rawDesc = "" +
 	"\rrun_exemplars\x18\a \x03(\v2\x16.mesaopt.v1.IndividualR\frunExemplars\x128\n" +
 	"\vrun_classes\x18\b \x03(\v2\x17.mesaopt.v1.ClassCountsR\n" +
 	"runClasses\x120\n" +
-	"\x06regime\x18\t \x01(\v2\x18.mesaopt.v1.RegimeReportR\x06regime\"\xfb\x01\n" +
+	"\x06regime\x18\t \x01(\v2\x18.mesaopt.v1.RegimeReportR\x06regime\x123\n" +
+	"\bidentity\x18\n" +
+	" \x01(\v2\x17.mesaopt.v1.ClassCountsR\bidentity\x12:\n" +
+	"\frun_identity\x18\v \x01(\v2\x17.mesaopt.v1.ClassCountsR\vrunIdentity\x12R\n" +
+	"\x19pseudo_aligned_heuristics\x18\f \x03(\v2\x16.mesaopt.v1.IndividualR\x17pseudoAlignedHeuristics\"\xfb\x01\n" +
 	"\fRegimeReport\x12\x1e\n" +
 	"\n" +
 	"generation\x18\x01 \x01(\rR\n" +
@@ -1503,25 +1601,28 @@ var file_mesaopt_v1_run_proto_depIdxs = []int32{
 	22, // 7: mesaopt.v1.Report.run_exemplars:type_name -> mesaopt.v1.Individual
 	1,  // 8: mesaopt.v1.Report.run_classes:type_name -> mesaopt.v1.ClassCounts
 	4,  // 9: mesaopt.v1.Report.regime:type_name -> mesaopt.v1.RegimeReport
-	5,  // 10: mesaopt.v1.RegimeReport.readapted:type_name -> mesaopt.v1.RegimeLineage
-	5,  // 11: mesaopt.v1.RegimeReport.kept_proxy:type_name -> mesaopt.v1.RegimeLineage
-	5,  // 12: mesaopt.v1.RegimeReport.other:type_name -> mesaopt.v1.RegimeLineage
-	22, // 13: mesaopt.v1.RegimeLineage.ancestor:type_name -> mesaopt.v1.Individual
-	24, // 14: mesaopt.v1.RegimeLineage.descendant_class:type_name -> mesaopt.v1.AlignmentClass
-	25, // 15: mesaopt.v1.Run.spec:type_name -> mesaopt.v1.ExperimentSpec
-	0,  // 16: mesaopt.v1.Run.state:type_name -> mesaopt.v1.RunState
-	2,  // 17: mesaopt.v1.Run.summaries:type_name -> mesaopt.v1.GenerationSummary
-	3,  // 18: mesaopt.v1.Run.report:type_name -> mesaopt.v1.Report
-	25, // 19: mesaopt.v1.SubmitRunRequest.spec:type_name -> mesaopt.v1.ExperimentSpec
-	6,  // 20: mesaopt.v1.GetRunResponse.run:type_name -> mesaopt.v1.Run
-	6,  // 21: mesaopt.v1.ListRunsResponse.runs:type_name -> mesaopt.v1.Run
-	2,  // 22: mesaopt.v1.WatchRunResponse.summary:type_name -> mesaopt.v1.GenerationSummary
-	0,  // 23: mesaopt.v1.WatchRunResponse.state:type_name -> mesaopt.v1.RunState
-	24, // [24:24] is the sub-list for method output_type
-	24, // [24:24] is the sub-list for method input_type
-	24, // [24:24] is the sub-list for extension type_name
-	24, // [24:24] is the sub-list for extension extendee
-	0,  // [0:24] is the sub-list for field type_name
+	1,  // 10: mesaopt.v1.Report.identity:type_name -> mesaopt.v1.ClassCounts
+	1,  // 11: mesaopt.v1.Report.run_identity:type_name -> mesaopt.v1.ClassCounts
+	22, // 12: mesaopt.v1.Report.pseudo_aligned_heuristics:type_name -> mesaopt.v1.Individual
+	5,  // 13: mesaopt.v1.RegimeReport.readapted:type_name -> mesaopt.v1.RegimeLineage
+	5,  // 14: mesaopt.v1.RegimeReport.kept_proxy:type_name -> mesaopt.v1.RegimeLineage
+	5,  // 15: mesaopt.v1.RegimeReport.other:type_name -> mesaopt.v1.RegimeLineage
+	22, // 16: mesaopt.v1.RegimeLineage.ancestor:type_name -> mesaopt.v1.Individual
+	24, // 17: mesaopt.v1.RegimeLineage.descendant_class:type_name -> mesaopt.v1.AlignmentClass
+	25, // 18: mesaopt.v1.Run.spec:type_name -> mesaopt.v1.ExperimentSpec
+	0,  // 19: mesaopt.v1.Run.state:type_name -> mesaopt.v1.RunState
+	2,  // 20: mesaopt.v1.Run.summaries:type_name -> mesaopt.v1.GenerationSummary
+	3,  // 21: mesaopt.v1.Run.report:type_name -> mesaopt.v1.Report
+	25, // 22: mesaopt.v1.SubmitRunRequest.spec:type_name -> mesaopt.v1.ExperimentSpec
+	6,  // 23: mesaopt.v1.GetRunResponse.run:type_name -> mesaopt.v1.Run
+	6,  // 24: mesaopt.v1.ListRunsResponse.runs:type_name -> mesaopt.v1.Run
+	2,  // 25: mesaopt.v1.WatchRunResponse.summary:type_name -> mesaopt.v1.GenerationSummary
+	0,  // 26: mesaopt.v1.WatchRunResponse.state:type_name -> mesaopt.v1.RunState
+	27, // [27:27] is the sub-list for method output_type
+	27, // [27:27] is the sub-list for method input_type
+	27, // [27:27] is the sub-list for extension type_name
+	27, // [27:27] is the sub-list for extension extendee
+	0,  // [0:27] is the sub-list for field type_name
 }
 
 func init() { file_mesaopt_v1_run_proto_init() }
