@@ -409,3 +409,23 @@ func loggerFrom(ctx context.Context) *slog.Logger {
 	}
 	return slog.New(slog.DiscardHandler)
 }
+
+// EvaluateGenomes scores hand-written genomes as a run scores its
+// individuals: each plays generation 0's selection episodes (its fitness)
+// and the spec's analysis instances of every condition, and is classified
+// and flagged with the spec's thresholds. Individual i gets id i. Errors are
+// Evaluate's, and ones wrapping genome.ErrInvalid (naming the genome) for a
+// genome that does not fit the spec's environment.
+func EvaluateGenomes(ctx context.Context, ev Evaluator, spec experiment.Spec, genomes []genome.Genome) ([]lineage.Record, error) {
+	shape := spec.Shape()
+	members := make([]ga.Member, len(genomes))
+	births := make([]ga.Birth, len(genomes))
+	for i, g := range genomes {
+		if err := g.Validate(shape); err != nil {
+			return nil, fmt.Errorf("genome %d: %w", i+1, err)
+		}
+		members[i] = ga.Member{ID: uint64(i), Genome: g}
+		births[i] = ga.Birth{ID: uint64(i)}
+	}
+	return Evaluate(ctx, ev, "evaluate", spec, 0, members, births)
+}

@@ -400,3 +400,35 @@ func (s *runServer) ForkRun(ctx context.Context, req *pb.ForkRunRequest) (*pb.Fo
 	}
 	return &pb.ForkRunResponse{RunId: id}, nil
 }
+
+// maxEvaluateGenomes bounds one EvaluateGenomes call: hand-written genomes
+// are few; a population's worth is a run.
+const maxEvaluateGenomes = 1000
+
+func (s *runServer) EvaluateGenomes(ctx context.Context, req *pb.EvaluateGenomesRequest) (*pb.EvaluateGenomesResponse, error) {
+	if n := len(req.GetGenomes()); n == 0 || n > maxEvaluateGenomes {
+		return nil, status.Errorf(codes.InvalidArgument, "genomes has %d entries, allowed 1..%d", n, maxEvaluateGenomes)
+	}
+	spec, err := experiment.FromProto(req.GetSpec())
+	if err != nil {
+		return nil, grpcError(err)
+	}
+	shape := spec.Shape()
+	genomes := make([]genome.Genome, len(req.GetGenomes()))
+	for i, p := range req.GetGenomes() {
+		g, err := genome.FromProto(p, shape)
+		if err != nil {
+			return nil, status.Errorf(codes.InvalidArgument, "genomes[%d]: %v", i, err)
+		}
+		genomes[i] = g
+	}
+	records, err := EvaluateGenomes(ctx, s.c.evaluator(), spec, genomes)
+	if err != nil {
+		return nil, grpcError(err)
+	}
+	resp := &pb.EvaluateGenomesResponse{FeatureNames: shape.Features}
+	for i, r := range records {
+		resp.Individuals = append(resp.Individuals, RecordToProto(r, &genomes[i]))
+	}
+	return resp, nil
+}

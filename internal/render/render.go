@@ -435,3 +435,62 @@ func Regime(w io.Writer, r *pb.RegimeReport) {
 		}
 	}
 }
+
+// Evaluation writes the analysis of hand-written genomes, one block per
+// genome: per condition (train, each shifted condition, identity) the mean
+// base, competence, agreement and drift, the class of each episode's share
+// with its 95 % Wilson interval, the majority (firm or mixed), the
+// behavioral objective with its margin, the proxy hits, and whether the
+// genome would be flagged.
+func Evaluation(w io.Writer, names []string, inds []*pb.Individual) {
+	for i, in := range inds {
+		name := fmt.Sprintf("#%d", i+1)
+		if i < len(names) {
+			name = names[i]
+		}
+		fmt.Fprintf(w, "%s (%s, fitness %.3f):\n", name, Kind(in.GetKind()), in.GetFitness())
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "  CONDITION\tBASE\tCOMPETENCE\tAGREEMENT\tDRIFT\tVERDICT\tROBUSTLY-ALIGNED\tPSEUDO-ALIGNED\tCAPABILITY-FAILURE\tMISALIGNED\tBEHAVIOUR (MARGIN)\tPROXY HITS")
+		conds := append([]*pb.ConditionScore{in.GetTrain()}, in.GetShifted()...)
+		if id := in.GetIdentity(); id != nil {
+			conds = append(conds, id)
+		}
+		for _, c := range conds {
+			counts := c.GetClassCounts()
+			total := 0
+			for _, n := range counts {
+				total += int(n)
+			}
+			cell := func(k pb.AlignmentClass) string {
+				if total == 0 || int(k) >= len(counts) {
+					return "-"
+				}
+				return share(int(counts[k]), total)
+			}
+			verdict := "-"
+			if c.GetClass() != pb.AlignmentClass_ALIGNMENT_CLASS_UNSPECIFIED {
+				verdict = Verdict(c)
+				if c.GetFirm() {
+					verdict += " firm"
+				}
+			}
+			fmt.Fprintf(tw, "  %s\t%.3f\t%.3f\t%+.3f\t%+.3f\t%s\t%s\t%s\t%s\t%s\t%s (%.2f)\t%.2f\n", c.GetCondition(), c.GetBase(), c.GetCompetence(),
+				c.GetAgreement(), c.GetDrift(), verdict,
+				cell(pb.AlignmentClass_ALIGNMENT_CLASS_ROBUSTLY_ALIGNED), cell(pb.AlignmentClass_ALIGNMENT_CLASS_PSEUDO_ALIGNED),
+				cell(pb.AlignmentClass_ALIGNMENT_CLASS_CAPABILITY_FAILURE), cell(pb.AlignmentClass_ALIGNMENT_CLASS_MISALIGNED),
+				behaviour(c), c.GetBehavioralMargin(), c.GetProxyHits())
+		}
+		tw.Flush()
+		switch {
+		case in.GetFailure() != "":
+			fmt.Fprintf(w, "  evaluation failed: %s\n", in.GetFailure())
+		case in.GetFlagged():
+			fmt.Fprintf(w, "  would be FLAGGED: %s\n", strings.Join(in.GetFlagReasons(), "; "))
+		case in.GetKind() == pb.GenomeKind_GENOME_KIND_PLANNER:
+			fmt.Fprintln(w, "  would not be flagged")
+		default:
+			fmt.Fprintln(w, "  a heuristic: classified, never flagged")
+		}
+		fmt.Fprintln(w)
+	}
+}

@@ -1426,12 +1426,118 @@ func (x *ForkRunResponse) GetRunId() string {
 	return ""
 }
 
+type EvaluateGenomesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Spec  *ExperimentSpec        `protobuf:"bytes,1,opt,name=spec,proto3" json:"spec,omitempty"`
+	// At most 1000 genomes.
+	Genomes       []*Genome `protobuf:"bytes,2,rep,name=genomes,proto3" json:"genomes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EvaluateGenomesRequest) Reset() {
+	*x = EvaluateGenomesRequest{}
+	mi := &file_mesaopt_v1_run_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EvaluateGenomesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EvaluateGenomesRequest) ProtoMessage() {}
+
+func (x *EvaluateGenomesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_mesaopt_v1_run_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EvaluateGenomesRequest.ProtoReflect.Descriptor instead.
+func (*EvaluateGenomesRequest) Descriptor() ([]byte, []int) {
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *EvaluateGenomesRequest) GetSpec() *ExperimentSpec {
+	if x != nil {
+		return x.Spec
+	}
+	return nil
+}
+
+func (x *EvaluateGenomesRequest) GetGenomes() []*Genome {
+	if x != nil {
+		return x.Genomes
+	}
+	return nil
+}
+
+type EvaluateGenomesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One per genome, in request order; individual i has id i.
+	Individuals   []*Individual `protobuf:"bytes,1,rep,name=individuals,proto3" json:"individuals,omitempty"`
+	FeatureNames  []string      `protobuf:"bytes,2,rep,name=feature_names,json=featureNames,proto3" json:"feature_names,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EvaluateGenomesResponse) Reset() {
+	*x = EvaluateGenomesResponse{}
+	mi := &file_mesaopt_v1_run_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EvaluateGenomesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EvaluateGenomesResponse) ProtoMessage() {}
+
+func (x *EvaluateGenomesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_mesaopt_v1_run_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EvaluateGenomesResponse.ProtoReflect.Descriptor instead.
+func (*EvaluateGenomesResponse) Descriptor() ([]byte, []int) {
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *EvaluateGenomesResponse) GetIndividuals() []*Individual {
+	if x != nil {
+		return x.Individuals
+	}
+	return nil
+}
+
+func (x *EvaluateGenomesResponse) GetFeatureNames() []string {
+	if x != nil {
+		return x.FeatureNames
+	}
+	return nil
+}
+
 var File_mesaopt_v1_run_proto protoreflect.FileDescriptor
 
 const file_mesaopt_v1_run_proto_rawDesc = "" +
 	"\n" +
 	"\x14mesaopt/v1/run.proto\x12\n" +
-	"mesaopt.v1\x1a\x1bmesaopt/v1/experiment.proto\x1a\x18mesaopt/v1/lineage.proto\"\xc3\x03\n" +
+	"mesaopt.v1\x1a\x1bmesaopt/v1/experiment.proto\x1a\x17mesaopt/v1/genome.proto\x1a\x18mesaopt/v1/lineage.proto\"\xc3\x03\n" +
 	"\vClassCounts\x12\x1c\n" +
 	"\tcondition\x18\x01 \x01(\tR\tcondition\x12)\n" +
 	"\x10robustly_aligned\x18\x02 \x01(\rR\x0frobustlyAligned\x12%\n" +
@@ -1539,7 +1645,13 @@ const file_mesaopt_v1_run_proto_rawDesc = "" +
 	"generation\x12\x10\n" +
 	"\x03set\x18\x03 \x03(\tR\x03set\"(\n" +
 	"\x0fForkRunResponse\x12\x15\n" +
-	"\x06run_id\x18\x01 \x01(\tR\x05runId*\x9f\x01\n" +
+	"\x06run_id\x18\x01 \x01(\tR\x05runId\"v\n" +
+	"\x16EvaluateGenomesRequest\x12.\n" +
+	"\x04spec\x18\x01 \x01(\v2\x1a.mesaopt.v1.ExperimentSpecR\x04spec\x12,\n" +
+	"\agenomes\x18\x02 \x03(\v2\x12.mesaopt.v1.GenomeR\agenomes\"x\n" +
+	"\x17EvaluateGenomesResponse\x128\n" +
+	"\vindividuals\x18\x01 \x03(\v2\x16.mesaopt.v1.IndividualR\vindividuals\x12#\n" +
+	"\rfeature_names\x18\x02 \x03(\tR\ffeatureNames*\x9f\x01\n" +
 	"\bRunState\x12\x19\n" +
 	"\x15RUN_STATE_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11RUN_STATE_RUNNING\x10\x01\x12\x17\n" +
@@ -1561,68 +1673,74 @@ func file_mesaopt_v1_run_proto_rawDescGZIP() []byte {
 }
 
 var file_mesaopt_v1_run_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_mesaopt_v1_run_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
+var file_mesaopt_v1_run_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
 var file_mesaopt_v1_run_proto_goTypes = []any{
-	(RunState)(0),             // 0: mesaopt.v1.RunState
-	(*ClassCounts)(nil),       // 1: mesaopt.v1.ClassCounts
-	(*GenerationSummary)(nil), // 2: mesaopt.v1.GenerationSummary
-	(*Report)(nil),            // 3: mesaopt.v1.Report
-	(*RegimeReport)(nil),      // 4: mesaopt.v1.RegimeReport
-	(*RegimeLineage)(nil),     // 5: mesaopt.v1.RegimeLineage
-	(*Run)(nil),               // 6: mesaopt.v1.Run
-	(*SubmitRunRequest)(nil),  // 7: mesaopt.v1.SubmitRunRequest
-	(*SubmitRunResponse)(nil), // 8: mesaopt.v1.SubmitRunResponse
-	(*GetRunRequest)(nil),     // 9: mesaopt.v1.GetRunRequest
-	(*GetRunResponse)(nil),    // 10: mesaopt.v1.GetRunResponse
-	(*ListRunsRequest)(nil),   // 11: mesaopt.v1.ListRunsRequest
-	(*ListRunsResponse)(nil),  // 12: mesaopt.v1.ListRunsResponse
-	(*WatchRunRequest)(nil),   // 13: mesaopt.v1.WatchRunRequest
-	(*WatchRunResponse)(nil),  // 14: mesaopt.v1.WatchRunResponse
-	(*CancelRunRequest)(nil),  // 15: mesaopt.v1.CancelRunRequest
-	(*CancelRunResponse)(nil), // 16: mesaopt.v1.CancelRunResponse
-	(*ResumeRunRequest)(nil),  // 17: mesaopt.v1.ResumeRunRequest
-	(*ResumeRunResponse)(nil), // 18: mesaopt.v1.ResumeRunResponse
-	(*ForkRunRequest)(nil),    // 19: mesaopt.v1.ForkRunRequest
-	(*ForkRunResponse)(nil),   // 20: mesaopt.v1.ForkRunResponse
-	(*GenerationStats)(nil),   // 21: mesaopt.v1.GenerationStats
-	(*Individual)(nil),        // 22: mesaopt.v1.Individual
-	(*DriftOrigin)(nil),       // 23: mesaopt.v1.DriftOrigin
-	(AlignmentClass)(0),       // 24: mesaopt.v1.AlignmentClass
-	(*ExperimentSpec)(nil),    // 25: mesaopt.v1.ExperimentSpec
+	(RunState)(0),                   // 0: mesaopt.v1.RunState
+	(*ClassCounts)(nil),             // 1: mesaopt.v1.ClassCounts
+	(*GenerationSummary)(nil),       // 2: mesaopt.v1.GenerationSummary
+	(*Report)(nil),                  // 3: mesaopt.v1.Report
+	(*RegimeReport)(nil),            // 4: mesaopt.v1.RegimeReport
+	(*RegimeLineage)(nil),           // 5: mesaopt.v1.RegimeLineage
+	(*Run)(nil),                     // 6: mesaopt.v1.Run
+	(*SubmitRunRequest)(nil),        // 7: mesaopt.v1.SubmitRunRequest
+	(*SubmitRunResponse)(nil),       // 8: mesaopt.v1.SubmitRunResponse
+	(*GetRunRequest)(nil),           // 9: mesaopt.v1.GetRunRequest
+	(*GetRunResponse)(nil),          // 10: mesaopt.v1.GetRunResponse
+	(*ListRunsRequest)(nil),         // 11: mesaopt.v1.ListRunsRequest
+	(*ListRunsResponse)(nil),        // 12: mesaopt.v1.ListRunsResponse
+	(*WatchRunRequest)(nil),         // 13: mesaopt.v1.WatchRunRequest
+	(*WatchRunResponse)(nil),        // 14: mesaopt.v1.WatchRunResponse
+	(*CancelRunRequest)(nil),        // 15: mesaopt.v1.CancelRunRequest
+	(*CancelRunResponse)(nil),       // 16: mesaopt.v1.CancelRunResponse
+	(*ResumeRunRequest)(nil),        // 17: mesaopt.v1.ResumeRunRequest
+	(*ResumeRunResponse)(nil),       // 18: mesaopt.v1.ResumeRunResponse
+	(*ForkRunRequest)(nil),          // 19: mesaopt.v1.ForkRunRequest
+	(*ForkRunResponse)(nil),         // 20: mesaopt.v1.ForkRunResponse
+	(*EvaluateGenomesRequest)(nil),  // 21: mesaopt.v1.EvaluateGenomesRequest
+	(*EvaluateGenomesResponse)(nil), // 22: mesaopt.v1.EvaluateGenomesResponse
+	(*GenerationStats)(nil),         // 23: mesaopt.v1.GenerationStats
+	(*Individual)(nil),              // 24: mesaopt.v1.Individual
+	(*DriftOrigin)(nil),             // 25: mesaopt.v1.DriftOrigin
+	(AlignmentClass)(0),             // 26: mesaopt.v1.AlignmentClass
+	(*ExperimentSpec)(nil),          // 27: mesaopt.v1.ExperimentSpec
+	(*Genome)(nil),                  // 28: mesaopt.v1.Genome
 }
 var file_mesaopt_v1_run_proto_depIdxs = []int32{
 	1,  // 0: mesaopt.v1.GenerationSummary.classes:type_name -> mesaopt.v1.ClassCounts
-	21, // 1: mesaopt.v1.GenerationSummary.lineage:type_name -> mesaopt.v1.GenerationStats
-	22, // 2: mesaopt.v1.Report.best:type_name -> mesaopt.v1.Individual
+	23, // 1: mesaopt.v1.GenerationSummary.lineage:type_name -> mesaopt.v1.GenerationStats
+	24, // 2: mesaopt.v1.Report.best:type_name -> mesaopt.v1.Individual
 	1,  // 3: mesaopt.v1.Report.classes:type_name -> mesaopt.v1.ClassCounts
-	22, // 4: mesaopt.v1.Report.flagged:type_name -> mesaopt.v1.Individual
-	23, // 5: mesaopt.v1.Report.top_drift_origin:type_name -> mesaopt.v1.DriftOrigin
-	22, // 6: mesaopt.v1.Report.exemplars:type_name -> mesaopt.v1.Individual
-	22, // 7: mesaopt.v1.Report.run_exemplars:type_name -> mesaopt.v1.Individual
+	24, // 4: mesaopt.v1.Report.flagged:type_name -> mesaopt.v1.Individual
+	25, // 5: mesaopt.v1.Report.top_drift_origin:type_name -> mesaopt.v1.DriftOrigin
+	24, // 6: mesaopt.v1.Report.exemplars:type_name -> mesaopt.v1.Individual
+	24, // 7: mesaopt.v1.Report.run_exemplars:type_name -> mesaopt.v1.Individual
 	1,  // 8: mesaopt.v1.Report.run_classes:type_name -> mesaopt.v1.ClassCounts
 	4,  // 9: mesaopt.v1.Report.regime:type_name -> mesaopt.v1.RegimeReport
 	1,  // 10: mesaopt.v1.Report.identity:type_name -> mesaopt.v1.ClassCounts
 	1,  // 11: mesaopt.v1.Report.run_identity:type_name -> mesaopt.v1.ClassCounts
-	22, // 12: mesaopt.v1.Report.pseudo_aligned_heuristics:type_name -> mesaopt.v1.Individual
+	24, // 12: mesaopt.v1.Report.pseudo_aligned_heuristics:type_name -> mesaopt.v1.Individual
 	5,  // 13: mesaopt.v1.RegimeReport.readapted:type_name -> mesaopt.v1.RegimeLineage
 	5,  // 14: mesaopt.v1.RegimeReport.kept_proxy:type_name -> mesaopt.v1.RegimeLineage
 	5,  // 15: mesaopt.v1.RegimeReport.other:type_name -> mesaopt.v1.RegimeLineage
-	22, // 16: mesaopt.v1.RegimeLineage.ancestor:type_name -> mesaopt.v1.Individual
-	24, // 17: mesaopt.v1.RegimeLineage.descendant_class:type_name -> mesaopt.v1.AlignmentClass
-	25, // 18: mesaopt.v1.Run.spec:type_name -> mesaopt.v1.ExperimentSpec
+	24, // 16: mesaopt.v1.RegimeLineage.ancestor:type_name -> mesaopt.v1.Individual
+	26, // 17: mesaopt.v1.RegimeLineage.descendant_class:type_name -> mesaopt.v1.AlignmentClass
+	27, // 18: mesaopt.v1.Run.spec:type_name -> mesaopt.v1.ExperimentSpec
 	0,  // 19: mesaopt.v1.Run.state:type_name -> mesaopt.v1.RunState
 	2,  // 20: mesaopt.v1.Run.summaries:type_name -> mesaopt.v1.GenerationSummary
 	3,  // 21: mesaopt.v1.Run.report:type_name -> mesaopt.v1.Report
-	25, // 22: mesaopt.v1.SubmitRunRequest.spec:type_name -> mesaopt.v1.ExperimentSpec
+	27, // 22: mesaopt.v1.SubmitRunRequest.spec:type_name -> mesaopt.v1.ExperimentSpec
 	6,  // 23: mesaopt.v1.GetRunResponse.run:type_name -> mesaopt.v1.Run
 	6,  // 24: mesaopt.v1.ListRunsResponse.runs:type_name -> mesaopt.v1.Run
 	2,  // 25: mesaopt.v1.WatchRunResponse.summary:type_name -> mesaopt.v1.GenerationSummary
 	0,  // 26: mesaopt.v1.WatchRunResponse.state:type_name -> mesaopt.v1.RunState
-	27, // [27:27] is the sub-list for method output_type
-	27, // [27:27] is the sub-list for method input_type
-	27, // [27:27] is the sub-list for extension type_name
-	27, // [27:27] is the sub-list for extension extendee
-	0,  // [0:27] is the sub-list for field type_name
+	27, // 27: mesaopt.v1.EvaluateGenomesRequest.spec:type_name -> mesaopt.v1.ExperimentSpec
+	28, // 28: mesaopt.v1.EvaluateGenomesRequest.genomes:type_name -> mesaopt.v1.Genome
+	24, // 29: mesaopt.v1.EvaluateGenomesResponse.individuals:type_name -> mesaopt.v1.Individual
+	30, // [30:30] is the sub-list for method output_type
+	30, // [30:30] is the sub-list for method input_type
+	30, // [30:30] is the sub-list for extension type_name
+	30, // [30:30] is the sub-list for extension extendee
+	0,  // [0:30] is the sub-list for field type_name
 }
 
 func init() { file_mesaopt_v1_run_proto_init() }
@@ -1631,6 +1749,7 @@ func file_mesaopt_v1_run_proto_init() {
 		return
 	}
 	file_mesaopt_v1_experiment_proto_init()
+	file_mesaopt_v1_genome_proto_init()
 	file_mesaopt_v1_lineage_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -1638,7 +1757,7 @@ func file_mesaopt_v1_run_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_mesaopt_v1_run_proto_rawDesc), len(file_mesaopt_v1_run_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   20,
+			NumMessages:   22,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -26,7 +26,7 @@ var File_mesaopt_v1_run_service_proto protoreflect.FileDescriptor
 const file_mesaopt_v1_run_service_proto_rawDesc = "" +
 	"\n" +
 	"\x1cmesaopt/v1/run_service.proto\x12\n" +
-	"mesaopt.v1\x1a\x14mesaopt/v1/run.proto2\xff\x03\n" +
+	"mesaopt.v1\x1a\x14mesaopt/v1/run.proto2\xdb\x04\n" +
 	"\n" +
 	"RunService\x12H\n" +
 	"\tSubmitRun\x12\x1c.mesaopt.v1.SubmitRunRequest\x1a\x1d.mesaopt.v1.SubmitRunResponse\x12?\n" +
@@ -35,23 +35,26 @@ const file_mesaopt_v1_run_service_proto_rawDesc = "" +
 	"\bWatchRun\x12\x1b.mesaopt.v1.WatchRunRequest\x1a\x1c.mesaopt.v1.WatchRunResponse0\x01\x12H\n" +
 	"\tCancelRun\x12\x1c.mesaopt.v1.CancelRunRequest\x1a\x1d.mesaopt.v1.CancelRunResponse\x12H\n" +
 	"\tResumeRun\x12\x1c.mesaopt.v1.ResumeRunRequest\x1a\x1d.mesaopt.v1.ResumeRunResponse\x12B\n" +
-	"\aForkRun\x12\x1a.mesaopt.v1.ForkRunRequest\x1a\x1b.mesaopt.v1.ForkRunResponseBIZGgithub.com/mesaopt/mesaopt/proto/mesaopt/v1/mesaoptv1grpc;mesaoptv1grpcb\x06proto3"
+	"\aForkRun\x12\x1a.mesaopt.v1.ForkRunRequest\x1a\x1b.mesaopt.v1.ForkRunResponse\x12Z\n" +
+	"\x0fEvaluateGenomes\x12\".mesaopt.v1.EvaluateGenomesRequest\x1a#.mesaopt.v1.EvaluateGenomesResponseBIZGgithub.com/mesaopt/mesaopt/proto/mesaopt/v1/mesaoptv1grpc;mesaoptv1grpcb\x06proto3"
 
 var file_mesaopt_v1_run_service_proto_goTypes = []any{
-	(*v1.SubmitRunRequest)(nil),  // 0: mesaopt.v1.SubmitRunRequest
-	(*v1.GetRunRequest)(nil),     // 1: mesaopt.v1.GetRunRequest
-	(*v1.ListRunsRequest)(nil),   // 2: mesaopt.v1.ListRunsRequest
-	(*v1.WatchRunRequest)(nil),   // 3: mesaopt.v1.WatchRunRequest
-	(*v1.CancelRunRequest)(nil),  // 4: mesaopt.v1.CancelRunRequest
-	(*v1.ResumeRunRequest)(nil),  // 5: mesaopt.v1.ResumeRunRequest
-	(*v1.ForkRunRequest)(nil),    // 6: mesaopt.v1.ForkRunRequest
-	(*v1.SubmitRunResponse)(nil), // 7: mesaopt.v1.SubmitRunResponse
-	(*v1.GetRunResponse)(nil),    // 8: mesaopt.v1.GetRunResponse
-	(*v1.ListRunsResponse)(nil),  // 9: mesaopt.v1.ListRunsResponse
-	(*v1.WatchRunResponse)(nil),  // 10: mesaopt.v1.WatchRunResponse
-	(*v1.CancelRunResponse)(nil), // 11: mesaopt.v1.CancelRunResponse
-	(*v1.ResumeRunResponse)(nil), // 12: mesaopt.v1.ResumeRunResponse
-	(*v1.ForkRunResponse)(nil),   // 13: mesaopt.v1.ForkRunResponse
+	(*v1.SubmitRunRequest)(nil),        // 0: mesaopt.v1.SubmitRunRequest
+	(*v1.GetRunRequest)(nil),           // 1: mesaopt.v1.GetRunRequest
+	(*v1.ListRunsRequest)(nil),         // 2: mesaopt.v1.ListRunsRequest
+	(*v1.WatchRunRequest)(nil),         // 3: mesaopt.v1.WatchRunRequest
+	(*v1.CancelRunRequest)(nil),        // 4: mesaopt.v1.CancelRunRequest
+	(*v1.ResumeRunRequest)(nil),        // 5: mesaopt.v1.ResumeRunRequest
+	(*v1.ForkRunRequest)(nil),          // 6: mesaopt.v1.ForkRunRequest
+	(*v1.EvaluateGenomesRequest)(nil),  // 7: mesaopt.v1.EvaluateGenomesRequest
+	(*v1.SubmitRunResponse)(nil),       // 8: mesaopt.v1.SubmitRunResponse
+	(*v1.GetRunResponse)(nil),          // 9: mesaopt.v1.GetRunResponse
+	(*v1.ListRunsResponse)(nil),        // 10: mesaopt.v1.ListRunsResponse
+	(*v1.WatchRunResponse)(nil),        // 11: mesaopt.v1.WatchRunResponse
+	(*v1.CancelRunResponse)(nil),       // 12: mesaopt.v1.CancelRunResponse
+	(*v1.ResumeRunResponse)(nil),       // 13: mesaopt.v1.ResumeRunResponse
+	(*v1.ForkRunResponse)(nil),         // 14: mesaopt.v1.ForkRunResponse
+	(*v1.EvaluateGenomesResponse)(nil), // 15: mesaopt.v1.EvaluateGenomesResponse
 }
 var file_mesaopt_v1_run_service_proto_depIdxs = []int32{
 	0,  // 0: mesaopt.v1.RunService.SubmitRun:input_type -> mesaopt.v1.SubmitRunRequest
@@ -61,15 +64,17 @@ var file_mesaopt_v1_run_service_proto_depIdxs = []int32{
 	4,  // 4: mesaopt.v1.RunService.CancelRun:input_type -> mesaopt.v1.CancelRunRequest
 	5,  // 5: mesaopt.v1.RunService.ResumeRun:input_type -> mesaopt.v1.ResumeRunRequest
 	6,  // 6: mesaopt.v1.RunService.ForkRun:input_type -> mesaopt.v1.ForkRunRequest
-	7,  // 7: mesaopt.v1.RunService.SubmitRun:output_type -> mesaopt.v1.SubmitRunResponse
-	8,  // 8: mesaopt.v1.RunService.GetRun:output_type -> mesaopt.v1.GetRunResponse
-	9,  // 9: mesaopt.v1.RunService.ListRuns:output_type -> mesaopt.v1.ListRunsResponse
-	10, // 10: mesaopt.v1.RunService.WatchRun:output_type -> mesaopt.v1.WatchRunResponse
-	11, // 11: mesaopt.v1.RunService.CancelRun:output_type -> mesaopt.v1.CancelRunResponse
-	12, // 12: mesaopt.v1.RunService.ResumeRun:output_type -> mesaopt.v1.ResumeRunResponse
-	13, // 13: mesaopt.v1.RunService.ForkRun:output_type -> mesaopt.v1.ForkRunResponse
-	7,  // [7:14] is the sub-list for method output_type
-	0,  // [0:7] is the sub-list for method input_type
+	7,  // 7: mesaopt.v1.RunService.EvaluateGenomes:input_type -> mesaopt.v1.EvaluateGenomesRequest
+	8,  // 8: mesaopt.v1.RunService.SubmitRun:output_type -> mesaopt.v1.SubmitRunResponse
+	9,  // 9: mesaopt.v1.RunService.GetRun:output_type -> mesaopt.v1.GetRunResponse
+	10, // 10: mesaopt.v1.RunService.ListRuns:output_type -> mesaopt.v1.ListRunsResponse
+	11, // 11: mesaopt.v1.RunService.WatchRun:output_type -> mesaopt.v1.WatchRunResponse
+	12, // 12: mesaopt.v1.RunService.CancelRun:output_type -> mesaopt.v1.CancelRunResponse
+	13, // 13: mesaopt.v1.RunService.ResumeRun:output_type -> mesaopt.v1.ResumeRunResponse
+	14, // 14: mesaopt.v1.RunService.ForkRun:output_type -> mesaopt.v1.ForkRunResponse
+	15, // 15: mesaopt.v1.RunService.EvaluateGenomes:output_type -> mesaopt.v1.EvaluateGenomesResponse
+	8,  // [8:16] is the sub-list for method output_type
+	0,  // [0:8] is the sub-list for method input_type
 	0,  // [0:0] is the sub-list for extension type_name
 	0,  // [0:0] is the sub-list for extension extendee
 	0,  // [0:0] is the sub-list for field type_name

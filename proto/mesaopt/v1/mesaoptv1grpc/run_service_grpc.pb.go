@@ -20,13 +20,14 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	RunService_SubmitRun_FullMethodName = "/mesaopt.v1.RunService/SubmitRun"
-	RunService_GetRun_FullMethodName    = "/mesaopt.v1.RunService/GetRun"
-	RunService_ListRuns_FullMethodName  = "/mesaopt.v1.RunService/ListRuns"
-	RunService_WatchRun_FullMethodName  = "/mesaopt.v1.RunService/WatchRun"
-	RunService_CancelRun_FullMethodName = "/mesaopt.v1.RunService/CancelRun"
-	RunService_ResumeRun_FullMethodName = "/mesaopt.v1.RunService/ResumeRun"
-	RunService_ForkRun_FullMethodName   = "/mesaopt.v1.RunService/ForkRun"
+	RunService_SubmitRun_FullMethodName       = "/mesaopt.v1.RunService/SubmitRun"
+	RunService_GetRun_FullMethodName          = "/mesaopt.v1.RunService/GetRun"
+	RunService_ListRuns_FullMethodName        = "/mesaopt.v1.RunService/ListRuns"
+	RunService_WatchRun_FullMethodName        = "/mesaopt.v1.RunService/WatchRun"
+	RunService_CancelRun_FullMethodName       = "/mesaopt.v1.RunService/CancelRun"
+	RunService_ResumeRun_FullMethodName       = "/mesaopt.v1.RunService/ResumeRun"
+	RunService_ForkRun_FullMethodName         = "/mesaopt.v1.RunService/ForkRun"
+	RunService_EvaluateGenomes_FullMethodName = "/mesaopt.v1.RunService/EvaluateGenomes"
 )
 
 // RunServiceClient is the client API for RunService service.
@@ -54,6 +55,13 @@ type RunServiceClient interface {
 	// ForkRun starts a new run from a retained checkpoint of an existing
 	// one, sharing its lineage up to that generation, with any overrides.
 	ForkRun(ctx context.Context, in *v1.ForkRunRequest, opts ...grpc.CallOption) (*v1.ForkRunResponse, error)
+	// EvaluateGenomes scores hand-written genomes as a run of spec would
+	// score its individuals (generation 0's selection episodes and the
+	// analysis instances of every condition, classified and flagged with the
+	// spec's thresholds), on the cluster's workers, without starting a run.
+	// INVALID_ARGUMENT for a bad spec or a genome that does not fit its
+	// environment (naming it).
+	EvaluateGenomes(ctx context.Context, in *v1.EvaluateGenomesRequest, opts ...grpc.CallOption) (*v1.EvaluateGenomesResponse, error)
 }
 
 type runServiceClient struct {
@@ -143,6 +151,16 @@ func (c *runServiceClient) ForkRun(ctx context.Context, in *v1.ForkRunRequest, o
 	return out, nil
 }
 
+func (c *runServiceClient) EvaluateGenomes(ctx context.Context, in *v1.EvaluateGenomesRequest, opts ...grpc.CallOption) (*v1.EvaluateGenomesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(v1.EvaluateGenomesResponse)
+	err := c.cc.Invoke(ctx, RunService_EvaluateGenomes_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // RunServiceServer is the server API for RunService service.
 // All implementations must embed UnimplementedRunServiceServer
 // for forward compatibility.
@@ -168,6 +186,13 @@ type RunServiceServer interface {
 	// ForkRun starts a new run from a retained checkpoint of an existing
 	// one, sharing its lineage up to that generation, with any overrides.
 	ForkRun(context.Context, *v1.ForkRunRequest) (*v1.ForkRunResponse, error)
+	// EvaluateGenomes scores hand-written genomes as a run of spec would
+	// score its individuals (generation 0's selection episodes and the
+	// analysis instances of every condition, classified and flagged with the
+	// spec's thresholds), on the cluster's workers, without starting a run.
+	// INVALID_ARGUMENT for a bad spec or a genome that does not fit its
+	// environment (naming it).
+	EvaluateGenomes(context.Context, *v1.EvaluateGenomesRequest) (*v1.EvaluateGenomesResponse, error)
 	mustEmbedUnimplementedRunServiceServer()
 }
 
@@ -198,6 +223,9 @@ func (UnimplementedRunServiceServer) ResumeRun(context.Context, *v1.ResumeRunReq
 }
 func (UnimplementedRunServiceServer) ForkRun(context.Context, *v1.ForkRunRequest) (*v1.ForkRunResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ForkRun not implemented")
+}
+func (UnimplementedRunServiceServer) EvaluateGenomes(context.Context, *v1.EvaluateGenomesRequest) (*v1.EvaluateGenomesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method EvaluateGenomes not implemented")
 }
 func (UnimplementedRunServiceServer) mustEmbedUnimplementedRunServiceServer() {}
 func (UnimplementedRunServiceServer) testEmbeddedByValue()                    {}
@@ -339,6 +367,24 @@ func _RunService_ForkRun_Handler(srv interface{}, ctx context.Context, dec func(
 	return interceptor(ctx, in, info, handler)
 }
 
+func _RunService_EvaluateGenomes_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(v1.EvaluateGenomesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RunServiceServer).EvaluateGenomes(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RunService_EvaluateGenomes_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RunServiceServer).EvaluateGenomes(ctx, req.(*v1.EvaluateGenomesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // RunService_ServiceDesc is the grpc.ServiceDesc for RunService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -369,6 +415,10 @@ var RunService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ForkRun",
 			Handler:    _RunService_ForkRun_Handler,
+		},
+		{
+			MethodName: "EvaluateGenomes",
+			Handler:    _RunService_EvaluateGenomes_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
