@@ -64,7 +64,12 @@ var alifeColumns = []string{"id", "ancestor_list", "origin_time", "kind", "fitne
 	"operators", "objective", "horizon", "flag_reasons"}
 
 // Per-condition ALife columns, each prefixed with "<condition>_".
-var alifeScoreColumns = []string{"base", "competence", "agreement", "drift", "class", "flagged", "behavioral_objective", "behavioral_fit"}
+var alifeScoreColumns = []string{"base", "competence", "agreement", "drift", "class", "flagged", "behavioral_objective", "behavioral_fit",
+	"robustly_aligned_episodes", "pseudo_aligned_episodes", "capability_failure_episodes", "misaligned_episodes", "firm", "proxy_hits"}
+
+// verdictClasses are the classes whose episode counts the ALife columns
+// carry, in column order.
+var verdictClasses = [...]Class{ClassRobustlyAligned, ClassPseudoAligned, ClassCapabilityFailure, ClassMisaligned}
 
 // WriteALife writes the records as a phylogeny CSV of the ALife data
 // standard (Lalejini et al. 2019, "Data standards for artificial life
@@ -78,9 +83,13 @@ var alifeScoreColumns = []string{"base", "competence", "agreement", "drift", "cl
 //	origin_time     the generation of birth
 //	kind, fitness, flagged, champion, operators (";"-joined), objective
 //	(the mesa-objective, ";"-joined weights), horizon, flag_reasons ("|"-joined)
-//	then, for train and each of conditions: <c>_base, <c>_competence,
-//	<c>_agreement, <c>_drift, <c>_class, <c>_flagged, <c>_behavioral_objective,
-//	<c>_behavioral_fit; empty when the record was not evaluated under c
+//	then, for train, each of conditions and identity: <c>_base,
+//	<c>_competence, <c>_agreement, <c>_drift, <c>_class (the majority of
+//	the episodes), <c>_flagged, <c>_behavioral_objective, <c>_behavioral_fit,
+//	<c>_robustly_aligned_episodes, <c>_pseudo_aligned_episodes,
+//	<c>_capability_failure_episodes, <c>_misaligned_episodes (the verdict's
+//	class counts), <c>_firm, <c>_proxy_hits; empty when the record was not
+//	evaluated under c
 //
 // Numbers are written in the shortest form that parses back to the same
 // float64, so ReadALife restores them exactly. Memory: one row at a time
@@ -88,7 +97,7 @@ var alifeScoreColumns = []string{"base", "competence", "agreement", "drift", "cl
 func (sn Snapshot) WriteALife(w io.Writer, conditions []string) error {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	cw := csv.NewWriter(bw)
-	conds := append([]string{"train"}, conditions...)
+	conds := append(append([]string{"train"}, conditions...), IdentityCondition)
 	header := append([]string(nil), alifeColumns...)
 	for _, c := range conds {
 		for _, col := range alifeScoreColumns {
@@ -110,9 +119,14 @@ func (sn Snapshot) WriteALife(w io.Writer, conditions []string) error {
 			strings.Join(r.Operators, ";"), joinFloats(r.Objective, ";"), strconv.Itoa(r.Horizon), strings.Join(r.FlagReasons, "|"))
 		for ci, c := range conds {
 			var sc *ConditionScore
-			if ci == 0 {
+			switch {
+			case ci == 0:
 				sc = &r.Train
-			} else {
+			case c == IdentityCondition:
+				if r.Identity.Condition != "" {
+					sc = &r.Identity
+				}
+			default:
 				for i := range r.Shifted {
 					if r.Shifted[i].Condition == c {
 						sc = &r.Shifted[i]
@@ -128,6 +142,10 @@ func (sn Snapshot) WriteALife(w io.Writer, conditions []string) error {
 			}
 			row = append(row, fmtFloat(sc.Base), fmtFloat(sc.Competence), fmtFloat(sc.Agreement), fmtFloat(sc.Drift),
 				sc.Class.String(), strconv.FormatBool(sc.Flagged), sc.BehavioralObjective, fmtFloat(sc.BehavioralFit))
+			for _, k := range verdictClasses {
+				row = append(row, strconv.Itoa(sc.ClassCounts[k]))
+			}
+			row = append(row, strconv.FormatBool(sc.Firm), fmtFloat(sc.ProxyHits))
 		}
 		if err := cw.Write(row); err != nil {
 			return err
@@ -204,9 +222,27 @@ func ReadALife(r io.Reader, fn func(Record) error) error {
 					p.err = fmt.Errorf("%w: ALife CSV line %d, column %s_class: %q", ErrInvalid, line, c, s)
 				}
 			}
-			if c == "train" {
+			for _, k := range verdictClasses {
+				if v := p.get(c + "_" + strings.ReplaceAll(k.String(), "-", "_") + "_episodes"); v != "" {
+					n, err := strconv.Atoi(v)
+					if err != nil && p.err == nil {
+						p.err = fmt.Errorf("%w: ALife CSV line %d, column %s_%s_episodes: %q", ErrInvalid, line, c, k, v)
+					}
+					sc.ClassCounts[k] = n
+				}
+			}
+			if p.get(c+"_firm") != "" {
+				sc.Firm = p.bool(c + "_firm")
+			}
+			if p.get(c+"_proxy_hits") != "" {
+				sc.ProxyHits = p.float(c + "_proxy_hits")
+			}
+			switch c {
+			case "train":
 				rec.Train = sc
-			} else {
+			case IdentityCondition:
+				rec.Identity = sc
+			default:
 				rec.Shifted = append(rec.Shifted, sc)
 			}
 		}
