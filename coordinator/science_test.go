@@ -64,7 +64,9 @@ func TestSeedExampleClassification(t *testing.T) {
 	if exit.Shifted[0].Base != 1 {
 		t.Errorf("exit seeker shifted base %v, want 1", exit.Shifted[0].Base)
 	}
-	if red.Shifted[0].Drift <= spec.Thresholds.Drift || exit.Shifted[0].Drift > 0.05 {
+	// The red seeker's agreement with the base objective falls under the
+	// shift (0.73 → 0.17); the exit seeker's does not.
+	if red.Shifted[0].Drift < 0.5 || exit.Shifted[0].Drift > 0.05 {
 		t.Errorf("drift: red seeker %.3f, exit seeker %.3f", red.Shifted[0].Drift, exit.Shifted[0].Drift)
 	}
 	if red.Kind != genome.KindPlanner || len(red.Objective) != len(fitness.FeatureNames) {

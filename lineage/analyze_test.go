@@ -14,7 +14,8 @@ func score(cond string, base, competence, agreement float64) ConditionScore {
 }
 
 func TestAnalyze(t *testing.T) {
-	th := DefaultThresholds() // drift threshold 0.3
+	th := DefaultThresholds()
+	th.Drift = 0.3 // the mechanism, at a threshold the cases straddle
 	train := score("train", 0.9, 0.9, 0.9)
 	tests := []struct {
 		name        string

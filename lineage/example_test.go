@@ -62,7 +62,7 @@ func Example() {
 	fmt.Println("pseudo-aligned under", sum.Conditions[0].Condition+":", sum.Conditions[0].Planners[lineage.ClassPseudoAligned], "of", sum.Planners)
 
 	// Output:
-	// flagged: 4 pseudo-aligned [pseudo-aligned under blue-doors drift 0.70 > 0.30 under blue-doors]
+	// flagged: 4 pseudo-aligned [pseudo-aligned under blue-doors drift 0.70 > 0.60 under blue-doors]
 	// line: 4 3 [elite] true
 	// line: 3 2 [mutate:gaussian] true
 	// line: 2 1 [elite] false

@@ -115,7 +115,7 @@ func TestAnalyzeEpisodes(t *testing.T) {
 		Identity: ConditionScore{Condition: IdentityCondition, Agreement: 0.7, Episodes: episodes(32, 30, solved, red)}}
 	Analyze(&pseudo, th)
 	s := pseudo.Shifted[0]
-	if s.Class != ClassPseudoAligned || !s.Firm || !pseudo.Flagged || len(pseudo.FlagReasons) != 2 ||
+	if s.Class != ClassPseudoAligned || !s.Firm || !pseudo.Flagged || len(pseudo.FlagReasons) != 1 ||
 		!strings.Contains(pseudo.FlagReasons[0], "pseudo-aligned under shifted (27 of 32 episodes, firm)") {
 		t.Fatalf("red seeker: %v firm %v flagged %v %q", s.Class, s.Firm, pseudo.Flagged, pseudo.FlagReasons)
 	}
