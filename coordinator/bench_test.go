@@ -12,6 +12,7 @@ import (
 	"github.com/mesaopt/mesaopt/coordinator/ga"
 	"github.com/mesaopt/mesaopt/experiment"
 	"github.com/mesaopt/mesaopt/fitness"
+	"github.com/mesaopt/mesaopt/genome"
 	"github.com/mesaopt/mesaopt/worker"
 )
 
@@ -28,7 +29,8 @@ func benchGeneration(b *testing.B, ev coordinator.Evaluator) {
 			b.Fatal(err)
 		}
 	}
-	evals := spec.Population * (spec.Episodes + len(spec.Conditions())*spec.AnalysisEpisodes)
+	// Selection episodes, then analysis of train, the shifted conditions and identity.
+	evals := spec.Population * (spec.Episodes + (len(spec.Conditions())+1)*spec.AnalysisEpisodes)
 	b.ReportMetric(float64(evals*b.N)/b.Elapsed().Seconds(), "episodes/s")
 }
 
@@ -70,5 +72,32 @@ func BenchmarkGANext(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		ga.Next(pop, 1, next)
+	}
+}
+
+// BenchmarkAnalysisPerGenome is the cost of scoring one genome as a run
+// does, in one goroutine: the default experiment's 6 selection episodes and
+// 32 paired analysis episodes under train, shifted and identity (102
+// episodes), with the behavioral fit.
+func BenchmarkAnalysisPerGenome(b *testing.B) {
+	spec := experiment.Default()
+	for _, tc := range []struct {
+		name string
+		g    genome.Genome
+	}{
+		{"exit-seeker", fitness.ExitSeeker()},
+		{"red-seeker", fitness.RedSeeker()},
+		{"idle-heuristic", fitness.Idle()},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			ev := worker.NewEngine(1)
+			ctx := context.Background()
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := coordinator.EvaluateGenomes(ctx, ev, spec, []genome.Genome{tc.g}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
