@@ -560,3 +560,43 @@ func statsToProto(m lineage.Metrics, births uint64, retained int, retainedBytes,
 		Births: births, Retained: uint64(retained), RetainedBytes: retainedBytes, StoredBytes: storedBytes,
 	}
 }
+
+// GetSensitivity recomputes a generation's verdicts at other thresholds.
+func (s *lineageServer) GetSensitivity(ctx context.Context, req *pb.GetSensitivityRequest) (*pb.GetSensitivityResponse, error) {
+	ar, err := s.run(ctx, req.GetRunId())
+	if err != nil {
+		return nil, err
+	}
+	ar.mu.Lock()
+	defer ar.mu.Unlock()
+	last, ok := ar.lineage.LastGeneration()
+	if !ok {
+		return nil, status.Errorf(codes.FailedPrecondition, "run %s has no evaluated generation yet", req.GetRunId())
+	}
+	gen := last
+	if req.Generation != nil {
+		gen = req.GetGeneration()
+		if gen > last {
+			return nil, status.Errorf(codes.InvalidArgument, "generation = %d, allowed 0..%d (the last evaluated)", gen, last)
+		}
+	}
+	rows := lineage.Sensitivity(ar.lineage.Generation(gen), ar.spec.LineageThresholds())
+	return &pb.GetSensitivityResponse{Generation: gen, Rows: sensitivityToProto(rows)}, nil
+}
+
+func sensitivityToProto(rows []lineage.SensitivityRow) []*pb.SensitivityRow {
+	out := make([]*pb.SensitivityRow, len(rows))
+	for i, r := range rows {
+		p := &pb.SensitivityRow{Varied: r.Varied, BaseHigh: r.Thresholds.BaseHigh, CompetenceHigh: r.Thresholds.CompetenceHigh, Drift: r.Thresholds.Drift}
+		for _, c := range r.Conditions {
+			cc := &pb.ClassCounts{Condition: c.Condition,
+				RobustlyAligned: uint32(c.Classes[lineage.ClassRobustlyAligned]), PseudoAligned: uint32(c.Classes[lineage.ClassPseudoAligned]),
+				CapabilityFailure: uint32(c.Classes[lineage.ClassCapabilityFailure]), Misaligned: uint32(c.Classes[lineage.ClassMisaligned]),
+				FlaggedPseudoAligned: uint32(c.FlaggedPseudo), FlaggedDriftOnly: uint32(c.FlaggedDrift)}
+			cc.Individuals = cc.RobustlyAligned + cc.PseudoAligned + cc.CapabilityFailure + cc.Misaligned
+			p.Conditions = append(p.Conditions, cc)
+		}
+		out[i] = p
+	}
+	return out
+}

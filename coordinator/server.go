@@ -122,6 +122,7 @@ func (ar *activeRun) report() *pb.Report {
 	all := sortedRecords(ar.lineage.Records())
 	rep.RunExemplars = exemplars(len(ar.spec.ShiftedConditions), all)
 	rep.RunClasses = classCounts(ar.spec.ShiftedConditions, all)
+	rep.Sensitivity = sensitivityToProto(lineage.Sensitivity(ar.last, ar.spec.LineageThresholds()))
 	rep.Identity = identityCounts(ar.last)
 	rep.RunIdentity = identityCounts(all)
 	// Flagged planners by strength of evidence: pseudo-aligned ones by the

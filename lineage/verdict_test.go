@@ -136,3 +136,43 @@ func TestAnalyzeEpisodes(t *testing.T) {
 		t.Fatalf("heuristic: %v flagged %v", h.Shifted[0].Class, h.Flagged)
 	}
 }
+
+// The sensitivity table recomputes verdicts from the stored episodes: a
+// stricter competence threshold turns a competent-enough pseudo-aligned
+// planner into a capability failure, a lower drift threshold flags it for
+// drift, and the records themselves are left as they were.
+func TestSensitivity(t *testing.T) {
+	th := DefaultThresholds()
+	solved := EpisodeScore{Base: 1, Competence: 1, GoalBase: 1}
+	red := EpisodeScore{Base: 0, Competence: 0.75, GoalBase: 0}
+	r := Record{Kind: genome.KindPlanner,
+		Train:   ConditionScore{Condition: "train", Agreement: 0.7, Episodes: episodes(8, 8, solved, solved)},
+		Shifted: []ConditionScore{{Condition: "shifted", Agreement: 0.3, Episodes: episodes(8, 8, red, red)}}}
+	Analyze(&r, th)
+	rows := Sensitivity([]Record{r}, th)
+	if rows[0].Varied != "" || rows[0].Conditions[0].Classes[ClassPseudoAligned] != 1 || rows[0].Conditions[0].FlaggedPseudo != 1 {
+		t.Fatalf("row 0: %+v", rows[0])
+	}
+	find := func(varied string, v float64) SensitivityRow {
+		for _, row := range rows {
+			th := row.Thresholds
+			if row.Varied == varied && ((varied == "competence_high" && th.CompetenceHigh == v) || (varied == "drift" && th.Drift == v) || (varied == "base_high" && th.BaseHigh == v)) {
+				return row
+			}
+		}
+		t.Fatalf("no row %s = %v", varied, v)
+		return SensitivityRow{}
+	}
+	if c := find("competence_high", 0.8).Conditions[0]; c.Classes[ClassCapabilityFailure] != 1 || c.FlaggedPseudo != 0 {
+		t.Fatalf("competence_high 0.8: %+v", c)
+	}
+	if c := find("drift", 0.3).Conditions[0]; c.FlaggedPseudo != 1 || c.FlaggedDrift != 0 {
+		t.Fatalf("drift 0.3: %+v (a pseudo-aligned planner is counted once, for pseudo-alignment)", c)
+	}
+	if len(rows) != 1+4+4+8 {
+		t.Fatalf("%d rows, want 17", len(rows))
+	}
+	if r.Shifted[0].Class != ClassPseudoAligned {
+		t.Fatal("Sensitivity modified its input")
+	}
+}

@@ -148,6 +148,14 @@ func TestMesactlAgainstCoordinator(t *testing.T) {
 		t.Fatalf("descendants: %d %q %s", code, out, errOut)
 	}
 
+	out, errOut, code = mesactl(t, "--coordinator", addr, "sensitivity", id)
+	if code != 0 || !strings.Contains(out, "Generation 2 of ") || !strings.Contains(out, "(as run)") || strings.Count(out, "competence_high") != 4 {
+		t.Fatalf("sensitivity: %d %q %s", code, out, errOut)
+	}
+	if out, errOut, code = mesactl(t, "--coordinator", addr, "sensitivity", id, "--generation", "0"); code != 0 || !strings.Contains(out, "Generation 0 of ") {
+		t.Fatalf("sensitivity --generation 0: %d %q %s", code, out, errOut)
+	}
+
 	// Bad input: clear messages and exit codes.
 	tests := []struct {
 		args []string
@@ -173,6 +181,8 @@ func TestMesactlAgainstCoordinator(t *testing.T) {
 		{[]string{"export", id, "--format", "svg"}, 2, `--format "svg"`},
 		{[]string{"export", "no-such-run"}, 1, "NotFound"},
 		{[]string{"descendants", id, "0", "--depth", "5000"}, 2, "--depth = 5000, allowed 1..1000"},
+		{[]string{"sensitivity", id, "--generation", "9"}, 2, "generation = 9, allowed 0..2"},
+		{[]string{"sensitivity", "no-such-run"}, 1, "NotFound"},
 	}
 	for _, tc := range tests {
 		_, errOut, code := mesactl(t, append([]string{"--coordinator", addr}, tc.args...)...)

@@ -237,6 +237,10 @@ func Report(w io.Writer, run *pb.Run, base []float64) {
 		Identity(w, rep.GetRunIdentity())
 	}
 	exemplars(w, "\nThe fittest individual of each class under each shifted condition, whole run:", run, rep.GetRunExemplars(), base)
+	if rows := rep.GetSensitivity(); len(rows) > 0 {
+		fmt.Fprintln(w, "\nThe last generation's verdicts at other thresholds (each moved alone; mesactl sensitivity RUN for any generation):")
+		Sensitivity(w, rows)
+	}
 	if h := rep.GetPseudoAlignedHeuristics(); len(h) > 0 {
 		fmt.Fprintln(w, "\nPseudo-aligned heuristics of the last generation (classified through their behavioral objective; never flagged):")
 		Individuals(w, h)
@@ -493,4 +497,24 @@ func Evaluation(w io.Writer, names []string, inds []*pb.Individual) {
 		}
 		fmt.Fprintln(w)
 	}
+}
+
+// Sensitivity writes how a generation's verdicts move with the thresholds:
+// one row per threshold setting, per shifted condition the individuals by
+// class and the planners flagged for pseudo-alignment and for drift alone.
+func Sensitivity(w io.Writer, rows []*pb.SensitivityRow) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  VARIED\tBASE_HIGH\tCOMPETENCE_HIGH\tDRIFT\tCONDITION\tROBUST\tPSEUDO\tCAP-FAIL\tMISALIGNED\tFLAGGED PSEUDO\tFLAGGED DRIFT")
+	for _, r := range rows {
+		varied := r.GetVaried()
+		if varied == "" {
+			varied = "(as run)"
+		}
+		for _, c := range r.GetConditions() {
+			fmt.Fprintf(tw, "  %s\t%.1f\t%.1f\t%.1f\t%s\t%d\t%d\t%d\t%d\t%d\t%d\n", varied, r.GetBaseHigh(), r.GetCompetenceHigh(), r.GetDrift(),
+				c.GetCondition(), c.GetRobustlyAligned(), c.GetPseudoAligned(), c.GetCapabilityFailure(), c.GetMisaligned(),
+				c.GetFlaggedPseudoAligned(), c.GetFlaggedDriftOnly())
+		}
+	}
+	tw.Flush()
 }

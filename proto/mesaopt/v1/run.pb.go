@@ -398,8 +398,11 @@ type Report struct {
 	// 5), in condition order: classified through their behavioral
 	// objective, never flagged.
 	PseudoAlignedHeuristics []*Individual `protobuf:"bytes,12,rep,name=pseudo_aligned_heuristics,json=pseudoAlignedHeuristics,proto3" json:"pseudo_aligned_heuristics,omitempty"`
-	unknownFields           protoimpl.UnknownFields
-	sizeCache               protoimpl.SizeCache
+	// The last generation's verdicts at other thresholds (see
+	// LineageService.GetSensitivity).
+	Sensitivity   []*SensitivityRow `protobuf:"bytes,13,rep,name=sensitivity,proto3" json:"sensitivity,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Report) Reset() {
@@ -512,6 +515,13 @@ func (x *Report) GetRunIdentity() *ClassCounts {
 func (x *Report) GetPseudoAlignedHeuristics() []*Individual {
 	if x != nil {
 		return x.PseudoAlignedHeuristics
+	}
+	return nil
+}
+
+func (x *Report) GetSensitivity() []*SensitivityRow {
+	if x != nil {
+		return x.Sensitivity
 	}
 	return nil
 }
@@ -1426,6 +1436,194 @@ func (x *ForkRunResponse) GetRunId() string {
 	return ""
 }
 
+// SensitivityRow is what one generation's verdicts become at one set of
+// thresholds, recomputed from the stored per-episode scores.
+type SensitivityRow struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The threshold this row moves (base_high, competence_high or drift);
+	// empty for the run's own thresholds.
+	Varied         string  `protobuf:"bytes,1,opt,name=varied,proto3" json:"varied,omitempty"`
+	BaseHigh       float64 `protobuf:"fixed64,2,opt,name=base_high,json=baseHigh,proto3" json:"base_high,omitempty"`
+	CompetenceHigh float64 `protobuf:"fixed64,3,opt,name=competence_high,json=competenceHigh,proto3" json:"competence_high,omitempty"`
+	Drift          float64 `protobuf:"fixed64,4,opt,name=drift,proto3" json:"drift,omitempty"`
+	// Per shifted condition: the individuals by majority class and the
+	// planners flagged for pseudo-alignment and for drift alone.
+	Conditions    []*ClassCounts `protobuf:"bytes,5,rep,name=conditions,proto3" json:"conditions,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SensitivityRow) Reset() {
+	*x = SensitivityRow{}
+	mi := &file_mesaopt_v1_run_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SensitivityRow) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SensitivityRow) ProtoMessage() {}
+
+func (x *SensitivityRow) ProtoReflect() protoreflect.Message {
+	mi := &file_mesaopt_v1_run_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SensitivityRow.ProtoReflect.Descriptor instead.
+func (*SensitivityRow) Descriptor() ([]byte, []int) {
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *SensitivityRow) GetVaried() string {
+	if x != nil {
+		return x.Varied
+	}
+	return ""
+}
+
+func (x *SensitivityRow) GetBaseHigh() float64 {
+	if x != nil {
+		return x.BaseHigh
+	}
+	return 0
+}
+
+func (x *SensitivityRow) GetCompetenceHigh() float64 {
+	if x != nil {
+		return x.CompetenceHigh
+	}
+	return 0
+}
+
+func (x *SensitivityRow) GetDrift() float64 {
+	if x != nil {
+		return x.Drift
+	}
+	return 0
+}
+
+func (x *SensitivityRow) GetConditions() []*ClassCounts {
+	if x != nil {
+		return x.Conditions
+	}
+	return nil
+}
+
+type GetSensitivityRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	RunId string                 `protobuf:"bytes,1,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
+	// Absent: the last checkpointed generation.
+	Generation    *uint32 `protobuf:"varint,2,opt,name=generation,proto3,oneof" json:"generation,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetSensitivityRequest) Reset() {
+	*x = GetSensitivityRequest{}
+	mi := &file_mesaopt_v1_run_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetSensitivityRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetSensitivityRequest) ProtoMessage() {}
+
+func (x *GetSensitivityRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_mesaopt_v1_run_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetSensitivityRequest.ProtoReflect.Descriptor instead.
+func (*GetSensitivityRequest) Descriptor() ([]byte, []int) {
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *GetSensitivityRequest) GetRunId() string {
+	if x != nil {
+		return x.RunId
+	}
+	return ""
+}
+
+func (x *GetSensitivityRequest) GetGeneration() uint32 {
+	if x != nil && x.Generation != nil {
+		return *x.Generation
+	}
+	return 0
+}
+
+type GetSensitivityResponse struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Generation uint32                 `protobuf:"varint,1,opt,name=generation,proto3" json:"generation,omitempty"`
+	// The run's thresholds first, then each threshold moved over its grid.
+	Rows          []*SensitivityRow `protobuf:"bytes,2,rep,name=rows,proto3" json:"rows,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetSensitivityResponse) Reset() {
+	*x = GetSensitivityResponse{}
+	mi := &file_mesaopt_v1_run_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetSensitivityResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetSensitivityResponse) ProtoMessage() {}
+
+func (x *GetSensitivityResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_mesaopt_v1_run_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetSensitivityResponse.ProtoReflect.Descriptor instead.
+func (*GetSensitivityResponse) Descriptor() ([]byte, []int) {
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *GetSensitivityResponse) GetGeneration() uint32 {
+	if x != nil {
+		return x.Generation
+	}
+	return 0
+}
+
+func (x *GetSensitivityResponse) GetRows() []*SensitivityRow {
+	if x != nil {
+		return x.Rows
+	}
+	return nil
+}
+
 type EvaluateGenomesRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Spec  *ExperimentSpec        `protobuf:"bytes,1,opt,name=spec,proto3" json:"spec,omitempty"`
@@ -1437,7 +1635,7 @@ type EvaluateGenomesRequest struct {
 
 func (x *EvaluateGenomesRequest) Reset() {
 	*x = EvaluateGenomesRequest{}
-	mi := &file_mesaopt_v1_run_proto_msgTypes[20]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1449,7 +1647,7 @@ func (x *EvaluateGenomesRequest) String() string {
 func (*EvaluateGenomesRequest) ProtoMessage() {}
 
 func (x *EvaluateGenomesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_run_proto_msgTypes[20]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1462,7 +1660,7 @@ func (x *EvaluateGenomesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EvaluateGenomesRequest.ProtoReflect.Descriptor instead.
 func (*EvaluateGenomesRequest) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{20}
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *EvaluateGenomesRequest) GetSpec() *ExperimentSpec {
@@ -1490,7 +1688,7 @@ type EvaluateGenomesResponse struct {
 
 func (x *EvaluateGenomesResponse) Reset() {
 	*x = EvaluateGenomesResponse{}
-	mi := &file_mesaopt_v1_run_proto_msgTypes[21]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1502,7 +1700,7 @@ func (x *EvaluateGenomesResponse) String() string {
 func (*EvaluateGenomesResponse) ProtoMessage() {}
 
 func (x *EvaluateGenomesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_run_proto_msgTypes[21]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1515,7 +1713,7 @@ func (x *EvaluateGenomesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EvaluateGenomesResponse.ProtoReflect.Descriptor instead.
 func (*EvaluateGenomesResponse) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{21}
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *EvaluateGenomesResponse) GetIndividuals() []*Individual {
@@ -1571,7 +1769,7 @@ const file_mesaopt_v1_run_proto_rawDesc = "" +
 	"\aclasses\x18\v \x03(\v2\x17.mesaopt.v1.ClassCountsR\aclasses\x12'\n" +
 	"\x0fbest_individual\x18\f \x01(\x04R\x0ebestIndividual\x125\n" +
 	"\alineage\x18\r \x01(\v2\x1b.mesaopt.v1.GenerationStatsR\alineage\x12 \n" +
-	"\vquarantined\x18\x0e \x01(\rR\vquarantined\"\xa1\x05\n" +
+	"\vquarantined\x18\x0e \x01(\rR\vquarantined\"\xdf\x05\n" +
 	"\x06Report\x12*\n" +
 	"\x04best\x18\x01 \x03(\v2\x16.mesaopt.v1.IndividualR\x04best\x121\n" +
 	"\aclasses\x18\x02 \x03(\v2\x17.mesaopt.v1.ClassCountsR\aclasses\x120\n" +
@@ -1587,7 +1785,8 @@ const file_mesaopt_v1_run_proto_rawDesc = "" +
 	"\bidentity\x18\n" +
 	" \x01(\v2\x17.mesaopt.v1.ClassCountsR\bidentity\x12:\n" +
 	"\frun_identity\x18\v \x01(\v2\x17.mesaopt.v1.ClassCountsR\vrunIdentity\x12R\n" +
-	"\x19pseudo_aligned_heuristics\x18\f \x03(\v2\x16.mesaopt.v1.IndividualR\x17pseudoAlignedHeuristics\"\xfb\x01\n" +
+	"\x19pseudo_aligned_heuristics\x18\f \x03(\v2\x16.mesaopt.v1.IndividualR\x17pseudoAlignedHeuristics\x12<\n" +
+	"\vsensitivity\x18\r \x03(\v2\x1a.mesaopt.v1.SensitivityRowR\vsensitivity\"\xfb\x01\n" +
 	"\fRegimeReport\x12\x1e\n" +
 	"\n" +
 	"generation\x18\x01 \x01(\rR\n" +
@@ -1645,7 +1844,26 @@ const file_mesaopt_v1_run_proto_rawDesc = "" +
 	"generation\x12\x10\n" +
 	"\x03set\x18\x03 \x03(\tR\x03set\"(\n" +
 	"\x0fForkRunResponse\x12\x15\n" +
-	"\x06run_id\x18\x01 \x01(\tR\x05runId\"v\n" +
+	"\x06run_id\x18\x01 \x01(\tR\x05runId\"\xbd\x01\n" +
+	"\x0eSensitivityRow\x12\x16\n" +
+	"\x06varied\x18\x01 \x01(\tR\x06varied\x12\x1b\n" +
+	"\tbase_high\x18\x02 \x01(\x01R\bbaseHigh\x12'\n" +
+	"\x0fcompetence_high\x18\x03 \x01(\x01R\x0ecompetenceHigh\x12\x14\n" +
+	"\x05drift\x18\x04 \x01(\x01R\x05drift\x127\n" +
+	"\n" +
+	"conditions\x18\x05 \x03(\v2\x17.mesaopt.v1.ClassCountsR\n" +
+	"conditions\"b\n" +
+	"\x15GetSensitivityRequest\x12\x15\n" +
+	"\x06run_id\x18\x01 \x01(\tR\x05runId\x12#\n" +
+	"\n" +
+	"generation\x18\x02 \x01(\rH\x00R\n" +
+	"generation\x88\x01\x01B\r\n" +
+	"\v_generation\"h\n" +
+	"\x16GetSensitivityResponse\x12\x1e\n" +
+	"\n" +
+	"generation\x18\x01 \x01(\rR\n" +
+	"generation\x12.\n" +
+	"\x04rows\x18\x02 \x03(\v2\x1a.mesaopt.v1.SensitivityRowR\x04rows\"v\n" +
 	"\x16EvaluateGenomesRequest\x12.\n" +
 	"\x04spec\x18\x01 \x01(\v2\x1a.mesaopt.v1.ExperimentSpecR\x04spec\x12,\n" +
 	"\agenomes\x18\x02 \x03(\v2\x12.mesaopt.v1.GenomeR\agenomes\"x\n" +
@@ -1673,7 +1891,7 @@ func file_mesaopt_v1_run_proto_rawDescGZIP() []byte {
 }
 
 var file_mesaopt_v1_run_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_mesaopt_v1_run_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
+var file_mesaopt_v1_run_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
 var file_mesaopt_v1_run_proto_goTypes = []any{
 	(RunState)(0),                   // 0: mesaopt.v1.RunState
 	(*ClassCounts)(nil),             // 1: mesaopt.v1.ClassCounts
@@ -1696,51 +1914,57 @@ var file_mesaopt_v1_run_proto_goTypes = []any{
 	(*ResumeRunResponse)(nil),       // 18: mesaopt.v1.ResumeRunResponse
 	(*ForkRunRequest)(nil),          // 19: mesaopt.v1.ForkRunRequest
 	(*ForkRunResponse)(nil),         // 20: mesaopt.v1.ForkRunResponse
-	(*EvaluateGenomesRequest)(nil),  // 21: mesaopt.v1.EvaluateGenomesRequest
-	(*EvaluateGenomesResponse)(nil), // 22: mesaopt.v1.EvaluateGenomesResponse
-	(*GenerationStats)(nil),         // 23: mesaopt.v1.GenerationStats
-	(*Individual)(nil),              // 24: mesaopt.v1.Individual
-	(*DriftOrigin)(nil),             // 25: mesaopt.v1.DriftOrigin
-	(AlignmentClass)(0),             // 26: mesaopt.v1.AlignmentClass
-	(*ExperimentSpec)(nil),          // 27: mesaopt.v1.ExperimentSpec
-	(*Genome)(nil),                  // 28: mesaopt.v1.Genome
+	(*SensitivityRow)(nil),          // 21: mesaopt.v1.SensitivityRow
+	(*GetSensitivityRequest)(nil),   // 22: mesaopt.v1.GetSensitivityRequest
+	(*GetSensitivityResponse)(nil),  // 23: mesaopt.v1.GetSensitivityResponse
+	(*EvaluateGenomesRequest)(nil),  // 24: mesaopt.v1.EvaluateGenomesRequest
+	(*EvaluateGenomesResponse)(nil), // 25: mesaopt.v1.EvaluateGenomesResponse
+	(*GenerationStats)(nil),         // 26: mesaopt.v1.GenerationStats
+	(*Individual)(nil),              // 27: mesaopt.v1.Individual
+	(*DriftOrigin)(nil),             // 28: mesaopt.v1.DriftOrigin
+	(AlignmentClass)(0),             // 29: mesaopt.v1.AlignmentClass
+	(*ExperimentSpec)(nil),          // 30: mesaopt.v1.ExperimentSpec
+	(*Genome)(nil),                  // 31: mesaopt.v1.Genome
 }
 var file_mesaopt_v1_run_proto_depIdxs = []int32{
 	1,  // 0: mesaopt.v1.GenerationSummary.classes:type_name -> mesaopt.v1.ClassCounts
-	23, // 1: mesaopt.v1.GenerationSummary.lineage:type_name -> mesaopt.v1.GenerationStats
-	24, // 2: mesaopt.v1.Report.best:type_name -> mesaopt.v1.Individual
+	26, // 1: mesaopt.v1.GenerationSummary.lineage:type_name -> mesaopt.v1.GenerationStats
+	27, // 2: mesaopt.v1.Report.best:type_name -> mesaopt.v1.Individual
 	1,  // 3: mesaopt.v1.Report.classes:type_name -> mesaopt.v1.ClassCounts
-	24, // 4: mesaopt.v1.Report.flagged:type_name -> mesaopt.v1.Individual
-	25, // 5: mesaopt.v1.Report.top_drift_origin:type_name -> mesaopt.v1.DriftOrigin
-	24, // 6: mesaopt.v1.Report.exemplars:type_name -> mesaopt.v1.Individual
-	24, // 7: mesaopt.v1.Report.run_exemplars:type_name -> mesaopt.v1.Individual
+	27, // 4: mesaopt.v1.Report.flagged:type_name -> mesaopt.v1.Individual
+	28, // 5: mesaopt.v1.Report.top_drift_origin:type_name -> mesaopt.v1.DriftOrigin
+	27, // 6: mesaopt.v1.Report.exemplars:type_name -> mesaopt.v1.Individual
+	27, // 7: mesaopt.v1.Report.run_exemplars:type_name -> mesaopt.v1.Individual
 	1,  // 8: mesaopt.v1.Report.run_classes:type_name -> mesaopt.v1.ClassCounts
 	4,  // 9: mesaopt.v1.Report.regime:type_name -> mesaopt.v1.RegimeReport
 	1,  // 10: mesaopt.v1.Report.identity:type_name -> mesaopt.v1.ClassCounts
 	1,  // 11: mesaopt.v1.Report.run_identity:type_name -> mesaopt.v1.ClassCounts
-	24, // 12: mesaopt.v1.Report.pseudo_aligned_heuristics:type_name -> mesaopt.v1.Individual
-	5,  // 13: mesaopt.v1.RegimeReport.readapted:type_name -> mesaopt.v1.RegimeLineage
-	5,  // 14: mesaopt.v1.RegimeReport.kept_proxy:type_name -> mesaopt.v1.RegimeLineage
-	5,  // 15: mesaopt.v1.RegimeReport.other:type_name -> mesaopt.v1.RegimeLineage
-	24, // 16: mesaopt.v1.RegimeLineage.ancestor:type_name -> mesaopt.v1.Individual
-	26, // 17: mesaopt.v1.RegimeLineage.descendant_class:type_name -> mesaopt.v1.AlignmentClass
-	27, // 18: mesaopt.v1.Run.spec:type_name -> mesaopt.v1.ExperimentSpec
-	0,  // 19: mesaopt.v1.Run.state:type_name -> mesaopt.v1.RunState
-	2,  // 20: mesaopt.v1.Run.summaries:type_name -> mesaopt.v1.GenerationSummary
-	3,  // 21: mesaopt.v1.Run.report:type_name -> mesaopt.v1.Report
-	27, // 22: mesaopt.v1.SubmitRunRequest.spec:type_name -> mesaopt.v1.ExperimentSpec
-	6,  // 23: mesaopt.v1.GetRunResponse.run:type_name -> mesaopt.v1.Run
-	6,  // 24: mesaopt.v1.ListRunsResponse.runs:type_name -> mesaopt.v1.Run
-	2,  // 25: mesaopt.v1.WatchRunResponse.summary:type_name -> mesaopt.v1.GenerationSummary
-	0,  // 26: mesaopt.v1.WatchRunResponse.state:type_name -> mesaopt.v1.RunState
-	27, // 27: mesaopt.v1.EvaluateGenomesRequest.spec:type_name -> mesaopt.v1.ExperimentSpec
-	28, // 28: mesaopt.v1.EvaluateGenomesRequest.genomes:type_name -> mesaopt.v1.Genome
-	24, // 29: mesaopt.v1.EvaluateGenomesResponse.individuals:type_name -> mesaopt.v1.Individual
-	30, // [30:30] is the sub-list for method output_type
-	30, // [30:30] is the sub-list for method input_type
-	30, // [30:30] is the sub-list for extension type_name
-	30, // [30:30] is the sub-list for extension extendee
-	0,  // [0:30] is the sub-list for field type_name
+	27, // 12: mesaopt.v1.Report.pseudo_aligned_heuristics:type_name -> mesaopt.v1.Individual
+	21, // 13: mesaopt.v1.Report.sensitivity:type_name -> mesaopt.v1.SensitivityRow
+	5,  // 14: mesaopt.v1.RegimeReport.readapted:type_name -> mesaopt.v1.RegimeLineage
+	5,  // 15: mesaopt.v1.RegimeReport.kept_proxy:type_name -> mesaopt.v1.RegimeLineage
+	5,  // 16: mesaopt.v1.RegimeReport.other:type_name -> mesaopt.v1.RegimeLineage
+	27, // 17: mesaopt.v1.RegimeLineage.ancestor:type_name -> mesaopt.v1.Individual
+	29, // 18: mesaopt.v1.RegimeLineage.descendant_class:type_name -> mesaopt.v1.AlignmentClass
+	30, // 19: mesaopt.v1.Run.spec:type_name -> mesaopt.v1.ExperimentSpec
+	0,  // 20: mesaopt.v1.Run.state:type_name -> mesaopt.v1.RunState
+	2,  // 21: mesaopt.v1.Run.summaries:type_name -> mesaopt.v1.GenerationSummary
+	3,  // 22: mesaopt.v1.Run.report:type_name -> mesaopt.v1.Report
+	30, // 23: mesaopt.v1.SubmitRunRequest.spec:type_name -> mesaopt.v1.ExperimentSpec
+	6,  // 24: mesaopt.v1.GetRunResponse.run:type_name -> mesaopt.v1.Run
+	6,  // 25: mesaopt.v1.ListRunsResponse.runs:type_name -> mesaopt.v1.Run
+	2,  // 26: mesaopt.v1.WatchRunResponse.summary:type_name -> mesaopt.v1.GenerationSummary
+	0,  // 27: mesaopt.v1.WatchRunResponse.state:type_name -> mesaopt.v1.RunState
+	1,  // 28: mesaopt.v1.SensitivityRow.conditions:type_name -> mesaopt.v1.ClassCounts
+	21, // 29: mesaopt.v1.GetSensitivityResponse.rows:type_name -> mesaopt.v1.SensitivityRow
+	30, // 30: mesaopt.v1.EvaluateGenomesRequest.spec:type_name -> mesaopt.v1.ExperimentSpec
+	31, // 31: mesaopt.v1.EvaluateGenomesRequest.genomes:type_name -> mesaopt.v1.Genome
+	27, // 32: mesaopt.v1.EvaluateGenomesResponse.individuals:type_name -> mesaopt.v1.Individual
+	33, // [33:33] is the sub-list for method output_type
+	33, // [33:33] is the sub-list for method input_type
+	33, // [33:33] is the sub-list for extension type_name
+	33, // [33:33] is the sub-list for extension extendee
+	0,  // [0:33] is the sub-list for field type_name
 }
 
 func init() { file_mesaopt_v1_run_proto_init() }
@@ -1751,13 +1975,14 @@ func file_mesaopt_v1_run_proto_init() {
 	file_mesaopt_v1_experiment_proto_init()
 	file_mesaopt_v1_genome_proto_init()
 	file_mesaopt_v1_lineage_proto_init()
+	file_mesaopt_v1_run_proto_msgTypes[21].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_mesaopt_v1_run_proto_rawDesc), len(file_mesaopt_v1_run_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   22,
+			NumMessages:   25,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

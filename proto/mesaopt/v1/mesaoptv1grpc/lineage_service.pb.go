@@ -26,7 +26,7 @@ var File_mesaopt_v1_lineage_service_proto protoreflect.FileDescriptor
 const file_mesaopt_v1_lineage_service_proto_rawDesc = "" +
 	"\n" +
 	" mesaopt/v1/lineage_service.proto\x12\n" +
-	"mesaopt.v1\x1a\x18mesaopt/v1/lineage.proto2\xaf\x06\n" +
+	"mesaopt.v1\x1a\x18mesaopt/v1/lineage.proto\x1a\x14mesaopt/v1/run.proto2\x88\a\n" +
 	"\x0eLineageService\x12T\n" +
 	"\rGetIndividual\x12 .mesaopt.v1.GetIndividualRequest\x1a!.mesaopt.v1.GetIndividualResponse\x12]\n" +
 	"\x10GetLineOfDescent\x12#.mesaopt.v1.GetLineOfDescentRequest\x1a$.mesaopt.v1.GetLineOfDescentResponse\x12N\n" +
@@ -35,7 +35,8 @@ const file_mesaopt_v1_lineage_service_proto_rawDesc = "" +
 	"\x0eGetDescendants\x12!.mesaopt.v1.GetDescendantsRequest\x1a\".mesaopt.v1.GetDescendantsResponse\x12B\n" +
 	"\aGetMRCA\x12\x1a.mesaopt.v1.GetMRCARequest\x1a\x1b.mesaopt.v1.GetMRCAResponse\x12c\n" +
 	"\x12GetGenerationStats\x12%.mesaopt.v1.GetGenerationStatsRequest\x1a&.mesaopt.v1.GetGenerationStatsResponse\x12_\n" +
-	"\x10WatchGenerations\x12#.mesaopt.v1.WatchGenerationsRequest\x1a$.mesaopt.v1.WatchGenerationsResponse0\x01\x12\\\n" +
+	"\x10WatchGenerations\x12#.mesaopt.v1.WatchGenerationsRequest\x1a$.mesaopt.v1.WatchGenerationsResponse0\x01\x12W\n" +
+	"\x0eGetSensitivity\x12!.mesaopt.v1.GetSensitivityRequest\x1a\".mesaopt.v1.GetSensitivityResponse\x12\\\n" +
 	"\x0fExportPhylogeny\x12\".mesaopt.v1.ExportPhylogenyRequest\x1a#.mesaopt.v1.ExportPhylogenyResponse0\x01BIZGgithub.com/mesaopt/mesaopt/proto/mesaopt/v1/mesaoptv1grpc;mesaoptv1grpcb\x06proto3"
 
 var file_mesaopt_v1_lineage_service_proto_goTypes = []any{
@@ -47,16 +48,18 @@ var file_mesaopt_v1_lineage_service_proto_goTypes = []any{
 	(*v1.GetMRCARequest)(nil),             // 5: mesaopt.v1.GetMRCARequest
 	(*v1.GetGenerationStatsRequest)(nil),  // 6: mesaopt.v1.GetGenerationStatsRequest
 	(*v1.WatchGenerationsRequest)(nil),    // 7: mesaopt.v1.WatchGenerationsRequest
-	(*v1.ExportPhylogenyRequest)(nil),     // 8: mesaopt.v1.ExportPhylogenyRequest
-	(*v1.GetIndividualResponse)(nil),      // 9: mesaopt.v1.GetIndividualResponse
-	(*v1.GetLineOfDescentResponse)(nil),   // 10: mesaopt.v1.GetLineOfDescentResponse
-	(*v1.ListFlaggedResponse)(nil),        // 11: mesaopt.v1.ListFlaggedResponse
-	(*v1.GetDriftOriginResponse)(nil),     // 12: mesaopt.v1.GetDriftOriginResponse
-	(*v1.GetDescendantsResponse)(nil),     // 13: mesaopt.v1.GetDescendantsResponse
-	(*v1.GetMRCAResponse)(nil),            // 14: mesaopt.v1.GetMRCAResponse
-	(*v1.GetGenerationStatsResponse)(nil), // 15: mesaopt.v1.GetGenerationStatsResponse
-	(*v1.WatchGenerationsResponse)(nil),   // 16: mesaopt.v1.WatchGenerationsResponse
-	(*v1.ExportPhylogenyResponse)(nil),    // 17: mesaopt.v1.ExportPhylogenyResponse
+	(*v1.GetSensitivityRequest)(nil),      // 8: mesaopt.v1.GetSensitivityRequest
+	(*v1.ExportPhylogenyRequest)(nil),     // 9: mesaopt.v1.ExportPhylogenyRequest
+	(*v1.GetIndividualResponse)(nil),      // 10: mesaopt.v1.GetIndividualResponse
+	(*v1.GetLineOfDescentResponse)(nil),   // 11: mesaopt.v1.GetLineOfDescentResponse
+	(*v1.ListFlaggedResponse)(nil),        // 12: mesaopt.v1.ListFlaggedResponse
+	(*v1.GetDriftOriginResponse)(nil),     // 13: mesaopt.v1.GetDriftOriginResponse
+	(*v1.GetDescendantsResponse)(nil),     // 14: mesaopt.v1.GetDescendantsResponse
+	(*v1.GetMRCAResponse)(nil),            // 15: mesaopt.v1.GetMRCAResponse
+	(*v1.GetGenerationStatsResponse)(nil), // 16: mesaopt.v1.GetGenerationStatsResponse
+	(*v1.WatchGenerationsResponse)(nil),   // 17: mesaopt.v1.WatchGenerationsResponse
+	(*v1.GetSensitivityResponse)(nil),     // 18: mesaopt.v1.GetSensitivityResponse
+	(*v1.ExportPhylogenyResponse)(nil),    // 19: mesaopt.v1.ExportPhylogenyResponse
 }
 var file_mesaopt_v1_lineage_service_proto_depIdxs = []int32{
 	0,  // 0: mesaopt.v1.LineageService.GetIndividual:input_type -> mesaopt.v1.GetIndividualRequest
@@ -67,18 +70,20 @@ var file_mesaopt_v1_lineage_service_proto_depIdxs = []int32{
 	5,  // 5: mesaopt.v1.LineageService.GetMRCA:input_type -> mesaopt.v1.GetMRCARequest
 	6,  // 6: mesaopt.v1.LineageService.GetGenerationStats:input_type -> mesaopt.v1.GetGenerationStatsRequest
 	7,  // 7: mesaopt.v1.LineageService.WatchGenerations:input_type -> mesaopt.v1.WatchGenerationsRequest
-	8,  // 8: mesaopt.v1.LineageService.ExportPhylogeny:input_type -> mesaopt.v1.ExportPhylogenyRequest
-	9,  // 9: mesaopt.v1.LineageService.GetIndividual:output_type -> mesaopt.v1.GetIndividualResponse
-	10, // 10: mesaopt.v1.LineageService.GetLineOfDescent:output_type -> mesaopt.v1.GetLineOfDescentResponse
-	11, // 11: mesaopt.v1.LineageService.ListFlagged:output_type -> mesaopt.v1.ListFlaggedResponse
-	12, // 12: mesaopt.v1.LineageService.GetDriftOrigin:output_type -> mesaopt.v1.GetDriftOriginResponse
-	13, // 13: mesaopt.v1.LineageService.GetDescendants:output_type -> mesaopt.v1.GetDescendantsResponse
-	14, // 14: mesaopt.v1.LineageService.GetMRCA:output_type -> mesaopt.v1.GetMRCAResponse
-	15, // 15: mesaopt.v1.LineageService.GetGenerationStats:output_type -> mesaopt.v1.GetGenerationStatsResponse
-	16, // 16: mesaopt.v1.LineageService.WatchGenerations:output_type -> mesaopt.v1.WatchGenerationsResponse
-	17, // 17: mesaopt.v1.LineageService.ExportPhylogeny:output_type -> mesaopt.v1.ExportPhylogenyResponse
-	9,  // [9:18] is the sub-list for method output_type
-	0,  // [0:9] is the sub-list for method input_type
+	8,  // 8: mesaopt.v1.LineageService.GetSensitivity:input_type -> mesaopt.v1.GetSensitivityRequest
+	9,  // 9: mesaopt.v1.LineageService.ExportPhylogeny:input_type -> mesaopt.v1.ExportPhylogenyRequest
+	10, // 10: mesaopt.v1.LineageService.GetIndividual:output_type -> mesaopt.v1.GetIndividualResponse
+	11, // 11: mesaopt.v1.LineageService.GetLineOfDescent:output_type -> mesaopt.v1.GetLineOfDescentResponse
+	12, // 12: mesaopt.v1.LineageService.ListFlagged:output_type -> mesaopt.v1.ListFlaggedResponse
+	13, // 13: mesaopt.v1.LineageService.GetDriftOrigin:output_type -> mesaopt.v1.GetDriftOriginResponse
+	14, // 14: mesaopt.v1.LineageService.GetDescendants:output_type -> mesaopt.v1.GetDescendantsResponse
+	15, // 15: mesaopt.v1.LineageService.GetMRCA:output_type -> mesaopt.v1.GetMRCAResponse
+	16, // 16: mesaopt.v1.LineageService.GetGenerationStats:output_type -> mesaopt.v1.GetGenerationStatsResponse
+	17, // 17: mesaopt.v1.LineageService.WatchGenerations:output_type -> mesaopt.v1.WatchGenerationsResponse
+	18, // 18: mesaopt.v1.LineageService.GetSensitivity:output_type -> mesaopt.v1.GetSensitivityResponse
+	19, // 19: mesaopt.v1.LineageService.ExportPhylogeny:output_type -> mesaopt.v1.ExportPhylogenyResponse
+	10, // [10:20] is the sub-list for method output_type
+	0,  // [0:10] is the sub-list for method input_type
 	0,  // [0:0] is the sub-list for extension type_name
 	0,  // [0:0] is the sub-list for extension extendee
 	0,  // [0:0] is the sub-list for field type_name

@@ -28,6 +28,7 @@ const (
 	LineageService_GetMRCA_FullMethodName            = "/mesaopt.v1.LineageService/GetMRCA"
 	LineageService_GetGenerationStats_FullMethodName = "/mesaopt.v1.LineageService/GetGenerationStats"
 	LineageService_WatchGenerations_FullMethodName   = "/mesaopt.v1.LineageService/WatchGenerations"
+	LineageService_GetSensitivity_FullMethodName     = "/mesaopt.v1.LineageService/GetSensitivity"
 	LineageService_ExportPhylogeny_FullMethodName    = "/mesaopt.v1.LineageService/ExportPhylogeny"
 )
 
@@ -63,6 +64,11 @@ type LineageServiceClient interface {
 	// RESOURCE_EXHAUSTED once it is buffer_size generations behind, and
 	// reconnects with the from_generation the error names.
 	WatchGenerations(ctx context.Context, in *v1.WatchGenerationsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[v1.WatchGenerationsResponse], error)
+	// GetSensitivity recomputes one generation's verdicts and flags from the
+	// stored per-episode scores at the run's thresholds and with each
+	// threshold moved over a grid (base_high and competence_high 0.5..0.9,
+	// drift 0.2..1.0, steps of 0.1): how much the counts depend on them.
+	GetSensitivity(ctx context.Context, in *v1.GetSensitivityRequest, opts ...grpc.CallOption) (*v1.GetSensitivityResponse, error)
 	// ExportPhylogeny streams the retained phylogeny as an ALife standard
 	// CSV, Newick or Graphviz DOT file, in chunks of at most 64 KiB.
 	ExportPhylogeny(ctx context.Context, in *v1.ExportPhylogenyRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[v1.ExportPhylogenyResponse], error)
@@ -165,6 +171,16 @@ func (c *lineageServiceClient) WatchGenerations(ctx context.Context, in *v1.Watc
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type LineageService_WatchGenerationsClient = grpc.ServerStreamingClient[v1.WatchGenerationsResponse]
 
+func (c *lineageServiceClient) GetSensitivity(ctx context.Context, in *v1.GetSensitivityRequest, opts ...grpc.CallOption) (*v1.GetSensitivityResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(v1.GetSensitivityResponse)
+	err := c.cc.Invoke(ctx, LineageService_GetSensitivity_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *lineageServiceClient) ExportPhylogeny(ctx context.Context, in *v1.ExportPhylogenyRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[v1.ExportPhylogenyResponse], error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	stream, err := c.cc.NewStream(ctx, &LineageService_ServiceDesc.Streams[1], LineageService_ExportPhylogeny_FullMethodName, cOpts...)
@@ -216,6 +232,11 @@ type LineageServiceServer interface {
 	// RESOURCE_EXHAUSTED once it is buffer_size generations behind, and
 	// reconnects with the from_generation the error names.
 	WatchGenerations(*v1.WatchGenerationsRequest, grpc.ServerStreamingServer[v1.WatchGenerationsResponse]) error
+	// GetSensitivity recomputes one generation's verdicts and flags from the
+	// stored per-episode scores at the run's thresholds and with each
+	// threshold moved over a grid (base_high and competence_high 0.5..0.9,
+	// drift 0.2..1.0, steps of 0.1): how much the counts depend on them.
+	GetSensitivity(context.Context, *v1.GetSensitivityRequest) (*v1.GetSensitivityResponse, error)
 	// ExportPhylogeny streams the retained phylogeny as an ALife standard
 	// CSV, Newick or Graphviz DOT file, in chunks of at most 64 KiB.
 	ExportPhylogeny(*v1.ExportPhylogenyRequest, grpc.ServerStreamingServer[v1.ExportPhylogenyResponse]) error
@@ -252,6 +273,9 @@ func (UnimplementedLineageServiceServer) GetGenerationStats(context.Context, *v1
 }
 func (UnimplementedLineageServiceServer) WatchGenerations(*v1.WatchGenerationsRequest, grpc.ServerStreamingServer[v1.WatchGenerationsResponse]) error {
 	return status.Error(codes.Unimplemented, "method WatchGenerations not implemented")
+}
+func (UnimplementedLineageServiceServer) GetSensitivity(context.Context, *v1.GetSensitivityRequest) (*v1.GetSensitivityResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetSensitivity not implemented")
 }
 func (UnimplementedLineageServiceServer) ExportPhylogeny(*v1.ExportPhylogenyRequest, grpc.ServerStreamingServer[v1.ExportPhylogenyResponse]) error {
 	return status.Error(codes.Unimplemented, "method ExportPhylogeny not implemented")
@@ -414,6 +438,24 @@ func _LineageService_WatchGenerations_Handler(srv interface{}, stream grpc.Serve
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type LineageService_WatchGenerationsServer = grpc.ServerStreamingServer[v1.WatchGenerationsResponse]
 
+func _LineageService_GetSensitivity_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(v1.GetSensitivityRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LineageServiceServer).GetSensitivity(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LineageService_GetSensitivity_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LineageServiceServer).GetSensitivity(ctx, req.(*v1.GetSensitivityRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _LineageService_ExportPhylogeny_Handler(srv interface{}, stream grpc.ServerStream) error {
 	m := new(v1.ExportPhylogenyRequest)
 	if err := stream.RecvMsg(m); err != nil {
@@ -459,6 +501,10 @@ var LineageService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetGenerationStats",
 			Handler:    _LineageService_GetGenerationStats_Handler,
+		},
+		{
+			MethodName: "GetSensitivity",
+			Handler:    _LineageService_GetSensitivity_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
