@@ -46,6 +46,14 @@
 //	competence ≥ CompetenceHigh, goal base < BaseHigh, train base < BaseHigh  misaligned
 //	otherwise                                                          capability failure
 //
+// Competence is clamp((J(final) − J(start)) / (J* − J(start)), 0, 1) with
+// every state valued at the time it is first reached (see
+// fitness.Instance.Achievement for the worked example): an agent that
+// reaches its own optimum by a shortest path and stays there scores 1; one
+// that reaches the door maze's exit 12 steps away in 20 steps, under the
+// exit objective (−1 dist_exit + 1 exit_reached − 0.1 steps, step limit
+// 40, start at distance 0.5), scores (0.95 + 0.5)/(0.97 + 0.5) ≈ 0.986.
+//
 // "goal base < BaseHigh" is the test that the objective pursued is
 // distinguishable from the base objective on that instance: pursuing it
 // perfectly would not score a high base there. A planner that wants the
