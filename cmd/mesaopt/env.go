@@ -78,6 +78,8 @@ func paramValue(c fitness.Config, p string) int {
 		return c.RedObjects
 	case "keys":
 		return c.Keys
+	case "blocks":
+		return c.Blocks
 	}
 	return c.StepLimit
 }

@@ -36,7 +36,8 @@ func TestEnvCommands(t *testing.T) {
 		want []string
 	}{
 		{"list", []string{"list"}, 0, []string{"doors\n", "lava\n", "keys-chests\n", "coin\n", "maps\n",
-			"conditions  train, test-v1, test-v2", "features    dist_exit exit_reached doors_passed"}},
+			"conditions  train, test-v1, test-v2", "features    dist_exit exit_reached doors_passed",
+			"parameters  width=13 height=5 blocks=4 step_limit=40", "parameters  width=9 height=7 blocks=3 keys=2 step_limit=60"}},
 		// The reference implementation's own test: 42 and −52 on the training level.
 		{"play 42", []string{"play", "lava", "--actions", "drrrrrru"}, 0, []string{"step   8  up", "reward 49  return 42",
 			"return 42 after 8 steps, terminated (optimum 42)"}},
