@@ -9,6 +9,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/mesaopt/mesaopt/lineage"
 	pb "github.com/mesaopt/mesaopt/proto/mesaopt/v1"
 )
 
@@ -170,18 +171,8 @@ func share(k, n int) string {
 	if n == 0 {
 		return fmt.Sprintf("%d", k)
 	}
-	lo, hi := wilson(k, n)
+	lo, hi := lineage.Wilson(k, n)
 	return fmt.Sprintf("%d (%.0f%% [%.0f–%.0f%%])", k, 100*float64(k)/float64(n), 100*lo, 100*hi)
-}
-
-// wilson is the 95 % Wilson score interval (as lineage.Wilson).
-func wilson(k, n int) (lo, hi float64) {
-	const z = 1.959963984540054
-	p, nf := float64(k)/float64(n), float64(n)
-	den := 1 + z*z/nf
-	c := (p + z*z/(2*nf)) / den
-	h := z / den * math.Sqrt(p*(1-p)/nf+z*z/(4*nf*nf))
-	return max(0, c-h), min(1, c+h)
 }
 
 // Objectives writes mesa-objective weights of several individuals next to
