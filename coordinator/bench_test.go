@@ -101,3 +101,44 @@ func BenchmarkAnalysisPerGenome(b *testing.B) {
 		})
 	}
 }
+
+// evolved returns the members and births of generation gens of the default
+// experiment, evolved in-process: a population shaped by selection (mostly
+// competent planners), which costs more to score than generation 0's random
+// genomes.
+func evolved(b *testing.B, spec experiment.Spec, gens uint32) ([]ga.Member, []ga.Birth) {
+	b.Helper()
+	opt := ga.New(spec, fitness.Shape())
+	members, births, next := opt.Initial()
+	ev := worker.NewEngine(2)
+	ctx := context.Background()
+	for gen := uint32(0); ; gen++ {
+		if _, err := coordinator.Evaluate(ctx, ev, "bench", spec, gen, members, births); err != nil {
+			b.Fatal(err)
+		}
+		if gen == gens {
+			return members, births
+		}
+		members, births, next = opt.Next(members, gen+1, next)
+	}
+}
+
+// BenchmarkGenerationEvolved is one generation of the default experiment at
+// generation 20 (selection and analysis of every condition, behavioral fits
+// included), evaluated in-process with parallelism 2.
+func BenchmarkGenerationEvolved(b *testing.B) {
+	spec := experiment.Default()
+	const gen = 20
+	members, births := evolved(b, spec, gen)
+	ev := worker.NewEngine(2)
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := coordinator.Evaluate(ctx, ev, "bench", spec, gen, members, births); err != nil {
+			b.Fatal(err)
+		}
+	}
+	evals := spec.Population * (spec.Episodes + (len(spec.Conditions())+1)*spec.AnalysisEpisodes)
+	b.ReportMetric(float64(evals*b.N)/b.Elapsed().Seconds(), "episodes/s")
+}

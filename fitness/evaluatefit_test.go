@@ -45,6 +45,16 @@ func TestEvaluateWithFitEqualsSeparateCalls(t *testing.T) {
 				if !reflect.DeepEqual(res, want) || !reflect.DeepEqual(fit, wantFit) {
 					t.Fatalf("%s/%s genome %d: one-pass results differ from separate calls", name, cond, i)
 				}
+				// The recorded decisions, fitted from the raw list, give the same fit.
+				steps, err := e.Decisions(g, cond, seeds)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(steps) > 0 {
+					if raw, err := behavior.Infer(steps, behavior.DefaultConfig()); err != nil || !reflect.DeepEqual(raw, fit) {
+						t.Fatalf("%s/%s genome %d: fit from Decisions %+v, in one pass %+v (%v)", name, cond, i, raw, fit, err)
+					}
+				}
 			}
 		}
 	}

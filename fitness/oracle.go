@@ -1,7 +1,6 @@
 package fitness
 
 import (
-	"cmp"
 	"math"
 	"math/bits"
 	"slices"
@@ -12,6 +11,7 @@ import (
 // optima and agreements.
 type oracle struct {
 	states    []State   // BFS order; Steps = the fewest steps that reach (Pos, Touched)
+	feat      []float64 // feature vectors of states, row-major (len(states) × features)
 	baseRanks []float64 // average ranks of BaseValue over states
 	candBest  []float64 // J* per candidate
 	candGoal  []float64 // goal base per candidate (see goal)
@@ -24,13 +24,15 @@ func (in *Instance) oracle() *oracle {
 	in.oracleOnce.Do(func() {
 		o := &oracle{states: in.reachable()}
 		n := len(o.states)
-		vals := make([]float64, n)
-		for i, s := range o.states {
-			vals[i] = in.BaseValue(s)
+		d := len(in.env.features)
+		o.feat = make([]float64, 0, n*d)
+		for _, s := range o.states {
+			o.feat = in.AppendFeatures(o.feat, s)
 		}
+		vals := make([]float64, n)
+		in.values(o, in.env.baseValue, false, vals)
 		o.baseRanks = make([]float64, n)
-		idx := make([]int32, n)
-		averageRanks(vals, idx, o.baseRanks)
+		averageRanks(vals, make([]rankPair, 2*n), o.baseRanks)
 		o.optReturn = math.Inf(-1)
 		for _, s := range o.states {
 			if !in.failed(s) { // dying is never the optimum, whatever it pays
@@ -167,13 +169,52 @@ func (in *Instance) chestsToOpen() int { return min(in.nKeys, in.nChests) }
 func (in *Instance) Best(objective []float64) float64 { return in.best(in.oracle(), objective) }
 
 func (in *Instance) best(o *oracle, objective []float64) float64 {
+	var sc scratch
+	return maxOf(in.timedValues(o, objective, &sc))
+}
+
+func maxOf(vals []float64) float64 {
 	best := math.Inf(-1)
-	for _, s := range o.states {
-		if v := in.Value(objective, in.timed(objective, s)); v > best {
+	for _, v := range vals {
+		if v > best {
 			best = v
 		}
 	}
 	return best
+}
+
+// values writes into dst (one per oracle state) J of every oracle state
+// under objective, each valued as given or, when timed, at the time it
+// counts for objective (see timed). It equals Value(objective, s), or
+// Value(objective, timed(objective, s)), bit for bit: the features come
+// from the oracle's table and are summed in the same order.
+func (in *Instance) values(o *oracle, objective []float64, timed bool, dst []float64) {
+	d := len(in.env.features)
+	w := objective[:d]
+	late := timed && in.lateFor(objective)
+	for i := range dst {
+		row := o.feat[i*d : (i+1)*d]
+		if late {
+			var f [MaxFeatures]float64
+			copy(f[:d], row)
+			f[in.env.stepsFeature] = float64(in.cfg.StepLimit) / in.stepNorm
+			dst[i] = dot(w, &f)
+			continue
+		}
+		v := 0.0
+		for k, x := range w {
+			v += x * row[k]
+		}
+		dst[i] = v
+	}
+}
+
+// timedValues returns the timed values of every oracle state in sc.vals.
+func (in *Instance) timedValues(o *oracle, objective []float64, sc *scratch) []float64 {
+	n := len(o.states)
+	sc.vals = slices.Grow(sc.vals[:0], n)[:n]
+	in.values(o, objective, true, sc.vals)
+	return sc.vals
 }
 
 // Goal returns J* and the goal base of objective: the best base score of an
@@ -188,14 +229,33 @@ func (in *Instance) Goal(objective []float64) (best, goalBase float64) {
 }
 
 func (in *Instance) goal(o *oracle, objective []float64) (best, goalBase float64) {
-	best = in.best(o, objective)
-	for _, s := range o.states {
-		t := in.timed(objective, s)
-		if in.Value(objective, t) >= best-1e-9 {
+	var sc scratch
+	return in.goalOf(o, objective, in.timedValues(o, objective, &sc))
+}
+
+// goalOf is goal given the timed values of the oracle's states.
+func (in *Instance) goalOf(o *oracle, objective []float64, vals []float64) (best, goalBase float64) {
+	best = maxOf(vals)
+	for i, v := range vals {
+		if v >= best-1e-9 {
+			t := in.timed(objective, o.states[i])
 			goalBase = max(goalBase, in.baseScore(o, t, in.stateReturn(t)))
 		}
 	}
 	return best, goalBase
+}
+
+// plannerScores returns an objective's J*, goal base and agreement on the
+// instance (goal and agreement) with one pass over the oracle's states
+// where the objective does not reward time (then its timed and untimed
+// values coincide).
+func (in *Instance) plannerScores(o *oracle, objective []float64, sc *scratch) (best, goalBase, agreement float64) {
+	vals := in.timedValues(o, objective, sc)
+	best, goalBase = in.goalOf(o, objective, vals)
+	if in.lateFor(objective) {
+		in.values(o, objective, false, vals)
+	}
+	return best, goalBase, in.rankAgreement(o, vals, sc)
 }
 
 // timed returns s valued at the time it counts for objective: as given —
@@ -207,10 +267,15 @@ func (in *Instance) goal(o *oracle, objective []float64) (best, goalBase float64
 // shortest path and stays there fully competent, however long the episode
 // runs on.
 func (in *Instance) timed(objective []float64, s State) State {
-	if in.env.stepsFeature >= 0 && objective[in.env.stepsFeature] > 0 {
+	if in.lateFor(objective) {
 		s.Steps = int32(in.cfg.StepLimit)
 	}
 	return s
+}
+
+// lateFor reports whether objective rewards time (see timed).
+func (in *Instance) lateFor(objective []float64) bool {
+	return in.env.stepsFeature >= 0 && objective[in.env.stepsFeature] > 0
 }
 
 // failed reports whether s is a failure: the agent died (lava).
@@ -256,42 +321,87 @@ func (in *Instance) Agreement(objective []float64) float64 {
 // scratch is reusable memory for agreement.
 type scratch struct {
 	vals, ranks []float64
-	idx         []int32
+	pairs       []rankPair
 }
 
 func (in *Instance) agreement(o *oracle, objective []float64, sc *scratch) float64 {
 	n := len(o.states)
 	sc.vals = slices.Grow(sc.vals[:0], n)[:n]
+	in.values(o, objective, false, sc.vals)
+	return in.rankAgreement(o, sc.vals, sc)
+}
+
+// rankAgreement is the Spearman correlation of vals (one per oracle state)
+// with the base value.
+func (in *Instance) rankAgreement(o *oracle, vals []float64, sc *scratch) float64 {
+	n := len(vals)
 	sc.ranks = slices.Grow(sc.ranks[:0], n)[:n]
-	sc.idx = slices.Grow(sc.idx[:0], n)[:n]
-	for i, s := range o.states {
-		sc.vals[i] = in.Value(objective, s)
-	}
-	averageRanks(sc.vals, sc.idx, sc.ranks)
+	sc.pairs = slices.Grow(sc.pairs[:0], 2*n)[:2*n]
+	averageRanks(vals, sc.pairs, sc.ranks)
 	return pearson(sc.ranks, o.baseRanks)
 }
 
-// averageRanks writes into ranks the 1-based rank of each value, ties
-// sharing their average rank. idx is scratch of the same length. The sort
-// is a total order (value, then index), so the result is deterministic.
-func averageRanks(vals []float64, idx []int32, ranks []float64) {
-	for i := range idx {
-		idx[i] = int32(i)
+// rankPair is a value's sortable key and its index.
+type rankPair struct {
+	key uint64
+	i   int32
+}
+
+// sortKey maps v to an unsigned key in the order of cmp.Compare on
+// finite floats: −0 and +0 map alike, negatives below positives.
+func sortKey(v float64) uint64 {
+	b := math.Float64bits(v + 0) // + 0 folds −0 into +0
+	if b>>63 != 0 {
+		return ^b
 	}
-	slices.SortFunc(idx, func(a, b int32) int {
-		if c := cmp.Compare(vals[a], vals[b]); c != 0 {
-			return c
+	return b | 1<<63
+}
+
+// averageRanks writes into ranks the 1-based rank of each value, ties
+// sharing their average rank. pairs is scratch of twice the length. The
+// order is total (value, then index), so the result is deterministic: a
+// stable least-significant-digit radix sort on the values' keys, a byte at
+// a time, skipping bytes every key shares, over pairs made in index order.
+// Values must be finite.
+func averageRanks(vals []float64, pairs []rankPair, ranks []float64) {
+	n := len(vals)
+	a, b := pairs[:n], pairs[n:2*n]
+	var or, and uint64 = 0, ^uint64(0)
+	for i, v := range vals {
+		k := sortKey(v)
+		a[i] = rankPair{k, int32(i)}
+		or |= k
+		and &= k
+	}
+	var count [256]int
+	for shift := uint(0); shift < 64; shift += 8 {
+		if (or^and)>>shift&0xff == 0 {
+			continue // every key has this byte: the pass would not move anything
 		}
-		return cmp.Compare(a, b)
-	})
-	for i := 0; i < len(idx); {
+		clear(count[:])
+		for _, p := range a {
+			count[p.key>>shift&0xff]++
+		}
+		sum := 0
+		for d, c := range count {
+			count[d] = sum
+			sum += c
+		}
+		for _, p := range a {
+			d := p.key >> shift & 0xff
+			b[count[d]] = p
+			count[d]++
+		}
+		a, b = b, a
+	}
+	for i := 0; i < n; {
 		j := i + 1
-		for j < len(idx) && vals[idx[j]] == vals[idx[i]] {
+		for j < n && a[j].key == a[i].key {
 			j++
 		}
 		r := float64(i+j+1) / 2 // mean of ranks i+1 .. j
 		for k := i; k < j; k++ {
-			ranks[idx[k]] = r
+			ranks[a[k].i] = r
 		}
 		i = j
 	}
@@ -327,8 +437,8 @@ func pearson(a, b []float64) float64 {
 // spearman is the rank correlation of a and b (tests and small inputs).
 func spearman(a, b []float64) float64 {
 	ra, rb := make([]float64, len(a)), make([]float64, len(b))
-	idx := make([]int32, len(a))
-	averageRanks(a, idx, ra)
-	averageRanks(b, idx, rb)
+	pairs := make([]rankPair, 2*len(a))
+	averageRanks(a, pairs, ra)
+	averageRanks(b, pairs, rb)
 	return pearson(ra, rb)
 }

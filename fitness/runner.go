@@ -71,9 +71,39 @@ type Runner struct {
 	firstAt []int32
 	sc      scratch
 	srch    search
-	// record, when set, receives every decision of the episodes played
-	// (for behavioral-objective inference); see EvaluateWithFit.
-	record *[]behavior.Step
+	fit     *behavior.Choices // reused by EvaluateWithFit
+	// record and choices, when set, receive the decisions of the episodes
+	// played (for behavioral-objective inference); see Decisions and
+	// EvaluateWithFit. pending holds the current episode's decisions (the
+	// option feature vectors row-major, NumActions per decision) until
+	// the episode ends and its informative prefix is known.
+	record        *[]behavior.Step
+	choices       *behavior.Choices
+	pending       []float64
+	pendingChosen []int
+}
+
+// recording reports whether decisions are being recorded.
+func (r *Runner) recording() bool { return r.record != nil || r.choices != nil }
+
+// commit hands the first kept decisions of the episode to the recorders.
+func (r *Runner) commit(kept, d int) {
+	row := NumActions * d
+	for t := range kept {
+		opts := r.pending[t*row : (t+1)*row]
+		if r.choices != nil {
+			// The vectors are finite and of the Choices' length by
+			// construction; Add cannot fail.
+			_ = r.choices.Add(opts, r.pendingChosen[t])
+		}
+		if r.record != nil {
+			step := behavior.Step{Options: make([][]float64, NumActions), Chosen: r.pendingChosen[t]}
+			for b := range step.Options {
+				step.Options[b] = slices.Clone(opts[b*d : (b+1)*d])
+			}
+			*r.record = append(*r.record, step)
+		}
+	}
 }
 
 // arrivals starts the first-arrival record of an episode now at s.
@@ -111,19 +141,18 @@ func (r *Runner) play(in *Instance, g genome.Genome) Episode {
 	// Decisions recorded for the behavioral fit stop at the last one that
 	// led somewhere new: after it the agent has reached its goal or stopped
 	// (it only revisits), and an idle tail tells nothing about what it wants.
-	var kept int
-	if r.record != nil {
-		kept = len(*r.record)
-	}
+	rec := r.recording()
+	kept, decisions := 0, 0
+	r.pending, r.pendingChosen = r.pending[:0], r.pendingChosen[:0]
 	for !term && s.Steps < limit {
 		a, n := r.act(in, s, g)
 		nodes += n
-		if r.record != nil {
-			opts := make([][]float64, NumActions)
-			for b := range opts {
-				opts[b] = in.AppendFeatures(nil, in.Step(s, Action(b)))
+		if rec {
+			for b := range NumActions {
+				r.pending = in.AppendFeatures(r.pending, in.Step(s, Action(b)))
 			}
-			*r.record = append(*r.record, behavior.Step{Options: opts, Chosen: int(a)})
+			r.pendingChosen = append(r.pendingChosen, int(a))
+			decisions++
 		}
 		var rew float64
 		prev := s
@@ -135,12 +164,12 @@ func (r *Runner) play(in *Instance, g genome.Genome) Episode {
 		} else if r.firstAt[s.Pos] < 0 {
 			r.firstAt[s.Pos] = s.Steps
 		}
-		if fresh && r.record != nil {
-			kept = len(*r.record)
+		if fresh {
+			kept = decisions
 		}
 	}
-	if r.record != nil {
-		*r.record = (*r.record)[:kept]
+	if rec {
+		r.commit(kept, len(in.env.features))
 	}
 	// The final state as first entered: what it is worth to an objective.
 	arrived := s
@@ -169,9 +198,9 @@ func (r *Runner) play(in *Instance, g genome.Genome) Episode {
 	ep.CandidateGoalBase = slices.Clone(o.candGoal)
 	if g.Kind == genome.KindPlanner {
 		obj := g.Planner.Objective
-		best, goal := in.goal(o, obj)
+		best, goal, agreement := in.plannerScores(o, obj, &r.sc)
 		ep.Competence = in.achievement(obj, best, arrived)
-		ep.Agreement = in.agreement(o, obj, &r.sc)
+		ep.Agreement = agreement
 		ep.GoalBase = goal
 	} else {
 		ep.Competence = ep.Achievement[bestC]

@@ -38,8 +38,10 @@ func (e *Evaluator) Decisions(g genome.Genome, condition string, instanceSeeds [
 }
 
 // EvaluateWithFit is Evaluate and BehavioralFit in one pass: the episodes
-// are played once, their decisions recorded as they are taken. Results
-// equal those of the two calls.
+// are played once, their decisions recorded as they are taken into a
+// behavior.Choices the Runner keeps (so only distinct decisions cost
+// memory). Results equal those of the two calls up to the rounding of
+// sums over the distinct decisions rather than all of them.
 func (e *Evaluator) EvaluateWithFit(g genome.Genome, condition string, instanceSeeds []uint64, cfg behavior.Config) (ConditionResult, behavior.Fit, error) {
 	if err := e.known(condition); err != nil {
 		return ConditionResult{}, behavior.Fit{}, err
@@ -52,9 +54,12 @@ func (e *Evaluator) EvaluateWithFit(g genome.Genome, condition string, instanceS
 	}
 	r := e.runners.Get().(*Runner)
 	defer e.runners.Put(r)
-	var steps []behavior.Step
-	r.record = &steps
-	defer func() { r.record = nil }()
+	if r.fit == nil || r.fit.Features() != len(e.env.features) {
+		r.fit = behavior.NewChoices(len(e.env.features))
+	}
+	r.fit.Reset()
+	r.choices = r.fit
+	defer func() { r.choices = nil }()
 	eps := make([]Episode, len(instanceSeeds))
 	ins := make([]*Instance, len(instanceSeeds))
 	for i, seed := range instanceSeeds {
@@ -65,7 +70,7 @@ func (e *Evaluator) EvaluateWithFit(g genome.Genome, condition string, instanceS
 		ins[i] = in
 		eps[i] = r.play(in, g)
 	}
-	fit, err := behavior.Infer(steps, cfg)
+	fit, err := r.fit.Infer(cfg)
 	if err != nil {
 		return ConditionResult{}, behavior.Fit{}, err
 	}
@@ -73,16 +78,13 @@ func (e *Evaluator) EvaluateWithFit(g genome.Genome, condition string, instanceS
 }
 
 // BehavioralFit infers g's behavioral objective under condition from the
-// decisions of its episodes on instanceSeeds (Decisions, then
-// behavior.Infer with cfg): the feature weights that best explain its
+// decisions of its episodes on instanceSeeds (those Decisions returns,
+// fitted as behavior.Infer does with cfg): the feature weights that best explain its
 // choices, with the fit quality. It is for the evaluator's analysis
 // conditions; the worker puts the Fit on the wire as ConditionResult's
 // behavioral_weights, behavioral_fit and behavioral_accuracy. Errors as
 // Decisions and behavior.Infer.
 func (e *Evaluator) BehavioralFit(g genome.Genome, condition string, instanceSeeds []uint64, cfg behavior.Config) (behavior.Fit, error) {
-	steps, err := e.Decisions(g, condition, instanceSeeds)
-	if err != nil {
-		return behavior.Fit{}, err
-	}
-	return behavior.Infer(steps, cfg)
+	_, fit, err := e.EvaluateWithFit(g, condition, instanceSeeds, cfg)
+	return fit, err
 }

@@ -1,0 +1,64 @@
+package fitness
+
+import (
+	"cmp"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+// referenceRanks is average ranking by a comparison sort on (value, index).
+func referenceRanks(vals []float64) []float64 {
+	idx := make([]int, len(vals))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortFunc(idx, func(a, b int) int {
+		if c := cmp.Compare(vals[a], vals[b]); c != 0 {
+			return c
+		}
+		return cmp.Compare(a, b)
+	})
+	ranks := make([]float64, len(vals))
+	for i := 0; i < len(idx); {
+		j := i + 1
+		for j < len(idx) && vals[idx[j]] == vals[idx[i]] {
+			j++
+		}
+		for k := i; k < j; k++ {
+			ranks[idx[k]] = float64(i+j+1) / 2
+		}
+		i = j
+	}
+	return ranks
+}
+
+func TestAverageRanksMatchesComparisonSort(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	pools := [][]float64{
+		{0, math.Copysign(0, -1), 1, -1, 0.5, -0.5, 1e300, -1e300, 1e-300, -1e-300, math.SmallestNonzeroFloat64},
+		{-0.1, -0.2, -0.3, 0.1, 0.2, 0.3},
+	}
+	for trial := range 300 {
+		n := r.IntN(400)
+		vals := make([]float64, n)
+		for i := range vals {
+			switch trial % 3 {
+			case 0:
+				vals[i] = r.NormFloat64() * math.Pow(10, float64(r.IntN(20)-10))
+			case 1:
+				p := pools[0]
+				vals[i] = p[r.IntN(len(p))]
+			default:
+				p := pools[1]
+				vals[i] = p[r.IntN(len(p))] * float64(r.IntN(3))
+			}
+		}
+		got := make([]float64, n)
+		averageRanks(vals, make([]rankPair, 2*n), got)
+		if want := referenceRanks(vals); !slices.Equal(got, want) {
+			t.Fatalf("trial %d: ranks %v, want %v (values %v)", trial, got, want, vals)
+		}
+	}
+}
