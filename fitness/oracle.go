@@ -359,7 +359,8 @@ func sortKey(v float64) uint64 {
 
 // averageRanks writes into ranks the 1-based rank of each value, ties
 // sharing their average rank. pairs is scratch of twice the length. The
-// order is total (value, then index), so the result is deterministic: a
+// order is total (value, then index), so the result is deterministic:
+// short inputs are sorted by comparison on (key, index), long ones by a
 // stable least-significant-digit radix sort on the values' keys, a byte at
 // a time, skipping bytes every key shares, over pairs made in index order.
 // Values must be finite.
@@ -373,26 +374,18 @@ func averageRanks(vals []float64, pairs []rankPair, ranks []float64) {
 		or |= k
 		and &= k
 	}
-	var count [256]int
-	for shift := uint(0); shift < 64; shift += 8 {
-		if (or^and)>>shift&0xff == 0 {
-			continue // every key has this byte: the pass would not move anything
-		}
-		clear(count[:])
-		for _, p := range a {
-			count[p.key>>shift&0xff]++
-		}
-		sum := 0
-		for d, c := range count {
-			count[d] = sum
-			sum += c
-		}
-		for _, p := range a {
-			d := p.key >> shift & 0xff
-			b[count[d]] = p
-			count[d]++
-		}
-		a, b = b, a
+	if n <= radixMin {
+		slices.SortFunc(a, func(x, y rankPair) int {
+			switch {
+			case x.key < y.key:
+				return -1
+			case x.key > y.key:
+				return 1
+			}
+			return int(x.i - y.i)
+		})
+	} else {
+		radixSort(a, b, or^and)
 	}
 	for i := 0; i < n; {
 		j := i + 1
@@ -404,6 +397,40 @@ func averageRanks(vals []float64, pairs []rankPair, ranks []float64) {
 			ranks[a[k].i] = r
 		}
 		i = j
+	}
+}
+
+// radixMin is the length above which averageRanks sorts by radix: below it
+// a comparison sort is faster than the byte passes' 256-entry counts.
+const radixMin = 256
+
+// radixSort sorts a by key, stably, using b (same length) as scratch; the
+// result ends in a. differ has the bits in which some keys differ.
+func radixSort(a, b []rankPair, differ uint64) {
+	src, dst := a, b
+	var count [256]int
+	for shift := uint(0); shift < 64; shift += 8 {
+		if differ>>shift&0xff == 0 {
+			continue // every key has this byte: the pass would not move anything
+		}
+		clear(count[:])
+		for _, p := range src {
+			count[p.key>>shift&0xff]++
+		}
+		sum := 0
+		for d, c := range count {
+			count[d] = sum
+			sum += c
+		}
+		for _, p := range src {
+			d := p.key >> shift & 0xff
+			dst[count[d]] = p
+			count[d]++
+		}
+		src, dst = dst, src
+	}
+	if &src[0] != &a[0] {
+		copy(a, src)
 	}
 }
 

@@ -141,6 +141,9 @@ func (r *Runner) play(in *Instance, g genome.Genome) Episode {
 	// Decisions recorded for the behavioral fit stop at the last one that
 	// led somewhere new: after it the agent has reached its goal or stopped
 	// (it only revisits), and an idle tail tells nothing about what it wants.
+	if g.Kind == genome.KindPlanner {
+		r.srch.useMemo = r.srch.memo.reset(in, g.Planner.Objective)
+	}
 	rec := r.recording()
 	kept, decisions := 0, 0
 	r.pending, r.pendingChosen = r.pending[:0], r.pendingChosen[:0]
@@ -234,6 +237,7 @@ func (in *Instance) baseScore(o *oracle, final State, ret float64) float64 {
 // Shape; Act does not check. It allocates nothing once the Runner has
 // played in an environment with as large an observation.
 func (r *Runner) Act(in *Instance, s State, g genome.Genome) (Action, int) {
+	r.srch.useMemo = false // the memo belongs to the episode play is playing
 	return r.act(in, s, g)
 }
 
@@ -287,6 +291,8 @@ type search struct {
 	bestAt  int // the depth at which the best plan reaches its value
 	first   Action
 	limit   int32
+	memo    valueMemo
+	useMemo bool
 }
 
 // decide searches action sequences of length ≤ horizon from s, depth first
@@ -315,9 +321,15 @@ func (sr *search) decide(in *Instance, s State, obj []float64, horizon, budget i
 func (sr *search) expand(s State, depth int, first Action, peak float64, peakAt int) {
 	sr.nodes++
 	in := sr.in
-	var f [MaxFeatures]float64
-	in.features(&f, s)
-	if v := dot(sr.obj, &f); v > peak {
+	var v float64
+	if sr.useMemo {
+		v = sr.memo.value(s)
+	} else {
+		var f [MaxFeatures]float64
+		in.features(&f, s)
+		v = dot(sr.obj, &f)
+	}
+	if v > peak {
 		peak, peakAt = v, depth
 	}
 	if depth >= sr.horizon || in.Terminal(s) || s.Steps >= sr.limit || sr.nodes >= sr.budget {
