@@ -665,9 +665,11 @@ func (c *Coordinator) execute(ctx context.Context, ar *activeRun, cp *pb.Checkpo
 		members, births, nextID = base.Next(prev, gen, cp.GetNextId())
 	}
 	c.log.Info("run started", "run", ar.id, "from_generation", gen, "generations", spec.Generations)
+	// Elites are analysed once: their copies take the analysis from the cache.
+	ev := NewAnalysisCache(c.evaluator())
 	for {
 		t0 := time.Now()
-		records, err := Evaluate(withLogger(ctx, c.log), c.evaluator(), ar.id, spec, gen, members, births)
+		records, err := Evaluate(withLogger(ctx, c.log), ev, ar.id, spec, gen, members, births)
 		if err != nil {
 			return fmt.Errorf("generation %d: %w", gen, err)
 		}
