@@ -1,7 +1,6 @@
 package behavior
 
 import (
-	"encoding/binary"
 	"fmt"
 	"math"
 	"slices"
@@ -25,12 +24,11 @@ type Choices struct {
 	d     int
 	diffs []float64 // the distinct decisions' difference vectors, concatenated
 	uniq  []choice  // distinct informative decisions, in order of first appearance
-	index map[string]int32
-	added int     // decisions added, informative or not
-	total float64 // informative decisions, counted with multiplicity
+	table []int32   // open-addressed hash of uniq: index+1, 0 empty; len a power of 2
+	added int       // decisions added, informative or not
+	total float64   // informative decisions, counted with multiplicity
 
 	row []float64 // scratch: the decision being added
-	key []byte
 }
 
 // choice is one distinct decision: k−1 distinct non-zero difference
@@ -39,11 +37,12 @@ type choice struct {
 	off   int
 	k     int
 	count float64
+	hash  uint64
 }
 
 // NewChoices returns an empty set of decisions over d features (d ≥ 0).
 func NewChoices(d int) *Choices {
-	return &Choices{d: max(d, 0), index: map[string]int32{}}
+	return &Choices{d: max(d, 0), table: make([]int32, 64)}
 }
 
 // Features returns the length of the feature vectors.
@@ -53,7 +52,7 @@ func (c *Choices) Features() int { return c.d }
 func (c *Choices) Reset() {
 	c.diffs = c.diffs[:0]
 	c.uniq = c.uniq[:0]
-	clear(c.index)
+	clear(c.table)
 	c.added, c.total = 0, 0
 }
 
@@ -118,19 +117,40 @@ func (c *Choices) Add(options []float64, chosen int) error {
 		return nil
 	}
 	c.sortRows(rows)
-	c.key = c.key[:0]
-	for _, v := range c.row {
-		c.key = binary.LittleEndian.AppendUint64(c.key, math.Float64bits(v+0)) // +0 folds −0 into 0
-	}
 	c.total++
-	if j, ok := c.index[string(c.key)]; ok {
-		c.uniq[j].count++
-		return nil
+	h := uint64(rows)
+	for _, v := range c.row {
+		h = (h ^ math.Float64bits(v+0)) * 0x100000001b3 // FNV-style; + 0 folds −0 into 0
 	}
-	c.index[string(c.key)] = int32(len(c.uniq))
-	c.uniq = append(c.uniq, choice{off: len(c.diffs), k: rows + 1, count: 1})
+	mask := uint64(len(c.table) - 1)
+	i := (h ^ h>>29) & mask
+	for ; c.table[i] != 0; i = (i + 1) & mask {
+		u := &c.uniq[c.table[i]-1]
+		if u.k == rows+1 && slices.Equal(c.diffs[u.off:u.off+rows*d], c.row) {
+			u.count++
+			return nil
+		}
+	}
+	c.table[i] = int32(len(c.uniq)) + 1
+	c.uniq = append(c.uniq, choice{off: len(c.diffs), k: rows + 1, count: 1, hash: h})
 	c.diffs = append(c.diffs, c.row...)
+	if 2*len(c.uniq) > len(c.table) {
+		c.grow()
+	}
 	return nil
+}
+
+// grow doubles the hash table.
+func (c *Choices) grow() {
+	c.table = make([]int32, 2*len(c.table))
+	mask := uint64(len(c.table) - 1)
+	for j, u := range c.uniq {
+		i := (u.hash ^ u.hash>>29) & mask
+		for c.table[i] != 0 {
+			i = (i + 1) & mask
+		}
+		c.table[i] = int32(j) + 1
+	}
 }
 
 // seen reports whether row equals one of the rows in prev (d values each).
