@@ -5,8 +5,10 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -85,29 +87,20 @@ func (s streaming) EvaluateStream(stream grpc.BidiStreamingServer[pb.EvaluateStr
 // ServeStream serves one EvaluateStream call: it keeps the sessions sent on
 // the stream (the last streamSessions), evaluates each batch with ev in a
 // goroutine of its own, as the full EvaluateRequest the session and the
-// batch make, and sends each answer when ready, its error as a status code
-// and message. A batch of an unknown session is answered NotFound, one
-// whose session failed its digest check InvalidArgument, an answer larger
-// than the message limit ResourceExhausted. A cancel message cancels the
-// batch's context and suppresses its answer. Returns when the client
-// closes its side (nil) or the stream fails, after every batch goroutine
-// has returned.
+// batch make, and sends the answers ready at the time together, each
+// error as a status code and message. A batch of an unknown session is
+// answered NotFound, one whose session failed its digest check
+// InvalidArgument, an answer larger than the message limit
+// ResourceExhausted. A cancel cancels the batch's context and suppresses
+// its answer. Returns when the client closes its side (nil) or the stream
+// fails, after every goroutine it started has returned.
 func ServeStream(stream grpc.BidiStreamingServer[pb.EvaluateStreamRequest, pb.EvaluateStreamResponse], ev BatchEvaluator) error {
 	ctx, cancelAll := context.WithCancel(stream.Context())
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	defer cancelAll()
-	var sendMu sync.Mutex
-	var sendErr error
-	send := func(m *pb.EvaluateStreamResponse) {
-		sendMu.Lock()
-		defer sendMu.Unlock()
-		if sendErr == nil {
-			if sendErr = stream.Send(m); sendErr != nil {
-				cancelAll()
-			}
-		}
-	}
+	out := &answerQueue{wake: make(chan struct{}, 1)}
+	wg.Go(func() { out.run(ctx, stream, cancelAll) })
 	var mu sync.Mutex
 	running := map[uint64]*streamBatch{} // lookup by batch id only
 	var sessions []streamSession         // most recent first
@@ -119,17 +112,23 @@ func ServeStream(stream grpc.BidiStreamingServer[pb.EvaluateStreamRequest, pb.Ev
 		if err != nil {
 			return err
 		}
-		switch k := m.GetKind().(type) {
-		case *pb.EvaluateStreamRequest_Session:
-			s := k.Session
+		for _, s := range m.GetSessions() {
 			ss := streamSession{digest: s.GetDigest(), req: &pb.EvaluateRequest{ProtocolVersion: s.GetProtocolVersion(), RunId: s.GetRunId(),
 				Generation: s.GetGeneration(), Environment: s.GetEnvironment(), Conditions: s.GetConditions(), SessionDigest: s.GetDigest()}}
 			if !bytes.Equal(sessionDigest(s), s.GetDigest()) {
 				ss.err = status.Errorf(codes.InvalidArgument, "session digest %x does not match its content", s.GetDigest())
 			}
 			sessions = rememberSession(sessions, ss)
-		case *pb.EvaluateStreamRequest_Batch:
-			b := k.Batch
+		}
+		mu.Lock()
+		for _, id := range m.GetCancels() {
+			if sb, ok := running[id]; ok {
+				sb.cancelled = true
+				sb.cancel()
+			}
+		}
+		mu.Unlock()
+		for _, b := range m.GetBatches() {
 			var ss *streamSession
 			for i := range sessions {
 				if bytes.Equal(sessions[i].digest, b.GetSession()) {
@@ -139,10 +138,10 @@ func ServeStream(stream grpc.BidiStreamingServer[pb.EvaluateStreamRequest, pb.Ev
 			}
 			switch {
 			case ss == nil:
-				send(&pb.EvaluateStreamResponse{BatchId: b.GetId(), Code: uint32(codes.NotFound), Message: "session unknown on this stream"})
+				out.put(&pb.BatchAnswer{BatchId: b.GetId(), Code: uint32(codes.NotFound), Message: "session unknown on this stream"})
 				continue
 			case ss.err != nil:
-				send(errorResponse(b.GetId(), ss.err))
+				out.put(errorAnswer(b.GetId(), ss.err))
 				continue
 			}
 			req := &pb.EvaluateRequest{ProtocolVersion: ss.req.ProtocolVersion, RunId: ss.req.RunId, Generation: ss.req.Generation,
@@ -160,28 +159,79 @@ func ServeStream(stream grpc.BidiStreamingServer[pb.EvaluateStreamRequest, pb.Ev
 				delete(running, id)
 				cancelled := sb.cancelled
 				mu.Unlock()
-				if cancelled {
-					return
+				switch {
+				case cancelled:
+				case err != nil:
+					out.put(errorAnswer(id, err))
+				default:
+					a := &pb.BatchAnswer{BatchId: id, Results: resp.GetResults()}
+					out.worker.CompareAndSwap(nil, &resp.Worker)
+					if n := proto.Size(a); n > grpcconf.MaxMessageBytes-1024 {
+						a = &pb.BatchAnswer{BatchId: id, Code: uint32(codes.ResourceExhausted),
+							Message: fmt.Sprintf("answer of %d bytes exceeds the limit of %d", n, grpcconf.MaxMessageBytes)}
+					}
+					out.put(a)
 				}
-				if err != nil {
-					send(errorResponse(id, err))
-					return
-				}
-				out := &pb.EvaluateStreamResponse{BatchId: id, Results: resp.GetResults(), Worker: resp.GetWorker()}
-				if n := proto.Size(out); n > grpcconf.MaxMessageBytes {
-					out = &pb.EvaluateStreamResponse{BatchId: id, Code: uint32(codes.ResourceExhausted),
-						Message: status.Errorf(codes.ResourceExhausted, "answer of %d bytes exceeds the limit of %d", n, grpcconf.MaxMessageBytes).Error()}
-				}
-				send(out)
 			})
-		case *pb.EvaluateStreamRequest_Cancel:
-			mu.Lock()
-			if sb, ok := running[k.Cancel]; ok {
-				sb.cancelled = true
-				sb.cancel()
-			}
-			mu.Unlock()
 		}
+	}
+}
+
+// answerQueue collects a stream's answers for its sender goroutine, which
+// sends what is ready in one message (up to coalesceBytes).
+type answerQueue struct {
+	wake   chan struct{} // cap 1: answers are queued
+	worker atomic.Pointer[string]
+	mu     sync.Mutex
+	queue  []*pb.BatchAnswer
+}
+
+// coalesceBytes bounds a coalesced message (beyond one batch or answer),
+// well under the gRPC limit.
+const coalesceBytes = 1 << 20
+
+func (q *answerQueue) put(a *pb.BatchAnswer) {
+	q.mu.Lock()
+	q.queue = append(q.queue, a)
+	q.mu.Unlock()
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+// run sends the queued answers until ctx ends or a send fails (then it
+// cancels the stream's work with stop).
+func (q *answerQueue) run(ctx context.Context, stream grpc.BidiStreamingServer[pb.EvaluateStreamRequest, pb.EvaluateStreamResponse], stop context.CancelFunc) {
+	var ready []*pb.BatchAnswer
+	m := &pb.EvaluateStreamResponse{}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-q.wake:
+		}
+		q.mu.Lock()
+		ready, q.queue = q.queue, ready[:0]
+		q.mu.Unlock()
+		for len(ready) > 0 {
+			n, size := 0, 0
+			for n < len(ready) && (n == 0 || size+proto.Size(ready[n]) <= coalesceBytes) {
+				size += proto.Size(ready[n])
+				n++
+			}
+			m.Answers = ready[:n]
+			if w := q.worker.Load(); w != nil {
+				m.Worker = *w
+			}
+			if err := stream.Send(m); err != nil {
+				stop()
+				return
+			}
+			clear(ready[:n])
+			ready = ready[n:]
+		}
+		ready = ready[:0]
 	}
 }
 
@@ -209,10 +259,10 @@ func rememberSession(ss []streamSession, s streamSession) []streamSession {
 	return out
 }
 
-func errorResponse(id uint64, err error) *pb.EvaluateStreamResponse {
+func errorAnswer(id uint64, err error) *pb.BatchAnswer {
 	st := status.Convert(err)
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		st = status.FromContextError(err)
 	}
-	return &pb.EvaluateStreamResponse{BatchId: id, Code: uint32(st.Code()), Message: st.Message()}
+	return &pb.BatchAnswer{BatchId: id, Code: uint32(st.Code()), Message: st.Message()}
 }

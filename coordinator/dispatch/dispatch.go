@@ -42,9 +42,10 @@ import (
 
 // Dispatcher routes batches to the workers that gossip announces.
 //
-// Flow control: each worker takes at most its capacity of concurrent
-// batches (its in-flight window), and a batch goes to the least loaded
-// worker it has not tried yet. A call that fails (worker gone, deadline
+// Flow control: each worker takes at most windowPerCapacity × its capacity
+// of concurrent batches (its in-flight window: one being evaluated per
+// slot, one waiting there, so a worker never idles for a round trip),
+// and a batch goes to the least loaded worker it has not tried yet. A call that fails (worker gone, deadline
 // missed) is retried on another worker, and a worker that failed is rested
 // for a while first (1 s, doubling with each consecutive failure up to
 // 30 s). When a batch has run well past the usual batch time and a worker
@@ -114,7 +115,11 @@ const (
 	// DefaultMaxAttempts is the number of calls a batch gets before the
 	// Dispatcher gives up on it, unless WithMaxAttempts says otherwise.
 	DefaultMaxAttempts = 8
-	maxRest            = 30 * time.Second
+	// windowPerCapacity is a worker's in-flight window per unit of its
+	// capacity. A batch may so wait behind one other on its worker: an
+	// attempt's deadline should allow two batch times.
+	windowPerCapacity = 2
+	maxRest           = 30 * time.Second
 )
 
 // ErrAttemptsExhausted is wrapped by Evaluate's error when every allowed
@@ -327,7 +332,7 @@ func (d *Dispatcher) pickLocked(now time.Time, tried map[string]bool) (*remote, 
 		return a.name < b.name
 	}
 	for _, w := range d.workers {
-		if w.inflight >= w.capacity {
+		if w.inflight >= windowPerCapacity*w.capacity {
 			continue
 		}
 		if now.Before(w.restUntil) {
@@ -521,10 +526,11 @@ var errTooLarge = errors.New("message too large")
 // call, when the caller left it empty: a caller sending many batches of
 // one generation sets it once (worker.SessionDigest) and shares it.
 func (d *Dispatcher) Evaluate(ctx context.Context, req *pb.EvaluateRequest) (*pb.EvaluateResponse, error) {
-	if len(req.GetTasks()) > 1 && tasksSize(req.GetTasks()) > d.maxMessage {
+	size := tasksSize(req.GetTasks())
+	if len(req.GetTasks()) > 1 && size > d.maxMessage {
 		return d.split(ctx, req)
 	}
-	resp, err := d.evaluate(ctx, req)
+	resp, err := d.evaluate(ctx, req, size)
 	if errors.Is(err, errTooLarge) && len(req.GetTasks()) > 1 {
 		return d.split(ctx, req)
 	}
@@ -599,7 +605,7 @@ func (d *Dispatcher) putState(st *evalState) {
 		d.release(a.w, context.Canceled, true, 0)
 	}
 	for ; owed > 0; owed-- {
-		putResponse((<-st.out).resp)
+		<-st.out
 	}
 	st.timer.Stop()
 	st.hedge.Stop()
@@ -610,7 +616,7 @@ func (d *Dispatcher) putState(st *evalState) {
 }
 
 // launch sends req to w (whose slot the caller reserved) as a new attempt.
-func (d *Dispatcher) launch(st *evalState, w *remote, req *pb.EvaluateRequest, digest []byte, timeout time.Duration, resent bool) {
+func (d *Dispatcher) launch(st *evalState, w *remote, req *pb.EvaluateRequest, digest []byte, size int, timeout time.Duration, resent bool) {
 	now := time.Now().UnixNano()
 	a := &attempt{w: w, out: st.out, start: now, deadline: now + int64(timeout), resent: resent}
 	st.running = append(st.running, a)
@@ -619,7 +625,7 @@ func (d *Dispatcher) launch(st *evalState, w *remote, req *pb.EvaluateRequest, d
 	l := d.linkLocked(w)
 	d.mu.Unlock()
 	a.l = l
-	l.send(a, req, digest)
+	l.send(a, req, digest, size)
 	st.armDeadline()
 }
 
@@ -653,7 +659,7 @@ func (st *evalState) remove(a *attempt) {
 	}
 }
 
-func (d *Dispatcher) evaluate(ctx context.Context, req *pb.EvaluateRequest) (*pb.EvaluateResponse, error) {
+func (d *Dispatcher) evaluate(ctx context.Context, req *pb.EvaluateRequest, size int) (*pb.EvaluateResponse, error) {
 	maxAttempts := MaxAttempts(ctx, d.maxAttempts)
 	timeout := attemptTimeout(ctx, d.timeout)
 	digest := req.GetSessionDigest()
@@ -667,7 +673,7 @@ func (d *Dispatcher) evaluate(ctx context.Context, req *pb.EvaluateRequest) (*pb
 	if err != nil {
 		return nil, err
 	}
-	d.launch(st, w, req, digest, timeout, false)
+	d.launch(st, w, req, digest, size, timeout, false)
 	var hedge <-chan time.Time
 	armHedge := func() {
 		if d.hedge {
@@ -687,7 +693,7 @@ func (d *Dispatcher) evaluate(ctx context.Context, req *pb.EvaluateRequest) (*pb
 			if len(st.running) == 1 && failures+len(st.running) < maxAttempts {
 				if w := d.tryAcquireIdle(st.tried); w != nil {
 					d.log.Info("batch slow; speculative duplicate to an idle worker", "worker", w.name, "generation", req.GetGeneration())
-					d.launch(st, w, req, digest, timeout, false)
+					d.launch(st, w, req, digest, size, timeout, false)
 					continue
 				}
 				armHedge()
@@ -708,19 +714,18 @@ func (d *Dispatcher) evaluate(ctx context.Context, req *pb.EvaluateRequest) (*pb
 		var resp *pb.EvaluateResponse
 		err := o.err
 		if err == nil {
-			if c := codes.Code(o.resp.GetCode()); c != codes.OK {
-				err = status.Error(c, o.resp.GetMessage())
+			if c := codes.Code(o.ans.GetCode()); c != codes.OK {
+				err = status.Error(c, o.ans.GetMessage())
 			} else {
-				resp = &pb.EvaluateResponse{Results: o.resp.GetResults(), Worker: o.resp.GetWorker()}
+				resp = &pb.EvaluateResponse{Results: o.ans.GetResults(), Worker: o.worker}
 				err = CheckResponse(req, resp)
 			}
-			putResponse(o.resp)
 		}
 		if status.Code(err) == codes.NotFound && !a.resent {
 			// The worker forgot the session (or never had it): send it
 			// again with the batch, in the slot already held.
 			a.l.forget(digest)
-			d.launch(st, a.w, req, digest, timeout, true)
+			d.launch(st, a.w, req, digest, size, timeout, true)
 			continue
 		}
 		d.release(a.w, err, false, time.Duration(time.Now().UnixNano()-a.start))
@@ -761,7 +766,7 @@ func (d *Dispatcher) evaluate(ctx context.Context, req *pb.EvaluateRequest) (*pb
 		if err != nil {
 			return nil, fmt.Errorf("%w (last worker error: %v)", err, last)
 		}
-		d.launch(st, w, req, digest, timeout, false)
+		d.launch(st, w, req, digest, size, timeout, false)
 		armHedge()
 	}
 }

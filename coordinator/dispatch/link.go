@@ -38,7 +38,7 @@ type link struct {
 
 	mu      sync.Mutex
 	pending map[uint64]*attempt // by batch id; lookup only
-	queue   []queued            // to send, in order
+	queue   outbox              // to send
 	sent    [][]byte            // session digests sent, most recent first
 	err     error               // once failed: every later send fails at once
 	nextID  uint64
@@ -47,27 +47,25 @@ type link struct {
 // sessionsKept matches how many sessions a worker keeps per stream.
 const sessionsKept = 4
 
-type queued struct {
-	m      *pb.EvaluateStreamRequest
-	pooled *batchMsg // m belongs to it; back to the pool once sent
+// outbox is what the sender has yet to send. One message carries it all
+// (batches up to coalesceBytes), sessions before the batches that need them.
+type outbox struct {
+	sessions []*pb.EvaluationSession
+	batches  []*pb.EvaluationBatch // pooled: back to batchPool once sent
+	sizes    []int                 // each batch's encoded size, bytes
+	cancels  []uint64
 }
 
-// batchMsg is a batch message with its oneof wrapper, pooled: one
-// allocation-free send per batch.
-type batchMsg struct {
-	m pb.EvaluateStreamRequest
-	k pb.EvaluateStreamRequest_Batch
-	b pb.EvaluationBatch
+// coalesceBytes bounds the batches coalesced into one message (beyond the
+// first), well under the gRPC limit.
+const coalesceBytes = 1 << 20
+
+var batchPool = sync.Pool{New: func() any { return new(pb.EvaluationBatch) }}
+
+func putBatch(b *pb.EvaluationBatch) {
+	b.Id, b.Session, b.Tasks = 0, nil, nil
+	batchPool.Put(b)
 }
-
-var batchPool = sync.Pool{New: func() any {
-	bm := &batchMsg{}
-	bm.k.Batch = &bm.b
-	bm.m.Kind = &bm.k
-	return bm
-}}
-
-var responsePool = sync.Pool{New: func() any { return new(pb.EvaluateStreamResponse) }}
 
 // attempt is one call of a batch to one worker.
 type attempt struct {
@@ -81,16 +79,10 @@ type attempt struct {
 }
 
 type outcome struct {
-	a    *attempt
-	resp *pb.EvaluateStreamResponse // pooled: return with putResponse
-	err  error
-}
-
-func putResponse(r *pb.EvaluateStreamResponse) {
-	if r != nil {
-		r.Reset()
-		responsePool.Put(r)
-	}
+	a      *attempt
+	ans    *pb.BatchAnswer
+	worker string
+	err    error
 }
 
 // newLink starts the link's goroutines on w's connection.
@@ -111,26 +103,31 @@ func (l *link) run(w *remote) {
 	recvDone := make(chan struct{})
 	go func() {
 		defer close(recvDone)
+		r := &pb.EvaluateStreamResponse{} // reused: the answers it held are handed over
+		var ready []outcome
 		for {
-			r := responsePool.Get().(*pb.EvaluateStreamResponse)
 			if err := stream.RecvMsg(r); err != nil {
-				putResponse(r)
 				l.fail(err)
 				return
 			}
 			l.mu.Lock()
-			a, ok := l.pending[r.GetBatchId()]
-			delete(l.pending, r.GetBatchId())
-			l.mu.Unlock()
-			if !ok { // abandoned: nobody waits
-				putResponse(r)
-				continue
+			for _, ans := range r.GetAnswers() {
+				if a, ok := l.pending[ans.GetBatchId()]; ok { // else abandoned: nobody waits
+					delete(l.pending, ans.GetBatchId())
+					ready = append(ready, outcome{a: a, ans: ans, worker: r.GetWorker()})
+				}
 			}
-			a.out <- outcome{a: a, resp: r}
+			l.mu.Unlock()
+			for _, o := range ready {
+				o.a.out <- o
+			}
+			clear(ready)
+			ready = ready[:0]
 		}
 	}()
 	defer func() { <-recvDone }()
-	var batch []queued
+	var out outbox
+	m := &pb.EvaluateStreamRequest{}
 	for {
 		select {
 		case <-l.ctx.Done():
@@ -139,26 +136,32 @@ func (l *link) run(w *remote) {
 		case <-l.wake:
 		}
 		l.mu.Lock()
-		batch, l.queue = l.queue, batch[:0]
+		out, l.queue = l.queue, outbox{sessions: out.sessions[:0], batches: out.batches[:0], sizes: out.sizes[:0], cancels: out.cancels[:0]}
 		l.mu.Unlock()
-		for i, q := range batch {
-			err := stream.Send(q.m)
-			if q.pooled != nil {
-				q.pooled.b.Tasks, q.pooled.b.Session, q.pooled.b.Id = nil, nil, 0
-				batchPool.Put(q.pooled)
+		m.Sessions, m.Cancels = out.sessions, out.cancels
+		for first := true; first || len(out.batches) > 0; first = false {
+			n, size := 0, 0
+			for n < len(out.batches) && (n == 0 || size+out.sizes[n] <= coalesceBytes) {
+				size += out.sizes[n]
+				n++
 			}
-			batch[i] = queued{}
+			m.Batches = out.batches[:n]
+			err := stream.Send(m)
+			for _, b := range out.batches[:n] {
+				putBatch(b)
+			}
+			clear(out.batches[:n])
+			out.batches, out.sizes = out.batches[n:], out.sizes[n:]
+			m.Sessions, m.Cancels = nil, nil
 			if err != nil {
-				for _, r := range batch[i+1:] {
-					if r.pooled != nil {
-						batchPool.Put(r.pooled)
-					}
+				for _, b := range out.batches {
+					putBatch(b)
 				}
-				clear(batch)
 				l.fail(err)
 				return
 			}
 		}
+		clear(out.sessions)
 	}
 }
 
@@ -174,12 +177,10 @@ func (l *link) fail(err error) {
 	}
 	pending := l.pending
 	l.pending = map[uint64]*attempt{}
-	for _, q := range l.queue {
-		if q.pooled != nil {
-			batchPool.Put(q.pooled)
-		}
+	for _, b := range l.queue.batches {
+		putBatch(b)
 	}
-	l.queue = nil
+	l.queue = outbox{}
 	err = l.err
 	l.mu.Unlock()
 	l.cancel()
@@ -191,7 +192,7 @@ func (l *link) fail(err error) {
 // send queues req's batch for attempt a (and its session first, if not
 // sent on this link yet). When the link has failed, a's outcome is that
 // failure, at once.
-func (l *link) send(a *attempt, req *pb.EvaluateRequest, digest []byte) {
+func (l *link) send(a *attempt, req *pb.EvaluateRequest, digest []byte, size int) {
 	l.mu.Lock()
 	if l.err != nil {
 		err := l.err
@@ -212,15 +213,16 @@ func (l *link) send(a *attempt, req *pb.EvaluateRequest, digest []byte) {
 	if !known {
 		s := worker.SessionOf(req)
 		s.Digest = digest
-		l.queue = append(l.queue, queued{m: &pb.EvaluateStreamRequest{Kind: &pb.EvaluateStreamRequest_Session{Session: s}}})
+		l.queue.sessions = append(l.queue.sessions, s)
 		if len(l.sent) == sessionsKept {
 			l.sent = l.sent[:sessionsKept-1]
 		}
 		l.sent = append([][]byte{digest}, l.sent...)
 	}
-	bm := batchPool.Get().(*batchMsg)
-	bm.b.Id, bm.b.Session, bm.b.Tasks = a.id, digest, req.GetTasks()
-	l.queue = append(l.queue, queued{m: &bm.m, pooled: bm})
+	b := batchPool.Get().(*pb.EvaluationBatch)
+	b.Id, b.Session, b.Tasks = a.id, digest, req.GetTasks()
+	l.queue.batches = append(l.queue.batches, b)
+	l.queue.sizes = append(l.queue.sizes, size)
 	l.mu.Unlock()
 	select {
 	case l.wake <- struct{}{}:
@@ -252,7 +254,7 @@ func (l *link) abandon(a *attempt) bool {
 	}
 	delete(l.pending, a.id)
 	if l.err == nil {
-		l.queue = append(l.queue, queued{m: &pb.EvaluateStreamRequest{Kind: &pb.EvaluateStreamRequest_Cancel{Cancel: a.id}}})
+		l.queue.cancels = append(l.queue.cancels, a.id)
 	}
 	l.mu.Unlock()
 	select {

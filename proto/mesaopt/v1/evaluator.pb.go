@@ -386,15 +386,16 @@ func (x *EvaluationBatch) GetTasks() []*EvaluationTask {
 	return nil
 }
 
-// EvaluateStreamRequest is one message from coordinator to worker.
+// EvaluateStreamRequest is one message from coordinator to worker: what
+// the sender had queued, coalesced. The worker takes the sessions first,
+// then the cancels, then the batches.
 type EvaluateStreamRequest struct {
-	state protoimpl.MessageState `protogen:"open.v1"`
-	// Types that are valid to be assigned to Kind:
-	//
-	//	*EvaluateStreamRequest_Session
-	//	*EvaluateStreamRequest_Batch
-	//	*EvaluateStreamRequest_Cancel
-	Kind          isEvaluateStreamRequest_Kind `protobuf_oneof:"kind"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Sessions []*EvaluationSession   `protobuf:"bytes,1,rep,name=sessions,proto3" json:"sessions,omitempty"`
+	Batches  []*EvaluationBatch     `protobuf:"bytes,2,rep,name=batches,proto3" json:"batches,omitempty"`
+	// Ids of batches whose answers are no longer wanted (a lost hedge, a
+	// missed deadline): the worker stops evaluating them and answers nothing.
+	Cancels       []uint64 `protobuf:"varint,3,rep,packed,name=cancels,proto3" json:"cancels,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -429,84 +430,114 @@ func (*EvaluateStreamRequest) Descriptor() ([]byte, []int) {
 	return file_mesaopt_v1_evaluator_proto_rawDescGZIP(), []int{5}
 }
 
-func (x *EvaluateStreamRequest) GetKind() isEvaluateStreamRequest_Kind {
+func (x *EvaluateStreamRequest) GetSessions() []*EvaluationSession {
 	if x != nil {
-		return x.Kind
+		return x.Sessions
 	}
 	return nil
 }
 
-func (x *EvaluateStreamRequest) GetSession() *EvaluationSession {
+func (x *EvaluateStreamRequest) GetBatches() []*EvaluationBatch {
 	if x != nil {
-		if x, ok := x.Kind.(*EvaluateStreamRequest_Session); ok {
-			return x.Session
-		}
+		return x.Batches
 	}
 	return nil
 }
 
-func (x *EvaluateStreamRequest) GetBatch() *EvaluationBatch {
+func (x *EvaluateStreamRequest) GetCancels() []uint64 {
 	if x != nil {
-		if x, ok := x.Kind.(*EvaluateStreamRequest_Batch); ok {
-			return x.Batch
-		}
+		return x.Cancels
 	}
 	return nil
 }
 
-func (x *EvaluateStreamRequest) GetCancel() uint64 {
-	if x != nil {
-		if x, ok := x.Kind.(*EvaluateStreamRequest_Cancel); ok {
-			return x.Cancel
-		}
-	}
-	return 0
-}
-
-type isEvaluateStreamRequest_Kind interface {
-	isEvaluateStreamRequest_Kind()
-}
-
-type EvaluateStreamRequest_Session struct {
-	Session *EvaluationSession `protobuf:"bytes,1,opt,name=session,proto3,oneof"`
-}
-
-type EvaluateStreamRequest_Batch struct {
-	Batch *EvaluationBatch `protobuf:"bytes,2,opt,name=batch,proto3,oneof"`
-}
-
-type EvaluateStreamRequest_Cancel struct {
-	// Id of a batch whose answer is no longer wanted (a lost hedge, a
-	// missed deadline): the worker stops evaluating it and answers nothing.
-	Cancel uint64 `protobuf:"varint,3,opt,name=cancel,proto3,oneof"`
-}
-
-func (*EvaluateStreamRequest_Session) isEvaluateStreamRequest_Kind() {}
-
-func (*EvaluateStreamRequest_Batch) isEvaluateStreamRequest_Kind() {}
-
-func (*EvaluateStreamRequest_Cancel) isEvaluateStreamRequest_Kind() {}
-
-// EvaluateStreamResponse answers one batch, in any order.
-type EvaluateStreamResponse struct {
+// BatchAnswer answers one batch.
+type BatchAnswer struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	BatchId uint64                 `protobuf:"varint,1,opt,name=batch_id,json=batchId,proto3" json:"batch_id,omitempty"`
 	// The results, as EvaluateResponse.results; empty when code is not 0.
 	Results []*EvaluationResult `protobuf:"bytes,2,rep,name=results,proto3" json:"results,omitempty"`
-	// Name of the worker that answered.
-	Worker string `protobuf:"bytes,3,opt,name=worker,proto3" json:"worker,omitempty"`
 	// A gRPC status code (google.golang.org/grpc/codes) for this batch, 0
 	// for OK, with its message: as the unary Evaluate would fail. NOT_FOUND
 	// means the batch's session is unknown on this stream: send it again.
-	Code          uint32 `protobuf:"varint,4,opt,name=code,proto3" json:"code,omitempty"`
-	Message       string `protobuf:"bytes,5,opt,name=message,proto3" json:"message,omitempty"`
+	Code          uint32 `protobuf:"varint,3,opt,name=code,proto3" json:"code,omitempty"`
+	Message       string `protobuf:"bytes,4,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BatchAnswer) Reset() {
+	*x = BatchAnswer{}
+	mi := &file_mesaopt_v1_evaluator_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchAnswer) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchAnswer) ProtoMessage() {}
+
+func (x *BatchAnswer) ProtoReflect() protoreflect.Message {
+	mi := &file_mesaopt_v1_evaluator_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchAnswer.ProtoReflect.Descriptor instead.
+func (*BatchAnswer) Descriptor() ([]byte, []int) {
+	return file_mesaopt_v1_evaluator_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *BatchAnswer) GetBatchId() uint64 {
+	if x != nil {
+		return x.BatchId
+	}
+	return 0
+}
+
+func (x *BatchAnswer) GetResults() []*EvaluationResult {
+	if x != nil {
+		return x.Results
+	}
+	return nil
+}
+
+func (x *BatchAnswer) GetCode() uint32 {
+	if x != nil {
+		return x.Code
+	}
+	return 0
+}
+
+func (x *BatchAnswer) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+// EvaluateStreamResponse carries the answers ready when it was sent, in
+// any order.
+type EvaluateStreamResponse struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Answers []*BatchAnswer         `protobuf:"bytes,1,rep,name=answers,proto3" json:"answers,omitempty"`
+	// Name of the worker that answered.
+	Worker        string `protobuf:"bytes,2,opt,name=worker,proto3" json:"worker,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *EvaluateStreamResponse) Reset() {
 	*x = EvaluateStreamResponse{}
-	mi := &file_mesaopt_v1_evaluator_proto_msgTypes[6]
+	mi := &file_mesaopt_v1_evaluator_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -518,7 +549,7 @@ func (x *EvaluateStreamResponse) String() string {
 func (*EvaluateStreamResponse) ProtoMessage() {}
 
 func (x *EvaluateStreamResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_evaluator_proto_msgTypes[6]
+	mi := &file_mesaopt_v1_evaluator_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -531,19 +562,12 @@ func (x *EvaluateStreamResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EvaluateStreamResponse.ProtoReflect.Descriptor instead.
 func (*EvaluateStreamResponse) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_evaluator_proto_rawDescGZIP(), []int{6}
+	return file_mesaopt_v1_evaluator_proto_rawDescGZIP(), []int{7}
 }
 
-func (x *EvaluateStreamResponse) GetBatchId() uint64 {
+func (x *EvaluateStreamResponse) GetAnswers() []*BatchAnswer {
 	if x != nil {
-		return x.BatchId
-	}
-	return 0
-}
-
-func (x *EvaluateStreamResponse) GetResults() []*EvaluationResult {
-	if x != nil {
-		return x.Results
+		return x.Answers
 	}
 	return nil
 }
@@ -551,20 +575,6 @@ func (x *EvaluateStreamResponse) GetResults() []*EvaluationResult {
 func (x *EvaluateStreamResponse) GetWorker() string {
 	if x != nil {
 		return x.Worker
-	}
-	return ""
-}
-
-func (x *EvaluateStreamResponse) GetCode() uint32 {
-	if x != nil {
-		return x.Code
-	}
-	return 0
-}
-
-func (x *EvaluateStreamResponse) GetMessage() string {
-	if x != nil {
-		return x.Message
 	}
 	return ""
 }
@@ -611,7 +621,7 @@ type ConditionResult struct {
 
 func (x *ConditionResult) Reset() {
 	*x = ConditionResult{}
-	mi := &file_mesaopt_v1_evaluator_proto_msgTypes[7]
+	mi := &file_mesaopt_v1_evaluator_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -623,7 +633,7 @@ func (x *ConditionResult) String() string {
 func (*ConditionResult) ProtoMessage() {}
 
 func (x *ConditionResult) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_evaluator_proto_msgTypes[7]
+	mi := &file_mesaopt_v1_evaluator_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -636,7 +646,7 @@ func (x *ConditionResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConditionResult.ProtoReflect.Descriptor instead.
 func (*ConditionResult) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_evaluator_proto_rawDescGZIP(), []int{7}
+	return file_mesaopt_v1_evaluator_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ConditionResult) GetCondition() string {
@@ -770,7 +780,7 @@ type EvaluationResult struct {
 
 func (x *EvaluationResult) Reset() {
 	*x = EvaluationResult{}
-	mi := &file_mesaopt_v1_evaluator_proto_msgTypes[8]
+	mi := &file_mesaopt_v1_evaluator_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -782,7 +792,7 @@ func (x *EvaluationResult) String() string {
 func (*EvaluationResult) ProtoMessage() {}
 
 func (x *EvaluationResult) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_evaluator_proto_msgTypes[8]
+	mi := &file_mesaopt_v1_evaluator_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -795,7 +805,7 @@ func (x *EvaluationResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EvaluationResult.ProtoReflect.Descriptor instead.
 func (*EvaluationResult) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_evaluator_proto_rawDescGZIP(), []int{8}
+	return file_mesaopt_v1_evaluator_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *EvaluationResult) GetIndividualId() uint64 {
@@ -823,7 +833,7 @@ type EvaluateResponse struct {
 
 func (x *EvaluateResponse) Reset() {
 	*x = EvaluateResponse{}
-	mi := &file_mesaopt_v1_evaluator_proto_msgTypes[9]
+	mi := &file_mesaopt_v1_evaluator_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -835,7 +845,7 @@ func (x *EvaluateResponse) String() string {
 func (*EvaluateResponse) ProtoMessage() {}
 
 func (x *EvaluateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_evaluator_proto_msgTypes[9]
+	mi := &file_mesaopt_v1_evaluator_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -848,7 +858,7 @@ func (x *EvaluateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EvaluateResponse.ProtoReflect.Descriptor instead.
 func (*EvaluateResponse) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_evaluator_proto_rawDescGZIP(), []int{9}
+	return file_mesaopt_v1_evaluator_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *EvaluateResponse) GetResults() []*EvaluationResult {
@@ -904,18 +914,19 @@ const file_mesaopt_v1_evaluator_proto_rawDesc = "" +
 	"\x0fEvaluationBatch\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x18\n" +
 	"\asession\x18\x02 \x01(\fR\asession\x120\n" +
-	"\x05tasks\x18\x03 \x03(\v2\x1a.mesaopt.v1.EvaluationTaskR\x05tasks\"\xa9\x01\n" +
+	"\x05tasks\x18\x03 \x03(\v2\x1a.mesaopt.v1.EvaluationTaskR\x05tasks\"\xa3\x01\n" +
 	"\x15EvaluateStreamRequest\x129\n" +
-	"\asession\x18\x01 \x01(\v2\x1d.mesaopt.v1.EvaluationSessionH\x00R\asession\x123\n" +
-	"\x05batch\x18\x02 \x01(\v2\x1b.mesaopt.v1.EvaluationBatchH\x00R\x05batch\x12\x18\n" +
-	"\x06cancel\x18\x03 \x01(\x04H\x00R\x06cancelB\x06\n" +
-	"\x04kind\"\xb1\x01\n" +
-	"\x16EvaluateStreamResponse\x12\x19\n" +
+	"\bsessions\x18\x01 \x03(\v2\x1d.mesaopt.v1.EvaluationSessionR\bsessions\x125\n" +
+	"\abatches\x18\x02 \x03(\v2\x1b.mesaopt.v1.EvaluationBatchR\abatches\x12\x18\n" +
+	"\acancels\x18\x03 \x03(\x04R\acancels\"\x8e\x01\n" +
+	"\vBatchAnswer\x12\x19\n" +
 	"\bbatch_id\x18\x01 \x01(\x04R\abatchId\x126\n" +
-	"\aresults\x18\x02 \x03(\v2\x1c.mesaopt.v1.EvaluationResultR\aresults\x12\x16\n" +
-	"\x06worker\x18\x03 \x01(\tR\x06worker\x12\x12\n" +
-	"\x04code\x18\x04 \x01(\rR\x04code\x12\x18\n" +
-	"\amessage\x18\x05 \x01(\tR\amessage\"\xea\x04\n" +
+	"\aresults\x18\x02 \x03(\v2\x1c.mesaopt.v1.EvaluationResultR\aresults\x12\x12\n" +
+	"\x04code\x18\x03 \x01(\rR\x04code\x12\x18\n" +
+	"\amessage\x18\x04 \x01(\tR\amessage\"c\n" +
+	"\x16EvaluateStreamResponse\x121\n" +
+	"\aanswers\x18\x01 \x03(\v2\x17.mesaopt.v1.BatchAnswerR\aanswers\x12\x16\n" +
+	"\x06worker\x18\x02 \x01(\tR\x06worker\"\xea\x04\n" +
 	"\x0fConditionResult\x12\x1c\n" +
 	"\tcondition\x18\x01 \x01(\tR\tcondition\x12\x1a\n" +
 	"\bepisodes\x18\x02 \x01(\rR\bepisodes\x12\x12\n" +
@@ -961,7 +972,7 @@ func file_mesaopt_v1_evaluator_proto_rawDescGZIP() []byte {
 	return file_mesaopt_v1_evaluator_proto_rawDescData
 }
 
-var file_mesaopt_v1_evaluator_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_mesaopt_v1_evaluator_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_mesaopt_v1_evaluator_proto_goTypes = []any{
 	(*ConditionEpisodes)(nil),      // 0: mesaopt.v1.ConditionEpisodes
 	(*EvaluationTask)(nil),         // 1: mesaopt.v1.EvaluationTask
@@ -969,33 +980,35 @@ var file_mesaopt_v1_evaluator_proto_goTypes = []any{
 	(*EvaluationSession)(nil),      // 3: mesaopt.v1.EvaluationSession
 	(*EvaluationBatch)(nil),        // 4: mesaopt.v1.EvaluationBatch
 	(*EvaluateStreamRequest)(nil),  // 5: mesaopt.v1.EvaluateStreamRequest
-	(*EvaluateStreamResponse)(nil), // 6: mesaopt.v1.EvaluateStreamResponse
-	(*ConditionResult)(nil),        // 7: mesaopt.v1.ConditionResult
-	(*EvaluationResult)(nil),       // 8: mesaopt.v1.EvaluationResult
-	(*EvaluateResponse)(nil),       // 9: mesaopt.v1.EvaluateResponse
-	(*Genome)(nil),                 // 10: mesaopt.v1.Genome
-	(*EnvironmentConfig)(nil),      // 11: mesaopt.v1.EnvironmentConfig
-	(*EpisodeScore)(nil),           // 12: mesaopt.v1.EpisodeScore
+	(*BatchAnswer)(nil),            // 6: mesaopt.v1.BatchAnswer
+	(*EvaluateStreamResponse)(nil), // 7: mesaopt.v1.EvaluateStreamResponse
+	(*ConditionResult)(nil),        // 8: mesaopt.v1.ConditionResult
+	(*EvaluationResult)(nil),       // 9: mesaopt.v1.EvaluationResult
+	(*EvaluateResponse)(nil),       // 10: mesaopt.v1.EvaluateResponse
+	(*Genome)(nil),                 // 11: mesaopt.v1.Genome
+	(*EnvironmentConfig)(nil),      // 12: mesaopt.v1.EnvironmentConfig
+	(*EpisodeScore)(nil),           // 13: mesaopt.v1.EpisodeScore
 }
 var file_mesaopt_v1_evaluator_proto_depIdxs = []int32{
-	10, // 0: mesaopt.v1.EvaluationTask.genome:type_name -> mesaopt.v1.Genome
-	11, // 1: mesaopt.v1.EvaluateRequest.environment:type_name -> mesaopt.v1.EnvironmentConfig
+	11, // 0: mesaopt.v1.EvaluationTask.genome:type_name -> mesaopt.v1.Genome
+	12, // 1: mesaopt.v1.EvaluateRequest.environment:type_name -> mesaopt.v1.EnvironmentConfig
 	0,  // 2: mesaopt.v1.EvaluateRequest.conditions:type_name -> mesaopt.v1.ConditionEpisodes
 	1,  // 3: mesaopt.v1.EvaluateRequest.tasks:type_name -> mesaopt.v1.EvaluationTask
-	11, // 4: mesaopt.v1.EvaluationSession.environment:type_name -> mesaopt.v1.EnvironmentConfig
+	12, // 4: mesaopt.v1.EvaluationSession.environment:type_name -> mesaopt.v1.EnvironmentConfig
 	0,  // 5: mesaopt.v1.EvaluationSession.conditions:type_name -> mesaopt.v1.ConditionEpisodes
 	1,  // 6: mesaopt.v1.EvaluationBatch.tasks:type_name -> mesaopt.v1.EvaluationTask
-	3,  // 7: mesaopt.v1.EvaluateStreamRequest.session:type_name -> mesaopt.v1.EvaluationSession
-	4,  // 8: mesaopt.v1.EvaluateStreamRequest.batch:type_name -> mesaopt.v1.EvaluationBatch
-	8,  // 9: mesaopt.v1.EvaluateStreamResponse.results:type_name -> mesaopt.v1.EvaluationResult
-	12, // 10: mesaopt.v1.ConditionResult.episode_scores:type_name -> mesaopt.v1.EpisodeScore
-	7,  // 11: mesaopt.v1.EvaluationResult.conditions:type_name -> mesaopt.v1.ConditionResult
-	8,  // 12: mesaopt.v1.EvaluateResponse.results:type_name -> mesaopt.v1.EvaluationResult
-	13, // [13:13] is the sub-list for method output_type
-	13, // [13:13] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	3,  // 7: mesaopt.v1.EvaluateStreamRequest.sessions:type_name -> mesaopt.v1.EvaluationSession
+	4,  // 8: mesaopt.v1.EvaluateStreamRequest.batches:type_name -> mesaopt.v1.EvaluationBatch
+	9,  // 9: mesaopt.v1.BatchAnswer.results:type_name -> mesaopt.v1.EvaluationResult
+	6,  // 10: mesaopt.v1.EvaluateStreamResponse.answers:type_name -> mesaopt.v1.BatchAnswer
+	13, // 11: mesaopt.v1.ConditionResult.episode_scores:type_name -> mesaopt.v1.EpisodeScore
+	8,  // 12: mesaopt.v1.EvaluationResult.conditions:type_name -> mesaopt.v1.ConditionResult
+	9,  // 13: mesaopt.v1.EvaluateResponse.results:type_name -> mesaopt.v1.EvaluationResult
+	14, // [14:14] is the sub-list for method output_type
+	14, // [14:14] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_mesaopt_v1_evaluator_proto_init() }
@@ -1006,18 +1019,13 @@ func file_mesaopt_v1_evaluator_proto_init() {
 	file_mesaopt_v1_experiment_proto_init()
 	file_mesaopt_v1_genome_proto_init()
 	file_mesaopt_v1_lineage_proto_init()
-	file_mesaopt_v1_evaluator_proto_msgTypes[5].OneofWrappers = []any{
-		(*EvaluateStreamRequest_Session)(nil),
-		(*EvaluateStreamRequest_Batch)(nil),
-		(*EvaluateStreamRequest_Cancel)(nil),
-	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_mesaopt_v1_evaluator_proto_rawDesc), len(file_mesaopt_v1_evaluator_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   10,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
