@@ -3,8 +3,9 @@ GO      ?= go
 BIN     := bin
 PKGS    := ./...
 SEED    ?= 1
+ROUNDS  ?= 3
 
-.PHONY: all build run test test-short race bench proto proto-check lint clean
+.PHONY: all build run test test-short race bench bench-peers proto proto-check lint clean
 
 all: build
 
@@ -31,6 +32,16 @@ race:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -timeout 30m ./...
+
+## bench-peers: zero-cost dispatch through 2 worker processes and the GA step, against DEAP
+## (multiprocessing.Pool(2).map; Debian's python3-deap, installed here when missing), A B A B.
+bench-peers:
+	@if ! /usr/bin/python3 -c 'import deap' 2>/dev/null; then \
+		echo "bench-peers: installing Debian's python3-deap (apt-get update, then apt-get install)"; \
+		sudo=; if [ "$$(id -u)" != 0 ]; then sudo=sudo; fi; \
+		$$sudo apt-get update && $$sudo apt-get install -y python3-deap; \
+	fi
+	BIN=$(BIN) internal/peers/peers.sh $(ROUNDS)
 
 proto:
 	cd proto && $(GO) tool buf lint && $(GO) tool buf generate

@@ -73,18 +73,29 @@ func Evaluate(ctx context.Context, ev Evaluator, runID string, spec experiment.S
 	}
 	condEpisodes = append(condEpisodes, &pb.ConditionEpisodes{Condition: experiment.TrainCondition, InstanceSeeds: identity, Analysis: true})
 	env := experiment.EnvironmentToProto(spec.Environment)
+	// Every batch shares the session fields and their digest, computed once.
+	shared := &pb.EvaluateRequest{ProtocolVersion: worker.ProtocolVersion, RunId: runID, Generation: gen, Environment: env, Conditions: condEpisodes}
+	digest := worker.SessionDigest(shared)
+	batch := spec.BatchSize
+	if batch == 0 {
+		batch = AutoBatchSize(len(members), capacityOf(ev))
+	}
 	results := make([]*pb.EvaluationResult, len(members))
 	failures := make([]string, len(members))
 	ctx = dispatch.WithMaxAttempts(dispatch.WithAttemptTimeout(ctx, time.Duration(spec.EvaluationTimeout)), spec.QuarantineAttempts)
 	g, gctx := errgroup.WithContext(ctx)
-	for lo := 0; lo < len(members); lo += spec.BatchSize {
-		hi := min(lo+spec.BatchSize, len(members))
+	tasks := make([]pb.EvaluationTask, len(members)) // one allocation for the generation's tasks
+	for lo := 0; lo < len(members); lo += batch {
+		hi := min(lo+batch, len(members))
 		req := &pb.EvaluateRequest{
 			ProtocolVersion: worker.ProtocolVersion, RunId: runID, Generation: gen,
-			Environment: env, Conditions: condEpisodes,
+			Environment: env, Conditions: condEpisodes, SessionDigest: digest,
+			Tasks: make([]*pb.EvaluationTask, 0, hi-lo),
 		}
-		for _, m := range members[lo:hi] {
-			req.Tasks = append(req.Tasks, &pb.EvaluationTask{IndividualId: m.ID, Genome: genome.ToProto(m.Genome)})
+		for i, m := range members[lo:hi] {
+			t := &tasks[lo+i]
+			t.IndividualId, t.Genome = m.ID, genome.ToProto(m.Genome)
+			req.Tasks = append(req.Tasks, t)
 		}
 		g.Go(func() error {
 			resp, err := evaluateChecked(gctx, ev, req)
@@ -146,6 +157,34 @@ func Evaluate(ctx context.Context, ev Evaluator, runID string, spec experiment.S
 	}
 	lineage.MarkChampion(records)
 	return records, nil
+}
+
+// Batches per unit of capacity that AutoBatchSize aims at, and its bounds.
+const (
+	autoBatchesPerSlot = 4
+	maxAutoBatch       = 1024
+)
+
+// AutoBatchSize is the batch size used when the spec leaves batch_size at
+// 0: ceil(population / (4 × capacity)), clamped to 1..1024, so that every
+// slot of every worker gets about four batches (a slow or lost worker's
+// share is small, and the tail of a generation short) while each call
+// carries as many genomes as that allows. capacity is the workers' total
+// (their concurrent batches); below 1 counts as 1. Which batch a genome is
+// in never changes its result.
+func AutoBatchSize(population, capacity int) int {
+	c := max(1, capacity) * autoBatchesPerSlot
+	return min(maxAutoBatch, max(1, (population+c-1)/c))
+}
+
+// capacityOf returns ev's total capacity if it reports one (the
+// Dispatcher, the in-process Engine: Workers), else 1.
+func capacityOf(ev Evaluator) int {
+	if w, ok := ev.(interface{ Workers() (n, capacity int) }); ok {
+		_, c := w.Workers()
+		return c
+	}
+	return 1
 }
 
 // evaluateChecked is ev.Evaluate with the answer checked against req.

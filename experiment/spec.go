@@ -65,7 +65,10 @@ type Spec struct {
 	// ShiftedConditions are evaluated every generation for analysis only.
 	ShiftedConditions []string   `yaml:"shifted_conditions"`
 	Thresholds        Thresholds `yaml:"thresholds"`
-	// BatchSize is the number of individuals per Evaluate call, 1..10000.
+	// BatchSize is the number of individuals per Evaluate call, 1..10000,
+	// or 0 (the default): chosen each generation from the population and
+	// the workers' total capacity (see coordinator.AutoBatchSize). Results
+	// never depend on it.
 	BatchSize int `yaml:"batch_size"`
 	// EvaluationTimeout is the deadline of one Evaluate call.
 	EvaluationTimeout Duration `yaml:"evaluation_timeout"`
@@ -138,7 +141,7 @@ func Default() Spec {
 		Environment:         Environment{Name: "doors", Width: 11, Height: 7, Walls: 2, RedObjects: 3, StepLimit: 40},
 		ShiftedConditions:   []string{"shifted"},
 		Thresholds:          Thresholds{BaseHigh: th.BaseHigh, CompetenceHigh: th.CompetenceHigh, Drift: th.Drift},
-		BatchSize:           4,
+		BatchSize:           0,
 		EvaluationTimeout:   Duration(30 * time.Second),
 		CheckpointRetention: 5,
 		QuarantineAttempts:  3,
@@ -260,7 +263,7 @@ func (s Spec) Validate() error {
 		unit("planning_cost", s.PlanningCost),
 		intIn("episodes", s.Episodes, 1, 1000),
 		intIn("analysis_episodes", s.AnalysisEpisodes, 1, 1000),
-		intIn("batch_size", s.BatchSize, 1, 10000),
+		intIn("batch_size", s.BatchSize, 0, 10000),
 		intIn("checkpoint_retention", s.CheckpointRetention, 1, 100000),
 		intIn("quarantine_attempts", s.QuarantineAttempts, 1, 100),
 	}

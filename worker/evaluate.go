@@ -33,6 +33,10 @@ func NewEngine(parallelism int) *Engine {
 	return &Engine{sem: make(chan struct{}, max(1, parallelism)), evaluators: map[string]*fitness.Evaluator{}}
 }
 
+// Workers reports the engine as one worker whose capacity is its
+// parallelism, as the Dispatcher reports its workers.
+func (e *Engine) Workers() (n, capacity int) { return 1, cap(e.sem) }
+
 // acquire takes an evaluation token, or returns false (holding none) once
 // ctx has ended.
 func (e *Engine) acquire(ctx context.Context) bool {

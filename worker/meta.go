@@ -11,7 +11,10 @@ import (
 // ProtocolVersion is the version of the coordinator–worker protocol: the
 // Evaluate messages and their meaning. A coordinator refuses workers of
 // another version, and a worker refuses requests of another version.
-const ProtocolVersion = 1
+// Version 2: dispatch goes over EvaluateStream, a generation's shared
+// fields sent once per worker as a session and batches referring to it by
+// digest.
+const ProtocolVersion = 2
 
 // Roles a gossip member announces.
 const (

@@ -133,8 +133,16 @@ type server struct {
 	first    sync.Once // logs the first call, so operators (and tests) see work arrive
 	mu       sync.Mutex
 	draining bool
-	batches  int // answered calls
-	tasks    int // answered tasks
+	inflight int           // batches being evaluated (unary calls and stream batches)
+	idle     chan struct{} // closed once draining with no batch in flight
+	batches  int           // answered calls
+	tasks    int           // answered tasks
+}
+
+// EvaluateStream serves the coordinator's dispatch stream: each batch is
+// answered as Evaluate answers it (see ServeStream).
+func (s *server) EvaluateStream(stream grpc.BidiStreamingServer[pb.EvaluateStreamRequest, pb.EvaluateStreamResponse]) error {
+	return ServeStream(stream, s)
 }
 
 // Evaluate refuses calls once draining and turns a panic during an
@@ -142,15 +150,18 @@ type server struct {
 // call (which the coordinator counts toward quarantine), not the process.
 func (s *server) Evaluate(ctx context.Context, req *pb.EvaluateRequest) (resp *pb.EvaluateResponse, err error) {
 	s.mu.Lock()
-	draining := s.draining
-	s.mu.Unlock()
-	if draining {
+	if s.draining {
+		s.mu.Unlock()
 		return nil, status.Error(codes.Unavailable, DrainingMessage)
 	}
 	if v := req.GetProtocolVersion(); v != s.protocol {
+		s.mu.Unlock()
 		return nil, status.Errorf(codes.FailedPrecondition,
 			"protocol version %d, this worker speaks %d: upgrade the older side", v, s.protocol)
 	}
+	s.inflight++
+	s.mu.Unlock()
+	defer s.done()
 	s.first.Do(func() {
 		s.log.Info("first batch received", "generation", req.GetGeneration(), "tasks", len(req.GetTasks()))
 	})
@@ -172,10 +183,27 @@ func (s *server) Evaluate(ctx context.Context, req *pb.EvaluateRequest) (resp *p
 	return resp, nil
 }
 
-func (s *server) drain() {
+// done ends one batch's evaluation.
+func (s *server) done() {
 	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.inflight--
+	if s.draining && s.inflight == 0 {
+		close(s.idle)
+	}
+}
+
+// drain refuses new batches from now on and returns a channel closed once
+// no batch is in flight. Called once.
+func (s *server) drain() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.draining = true
-	s.mu.Unlock()
+	s.idle = make(chan struct{})
+	if s.inflight == 0 {
+		close(s.idle)
+	}
+	return s.idle
 }
 
 // Served returns the number of calls and tasks this worker has answered.
@@ -254,17 +282,18 @@ func (w *Worker) Addr() string { return w.lis.Addr().String() }
 // Name returns the worker's gossip name.
 func (w *Worker) Name() string { return w.cfg.Name }
 
-// Shutdown stops the worker. Order: refuse new calls (Unavailable, so
+// Shutdown stops the worker. Order: refuse new batches (Unavailable, so
 // coordinators route them elsewhere at once) and mark not serving, leave
 // the gossip cluster (coordinators stop routing here but let in-flight
-// calls finish), finish in-flight calls until ctx ends (then cancel them:
-// the coordinator re-dispatches), stop. Idempotent; later calls return the
+// batches finish), finish in-flight batches until ctx ends (then cancel
+// them: the coordinator re-dispatches), stop, closing the dispatch streams,
+// which stay open between batches. Idempotent; later calls return the
 // first result.
 func (w *Worker) Shutdown(ctx context.Context) error {
 	w.once.Do(func() {
 		close(w.stopW)
 		<-w.watchEnd
-		w.rpc.drain()
+		idle := w.rpc.drain()
 		w.health.Shutdown()
 		drainingMeta := w.meta
 		drainingMeta.Draining = true
@@ -278,14 +307,13 @@ func (w *Worker) Shutdown(ctx context.Context) error {
 			w.log.Info("leaving gossip cluster", "err", err)
 		}
 		_ = w.ml.Shutdown()
-		done := make(chan struct{})
-		go func() { w.srv.GracefulStop(); close(done) }()
+		// Not GracefulStop: it would wait for the coordinators to close
+		// their streams. Nothing is lost once no batch is in flight.
 		select {
-		case <-done:
+		case <-idle:
 		case <-ctx.Done():
-			w.srv.Stop()
-			<-done
 		}
+		w.srv.Stop()
 		if err := <-w.served; err != nil && !errors.Is(err, grpc.ErrServerStopped) {
 			w.err = err
 		}

@@ -77,7 +77,7 @@ func runCmd() *cobra.Command {
 	f.StringVarP(&o.file, "file", "f", "", "experiment file (default: the built-in door-maze experiment)")
 	f.StringVar(&o.resume, "resume", "", "continue RUN_ID from its last checkpoint instead of starting a new run")
 	f.StringArrayVar(&o.sets, "set", nil, "with --resume: change a field that is safe to change, e.g. --set generations=60 (repeatable)")
-	f.IntVar(&o.workers, "workers", runtime.NumCPU(), "worker processes to start")
+	f.IntVar(&o.workers, "workers", runtime.NumCPU(), "worker processes to start; each gets capacity NumCPU / workers (at least 1): genomes evaluated in parallel")
 	f.StringVar(&o.dataDir, "data", "mesaopt-data", "directory of the embedded etcd's data")
 	f.StringVar(&o.etcdClient, "etcd-client", "127.0.0.1:23790", "embedded etcd client address")
 	f.StringVar(&o.etcdPeer, "etcd-peer", "127.0.0.1:23800", "embedded etcd peer address")
@@ -290,17 +290,26 @@ type workerProcs struct {
 	done []chan struct{}
 }
 
-// startWorkers starts n `mesaopt worker` processes that join gossip. They
-// exit with this process even on SIGKILL: the kernel signals them
-// (Pdeathsig, Linux) and they watch their parent pid.
+// localCapacity is the capacity of each of n local worker processes: the
+// machine's cores shared out among them, at least 1 (runtime.NumCPU / n,
+// rounded down). A worker evaluates that many genomes of a batch in
+// parallel and uses as many cores (see the worker command's --capacity),
+// so the n workers together use every core once and none is oversubscribed.
+func localCapacity(n int) int { return max(1, runtime.NumCPU()/max(1, n)) }
+
+// startWorkers starts n `mesaopt worker` processes that join gossip, each
+// of capacity localCapacity(n). They exit with this process even on
+// SIGKILL: the kernel signals them (Pdeathsig, Linux) and they watch their
+// parent pid.
 func startWorkers(ctx context.Context, n int, gossip string, verbose bool) (*workerProcs, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
 	w := &workerProcs{}
+	capacity := strconv.Itoa(localCapacity(n))
 	for i := range n {
-		args := []string{"worker", "--join", gossip, "--capacity", "1", "--parent-pid", strconv.Itoa(os.Getpid()),
+		args := []string{"worker", "--join", gossip, "--capacity", capacity, "--parent-pid", strconv.Itoa(os.Getpid()),
 			"--name", fmt.Sprintf("worker-%d-%d", os.Getpid(), i)}
 		if verbose {
 			args = append(args, "-v")

@@ -31,6 +31,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/mesaopt/mesaopt/internal/grpcconf"
@@ -41,9 +42,10 @@ import (
 
 // Dispatcher routes batches to the workers that gossip announces.
 //
-// Flow control: each worker takes at most its capacity of concurrent
-// batches (its in-flight window), and a batch goes to the least loaded
-// worker it has not tried yet. A call that fails (worker gone, deadline
+// Flow control: each worker takes at most windowPerCapacity × its capacity
+// of concurrent batches (its in-flight window: one being evaluated per
+// slot, one waiting there, so a worker never idles for a round trip),
+// and a batch goes to the least loaded worker it has not tried yet. A call that fails (worker gone, deadline
 // missed) is retried on another worker, and a worker that failed is rested
 // for a while first (1 s, doubling with each consecutive failure up to
 // 30 s). When a batch has run well past the usual batch time and a worker
@@ -76,6 +78,14 @@ type Dispatcher struct {
 	// worker joined, so the other calls waiting for one stay quiet.
 	noneWarned bool
 	closed     bool
+	// idle lists the workers with no call in flight, by name: the usual
+	// pick, found without scanning every worker.
+	idle []*remote
+
+	base   context.Context // parent of every link's context; cancelled by Close
+	stop   context.CancelFunc
+	links  sync.WaitGroup // every link's goroutines
+	states sync.Pool      // *evalState
 }
 
 type remote struct {
@@ -86,8 +96,18 @@ type remote struct {
 	failures  int // consecutive failed calls
 	restUntil time.Time
 	leaving   bool // gone from gossip gracefully: close once in-flight calls finish
+	isIdle    bool // in Dispatcher.idle
 	conn      *grpc.ClientConn
 	client    rpc.EvaluatorServiceClient
+	link      *link // the dispatch stream, opened on first use; under Dispatcher.mu
+}
+
+// closeLocked closes w's connection and stream.
+func (w *remote) closeLocked() {
+	if w.link != nil {
+		w.link.cancel()
+	}
+	_ = w.conn.Close()
 }
 
 // Dispatcher limits.
@@ -95,7 +115,11 @@ const (
 	// DefaultMaxAttempts is the number of calls a batch gets before the
 	// Dispatcher gives up on it, unless WithMaxAttempts says otherwise.
 	DefaultMaxAttempts = 8
-	maxRest            = 30 * time.Second
+	// windowPerCapacity is a worker's in-flight window per unit of its
+	// capacity. A batch may so wait behind one other on its worker: an
+	// attempt's deadline should allow two batch times.
+	windowPerCapacity = 2
+	maxRest           = 30 * time.Second
 )
 
 // ErrAttemptsExhausted is wrapped by Evaluate's error when every allowed
@@ -124,6 +148,7 @@ func WithoutHedging() DispatchOption { return func(d *Dispatcher) { d.hedge = fa
 func NewDispatcher(timeout time.Duration, log *slog.Logger, opts ...DispatchOption) *Dispatcher {
 	d := &Dispatcher{log: log, timeout: timeout, maxAttempts: DefaultMaxAttempts, maxMessage: grpcconf.MaxMessageBytes, hedge: true,
 		workers: map[string]*remote{}, changed: make(chan struct{})}
+	d.base, d.stop = context.WithCancel(context.Background())
 	for _, o := range opts {
 		o(d)
 	}
@@ -182,7 +207,9 @@ func (d *Dispatcher) Upsert(name string, m worker.Meta) {
 		d.log.Error("worker address unusable", "worker", name, "addr", m.GRPC, "err", err)
 		return
 	}
-	d.workers[name] = &remote{name: name, addr: m.GRPC, capacity: max(1, m.Capacity), conn: conn, client: rpc.NewEvaluatorServiceClient(conn)}
+	w := &remote{name: name, addr: m.GRPC, capacity: max(1, m.Capacity), conn: conn, client: rpc.NewEvaluatorServiceClient(conn)}
+	d.workers[name] = w
+	d.setIdleLocked(w)
 	d.noneWarned = false
 	d.log.Info("worker joined", "worker", name, "addr", m.GRPC, "capacity", m.Capacity)
 	d.notifyLocked()
@@ -221,10 +248,37 @@ func (d *Dispatcher) dropIf(name, addr string, w *remote, graceful bool) {
 func (d *Dispatcher) dropLocked(w *remote, graceful bool) {
 	delete(d.workers, w.name)
 	w.leaving = true
+	d.setIdleLocked(w)
 	if !graceful || w.inflight == 0 {
-		_ = w.conn.Close()
+		w.closeLocked()
 	}
 	d.notifyLocked()
+}
+
+// setIdleLocked puts w in the idle list or takes it out, as its state says.
+func (d *Dispatcher) setIdleLocked(w *remote) {
+	idle := w.inflight == 0 && !w.leaving
+	if idle == w.isIdle {
+		return
+	}
+	i, _ := slices.BinarySearchFunc(d.idle, w, func(a, b *remote) int { return strings.Compare(a.name, b.name) })
+	if idle {
+		d.idle = slices.Insert(d.idle, i, w)
+	} else if i < len(d.idle) && d.idle[i] == w {
+		d.idle = slices.Delete(d.idle, i, i+1)
+	} else if j := slices.Index(d.idle, w); j >= 0 { // a namesake is listed too
+		d.idle = slices.Delete(d.idle, j, j+1)
+	}
+	w.isIdle = idle
+}
+
+// linkLocked returns w's dispatch stream, opening a new one if there is
+// none or the last one failed.
+func (d *Dispatcher) linkLocked(w *remote) *link {
+	if w.link == nil || w.link.failed() {
+		w.link = d.newLink(w)
+	}
+	return w.link
 }
 
 // Workers returns the number of usable workers and their total capacity.
@@ -238,11 +292,12 @@ func (d *Dispatcher) Workers() (n, capacity int) {
 	return n, capacity
 }
 
-// Close drops every worker connection. Idempotent.
+// Close drops every worker connection and waits for the dispatch streams'
+// goroutines to end. Idempotent.
 func (d *Dispatcher) Close() {
 	d.mu.Lock()
-	defer d.mu.Unlock()
 	if d.closed {
+		d.mu.Unlock()
 		return
 	}
 	d.closed = true
@@ -250,11 +305,21 @@ func (d *Dispatcher) Close() {
 		d.dropLocked(w, false)
 	}
 	d.notifyLocked()
+	d.mu.Unlock()
+	d.stop()
+	d.links.Wait()
 }
 
 // pickLocked returns the least loaded free worker, preferring those not in
 // tried (then the first by name), and the time until a rested one wakes.
 func (d *Dispatcher) pickLocked(now time.Time, tried map[string]bool) (*remote, time.Duration) {
+	// An idle worker not tried yet is always the best: take the first by
+	// name that is not resting, without looking at the busy ones.
+	for _, w := range d.idle {
+		if !tried[w.name] && !now.Before(w.restUntil) {
+			return w, 0
+		}
+	}
 	var best *remote
 	var wake time.Duration
 	better := func(a, b *remote) bool {
@@ -267,7 +332,7 @@ func (d *Dispatcher) pickLocked(now time.Time, tried map[string]bool) (*remote, 
 		return a.name < b.name
 	}
 	for _, w := range d.workers {
-		if w.inflight >= w.capacity {
+		if w.inflight >= windowPerCapacity*w.capacity {
 			continue
 		}
 		if now.Before(w.restUntil) {
@@ -294,6 +359,7 @@ func (d *Dispatcher) acquire(ctx context.Context, tried map[string]bool) (*remot
 		best, wake := d.pickLocked(time.Now(), tried)
 		if best != nil {
 			best.inflight++
+			d.setIdleLocked(best)
 			d.mu.Unlock()
 			return best, nil
 		}
@@ -339,6 +405,7 @@ func (d *Dispatcher) tryAcquireIdle(tried map[string]bool) *remote {
 		return nil
 	}
 	best.inflight++
+	d.setIdleLocked(best)
 	return best
 }
 
@@ -401,6 +468,7 @@ func (d *Dispatcher) release(w *remote, err error, cancelled bool, took time.Dur
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	w.inflight--
+	d.setIdleLocked(w)
 	switch {
 	case err != nil && cancelled:
 	case err != nil && workerAtFault(err):
@@ -416,7 +484,7 @@ func (d *Dispatcher) release(w *remote, err error, cancelled bool, took time.Dur
 		}
 	}
 	if w.leaving && w.inflight == 0 {
-		_ = w.conn.Close()
+		w.closeLocked()
 	}
 	d.wakeLocked(1)
 }
@@ -452,15 +520,31 @@ var errTooLarge = errors.New("message too large")
 // ErrAttemptsExhausted). InvalidArgument answers are returned at once:
 // another worker would refuse the same batch. A request over the message
 // limit, or whose answer was, is split in halves.
+//
+// The request's shared fields travel once per worker and generation (see
+// link); req.SessionDigest names them, and is computed here, once per
+// call, when the caller left it empty: a caller sending many batches of
+// one generation sets it once (worker.SessionDigest) and shares it.
 func (d *Dispatcher) Evaluate(ctx context.Context, req *pb.EvaluateRequest) (*pb.EvaluateResponse, error) {
-	if len(req.GetTasks()) > 1 && proto.Size(req) > d.maxMessage {
+	size := tasksSize(req.GetTasks())
+	if len(req.GetTasks()) > 1 && size > d.maxMessage {
 		return d.split(ctx, req)
 	}
-	resp, err := d.evaluate(ctx, req)
+	resp, err := d.evaluate(ctx, req, size)
 	if errors.Is(err, errTooLarge) && len(req.GetTasks()) > 1 {
 		return d.split(ctx, req)
 	}
 	return resp, err
+}
+
+// tasksSize is the encoded size of a batch message carrying tasks, bytes.
+func tasksSize(tasks []*pb.EvaluationTask) int {
+	n := 64 // id, session digest, framing
+	for _, t := range tasks {
+		s := proto.Size(t)
+		n += s + protowire.SizeVarint(uint64(s)) + 1
+	}
+	return n
 }
 
 // split evaluates the two halves of req's tasks and joins the answers in order.
@@ -486,112 +570,204 @@ func (d *Dispatcher) split(ctx context.Context, req *pb.EvaluateRequest) (*pb.Ev
 // copied, so neither request may be modified afterwards.
 func WithTasks(req *pb.EvaluateRequest, tasks []*pb.EvaluationTask) *pb.EvaluateRequest {
 	return &pb.EvaluateRequest{ProtocolVersion: req.GetProtocolVersion(), RunId: req.GetRunId(), Generation: req.GetGeneration(),
-		Environment: req.GetEnvironment(), Conditions: req.GetConditions(), Tasks: tasks}
+		Environment: req.GetEnvironment(), Conditions: req.GetConditions(), SessionDigest: req.GetSessionDigest(), Tasks: tasks}
 }
 
-type outcome struct {
-	w    *remote
-	resp *pb.EvaluateResponse
-	err  error
+// evalState is one evaluate call's reusable state, pooled.
+type evalState struct {
+	out     chan outcome // cap 2: at most 2 attempts run at once, each delivers at most once
+	tried   map[string]bool
+	running []*attempt  // at most 2
+	timer   *time.Timer // the earliest running attempt's deadline
+	hedge   *time.Timer
 }
 
-func (d *Dispatcher) evaluate(ctx context.Context, req *pb.EvaluateRequest) (*pb.EvaluateResponse, error) {
+func (d *Dispatcher) getState() *evalState {
+	if st, ok := d.states.Get().(*evalState); ok {
+		return st
+	}
+	st := &evalState{out: make(chan outcome, 2), tried: map[string]bool{}, running: make([]*attempt, 0, 2),
+		timer: time.NewTimer(time.Hour), hedge: time.NewTimer(time.Hour)}
+	st.timer.Stop()
+	st.hedge.Stop()
+	return st
+}
+
+// putState abandons the attempts still running (their workers' slots are
+// freed, their batches cancelled), receives any answer already on its way,
+// and pools st.
+func (d *Dispatcher) putState(st *evalState) {
+	owed := 0
+	for _, a := range st.running {
+		if !a.l.abandon(a) {
+			owed++
+		}
+		d.release(a.w, context.Canceled, true, 0)
+	}
+	for ; owed > 0; owed-- {
+		<-st.out
+	}
+	st.timer.Stop()
+	st.hedge.Stop()
+	clear(st.tried)
+	clear(st.running)
+	st.running = st.running[:0]
+	d.states.Put(st)
+}
+
+// launch sends req to w (whose slot the caller reserved) as a new attempt.
+func (d *Dispatcher) launch(st *evalState, w *remote, req *pb.EvaluateRequest, digest []byte, size int, timeout time.Duration, resent bool) {
+	now := time.Now().UnixNano()
+	a := &attempt{w: w, out: st.out, start: now, deadline: now + int64(timeout), resent: resent}
+	st.running = append(st.running, a)
+	st.tried[w.name] = true
+	d.mu.Lock()
+	l := d.linkLocked(w)
+	d.mu.Unlock()
+	a.l = l
+	l.send(a, req, digest, size)
+	st.armDeadline()
+}
+
+// armDeadline sets the timer to the earliest deadline of a running attempt.
+func (st *evalState) armDeadline() {
+	st.timer.Stop()
+	if len(st.running) == 0 {
+		return
+	}
+	first := st.running[0].deadline
+	for _, a := range st.running[1:] {
+		first = min(first, a.deadline)
+	}
+	st.timer.Reset(time.Duration(first - time.Now().UnixNano()))
+}
+
+// expired withdraws the first running attempt past its deadline whose
+// answer is not already on its way, or returns nil.
+func (st *evalState) expired(now int64) *attempt {
+	for _, a := range st.running {
+		if a.deadline <= now && a.l.abandon(a) {
+			return a
+		}
+	}
+	return nil
+}
+
+func (st *evalState) remove(a *attempt) {
+	if i := slices.Index(st.running, a); i >= 0 {
+		st.running = slices.Delete(st.running, i, i+1)
+	}
+}
+
+func (d *Dispatcher) evaluate(ctx context.Context, req *pb.EvaluateRequest, size int) (*pb.EvaluateResponse, error) {
 	maxAttempts := MaxAttempts(ctx, d.maxAttempts)
 	timeout := attemptTimeout(ctx, d.timeout)
-	// Calls run under actx; returning cancels the ones still running (their
-	// late results are never read) and waits for them to end.
-	actx, cancel := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	defer cancel()
-	results := make(chan outcome, 2*maxAttempts+1)
-	tried := map[string]bool{}
-	running, failures := 0, 0
-	launch := func(w *remote) {
-		running++
-		tried[w.name] = true
-		wg.Go(func() {
-			start := time.Now()
-			cctx, ccancel := context.WithTimeout(actx, timeout)
-			resp, err := w.client.Evaluate(cctx, req)
-			ccancel()
-			if err == nil {
-				err = CheckResponse(req, resp)
-			}
-			d.release(w, err, actx.Err() != nil, time.Since(start))
-			results <- outcome{w: w, resp: resp, err: err}
-		})
+	digest := req.GetSessionDigest()
+	if len(digest) == 0 {
+		digest = worker.SessionDigest(req)
 	}
-	w, err := d.acquire(ctx, tried)
+	st := d.getState()
+	defer d.putState(st)
+	failures := 0
+	w, err := d.acquire(ctx, st.tried)
 	if err != nil {
 		return nil, err
 	}
-	launch(w)
+	d.launch(st, w, req, digest, size, timeout, false)
 	var hedge <-chan time.Time
 	armHedge := func() {
 		if d.hedge {
-			t := time.NewTimer(d.hedgeDelay(timeout))
-			hedge = t.C
+			st.hedge.Reset(d.hedgeDelay(timeout))
+			hedge = st.hedge.C
 		}
 	}
 	armHedge()
 	var last error
 	for {
+		var o outcome
 		select {
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		case <-hedge:
 			hedge = nil
-			if running == 1 && failures+running < maxAttempts {
-				if w := d.tryAcquireIdle(tried); w != nil {
+			if len(st.running) == 1 && failures+len(st.running) < maxAttempts {
+				if w := d.tryAcquireIdle(st.tried); w != nil {
 					d.log.Info("batch slow; speculative duplicate to an idle worker", "worker", w.name, "generation", req.GetGeneration())
-					launch(w)
+					d.launch(st, w, req, digest, size, timeout, false)
 					continue
 				}
 				armHedge()
 			}
-		case o := <-results:
-			running--
-			if o.err == nil {
-				return o.resp, nil
-			}
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			switch status.Code(o.err) {
-			case codes.InvalidArgument:
-				return nil, o.err
-			case codes.ResourceExhausted:
-				if len(req.GetTasks()) > 1 {
-					return nil, fmt.Errorf("%w: %v", errTooLarge, o.err)
-				}
-			case codes.Unavailable:
-				if strings.Contains(o.err.Error(), worker.DrainingMessage) {
-					// Refused before any work: not the batch's fault.
-					d.dropIf(o.w.name, "", o.w, true)
-					failures--
-				}
-			case codes.FailedPrecondition:
-				d.log.Error("worker refused the protocol; dropping it", "worker", o.w.name, "err", o.err)
-				d.dropIf(o.w.name, "", o.w, false)
-			}
-			failures++
-			last = o.err
-			d.log.Warn("batch failed; retrying on another worker", "worker", o.w.name, "attempt", failures, "generation", req.GetGeneration(), "err", o.err)
-			if running > 0 {
-				armHedge() // the other copy may still answer, or need a duplicate
+			continue
+		case <-st.timer.C:
+			a := st.expired(time.Now().UnixNano())
+			if a == nil {
+				st.armDeadline()
 				continue
 			}
-			if failures >= maxAttempts {
-				return nil, fmt.Errorf("%w: batch of generation %d failed %d times: %w", ErrAttemptsExhausted, req.GetGeneration(), failures, last)
-			}
-			w, err := d.acquire(ctx, tried)
-			if err != nil {
-				return nil, fmt.Errorf("%w (last worker error: %v)", err, last)
-			}
-			launch(w)
-			armHedge()
+			o = outcome{a: a, err: status.Errorf(codes.DeadlineExceeded, "worker %s did not answer within %v", a.w.name, timeout)}
+		case o = <-st.out:
 		}
+		st.remove(o.a)
+		st.armDeadline()
+		a := o.a
+		var resp *pb.EvaluateResponse
+		err := o.err
+		if err == nil {
+			if c := codes.Code(o.ans.GetCode()); c != codes.OK {
+				err = status.Error(c, o.ans.GetMessage())
+			} else {
+				resp = &pb.EvaluateResponse{Results: o.ans.GetResults(), Worker: o.worker}
+				err = CheckResponse(req, resp)
+			}
+		}
+		if status.Code(err) == codes.NotFound && !a.resent {
+			// The worker forgot the session (or never had it): send it
+			// again with the batch, in the slot already held.
+			a.l.forget(digest)
+			d.launch(st, a.w, req, digest, size, timeout, true)
+			continue
+		}
+		d.release(a.w, err, false, time.Duration(time.Now().UnixNano()-a.start))
+		if err == nil {
+			return resp, nil
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		switch status.Code(err) {
+		case codes.InvalidArgument:
+			return nil, err
+		case codes.ResourceExhausted:
+			if len(req.GetTasks()) > 1 {
+				return nil, fmt.Errorf("%w: %v", errTooLarge, err)
+			}
+		case codes.Unavailable:
+			if strings.Contains(err.Error(), worker.DrainingMessage) {
+				// Refused before any work: not the batch's fault.
+				d.dropIf(a.w.name, "", a.w, true)
+				failures--
+			}
+		case codes.FailedPrecondition:
+			d.log.Error("worker refused the protocol; dropping it", "worker", a.w.name, "err", err)
+			d.dropIf(a.w.name, "", a.w, false)
+		}
+		failures++
+		last = err
+		d.log.Warn("batch failed; retrying on another worker", "worker", a.w.name, "attempt", failures, "generation", req.GetGeneration(), "err", err)
+		if len(st.running) > 0 {
+			armHedge() // the other copy may still answer, or need a duplicate
+			continue
+		}
+		if failures >= maxAttempts {
+			return nil, fmt.Errorf("%w: batch of generation %d failed %d times: %w", ErrAttemptsExhausted, req.GetGeneration(), failures, last)
+		}
+		w, err := d.acquire(ctx, st.tried)
+		if err != nil {
+			return nil, fmt.Errorf("%w (last worker error: %v)", err, last)
+		}
+		d.launch(st, w, req, digest, size, timeout, false)
+		armHedge()
 	}
 }
 

@@ -117,7 +117,7 @@ func serveEvaluator(t *testing.T, srv rpc.EvaluatorServiceServer) string {
 		t.Fatal(err)
 	}
 	s := grpc.NewServer(grpcconf.ServerOptions()...)
-	rpc.RegisterEvaluatorServiceServer(s, srv)
+	rpc.RegisterEvaluatorServiceServer(s, worker.Streaming(srv))
 	done := make(chan struct{})
 	go func() { defer close(done); _ = s.Serve(lis) }()
 	t.Cleanup(func() { s.Stop(); <-done })

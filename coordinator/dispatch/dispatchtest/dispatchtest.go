@@ -85,7 +85,7 @@ func Serve(t testing.TB, d *dispatch.Dispatcher, f *FaultyWorker) {
 		t.Fatal(err)
 	}
 	srv := grpc.NewServer(grpcconf.ServerOptions()...)
-	rpc.RegisterEvaluatorServiceServer(srv, f)
+	rpc.RegisterEvaluatorServiceServer(srv, worker.Streaming(f))
 	done := make(chan struct{})
 	go func() { defer close(done); _ = srv.Serve(lis) }()
 	t.Cleanup(func() { srv.Stop(); <-done })

@@ -145,8 +145,14 @@ type EvaluateRequest struct {
 	Environment     *EnvironmentConfig     `protobuf:"bytes,4,opt,name=environment,proto3" json:"environment,omitempty"`
 	Conditions      []*ConditionEpisodes   `protobuf:"bytes,5,rep,name=conditions,proto3" json:"conditions,omitempty"`
 	Tasks           []*EvaluationTask      `protobuf:"bytes,6,rep,name=tasks,proto3" json:"tasks,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// SHA-256 of the fields every batch of a generation shares (protocol
+	// version, run id, generation, environment, conditions), 32 bytes, as
+	// worker.SessionDigest computes it; empty: not computed yet. Streams
+	// send those fields once per worker under this digest (EvaluationSession)
+	// and each batch by reference to it. Never part of any result.
+	SessionDigest []byte `protobuf:"bytes,7,opt,name=session_digest,json=sessionDigest,proto3" json:"session_digest,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *EvaluateRequest) Reset() {
@@ -221,6 +227,358 @@ func (x *EvaluateRequest) GetTasks() []*EvaluationTask {
 	return nil
 }
 
+func (x *EvaluateRequest) GetSessionDigest() []byte {
+	if x != nil {
+		return x.SessionDigest
+	}
+	return nil
+}
+
+// EvaluationSession is what every batch of one generation shares, sent
+// once per stream before the first batch that refers to it.
+type EvaluationSession struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// SHA-256 of the other fields (see EvaluateRequest.session_digest); the
+	// worker recomputes it and refuses a session whose digest differs.
+	Digest          []byte               `protobuf:"bytes,1,opt,name=digest,proto3" json:"digest,omitempty"`
+	ProtocolVersion uint32               `protobuf:"varint,2,opt,name=protocol_version,json=protocolVersion,proto3" json:"protocol_version,omitempty"`
+	RunId           string               `protobuf:"bytes,3,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
+	Generation      uint32               `protobuf:"varint,4,opt,name=generation,proto3" json:"generation,omitempty"`
+	Environment     *EnvironmentConfig   `protobuf:"bytes,5,opt,name=environment,proto3" json:"environment,omitempty"`
+	Conditions      []*ConditionEpisodes `protobuf:"bytes,6,rep,name=conditions,proto3" json:"conditions,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *EvaluationSession) Reset() {
+	*x = EvaluationSession{}
+	mi := &file_mesaopt_v1_evaluator_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EvaluationSession) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EvaluationSession) ProtoMessage() {}
+
+func (x *EvaluationSession) ProtoReflect() protoreflect.Message {
+	mi := &file_mesaopt_v1_evaluator_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EvaluationSession.ProtoReflect.Descriptor instead.
+func (*EvaluationSession) Descriptor() ([]byte, []int) {
+	return file_mesaopt_v1_evaluator_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *EvaluationSession) GetDigest() []byte {
+	if x != nil {
+		return x.Digest
+	}
+	return nil
+}
+
+func (x *EvaluationSession) GetProtocolVersion() uint32 {
+	if x != nil {
+		return x.ProtocolVersion
+	}
+	return 0
+}
+
+func (x *EvaluationSession) GetRunId() string {
+	if x != nil {
+		return x.RunId
+	}
+	return ""
+}
+
+func (x *EvaluationSession) GetGeneration() uint32 {
+	if x != nil {
+		return x.Generation
+	}
+	return 0
+}
+
+func (x *EvaluationSession) GetEnvironment() *EnvironmentConfig {
+	if x != nil {
+		return x.Environment
+	}
+	return nil
+}
+
+func (x *EvaluationSession) GetConditions() []*ConditionEpisodes {
+	if x != nil {
+		return x.Conditions
+	}
+	return nil
+}
+
+// EvaluationBatch is one batch of a session: the tasks only.
+type EvaluationBatch struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Chosen by the sender, unique among the stream's unanswered batches;
+	// the answer carries it back.
+	Id uint64 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Digest of a session sent earlier on this stream.
+	Session       []byte            `protobuf:"bytes,2,opt,name=session,proto3" json:"session,omitempty"`
+	Tasks         []*EvaluationTask `protobuf:"bytes,3,rep,name=tasks,proto3" json:"tasks,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EvaluationBatch) Reset() {
+	*x = EvaluationBatch{}
+	mi := &file_mesaopt_v1_evaluator_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EvaluationBatch) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EvaluationBatch) ProtoMessage() {}
+
+func (x *EvaluationBatch) ProtoReflect() protoreflect.Message {
+	mi := &file_mesaopt_v1_evaluator_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EvaluationBatch.ProtoReflect.Descriptor instead.
+func (*EvaluationBatch) Descriptor() ([]byte, []int) {
+	return file_mesaopt_v1_evaluator_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *EvaluationBatch) GetId() uint64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *EvaluationBatch) GetSession() []byte {
+	if x != nil {
+		return x.Session
+	}
+	return nil
+}
+
+func (x *EvaluationBatch) GetTasks() []*EvaluationTask {
+	if x != nil {
+		return x.Tasks
+	}
+	return nil
+}
+
+// EvaluateStreamRequest is one message from coordinator to worker: what
+// the sender had queued, coalesced. The worker takes the sessions first,
+// then the cancels, then the batches.
+type EvaluateStreamRequest struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Sessions []*EvaluationSession   `protobuf:"bytes,1,rep,name=sessions,proto3" json:"sessions,omitempty"`
+	Batches  []*EvaluationBatch     `protobuf:"bytes,2,rep,name=batches,proto3" json:"batches,omitempty"`
+	// Ids of batches whose answers are no longer wanted (a lost hedge, a
+	// missed deadline): the worker stops evaluating them and answers nothing.
+	Cancels       []uint64 `protobuf:"varint,3,rep,packed,name=cancels,proto3" json:"cancels,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EvaluateStreamRequest) Reset() {
+	*x = EvaluateStreamRequest{}
+	mi := &file_mesaopt_v1_evaluator_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EvaluateStreamRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EvaluateStreamRequest) ProtoMessage() {}
+
+func (x *EvaluateStreamRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_mesaopt_v1_evaluator_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EvaluateStreamRequest.ProtoReflect.Descriptor instead.
+func (*EvaluateStreamRequest) Descriptor() ([]byte, []int) {
+	return file_mesaopt_v1_evaluator_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *EvaluateStreamRequest) GetSessions() []*EvaluationSession {
+	if x != nil {
+		return x.Sessions
+	}
+	return nil
+}
+
+func (x *EvaluateStreamRequest) GetBatches() []*EvaluationBatch {
+	if x != nil {
+		return x.Batches
+	}
+	return nil
+}
+
+func (x *EvaluateStreamRequest) GetCancels() []uint64 {
+	if x != nil {
+		return x.Cancels
+	}
+	return nil
+}
+
+// BatchAnswer answers one batch.
+type BatchAnswer struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	BatchId uint64                 `protobuf:"varint,1,opt,name=batch_id,json=batchId,proto3" json:"batch_id,omitempty"`
+	// The results, as EvaluateResponse.results; empty when code is not 0.
+	Results []*EvaluationResult `protobuf:"bytes,2,rep,name=results,proto3" json:"results,omitempty"`
+	// A gRPC status code (google.golang.org/grpc/codes) for this batch, 0
+	// for OK, with its message: as the unary Evaluate would fail. NOT_FOUND
+	// means the batch's session is unknown on this stream: send it again.
+	Code          uint32 `protobuf:"varint,3,opt,name=code,proto3" json:"code,omitempty"`
+	Message       string `protobuf:"bytes,4,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BatchAnswer) Reset() {
+	*x = BatchAnswer{}
+	mi := &file_mesaopt_v1_evaluator_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchAnswer) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchAnswer) ProtoMessage() {}
+
+func (x *BatchAnswer) ProtoReflect() protoreflect.Message {
+	mi := &file_mesaopt_v1_evaluator_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchAnswer.ProtoReflect.Descriptor instead.
+func (*BatchAnswer) Descriptor() ([]byte, []int) {
+	return file_mesaopt_v1_evaluator_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *BatchAnswer) GetBatchId() uint64 {
+	if x != nil {
+		return x.BatchId
+	}
+	return 0
+}
+
+func (x *BatchAnswer) GetResults() []*EvaluationResult {
+	if x != nil {
+		return x.Results
+	}
+	return nil
+}
+
+func (x *BatchAnswer) GetCode() uint32 {
+	if x != nil {
+		return x.Code
+	}
+	return 0
+}
+
+func (x *BatchAnswer) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+// EvaluateStreamResponse carries the answers ready when it was sent, in
+// any order.
+type EvaluateStreamResponse struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Answers []*BatchAnswer         `protobuf:"bytes,1,rep,name=answers,proto3" json:"answers,omitempty"`
+	// Name of the worker that answered.
+	Worker        string `protobuf:"bytes,2,opt,name=worker,proto3" json:"worker,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EvaluateStreamResponse) Reset() {
+	*x = EvaluateStreamResponse{}
+	mi := &file_mesaopt_v1_evaluator_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EvaluateStreamResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EvaluateStreamResponse) ProtoMessage() {}
+
+func (x *EvaluateStreamResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_mesaopt_v1_evaluator_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EvaluateStreamResponse.ProtoReflect.Descriptor instead.
+func (*EvaluateStreamResponse) Descriptor() ([]byte, []int) {
+	return file_mesaopt_v1_evaluator_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *EvaluateStreamResponse) GetAnswers() []*BatchAnswer {
+	if x != nil {
+		return x.Answers
+	}
+	return nil
+}
+
+func (x *EvaluateStreamResponse) GetWorker() string {
+	if x != nil {
+		return x.Worker
+	}
+	return ""
+}
+
 // ConditionResult aggregates one genome's episodes under one condition.
 // Means are taken in episode order.
 type ConditionResult struct {
@@ -263,7 +621,7 @@ type ConditionResult struct {
 
 func (x *ConditionResult) Reset() {
 	*x = ConditionResult{}
-	mi := &file_mesaopt_v1_evaluator_proto_msgTypes[3]
+	mi := &file_mesaopt_v1_evaluator_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -275,7 +633,7 @@ func (x *ConditionResult) String() string {
 func (*ConditionResult) ProtoMessage() {}
 
 func (x *ConditionResult) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_evaluator_proto_msgTypes[3]
+	mi := &file_mesaopt_v1_evaluator_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -288,7 +646,7 @@ func (x *ConditionResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConditionResult.ProtoReflect.Descriptor instead.
 func (*ConditionResult) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_evaluator_proto_rawDescGZIP(), []int{3}
+	return file_mesaopt_v1_evaluator_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ConditionResult) GetCondition() string {
@@ -422,7 +780,7 @@ type EvaluationResult struct {
 
 func (x *EvaluationResult) Reset() {
 	*x = EvaluationResult{}
-	mi := &file_mesaopt_v1_evaluator_proto_msgTypes[4]
+	mi := &file_mesaopt_v1_evaluator_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -434,7 +792,7 @@ func (x *EvaluationResult) String() string {
 func (*EvaluationResult) ProtoMessage() {}
 
 func (x *EvaluationResult) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_evaluator_proto_msgTypes[4]
+	mi := &file_mesaopt_v1_evaluator_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -447,7 +805,7 @@ func (x *EvaluationResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EvaluationResult.ProtoReflect.Descriptor instead.
 func (*EvaluationResult) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_evaluator_proto_rawDescGZIP(), []int{4}
+	return file_mesaopt_v1_evaluator_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *EvaluationResult) GetIndividualId() uint64 {
@@ -475,7 +833,7 @@ type EvaluateResponse struct {
 
 func (x *EvaluateResponse) Reset() {
 	*x = EvaluateResponse{}
-	mi := &file_mesaopt_v1_evaluator_proto_msgTypes[5]
+	mi := &file_mesaopt_v1_evaluator_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -487,7 +845,7 @@ func (x *EvaluateResponse) String() string {
 func (*EvaluateResponse) ProtoMessage() {}
 
 func (x *EvaluateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_evaluator_proto_msgTypes[5]
+	mi := &file_mesaopt_v1_evaluator_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -500,7 +858,7 @@ func (x *EvaluateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EvaluateResponse.ProtoReflect.Descriptor instead.
 func (*EvaluateResponse) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_evaluator_proto_rawDescGZIP(), []int{5}
+	return file_mesaopt_v1_evaluator_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *EvaluateResponse) GetResults() []*EvaluationResult {
@@ -529,7 +887,7 @@ const file_mesaopt_v1_evaluator_proto_rawDesc = "" +
 	"\banalysis\x18\x03 \x01(\bR\banalysis\"a\n" +
 	"\x0eEvaluationTask\x12#\n" +
 	"\rindividual_id\x18\x01 \x01(\x04R\findividualId\x12*\n" +
-	"\x06genome\x18\x02 \x01(\v2\x12.mesaopt.v1.GenomeR\x06genome\"\xa5\x02\n" +
+	"\x06genome\x18\x02 \x01(\v2\x12.mesaopt.v1.GenomeR\x06genome\"\xcc\x02\n" +
 	"\x0fEvaluateRequest\x12)\n" +
 	"\x10protocol_version\x18\x01 \x01(\rR\x0fprotocolVersion\x12\x15\n" +
 	"\x06run_id\x18\x02 \x01(\tR\x05runId\x12\x1e\n" +
@@ -540,7 +898,35 @@ const file_mesaopt_v1_evaluator_proto_rawDesc = "" +
 	"\n" +
 	"conditions\x18\x05 \x03(\v2\x1d.mesaopt.v1.ConditionEpisodesR\n" +
 	"conditions\x120\n" +
-	"\x05tasks\x18\x06 \x03(\v2\x1a.mesaopt.v1.EvaluationTaskR\x05tasks\"\xea\x04\n" +
+	"\x05tasks\x18\x06 \x03(\v2\x1a.mesaopt.v1.EvaluationTaskR\x05tasks\x12%\n" +
+	"\x0esession_digest\x18\a \x01(\fR\rsessionDigest\"\x8d\x02\n" +
+	"\x11EvaluationSession\x12\x16\n" +
+	"\x06digest\x18\x01 \x01(\fR\x06digest\x12)\n" +
+	"\x10protocol_version\x18\x02 \x01(\rR\x0fprotocolVersion\x12\x15\n" +
+	"\x06run_id\x18\x03 \x01(\tR\x05runId\x12\x1e\n" +
+	"\n" +
+	"generation\x18\x04 \x01(\rR\n" +
+	"generation\x12?\n" +
+	"\venvironment\x18\x05 \x01(\v2\x1d.mesaopt.v1.EnvironmentConfigR\venvironment\x12=\n" +
+	"\n" +
+	"conditions\x18\x06 \x03(\v2\x1d.mesaopt.v1.ConditionEpisodesR\n" +
+	"conditions\"m\n" +
+	"\x0fEvaluationBatch\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x18\n" +
+	"\asession\x18\x02 \x01(\fR\asession\x120\n" +
+	"\x05tasks\x18\x03 \x03(\v2\x1a.mesaopt.v1.EvaluationTaskR\x05tasks\"\xa3\x01\n" +
+	"\x15EvaluateStreamRequest\x129\n" +
+	"\bsessions\x18\x01 \x03(\v2\x1d.mesaopt.v1.EvaluationSessionR\bsessions\x125\n" +
+	"\abatches\x18\x02 \x03(\v2\x1b.mesaopt.v1.EvaluationBatchR\abatches\x12\x18\n" +
+	"\acancels\x18\x03 \x03(\x04R\acancels\"\x8e\x01\n" +
+	"\vBatchAnswer\x12\x19\n" +
+	"\bbatch_id\x18\x01 \x01(\x04R\abatchId\x126\n" +
+	"\aresults\x18\x02 \x03(\v2\x1c.mesaopt.v1.EvaluationResultR\aresults\x12\x12\n" +
+	"\x04code\x18\x03 \x01(\rR\x04code\x12\x18\n" +
+	"\amessage\x18\x04 \x01(\tR\amessage\"c\n" +
+	"\x16EvaluateStreamResponse\x121\n" +
+	"\aanswers\x18\x01 \x03(\v2\x17.mesaopt.v1.BatchAnswerR\aanswers\x12\x16\n" +
+	"\x06worker\x18\x02 \x01(\tR\x06worker\"\xea\x04\n" +
 	"\x0fConditionResult\x12\x1c\n" +
 	"\tcondition\x18\x01 \x01(\tR\tcondition\x12\x1a\n" +
 	"\bepisodes\x18\x02 \x01(\rR\bepisodes\x12\x12\n" +
@@ -586,31 +972,43 @@ func file_mesaopt_v1_evaluator_proto_rawDescGZIP() []byte {
 	return file_mesaopt_v1_evaluator_proto_rawDescData
 }
 
-var file_mesaopt_v1_evaluator_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_mesaopt_v1_evaluator_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_mesaopt_v1_evaluator_proto_goTypes = []any{
-	(*ConditionEpisodes)(nil), // 0: mesaopt.v1.ConditionEpisodes
-	(*EvaluationTask)(nil),    // 1: mesaopt.v1.EvaluationTask
-	(*EvaluateRequest)(nil),   // 2: mesaopt.v1.EvaluateRequest
-	(*ConditionResult)(nil),   // 3: mesaopt.v1.ConditionResult
-	(*EvaluationResult)(nil),  // 4: mesaopt.v1.EvaluationResult
-	(*EvaluateResponse)(nil),  // 5: mesaopt.v1.EvaluateResponse
-	(*Genome)(nil),            // 6: mesaopt.v1.Genome
-	(*EnvironmentConfig)(nil), // 7: mesaopt.v1.EnvironmentConfig
-	(*EpisodeScore)(nil),      // 8: mesaopt.v1.EpisodeScore
+	(*ConditionEpisodes)(nil),      // 0: mesaopt.v1.ConditionEpisodes
+	(*EvaluationTask)(nil),         // 1: mesaopt.v1.EvaluationTask
+	(*EvaluateRequest)(nil),        // 2: mesaopt.v1.EvaluateRequest
+	(*EvaluationSession)(nil),      // 3: mesaopt.v1.EvaluationSession
+	(*EvaluationBatch)(nil),        // 4: mesaopt.v1.EvaluationBatch
+	(*EvaluateStreamRequest)(nil),  // 5: mesaopt.v1.EvaluateStreamRequest
+	(*BatchAnswer)(nil),            // 6: mesaopt.v1.BatchAnswer
+	(*EvaluateStreamResponse)(nil), // 7: mesaopt.v1.EvaluateStreamResponse
+	(*ConditionResult)(nil),        // 8: mesaopt.v1.ConditionResult
+	(*EvaluationResult)(nil),       // 9: mesaopt.v1.EvaluationResult
+	(*EvaluateResponse)(nil),       // 10: mesaopt.v1.EvaluateResponse
+	(*Genome)(nil),                 // 11: mesaopt.v1.Genome
+	(*EnvironmentConfig)(nil),      // 12: mesaopt.v1.EnvironmentConfig
+	(*EpisodeScore)(nil),           // 13: mesaopt.v1.EpisodeScore
 }
 var file_mesaopt_v1_evaluator_proto_depIdxs = []int32{
-	6, // 0: mesaopt.v1.EvaluationTask.genome:type_name -> mesaopt.v1.Genome
-	7, // 1: mesaopt.v1.EvaluateRequest.environment:type_name -> mesaopt.v1.EnvironmentConfig
-	0, // 2: mesaopt.v1.EvaluateRequest.conditions:type_name -> mesaopt.v1.ConditionEpisodes
-	1, // 3: mesaopt.v1.EvaluateRequest.tasks:type_name -> mesaopt.v1.EvaluationTask
-	8, // 4: mesaopt.v1.ConditionResult.episode_scores:type_name -> mesaopt.v1.EpisodeScore
-	3, // 5: mesaopt.v1.EvaluationResult.conditions:type_name -> mesaopt.v1.ConditionResult
-	4, // 6: mesaopt.v1.EvaluateResponse.results:type_name -> mesaopt.v1.EvaluationResult
-	7, // [7:7] is the sub-list for method output_type
-	7, // [7:7] is the sub-list for method input_type
-	7, // [7:7] is the sub-list for extension type_name
-	7, // [7:7] is the sub-list for extension extendee
-	0, // [0:7] is the sub-list for field type_name
+	11, // 0: mesaopt.v1.EvaluationTask.genome:type_name -> mesaopt.v1.Genome
+	12, // 1: mesaopt.v1.EvaluateRequest.environment:type_name -> mesaopt.v1.EnvironmentConfig
+	0,  // 2: mesaopt.v1.EvaluateRequest.conditions:type_name -> mesaopt.v1.ConditionEpisodes
+	1,  // 3: mesaopt.v1.EvaluateRequest.tasks:type_name -> mesaopt.v1.EvaluationTask
+	12, // 4: mesaopt.v1.EvaluationSession.environment:type_name -> mesaopt.v1.EnvironmentConfig
+	0,  // 5: mesaopt.v1.EvaluationSession.conditions:type_name -> mesaopt.v1.ConditionEpisodes
+	1,  // 6: mesaopt.v1.EvaluationBatch.tasks:type_name -> mesaopt.v1.EvaluationTask
+	3,  // 7: mesaopt.v1.EvaluateStreamRequest.sessions:type_name -> mesaopt.v1.EvaluationSession
+	4,  // 8: mesaopt.v1.EvaluateStreamRequest.batches:type_name -> mesaopt.v1.EvaluationBatch
+	9,  // 9: mesaopt.v1.BatchAnswer.results:type_name -> mesaopt.v1.EvaluationResult
+	6,  // 10: mesaopt.v1.EvaluateStreamResponse.answers:type_name -> mesaopt.v1.BatchAnswer
+	13, // 11: mesaopt.v1.ConditionResult.episode_scores:type_name -> mesaopt.v1.EpisodeScore
+	8,  // 12: mesaopt.v1.EvaluationResult.conditions:type_name -> mesaopt.v1.ConditionResult
+	9,  // 13: mesaopt.v1.EvaluateResponse.results:type_name -> mesaopt.v1.EvaluationResult
+	14, // [14:14] is the sub-list for method output_type
+	14, // [14:14] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_mesaopt_v1_evaluator_proto_init() }
@@ -627,7 +1025,7 @@ func file_mesaopt_v1_evaluator_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_mesaopt_v1_evaluator_proto_rawDesc), len(file_mesaopt_v1_evaluator_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   6,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

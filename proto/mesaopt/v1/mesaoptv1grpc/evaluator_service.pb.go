@@ -26,19 +26,24 @@ var File_mesaopt_v1_evaluator_service_proto protoreflect.FileDescriptor
 const file_mesaopt_v1_evaluator_service_proto_rawDesc = "" +
 	"\n" +
 	"\"mesaopt/v1/evaluator_service.proto\x12\n" +
-	"mesaopt.v1\x1a\x1amesaopt/v1/evaluator.proto2Y\n" +
+	"mesaopt.v1\x1a\x1amesaopt/v1/evaluator.proto2\xb6\x01\n" +
 	"\x10EvaluatorService\x12E\n" +
-	"\bEvaluate\x12\x1b.mesaopt.v1.EvaluateRequest\x1a\x1c.mesaopt.v1.EvaluateResponseBIZGgithub.com/mesaopt/mesaopt/proto/mesaopt/v1/mesaoptv1grpc;mesaoptv1grpcb\x06proto3"
+	"\bEvaluate\x12\x1b.mesaopt.v1.EvaluateRequest\x1a\x1c.mesaopt.v1.EvaluateResponse\x12[\n" +
+	"\x0eEvaluateStream\x12!.mesaopt.v1.EvaluateStreamRequest\x1a\".mesaopt.v1.EvaluateStreamResponse(\x010\x01BIZGgithub.com/mesaopt/mesaopt/proto/mesaopt/v1/mesaoptv1grpc;mesaoptv1grpcb\x06proto3"
 
 var file_mesaopt_v1_evaluator_service_proto_goTypes = []any{
-	(*v1.EvaluateRequest)(nil),  // 0: mesaopt.v1.EvaluateRequest
-	(*v1.EvaluateResponse)(nil), // 1: mesaopt.v1.EvaluateResponse
+	(*v1.EvaluateRequest)(nil),        // 0: mesaopt.v1.EvaluateRequest
+	(*v1.EvaluateStreamRequest)(nil),  // 1: mesaopt.v1.EvaluateStreamRequest
+	(*v1.EvaluateResponse)(nil),       // 2: mesaopt.v1.EvaluateResponse
+	(*v1.EvaluateStreamResponse)(nil), // 3: mesaopt.v1.EvaluateStreamResponse
 }
 var file_mesaopt_v1_evaluator_service_proto_depIdxs = []int32{
 	0, // 0: mesaopt.v1.EvaluatorService.Evaluate:input_type -> mesaopt.v1.EvaluateRequest
-	1, // 1: mesaopt.v1.EvaluatorService.Evaluate:output_type -> mesaopt.v1.EvaluateResponse
-	1, // [1:2] is the sub-list for method output_type
-	0, // [0:1] is the sub-list for method input_type
+	1, // 1: mesaopt.v1.EvaluatorService.EvaluateStream:input_type -> mesaopt.v1.EvaluateStreamRequest
+	2, // 2: mesaopt.v1.EvaluatorService.Evaluate:output_type -> mesaopt.v1.EvaluateResponse
+	3, // 3: mesaopt.v1.EvaluatorService.EvaluateStream:output_type -> mesaopt.v1.EvaluateStreamResponse
+	2, // [2:4] is the sub-list for method output_type
+	0, // [0:2] is the sub-list for method input_type
 	0, // [0:0] is the sub-list for extension type_name
 	0, // [0:0] is the sub-list for extension extendee
 	0, // [0:0] is the sub-list for field type_name

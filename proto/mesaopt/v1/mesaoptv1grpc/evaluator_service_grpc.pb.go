@@ -20,7 +20,8 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	EvaluatorService_Evaluate_FullMethodName = "/mesaopt.v1.EvaluatorService/Evaluate"
+	EvaluatorService_Evaluate_FullMethodName       = "/mesaopt.v1.EvaluatorService/Evaluate"
+	EvaluatorService_EvaluateStream_FullMethodName = "/mesaopt.v1.EvaluatorService/EvaluateStream"
 )
 
 // EvaluatorServiceClient is the client API for EvaluatorService service.
@@ -33,6 +34,12 @@ type EvaluatorServiceClient interface {
 	// rejected with INVALID_ARGUMENT; a protocol version other than the
 	// worker's with FAILED_PRECONDITION.
 	Evaluate(ctx context.Context, in *v1.EvaluateRequest, opts ...grpc.CallOption) (*v1.EvaluateResponse, error)
+	// EvaluateStream is the coordinator's dispatch path: a long-lived stream
+	// per worker on which the shared part of a generation (a session) is
+	// sent once and batches refer to it by digest. Batches are answered
+	// concurrently and out of order, each as Evaluate would answer it; the
+	// stream itself fails only when the connection does.
+	EvaluateStream(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[v1.EvaluateStreamRequest, v1.EvaluateStreamResponse], error)
 }
 
 type evaluatorServiceClient struct {
@@ -53,6 +60,19 @@ func (c *evaluatorServiceClient) Evaluate(ctx context.Context, in *v1.EvaluateRe
 	return out, nil
 }
 
+func (c *evaluatorServiceClient) EvaluateStream(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[v1.EvaluateStreamRequest, v1.EvaluateStreamResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &EvaluatorService_ServiceDesc.Streams[0], EvaluatorService_EvaluateStream_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[v1.EvaluateStreamRequest, v1.EvaluateStreamResponse]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type EvaluatorService_EvaluateStreamClient = grpc.BidiStreamingClient[v1.EvaluateStreamRequest, v1.EvaluateStreamResponse]
+
 // EvaluatorServiceServer is the server API for EvaluatorService service.
 // All implementations must embed UnimplementedEvaluatorServiceServer
 // for forward compatibility.
@@ -63,6 +83,12 @@ type EvaluatorServiceServer interface {
 	// rejected with INVALID_ARGUMENT; a protocol version other than the
 	// worker's with FAILED_PRECONDITION.
 	Evaluate(context.Context, *v1.EvaluateRequest) (*v1.EvaluateResponse, error)
+	// EvaluateStream is the coordinator's dispatch path: a long-lived stream
+	// per worker on which the shared part of a generation (a session) is
+	// sent once and batches refer to it by digest. Batches are answered
+	// concurrently and out of order, each as Evaluate would answer it; the
+	// stream itself fails only when the connection does.
+	EvaluateStream(grpc.BidiStreamingServer[v1.EvaluateStreamRequest, v1.EvaluateStreamResponse]) error
 	mustEmbedUnimplementedEvaluatorServiceServer()
 }
 
@@ -75,6 +101,9 @@ type UnimplementedEvaluatorServiceServer struct{}
 
 func (UnimplementedEvaluatorServiceServer) Evaluate(context.Context, *v1.EvaluateRequest) (*v1.EvaluateResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Evaluate not implemented")
+}
+func (UnimplementedEvaluatorServiceServer) EvaluateStream(grpc.BidiStreamingServer[v1.EvaluateStreamRequest, v1.EvaluateStreamResponse]) error {
+	return status.Error(codes.Unimplemented, "method EvaluateStream not implemented")
 }
 func (UnimplementedEvaluatorServiceServer) mustEmbedUnimplementedEvaluatorServiceServer() {}
 func (UnimplementedEvaluatorServiceServer) testEmbeddedByValue()                          {}
@@ -115,6 +144,13 @@ func _EvaluatorService_Evaluate_Handler(srv interface{}, ctx context.Context, de
 	return interceptor(ctx, in, info, handler)
 }
 
+func _EvaluatorService_EvaluateStream_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(EvaluatorServiceServer).EvaluateStream(&grpc.GenericServerStream[v1.EvaluateStreamRequest, v1.EvaluateStreamResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type EvaluatorService_EvaluateStreamServer = grpc.BidiStreamingServer[v1.EvaluateStreamRequest, v1.EvaluateStreamResponse]
+
 // EvaluatorService_ServiceDesc is the grpc.ServiceDesc for EvaluatorService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -127,6 +163,13 @@ var EvaluatorService_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _EvaluatorService_Evaluate_Handler,
 		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "EvaluateStream",
+			Handler:       _EvaluatorService_EvaluateStream_Handler,
+			ServerStreams: true,
+			ClientStreams: true,
+		},
+	},
 	Metadata: "mesaopt/v1/evaluator_service.proto",
 }

@@ -1,0 +1,268 @@
+package worker
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/mesaopt/mesaopt/internal/grpcconf"
+	pb "github.com/mesaopt/mesaopt/proto/mesaopt/v1"
+	rpc "github.com/mesaopt/mesaopt/proto/mesaopt/v1/mesaoptv1grpc"
+)
+
+// BatchEvaluator answers one batch as the unary Evaluate RPC does, errors
+// as gRPC status errors. Implementations must be safe for concurrent use:
+// ServeStream calls it once per batch, batches concurrently.
+type BatchEvaluator interface {
+	Evaluate(ctx context.Context, req *pb.EvaluateRequest) (*pb.EvaluateResponse, error)
+}
+
+// SessionDigest returns the SHA-256 (32 bytes) of the fields every batch of
+// req's generation shares: protocol version, run id, generation,
+// environment and conditions, deterministically encoded. The tasks and
+// req.SessionDigest itself do not count. Computed once per generation by
+// whoever builds the requests, and again by a worker receiving the session.
+func SessionDigest(req *pb.EvaluateRequest) []byte {
+	return sessionDigest(&pb.EvaluationSession{ProtocolVersion: req.GetProtocolVersion(), RunId: req.GetRunId(),
+		Generation: req.GetGeneration(), Environment: req.GetEnvironment(), Conditions: req.GetConditions()})
+}
+
+func sessionDigest(s *pb.EvaluationSession) []byte {
+	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(&pb.EvaluationSession{ProtocolVersion: s.GetProtocolVersion(),
+		RunId: s.GetRunId(), Generation: s.GetGeneration(), Environment: s.GetEnvironment(), Conditions: s.GetConditions()})
+	if err != nil {
+		// Only invalid UTF-8 in a string field fails; such a request is
+		// refused as invalid by every worker anyway.
+		b = []byte(err.Error())
+	}
+	sum := sha256.Sum256(b)
+	return sum[:]
+}
+
+// SessionOf returns the session message of req's shared fields under its
+// digest (req.SessionDigest, computed if empty).
+func SessionOf(req *pb.EvaluateRequest) *pb.EvaluationSession {
+	d := req.GetSessionDigest()
+	if len(d) == 0 {
+		d = SessionDigest(req)
+	}
+	return &pb.EvaluationSession{Digest: d, ProtocolVersion: req.GetProtocolVersion(), RunId: req.GetRunId(),
+		Generation: req.GetGeneration(), Environment: req.GetEnvironment(), Conditions: req.GetConditions()}
+}
+
+// streamSessions is how many sessions a stream remembers, most recent
+// first: a generation's, and room for the previous one's late batches and
+// another run sharing the coordinator. An older one is forgotten; a batch
+// that refers to it is answered NotFound and the sender sends it again.
+const streamSessions = 8
+
+// Streaming returns an EvaluatorService server whose Evaluate is ev's and
+// whose EvaluateStream serves ev through ServeStream: how test doubles
+// written as a unary Evaluate serve the coordinator's dispatch stream.
+func Streaming(ev BatchEvaluator) rpc.EvaluatorServiceServer { return streaming{ev: ev} }
+
+type streaming struct {
+	rpc.UnimplementedEvaluatorServiceServer
+	ev BatchEvaluator
+}
+
+func (s streaming) Evaluate(ctx context.Context, req *pb.EvaluateRequest) (*pb.EvaluateResponse, error) {
+	return s.ev.Evaluate(ctx, req)
+}
+
+func (s streaming) EvaluateStream(stream grpc.BidiStreamingServer[pb.EvaluateStreamRequest, pb.EvaluateStreamResponse]) error {
+	return ServeStream(stream, s.ev)
+}
+
+// ServeStream serves one EvaluateStream call: it keeps the sessions sent on
+// the stream (the last streamSessions), evaluates each batch with ev in a
+// goroutine of its own, as the full EvaluateRequest the session and the
+// batch make, and sends the answers ready at the time together, each
+// error as a status code and message. A batch of an unknown session is
+// answered NotFound, one whose session failed its digest check
+// InvalidArgument, an answer larger than the message limit
+// ResourceExhausted. A cancel cancels the batch's context and suppresses
+// its answer. Returns when the client closes its side (nil) or the stream
+// fails, after every goroutine it started has returned.
+func ServeStream(stream grpc.BidiStreamingServer[pb.EvaluateStreamRequest, pb.EvaluateStreamResponse], ev BatchEvaluator) error {
+	ctx, cancelAll := context.WithCancel(stream.Context())
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancelAll()
+	out := &answerQueue{wake: make(chan struct{}, 1)}
+	wg.Go(func() { out.run(ctx, stream, cancelAll) })
+	var mu sync.Mutex
+	running := map[uint64]*streamBatch{} // lookup by batch id only
+	var sessions []streamSession         // most recent first
+	for {
+		m, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		for _, s := range m.GetSessions() {
+			ss := streamSession{digest: s.GetDigest(), req: &pb.EvaluateRequest{ProtocolVersion: s.GetProtocolVersion(), RunId: s.GetRunId(),
+				Generation: s.GetGeneration(), Environment: s.GetEnvironment(), Conditions: s.GetConditions(), SessionDigest: s.GetDigest()}}
+			if !bytes.Equal(sessionDigest(s), s.GetDigest()) {
+				ss.err = status.Errorf(codes.InvalidArgument, "session digest %x does not match its content", s.GetDigest())
+			}
+			sessions = rememberSession(sessions, ss)
+		}
+		mu.Lock()
+		for _, id := range m.GetCancels() {
+			if sb, ok := running[id]; ok {
+				sb.cancelled = true
+				sb.cancel()
+			}
+		}
+		mu.Unlock()
+		for _, b := range m.GetBatches() {
+			var ss *streamSession
+			for i := range sessions {
+				if bytes.Equal(sessions[i].digest, b.GetSession()) {
+					ss = &sessions[i]
+					break
+				}
+			}
+			switch {
+			case ss == nil:
+				out.put(&pb.BatchAnswer{BatchId: b.GetId(), Code: uint32(codes.NotFound), Message: "session unknown on this stream"})
+				continue
+			case ss.err != nil:
+				out.put(errorAnswer(b.GetId(), ss.err))
+				continue
+			}
+			req := &pb.EvaluateRequest{ProtocolVersion: ss.req.ProtocolVersion, RunId: ss.req.RunId, Generation: ss.req.Generation,
+				Environment: ss.req.Environment, Conditions: ss.req.Conditions, SessionDigest: ss.req.SessionDigest, Tasks: b.GetTasks()}
+			bctx, cancel := context.WithCancel(ctx)
+			sb := &streamBatch{cancel: cancel}
+			id := b.GetId()
+			mu.Lock()
+			running[id] = sb
+			mu.Unlock()
+			wg.Go(func() {
+				defer cancel()
+				resp, err := ev.Evaluate(bctx, req)
+				mu.Lock()
+				delete(running, id)
+				cancelled := sb.cancelled
+				mu.Unlock()
+				switch {
+				case cancelled:
+				case err != nil:
+					out.put(errorAnswer(id, err))
+				default:
+					a := &pb.BatchAnswer{BatchId: id, Results: resp.GetResults()}
+					out.worker.CompareAndSwap(nil, &resp.Worker)
+					if n := proto.Size(a); n > grpcconf.MaxMessageBytes-1024 {
+						a = &pb.BatchAnswer{BatchId: id, Code: uint32(codes.ResourceExhausted),
+							Message: fmt.Sprintf("answer of %d bytes exceeds the limit of %d", n, grpcconf.MaxMessageBytes)}
+					}
+					out.put(a)
+				}
+			})
+		}
+	}
+}
+
+// answerQueue collects a stream's answers for its sender goroutine, which
+// sends what is ready in one message (up to coalesceBytes).
+type answerQueue struct {
+	wake   chan struct{} // cap 1: answers are queued
+	worker atomic.Pointer[string]
+	mu     sync.Mutex
+	queue  []*pb.BatchAnswer
+}
+
+// coalesceBytes bounds a coalesced message (beyond one batch or answer),
+// well under the gRPC limit.
+const coalesceBytes = 1 << 20
+
+func (q *answerQueue) put(a *pb.BatchAnswer) {
+	q.mu.Lock()
+	q.queue = append(q.queue, a)
+	q.mu.Unlock()
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+// run sends the queued answers until ctx ends or a send fails (then it
+// cancels the stream's work with stop).
+func (q *answerQueue) run(ctx context.Context, stream grpc.BidiStreamingServer[pb.EvaluateStreamRequest, pb.EvaluateStreamResponse], stop context.CancelFunc) {
+	var ready []*pb.BatchAnswer
+	m := &pb.EvaluateStreamResponse{}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-q.wake:
+		}
+		q.mu.Lock()
+		ready, q.queue = q.queue, ready[:0]
+		q.mu.Unlock()
+		for len(ready) > 0 {
+			n, size := 0, 0
+			for n < len(ready) && (n == 0 || size+proto.Size(ready[n]) <= coalesceBytes) {
+				size += proto.Size(ready[n])
+				n++
+			}
+			m.Answers = ready[:n]
+			if w := q.worker.Load(); w != nil {
+				m.Worker = *w
+			}
+			if err := stream.Send(m); err != nil {
+				stop()
+				return
+			}
+			clear(ready[:n])
+			ready = ready[n:]
+		}
+		ready = ready[:0]
+	}
+}
+
+type streamSession struct {
+	digest []byte
+	req    *pb.EvaluateRequest // the shared fields, no tasks
+	err    error               // the session is refused: every batch of it gets this
+}
+
+type streamBatch struct {
+	cancel    context.CancelFunc
+	cancelled bool // by the client: answer nothing
+}
+
+// rememberSession puts s first, drops an older entry of the same digest
+// and keeps at most streamSessions.
+func rememberSession(ss []streamSession, s streamSession) []streamSession {
+	out := make([]streamSession, 0, streamSessions)
+	out = append(out, s)
+	for _, o := range ss {
+		if len(out) < streamSessions && !bytes.Equal(o.digest, s.digest) {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+func errorAnswer(id uint64, err error) *pb.BatchAnswer {
+	st := status.Convert(err)
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		st = status.FromContextError(err)
+	}
+	return &pb.BatchAnswer{BatchId: id, Code: uint32(st.Code()), Message: st.Message()}
+}
