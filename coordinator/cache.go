@@ -57,6 +57,16 @@ func (c *AnalysisCache) Stats() (hits, misses int) {
 	return c.hits, c.misses
 }
 
+// Workers reports the capacity of the Evaluator behind the cache (see
+// AutoBatchSize): its Workers if it has that method, else 1 worker of
+// capacity 1.
+func (c *AnalysisCache) Workers() (n, capacity int) {
+	if w, ok := c.next.(interface{ Workers() (n, capacity int) }); ok {
+		return w.Workers()
+	}
+	return 1, 1
+}
+
 // Len returns the number of cached condition results.
 func (c *AnalysisCache) Len() int {
 	c.mu.Lock()
