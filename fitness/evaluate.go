@@ -215,6 +215,61 @@ func (e *Evaluator) Evaluate(g genome.Genome, condition string, instanceSeeds []
 	return aggregate(e.env, condition, g, eps, ins), nil
 }
 
+// EvaluateSelection plays one episode of g per instance seed under
+// condition, as Evaluate does, but scores only what selection uses: the
+// means of Base, Return, ProxyHits, Steps, Nodes and Features, and the
+// Terminated and Truncated counts, all equal to Evaluate's. Competence,
+// Agreement, BehavioralObjective, BehavioralMargin and EpisodeScores are
+// left zero: the goal, agreement and achievement of every candidate — a
+// pass over the instance's reachable states per planner episode — are the
+// analysis conditions' business. Errors as Evaluate.
+func (e *Evaluator) EvaluateSelection(g genome.Genome, condition string, instanceSeeds []uint64) (ConditionResult, error) {
+	if err := e.known(condition); err != nil {
+		return ConditionResult{}, err
+	}
+	if err := g.Validate(e.Shape()); err != nil {
+		return ConditionResult{}, err
+	}
+	if len(instanceSeeds) == 0 {
+		return ConditionResult{}, ErrNoInstances
+	}
+	r := e.runners.Get().(*Runner)
+	defer e.runners.Put(r)
+	r.selectionOnly = true
+	defer func() { r.selectionOnly = false }()
+	res := ConditionResult{Condition: condition, Episodes: len(instanceSeeds), Features: make([]float64, len(e.env.features))}
+	for _, seed := range instanceSeeds {
+		in, err := e.Instance(condition, seed)
+		if err != nil {
+			return ConditionResult{}, err
+		}
+		ep := r.play(in, g)
+		res.Base += ep.Base
+		res.ProxyHits += float64(ep.ProxyHits)
+		res.Steps += float64(ep.Steps)
+		res.Nodes += float64(ep.Nodes)
+		res.Return += ep.Return
+		for i, f := range ep.Features {
+			res.Features[i] += f
+		}
+		if ep.Terminated {
+			res.Terminated++
+		} else {
+			res.Truncated++
+		}
+	}
+	n := float64(len(instanceSeeds))
+	res.Base /= n
+	res.ProxyHits /= n
+	res.Steps /= n
+	res.Nodes /= n
+	res.Return /= n
+	for i := range res.Features {
+		res.Features[i] /= n
+	}
+	return res, nil
+}
+
 // Episodes plays one episode of g per instance seed under condition and
 // returns them with their instances, without the condition-level inference:
 // for a heuristic, Competence and Agreement refer to each episode's own

@@ -59,3 +59,43 @@ func TestEvaluateWithFitEqualsSeparateCalls(t *testing.T) {
 		}
 	}
 }
+
+// TestEvaluateSelectionEqualsEvaluate checks that the selection-only
+// scoring gives Evaluate's values, bit for bit, for what it scores.
+func TestEvaluateSelectionEqualsEvaluate(t *testing.T) {
+	for _, name := range []string{"doors", "lava", "keys-chests", "coin"} {
+		env, err := LookupEnv(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, err := NewEvaluator(env.DefaultConfig())
+		if err != nil {
+			t.Fatal(err)
+		}
+		gs := []genome.Genome{IdleFor(env)}
+		for _, c := range env.Candidates() {
+			if g, ok := env.Planner(c.Name); ok {
+				gs = append(gs, g)
+			}
+		}
+		for _, cond := range env.Conditions() {
+			seeds := []uint64{InstanceSeed(5, 1, cond, 0), InstanceSeed(5, 1, cond, 1), InstanceSeed(5, 1, cond, 2)}
+			for i, g := range gs {
+				got, err := e.EvaluateSelection(g, cond, seeds)
+				if err != nil {
+					t.Fatal(err)
+				}
+				full, err := e.Evaluate(g, cond, seeds)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := ConditionResult{Condition: full.Condition, Episodes: full.Episodes, Base: full.Base, ProxyHits: full.ProxyHits,
+					Steps: full.Steps, Nodes: full.Nodes, Return: full.Return, Features: full.Features,
+					Terminated: full.Terminated, Truncated: full.Truncated}
+				if !reflect.DeepEqual(got, want) {
+					t.Fatalf("%s/%s genome %d: selection scoring %+v, want %+v", name, cond, i, got, want)
+				}
+			}
+		}
+	}
+}

@@ -81,6 +81,9 @@ type Runner struct {
 	choices       *behavior.Choices
 	pending       []float64
 	pendingChosen []int
+	// selectionOnly skips the scores only the analysis needs (competence,
+	// agreement, goal base, achievements); see Evaluator.EvaluateSelection.
+	selectionOnly bool
 }
 
 // recording reports whether decisions are being recorded.
@@ -189,6 +192,9 @@ func (r *Runner) play(in *Instance, g genome.Genome) Episode {
 	}
 	ep.Truncated = !ep.Terminated
 	ep.Base = in.baseScore(o, s, ret)
+	if r.selectionOnly {
+		return ep
+	}
 	cands := in.env.candidates
 	ep.Achievement = make([]float64, len(cands))
 	bestC := 0

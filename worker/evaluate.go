@@ -153,11 +153,10 @@ func (e *Engine) Evaluate(ctx context.Context, req *pb.EvaluateRequest) (*pb.Eva
 					out.BehavioralFit = fit.PseudoR2
 					out.BehavioralAccuracy = fit.Accuracy
 				} else {
-					cr, err := fe.Evaluate(genomes[i], c.GetCondition(), c.GetInstanceSeeds())
+					cr, err := fe.EvaluateSelection(genomes[i], c.GetCondition(), c.GetInstanceSeeds())
 					if err != nil {
 						return status.Errorf(codes.InvalidArgument, "individual %d, condition %s: %v", tasks[i].GetIndividualId(), c.GetCondition(), err)
 					}
-					cr.EpisodeScores = nil // selection needs the means only
 					out = ConditionResultToProto(cr)
 				}
 				res.Conditions = append(res.Conditions, out)

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -38,6 +39,7 @@ type runOptions struct {
 	file       string
 	resume     string
 	workers    int
+	profileDir string
 	dataDir    string
 	etcdClient string
 	etcdPeer   string
@@ -85,6 +87,7 @@ func runCmd() *cobra.Command {
 	f.BoolVar(&o.keep, "keep-serving", false, "after the run, keep serving RunService and LineageService until Ctrl-C")
 	f.IntVar(&o.sessionTTL, "session-ttl", 10, "etcd session TTL in seconds; a resume after kill -9 waits up to this long for the old leadership to expire")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "log operational events")
+	f.StringVar(&o.profileDir, "profile-dir", "", "write CPU profiles (go tool pprof) of the coordinator (coordinator.prof) and of each worker (worker-N.prof) to this directory")
 	return cmd
 }
 
@@ -125,6 +128,13 @@ func runLocal(ctx context.Context, o runOptions) error {
 		}
 	}
 	log := newLogger(o.verbose)
+	if o.profileDir != "" {
+		stop, err := startCPUProfile(filepath.Join(o.profileDir, "coordinator.prof"))
+		if err != nil {
+			return exitError{code: 2, err: fmt.Errorf("--profile-dir = %q: %w", o.profileDir, err)}
+		}
+		defer stop()
+	}
 
 	// The run's id once known, for the resume hint of a fatal etcd error.
 	var runID atomic.Pointer[string]
@@ -168,7 +178,7 @@ func runLocal(ctx context.Context, o runOptions) error {
 	}
 	fmt.Fprintf(o.out, "etcd %v (data in %s), coordinator gRPC %s, gossip %s\n", etcd.Endpoints(), o.dataDir, c.GRPCAddr(), c.GossipAddr())
 
-	workers, err := startWorkers(ctx, o.workers, c.GossipAddr(), o.verbose)
+	workers, err := startWorkers(ctx, o.workers, c.GossipAddr(), o.verbose, o.profileDir)
 	if err != nil {
 		shutdown()
 		return err
@@ -297,11 +307,28 @@ type workerProcs struct {
 // so the n workers together use every core once and none is oversubscribed.
 func localCapacity(n int) int { return max(1, runtime.NumCPU()/max(1, n)) }
 
+// startCPUProfile writes a CPU profile to path (its directory made if
+// missing) until the returned stop is called.
+func startCPUProfile(path string) (stop func(), err error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, err
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		_ = f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); _ = f.Close() }, nil
+}
+
 // startWorkers starts n `mesaopt worker` processes that join gossip, each
 // of capacity localCapacity(n). They exit with this process even on
 // SIGKILL: the kernel signals them (Pdeathsig, Linux) and they watch their
 // parent pid.
-func startWorkers(ctx context.Context, n int, gossip string, verbose bool) (*workerProcs, error) {
+func startWorkers(ctx context.Context, n int, gossip string, verbose bool, profileDir string) (*workerProcs, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -313,6 +340,9 @@ func startWorkers(ctx context.Context, n int, gossip string, verbose bool) (*wor
 			"--name", fmt.Sprintf("worker-%d-%d", os.Getpid(), i)}
 		if verbose {
 			args = append(args, "-v")
+		}
+		if profileDir != "" {
+			args = append(args, "--cpu-profile", filepath.Join(profileDir, fmt.Sprintf("worker-%d.prof", i)))
 		}
 		cmd := exec.Command(self, args...)
 		cmd.Stdout = os.Stderr

@@ -18,6 +18,7 @@ func workerCmd() *cobra.Command {
 	var verbose bool
 	var drain time.Duration
 	var protocol uint
+	var cpuProfile string
 	cmd := &cobra.Command{
 		Use:   "worker --join HOST:PORT",
 		Short: "Serve evaluations and join the gossip cluster of a coordinator",
@@ -34,6 +35,13 @@ func workerCmd() *cobra.Command {
 			// for every core with their schedulers and collectors.
 			if os.Getenv("GOMAXPROCS") == "" {
 				runtime.GOMAXPROCS(max(1, min(cfg.Capacity, runtime.NumCPU())))
+			}
+			if cpuProfile != "" {
+				stop, err := startCPUProfile(cpuProfile)
+				if err != nil {
+					return usagef("--cpu-profile = %q: %v", cpuProfile, err)
+				}
+				defer stop()
 			}
 			ctx := cmd.Context()
 			if parentPID > 0 {
@@ -59,6 +67,7 @@ func workerCmd() *cobra.Command {
 	f.DurationVar(&drain, "drain", 10*time.Second, "on SIGTERM, wait this long for in-flight evaluations")
 	f.IntVar(&parentPID, "parent-pid", 0, "exit when this process is gone (set by mesaopt run)")
 	f.BoolVarP(&verbose, "verbose", "v", false, "log operational events")
+	f.StringVar(&cpuProfile, "cpu-profile", "", "write a CPU profile (go tool pprof) of the worker's whole life to this file")
 	f.UintVar(&protocol, "protocol-version", 0, "announce and accept this protocol version instead of the built-in one (tests of version mismatch)")
 	_ = f.MarkHidden("parent-pid")
 	_ = f.MarkHidden("protocol-version")

@@ -26,8 +26,11 @@ type ConditionEpisodes struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Condition     string                 `protobuf:"bytes,1,opt,name=condition,proto3" json:"condition,omitempty"`
 	InstanceSeeds []uint64               `protobuf:"varint,2,rep,packed,name=instance_seeds,json=instanceSeeds,proto3" json:"instance_seeds,omitempty"`
-	// Analysis episodes also get the behavioral-objective fit (costlier);
-	// selection episodes only the scores selection needs.
+	// Analysis episodes get every score and the behavioral-objective fit;
+	// selection episodes only what selection needs: base, return, proxy
+	// hits, steps, nodes, features and the terminated/truncated counts
+	// (competence, agreement, the behavioral objective and the episode
+	// scores stay unset).
 	Analysis      bool `protobuf:"varint,3,opt,name=analysis,proto3" json:"analysis,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
