@@ -9,6 +9,7 @@ import (
 	"io"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -88,7 +89,8 @@ func (s streaming) EvaluateStream(stream grpc.BidiStreamingServer[pb.EvaluateStr
 // the stream (the last streamSessions), evaluates each batch with ev in a
 // goroutine of its own, as the full EvaluateRequest the session and the
 // batch make, and sends the answers ready at the time together, each
-// error as a status code and message. A batch of an unknown session is
+// error as a status code and message, each result with the batch's
+// evaluation time (see AddEvalTime). A batch of an unknown session is
 // answered NotFound, one whose session failed its digest check
 // InvalidArgument, an answer larger than the message limit
 // ResourceExhausted. A cancel cancels the batch's context and suppresses
@@ -147,14 +149,19 @@ func ServeStream(stream grpc.BidiStreamingServer[pb.EvaluateStreamRequest, pb.Ev
 			req := &pb.EvaluateRequest{ProtocolVersion: ss.req.ProtocolVersion, RunId: ss.req.RunId, Generation: ss.req.Generation,
 				Environment: ss.req.Environment, Conditions: ss.req.Conditions, SessionDigest: ss.req.SessionDigest, Tasks: b.GetTasks()}
 			bctx, cancel := context.WithCancel(ctx)
-			sb := &streamBatch{cancel: cancel}
+			sb := &streamBatch{Context: bctx, cancel: cancel}
 			id := b.GetId()
 			mu.Lock()
 			running[id] = sb
 			mu.Unlock()
 			wg.Go(func() {
 				defer cancel()
-				resp, err := ev.Evaluate(bctx, req)
+				start := time.Now()
+				resp, err := ev.Evaluate(sb, req)
+				spent := sb.spent.Load()
+				if spent == 0 { // ev does not report its slots: its wall time
+					spent = int64(time.Since(start))
+				}
 				mu.Lock()
 				delete(running, id)
 				cancelled := sb.cancelled
@@ -164,7 +171,7 @@ func ServeStream(stream grpc.BidiStreamingServer[pb.EvaluateStreamRequest, pb.Ev
 				case err != nil:
 					out.put(errorAnswer(id, err))
 				default:
-					a := &pb.BatchAnswer{BatchId: id, Results: resp.GetResults()}
+					a := &pb.BatchAnswer{BatchId: id, Results: resp.GetResults(), EvalNs: uint64(max(1, spent))}
 					out.worker.CompareAndSwap(nil, &resp.Worker)
 					if n := proto.Size(a); n > grpcconf.MaxMessageBytes-1024 {
 						a = &pb.BatchAnswer{BatchId: id, Code: uint32(codes.ResourceExhausted),
@@ -241,9 +248,35 @@ type streamSession struct {
 	err    error               // the session is refused: every batch of it gets this
 }
 
+// streamBatch is one batch being evaluated: its context (cancelled by
+// cancel), which also carries the evaluation time AddEvalTime reports.
 type streamBatch struct {
+	context.Context
 	cancel    context.CancelFunc
-	cancelled bool // by the client: answer nothing
+	cancelled bool         // by the client: answer nothing
+	spent     atomic.Int64 // evaluation time reported with AddEvalTime, ns
+}
+
+type evalTimeKey struct{}
+
+func (b *streamBatch) Value(key any) any {
+	if key == (evalTimeKey{}) {
+		return &b.spent
+	}
+	return b.Context.Value(key)
+}
+
+// AddEvalTime adds d to the evaluation time of the stream batch whose
+// context ctx is (or derives from); without one it does nothing. A
+// BatchEvaluator that evaluates a batch on several slots at once calls it
+// once per slot with the time that slot worked for the batch, waiting for a
+// slot excluded, so that BatchAnswer.eval_ns measures the batch's own cost
+// and not the queue it waited in. When a batch reports nothing, ServeStream
+// reports the wall time of its Evaluate call. Safe for concurrent use.
+func AddEvalTime(ctx context.Context, d time.Duration) {
+	if p, ok := ctx.Value(evalTimeKey{}).(*atomic.Int64); ok {
+		p.Add(int64(d))
+	}
 }
 
 // rememberSession puts s first, drops an older entry of the same digest

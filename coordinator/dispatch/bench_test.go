@@ -249,8 +249,8 @@ func generationRequests(tasks, batch int) []*pb.EvaluateRequest {
 }
 
 // BenchmarkDispatchProcesses routes generations of 4,096 zero-cost
-// evaluations to 2 simulated worker processes over loopback TCP (in-flight
-// window 4 batches each), by batch size, "auto" being
+// evaluations to 2 simulated worker processes over loopback TCP (capacity
+// 4 each, in-flight window set by the batch cost), by batch size, "auto" being
 // coordinator.AutoBatchSize's choice for that population and capacity
 // (ceil(4096 / (4 × 8)) = 128). Besides evals/s it reports the
 // coordinator's own cost per batch call, the workers being other

@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -42,10 +43,24 @@ import (
 
 // Dispatcher routes batches to the workers that gossip announces.
 //
-// Flow control: each worker takes at most windowPerCapacity × its capacity
-// of concurrent batches (its in-flight window: one being evaluated per
-// slot, one waiting there, so a worker never idles for a round trip),
-// and a batch goes to the least loaded worker it has not tried yet. A call that fails (worker gone, deadline
+// Flow control: each worker takes at most its in-flight window of
+// concurrent batches, and a batch goes to the least loaded worker
+// (relative to its capacity) it has not tried yet. The window is
+// capacity × clamp(ceil(R/E) + 1, 2, 64) batches, E being the worker's
+// usual batch cost per slot (BatchAnswer.eval_ns: the time it evaluated,
+// queueing excluded, so a deep window does not inflate it and shrink
+// itself) and R = roundTrip the allowance for a round trip: enough batches
+// wait at each slot that it never idles while an answer travels back and
+// the next batch comes, yet no more. Expensive batches (E ≥ R) get 2 per
+// slot, one evaluated and one waiting; cheap ones up to 64, coalesced into
+// few messages. E follows a slower batch at once and a faster one
+// gradually, and is unknown (window 2 per slot) until the first answer.
+// So a batch waits behind at most about R + 2E of work on its worker.
+//
+// Deadlines: an attempt's deadline (the attempt timeout) counts from when
+// the batch is expected to start on its worker, the batches ahead of it in
+// the window at E / capacity each, so queueing in a deep window does not
+// eat into it. A call that fails (worker gone, deadline
 // missed) is retried on another worker, and a worker that failed is rested
 // for a while first (1 s, doubling with each consecutive failure up to
 // 30 s). When a batch has run well past the usual batch time and a worker
@@ -93,7 +108,9 @@ type remote struct {
 	addr      string
 	capacity  int
 	inflight  int
-	failures  int // consecutive failed calls
+	perSlot   int     // in-flight window per unit of capacity, 2..64
+	evalNS    float64 // E: moving batch cost per slot, ns (see Dispatcher); 0: none measured
+	failures  int     // consecutive failed calls
 	restUntil time.Time
 	leaving   bool // gone from gossip gracefully: close once in-flight calls finish
 	isIdle    bool // in Dispatcher.idle
@@ -115,11 +132,14 @@ const (
 	// DefaultMaxAttempts is the number of calls a batch gets before the
 	// Dispatcher gives up on it, unless WithMaxAttempts says otherwise.
 	DefaultMaxAttempts = 8
-	// windowPerCapacity is a worker's in-flight window per unit of its
-	// capacity. A batch may so wait behind one other on its worker: an
-	// attempt's deadline should allow two batch times.
-	windowPerCapacity = 2
-	maxRest           = 30 * time.Second
+	// minPerSlot and maxPerSlot bound a worker's in-flight window per
+	// unit of capacity (see Dispatcher).
+	minPerSlot, maxPerSlot = 2, 64
+	// roundTrip is the window rule's allowance R for the time between a
+	// worker answering a batch and its next batch arriving: loopback
+	// round trips take 0.1–0.5 ms, more on a loaded machine.
+	roundTrip = time.Millisecond
+	maxRest   = 30 * time.Second
 )
 
 // ErrAttemptsExhausted is wrapped by Evaluate's error when every allowed
@@ -207,7 +227,7 @@ func (d *Dispatcher) Upsert(name string, m worker.Meta) {
 		d.log.Error("worker address unusable", "worker", name, "addr", m.GRPC, "err", err)
 		return
 	}
-	w := &remote{name: name, addr: m.GRPC, capacity: max(1, m.Capacity), conn: conn, client: rpc.NewEvaluatorServiceClient(conn)}
+	w := &remote{name: name, addr: m.GRPC, capacity: max(1, m.Capacity), perSlot: minPerSlot, conn: conn, client: rpc.NewEvaluatorServiceClient(conn)}
 	d.workers[name] = w
 	d.setIdleLocked(w)
 	d.noneWarned = false
@@ -332,7 +352,7 @@ func (d *Dispatcher) pickLocked(now time.Time, tried map[string]bool) (*remote, 
 		return a.name < b.name
 	}
 	for _, w := range d.workers {
-		if w.inflight >= windowPerCapacity*w.capacity {
+		if w.inflight >= w.perSlot*w.capacity {
 			continue
 		}
 		if now.Before(w.restUntil) {
@@ -464,7 +484,10 @@ func waitFor(ctx context.Context, changed, turn <-chan struct{}, wake time.Durat
 // release frees w's slot. A call that failed for w's own sake rests w,
 // longer after each consecutive failure; a cancelled duplicate is neither
 // failure nor success.
-func (d *Dispatcher) release(w *remote, err error, cancelled bool, took time.Duration) {
+//
+// evalNS is the batch's cost per slot as the worker reported it (0: not
+// reported), which moves the worker's window.
+func (d *Dispatcher) release(w *remote, err error, cancelled bool, took time.Duration, evalNS uint64) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	w.inflight--
@@ -482,11 +505,27 @@ func (d *Dispatcher) release(w *remote, err error, cancelled bool, took time.Dur
 		} else {
 			d.batchNS += alpha * (float64(took) - d.batchNS)
 		}
+		if evalNS > 0 {
+			w.observeLocked(float64(evalNS))
+		}
 	}
 	if w.leaving && w.inflight == 0 {
 		w.closeLocked()
 	}
 	d.wakeLocked(1)
+}
+
+// observeLocked moves w's batch cost E by a batch that cost e ns per slot
+// (at once when slower, by a fifth of the difference when faster) and sets
+// its window from it.
+func (w *remote) observeLocked(e float64) {
+	const alpha = 0.2
+	if e > w.evalNS {
+		w.evalNS = e
+	} else {
+		w.evalNS += alpha * (e - w.evalNS)
+	}
+	w.perSlot = min(maxPerSlot, max(minPerSlot, int(math.Ceil(float64(roundTrip)/w.evalNS))+1))
 }
 
 // workerAtFault reports whether a failed call says the worker is unwell
@@ -602,7 +641,7 @@ func (d *Dispatcher) putState(st *evalState) {
 		if !a.l.abandon(a) {
 			owed++
 		}
-		d.release(a.w, context.Canceled, true, 0)
+		d.release(a.w, context.Canceled, true, 0, 0)
 	}
 	for ; owed > 0; owed-- {
 		<-st.out
@@ -618,12 +657,13 @@ func (d *Dispatcher) putState(st *evalState) {
 // launch sends req to w (whose slot the caller reserved) as a new attempt.
 func (d *Dispatcher) launch(st *evalState, w *remote, req *pb.EvaluateRequest, digest []byte, size int, timeout time.Duration, resent bool) {
 	now := time.Now().UnixNano()
-	a := &attempt{w: w, out: st.out, start: now, deadline: now + int64(timeout), resent: resent}
-	st.running = append(st.running, a)
-	st.tried[w.name] = true
 	d.mu.Lock()
 	l := d.linkLocked(w)
+	wait := int64(float64(w.inflight-1) * w.evalNS / float64(w.capacity)) // the batches ahead of this one
 	d.mu.Unlock()
+	a := &attempt{w: w, out: st.out, start: now, deadline: now + wait + int64(timeout), resent: resent}
+	st.running = append(st.running, a)
+	st.tried[w.name] = true
 	a.l = l
 	l.send(a, req, digest, size)
 	st.armDeadline()
@@ -728,7 +768,7 @@ func (d *Dispatcher) evaluate(ctx context.Context, req *pb.EvaluateRequest, size
 			d.launch(st, a.w, req, digest, size, timeout, true)
 			continue
 		}
-		d.release(a.w, err, false, time.Duration(time.Now().UnixNano()-a.start))
+		d.release(a.w, err, false, time.Duration(time.Now().UnixNano()-a.start), o.ans.GetEvalNs())
 		if err == nil {
 			return resp, nil
 		}

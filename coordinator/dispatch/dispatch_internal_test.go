@@ -255,3 +255,32 @@ func TestGossipNameConflictLoggedAndHandedOver(t *testing.T) {
 		t.Fatalf("conflict logged %d times, want once:\n%s", n, coordLogs.String())
 	}
 }
+
+// TestWindowFollowsBatchCost checks the window rule: cheap batches get a
+// deep window, expensive ones two per slot, and a slower batch shrinks the
+// window at once.
+func TestWindowFollowsBatchCost(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		costs   []time.Duration // per slot, in answer order
+		perSlot int
+	}{
+		{"unmeasured", nil, minPerSlot},
+		{"zero-cost", []time.Duration{time.Microsecond}, maxPerSlot},
+		{"quarter round trip", []time.Duration{roundTrip / 4}, 5},
+		{"round trip", []time.Duration{roundTrip}, 2},
+		{"expensive", []time.Duration{20 * time.Millisecond}, minPerSlot},
+		{"slower at once", []time.Duration{time.Microsecond, time.Microsecond, 20 * time.Millisecond}, minPerSlot},
+		{"faster gradually", []time.Duration{20 * time.Millisecond, time.Microsecond}, minPerSlot},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := &remote{capacity: 3, perSlot: minPerSlot}
+			for _, c := range tc.costs {
+				w.observeLocked(float64(c))
+			}
+			if w.perSlot != tc.perSlot {
+				t.Fatalf("window per slot %d after costs %v, want %d", w.perSlot, tc.costs, tc.perSlot)
+			}
+		})
+	}
+}
