@@ -86,16 +86,19 @@ type Dispatcher struct {
 	mu      sync.Mutex
 	workers map[string]*remote // lookup by gossip name; never ranged where order matters
 	changed chan struct{}      // closed and replaced when the set of workers changes: every waiter re-checks
-	queue   []chan struct{}    // calls blocked in acquire, FIFO; a freed slot wakes the first only
-	// (hedges never take a slot a queued call waits for)
+	// queue lists the calls blocked in acquire, FIFO. A freed slot is
+	// reserved for the first and handed to it, so it need not pick again;
+	// hedges never take a slot a queued call waits for.
+	queue   []*waiter
 	batchNS float64 // moving average of a successful call's duration, ns
 	// noneWarned: "waiting for workers to join" was logged since the last
 	// worker joined, so the other calls waiting for one stay quiet.
 	noneWarned bool
 	closed     bool
-	// idle lists the workers with no call in flight, by name: the usual
-	// pick, found without scanning every worker.
-	idle []*remote
+	// open lists the workers that can take a batch (window not full, not
+	// leaving), least loaded relative to capacity first, then by name: a
+	// pick walks it from the front instead of scanning every worker.
+	open []*remote
 
 	base   context.Context // parent of every link's context; cancelled by Close
 	stop   context.CancelFunc
@@ -113,7 +116,7 @@ type remote struct {
 	failures  int     // consecutive failed calls
 	restUntil time.Time
 	leaving   bool // gone from gossip gracefully: close once in-flight calls finish
-	isIdle    bool // in Dispatcher.idle
+	listed    bool // in Dispatcher.open
 	conn      *grpc.ClientConn
 	client    rpc.EvaluatorServiceClient
 	link      *link // the dispatch stream, opened on first use; under Dispatcher.mu
@@ -175,21 +178,48 @@ func NewDispatcher(timeout time.Duration, log *slog.Logger, opts ...DispatchOpti
 	return d
 }
 
+// waiter is a call blocked in acquire, in Dispatcher.queue.
+type waiter struct {
+	tried map[string]bool
+	turn  chan *remote // cap 1: the worker reserved for it, or nil: pick again
+}
+
 // notifyLocked wakes every waiter: the workers changed.
 func (d *Dispatcher) notifyLocked() {
 	close(d.changed)
 	d.changed = make(chan struct{})
-	d.wakeLocked(len(d.queue))
+	for len(d.queue) > 0 {
+		d.popLocked() <- nil
+	}
 }
 
-// wakeLocked wakes the first n queued waiters. Waking one per freed slot,
-// not all, keeps a release O(1) with thousands of queued batches.
-func (d *Dispatcher) wakeLocked(n int) {
-	for ; n > 0 && len(d.queue) > 0; n-- {
-		close(d.queue[0])
-		d.queue[0] = nil
-		d.queue = d.queue[1:]
+func (d *Dispatcher) popLocked() chan *remote {
+	q := d.queue[0]
+	d.queue[0] = nil
+	d.queue = d.queue[1:]
+	return q.turn
+}
+
+// handOnLocked gives a freed slot to the first queued call: the worker it
+// would pick, reserved, or a wake-up to pick again when there is none for
+// it. One per freed slot, not all, keeps a release O(log n) with
+// thousands of queued batches.
+func (d *Dispatcher) handOnLocked() {
+	if len(d.queue) == 0 {
+		return
 	}
+	best, _ := d.pickLocked(time.Now(), d.queue[0].tried)
+	if best != nil {
+		d.reserveLocked(best)
+	}
+	d.popLocked() <- best
+}
+
+// reserveLocked takes a slot of w for a call.
+func (d *Dispatcher) reserveLocked(w *remote) {
+	d.unlistLocked(w)
+	w.inflight++
+	d.listLocked(w)
 }
 
 // Upsert adds or updates a worker from its gossip metadata. A worker of
@@ -215,7 +245,9 @@ func (d *Dispatcher) Upsert(name string, m worker.Meta) {
 		return
 	}
 	if w, ok := d.workers[name]; ok && w.addr == m.GRPC {
+		d.unlistLocked(w)
 		w.capacity = max(1, m.Capacity)
+		d.listLocked(w)
 		d.notifyLocked()
 		return
 	} else if ok {
@@ -229,7 +261,7 @@ func (d *Dispatcher) Upsert(name string, m worker.Meta) {
 	}
 	w := &remote{name: name, addr: m.GRPC, capacity: max(1, m.Capacity), perSlot: minPerSlot, conn: conn, client: rpc.NewEvaluatorServiceClient(conn)}
 	d.workers[name] = w
-	d.setIdleLocked(w)
+	d.listLocked(w)
 	d.noneWarned = false
 	d.log.Info("worker joined", "worker", name, "addr", m.GRPC, "capacity", m.Capacity)
 	d.notifyLocked()
@@ -267,29 +299,51 @@ func (d *Dispatcher) dropIf(name, addr string, w *remote, graceful bool) {
 
 func (d *Dispatcher) dropLocked(w *remote, graceful bool) {
 	delete(d.workers, w.name)
+	d.unlistLocked(w)
 	w.leaving = true
-	d.setIdleLocked(w)
 	if !graceful || w.inflight == 0 {
 		w.closeLocked()
 	}
 	d.notifyLocked()
 }
 
-// setIdleLocked puts w in the idle list or takes it out, as its state says.
-func (d *Dispatcher) setIdleLocked(w *remote) {
-	idle := w.inflight == 0 && !w.leaving
-	if idle == w.isIdle {
+// byLoad orders workers least loaded relative to capacity first, then by
+// name: the pick's preference.
+func byLoad(a, b *remote) int {
+	if c := cmp.Compare(a.inflight*b.capacity, b.inflight*a.capacity); c != 0 {
+		return c
+	}
+	return strings.Compare(a.name, b.name)
+}
+
+// listLocked puts w in the open list if it can take a batch. Its load,
+// window and capacity must not change while it is listed: unlistLocked
+// first.
+func (d *Dispatcher) listLocked(w *remote) {
+	if w.listed || w.leaving || w.inflight >= w.perSlot*w.capacity {
 		return
 	}
-	i, _ := slices.BinarySearchFunc(d.idle, w, func(a, b *remote) int { return strings.Compare(a.name, b.name) })
-	if idle {
-		d.idle = slices.Insert(d.idle, i, w)
-	} else if i < len(d.idle) && d.idle[i] == w {
-		d.idle = slices.Delete(d.idle, i, i+1)
-	} else if j := slices.Index(d.idle, w); j >= 0 { // a namesake is listed too
-		d.idle = slices.Delete(d.idle, j, j+1)
+	i, _ := slices.BinarySearchFunc(d.open, w, byLoad)
+	d.open = slices.Insert(d.open, i, w)
+	w.listed = true
+}
+
+// unlistLocked takes w out of the open list.
+func (d *Dispatcher) unlistLocked(w *remote) {
+	if !w.listed {
+		return
 	}
-	w.isIdle = idle
+	w.listed = false
+	i, _ := slices.BinarySearchFunc(d.open, w, byLoad)
+	for ; i < len(d.open) && byLoad(d.open[i], w) == 0; i++ { // namesakes compare equal
+		if d.open[i] == w {
+			d.open = slices.Delete(d.open, i, i+1)
+			return
+		}
+	}
+	if j := slices.Index(d.open, w); j >= 0 { // listed under a key since changed: a bug, but keep the list sound
+		d.open = slices.Delete(d.open, j, j+1)
+	}
 }
 
 // linkLocked returns w's dispatch stream, opening a new one if there is
@@ -330,56 +384,42 @@ func (d *Dispatcher) Close() {
 	d.links.Wait()
 }
 
-// pickLocked returns the least loaded free worker, preferring those not in
-// tried (then the first by name), and the time until a rested one wakes.
+// pickLocked returns the least loaded free worker (relative to its
+// capacity, then the first by name), preferring those not in tried, and
+// the time until a rested one wakes. It walks the open list from the
+// front: O(1) usually, longer only past resting or tried workers.
 func (d *Dispatcher) pickLocked(now time.Time, tried map[string]bool) (*remote, time.Duration) {
-	// An idle worker not tried yet is always the best: take the first by
-	// name that is not resting, without looking at the busy ones.
-	for _, w := range d.idle {
-		if !tried[w.name] && !now.Before(w.restUntil) {
-			return w, 0
-		}
-	}
-	var best *remote
+	var fallback *remote // the best tried one
 	var wake time.Duration
-	better := func(a, b *remote) bool {
-		if ta, tb := tried[a.name], tried[b.name]; ta != tb {
-			return tb
-		}
-		if c := cmp.Compare(a.inflight*b.capacity, b.inflight*a.capacity); c != 0 {
-			return c < 0
-		}
-		return a.name < b.name
-	}
-	for _, w := range d.workers {
-		if w.inflight >= w.perSlot*w.capacity {
-			continue
-		}
+	for _, w := range d.open {
 		if now.Before(w.restUntil) {
 			if wait := w.restUntil.Sub(now); wake == 0 || wait < wake {
 				wake = wait
 			}
 			continue
 		}
-		if best == nil || better(w, best) {
-			best = w
+		if !tried[w.name] {
+			return w, 0
+		}
+		if fallback == nil {
+			fallback = w
 		}
 	}
-	return best, wake
+	return fallback, wake
 }
 
-// acquire blocks until some worker has a free slot and reserves it.
-func (d *Dispatcher) acquire(ctx context.Context, tried map[string]bool) (*remote, error) {
+// acquire blocks until some worker has a free slot and reserves it. turn
+// is the call's own waiter (empty; left empty).
+func (d *Dispatcher) acquire(ctx context.Context, turn *waiter) (*remote, error) {
 	for {
 		d.mu.Lock()
 		if d.closed {
 			d.mu.Unlock()
 			return nil, fmt.Errorf("dispatcher closed")
 		}
-		best, wake := d.pickLocked(time.Now(), tried)
+		best, wake := d.pickLocked(time.Now(), turn.tried)
 		if best != nil {
-			best.inflight++
-			d.setIdleLocked(best)
+			d.reserveLocked(best)
 			d.mu.Unlock()
 			return best, nil
 		}
@@ -390,24 +430,36 @@ func (d *Dispatcher) acquire(ctx context.Context, tried map[string]bool) (*remot
 			d.noneWarned = true
 			d.log.Warn("waiting for workers to join")
 		}
-		turn := make(chan struct{})
 		d.queue = append(d.queue, turn)
 		d.mu.Unlock()
-		err := waitFor(ctx, changed, turn, wake)
+		got, handed, err := waitFor(ctx, changed, turn.turn, wake)
+		if handed && got != nil && err == nil {
+			return got, nil // reserved by the release that handed it over
+		}
 		d.mu.Lock()
-		select {
-		case <-turn:
-			if err != nil {
-				d.wakeLocked(1) // pass on the turn this call will not use
-			}
-		default: // still queued: leave the queue
-			if i := slices.Index(d.queue, turn); i >= 0 {
-				d.queue = slices.Delete(d.queue, i, i+1)
+		if !handed {
+			select {
+			case got = <-turn.turn:
+				handed = true
+			default: // still queued: leave the queue
+				if i := slices.Index(d.queue, turn); i >= 0 {
+					d.queue = slices.Delete(d.queue, i, i+1)
+				}
 			}
 		}
 		d.mu.Unlock()
 		if err != nil {
+			if got != nil {
+				d.release(got, context.Canceled, true, 0, 0) // pass on the slot this call will not use
+			} else if handed {
+				d.mu.Lock()
+				d.handOnLocked() // pass on the turn
+				d.mu.Unlock()
+			}
 			return nil, err
+		}
+		if got != nil {
+			return got, nil
 		}
 	}
 }
@@ -424,8 +476,7 @@ func (d *Dispatcher) tryAcquireIdle(tried map[string]bool) *remote {
 	if best == nil || tried[best.name] {
 		return nil
 	}
-	best.inflight++
-	d.setIdleLocked(best)
+	d.reserveLocked(best)
 	return best
 }
 
@@ -462,9 +513,9 @@ func MaxAttempts(ctx context.Context, def int) int {
 	return def
 }
 
-// waitFor blocks until changed or turn is closed, wake has passed (if > 0)
-// or ctx ends.
-func waitFor(ctx context.Context, changed, turn <-chan struct{}, wake time.Duration) error {
+// waitFor blocks until changed is closed, turn delivers (handed: got is
+// what it delivered), wake has passed (if > 0) or ctx ends.
+func waitFor(ctx context.Context, changed <-chan struct{}, turn <-chan *remote, wake time.Duration) (got *remote, handed bool, err error) {
 	var timer <-chan time.Time
 	if wake > 0 {
 		t := time.NewTimer(wake)
@@ -473,12 +524,13 @@ func waitFor(ctx context.Context, changed, turn <-chan struct{}, wake time.Durat
 	}
 	select {
 	case <-ctx.Done():
-		return ctx.Err()
+		return nil, false, ctx.Err()
 	case <-changed:
-	case <-turn:
+	case got = <-turn:
+		return got, true, nil
 	case <-timer:
 	}
-	return nil
+	return nil, false, nil
 }
 
 // release frees w's slot. A call that failed for w's own sake rests w,
@@ -490,8 +542,8 @@ func waitFor(ctx context.Context, changed, turn <-chan struct{}, wake time.Durat
 func (d *Dispatcher) release(w *remote, err error, cancelled bool, took time.Duration, evalNS uint64) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.unlistLocked(w)
 	w.inflight--
-	d.setIdleLocked(w)
 	switch {
 	case err != nil && cancelled:
 	case err != nil && workerAtFault(err):
@@ -509,10 +561,11 @@ func (d *Dispatcher) release(w *remote, err error, cancelled bool, took time.Dur
 			w.observeLocked(float64(evalNS))
 		}
 	}
+	d.listLocked(w)
 	if w.leaving && w.inflight == 0 {
 		w.closeLocked()
 	}
-	d.wakeLocked(1)
+	d.handOnLocked()
 }
 
 // observeLocked moves w's batch cost E by a batch that cost e ns per slot
@@ -616,6 +669,7 @@ func WithTasks(req *pb.EvaluateRequest, tasks []*pb.EvaluationTask) *pb.Evaluate
 type evalState struct {
 	out     chan outcome // cap 2: at most 2 attempts run at once, each delivers at most once
 	tried   map[string]bool
+	turn    waiter      // this call's place in the queue of acquire; tried is the above
 	running []*attempt  // at most 2
 	timer   *time.Timer // the earliest running attempt's deadline
 	hedge   *time.Timer
@@ -629,6 +683,7 @@ func (d *Dispatcher) getState() *evalState {
 		timer: time.NewTimer(time.Hour), hedge: time.NewTimer(time.Hour)}
 	st.timer.Stop()
 	st.hedge.Stop()
+	st.turn = waiter{tried: st.tried, turn: make(chan *remote, 1)}
 	return st
 }
 
@@ -709,7 +764,7 @@ func (d *Dispatcher) evaluate(ctx context.Context, req *pb.EvaluateRequest, size
 	st := d.getState()
 	defer d.putState(st)
 	failures := 0
-	w, err := d.acquire(ctx, st.tried)
+	w, err := d.acquire(ctx, &st.turn)
 	if err != nil {
 		return nil, err
 	}
@@ -802,7 +857,7 @@ func (d *Dispatcher) evaluate(ctx context.Context, req *pb.EvaluateRequest, size
 		if failures >= maxAttempts {
 			return nil, fmt.Errorf("%w: batch of generation %d failed %d times: %w", ErrAttemptsExhausted, req.GetGeneration(), failures, last)
 		}
-		w, err := d.acquire(ctx, st.tried)
+		w, err := d.acquire(ctx, &st.turn)
 		if err != nil {
 			return nil, fmt.Errorf("%w (last worker error: %v)", err, last)
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -282,5 +283,52 @@ func TestWindowFollowsBatchCost(t *testing.T) {
 				t.Fatalf("window per slot %d after costs %v, want %d", w.perSlot, tc.costs, tc.perSlot)
 			}
 		})
+	}
+}
+
+// TestPickLeastLoadedThenByName checks the pick's rule over the open list:
+// untried first, then least loaded relative to capacity, then by name;
+// resting and full workers are skipped, the earliest wake reported.
+func TestPickLeastLoadedThenByName(t *testing.T) {
+	d := NewDispatcher(time.Second, slog.New(slog.DiscardHandler))
+	defer d.Close()
+	now := time.Now()
+	add := func(name string, capacity, inflight int, rest time.Duration) *remote {
+		w := &remote{name: name, capacity: capacity, perSlot: minPerSlot, inflight: inflight, restUntil: now.Add(rest)}
+		d.listLocked(w)
+		return w
+	}
+	a := add("a", 1, 1, 0) // load 1/1
+	b := add("b", 4, 2, 0) // load 2/4
+	c := add("c", 2, 1, 0) // load 1/2: ties b, later by name
+	add("d", 1, 2, 0)      // full
+	e := add("e", 4, 0, time.Minute)
+	for _, tc := range []struct {
+		tried []string
+		want  *remote
+	}{
+		{nil, b},
+		{[]string{"b"}, c},
+		{[]string{"b", "c"}, a},
+		{[]string{"a", "b", "c"}, b}, // all tried: the best of them
+	} {
+		tried := map[string]bool{}
+		for _, n := range tc.tried {
+			tried[n] = true
+		}
+		got, wake := d.pickLocked(now, tried)
+		if got != tc.want {
+			t.Errorf("tried %v: picked %v, want %s", tc.tried, got, tc.want.name)
+		}
+		if got == nil && wake <= 0 {
+			t.Errorf("tried %v: no wake for resting %s", tc.tried, e.name)
+		}
+	}
+	d.reserveLocked(b) // 3/4: now after a and c
+	if got, _ := d.pickLocked(now, nil); got != c {
+		t.Fatalf("after a reservation picked %s, want c", got.name)
+	}
+	if i := slices.IndexFunc(d.open, func(w *remote) bool { return w.name == "d" }); i >= 0 {
+		t.Fatalf("a full worker is listed open")
 	}
 }
