@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -140,10 +141,10 @@ func ServeStream(stream grpc.BidiStreamingServer[pb.EvaluateStreamRequest, pb.Ev
 			}
 			switch {
 			case ss == nil:
-				out.put(&pb.BatchAnswer{BatchId: b.GetId(), Code: uint32(codes.NotFound), Message: "session unknown on this stream"})
+				out.put(&pb.BatchAnswer{BatchId: b.GetId(), Code: uint32(codes.NotFound), Message: "session unknown on this stream"}, 0)
 				continue
 			case ss.err != nil:
-				out.put(errorAnswer(b.GetId(), ss.err))
+				out.put(errorAnswer(b.GetId(), ss.err), 0)
 				continue
 			}
 			req := &pb.EvaluateRequest{ProtocolVersion: ss.req.ProtocolVersion, RunId: ss.req.RunId, Generation: ss.req.Generation,
@@ -169,15 +170,17 @@ func ServeStream(stream grpc.BidiStreamingServer[pb.EvaluateStreamRequest, pb.Ev
 				switch {
 				case cancelled:
 				case err != nil:
-					out.put(errorAnswer(id, err))
+					out.put(errorAnswer(id, err), 0)
 				default:
 					a := &pb.BatchAnswer{BatchId: id, Results: resp.GetResults(), EvalNs: uint64(max(1, spent))}
 					out.worker.CompareAndSwap(nil, &resp.Worker)
-					if n := proto.Size(a); n > grpcconf.MaxMessageBytes-1024 {
+					n := proto.Size(a)
+					if n > grpcconf.MaxMessageBytes-1024 {
 						a = &pb.BatchAnswer{BatchId: id, Code: uint32(codes.ResourceExhausted),
 							Message: fmt.Sprintf("answer of %d bytes exceeds the limit of %d", n, grpcconf.MaxMessageBytes)}
+						n = 0
 					}
-					out.put(a)
+					out.put(a, n)
 				}
 			})
 		}
@@ -191,15 +194,21 @@ type answerQueue struct {
 	worker atomic.Pointer[string]
 	mu     sync.Mutex
 	queue  []*pb.BatchAnswer
+	sizes  []int // each queued answer's encoded size, bytes
 }
 
 // coalesceBytes bounds a coalesced message (beyond one batch or answer),
 // well under the gRPC limit.
 const coalesceBytes = 1 << 20
 
-func (q *answerQueue) put(a *pb.BatchAnswer) {
+// put queues a, whose encoded size is size bytes (0: not computed yet).
+func (q *answerQueue) put(a *pb.BatchAnswer, size int) {
+	if size == 0 {
+		size = proto.Size(a)
+	}
 	q.mu.Lock()
 	q.queue = append(q.queue, a)
+	q.sizes = append(q.sizes, size)
 	q.mu.Unlock()
 	select {
 	case q.wake <- struct{}{}:
@@ -208,9 +217,12 @@ func (q *answerQueue) put(a *pb.BatchAnswer) {
 }
 
 // run sends the queued answers until ctx ends or a send fails (then it
-// cancels the stream's work with stop).
+// cancels the stream's work with stop). Woken by an answer, it first lets
+// the batches about to finish run (runtime.Gosched), so that their answers
+// share the message.
 func (q *answerQueue) run(ctx context.Context, stream grpc.BidiStreamingServer[pb.EvaluateStreamRequest, pb.EvaluateStreamResponse], stop context.CancelFunc) {
 	var ready []*pb.BatchAnswer
+	var sizes []int
 	m := &pb.EvaluateStreamResponse{}
 	for {
 		select {
@@ -218,13 +230,15 @@ func (q *answerQueue) run(ctx context.Context, stream grpc.BidiStreamingServer[p
 			return
 		case <-q.wake:
 		}
+		runtime.Gosched()
 		q.mu.Lock()
 		ready, q.queue = q.queue, ready[:0]
+		sizes, q.sizes = q.sizes, sizes[:0]
 		q.mu.Unlock()
 		for len(ready) > 0 {
 			n, size := 0, 0
-			for n < len(ready) && (n == 0 || size+proto.Size(ready[n]) <= coalesceBytes) {
-				size += proto.Size(ready[n])
+			for n < len(ready) && (n == 0 || size+sizes[n] <= coalesceBytes) {
+				size += sizes[n]
 				n++
 			}
 			m.Answers = ready[:n]
@@ -236,7 +250,7 @@ func (q *answerQueue) run(ctx context.Context, stream grpc.BidiStreamingServer[p
 				return
 			}
 			clear(ready[:n])
-			ready = ready[n:]
+			ready, sizes = ready[n:], sizes[n:]
 		}
 		ready = ready[:0]
 	}
