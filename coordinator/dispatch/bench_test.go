@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/test/bufconn"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/mesaopt/mesaopt/coordinator/dispatch"
 	"github.com/mesaopt/mesaopt/internal/grpcconf"
@@ -256,7 +258,10 @@ func generationRequests(tasks, batch int) []*pb.EvaluateRequest {
 // coordinator's own cost per batch call, the workers being other
 // processes: CPU time (user + system, µs) and heap allocations, which
 // include the caller's goroutine per batch and the decoding of the
-// results. make bench-peers compares evals/s with DEAP's
+// results; dispatch-allocs/batch leaves those two out (measured here
+// apart: decoding the answers of 16 batches from one message, and 16
+// errgroup calls), so it counts what the dispatcher and the stream's
+// transport allocate. make bench-peers compares evals/s with DEAP's
 // multiprocessing.Pool(2).map at the same batch (chunk) size.
 func BenchmarkDispatchProcesses(b *testing.B) {
 	const tasks, workers, capacity = 4096, 2, 4
@@ -293,9 +298,55 @@ func BenchmarkDispatchProcesses(b *testing.B) {
 			calls := float64(len(reqs) * b.N)
 			reportEvals(b, tasks)
 			b.ReportMetric(float64(cpu.Microseconds())/calls, "cpu-µs/batch")
-			b.ReportMetric(float64(after.Mallocs-before.Mallocs)/calls, "allocs/batch")
+			allocs := float64(after.Mallocs-before.Mallocs) / calls
+			b.ReportMetric(allocs, "allocs/batch")
+			b.ReportMetric(allocs-answerAllocs(tc.batch)-callerAllocs(), "dispatch-allocs/batch")
 		})
 	}
+}
+
+// answerAllocs is what decoding one answer of a zero-cost batch of n
+// tasks allocates, 16 answers coming in one message: the results the
+// caller receives.
+func answerAllocs(n int) float64 {
+	const answers = 16
+	resp, err := simWorker{}.Evaluate(context.Background(), generationRequests(n, n)[0])
+	if err != nil {
+		panic(err)
+	}
+	m := &pb.EvaluateStreamResponse{Worker: "proc-0"}
+	for i := range answers {
+		m.Answers = append(m.Answers, &pb.BatchAnswer{BatchId: uint64(i), Results: resp.GetResults(), EvalNs: 1000})
+	}
+	buf, err := proto.Marshal(m)
+	if err != nil {
+		panic(err)
+	}
+	r := &pb.EvaluateStreamResponse{}
+	return testing.AllocsPerRun(20, func() {
+		if err := proto.Unmarshal(buf, r); err != nil {
+			panic(err)
+		}
+	}) / answers
+}
+
+var callSink atomic.Pointer[pb.EvaluateRequest]
+
+// callerAllocs is what starting one batch's call in an errgroup
+// allocates, as the benchmark's caller does.
+func callerAllocs() float64 {
+	const calls = 16
+	req := &pb.EvaluateRequest{}
+	return testing.AllocsPerRun(20, func() {
+		var g errgroup.Group
+		for range calls {
+			g.Go(func() error {
+				callSink.Store(req)
+				return nil
+			})
+		}
+		_ = g.Wait()
+	}) / calls
 }
 
 // cpuTime is this process's user + system CPU time so far.

@@ -673,6 +673,10 @@ type evalState struct {
 	running []*attempt  // at most 2
 	timer   *time.Timer // the earliest running attempt's deadline
 	hedge   *time.Timer
+	// attempts holds every attempt this state made, reused: none is
+	// referenced elsewhere once the evaluation returned (putState).
+	attempts []*attempt
+	used     int // attempts[:used] belong to the current evaluation
 }
 
 func (d *Dispatcher) getState() *evalState {
@@ -706,6 +710,10 @@ func (d *Dispatcher) putState(st *evalState) {
 	clear(st.tried)
 	clear(st.running)
 	st.running = st.running[:0]
+	for _, a := range st.attempts[:st.used] {
+		*a = attempt{}
+	}
+	st.used = 0
 	d.states.Put(st)
 }
 
@@ -716,7 +724,12 @@ func (d *Dispatcher) launch(st *evalState, w *remote, req *pb.EvaluateRequest, d
 	l := d.linkLocked(w)
 	wait := int64(float64(w.inflight-1) * w.evalNS / float64(w.capacity)) // the batches ahead of this one
 	d.mu.Unlock()
-	a := &attempt{w: w, out: st.out, start: now, deadline: now + wait + int64(timeout), resent: resent}
+	if st.used == len(st.attempts) {
+		st.attempts = append(st.attempts, new(attempt))
+	}
+	a := st.attempts[st.used]
+	st.used++
+	*a = attempt{w: w, out: st.out, start: now, deadline: now + wait + int64(timeout), resent: resent}
 	st.running = append(st.running, a)
 	st.tried[w.name] = true
 	a.l = l
