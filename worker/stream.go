@@ -24,7 +24,9 @@ import (
 
 // BatchEvaluator answers one batch as the unary Evaluate RPC does, errors
 // as gRPC status errors. Implementations must be safe for concurrent use:
-// ServeStream calls it once per batch, batches concurrently.
+// ServeStream calls it once per batch, batches concurrently, and reuses
+// the request message once Evaluate returned: keep no pointer to req
+// itself (its tasks and shared fields are not reused).
 type BatchEvaluator interface {
 	Evaluate(ctx context.Context, req *pb.EvaluateRequest) (*pb.EvaluateResponse, error)
 }
@@ -87,9 +89,9 @@ func (s streaming) EvaluateStream(stream grpc.BidiStreamingServer[pb.EvaluateStr
 }
 
 // ServeStream serves one EvaluateStream call: it keeps the sessions sent on
-// the stream (the last streamSessions), evaluates each batch with ev in a
-// goroutine of its own, as the full EvaluateRequest the session and the
-// batch make, and sends the answers ready at the time together, each
+// the stream (the last streamSessions), evaluates each batch with ev,
+// batches concurrently in goroutines the stream keeps for it, as the full
+// EvaluateRequest the session and the batch make, and sends the answers ready at the time together, each
 // error as a status code and message, each result with the batch's
 // evaluation time (see AddEvalTime). A batch of an unknown session is
 // answered NotFound, one whose session failed its digest check
@@ -107,8 +109,24 @@ func ServeStream(stream grpc.BidiStreamingServer[pb.EvaluateStreamRequest, pb.Ev
 	var mu sync.Mutex
 	running := map[uint64]*streamBatch{} // lookup by batch id only
 	var sessions []streamSession         // most recent first
+	// Runners: the goroutines evaluating batches. A batch goes to an idle
+	// one (blocked sending on idle's other end) or, when none is, to a new
+	// one; they end with the stream, so a stream keeps as many as it had
+	// batches at once, their stacks grown already.
+	idle := make(chan *streamBatch)
+	done := func(sb *streamBatch) (cancelled bool) {
+		mu.Lock()
+		delete(running, sb.id)
+		cancelled = sb.cancelled
+		mu.Unlock()
+		sb.reset()
+		streamBatches.Put(sb)
+		return cancelled
+	}
+	run := func(sb *streamBatch) { sb.evaluate(ev, out, done) }
+	m := &pb.EvaluateStreamRequest{} // reused: the batches it held keep their tasks
 	for {
-		m, err := stream.Recv()
+		err := stream.RecvMsg(m)
 		if errors.Is(err, io.EOF) {
 			return nil
 		}
@@ -147,44 +165,62 @@ func ServeStream(stream grpc.BidiStreamingServer[pb.EvaluateStreamRequest, pb.Ev
 				out.put(errorAnswer(b.GetId(), ss.err), 0)
 				continue
 			}
-			req := &pb.EvaluateRequest{ProtocolVersion: ss.req.ProtocolVersion, RunId: ss.req.RunId, Generation: ss.req.Generation,
-				Environment: ss.req.Environment, Conditions: ss.req.Conditions, SessionDigest: ss.req.SessionDigest, Tasks: b.GetTasks()}
-			bctx, cancel := context.WithCancel(ctx)
-			sb := &streamBatch{Context: bctx, cancel: cancel}
-			id := b.GetId()
+			sb := streamBatches.Get().(*streamBatch)
+			sb.Context, sb.cancel = context.WithCancel(ctx)
+			sb.id = b.GetId()
+			sb.req.ProtocolVersion, sb.req.RunId, sb.req.Generation = ss.req.ProtocolVersion, ss.req.RunId, ss.req.Generation
+			sb.req.Environment, sb.req.Conditions, sb.req.SessionDigest = ss.req.Environment, ss.req.Conditions, ss.req.SessionDigest
+			sb.req.Tasks = b.GetTasks()
 			mu.Lock()
-			running[id] = sb
+			running[sb.id] = sb
 			mu.Unlock()
-			wg.Go(func() {
-				defer cancel()
-				start := time.Now()
-				resp, err := ev.Evaluate(sb, req)
-				spent := sb.spent.Load()
-				if spent == 0 { // ev does not report its slots: its wall time
-					spent = int64(time.Since(start))
-				}
-				mu.Lock()
-				delete(running, id)
-				cancelled := sb.cancelled
-				mu.Unlock()
-				switch {
-				case cancelled:
-				case err != nil:
-					out.put(errorAnswer(id, err), 0)
-				default:
-					a := &pb.BatchAnswer{BatchId: id, Results: resp.GetResults(), EvalNs: uint64(max(1, spent))}
-					out.worker.CompareAndSwap(nil, &resp.Worker)
-					n := proto.Size(a)
-					if n > grpcconf.MaxMessageBytes-1024 {
-						a = &pb.BatchAnswer{BatchId: id, Code: uint32(codes.ResourceExhausted),
-							Message: fmt.Sprintf("answer of %d bytes exceeds the limit of %d", n, grpcconf.MaxMessageBytes)}
-						n = 0
+			select {
+			case idle <- sb: // a runner was waiting
+			default:
+				first := sb
+				wg.Go(func() {
+					for sb := first; ; {
+						run(sb)
+						select {
+						case sb = <-idle:
+						case <-ctx.Done():
+							return
+						}
 					}
-					out.put(a, n)
-				}
-			})
+				})
+			}
 		}
 	}
+}
+
+// evaluate evaluates sb with ev and queues its answer on out, unless
+// cancelled; done takes sb out of the running batches and reports whether
+// it was cancelled.
+func (sb *streamBatch) evaluate(ev BatchEvaluator, out *answerQueue, done func(*streamBatch) bool) {
+	start := time.Now()
+	resp, err := ev.Evaluate(sb, &sb.req)
+	sb.cancel()
+	spent := sb.spent.Load()
+	if spent == 0 { // ev does not report its slots: its wall time
+		spent = int64(time.Since(start))
+	}
+	id := sb.id
+	if done(sb) {
+		return
+	}
+	if err != nil {
+		out.put(errorAnswer(id, err), 0)
+		return
+	}
+	a := &pb.BatchAnswer{BatchId: id, Results: resp.GetResults(), EvalNs: uint64(max(1, spent))}
+	out.worker.CompareAndSwap(nil, &resp.Worker)
+	n := proto.Size(a)
+	if n > grpcconf.MaxMessageBytes-1024 {
+		a = &pb.BatchAnswer{BatchId: id, Code: uint32(codes.ResourceExhausted),
+			Message: fmt.Sprintf("answer of %d bytes exceeds the limit of %d", n, grpcconf.MaxMessageBytes)}
+		n = 0
+	}
+	out.put(a, n)
 }
 
 // answerQueue collects a stream's answers for its sender goroutine, which
@@ -262,13 +298,25 @@ type streamSession struct {
 	err    error               // the session is refused: every batch of it gets this
 }
 
-// streamBatch is one batch being evaluated: its context (cancelled by
-// cancel), which also carries the evaluation time AddEvalTime reports.
+// streamBatch is one batch being evaluated: its request, its context
+// (cancelled by cancel), which also carries the evaluation time
+// AddEvalTime reports. Pooled: ev must not keep the request after its
+// Evaluate returned.
 type streamBatch struct {
 	context.Context
 	cancel    context.CancelFunc
-	cancelled bool         // by the client: answer nothing
-	spent     atomic.Int64 // evaluation time reported with AddEvalTime, ns
+	id        uint64
+	req       pb.EvaluateRequest // the session's fields and the batch's tasks
+	cancelled bool               // by the client: answer nothing; under ServeStream's mu
+	spent     atomic.Int64       // evaluation time reported with AddEvalTime, ns
+}
+
+var streamBatches = sync.Pool{New: func() any { return new(streamBatch) }}
+
+func (sb *streamBatch) reset() {
+	sb.Context, sb.cancel, sb.id, sb.cancelled = nil, nil, 0, false
+	sb.req.Reset()
+	sb.spent.Store(0)
 }
 
 type evalTimeKey struct{}
