@@ -29,12 +29,23 @@ import (
 
 // simWorker answers every task at no cost after a fixed latency (0: at
 // once): it measures what the coordinator and the RPCs cost, not fitness.
+// With slots, it evaluates at most cap(slots) batches at once, as a worker
+// of that capacity, and reports the latency as each batch's cost.
 type simWorker struct {
 	rpc.UnimplementedEvaluatorServiceServer
 	latency time.Duration
+	slots   chan struct{} // nil: no limit
 }
 
 func (s simWorker) Evaluate(ctx context.Context, req *pb.EvaluateRequest) (*pb.EvaluateResponse, error) {
+	if s.slots != nil {
+		select {
+		case s.slots <- struct{}{}:
+			defer func() { <-s.slots }()
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
 	if s.latency > 0 {
 		t := time.NewTimer(s.latency)
 		defer t.Stop()
@@ -43,6 +54,7 @@ func (s simWorker) Evaluate(ctx context.Context, req *pb.EvaluateRequest) (*pb.E
 			return nil, ctx.Err()
 		case <-t.C:
 		}
+		worker.AddEvalTime(ctx, s.latency)
 	}
 	resp := &pb.EvaluateResponse{Results: make([]*pb.EvaluationResult, len(req.GetTasks()))}
 	for i, t := range req.GetTasks() {
@@ -84,7 +96,7 @@ func simCluster(b *testing.B, n, capacity int, latency time.Duration, inMemory b
 			l, addr = tl, tl.Addr().String()
 		}
 		srv := grpc.NewServer(grpcconf.ServerOptions()...)
-		rpc.RegisterEvaluatorServiceServer(srv, worker.Streaming(simWorker{latency: latency}))
+		rpc.RegisterEvaluatorServiceServer(srv, worker.Streaming(simWorker{latency: latency, slots: make(chan struct{}, capacity)}))
 		done := make(chan struct{})
 		go func() { defer close(done); _ = srv.Serve(l) }()
 		b.Cleanup(func() { srv.Stop(); <-done })
@@ -142,9 +154,11 @@ func BenchmarkDispatchOverhead(b *testing.B) {
 }
 
 // BenchmarkSimulatedWorkers routes generations to n simulated workers over
-// bufconn (in-process, no sockets), capacity 1 each, each evaluation
-// taking 20 ms of wall time (not CPU): evaluations/s against the ideal
-// n × batch / 20 ms, and the coordinator's heap per worker.
+// bufconn (in-process, no sockets), capacity 1 each (one batch evaluated
+// at a time, the next waiting), each evaluation taking 20 ms of wall time
+// (not CPU): evaluations/s against the ideal n × batch / 20 ms, the
+// coordinator's heap per worker, and the CPU time per batch of the whole
+// process (the coordinator and the simulated workers' gRPC servers).
 func BenchmarkSimulatedWorkers(b *testing.B) {
 	const latency = 20 * time.Millisecond
 	for _, n := range []int{10, 100, 1000} {
@@ -158,10 +172,13 @@ func BenchmarkSimulatedWorkers(b *testing.B) {
 			dispatchGeneration(b, d, n*batch, batch) // connect every worker
 			runtime.GC()
 			runtime.ReadMemStats(&after)
+			cpu0 := cpuTime()
 			b.ResetTimer()
 			for b.Loop() {
 				dispatchGeneration(b, d, tasks, batch)
 			}
+			b.StopTimer()
+			b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(tasks/batch*b.N), "cpu-µs/batch")
 			reportEvals(b, tasks)
 			ideal := float64(n*batch) / latency.Seconds()
 			b.ReportMetric(float64(tasks*b.N)/b.Elapsed().Seconds()/ideal, "of-ideal")
