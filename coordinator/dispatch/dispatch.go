@@ -669,10 +669,14 @@ func WithTasks(req *pb.EvaluateRequest, tasks []*pb.EvaluationTask) *pb.Evaluate
 type evalState struct {
 	out     chan outcome // cap 2: at most 2 attempts run at once, each delivers at most once
 	tried   map[string]bool
-	turn    waiter      // this call's place in the queue of acquire; tried is the above
-	running []*attempt  // at most 2
-	timer   *time.Timer // the earliest running attempt's deadline
-	hedge   *time.Timer
+	turn    waiter     // this call's place in the queue of acquire; tried is the above
+	running []*attempt // at most 2
+	// timer fires at armed (unix ns; 0: stopped): the earliest of the
+	// running attempts' deadlines and hedgeAt, one timer for both.
+	timer *time.Timer
+	armed int64
+	// hedgeAt is when a speculative duplicate may go out, unix ns; 0: none.
+	hedgeAt int64
 	// attempts holds every attempt this state made, reused: none is
 	// referenced elsewhere once the evaluation returned (putState).
 	attempts []*attempt
@@ -683,10 +687,8 @@ func (d *Dispatcher) getState() *evalState {
 	if st, ok := d.states.Get().(*evalState); ok {
 		return st
 	}
-	st := &evalState{out: make(chan outcome, 2), tried: map[string]bool{}, running: make([]*attempt, 0, 2),
-		timer: time.NewTimer(time.Hour), hedge: time.NewTimer(time.Hour)}
+	st := &evalState{out: make(chan outcome, 2), tried: map[string]bool{}, running: make([]*attempt, 0, 2), timer: time.NewTimer(time.Hour)}
 	st.timer.Stop()
-	st.hedge.Stop()
 	st.turn = waiter{tried: st.tried, turn: make(chan *remote, 1)}
 	return st
 }
@@ -705,8 +707,10 @@ func (d *Dispatcher) putState(st *evalState) {
 	for ; owed > 0; owed-- {
 		<-st.out
 	}
-	st.timer.Stop()
-	st.hedge.Stop()
+	if st.armed != 0 {
+		st.timer.Stop()
+	}
+	st.armed, st.hedgeAt = 0, 0
 	clear(st.tried)
 	clear(st.running)
 	st.running = st.running[:0]
@@ -734,20 +738,26 @@ func (d *Dispatcher) launch(st *evalState, w *remote, req *pb.EvaluateRequest, d
 	st.tried[w.name] = true
 	a.l = l
 	l.send(a, req, digest, size)
-	st.armDeadline()
 }
 
-// armDeadline sets the timer to the earliest deadline of a running attempt.
-func (st *evalState) armDeadline() {
-	st.timer.Stop()
-	if len(st.running) == 0 {
+// arm sets the timer to the earliest of the running attempts' deadlines
+// and the hedge time, touching it only when that changed.
+func (st *evalState) arm() {
+	next := st.hedgeAt
+	for _, a := range st.running {
+		if next == 0 || a.deadline < next {
+			next = a.deadline
+		}
+	}
+	if next == st.armed {
 		return
 	}
-	first := st.running[0].deadline
-	for _, a := range st.running[1:] {
-		first = min(first, a.deadline)
+	st.armed = next
+	if next == 0 {
+		st.timer.Stop()
+		return
 	}
-	st.timer.Reset(time.Duration(first - time.Now().UnixNano()))
+	st.timer.Reset(time.Duration(next - time.Now().UnixNano()))
 }
 
 // expired withdraws the first running attempt past its deadline whose
@@ -782,42 +792,43 @@ func (d *Dispatcher) evaluate(ctx context.Context, req *pb.EvaluateRequest, size
 		return nil, err
 	}
 	d.launch(st, w, req, digest, size, timeout, false)
-	var hedge <-chan time.Time
 	armHedge := func() {
 		if d.hedge {
-			st.hedge.Reset(d.hedgeDelay(timeout))
-			hedge = st.hedge.C
+			st.hedgeAt = time.Now().UnixNano() + int64(d.hedgeDelay(timeout))
 		}
 	}
 	armHedge()
+	st.arm()
 	var last error
 	for {
 		var o outcome
 		select {
 		case <-ctx.Done():
 			return nil, ctx.Err()
-		case <-hedge:
-			hedge = nil
-			if len(st.running) == 1 && failures+len(st.running) < maxAttempts {
-				if w := d.tryAcquireIdle(st.tried); w != nil {
-					d.log.Info("batch slow; speculative duplicate to an idle worker", "worker", w.name, "generation", req.GetGeneration())
-					d.launch(st, w, req, digest, size, timeout, false)
-					continue
-				}
-				armHedge()
-			}
-			continue
 		case <-st.timer.C:
-			a := st.expired(time.Now().UnixNano())
+			st.armed = 0
+			now := time.Now().UnixNano()
+			if st.hedgeAt != 0 && st.hedgeAt <= now {
+				st.hedgeAt = 0
+				if len(st.running) == 1 && failures+len(st.running) < maxAttempts {
+					if w := d.tryAcquireIdle(st.tried); w != nil {
+						d.log.Info("batch slow; speculative duplicate to an idle worker", "worker", w.name, "generation", req.GetGeneration())
+						d.launch(st, w, req, digest, size, timeout, false)
+						st.arm()
+						continue
+					}
+					armHedge()
+				}
+			}
+			a := st.expired(now)
 			if a == nil {
-				st.armDeadline()
+				st.arm()
 				continue
 			}
 			o = outcome{a: a, err: status.Errorf(codes.DeadlineExceeded, "worker %s did not answer within %v", a.w.name, timeout)}
 		case o = <-st.out:
 		}
 		st.remove(o.a)
-		st.armDeadline()
 		a := o.a
 		var resp *pb.EvaluateResponse
 		err := o.err
@@ -834,6 +845,7 @@ func (d *Dispatcher) evaluate(ctx context.Context, req *pb.EvaluateRequest, size
 			// again with the batch, in the slot already held.
 			a.l.forget(digest)
 			d.launch(st, a.w, req, digest, size, timeout, true)
+			st.arm()
 			continue
 		}
 		d.release(a.w, err, false, time.Duration(time.Now().UnixNano()-a.start), o.ans.GetEvalNs())
@@ -865,6 +877,7 @@ func (d *Dispatcher) evaluate(ctx context.Context, req *pb.EvaluateRequest, size
 		d.log.Warn("batch failed; retrying on another worker", "worker", a.w.name, "attempt", failures, "generation", req.GetGeneration(), "err", err)
 		if len(st.running) > 0 {
 			armHedge() // the other copy may still answer, or need a duplicate
+			st.arm()
 			continue
 		}
 		if failures >= maxAttempts {
@@ -876,6 +889,7 @@ func (d *Dispatcher) evaluate(ctx context.Context, req *pb.EvaluateRequest, size
 		}
 		d.launch(st, w, req, digest, size, timeout, false)
 		armHedge()
+		st.arm()
 	}
 }
 
