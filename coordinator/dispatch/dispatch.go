@@ -139,8 +139,8 @@ const (
 	// unit of capacity (see Dispatcher).
 	minPerSlot, maxPerSlot = 2, 64
 	// roundTrip is the window rule's allowance R for the time between a
-	// worker answering a batch and its next batch arriving: loopback
-	// round trips take 0.1–0.5 ms, more on a loaded machine.
+	// worker answering a batch and its next batch arriving, a little
+	// above a loaded loopback or LAN round trip through the stream.
 	roundTrip = time.Millisecond
 	maxRest   = 30 * time.Second
 )
