@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"math"
 	"net"
 	"slices"
 	"sync"
@@ -330,5 +331,33 @@ func TestPickLeastLoadedThenByName(t *testing.T) {
 	}
 	if i := slices.IndexFunc(d.open, func(w *remote) bool { return w.name == "d" }); i >= 0 {
 		t.Fatalf("a full worker is listed open")
+	}
+}
+
+// TestWindowLearnsFromEngine evaluates a batch on a real engine over the
+// stream: its answer carries the batch's evaluation time, which sets the
+// worker's batch cost and so its window.
+func TestWindowLearnsFromEngine(t *testing.T) {
+	d := NewDispatcher(time.Minute, slog.New(slog.DiscardHandler))
+	defer d.Close()
+	addr := serveEvaluator(t, &engineWorker{name: "w", engine: worker.NewEngine(2)})
+	d.Upsert("w", worker.Meta{Role: worker.RoleWorker, GRPC: addr, Capacity: 2, Protocol: worker.ProtocolVersion})
+	req := &pb.EvaluateRequest{ProtocolVersion: worker.ProtocolVersion, Generation: 1,
+		Environment: &pb.EnvironmentConfig{Name: "doors", Width: 11, Height: 7, Walls: 2, RedObjects: 3, StepLimit: 40},
+		Conditions:  []*pb.ConditionEpisodes{{Condition: fitness.Train, InstanceSeeds: []uint64{1, 2}}},
+		Tasks:       []*pb.EvaluationTask{{IndividualId: 1, Genome: genome.ToProto(fitness.ExitSeeker())}}}
+	if _, err := d.Evaluate(context.Background(), req); err != nil {
+		t.Fatal(err)
+	}
+	d.mu.Lock()
+	w := d.workers["w"]
+	e, perSlot := w.evalNS, w.perSlot
+	d.mu.Unlock()
+	if e <= 0 {
+		t.Fatalf("batch cost %v ns after an answer, want > 0", e)
+	}
+	want := min(maxPerSlot, max(minPerSlot, int(math.Ceil(float64(roundTrip)/e))+1))
+	if perSlot != want {
+		t.Fatalf("window per slot %d for a batch cost of %v ns, want %d", perSlot, e, want)
 	}
 }
