@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc/codes"
@@ -136,7 +137,11 @@ func (e *Engine) Evaluate(ctx context.Context, req *pb.EvaluateRequest) (*pb.Eva
 			break
 		}
 		g.Go(func() error {
-			defer func() { <-e.sem }()
+			start := time.Now()
+			defer func() {
+				AddEvalTime(gctx, time.Since(start))
+				<-e.sem
+			}()
 			res := &pb.EvaluationResult{IndividualId: tasks[i].GetIndividualId()}
 			for _, c := range req.GetConditions() {
 				if err := gctx.Err(); err != nil {

@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -22,7 +24,9 @@ import (
 
 // BatchEvaluator answers one batch as the unary Evaluate RPC does, errors
 // as gRPC status errors. Implementations must be safe for concurrent use:
-// ServeStream calls it once per batch, batches concurrently.
+// ServeStream calls it once per batch, batches concurrently, and reuses
+// the request message once Evaluate returned: keep no pointer to req
+// itself (its tasks and shared fields are not reused).
 type BatchEvaluator interface {
 	Evaluate(ctx context.Context, req *pb.EvaluateRequest) (*pb.EvaluateResponse, error)
 }
@@ -85,10 +89,11 @@ func (s streaming) EvaluateStream(stream grpc.BidiStreamingServer[pb.EvaluateStr
 }
 
 // ServeStream serves one EvaluateStream call: it keeps the sessions sent on
-// the stream (the last streamSessions), evaluates each batch with ev in a
-// goroutine of its own, as the full EvaluateRequest the session and the
-// batch make, and sends the answers ready at the time together, each
-// error as a status code and message. A batch of an unknown session is
+// the stream (the last streamSessions), evaluates each batch with ev,
+// batches concurrently in goroutines the stream keeps for it, as the full
+// EvaluateRequest the session and the batch make, and sends the answers ready at the time together, each
+// error as a status code and message, each result with the batch's
+// evaluation time (see AddEvalTime). A batch of an unknown session is
 // answered NotFound, one whose session failed its digest check
 // InvalidArgument, an answer larger than the message limit
 // ResourceExhausted. A cancel cancels the batch's context and suppresses
@@ -104,8 +109,24 @@ func ServeStream(stream grpc.BidiStreamingServer[pb.EvaluateStreamRequest, pb.Ev
 	var mu sync.Mutex
 	running := map[uint64]*streamBatch{} // lookup by batch id only
 	var sessions []streamSession         // most recent first
+	// Runners: the goroutines evaluating batches. A batch goes to an idle
+	// one (blocked sending on idle's other end) or, when none is, to a new
+	// one; they end with the stream, so a stream keeps as many as it had
+	// batches at once, their stacks grown already.
+	idle := make(chan *streamBatch)
+	done := func(sb *streamBatch) (cancelled bool) {
+		mu.Lock()
+		delete(running, sb.id)
+		cancelled = sb.cancelled
+		mu.Unlock()
+		sb.reset()
+		streamBatches.Put(sb)
+		return cancelled
+	}
+	run := func(sb *streamBatch) { sb.evaluate(ev, out, done) }
+	m := &pb.EvaluateStreamRequest{} // reused: the batches it held keep their tasks
 	for {
-		m, err := stream.Recv()
+		err := stream.RecvMsg(m)
 		if errors.Is(err, io.EOF) {
 			return nil
 		}
@@ -138,43 +159,68 @@ func ServeStream(stream grpc.BidiStreamingServer[pb.EvaluateStreamRequest, pb.Ev
 			}
 			switch {
 			case ss == nil:
-				out.put(&pb.BatchAnswer{BatchId: b.GetId(), Code: uint32(codes.NotFound), Message: "session unknown on this stream"})
+				out.put(&pb.BatchAnswer{BatchId: b.GetId(), Code: uint32(codes.NotFound), Message: "session unknown on this stream"}, 0)
 				continue
 			case ss.err != nil:
-				out.put(errorAnswer(b.GetId(), ss.err))
+				out.put(errorAnswer(b.GetId(), ss.err), 0)
 				continue
 			}
-			req := &pb.EvaluateRequest{ProtocolVersion: ss.req.ProtocolVersion, RunId: ss.req.RunId, Generation: ss.req.Generation,
-				Environment: ss.req.Environment, Conditions: ss.req.Conditions, SessionDigest: ss.req.SessionDigest, Tasks: b.GetTasks()}
-			bctx, cancel := context.WithCancel(ctx)
-			sb := &streamBatch{cancel: cancel}
-			id := b.GetId()
+			sb := streamBatches.Get().(*streamBatch)
+			sb.Context, sb.cancel = context.WithCancel(ctx)
+			sb.id = b.GetId()
+			sb.req.ProtocolVersion, sb.req.RunId, sb.req.Generation = ss.req.ProtocolVersion, ss.req.RunId, ss.req.Generation
+			sb.req.Environment, sb.req.Conditions, sb.req.SessionDigest = ss.req.Environment, ss.req.Conditions, ss.req.SessionDigest
+			sb.req.Tasks = b.GetTasks()
 			mu.Lock()
-			running[id] = sb
+			running[sb.id] = sb
 			mu.Unlock()
-			wg.Go(func() {
-				defer cancel()
-				resp, err := ev.Evaluate(bctx, req)
-				mu.Lock()
-				delete(running, id)
-				cancelled := sb.cancelled
-				mu.Unlock()
-				switch {
-				case cancelled:
-				case err != nil:
-					out.put(errorAnswer(id, err))
-				default:
-					a := &pb.BatchAnswer{BatchId: id, Results: resp.GetResults()}
-					out.worker.CompareAndSwap(nil, &resp.Worker)
-					if n := proto.Size(a); n > grpcconf.MaxMessageBytes-1024 {
-						a = &pb.BatchAnswer{BatchId: id, Code: uint32(codes.ResourceExhausted),
-							Message: fmt.Sprintf("answer of %d bytes exceeds the limit of %d", n, grpcconf.MaxMessageBytes)}
+			select {
+			case idle <- sb: // a runner was waiting
+			default:
+				first := sb
+				wg.Go(func() {
+					for sb := first; ; {
+						run(sb)
+						select {
+						case sb = <-idle:
+						case <-ctx.Done():
+							return
+						}
 					}
-					out.put(a)
-				}
-			})
+				})
+			}
 		}
 	}
+}
+
+// evaluate evaluates sb with ev and queues its answer on out, unless
+// cancelled; done takes sb out of the running batches and reports whether
+// it was cancelled.
+func (sb *streamBatch) evaluate(ev BatchEvaluator, out *answerQueue, done func(*streamBatch) bool) {
+	start := time.Now()
+	resp, err := ev.Evaluate(sb, &sb.req)
+	sb.cancel()
+	spent := sb.spent.Load()
+	if spent == 0 { // ev does not report its slots: its wall time
+		spent = int64(time.Since(start))
+	}
+	id := sb.id
+	if done(sb) {
+		return
+	}
+	if err != nil {
+		out.put(errorAnswer(id, err), 0)
+		return
+	}
+	a := &pb.BatchAnswer{BatchId: id, Results: resp.GetResults(), EvalNs: uint64(max(1, spent))}
+	out.worker.CompareAndSwap(nil, &resp.Worker)
+	n := proto.Size(a)
+	if n > grpcconf.MaxMessageBytes-1024 {
+		a = &pb.BatchAnswer{BatchId: id, Code: uint32(codes.ResourceExhausted),
+			Message: fmt.Sprintf("answer of %d bytes exceeds the limit of %d", n, grpcconf.MaxMessageBytes)}
+		n = 0
+	}
+	out.put(a, n)
 }
 
 // answerQueue collects a stream's answers for its sender goroutine, which
@@ -184,15 +230,21 @@ type answerQueue struct {
 	worker atomic.Pointer[string]
 	mu     sync.Mutex
 	queue  []*pb.BatchAnswer
+	sizes  []int // each queued answer's encoded size, bytes
 }
 
 // coalesceBytes bounds a coalesced message (beyond one batch or answer),
 // well under the gRPC limit.
 const coalesceBytes = 1 << 20
 
-func (q *answerQueue) put(a *pb.BatchAnswer) {
+// put queues a, whose encoded size is size bytes (0: not computed yet).
+func (q *answerQueue) put(a *pb.BatchAnswer, size int) {
+	if size == 0 {
+		size = proto.Size(a)
+	}
 	q.mu.Lock()
 	q.queue = append(q.queue, a)
+	q.sizes = append(q.sizes, size)
 	q.mu.Unlock()
 	select {
 	case q.wake <- struct{}{}:
@@ -201,9 +253,12 @@ func (q *answerQueue) put(a *pb.BatchAnswer) {
 }
 
 // run sends the queued answers until ctx ends or a send fails (then it
-// cancels the stream's work with stop).
+// cancels the stream's work with stop). Woken by an answer, it first lets
+// the batches about to finish run (runtime.Gosched), so that their answers
+// share the message.
 func (q *answerQueue) run(ctx context.Context, stream grpc.BidiStreamingServer[pb.EvaluateStreamRequest, pb.EvaluateStreamResponse], stop context.CancelFunc) {
 	var ready []*pb.BatchAnswer
+	var sizes []int
 	m := &pb.EvaluateStreamResponse{}
 	for {
 		select {
@@ -211,13 +266,15 @@ func (q *answerQueue) run(ctx context.Context, stream grpc.BidiStreamingServer[p
 			return
 		case <-q.wake:
 		}
+		runtime.Gosched()
 		q.mu.Lock()
 		ready, q.queue = q.queue, ready[:0]
+		sizes, q.sizes = q.sizes, sizes[:0]
 		q.mu.Unlock()
 		for len(ready) > 0 {
 			n, size := 0, 0
-			for n < len(ready) && (n == 0 || size+proto.Size(ready[n]) <= coalesceBytes) {
-				size += proto.Size(ready[n])
+			for n < len(ready) && (n == 0 || size+sizes[n] <= coalesceBytes) {
+				size += sizes[n]
 				n++
 			}
 			m.Answers = ready[:n]
@@ -229,7 +286,7 @@ func (q *answerQueue) run(ctx context.Context, stream grpc.BidiStreamingServer[p
 				return
 			}
 			clear(ready[:n])
-			ready = ready[n:]
+			ready, sizes = ready[n:], sizes[n:]
 		}
 		ready = ready[:0]
 	}
@@ -241,9 +298,47 @@ type streamSession struct {
 	err    error               // the session is refused: every batch of it gets this
 }
 
+// streamBatch is one batch being evaluated: its request, its context
+// (cancelled by cancel), which also carries the evaluation time
+// AddEvalTime reports. Pooled: ev must not keep the request after its
+// Evaluate returned.
 type streamBatch struct {
+	context.Context
 	cancel    context.CancelFunc
-	cancelled bool // by the client: answer nothing
+	id        uint64
+	req       pb.EvaluateRequest // the session's fields and the batch's tasks
+	cancelled bool               // by the client: answer nothing; under ServeStream's mu
+	spent     atomic.Int64       // evaluation time reported with AddEvalTime, ns
+}
+
+var streamBatches = sync.Pool{New: func() any { return new(streamBatch) }}
+
+func (sb *streamBatch) reset() {
+	sb.Context, sb.cancel, sb.id, sb.cancelled = nil, nil, 0, false
+	sb.req.Reset()
+	sb.spent.Store(0)
+}
+
+type evalTimeKey struct{}
+
+func (b *streamBatch) Value(key any) any {
+	if key == (evalTimeKey{}) {
+		return &b.spent
+	}
+	return b.Context.Value(key)
+}
+
+// AddEvalTime adds d to the evaluation time of the stream batch whose
+// context ctx is (or derives from); without one it does nothing. A
+// BatchEvaluator that evaluates a batch on several slots at once calls it
+// once per slot with the time that slot worked for the batch, waiting for a
+// slot excluded, so that BatchAnswer.eval_ns measures the batch's own cost
+// and not the queue it waited in. When a batch reports nothing, ServeStream
+// reports the wall time of its Evaluate call. Safe for concurrent use.
+func AddEvalTime(ctx context.Context, d time.Duration) {
+	if p, ok := ctx.Value(evalTimeKey{}).(*atomic.Int64); ok {
+		p.Add(int64(d))
+	}
 }
 
 // rememberSession puts s first, drops an older entry of the same digest

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/test/bufconn"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/mesaopt/mesaopt/coordinator/dispatch"
 	"github.com/mesaopt/mesaopt/internal/grpcconf"
@@ -27,12 +29,23 @@ import (
 
 // simWorker answers every task at no cost after a fixed latency (0: at
 // once): it measures what the coordinator and the RPCs cost, not fitness.
+// With slots, it evaluates at most cap(slots) batches at once, as a worker
+// of that capacity, and reports the latency as each batch's cost.
 type simWorker struct {
 	rpc.UnimplementedEvaluatorServiceServer
 	latency time.Duration
+	slots   chan struct{} // nil: no limit
 }
 
 func (s simWorker) Evaluate(ctx context.Context, req *pb.EvaluateRequest) (*pb.EvaluateResponse, error) {
+	if s.slots != nil {
+		select {
+		case s.slots <- struct{}{}:
+			defer func() { <-s.slots }()
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
 	if s.latency > 0 {
 		t := time.NewTimer(s.latency)
 		defer t.Stop()
@@ -41,6 +54,7 @@ func (s simWorker) Evaluate(ctx context.Context, req *pb.EvaluateRequest) (*pb.E
 			return nil, ctx.Err()
 		case <-t.C:
 		}
+		worker.AddEvalTime(ctx, s.latency)
 	}
 	resp := &pb.EvaluateResponse{Results: make([]*pb.EvaluationResult, len(req.GetTasks()))}
 	for i, t := range req.GetTasks() {
@@ -82,7 +96,7 @@ func simCluster(b *testing.B, n, capacity int, latency time.Duration, inMemory b
 			l, addr = tl, tl.Addr().String()
 		}
 		srv := grpc.NewServer(grpcconf.ServerOptions()...)
-		rpc.RegisterEvaluatorServiceServer(srv, worker.Streaming(simWorker{latency: latency}))
+		rpc.RegisterEvaluatorServiceServer(srv, worker.Streaming(simWorker{latency: latency, slots: make(chan struct{}, capacity)}))
 		done := make(chan struct{})
 		go func() { defer close(done); _ = srv.Serve(l) }()
 		b.Cleanup(func() { srv.Stop(); <-done })
@@ -140,9 +154,11 @@ func BenchmarkDispatchOverhead(b *testing.B) {
 }
 
 // BenchmarkSimulatedWorkers routes generations to n simulated workers over
-// bufconn (in-process, no sockets), capacity 1 each, each evaluation
-// taking 20 ms of wall time (not CPU): evaluations/s against the ideal
-// n × batch / 20 ms, and the coordinator's heap per worker.
+// bufconn (in-process, no sockets), capacity 1 each (one batch evaluated
+// at a time, the next waiting), each evaluation taking 20 ms of wall time
+// (not CPU): evaluations/s against the ideal n × batch / 20 ms, the
+// coordinator's heap per worker, and the CPU time per batch of the whole
+// process (the coordinator and the simulated workers' gRPC servers).
 func BenchmarkSimulatedWorkers(b *testing.B) {
 	const latency = 20 * time.Millisecond
 	for _, n := range []int{10, 100, 1000} {
@@ -156,10 +172,13 @@ func BenchmarkSimulatedWorkers(b *testing.B) {
 			dispatchGeneration(b, d, n*batch, batch) // connect every worker
 			runtime.GC()
 			runtime.ReadMemStats(&after)
+			cpu0 := cpuTime()
 			b.ResetTimer()
 			for b.Loop() {
 				dispatchGeneration(b, d, tasks, batch)
 			}
+			b.StopTimer()
+			b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(tasks/batch*b.N), "cpu-µs/batch")
 			reportEvals(b, tasks)
 			ideal := float64(n*batch) / latency.Seconds()
 			b.ReportMetric(float64(tasks*b.N)/b.Elapsed().Seconds()/ideal, "of-ideal")
@@ -249,14 +268,17 @@ func generationRequests(tasks, batch int) []*pb.EvaluateRequest {
 }
 
 // BenchmarkDispatchProcesses routes generations of 4,096 zero-cost
-// evaluations to 2 simulated worker processes over loopback TCP (in-flight
-// window 4 batches each), by batch size, "auto" being
+// evaluations to 2 simulated worker processes over loopback TCP (capacity
+// 4 each, in-flight window set by the batch cost), by batch size, "auto" being
 // coordinator.AutoBatchSize's choice for that population and capacity
 // (ceil(4096 / (4 × 8)) = 128). Besides evals/s it reports the
 // coordinator's own cost per batch call, the workers being other
 // processes: CPU time (user + system, µs) and heap allocations, which
 // include the caller's goroutine per batch and the decoding of the
-// results. make bench-peers compares evals/s with DEAP's
+// results; dispatch-allocs/batch leaves those two out (measured here
+// apart: decoding the answers of 16 batches from one message, and 16
+// errgroup calls), so it counts what the dispatcher and the stream's
+// transport allocate. make bench-peers compares evals/s with DEAP's
 // multiprocessing.Pool(2).map at the same batch (chunk) size.
 func BenchmarkDispatchProcesses(b *testing.B) {
 	const tasks, workers, capacity = 4096, 2, 4
@@ -293,9 +315,55 @@ func BenchmarkDispatchProcesses(b *testing.B) {
 			calls := float64(len(reqs) * b.N)
 			reportEvals(b, tasks)
 			b.ReportMetric(float64(cpu.Microseconds())/calls, "cpu-µs/batch")
-			b.ReportMetric(float64(after.Mallocs-before.Mallocs)/calls, "allocs/batch")
+			allocs := float64(after.Mallocs-before.Mallocs) / calls
+			b.ReportMetric(allocs, "allocs/batch")
+			b.ReportMetric(allocs-answerAllocs(tc.batch)-callerAllocs(), "dispatch-allocs/batch")
 		})
 	}
+}
+
+// answerAllocs is what decoding one answer of a zero-cost batch of n
+// tasks allocates, 16 answers coming in one message: the results the
+// caller receives.
+func answerAllocs(n int) float64 {
+	const answers = 16
+	resp, err := simWorker{}.Evaluate(context.Background(), generationRequests(n, n)[0])
+	if err != nil {
+		panic(err)
+	}
+	m := &pb.EvaluateStreamResponse{Worker: "proc-0"}
+	for i := range answers {
+		m.Answers = append(m.Answers, &pb.BatchAnswer{BatchId: uint64(i), Results: resp.GetResults(), EvalNs: 1000})
+	}
+	buf, err := proto.Marshal(m)
+	if err != nil {
+		panic(err)
+	}
+	r := &pb.EvaluateStreamResponse{}
+	return testing.AllocsPerRun(20, func() {
+		if err := proto.Unmarshal(buf, r); err != nil {
+			panic(err)
+		}
+	}) / answers
+}
+
+var callSink atomic.Pointer[pb.EvaluateRequest]
+
+// callerAllocs is what starting one batch's call in an errgroup
+// allocates, as the benchmark's caller does.
+func callerAllocs() float64 {
+	const calls = 16
+	req := &pb.EvaluateRequest{}
+	return testing.AllocsPerRun(20, func() {
+		var g errgroup.Group
+		for range calls {
+			g.Go(func() error {
+				callSink.Store(req)
+				return nil
+			})
+		}
+		_ = g.Wait()
+	}) / calls
 }
 
 // cpuTime is this process's user + system CPU time so far.

@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -42,10 +43,24 @@ import (
 
 // Dispatcher routes batches to the workers that gossip announces.
 //
-// Flow control: each worker takes at most windowPerCapacity × its capacity
-// of concurrent batches (its in-flight window: one being evaluated per
-// slot, one waiting there, so a worker never idles for a round trip),
-// and a batch goes to the least loaded worker it has not tried yet. A call that fails (worker gone, deadline
+// Flow control: each worker takes at most its in-flight window of
+// concurrent batches, and a batch goes to the least loaded worker
+// (relative to its capacity) it has not tried yet. The window is
+// capacity × clamp(ceil(R/E) + 1, 2, 64) batches, E being the worker's
+// usual batch cost per slot (BatchAnswer.eval_ns: the time it evaluated,
+// queueing excluded, so a deep window does not inflate it and shrink
+// itself) and R = roundTrip the allowance for a round trip: enough batches
+// wait at each slot that it never idles while an answer travels back and
+// the next batch comes, yet no more. Expensive batches (E ≥ R) get 2 per
+// slot, one evaluated and one waiting; cheap ones up to 64, coalesced into
+// few messages. E follows a slower batch at once and a faster one
+// gradually, and is unknown (window 2 per slot) until the first answer.
+// So a batch waits behind at most about R + 2E of work on its worker.
+//
+// Deadlines: an attempt's deadline (the attempt timeout) counts from when
+// the batch is expected to start on its worker, the batches ahead of it in
+// the window at E / capacity each, so queueing in a deep window does not
+// eat into it. A call that fails (worker gone, deadline
 // missed) is retried on another worker, and a worker that failed is rested
 // for a while first (1 s, doubling with each consecutive failure up to
 // 30 s). When a batch has run well past the usual batch time and a worker
@@ -71,16 +86,19 @@ type Dispatcher struct {
 	mu      sync.Mutex
 	workers map[string]*remote // lookup by gossip name; never ranged where order matters
 	changed chan struct{}      // closed and replaced when the set of workers changes: every waiter re-checks
-	queue   []chan struct{}    // calls blocked in acquire, FIFO; a freed slot wakes the first only
-	// (hedges never take a slot a queued call waits for)
+	// queue lists the calls blocked in acquire, FIFO. A freed slot is
+	// reserved for the first and handed to it, so it need not pick again;
+	// hedges never take a slot a queued call waits for.
+	queue   []*waiter
 	batchNS float64 // moving average of a successful call's duration, ns
 	// noneWarned: "waiting for workers to join" was logged since the last
 	// worker joined, so the other calls waiting for one stay quiet.
 	noneWarned bool
 	closed     bool
-	// idle lists the workers with no call in flight, by name: the usual
-	// pick, found without scanning every worker.
-	idle []*remote
+	// open lists the workers that can take a batch (window not full, not
+	// leaving), least loaded relative to capacity first, then by name: a
+	// pick walks it from the front instead of scanning every worker.
+	open []*remote
 
 	base   context.Context // parent of every link's context; cancelled by Close
 	stop   context.CancelFunc
@@ -93,10 +111,12 @@ type remote struct {
 	addr      string
 	capacity  int
 	inflight  int
-	failures  int // consecutive failed calls
+	perSlot   int     // in-flight window per unit of capacity, 2..64
+	evalNS    float64 // E: moving batch cost per slot, ns (see Dispatcher); 0: none measured
+	failures  int     // consecutive failed calls
 	restUntil time.Time
 	leaving   bool // gone from gossip gracefully: close once in-flight calls finish
-	isIdle    bool // in Dispatcher.idle
+	listed    bool // in Dispatcher.open
 	conn      *grpc.ClientConn
 	client    rpc.EvaluatorServiceClient
 	link      *link // the dispatch stream, opened on first use; under Dispatcher.mu
@@ -115,11 +135,14 @@ const (
 	// DefaultMaxAttempts is the number of calls a batch gets before the
 	// Dispatcher gives up on it, unless WithMaxAttempts says otherwise.
 	DefaultMaxAttempts = 8
-	// windowPerCapacity is a worker's in-flight window per unit of its
-	// capacity. A batch may so wait behind one other on its worker: an
-	// attempt's deadline should allow two batch times.
-	windowPerCapacity = 2
-	maxRest           = 30 * time.Second
+	// minPerSlot and maxPerSlot bound a worker's in-flight window per
+	// unit of capacity (see Dispatcher).
+	minPerSlot, maxPerSlot = 2, 64
+	// roundTrip is the window rule's allowance R for the time between a
+	// worker answering a batch and its next batch arriving, a little
+	// above a loaded loopback or LAN round trip through the stream.
+	roundTrip = time.Millisecond
+	maxRest   = 30 * time.Second
 )
 
 // ErrAttemptsExhausted is wrapped by Evaluate's error when every allowed
@@ -155,21 +178,48 @@ func NewDispatcher(timeout time.Duration, log *slog.Logger, opts ...DispatchOpti
 	return d
 }
 
+// waiter is a call blocked in acquire, in Dispatcher.queue.
+type waiter struct {
+	tried map[string]bool
+	turn  chan *remote // cap 1: the worker reserved for it, or nil: pick again
+}
+
 // notifyLocked wakes every waiter: the workers changed.
 func (d *Dispatcher) notifyLocked() {
 	close(d.changed)
 	d.changed = make(chan struct{})
-	d.wakeLocked(len(d.queue))
+	for len(d.queue) > 0 {
+		d.popLocked() <- nil
+	}
 }
 
-// wakeLocked wakes the first n queued waiters. Waking one per freed slot,
-// not all, keeps a release O(1) with thousands of queued batches.
-func (d *Dispatcher) wakeLocked(n int) {
-	for ; n > 0 && len(d.queue) > 0; n-- {
-		close(d.queue[0])
-		d.queue[0] = nil
-		d.queue = d.queue[1:]
+func (d *Dispatcher) popLocked() chan *remote {
+	q := d.queue[0]
+	d.queue[0] = nil
+	d.queue = d.queue[1:]
+	return q.turn
+}
+
+// handOnLocked gives a freed slot to the first queued call: the worker it
+// would pick, reserved, or a wake-up to pick again when there is none for
+// it. One per freed slot, not all, keeps a release O(log n) with
+// thousands of queued batches.
+func (d *Dispatcher) handOnLocked() {
+	if len(d.queue) == 0 {
+		return
 	}
+	best, _ := d.pickLocked(time.Now(), d.queue[0].tried)
+	if best != nil {
+		d.reserveLocked(best)
+	}
+	d.popLocked() <- best
+}
+
+// reserveLocked takes a slot of w for a call.
+func (d *Dispatcher) reserveLocked(w *remote) {
+	d.unlistLocked(w)
+	w.inflight++
+	d.listLocked(w)
 }
 
 // Upsert adds or updates a worker from its gossip metadata. A worker of
@@ -195,7 +245,9 @@ func (d *Dispatcher) Upsert(name string, m worker.Meta) {
 		return
 	}
 	if w, ok := d.workers[name]; ok && w.addr == m.GRPC {
+		d.unlistLocked(w)
 		w.capacity = max(1, m.Capacity)
+		d.listLocked(w)
 		d.notifyLocked()
 		return
 	} else if ok {
@@ -207,9 +259,9 @@ func (d *Dispatcher) Upsert(name string, m worker.Meta) {
 		d.log.Error("worker address unusable", "worker", name, "addr", m.GRPC, "err", err)
 		return
 	}
-	w := &remote{name: name, addr: m.GRPC, capacity: max(1, m.Capacity), conn: conn, client: rpc.NewEvaluatorServiceClient(conn)}
+	w := &remote{name: name, addr: m.GRPC, capacity: max(1, m.Capacity), perSlot: minPerSlot, conn: conn, client: rpc.NewEvaluatorServiceClient(conn)}
 	d.workers[name] = w
-	d.setIdleLocked(w)
+	d.listLocked(w)
 	d.noneWarned = false
 	d.log.Info("worker joined", "worker", name, "addr", m.GRPC, "capacity", m.Capacity)
 	d.notifyLocked()
@@ -247,29 +299,51 @@ func (d *Dispatcher) dropIf(name, addr string, w *remote, graceful bool) {
 
 func (d *Dispatcher) dropLocked(w *remote, graceful bool) {
 	delete(d.workers, w.name)
+	d.unlistLocked(w)
 	w.leaving = true
-	d.setIdleLocked(w)
 	if !graceful || w.inflight == 0 {
 		w.closeLocked()
 	}
 	d.notifyLocked()
 }
 
-// setIdleLocked puts w in the idle list or takes it out, as its state says.
-func (d *Dispatcher) setIdleLocked(w *remote) {
-	idle := w.inflight == 0 && !w.leaving
-	if idle == w.isIdle {
+// byLoad orders workers least loaded relative to capacity first, then by
+// name: the pick's preference.
+func byLoad(a, b *remote) int {
+	if c := cmp.Compare(a.inflight*b.capacity, b.inflight*a.capacity); c != 0 {
+		return c
+	}
+	return strings.Compare(a.name, b.name)
+}
+
+// listLocked puts w in the open list if it can take a batch. Its load,
+// window and capacity must not change while it is listed: unlistLocked
+// first.
+func (d *Dispatcher) listLocked(w *remote) {
+	if w.listed || w.leaving || w.inflight >= w.perSlot*w.capacity {
 		return
 	}
-	i, _ := slices.BinarySearchFunc(d.idle, w, func(a, b *remote) int { return strings.Compare(a.name, b.name) })
-	if idle {
-		d.idle = slices.Insert(d.idle, i, w)
-	} else if i < len(d.idle) && d.idle[i] == w {
-		d.idle = slices.Delete(d.idle, i, i+1)
-	} else if j := slices.Index(d.idle, w); j >= 0 { // a namesake is listed too
-		d.idle = slices.Delete(d.idle, j, j+1)
+	i, _ := slices.BinarySearchFunc(d.open, w, byLoad)
+	d.open = slices.Insert(d.open, i, w)
+	w.listed = true
+}
+
+// unlistLocked takes w out of the open list.
+func (d *Dispatcher) unlistLocked(w *remote) {
+	if !w.listed {
+		return
 	}
-	w.isIdle = idle
+	w.listed = false
+	i, _ := slices.BinarySearchFunc(d.open, w, byLoad)
+	for ; i < len(d.open) && byLoad(d.open[i], w) == 0; i++ { // namesakes compare equal
+		if d.open[i] == w {
+			d.open = slices.Delete(d.open, i, i+1)
+			return
+		}
+	}
+	if j := slices.Index(d.open, w); j >= 0 { // listed under a key since changed: a bug, but keep the list sound
+		d.open = slices.Delete(d.open, j, j+1)
+	}
 }
 
 // linkLocked returns w's dispatch stream, opening a new one if there is
@@ -310,56 +384,42 @@ func (d *Dispatcher) Close() {
 	d.links.Wait()
 }
 
-// pickLocked returns the least loaded free worker, preferring those not in
-// tried (then the first by name), and the time until a rested one wakes.
+// pickLocked returns the least loaded free worker (relative to its
+// capacity, then the first by name), preferring those not in tried, and
+// the time until a rested one wakes. It walks the open list from the
+// front: O(1) usually, longer only past resting or tried workers.
 func (d *Dispatcher) pickLocked(now time.Time, tried map[string]bool) (*remote, time.Duration) {
-	// An idle worker not tried yet is always the best: take the first by
-	// name that is not resting, without looking at the busy ones.
-	for _, w := range d.idle {
-		if !tried[w.name] && !now.Before(w.restUntil) {
-			return w, 0
-		}
-	}
-	var best *remote
+	var fallback *remote // the best tried one
 	var wake time.Duration
-	better := func(a, b *remote) bool {
-		if ta, tb := tried[a.name], tried[b.name]; ta != tb {
-			return tb
-		}
-		if c := cmp.Compare(a.inflight*b.capacity, b.inflight*a.capacity); c != 0 {
-			return c < 0
-		}
-		return a.name < b.name
-	}
-	for _, w := range d.workers {
-		if w.inflight >= windowPerCapacity*w.capacity {
-			continue
-		}
+	for _, w := range d.open {
 		if now.Before(w.restUntil) {
 			if wait := w.restUntil.Sub(now); wake == 0 || wait < wake {
 				wake = wait
 			}
 			continue
 		}
-		if best == nil || better(w, best) {
-			best = w
+		if !tried[w.name] {
+			return w, 0
+		}
+		if fallback == nil {
+			fallback = w
 		}
 	}
-	return best, wake
+	return fallback, wake
 }
 
-// acquire blocks until some worker has a free slot and reserves it.
-func (d *Dispatcher) acquire(ctx context.Context, tried map[string]bool) (*remote, error) {
+// acquire blocks until some worker has a free slot and reserves it. turn
+// is the call's own waiter (empty; left empty).
+func (d *Dispatcher) acquire(ctx context.Context, turn *waiter) (*remote, error) {
 	for {
 		d.mu.Lock()
 		if d.closed {
 			d.mu.Unlock()
 			return nil, fmt.Errorf("dispatcher closed")
 		}
-		best, wake := d.pickLocked(time.Now(), tried)
+		best, wake := d.pickLocked(time.Now(), turn.tried)
 		if best != nil {
-			best.inflight++
-			d.setIdleLocked(best)
+			d.reserveLocked(best)
 			d.mu.Unlock()
 			return best, nil
 		}
@@ -370,24 +430,36 @@ func (d *Dispatcher) acquire(ctx context.Context, tried map[string]bool) (*remot
 			d.noneWarned = true
 			d.log.Warn("waiting for workers to join")
 		}
-		turn := make(chan struct{})
 		d.queue = append(d.queue, turn)
 		d.mu.Unlock()
-		err := waitFor(ctx, changed, turn, wake)
+		got, handed, err := waitFor(ctx, changed, turn.turn, wake)
+		if handed && got != nil && err == nil {
+			return got, nil // reserved by the release that handed it over
+		}
 		d.mu.Lock()
-		select {
-		case <-turn:
-			if err != nil {
-				d.wakeLocked(1) // pass on the turn this call will not use
-			}
-		default: // still queued: leave the queue
-			if i := slices.Index(d.queue, turn); i >= 0 {
-				d.queue = slices.Delete(d.queue, i, i+1)
+		if !handed {
+			select {
+			case got = <-turn.turn:
+				handed = true
+			default: // still queued: leave the queue
+				if i := slices.Index(d.queue, turn); i >= 0 {
+					d.queue = slices.Delete(d.queue, i, i+1)
+				}
 			}
 		}
 		d.mu.Unlock()
 		if err != nil {
+			if got != nil {
+				d.release(got, context.Canceled, true, 0, 0) // pass on the slot this call will not use
+			} else if handed {
+				d.mu.Lock()
+				d.handOnLocked() // pass on the turn
+				d.mu.Unlock()
+			}
 			return nil, err
+		}
+		if got != nil {
+			return got, nil
 		}
 	}
 }
@@ -404,8 +476,7 @@ func (d *Dispatcher) tryAcquireIdle(tried map[string]bool) *remote {
 	if best == nil || tried[best.name] {
 		return nil
 	}
-	best.inflight++
-	d.setIdleLocked(best)
+	d.reserveLocked(best)
 	return best
 }
 
@@ -442,9 +513,9 @@ func MaxAttempts(ctx context.Context, def int) int {
 	return def
 }
 
-// waitFor blocks until changed or turn is closed, wake has passed (if > 0)
-// or ctx ends.
-func waitFor(ctx context.Context, changed, turn <-chan struct{}, wake time.Duration) error {
+// waitFor blocks until changed is closed, turn delivers (handed: got is
+// what it delivered), wake has passed (if > 0) or ctx ends.
+func waitFor(ctx context.Context, changed <-chan struct{}, turn <-chan *remote, wake time.Duration) (got *remote, handed bool, err error) {
 	var timer <-chan time.Time
 	if wake > 0 {
 		t := time.NewTimer(wake)
@@ -453,22 +524,26 @@ func waitFor(ctx context.Context, changed, turn <-chan struct{}, wake time.Durat
 	}
 	select {
 	case <-ctx.Done():
-		return ctx.Err()
+		return nil, false, ctx.Err()
 	case <-changed:
-	case <-turn:
+	case got = <-turn:
+		return got, true, nil
 	case <-timer:
 	}
-	return nil
+	return nil, false, nil
 }
 
 // release frees w's slot. A call that failed for w's own sake rests w,
 // longer after each consecutive failure; a cancelled duplicate is neither
 // failure nor success.
-func (d *Dispatcher) release(w *remote, err error, cancelled bool, took time.Duration) {
+//
+// evalNS is the batch's cost per slot as the worker reported it (0: not
+// reported), which moves the worker's window.
+func (d *Dispatcher) release(w *remote, err error, cancelled bool, took time.Duration, evalNS uint64) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.unlistLocked(w)
 	w.inflight--
-	d.setIdleLocked(w)
 	switch {
 	case err != nil && cancelled:
 	case err != nil && workerAtFault(err):
@@ -482,11 +557,28 @@ func (d *Dispatcher) release(w *remote, err error, cancelled bool, took time.Dur
 		} else {
 			d.batchNS += alpha * (float64(took) - d.batchNS)
 		}
+		if evalNS > 0 {
+			w.observeLocked(float64(evalNS))
+		}
 	}
+	d.listLocked(w)
 	if w.leaving && w.inflight == 0 {
 		w.closeLocked()
 	}
-	d.wakeLocked(1)
+	d.handOnLocked()
+}
+
+// observeLocked moves w's batch cost E by a batch that cost e ns per slot
+// (at once when slower, by a fifth of the difference when faster) and sets
+// its window from it.
+func (w *remote) observeLocked(e float64) {
+	const alpha = 0.2
+	if e > w.evalNS {
+		w.evalNS = e
+	} else {
+		w.evalNS += alpha * (e - w.evalNS)
+	}
+	w.perSlot = min(maxPerSlot, max(minPerSlot, int(math.Ceil(float64(roundTrip)/w.evalNS))+1))
 }
 
 // workerAtFault reports whether a failed call says the worker is unwell
@@ -577,19 +669,27 @@ func WithTasks(req *pb.EvaluateRequest, tasks []*pb.EvaluationTask) *pb.Evaluate
 type evalState struct {
 	out     chan outcome // cap 2: at most 2 attempts run at once, each delivers at most once
 	tried   map[string]bool
-	running []*attempt  // at most 2
-	timer   *time.Timer // the earliest running attempt's deadline
-	hedge   *time.Timer
+	turn    waiter     // this call's place in the queue of acquire; tried is the above
+	running []*attempt // at most 2
+	// timer fires at armed (unix ns; 0: stopped): the earliest of the
+	// running attempts' deadlines and hedgeAt, one timer for both.
+	timer *time.Timer
+	armed int64
+	// hedgeAt is when a speculative duplicate may go out, unix ns; 0: none.
+	hedgeAt int64
+	// attempts holds every attempt this state made, reused: none is
+	// referenced elsewhere once the evaluation returned (putState).
+	attempts []*attempt
+	used     int // attempts[:used] belong to the current evaluation
 }
 
 func (d *Dispatcher) getState() *evalState {
 	if st, ok := d.states.Get().(*evalState); ok {
 		return st
 	}
-	st := &evalState{out: make(chan outcome, 2), tried: map[string]bool{}, running: make([]*attempt, 0, 2),
-		timer: time.NewTimer(time.Hour), hedge: time.NewTimer(time.Hour)}
+	st := &evalState{out: make(chan outcome, 2), tried: map[string]bool{}, running: make([]*attempt, 0, 2), timer: time.NewTimer(time.Hour)}
 	st.timer.Stop()
-	st.hedge.Stop()
+	st.turn = waiter{tried: st.tried, turn: make(chan *remote, 1)}
 	return st
 }
 
@@ -602,44 +702,62 @@ func (d *Dispatcher) putState(st *evalState) {
 		if !a.l.abandon(a) {
 			owed++
 		}
-		d.release(a.w, context.Canceled, true, 0)
+		d.release(a.w, context.Canceled, true, 0, 0)
 	}
 	for ; owed > 0; owed-- {
 		<-st.out
 	}
-	st.timer.Stop()
-	st.hedge.Stop()
+	if st.armed != 0 {
+		st.timer.Stop()
+	}
+	st.armed, st.hedgeAt = 0, 0
 	clear(st.tried)
 	clear(st.running)
 	st.running = st.running[:0]
+	for _, a := range st.attempts[:st.used] {
+		*a = attempt{}
+	}
+	st.used = 0
 	d.states.Put(st)
 }
 
 // launch sends req to w (whose slot the caller reserved) as a new attempt.
 func (d *Dispatcher) launch(st *evalState, w *remote, req *pb.EvaluateRequest, digest []byte, size int, timeout time.Duration, resent bool) {
 	now := time.Now().UnixNano()
-	a := &attempt{w: w, out: st.out, start: now, deadline: now + int64(timeout), resent: resent}
-	st.running = append(st.running, a)
-	st.tried[w.name] = true
 	d.mu.Lock()
 	l := d.linkLocked(w)
+	wait := int64(float64(w.inflight-1) * w.evalNS / float64(w.capacity)) // the batches ahead of this one
 	d.mu.Unlock()
+	if st.used == len(st.attempts) {
+		st.attempts = append(st.attempts, new(attempt))
+	}
+	a := st.attempts[st.used]
+	st.used++
+	*a = attempt{w: w, out: st.out, start: now, deadline: now + wait + int64(timeout), resent: resent}
+	st.running = append(st.running, a)
+	st.tried[w.name] = true
 	a.l = l
 	l.send(a, req, digest, size)
-	st.armDeadline()
 }
 
-// armDeadline sets the timer to the earliest deadline of a running attempt.
-func (st *evalState) armDeadline() {
-	st.timer.Stop()
-	if len(st.running) == 0 {
+// arm sets the timer to the earliest of the running attempts' deadlines
+// and the hedge time, touching it only when that changed.
+func (st *evalState) arm() {
+	next := st.hedgeAt
+	for _, a := range st.running {
+		if next == 0 || a.deadline < next {
+			next = a.deadline
+		}
+	}
+	if next == st.armed {
 		return
 	}
-	first := st.running[0].deadline
-	for _, a := range st.running[1:] {
-		first = min(first, a.deadline)
+	st.armed = next
+	if next == 0 {
+		st.timer.Stop()
+		return
 	}
-	st.timer.Reset(time.Duration(first - time.Now().UnixNano()))
+	st.timer.Reset(time.Duration(next - time.Now().UnixNano()))
 }
 
 // expired withdraws the first running attempt past its deadline whose
@@ -669,47 +787,48 @@ func (d *Dispatcher) evaluate(ctx context.Context, req *pb.EvaluateRequest, size
 	st := d.getState()
 	defer d.putState(st)
 	failures := 0
-	w, err := d.acquire(ctx, st.tried)
+	w, err := d.acquire(ctx, &st.turn)
 	if err != nil {
 		return nil, err
 	}
 	d.launch(st, w, req, digest, size, timeout, false)
-	var hedge <-chan time.Time
 	armHedge := func() {
 		if d.hedge {
-			st.hedge.Reset(d.hedgeDelay(timeout))
-			hedge = st.hedge.C
+			st.hedgeAt = time.Now().UnixNano() + int64(d.hedgeDelay(timeout))
 		}
 	}
 	armHedge()
+	st.arm()
 	var last error
 	for {
 		var o outcome
 		select {
 		case <-ctx.Done():
 			return nil, ctx.Err()
-		case <-hedge:
-			hedge = nil
-			if len(st.running) == 1 && failures+len(st.running) < maxAttempts {
-				if w := d.tryAcquireIdle(st.tried); w != nil {
-					d.log.Info("batch slow; speculative duplicate to an idle worker", "worker", w.name, "generation", req.GetGeneration())
-					d.launch(st, w, req, digest, size, timeout, false)
-					continue
-				}
-				armHedge()
-			}
-			continue
 		case <-st.timer.C:
-			a := st.expired(time.Now().UnixNano())
+			st.armed = 0
+			now := time.Now().UnixNano()
+			if st.hedgeAt != 0 && st.hedgeAt <= now {
+				st.hedgeAt = 0
+				if len(st.running) == 1 && failures+len(st.running) < maxAttempts {
+					if w := d.tryAcquireIdle(st.tried); w != nil {
+						d.log.Info("batch slow; speculative duplicate to an idle worker", "worker", w.name, "generation", req.GetGeneration())
+						d.launch(st, w, req, digest, size, timeout, false)
+						st.arm()
+						continue
+					}
+					armHedge()
+				}
+			}
+			a := st.expired(now)
 			if a == nil {
-				st.armDeadline()
+				st.arm()
 				continue
 			}
 			o = outcome{a: a, err: status.Errorf(codes.DeadlineExceeded, "worker %s did not answer within %v", a.w.name, timeout)}
 		case o = <-st.out:
 		}
 		st.remove(o.a)
-		st.armDeadline()
 		a := o.a
 		var resp *pb.EvaluateResponse
 		err := o.err
@@ -726,9 +845,10 @@ func (d *Dispatcher) evaluate(ctx context.Context, req *pb.EvaluateRequest, size
 			// again with the batch, in the slot already held.
 			a.l.forget(digest)
 			d.launch(st, a.w, req, digest, size, timeout, true)
+			st.arm()
 			continue
 		}
-		d.release(a.w, err, false, time.Duration(time.Now().UnixNano()-a.start))
+		d.release(a.w, err, false, time.Duration(time.Now().UnixNano()-a.start), o.ans.GetEvalNs())
 		if err == nil {
 			return resp, nil
 		}
@@ -757,17 +877,19 @@ func (d *Dispatcher) evaluate(ctx context.Context, req *pb.EvaluateRequest, size
 		d.log.Warn("batch failed; retrying on another worker", "worker", a.w.name, "attempt", failures, "generation", req.GetGeneration(), "err", err)
 		if len(st.running) > 0 {
 			armHedge() // the other copy may still answer, or need a duplicate
+			st.arm()
 			continue
 		}
 		if failures >= maxAttempts {
 			return nil, fmt.Errorf("%w: batch of generation %d failed %d times: %w", ErrAttemptsExhausted, req.GetGeneration(), failures, last)
 		}
-		w, err := d.acquire(ctx, st.tried)
+		w, err := d.acquire(ctx, &st.turn)
 		if err != nil {
 			return nil, fmt.Errorf("%w (last worker error: %v)", err, last)
 		}
 		d.launch(st, w, req, digest, size, timeout, false)
 		armHedge()
+		st.arm()
 	}
 }
 

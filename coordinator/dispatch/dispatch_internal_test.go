@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"math"
 	"net"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -253,5 +255,109 @@ func TestGossipNameConflictLoggedAndHandedOver(t *testing.T) {
 	pollUntil(t, "the second worker to say so", func() bool { return secondLogs.Count("gossip name at its address again") > 0 })
 	if n := coordLogs.Count("gossip name conflict"); n != 1 {
 		t.Fatalf("conflict logged %d times, want once:\n%s", n, coordLogs.String())
+	}
+}
+
+// TestWindowFollowsBatchCost checks the window rule: cheap batches get a
+// deep window, expensive ones two per slot, and a slower batch shrinks the
+// window at once.
+func TestWindowFollowsBatchCost(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		costs   []time.Duration // per slot, in answer order
+		perSlot int
+	}{
+		{"unmeasured", nil, minPerSlot},
+		{"zero-cost", []time.Duration{time.Microsecond}, maxPerSlot},
+		{"quarter round trip", []time.Duration{roundTrip / 4}, 5},
+		{"round trip", []time.Duration{roundTrip}, 2},
+		{"expensive", []time.Duration{20 * time.Millisecond}, minPerSlot},
+		{"slower at once", []time.Duration{time.Microsecond, time.Microsecond, 20 * time.Millisecond}, minPerSlot},
+		{"faster gradually", []time.Duration{20 * time.Millisecond, time.Microsecond}, minPerSlot},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := &remote{capacity: 3, perSlot: minPerSlot}
+			for _, c := range tc.costs {
+				w.observeLocked(float64(c))
+			}
+			if w.perSlot != tc.perSlot {
+				t.Fatalf("window per slot %d after costs %v, want %d", w.perSlot, tc.costs, tc.perSlot)
+			}
+		})
+	}
+}
+
+// TestPickLeastLoadedThenByName checks the pick's rule over the open list:
+// untried first, then least loaded relative to capacity, then by name;
+// resting and full workers are skipped, the earliest wake reported.
+func TestPickLeastLoadedThenByName(t *testing.T) {
+	d := NewDispatcher(time.Second, slog.New(slog.DiscardHandler))
+	defer d.Close()
+	now := time.Now()
+	add := func(name string, capacity, inflight int, rest time.Duration) *remote {
+		w := &remote{name: name, capacity: capacity, perSlot: minPerSlot, inflight: inflight, restUntil: now.Add(rest)}
+		d.listLocked(w)
+		return w
+	}
+	a := add("a", 1, 1, 0) // load 1/1
+	b := add("b", 4, 2, 0) // load 2/4
+	c := add("c", 2, 1, 0) // load 1/2: ties b, later by name
+	add("d", 1, 2, 0)      // full
+	e := add("e", 4, 0, time.Minute)
+	for _, tc := range []struct {
+		tried []string
+		want  *remote
+	}{
+		{nil, b},
+		{[]string{"b"}, c},
+		{[]string{"b", "c"}, a},
+		{[]string{"a", "b", "c"}, b}, // all tried: the best of them
+	} {
+		tried := map[string]bool{}
+		for _, n := range tc.tried {
+			tried[n] = true
+		}
+		got, wake := d.pickLocked(now, tried)
+		if got != tc.want {
+			t.Errorf("tried %v: picked %v, want %s", tc.tried, got, tc.want.name)
+		}
+		if got == nil && wake <= 0 {
+			t.Errorf("tried %v: no wake for resting %s", tc.tried, e.name)
+		}
+	}
+	d.reserveLocked(b) // 3/4: now after a and c
+	if got, _ := d.pickLocked(now, nil); got != c {
+		t.Fatalf("after a reservation picked %s, want c", got.name)
+	}
+	if i := slices.IndexFunc(d.open, func(w *remote) bool { return w.name == "d" }); i >= 0 {
+		t.Fatalf("a full worker is listed open")
+	}
+}
+
+// TestWindowLearnsFromEngine evaluates a batch on a real engine over the
+// stream: its answer carries the batch's evaluation time, which sets the
+// worker's batch cost and so its window.
+func TestWindowLearnsFromEngine(t *testing.T) {
+	d := NewDispatcher(time.Minute, slog.New(slog.DiscardHandler))
+	defer d.Close()
+	addr := serveEvaluator(t, &engineWorker{name: "w", engine: worker.NewEngine(2)})
+	d.Upsert("w", worker.Meta{Role: worker.RoleWorker, GRPC: addr, Capacity: 2, Protocol: worker.ProtocolVersion})
+	req := &pb.EvaluateRequest{ProtocolVersion: worker.ProtocolVersion, Generation: 1,
+		Environment: &pb.EnvironmentConfig{Name: "doors", Width: 11, Height: 7, Walls: 2, RedObjects: 3, StepLimit: 40},
+		Conditions:  []*pb.ConditionEpisodes{{Condition: fitness.Train, InstanceSeeds: []uint64{1, 2}}},
+		Tasks:       []*pb.EvaluationTask{{IndividualId: 1, Genome: genome.ToProto(fitness.ExitSeeker())}}}
+	if _, err := d.Evaluate(context.Background(), req); err != nil {
+		t.Fatal(err)
+	}
+	d.mu.Lock()
+	w := d.workers["w"]
+	e, perSlot := w.evalNS, w.perSlot
+	d.mu.Unlock()
+	if e <= 0 {
+		t.Fatalf("batch cost %v ns after an answer, want > 0", e)
+	}
+	want := min(maxPerSlot, max(minPerSlot, int(math.Ceil(float64(roundTrip)/e))+1))
+	if perSlot != want {
+		t.Fatalf("window per slot %d for a batch cost of %v ns, want %d", perSlot, e, want)
 	}
 }

@@ -3,6 +3,7 @@ package dispatch
 import (
 	"bytes"
 	"context"
+	"runtime"
 	"sync"
 
 	"google.golang.org/grpc/codes"
@@ -135,6 +136,7 @@ func (l *link) run(w *remote) {
 			return
 		case <-l.wake:
 		}
+		runtime.Gosched() // let the calls about to send run first: their batches share the message
 		l.mu.Lock()
 		out, l.queue = l.queue, outbox{sessions: out.sessions[:0], batches: out.batches[:0], sizes: out.sizes[:0], cancels: out.cancels[:0]}
 		l.mu.Unlock()
