@@ -27,7 +27,7 @@ func request(gs ...genome.Genome) *pb.EvaluateRequest {
 		Environment:     &pb.EnvironmentConfig{Name: "doors", Width: 11, Height: 7, Walls: 2, RedObjects: 3, StepLimit: 40},
 		Conditions: []*pb.ConditionEpisodes{
 			{Condition: fitness.Train, InstanceSeeds: []uint64{1, 2, 3}},
-			{Condition: fitness.Shifted, InstanceSeeds: []uint64{4, 5, 6}},
+			{Condition: fitness.Shifted, InstanceSeeds: []uint64{4, 5, 6}, Analysis: true},
 		},
 	}
 	for i, g := range gs {
