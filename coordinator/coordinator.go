@@ -514,7 +514,7 @@ func (c *Coordinator) Fork(ctx context.Context, id string, gen uint32, sets ...s
 
 func (c *Coordinator) launch(id string, spec experiment.Spec, cp *pb.Checkpoint) {
 	ctx, cancel := context.WithCancel(c.runCtx)
-	ar := &activeRun{id: id, spec: spec, cancel: cancel, done: make(chan struct{}), lineage: lineage.NewStore()}
+	ar := &activeRun{id: id, spec: spec, cancel: cancel, done: make(chan struct{}), lineage: newLineage()}
 	c.mu.Lock()
 	c.runs[id] = ar
 	c.mu.Unlock()
@@ -686,7 +686,11 @@ func (c *Coordinator) execute(ctx context.Context, ar *activeRun, cp *pb.Checkpo
 			ar.mu.Unlock()
 			return fmt.Errorf("generation %d: lineage: %w", gen, err)
 		}
-		all := ar.lineage.Records()
+		last := int(gen)+1 == spec.Generations
+		var all []lineage.Record // the final digest's records: only the last generation needs them
+		if last {
+			all = ar.lineage.Records()
+		}
 		ar.mu.Unlock()
 		summary.Lineage = stats
 
@@ -701,7 +705,6 @@ func (c *Coordinator) execute(ctx context.Context, ar *activeRun, cp *pb.Checkpo
 		// done, and the next leader's resume completes the rewrite.
 		next := cloneProto(st)
 		next.GenerationsDone = gen + 1
-		last := int(gen)+1 == spec.Generations
 		if cancelReq && !last {
 			next.State = pb.RunState_RUN_STATE_CANCELLED
 		}
@@ -870,7 +873,7 @@ func (c *Coordinator) load(ctx context.Context, id string, cached *activeRun) (*
 	if err != nil {
 		return nil, nil, fmt.Errorf("run %s: stored spec: %w", id, err)
 	}
-	ar := &activeRun{id: id, spec: spec, lineage: lineage.NewStore(), done: make(chan struct{})}
+	ar := &activeRun{id: id, spec: spec, lineage: newLineage(), done: make(chan struct{})}
 	close(ar.done)
 	cp, err := at.Checkpoint(ctx, id)
 	switch {

@@ -30,12 +30,16 @@ func (ar *activeRun) pruneGeneration(gen uint32, records []lineage.Record) (*pb.
 	if err != nil {
 		return nil, nil, err
 	}
-	var stored int64
-	for _, r := range ar.lineage.Records() {
-		stored += int64(proto.Size(RecordToProto(r, nil)))
-	}
-	stats := statsToProto(m, ar.lineage.Births(), ar.lineage.Len(), ar.lineage.Bytes(), stored)
+	stats := statsToProto(m, ar.lineage.Births(), ar.lineage.Len(), ar.lineage.Bytes(), ar.lineage.EncodedBytes())
 	return stats, ar.batches(pruned.Generations), nil
+}
+
+// newLineage returns an empty lineage store that keeps the encoded size of
+// its records (GenerationStats.stored_bytes) as they are added and pruned.
+func newLineage() *lineage.Store {
+	return lineage.NewStore(lineage.WithEncodedSize(func(r lineage.Record) int64 {
+		return int64(proto.Size(RecordToProto(r, nil)))
+	}))
 }
 
 // batches returns the stored records of the given generations as lineage
