@@ -141,6 +141,7 @@ type activeRun struct {
 	mu        sync.Mutex
 	lineage   *lineage.Store
 	last      []lineage.Record // records of the last evaluated generation
+	dirty     []uint32         // generations pruned since their batches were last rewritten, ascending
 	gens      uint32           // generations committed that lineage reflects
 	err       error
 	cancelReq bool
@@ -672,21 +673,25 @@ func (c *Coordinator) execute(ctx context.Context, ar *activeRun, cp *pb.Checkpo
 			return fmt.Errorf("generation %d: %w", gen, err)
 		}
 		summary := Summarize(spec, gen, members, records, time.Since(t0))
-		ar.mu.Lock()
+		batch := &pb.LineageBatch{Generation: gen}
 		for _, r := range records {
-			if err := ar.lineage.Add(r); err != nil {
+			batch.Individuals = append(batch.Individuals, RecordToProto(r, nil))
+		}
+		ar.mu.Lock()
+		for i, r := range records {
+			if err := ar.lineage.AddSized(r, int64(proto.Size(batch.Individuals[i]))); err != nil {
 				ar.mu.Unlock()
 				return fmt.Errorf("generation %d: lineage: %w", gen, err)
 			}
 		}
 		ar.last = records
 		cancelReq := ar.cancelReq
-		stats, rewrites, err := ar.pruneGeneration(gen, records)
+		last := int(gen)+1 == spec.Generations
+		stats, rewrites, err := ar.pruneGeneration(gen, records, last || cancelReq)
 		if err != nil {
 			ar.mu.Unlock()
 			return fmt.Errorf("generation %d: lineage: %w", gen, err)
 		}
-		last := int(gen)+1 == spec.Generations
 		var all []lineage.Record // the final digest's records: only the last generation needs them
 		if last {
 			all = ar.lineage.Records()
@@ -694,10 +699,6 @@ func (c *Coordinator) execute(ctx context.Context, ar *activeRun, cp *pb.Checkpo
 		ar.mu.Unlock()
 		summary.Lineage = stats
 
-		batch := &pb.LineageBatch{Generation: gen}
-		for _, r := range records {
-			batch.Individuals = append(batch.Individuals, RecordToProto(r, nil))
-		}
 		// The status written with the generation; st only takes it once
 		// the commit succeeded, so a failed commit is recorded as a failure.
 		// A finished run says so only once its lineage is rewritten too: a

@@ -171,7 +171,11 @@ func TestPruneIncrementalMatchesRecount(t *testing.T) {
 			}
 			prev = prev[:0]
 			for _, rc := range cur {
-				if err := s.Add(rc); err != nil {
+				add := s.Add
+				if r.IntN(2) == 0 { // the caller gives the size, as the coordinator does
+					add = func(rc Record) error { return s.AddSized(rc, fakeSize(rc)) }
+				}
+				if err := add(rc); err != nil {
 					t.Fatalf("seed %d: Add: %v", seed, err)
 				}
 				ref[rc.ID] = rc
@@ -243,6 +247,11 @@ func checkRecount(t *testing.T, seed uint64, s *Store, ref map[uint64]Record) {
 	}
 	n := 0
 	for _, g := range s.Generations() {
+		var visited []uint64
+		s.VisitGeneration(g, func(r *Record) { visited = append(visited, r.ID) })
+		if !slices.Equal(visited, ids(s.Generation(g))) {
+			t.Fatalf("seed %d: VisitGeneration(%d) visits %v, Generation has %v", seed, g, visited, ids(s.Generation(g)))
+		}
 		for _, rc := range s.Generation(g) {
 			if rc.Generation != g {
 				t.Fatalf("seed %d: record %d of generation %d listed under %d", seed, rc.ID, rc.Generation, g)

@@ -12,8 +12,9 @@ import (
 // has not been pruned, indexed by ID, by generation, by parent and by flag.
 //
 // A Store is not safe for concurrent use: its owner (the coordinator)
-// serialises access. Records go in and come out as deep copies, so callers
-// may keep and modify what they pass or receive. Stored records are never
+// serialises access. Records go in and come out as deep copies (but for
+// VisitGeneration, which lends the stored ones), so callers may keep and
+// modify what they pass or receive. Stored records are never
 // modified in place, which is what lets Snapshot share them.
 //
 // Invariant: every parent of a stored record is stored. Add enforces it and
@@ -70,6 +71,18 @@ func pinned(r *Record) bool { return r.Flagged || r.Champion }
 // names the ids. Records may therefore arrive generation by generation, in
 // any order within a generation.
 func (s *Store) Add(r Record) error {
+	return s.add(r, -1)
+}
+
+// AddSized is Add for a caller that has r's encoded size at hand anyway
+// (what WithEncodedSize's function returns for r, ≥ 0, in bytes): it is
+// counted in EncodedBytes instead of being computed again.
+func (s *Store) AddSized(r Record, encoded int64) error {
+	return s.add(r, max(0, encoded))
+}
+
+// add is Add; encoded < 0 means: compute the size, if there is a sizer.
+func (s *Store) add(r Record, encoded int64) error {
 	if _, ok := s.byID[r.ID]; ok {
 		return fmt.Errorf("%w: individual %d", ErrDuplicate, r.ID)
 	}
@@ -94,10 +107,13 @@ func (s *Store) Add(r Record) error {
 	if len(r.Parents) > 0 {
 		md.root = s.meta[r.Parents[0]].root
 	}
-	if s.size != nil {
+	switch {
+	case encoded >= 0:
+		md.encoded = encoded
+	case s.size != nil:
 		md.encoded = s.size(c)
-		s.encoded += md.encoded
 	}
+	s.encoded += md.encoded
 	s.meta[r.ID] = md
 	s.ids = insertSorted(s.ids, r.ID)
 	s.byGen[r.Generation] = insertSorted(s.byGen[r.Generation], r.ID)
@@ -220,6 +236,16 @@ func (s *Store) Records() []Record {
 // ascending ID order; empty if there are none.
 func (s *Store) Generation(g uint32) []Record {
 	return s.collect(s.byGen[g])
+}
+
+// VisitGeneration calls visit with each stored record of generation g in
+// ascending ID order, without copying them: the records are the Store's
+// own, so visit must neither modify nor keep them (nor their slices), and
+// must not call the Store's methods that change it.
+func (s *Store) VisitGeneration(g uint32, visit func(r *Record)) {
+	for _, id := range s.byGen[g] {
+		visit(s.byID[id])
+	}
 }
 
 // Flagged returns copies of the flagged records of generation g, by
