@@ -3,6 +3,7 @@ package coordinator
 import (
 	"context"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -165,5 +166,61 @@ func BenchmarkGenerationBookkeeping(b *testing.B) {
 			b.ReportMetric(float64(committing.Nanoseconds())/n, "commit-ns/gen")
 			b.ReportMetric(float64(bookkeeping)/float64(evaluating+committing+bookkeeping), "lineage-share")
 		})
+	}
+}
+
+// TestPrunedBatchesRewrittenInArrears replays what etcd receives over a
+// run of synthetic generations (each generation's batch, then the rewrites
+// pruneGeneration returns) and checks that rewrites come only every
+// rewriteEvery generations and at the last, and that after the last etcd
+// holds exactly the pruned lineage, generation by generation.
+func TestPrunedBatchesRewrittenInArrears(t *testing.T) {
+	spec := experiment.Default()
+	spec.Generations = 3*rewriteEvery + 3
+	base := ga.New(spec, spec.Shape())
+	ar := &activeRun{id: "t", spec: spec, lineage: newLineage()}
+	members, births, nextID := base.Initial()
+	etcd := map[uint32][]uint64{} // generation → ids of its stored batch
+	for gen := uint32(0); int(gen) < spec.Generations; gen++ {
+		records, err := Evaluate(context.Background(), synthEvaluator{}, ar.id, spec, gen, members, births)
+		if err != nil {
+			t.Fatal(err)
+		}
+		batch := generationBatch(gen, records)
+		last := int(gen)+1 == spec.Generations
+		ar.mu.Lock()
+		for i, r := range records {
+			if err := ar.lineage.AddSized(r, int64(proto.Size(batch.Individuals[i]))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		_, rewrites, err := ar.pruneGeneration(gen, records, last)
+		ar.mu.Unlock()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, in := range batch.GetIndividuals() {
+			etcd[gen] = append(etcd[gen], in.GetId())
+		}
+		if len(rewrites) > 0 && !last && (gen+1)%rewriteEvery != 0 {
+			t.Fatalf("generation %d rewrote %d batches, want rewrites every %d generations", gen, len(rewrites), rewriteEvery)
+		}
+		for _, b := range rewrites {
+			etcd[b.GetGeneration()] = etcd[b.GetGeneration()][:0]
+			for _, in := range b.GetIndividuals() {
+				etcd[b.GetGeneration()] = append(etcd[b.GetGeneration()], in.GetId())
+			}
+		}
+		members, births, nextID = base.Next(members, gen+1, nextID)
+	}
+	for gen := range uint32(spec.Generations) {
+		want := []uint64{}
+		ar.lineage.VisitGeneration(gen, func(r *lineage.Record) { want = append(want, r.ID) })
+		if got := etcd[gen]; !slices.Equal(got, want) && len(got)+len(want) > 0 {
+			t.Errorf("generation %d: etcd would hold %v, the lineage retains %v", gen, got, want)
+		}
+	}
+	if ar.lineage.Len() == int(ar.lineage.Births()) {
+		t.Fatal("nothing was pruned: the test proves nothing")
 	}
 }
