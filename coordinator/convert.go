@@ -52,17 +52,31 @@ func scoreToProto(s lineage.ConditionScore) *pb.ConditionScore {
 			p.ClassCounts[k] = uint32(n)
 		}
 	}
-	for _, e := range s.Episodes {
-		p.Episodes = append(p.Episodes, EpisodeToProto(e))
+	if n := len(s.Episodes); n > 0 {
+		// One allocation for all the episodes' messages: a condition has
+		// tens of them, and a generation's lineage batch thousands.
+		eps := make([]pb.EpisodeScore, n)
+		p.Episodes = make([]*pb.EpisodeScore, n)
+		for i, e := range s.Episodes {
+			setEpisode(&eps[i], e)
+			p.Episodes[i] = &eps[i]
+		}
 	}
 	return p
 }
 
 // EpisodeToProto encodes one analysis episode's scores.
 func EpisodeToProto(e lineage.EpisodeScore) *pb.EpisodeScore {
-	return &pb.EpisodeScore{Base: e.Base, Competence: e.Competence, GoalBase: e.GoalBase, Agreement: e.Agreement,
-		ProxyHits: e.ProxyHits, BehavioralCompetence: e.BehavioralCompetence, BehavioralGoalBase: e.BehavioralGoalBase,
-		Class: ClassToProto(e.Class)}
+	p := &pb.EpisodeScore{}
+	setEpisode(p, e)
+	return p
+}
+
+// setEpisode sets p, a new message, to e's scores.
+func setEpisode(p *pb.EpisodeScore, e lineage.EpisodeScore) {
+	p.Base, p.Competence, p.GoalBase, p.Agreement = e.Base, e.Competence, e.GoalBase, e.Agreement
+	p.ProxyHits, p.BehavioralCompetence, p.BehavioralGoalBase = e.ProxyHits, e.BehavioralCompetence, e.BehavioralGoalBase
+	p.Class = ClassToProto(e.Class)
 }
 
 // EpisodeFromProto decodes one analysis episode's scores.

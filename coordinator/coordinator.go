@@ -141,6 +141,7 @@ type activeRun struct {
 	mu        sync.Mutex
 	lineage   *lineage.Store
 	last      []lineage.Record // records of the last evaluated generation
+	dirty     []uint32         // generations pruned since their batches were last rewritten, ascending
 	gens      uint32           // generations committed that lineage reflects
 	err       error
 	cancelReq bool
@@ -514,7 +515,7 @@ func (c *Coordinator) Fork(ctx context.Context, id string, gen uint32, sets ...s
 
 func (c *Coordinator) launch(id string, spec experiment.Spec, cp *pb.Checkpoint) {
 	ctx, cancel := context.WithCancel(c.runCtx)
-	ar := &activeRun{id: id, spec: spec, cancel: cancel, done: make(chan struct{}), lineage: lineage.NewStore()}
+	ar := &activeRun{id: id, spec: spec, cancel: cancel, done: make(chan struct{}), lineage: newLineage()}
 	c.mu.Lock()
 	c.runs[id] = ar
 	c.mu.Unlock()
@@ -674,28 +675,32 @@ func (c *Coordinator) execute(ctx context.Context, ar *activeRun, cp *pb.Checkpo
 			return fmt.Errorf("generation %d: %w", gen, err)
 		}
 		summary := Summarize(spec, gen, members, records, time.Since(t0))
-		ar.mu.Lock()
+		batch := &pb.LineageBatch{Generation: gen}
 		for _, r := range records {
-			if err := ar.lineage.Add(r); err != nil {
+			batch.Individuals = append(batch.Individuals, RecordToProto(r, nil))
+		}
+		ar.mu.Lock()
+		for i, r := range records {
+			if err := ar.lineage.AddSized(r, int64(proto.Size(batch.Individuals[i]))); err != nil {
 				ar.mu.Unlock()
 				return fmt.Errorf("generation %d: lineage: %w", gen, err)
 			}
 		}
 		ar.last = records
 		cancelReq := ar.cancelReq
-		stats, rewrites, err := ar.pruneGeneration(gen, records)
+		last := int(gen)+1 == spec.Generations
+		stats, rewrites, err := ar.pruneGeneration(gen, records, last || cancelReq)
 		if err != nil {
 			ar.mu.Unlock()
 			return fmt.Errorf("generation %d: lineage: %w", gen, err)
 		}
-		all := ar.lineage.Records()
+		var all []lineage.Record // the final digest's records: only the last generation needs them
+		if last {
+			all = ar.lineage.Records()
+		}
 		ar.mu.Unlock()
 		summary.Lineage = stats
 
-		batch := &pb.LineageBatch{Generation: gen}
-		for _, r := range records {
-			batch.Individuals = append(batch.Individuals, RecordToProto(r, nil))
-		}
 		// The status written with the generation; st only takes it once
 		// the commit succeeded, so a failed commit is recorded as a failure.
 		// A finished run says so only once its lineage is rewritten too: a
@@ -703,7 +708,6 @@ func (c *Coordinator) execute(ctx context.Context, ar *activeRun, cp *pb.Checkpo
 		// done, and the next leader's resume completes the rewrite.
 		next := cloneProto(st)
 		next.GenerationsDone = gen + 1
-		last := int(gen)+1 == spec.Generations
 		if cancelReq && !last {
 			next.State = pb.RunState_RUN_STATE_CANCELLED
 		}
@@ -872,7 +876,7 @@ func (c *Coordinator) load(ctx context.Context, id string, cached *activeRun) (*
 	if err != nil {
 		return nil, nil, fmt.Errorf("run %s: stored spec: %w", id, err)
 	}
-	ar := &activeRun{id: id, spec: spec, lineage: lineage.NewStore(), done: make(chan struct{})}
+	ar := &activeRun{id: id, spec: spec, lineage: newLineage(), done: make(chan struct{})}
 	close(ar.done)
 	cp, err := at.Checkpoint(ctx, id)
 	switch {

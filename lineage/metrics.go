@@ -2,7 +2,6 @@ package lineage
 
 import (
 	"fmt"
-	"slices"
 
 	"github.com/mesaopt/mesaopt/genome"
 )
@@ -54,13 +53,16 @@ type Metrics struct {
 }
 
 // Measure computes Metrics of the stored records ids (the extant set), as
-// of generation gen. Cost: O(A log A) for A the ancestors of ids. It fails
-// with ErrNotFound naming the first id not stored, and with ErrInvalid for
-// an id listed twice.
+// of generation gen. Cost: O(T log T) for T the records on the extant
+// lines below their most recent common ancestors; the lines above them
+// (back to generation 0) are not visited, so a long run costs no more per
+// generation than a short one. It fails with ErrNotFound naming the first
+// id not stored, and with ErrInvalid for an id listed twice.
 func (s *Store) Measure(gen uint32, ids []uint64) (Metrics, error) {
 	m := Metrics{Generation: gen, Extant: len(ids)}
 	count := make(map[uint64]int, 2*len(ids)) // extant individuals at or below a node
-	var nodes []uint64                        // every node on an extant line
+	size := map[uint64]int{}                  // extant per root
+	var h nodeHeap
 	for _, id := range ids {
 		r, ok := s.byID[id]
 		if !ok {
@@ -76,63 +78,35 @@ func (s *Store) Measure(gen uint32, ids []uint64) (Metrics, error) {
 			m.FlaggedShare++
 		}
 		count[id] = 1
-		for len(r.Parents) > 0 {
-			p := r.Parents[0]
-			if _, seen := count[p]; seen {
-				break
-			}
-			count[p] = 0
-			r = s.byID[p]
-		}
+		size[s.meta[id].root]++
+		h.push(r.Generation, id)
 	}
 	if m.Extant > 0 {
 		m.PlannerShare /= float64(m.Extant)
 		m.FlaggedShare /= float64(m.Extant)
 	}
-	for id := range count {
-		nodes = append(nodes, id)
-	}
-	// Children before parents: a child is from a later generation, so
-	// descending (generation, id) order propagates counts upwards.
-	slices.SortFunc(nodes, func(a, b uint64) int {
-		ra, rb := s.byID[a], s.byID[b]
-		if ra.Generation != rb.Generation {
-			return int(rb.Generation) - int(ra.Generation)
-		}
-		switch {
-		case a > b:
-			return -1
-		case a < b:
-			return 1
-		}
-		return 0
-	})
-	rootOf := map[uint64]uint64{}
-	for _, id := range slices.Backward(nodes) { // parents first
-		r := s.byID[id]
-		if len(r.Parents) == 0 {
-			rootOf[id] = id
-		} else {
-			rootOf[id] = rootOf[r.Parents[0]]
-		}
-	}
-	size := map[uint64]int{} // extant per root
-	for _, id := range ids {
-		size[rootOf[id]]++
-	}
 	m.Roots = len(size)
-	var pd, pairSum float64 // sums in the fixed order of nodes
-	for _, id := range nodes {
+	// Children before parents: a child is from a later generation, so
+	// descending (generation, id) order has every count final when its node
+	// is taken. A node whose count covers every extant individual of its
+	// tree is that tree's MRCA: nothing above it adds to PD or MPD.
+	var pd, pairSum float64 // sums in descending (generation, id) order
+	for h.len() > 0 {
+		id := h.pop()
 		r := s.byID[id]
-		if len(r.Parents) == 0 {
+		c, n := count[id], size[s.meta[id].root]
+		if c == n {
+			if m.Roots == 1 {
+				m.Coalesced, m.MRCA = true, id
+				m.MRCADepth = gen - r.Generation
+			}
 			continue
 		}
-		p := r.Parents[0]
-		count[p] += count[id]
-		c, n := count[id], size[rootOf[id]]
-		if c == 0 || c == n {
-			continue // off every extant line, or above the MRCA of its tree
+		p := r.Parents[0] // a node below its tree's root has parents
+		if _, seen := count[p]; !seen {
+			h.push(s.byID[p].Generation, p)
 		}
+		count[p] += c
 		length := float64(r.Generation - s.byID[p].Generation)
 		pd += length
 		pairSum += length * float64(c) * float64(n-c)
@@ -144,15 +118,50 @@ func (s *Store) Measure(gen uint32, ids []uint64) (Metrics, error) {
 	if m.Pairs > 0 {
 		m.MPD = pairSum / float64(m.Pairs)
 	}
-	if m.Roots == 1 {
-		// The MRCA is the newest node whose count covers every extant one.
-		for _, id := range nodes {
-			if count[id] == m.Extant {
-				m.Coalesced, m.MRCA = true, id
-				m.MRCADepth = gen - s.byID[id].Generation
-				break
-			}
-		}
-	}
 	return m, nil
+}
+
+// nodeHeap is a max-heap of records by (generation, id).
+type nodeHeap struct{ keys []nodeKey }
+
+type nodeKey struct {
+	gen uint32
+	id  uint64
+}
+
+func (k nodeKey) above(o nodeKey) bool { return k.gen > o.gen || (k.gen == o.gen && k.id > o.id) }
+
+func (h *nodeHeap) len() int { return len(h.keys) }
+
+func (h *nodeHeap) push(gen uint32, id uint64) {
+	h.keys = append(h.keys, nodeKey{gen, id})
+	for i := len(h.keys) - 1; i > 0; {
+		up := (i - 1) / 2
+		if !h.keys[i].above(h.keys[up]) {
+			break
+		}
+		h.keys[i], h.keys[up] = h.keys[up], h.keys[i]
+		i = up
+	}
+}
+
+func (h *nodeHeap) pop() uint64 {
+	top := h.keys[0].id
+	n := len(h.keys) - 1
+	h.keys[0] = h.keys[n]
+	h.keys = h.keys[:n]
+	for i := 0; ; {
+		big, l, r := i, 2*i+1, 2*i+2
+		if l < n && h.keys[l].above(h.keys[big]) {
+			big = l
+		}
+		if r < n && h.keys[r].above(h.keys[big]) {
+			big = r
+		}
+		if big == i {
+			return top
+		}
+		h.keys[i], h.keys[big] = h.keys[big], h.keys[i]
+		i = big
+	}
 }

@@ -278,5 +278,5 @@ func cloneSlice[T any](s []T) []T {
 	if s == nil {
 		return nil
 	}
-	return append(make([]T, 0, len(s)), s...)
+	return append([]T{}, s...) // not make + copy: the new array need not be zeroed first
 }

@@ -3,6 +3,7 @@ package lineage
 import (
 	"cmp"
 	"fmt"
+	"math"
 	"slices"
 	"unsafe"
 )
@@ -11,27 +12,58 @@ import (
 // has not been pruned, indexed by ID, by generation, by parent and by flag.
 //
 // A Store is not safe for concurrent use: its owner (the coordinator)
-// serialises access. Records go in and come out as deep copies, so callers
-// may keep and modify what they pass or receive. Stored records are never
+// serialises access. Records go in and come out as deep copies (but for
+// VisitGeneration, which lends the stored ones), so callers may keep and
+// modify what they pass or receive. Stored records are never
 // modified in place, which is what lets Snapshot share them.
 //
 // Invariant: every parent of a stored record is stored. Add enforces it and
 // Prune keeps it, so lines of descent never break.
 type Store struct {
 	byID     map[uint64]*Record
+	meta     map[uint64]meta     // per stored record, what Add derived from it
 	ids      []uint64            // ascending
 	byGen    map[uint32][]uint64 // ascending within each generation
 	children map[uint64][]uint64 // parent → children (any parent), ascending
 	flagged  []uint64            // flagged ids, ascending
+	leaves   map[uint64]struct{} // unpinned records without stored children: where Prune starts
 	maxID    uint64
 	any      bool  // at least one record was ever added
 	bytes    int64 // Bytes of the stored records
+	size     func(Record) int64
+	encoded  int64 // EncodedBytes of the stored records
+}
+
+// meta is what the Store keeps beside a record.
+type meta struct {
+	root    uint64 // the generation-0 end of its primary-parent line
+	encoded int64  // its size as given to WithEncodedSize; 0 without one
+}
+
+// StoreOption configures a Store at construction.
+type StoreOption func(*Store)
+
+// WithEncodedSize makes the Store keep EncodedBytes, the running total of
+// size over its records (e.g. each record's protobuf size: what a
+// checkpoint of them takes). size is called once for each added record,
+// must depend on the record alone and return bytes ≥ 0.
+func WithEncodedSize(size func(Record) int64) StoreOption {
+	return func(s *Store) { s.size = size }
 }
 
 // NewStore returns an empty Store.
-func NewStore() *Store {
-	return &Store{byID: map[uint64]*Record{}, byGen: map[uint32][]uint64{}, children: map[uint64][]uint64{}}
+func NewStore(opts ...StoreOption) *Store {
+	s := &Store{byID: map[uint64]*Record{}, meta: map[uint64]meta{}, byGen: map[uint32][]uint64{},
+		children: map[uint64][]uint64{}, leaves: map[uint64]struct{}{}}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
+
+// pinned reports whether Prune keeps r whatever it is given: flagged
+// records and champions, with their ancestors.
+func pinned(r *Record) bool { return r.Flagged || r.Champion }
 
 // Add stores a copy of r. It fails, storing nothing, if r.ID is already
 // stored (ErrDuplicate), if a parent is not stored (ErrUnknownParent), or if
@@ -39,6 +71,18 @@ func NewStore() *Store {
 // names the ids. Records may therefore arrive generation by generation, in
 // any order within a generation.
 func (s *Store) Add(r Record) error {
+	return s.add(r, -1)
+}
+
+// AddSized is Add for a caller that has r's encoded size at hand anyway
+// (what WithEncodedSize's function returns for r, ≥ 0, in bytes): it is
+// counted in EncodedBytes instead of being computed again.
+func (s *Store) AddSized(r Record, encoded int64) error {
+	return s.add(r, max(0, encoded))
+}
+
+// add is Add; encoded < 0 means: compute the size, if there is a sizer.
+func (s *Store) add(r Record, encoded int64) error {
 	if _, ok := s.byID[r.ID]; ok {
 		return fmt.Errorf("%w: individual %d", ErrDuplicate, r.ID)
 	}
@@ -59,10 +103,26 @@ func (s *Store) Add(r Record) error {
 	}
 	c := clone(r)
 	s.byID[r.ID] = &c
+	md := meta{root: r.ID}
+	if len(r.Parents) > 0 {
+		md.root = s.meta[r.Parents[0]].root
+	}
+	switch {
+	case encoded >= 0:
+		md.encoded = encoded
+	case s.size != nil:
+		md.encoded = s.size(c)
+	}
+	s.encoded += md.encoded
+	s.meta[r.ID] = md
 	s.ids = insertSorted(s.ids, r.ID)
 	s.byGen[r.Generation] = insertSorted(s.byGen[r.Generation], r.ID)
 	for _, p := range r.Parents {
 		s.children[p] = insertSorted(s.children[p], r.ID)
+		delete(s.leaves, p)
+	}
+	if !pinned(&c) {
+		s.leaves[r.ID] = struct{}{}
 	}
 	if r.Flagged {
 		s.flagged = insertSorted(s.flagged, r.ID)
@@ -82,7 +142,7 @@ func recordBytes(r *Record) int64 {
 		word      = 8
 		recSize   = int64(unsafe.Sizeof(Record{}))
 		scoreSize = int64(unsafe.Sizeof(ConditionScore{}))
-		indexSize = 8*word + 3*word // map slot and pointer; ids, byGen, children entries
+		indexSize = 8*word + 3*word + 5*word // map slot and pointer; ids, byGen, children entries; meta slot
 	)
 	n := recSize + indexSize + int64(len(r.Parents))*word + int64(len(r.Objective))*word
 	for _, op := range r.Operators {
@@ -141,6 +201,11 @@ func (s *Store) Births() uint64 {
 // (see recordBytes): what pruning keeps bounded.
 func (s *Store) Bytes() int64 { return s.bytes }
 
+// EncodedBytes returns the total size of the stored records as measured
+// by the WithEncodedSize option, in bytes; 0 without it. It is kept as
+// records are added and pruned, so it costs nothing to read.
+func (s *Store) EncodedBytes() int64 { return s.encoded }
+
 // Generations returns the generations that have stored records, ascending.
 func (s *Store) Generations() []uint32 {
 	gens := make([]uint32, 0, len(s.byGen))
@@ -171,6 +236,16 @@ func (s *Store) Records() []Record {
 // ascending ID order; empty if there are none.
 func (s *Store) Generation(g uint32) []Record {
 	return s.collect(s.byGen[g])
+}
+
+// VisitGeneration calls visit with each stored record of generation g in
+// ascending ID order, without copying them: the records are the Store's
+// own, so visit must neither modify nor keep them (nor their slices), and
+// must not call the Store's methods that change it.
+func (s *Store) VisitGeneration(g uint32, visit func(r *Record)) {
+	for _, id := range s.byGen[g] {
+		visit(s.byID[id])
+	}
 }
 
 // Flagged returns copies of the flagged records of generation g, by
@@ -226,62 +301,72 @@ type Pruned struct {
 // is a deterministic function of the run. Memory stays bounded by the living
 // ancestry plus flagged individuals and champions, not by the births.
 //
+// Cost: O(len(keep) + removed records), independent of how many records
+// are retained: it starts from the records without stored children (kept
+// up to date by Add and Prune) that are neither in keep nor flagged nor
+// champions, and removes them and then each parent left without children
+// and unprotected, which removes exactly the records that are not kept,
+// not flagged, not champions and not an ancestor of one.
+//
 // It fails, removing nothing, if an id in keep is not stored (ErrNotFound).
 func (s *Store) Prune(keep []uint64) (Pruned, error) {
-	live := make(map[uint64]bool, len(keep))
-	stack := make([]uint64, 0, len(keep)+len(s.flagged))
+	kept := make(map[uint64]struct{}, len(keep))
 	for _, id := range keep {
 		if _, ok := s.byID[id]; !ok {
 			return Pruned{}, fmt.Errorf("%w: individual %d", ErrNotFound, id)
 		}
-		stack = append(stack, id)
+		kept[id] = struct{}{}
 	}
-	stack = append(stack, s.flagged...)
-	for _, ids := range s.byGen {
-		for _, id := range ids { // champions: one per generation; order irrelevant (a set)
-			if s.byID[id].Champion {
-				stack = append(stack, id)
-			}
+	var stack []uint64
+	for id := range s.leaves {
+		if _, k := kept[id]; !k {
+			stack = append(stack, id)
 		}
 	}
+	slices.Sort(stack) // the map's order is discarded: the work is done in a fixed order
+	var out Pruned
+	first := uint64(math.MaxUint64) // lowest id removed
 	for len(stack) > 0 {
 		id := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		if live[id] {
-			continue
-		}
-		live[id] = true
-		stack = append(stack, s.byID[id].Parents...)
-	}
-	var out Pruned
-	dead := func(id uint64) bool { return !live[id] }
-	for _, id := range s.ids {
-		if !dead(id) {
-			continue
-		}
 		r := s.byID[id]
 		out.Records++
-		if n := len(out.Generations); n == 0 || out.Generations[n-1] != r.Generation {
-			if !slices.Contains(out.Generations, r.Generation) {
-				out.Generations = append(out.Generations, r.Generation)
-			}
-		}
+		out.Generations = append(out.Generations, r.Generation)
+		first = min(first, id)
 		s.bytes -= recordBytes(r)
+		s.encoded -= s.meta[id].encoded
 		for _, p := range r.Parents {
-			if ch := slices.DeleteFunc(s.children[p], dead); len(ch) == 0 {
-				delete(s.children, p)
-			} else {
+			ch := s.children[p]
+			if i, ok := slices.BinarySearch(ch, id); ok {
+				ch = slices.Delete(ch, i, i+1)
+			}
+			if len(ch) > 0 {
 				s.children[p] = ch
+				continue
+			}
+			delete(s.children, p)
+			if pinned(s.byID[p]) {
+				continue
+			}
+			if _, k := kept[p]; k {
+				s.leaves[p] = struct{}{}
+			} else {
+				stack = append(stack, p)
 			}
 		}
-		delete(s.children, id)
+		delete(s.leaves, id)
+		delete(s.meta, id)
 		delete(s.byID, id)
 	}
 	if out.Records == 0 {
 		return out, nil
 	}
 	slices.Sort(out.Generations)
-	s.ids = slices.DeleteFunc(s.ids, dead)
+	out.Generations = slices.Compact(out.Generations)
+	dead := func(id uint64) bool { _, ok := s.byID[id]; return !ok }
+	// Only ids from the lowest removed one on can have gone.
+	lo, _ := slices.BinarySearch(s.ids, first)
+	s.ids = s.ids[:lo+len(slices.DeleteFunc(s.ids[lo:], dead))]
 	for _, g := range out.Generations {
 		if ids := slices.DeleteFunc(s.byGen[g], dead); len(ids) == 0 {
 			delete(s.byGen, g)

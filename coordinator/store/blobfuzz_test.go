@@ -24,7 +24,7 @@ import (
 func smallBlobs() (inline []byte, chunked []byte, chunks [2][]byte) {
 	cp := &pb.Checkpoint{FormatVersion: 1, RunId: "f", Generation: 1, NextId: 7,
 		Summary: &pb.GenerationSummary{Generation: 1, Digest: "d"}, Population: []*pb.Member{{Id: 3, Fitness: 0.5}}}
-	b, _ := encodeBlob(cp, "c/")
+	b := encodeBlob(cp, "c/", checkpointBufs).blob
 	comp := b.GetData()
 	half := len(comp) / 2
 	chunks = [2][]byte{comp[:half], comp[half:]}

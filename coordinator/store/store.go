@@ -2,7 +2,8 @@
 // run specs and statuses, fenced generation commits (checkpoint, lineage
 // batch, summary and status in one transaction), the pruned lineage, and
 // consistent reads at one revision. Large values are zstd blobs split into
-// chunks. A Store is safe for concurrent use; every write carries the Fence
+// chunks (stored in raw zstd blocks where compression does not pay). A
+// Store is safe for concurrent use; every write carries the Fence
 // of the leadership it is made under and fails with ErrFenced, writing
 // nothing, once that leadership is gone.
 package store
@@ -15,8 +16,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"golang.org/x/sync/errgroup"
 	"google.golang.org/protobuf/proto"
 
 	pb "github.com/mesaopt/mesaopt/proto/mesaopt/v1"
@@ -35,7 +38,8 @@ import (
 //	runs/<run>/lineage-chunks/<gen>/...  chunks of a large lineage blob (kept)
 //
 // <gen> is zero-padded to 8 digits so keys sort by generation. Blobs are
-// zstd-compressed protobuf; a blob too large for one etcd request is split
+// zstd frames of protobuf, compressed where that pays and raw blocks
+// otherwise; a blob too large for one etcd request is split
 // into chunks written (fenced) before the generation's transaction, and the
 // blob that names them is written in that transaction, so a reader sees a
 // generation entirely or not at all. A generation is committed by one
@@ -142,12 +146,14 @@ func (s *Store) fenced(f Fence) clientv3.Cmp {
 	return clientv3.Compare(clientv3.CreateRevision(f.Key), "=", f.Rev)
 }
 
+// marshal encodes m deterministically as a string value for etcd, without
+// copying the encoding a second time (nothing else holds the bytes).
 func marshal(m proto.Message) string {
 	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(m)
 	if err != nil {
 		panic(fmt.Sprintf("marshal %T: %v", m, err)) // only for messages that cannot fail
 	}
-	return string(b)
+	return unsafeString(b)
 }
 
 // fencedTxn applies ops in one transaction that succeeds only while f
@@ -163,15 +169,35 @@ func (s *Store) fencedTxn(ctx context.Context, f Fence, what string, ops ...clie
 	return nil
 }
 
-// putChunks writes a blob's chunks, each in its own fenced request, before
-// the blob that names them is written.
-func (s *Store) putChunks(ctx context.Context, f Fence, blob *pb.Blob, chunks [][]byte, what string) error {
-	for i, c := range chunks {
-		if err := s.fencedTxn(ctx, f, fmt.Sprintf("chunk %d of %s", i, what), clientv3.OpPut(chunkKey(blob.GetChunkPrefix(), i), string(c))); err != nil {
-			return err
+// chunkWriters bounds the chunk writes of one commit in flight at once:
+// etcd appends concurrent proposals to its log in one write and one fsync,
+// so a large checkpoint's chunks do not each wait for a disk flush.
+const chunkWriters = 4
+
+// putChunks writes the chunks of blobs, each in its own fenced request and
+// up to chunkWriters at a time, before the blobs that name them are
+// written. It returns the first error (ErrFenced if any write was fenced).
+func (s *Store) putChunks(ctx context.Context, f Fence, what string, blobs ...*encodedBlob) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(chunkWriters)
+	var fenced atomic.Bool
+	for _, e := range blobs {
+		for i, c := range e.chunks {
+			key := chunkKey(e.blob.GetChunkPrefix(), i)
+			g.Go(func() error {
+				err := s.fencedTxn(gctx, f, fmt.Sprintf("chunk %d of %s", i, what), clientv3.OpPut(key, c))
+				if errors.Is(err, ErrFenced) {
+					fenced.Store(true)
+				}
+				return err
+			})
 		}
 	}
-	return nil
+	err := g.Wait()
+	if fenced.Load() {
+		return ErrFenced
+	}
+	return err
 }
 
 // CreateRun writes a new run's spec and status, failing with ErrExists if
@@ -204,18 +230,17 @@ func (s *Store) Commit(ctx context.Context, f Fence, cp *pb.Checkpoint, batch *p
 	run := cp.GetRunId()
 	gen := cp.GetGeneration()
 	g := genKey(gen)
-	cpBlob, cpChunks := encodeBlob(cp, s.runKey(run, "chunks", g, "checkpoint", ""))
-	lnBlob, lnChunks := encodeBlob(batch, s.runKey(run, "lineage-chunks", g, ""))
+	cpBlob := encodeBlob(cp, s.runKey(run, "chunks", g, "checkpoint", ""), checkpointBufs)
+	defer cpBlob.release()
+	lnBlob := encodeBlob(batch, s.runKey(run, "lineage-chunks", g, ""), lineageBufs)
+	defer lnBlob.release()
 	what := fmt.Sprintf("generation %d of %s", gen, run)
-	if err := s.putChunks(ctx, f, cpBlob, cpChunks, "checkpoint of "+what); err != nil {
-		return err
-	}
-	if err := s.putChunks(ctx, f, lnBlob, lnChunks, "lineage of "+what); err != nil {
+	if err := s.putChunks(ctx, f, what, cpBlob, lnBlob); err != nil {
 		return err
 	}
 	ops := []clientv3.Op{
-		clientv3.OpPut(s.runKey(run, "checkpoint", g), marshal(cpBlob)),
-		clientv3.OpPut(s.runKey(run, "lineage", g), marshal(lnBlob)),
+		clientv3.OpPut(s.runKey(run, "checkpoint", g), cpBlob.value),
+		clientv3.OpPut(s.runKey(run, "lineage", g), lnBlob.value),
 		clientv3.OpPut(s.runKey(run, "summary", g), marshal(cp.GetSummary())),
 		clientv3.OpPut(s.runKey(run, "status"), marshal(st)),
 	}
@@ -263,11 +288,13 @@ func (s *Store) PutGeneration(ctx context.Context, f Fence, run string, gen uint
 	g := genKey(gen)
 	what := fmt.Sprintf("generation %s of %s", g, run)
 	if len(batch.GetIndividuals()) > 0 {
-		blob, chunks := encodeBlob(batch, s.runKey(run, "lineage-chunks", g, ""))
-		if err := s.putChunks(ctx, f, blob, chunks, what); err != nil {
-			return err
+		blob := encodeBlob(batch, s.runKey(run, "lineage-chunks", g, ""), lineageBufs)
+		err := s.putChunks(ctx, f, what, blob)
+		if err == nil {
+			err = s.fencedTxn(ctx, f, what, clientv3.OpPut(s.runKey(run, "lineage", g), blob.value))
 		}
-		if err := s.fencedTxn(ctx, f, what, clientv3.OpPut(s.runKey(run, "lineage", g), marshal(blob))); err != nil {
+		blob.release()
+		if err != nil {
 			return err
 		}
 	}
@@ -481,12 +508,15 @@ func (s *Store) RewriteLineage(ctx context.Context, f Fence, run string, batches
 			ops = append(ops, clientv3.OpDelete(key), clientv3.OpDelete(chunks, clientv3.WithPrefix()))
 			continue
 		}
-		blob, parts := encodeBlob(b, chunks)
+		e := encodeBlob(b, chunks, lineageBufs)
 		// Chunks go first; the blob naming them follows in a later transaction.
-		if err := s.putChunks(ctx, f, blob, parts, "pruned lineage of "+run); err != nil {
+		err := s.putChunks(ctx, f, "pruned lineage of "+run, e)
+		blob := e.blob
+		ops = append(ops, clientv3.OpPut(key, e.value)) // OpPut copies: e's buffers can go back
+		e.release()
+		if err != nil {
 			return err
 		}
-		ops = append(ops, clientv3.OpPut(key, marshal(blob)))
 		// Drop the chunks of the replaced version: everything under the
 		// generation's chunk prefix but the new blob's own.
 		if p := blob.GetChunkPrefix(); p != "" {
