@@ -358,11 +358,11 @@ func sortKey(v float64) uint64 {
 }
 
 // averageRanks writes into ranks the 1-based rank of each value, ties
-// sharing their average rank. pairs is scratch of twice the length. The
-// order is total (value, then index), so the result is deterministic:
-// short inputs are sorted by comparison on (key, index), long ones by a
-// stable least-significant-digit radix sort on the values' keys, a byte at
-// a time, skipping bytes every key shares, over pairs made in index order.
+// sharing their average rank. pairs is scratch of twice the length. Only
+// the order of distinct values matters (tied values get one rank whatever
+// their order), so the ranks are deterministic: short inputs are sorted by
+// comparison on the values' keys, long ones by a least-significant-digit
+// radix sort on them, a byte at a time, skipping bytes every key shares.
 // Values must be finite.
 func averageRanks(vals []float64, pairs []rankPair, ranks []float64) {
 	n := len(vals)
@@ -375,15 +375,7 @@ func averageRanks(vals []float64, pairs []rankPair, ranks []float64) {
 		and &= k
 	}
 	if n <= radixMin {
-		slices.SortFunc(a, func(x, y rankPair) int {
-			switch {
-			case x.key < y.key:
-				return -1
-			case x.key > y.key:
-				return 1
-			}
-			return int(x.i - y.i)
-		})
+		sortByKey(a)
 	} else {
 		radixSort(a, b, or^and)
 	}
@@ -402,7 +394,89 @@ func averageRanks(vals []float64, pairs []rankPair, ranks []float64) {
 
 // radixMin is the length above which averageRanks sorts by radix: below it
 // a comparison sort is faster than the byte passes' 256-entry counts.
-const radixMin = 256
+const radixMin = 8192
+
+// sortByKey sorts a by key: quicksort with a median-of-three pivot,
+// insertion sort below 16 elements, and heapsort past a depth of
+// 2·log2(n) so the worst case stays O(n log n). Equal keys may end in any
+// order: they share one average rank, so the ranks do not depend on it.
+func sortByKey(a []rankPair) {
+	quickByKey(a, 2*bits.Len(uint(len(a))))
+}
+
+func quickByKey(a []rankPair, depth int) {
+	for len(a) > 16 {
+		if depth == 0 {
+			heapByKey(a)
+			return
+		}
+		depth--
+		m := len(a) / 2
+		if a[m].key < a[0].key {
+			a[m], a[0] = a[0], a[m]
+		}
+		if a[len(a)-1].key < a[0].key {
+			a[len(a)-1], a[0] = a[0], a[len(a)-1]
+		}
+		if a[len(a)-1].key < a[m].key {
+			a[len(a)-1], a[m] = a[m], a[len(a)-1]
+		}
+		p := a[m].key
+		i, j := 0, len(a)-1
+		for i <= j {
+			for a[i].key < p {
+				i++
+			}
+			for a[j].key > p {
+				j--
+			}
+			if i <= j {
+				a[i], a[j] = a[j], a[i]
+				i++
+				j--
+			}
+		}
+		// Recurse into the smaller side, loop on the larger.
+		if j+1 < len(a)-i {
+			quickByKey(a[:j+1], depth)
+			a = a[i:]
+		} else {
+			quickByKey(a[i:], depth)
+			a = a[:j+1]
+		}
+	}
+	for i := 1; i < len(a); i++ {
+		for j := i; j > 0 && a[j].key < a[j-1].key; j-- {
+			a[j], a[j-1] = a[j-1], a[j]
+		}
+	}
+}
+
+func heapByKey(a []rankPair) {
+	down := func(i, n int) {
+		for {
+			c := 2*i + 1
+			if c >= n {
+				return
+			}
+			if c+1 < n && a[c+1].key > a[c].key {
+				c++
+			}
+			if a[c].key <= a[i].key {
+				return
+			}
+			a[i], a[c] = a[c], a[i]
+			i = c
+		}
+	}
+	for i := len(a)/2 - 1; i >= 0; i-- {
+		down(i, len(a))
+	}
+	for n := len(a) - 1; n > 0; n-- {
+		a[0], a[n] = a[n], a[0]
+		down(0, n)
+	}
+}
 
 // radixSort sorts a by key, stably, using b (same length) as scratch; the
 // result ends in a. differ has the bits in which some keys differ.
