@@ -20,6 +20,9 @@ type valueMemo struct {
 	obj   []float64
 	d     int // features summed into the memo: all but a trailing "steps"
 	steps bool
+	// stepTerm[k] is the steps term of J at k steps: weight × k/StepLimit,
+	// as Value computes it.
+	stepTerm []float64
 }
 
 type memoSlot struct {
@@ -39,6 +42,10 @@ func (m *valueMemo) reset(in *Instance, objective []float64) bool {
 	m.in, m.obj, m.d, m.steps = in, objective[:d], d, sf >= 0
 	if m.steps {
 		m.d = d - 1
+		m.stepTerm = m.stepTerm[:0]
+		for k := 0; k <= in.cfg.StepLimit; k++ {
+			m.stepTerm = append(m.stepTerm, m.obj[m.d]*(float64(k)/in.stepNorm))
+		}
 	}
 	if m.slots == nil {
 		m.slots = make([]memoSlot, 1024)
@@ -86,6 +93,9 @@ func (m *valueMemo) value(s State) float64 {
 func (m *valueMemo) finish(prefix float64, s State) float64 {
 	if !m.steps {
 		return prefix
+	}
+	if k := int(s.Steps); k >= 0 && k < len(m.stepTerm) {
+		return prefix + m.stepTerm[k]
 	}
 	return prefix + m.obj[m.d]*(float64(s.Steps)/m.in.stepNorm)
 }
