@@ -396,8 +396,8 @@ func averageRanks(vals []float64, pairs []rankPair, ranks []float64) {
 // a comparison sort is faster than the byte passes' 256-entry counts.
 const radixMin = 8192
 
-// sortByKey sorts a by key: quicksort with a median-of-three pivot,
-// insertion sort below 16 elements, and heapsort past a depth of
+// sortByKey sorts a by key: quicksort with a median-of-three pivot and a
+// three-way partition, insertion sort below 16 elements, and heapsort past a depth of
 // 2·log2(n) so the worst case stays O(n log n). Equal keys may end in any
 // order: they share one average rank, so the ranks do not depend on it.
 func sortByKey(a []rankPair) {
@@ -411,38 +411,34 @@ func quickByKey(a []rankPair, depth int) {
 			return
 		}
 		depth--
+		// Median of three as the pivot, then a three-way partition
+		// (Dijkstra): below, equal, above. Values of J tie often (more
+		// than half of a level's states share their value with another),
+		// and the equal run is final at once.
 		m := len(a) / 2
-		if a[m].key < a[0].key {
-			a[m], a[0] = a[0], a[m]
-		}
-		if a[len(a)-1].key < a[0].key {
-			a[len(a)-1], a[0] = a[0], a[len(a)-1]
-		}
-		if a[len(a)-1].key < a[m].key {
-			a[len(a)-1], a[m] = a[m], a[len(a)-1]
-		}
-		p := a[m].key
-		i, j := 0, len(a)-1
-		for i <= j {
-			for a[i].key < p {
+		x, y, z := a[0].key, a[m].key, a[len(a)-1].key
+		p := max(min(x, y), min(max(x, y), z))
+		lt, i, gt := 0, 0, len(a)
+		for i < gt {
+			switch k := a[i].key; {
+			case k < p:
+				a[lt], a[i] = a[i], a[lt]
+				lt++
 				i++
-			}
-			for a[j].key > p {
-				j--
-			}
-			if i <= j {
-				a[i], a[j] = a[j], a[i]
+			case k > p:
+				gt--
+				a[i], a[gt] = a[gt], a[i]
+			default:
 				i++
-				j--
 			}
 		}
 		// Recurse into the smaller side, loop on the larger.
-		if j+1 < len(a)-i {
-			quickByKey(a[:j+1], depth)
-			a = a[i:]
+		if lt < len(a)-gt {
+			quickByKey(a[:lt], depth)
+			a = a[gt:]
 		} else {
-			quickByKey(a[i:], depth)
-			a = a[:j+1]
+			quickByKey(a[gt:], depth)
+			a = a[:lt]
 		}
 	}
 	for i := 1; i < len(a); i++ {
