@@ -308,12 +308,47 @@ func Summarize(spec experiment.Spec, gen uint32, members []ga.Member, records []
 	s.MeanTrainBase = sumTrain / n
 	s.MeanShiftedBase = sumShift / n
 	s.PlannerShare = float64(planners) / float64(len(members))
+	s.HorizonCounts, s.MedianHorizon, s.MedianNodeBudget = planning(members)
 	s.Classes = classCounts(spec.ShiftedConditions, records)
 	s.Evaluations = uint32(len(members) * (spec.Episodes + len(spec.Conditions())*spec.AnalysisEpisodes))
 	if elapsed > 0 {
 		s.EvaluationsPerSecond = float64(s.Evaluations) / elapsed.Seconds()
 	}
 	return s
+}
+
+// planning returns how many planners of members search to each horizon
+// (index h-1, up to genome.MaxHorizon) and the planners' median horizon and
+// median node budget (0 without planners).
+func planning(members []ga.Member) (counts []uint32, horizon, budget float64) {
+	counts = make([]uint32, genome.MaxHorizon)
+	var hs, bs []float64
+	for _, m := range members {
+		if m.Genome.Kind != genome.KindPlanner {
+			continue
+		}
+		p := m.Genome.Planner
+		if p.Horizon >= 1 && p.Horizon <= genome.MaxHorizon {
+			counts[p.Horizon-1]++
+		}
+		hs = append(hs, float64(p.Horizon))
+		bs = append(bs, float64(p.NodeBudget))
+	}
+	return counts, median(hs), median(bs)
+}
+
+// median returns the median of xs (the mean of the two middle values for
+// an even count), 0 for none; xs is reordered.
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	slices.Sort(xs)
+	m := len(xs) / 2
+	if len(xs)%2 == 1 {
+		return xs[m]
+	}
+	return (xs[m-1] + xs[m]) / 2
 }
 
 func classCounts(conds []string, records []lineage.Record) []*pb.ClassCounts {

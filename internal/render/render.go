@@ -13,13 +13,14 @@ import (
 	pb "github.com/mesaopt/mesaopt/proto/mesaopt/v1"
 )
 
-// Progress returns one progress line for a generation summary.
+// Progress returns one progress line for a generation summary; "horizon"
+// is the planners' median horizon.
 // "gen k/N" counts generations done; tables show 0-based generation numbers.
 // Quarantined genomes (fitness failed) are counted when there are any.
 func Progress(s *pb.GenerationSummary, generations uint32) string {
-	line := fmt.Sprintf("gen %3d/%d  best %.3f  mean %.3f  train base %.3f  shifted base %.3f  planners %3.0f%%  flagged %2d  evals/s %6.0f  digest %s",
+	line := fmt.Sprintf("gen %3d/%d  best %.3f  mean %.3f  train base %.3f  shifted base %.3f  planners %3.0f%%  horizon %3.1f  flagged %2d  evals/s %6.0f  digest %s",
 		s.GetGeneration()+1, generations, s.GetBestFitness(), s.GetMeanFitness(), s.GetMeanTrainBase(),
-		s.GetMeanShiftedBase(), 100*s.GetPlannerShare(), s.GetFlagged(), s.GetEvaluationsPerSecond(), short(s.GetDigest()))
+		s.GetMeanShiftedBase(), 100*s.GetPlannerShare(), s.GetMedianHorizon(), s.GetFlagged(), s.GetEvaluationsPerSecond(), short(s.GetDigest()))
 	if q := s.GetQuarantined(); q > 0 {
 		line += fmt.Sprintf("  quarantined %d", q)
 	}

@@ -238,9 +238,17 @@ type GenerationSummary struct {
 	Lineage *GenerationStats `protobuf:"bytes,13,opt,name=lineage,proto3" json:"lineage,omitempty"`
 	// Individuals quarantined in this generation (fitness failed); the means
 	// above are over the others.
-	Quarantined   uint32 `protobuf:"varint,14,opt,name=quarantined,proto3" json:"quarantined,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Quarantined uint32 `protobuf:"varint,14,opt,name=quarantined,proto3" json:"quarantined,omitempty"`
+	// How many planners search to each horizon: horizon_counts[h-1] planners
+	// of horizon h, for h = 1 .. the genome's maximum horizon.
+	HorizonCounts []uint32 `protobuf:"varint,15,rep,packed,name=horizon_counts,json=horizonCounts,proto3" json:"horizon_counts,omitempty"`
+	// Median horizon and median node budget of the generation's planners
+	// (the mean of the two middle values for an even count); 0 without
+	// planners.
+	MedianHorizon    float64 `protobuf:"fixed64,16,opt,name=median_horizon,json=medianHorizon,proto3" json:"median_horizon,omitempty"`
+	MedianNodeBudget float64 `protobuf:"fixed64,17,opt,name=median_node_budget,json=medianNodeBudget,proto3" json:"median_node_budget,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *GenerationSummary) Reset() {
@@ -367,6 +375,27 @@ func (x *GenerationSummary) GetLineage() *GenerationStats {
 func (x *GenerationSummary) GetQuarantined() uint32 {
 	if x != nil {
 		return x.Quarantined
+	}
+	return 0
+}
+
+func (x *GenerationSummary) GetHorizonCounts() []uint32 {
+	if x != nil {
+		return x.HorizonCounts
+	}
+	return nil
+}
+
+func (x *GenerationSummary) GetMedianHorizon() float64 {
+	if x != nil {
+		return x.MedianHorizon
+	}
+	return 0
+}
+
+func (x *GenerationSummary) GetMedianNodeBudget() float64 {
+	if x != nil {
+		return x.MedianNodeBudget
 	}
 	return 0
 }
@@ -1751,7 +1780,7 @@ const file_mesaopt_v1_run_proto_rawDesc = "" +
 	"proxy_hits\x18\t \x03(\x01R\tproxyHits\x124\n" +
 	"\x16flagged_pseudo_aligned\x18\n" +
 	" \x01(\rR\x14flaggedPseudoAligned\x12,\n" +
-	"\x12flagged_drift_only\x18\v \x01(\rR\x10flaggedDriftOnly\"\xb1\x04\n" +
+	"\x12flagged_drift_only\x18\v \x01(\rR\x10flaggedDriftOnly\"\xad\x05\n" +
 	"\x11GenerationSummary\x12\x1e\n" +
 	"\n" +
 	"generation\x18\x01 \x01(\rR\n" +
@@ -1769,7 +1798,10 @@ const file_mesaopt_v1_run_proto_rawDesc = "" +
 	"\aclasses\x18\v \x03(\v2\x17.mesaopt.v1.ClassCountsR\aclasses\x12'\n" +
 	"\x0fbest_individual\x18\f \x01(\x04R\x0ebestIndividual\x125\n" +
 	"\alineage\x18\r \x01(\v2\x1b.mesaopt.v1.GenerationStatsR\alineage\x12 \n" +
-	"\vquarantined\x18\x0e \x01(\rR\vquarantined\"\xdf\x05\n" +
+	"\vquarantined\x18\x0e \x01(\rR\vquarantined\x12%\n" +
+	"\x0ehorizon_counts\x18\x0f \x03(\rR\rhorizonCounts\x12%\n" +
+	"\x0emedian_horizon\x18\x10 \x01(\x01R\rmedianHorizon\x12,\n" +
+	"\x12median_node_budget\x18\x11 \x01(\x01R\x10medianNodeBudget\"\xdf\x05\n" +
 	"\x06Report\x12*\n" +
 	"\x04best\x18\x01 \x03(\v2\x16.mesaopt.v1.IndividualR\x04best\x121\n" +
 	"\aclasses\x18\x02 \x03(\v2\x17.mesaopt.v1.ClassCountsR\aclasses\x120\n" +
