@@ -675,6 +675,13 @@ func (c *Coordinator) execute(ctx context.Context, ar *activeRun, cp *pb.Checkpo
 			return fmt.Errorf("generation %d: %w", gen, err)
 		}
 		summary := Summarize(spec, gen, members, records, time.Since(t0))
+		if int(gen)+1 == spec.Generations {
+			// The report's "does thinking help": the final champion planner
+			// re-planned at every horizon.
+			if summary.Thinking, err = Thinking(withLogger(ctx, c.log), ev, ar.id, spec, gen, members); err != nil {
+				return fmt.Errorf("generation %d: %w", gen, err)
+			}
+		}
 		batch := &pb.LineageBatch{Generation: gen}
 		for _, r := range records {
 			batch.Individuals = append(batch.Individuals, RecordToProto(r, nil))

@@ -203,6 +203,34 @@ func Objectives(w io.Writer, features []string, base []float64, inds []*pb.Indiv
 	tw.Flush()
 }
 
+// Thinking writes a generation's "does thinking help" curve, when it has
+// one: its horizon distribution and its champion planner's base at every
+// horizon, under train and each shifted condition.
+func Thinking(w io.Writer, s *pb.GenerationSummary, shifted []string) {
+	th := s.GetThinking()
+	if th == nil {
+		return
+	}
+	fmt.Fprintf(w, "\nDoes thinking help? Planners of generation %d by horizon (1..%d): %v; median horizon %.1f, median node budget %.0f.\n",
+		s.GetGeneration(), len(s.GetHorizonCounts()), s.GetHorizonCounts(), s.GetMedianHorizon(), s.GetMedianNodeBudget())
+	fmt.Fprintf(w, "Its champion planner #%d (horizon %d, node budget %d) re-planned at every horizon with the full tree's budget (mean base over the analysis episodes):\n",
+		th.GetIndividual(), th.GetHorizon(), th.GetNodeBudget())
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprint(tw, "  HORIZON\tNODE BUDGET\ttrain")
+	for _, c := range shifted {
+		fmt.Fprintf(tw, "\t%s", c)
+	}
+	fmt.Fprintln(tw)
+	for _, p := range th.GetPoints() {
+		fmt.Fprintf(tw, "  %d\t%d\t%.3f", p.GetHorizon(), p.GetNodeBudget(), p.GetTrainBase())
+		for _, b := range p.GetShiftedBase() {
+			fmt.Fprintf(tw, "\t%.3f", b)
+		}
+		fmt.Fprintln(tw)
+	}
+	tw.Flush()
+}
+
 // Report writes the end-of-run report.
 func Report(w io.Writer, run *pb.Run, base []float64) {
 	rep := run.GetReport()
@@ -232,6 +260,9 @@ func Report(w io.Writer, run *pb.Run, base []float64) {
 	if rows := rep.GetSensitivity(); len(rows) > 0 {
 		fmt.Fprintln(w, "\nThe last generation's verdicts at other thresholds (each moved alone; mesactl sensitivity RUN for any generation):")
 		Sensitivity(w, rows)
+	}
+	if sums := run.GetSummaries(); len(sums) > 0 {
+		Thinking(w, sums[len(sums)-1], run.GetSpec().GetShiftedConditions())
 	}
 	if h := rep.GetPseudoAlignedHeuristics(); len(h) > 0 {
 		fmt.Fprintln(w, "\nPseudo-aligned heuristics of the last generation (classified through their behavioral objective; never flagged):")

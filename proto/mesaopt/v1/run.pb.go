@@ -247,8 +247,11 @@ type GenerationSummary struct {
 	// planners.
 	MedianHorizon    float64 `protobuf:"fixed64,16,opt,name=median_horizon,json=medianHorizon,proto3" json:"median_horizon,omitempty"`
 	MedianNodeBudget float64 `protobuf:"fixed64,17,opt,name=median_node_budget,json=medianNodeBudget,proto3" json:"median_node_budget,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// Does thinking help: the generation's champion planner re-planned at
+	// every horizon. Computed for the last generation of a run only.
+	Thinking      *Thinking `protobuf:"bytes,18,opt,name=thinking,proto3" json:"thinking,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GenerationSummary) Reset() {
@@ -400,6 +403,157 @@ func (x *GenerationSummary) GetMedianNodeBudget() float64 {
 	return 0
 }
 
+func (x *GenerationSummary) GetThinking() *Thinking {
+	if x != nil {
+		return x.Thinking
+	}
+	return nil
+}
+
+// Thinking is one planner's base objective when it searches to each
+// horizon 1 .. the genome's maximum, its mesa-objective unchanged, on the
+// run's analysis instances.
+type Thinking struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Individual uint64                 `protobuf:"varint,1,opt,name=individual,proto3" json:"individual,omitempty"`
+	// The planner's own horizon and node budget.
+	Horizon       uint32           `protobuf:"varint,2,opt,name=horizon,proto3" json:"horizon,omitempty"`
+	NodeBudget    uint32           `protobuf:"varint,3,opt,name=node_budget,json=nodeBudget,proto3" json:"node_budget,omitempty"`
+	Points        []*ThinkingPoint `protobuf:"bytes,4,rep,name=points,proto3" json:"points,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Thinking) Reset() {
+	*x = Thinking{}
+	mi := &file_mesaopt_v1_run_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Thinking) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Thinking) ProtoMessage() {}
+
+func (x *Thinking) ProtoReflect() protoreflect.Message {
+	mi := &file_mesaopt_v1_run_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Thinking.ProtoReflect.Descriptor instead.
+func (*Thinking) Descriptor() ([]byte, []int) {
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *Thinking) GetIndividual() uint64 {
+	if x != nil {
+		return x.Individual
+	}
+	return 0
+}
+
+func (x *Thinking) GetHorizon() uint32 {
+	if x != nil {
+		return x.Horizon
+	}
+	return 0
+}
+
+func (x *Thinking) GetNodeBudget() uint32 {
+	if x != nil {
+		return x.NodeBudget
+	}
+	return 0
+}
+
+func (x *Thinking) GetPoints() []*ThinkingPoint {
+	if x != nil {
+		return x.Points
+	}
+	return nil
+}
+
+// ThinkingPoint is the base at one horizon: mean over the analysis
+// episodes of train and of each shifted condition (in spec order), 0..1.
+type ThinkingPoint struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Horizon uint32                 `protobuf:"varint,1,opt,name=horizon,proto3" json:"horizon,omitempty"`
+	// The node budget searched with: the full tree to this horizon
+	// (4 + 4² + … + 4^horizon), so that the horizon alone varies.
+	NodeBudget    uint32    `protobuf:"varint,2,opt,name=node_budget,json=nodeBudget,proto3" json:"node_budget,omitempty"`
+	TrainBase     float64   `protobuf:"fixed64,3,opt,name=train_base,json=trainBase,proto3" json:"train_base,omitempty"`
+	ShiftedBase   []float64 `protobuf:"fixed64,4,rep,packed,name=shifted_base,json=shiftedBase,proto3" json:"shifted_base,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ThinkingPoint) Reset() {
+	*x = ThinkingPoint{}
+	mi := &file_mesaopt_v1_run_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ThinkingPoint) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ThinkingPoint) ProtoMessage() {}
+
+func (x *ThinkingPoint) ProtoReflect() protoreflect.Message {
+	mi := &file_mesaopt_v1_run_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ThinkingPoint.ProtoReflect.Descriptor instead.
+func (*ThinkingPoint) Descriptor() ([]byte, []int) {
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *ThinkingPoint) GetHorizon() uint32 {
+	if x != nil {
+		return x.Horizon
+	}
+	return 0
+}
+
+func (x *ThinkingPoint) GetNodeBudget() uint32 {
+	if x != nil {
+		return x.NodeBudget
+	}
+	return 0
+}
+
+func (x *ThinkingPoint) GetTrainBase() float64 {
+	if x != nil {
+		return x.TrainBase
+	}
+	return 0
+}
+
+func (x *ThinkingPoint) GetShiftedBase() []float64 {
+	if x != nil {
+		return x.ShiftedBase
+	}
+	return nil
+}
+
 // Report is the end-of-run analysis.
 type Report struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
@@ -436,7 +590,7 @@ type Report struct {
 
 func (x *Report) Reset() {
 	*x = Report{}
-	mi := &file_mesaopt_v1_run_proto_msgTypes[2]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -448,7 +602,7 @@ func (x *Report) String() string {
 func (*Report) ProtoMessage() {}
 
 func (x *Report) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_run_proto_msgTypes[2]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -461,7 +615,7 @@ func (x *Report) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Report.ProtoReflect.Descriptor instead.
 func (*Report) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{2}
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Report) GetBest() []*Individual {
@@ -576,7 +730,7 @@ type RegimeReport struct {
 
 func (x *RegimeReport) Reset() {
 	*x = RegimeReport{}
-	mi := &file_mesaopt_v1_run_proto_msgTypes[3]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -588,7 +742,7 @@ func (x *RegimeReport) String() string {
 func (*RegimeReport) ProtoMessage() {}
 
 func (x *RegimeReport) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_run_proto_msgTypes[3]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -601,7 +755,7 @@ func (x *RegimeReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegimeReport.ProtoReflect.Descriptor instead.
 func (*RegimeReport) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{3}
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *RegimeReport) GetGeneration() uint32 {
@@ -654,7 +808,7 @@ type RegimeLineage struct {
 
 func (x *RegimeLineage) Reset() {
 	*x = RegimeLineage{}
-	mi := &file_mesaopt_v1_run_proto_msgTypes[4]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -666,7 +820,7 @@ func (x *RegimeLineage) String() string {
 func (*RegimeLineage) ProtoMessage() {}
 
 func (x *RegimeLineage) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_run_proto_msgTypes[4]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -679,7 +833,7 @@ func (x *RegimeLineage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegimeLineage.ProtoReflect.Descriptor instead.
 func (*RegimeLineage) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{4}
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *RegimeLineage) GetAncestor() *Individual {
@@ -731,7 +885,7 @@ type Run struct {
 
 func (x *Run) Reset() {
 	*x = Run{}
-	mi := &file_mesaopt_v1_run_proto_msgTypes[5]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -743,7 +897,7 @@ func (x *Run) String() string {
 func (*Run) ProtoMessage() {}
 
 func (x *Run) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_run_proto_msgTypes[5]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -756,7 +910,7 @@ func (x *Run) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Run.ProtoReflect.Descriptor instead.
 func (*Run) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{5}
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Run) GetRunId() string {
@@ -838,7 +992,7 @@ type SubmitRunRequest struct {
 
 func (x *SubmitRunRequest) Reset() {
 	*x = SubmitRunRequest{}
-	mi := &file_mesaopt_v1_run_proto_msgTypes[6]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -850,7 +1004,7 @@ func (x *SubmitRunRequest) String() string {
 func (*SubmitRunRequest) ProtoMessage() {}
 
 func (x *SubmitRunRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_run_proto_msgTypes[6]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -863,7 +1017,7 @@ func (x *SubmitRunRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitRunRequest.ProtoReflect.Descriptor instead.
 func (*SubmitRunRequest) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{6}
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *SubmitRunRequest) GetSpec() *ExperimentSpec {
@@ -882,7 +1036,7 @@ type SubmitRunResponse struct {
 
 func (x *SubmitRunResponse) Reset() {
 	*x = SubmitRunResponse{}
-	mi := &file_mesaopt_v1_run_proto_msgTypes[7]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -894,7 +1048,7 @@ func (x *SubmitRunResponse) String() string {
 func (*SubmitRunResponse) ProtoMessage() {}
 
 func (x *SubmitRunResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_run_proto_msgTypes[7]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -907,7 +1061,7 @@ func (x *SubmitRunResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitRunResponse.ProtoReflect.Descriptor instead.
 func (*SubmitRunResponse) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{7}
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *SubmitRunResponse) GetRunId() string {
@@ -926,7 +1080,7 @@ type GetRunRequest struct {
 
 func (x *GetRunRequest) Reset() {
 	*x = GetRunRequest{}
-	mi := &file_mesaopt_v1_run_proto_msgTypes[8]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -938,7 +1092,7 @@ func (x *GetRunRequest) String() string {
 func (*GetRunRequest) ProtoMessage() {}
 
 func (x *GetRunRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_run_proto_msgTypes[8]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -951,7 +1105,7 @@ func (x *GetRunRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRunRequest.ProtoReflect.Descriptor instead.
 func (*GetRunRequest) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{8}
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *GetRunRequest) GetRunId() string {
@@ -970,7 +1124,7 @@ type GetRunResponse struct {
 
 func (x *GetRunResponse) Reset() {
 	*x = GetRunResponse{}
-	mi := &file_mesaopt_v1_run_proto_msgTypes[9]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -982,7 +1136,7 @@ func (x *GetRunResponse) String() string {
 func (*GetRunResponse) ProtoMessage() {}
 
 func (x *GetRunResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_run_proto_msgTypes[9]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -995,7 +1149,7 @@ func (x *GetRunResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRunResponse.ProtoReflect.Descriptor instead.
 func (*GetRunResponse) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{9}
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *GetRunResponse) GetRun() *Run {
@@ -1013,7 +1167,7 @@ type ListRunsRequest struct {
 
 func (x *ListRunsRequest) Reset() {
 	*x = ListRunsRequest{}
-	mi := &file_mesaopt_v1_run_proto_msgTypes[10]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1025,7 +1179,7 @@ func (x *ListRunsRequest) String() string {
 func (*ListRunsRequest) ProtoMessage() {}
 
 func (x *ListRunsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_run_proto_msgTypes[10]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1038,7 +1192,7 @@ func (x *ListRunsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRunsRequest.ProtoReflect.Descriptor instead.
 func (*ListRunsRequest) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{10}
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{12}
 }
 
 type ListRunsResponse struct {
@@ -1050,7 +1204,7 @@ type ListRunsResponse struct {
 
 func (x *ListRunsResponse) Reset() {
 	*x = ListRunsResponse{}
-	mi := &file_mesaopt_v1_run_proto_msgTypes[11]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1062,7 +1216,7 @@ func (x *ListRunsResponse) String() string {
 func (*ListRunsResponse) ProtoMessage() {}
 
 func (x *ListRunsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_run_proto_msgTypes[11]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1075,7 +1229,7 @@ func (x *ListRunsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRunsResponse.ProtoReflect.Descriptor instead.
 func (*ListRunsResponse) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{11}
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ListRunsResponse) GetRuns() []*Run {
@@ -1095,7 +1249,7 @@ type WatchRunRequest struct {
 
 func (x *WatchRunRequest) Reset() {
 	*x = WatchRunRequest{}
-	mi := &file_mesaopt_v1_run_proto_msgTypes[12]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1107,7 +1261,7 @@ func (x *WatchRunRequest) String() string {
 func (*WatchRunRequest) ProtoMessage() {}
 
 func (x *WatchRunRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_run_proto_msgTypes[12]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1120,7 +1274,7 @@ func (x *WatchRunRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchRunRequest.ProtoReflect.Descriptor instead.
 func (*WatchRunRequest) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{12}
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *WatchRunRequest) GetRunId() string {
@@ -1147,7 +1301,7 @@ type WatchRunResponse struct {
 
 func (x *WatchRunResponse) Reset() {
 	*x = WatchRunResponse{}
-	mi := &file_mesaopt_v1_run_proto_msgTypes[13]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1159,7 +1313,7 @@ func (x *WatchRunResponse) String() string {
 func (*WatchRunResponse) ProtoMessage() {}
 
 func (x *WatchRunResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_run_proto_msgTypes[13]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1172,7 +1326,7 @@ func (x *WatchRunResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchRunResponse.ProtoReflect.Descriptor instead.
 func (*WatchRunResponse) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{13}
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *WatchRunResponse) GetSummary() *GenerationSummary {
@@ -1198,7 +1352,7 @@ type CancelRunRequest struct {
 
 func (x *CancelRunRequest) Reset() {
 	*x = CancelRunRequest{}
-	mi := &file_mesaopt_v1_run_proto_msgTypes[14]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1210,7 +1364,7 @@ func (x *CancelRunRequest) String() string {
 func (*CancelRunRequest) ProtoMessage() {}
 
 func (x *CancelRunRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_run_proto_msgTypes[14]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1223,7 +1377,7 @@ func (x *CancelRunRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelRunRequest.ProtoReflect.Descriptor instead.
 func (*CancelRunRequest) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{14}
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *CancelRunRequest) GetRunId() string {
@@ -1241,7 +1395,7 @@ type CancelRunResponse struct {
 
 func (x *CancelRunResponse) Reset() {
 	*x = CancelRunResponse{}
-	mi := &file_mesaopt_v1_run_proto_msgTypes[15]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1253,7 +1407,7 @@ func (x *CancelRunResponse) String() string {
 func (*CancelRunResponse) ProtoMessage() {}
 
 func (x *CancelRunResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_run_proto_msgTypes[15]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1266,7 +1420,7 @@ func (x *CancelRunResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelRunResponse.ProtoReflect.Descriptor instead.
 func (*CancelRunResponse) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{15}
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{17}
 }
 
 type ResumeRunRequest struct {
@@ -1281,7 +1435,7 @@ type ResumeRunRequest struct {
 
 func (x *ResumeRunRequest) Reset() {
 	*x = ResumeRunRequest{}
-	mi := &file_mesaopt_v1_run_proto_msgTypes[16]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1293,7 +1447,7 @@ func (x *ResumeRunRequest) String() string {
 func (*ResumeRunRequest) ProtoMessage() {}
 
 func (x *ResumeRunRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_run_proto_msgTypes[16]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1306,7 +1460,7 @@ func (x *ResumeRunRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeRunRequest.ProtoReflect.Descriptor instead.
 func (*ResumeRunRequest) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{16}
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ResumeRunRequest) GetRunId() string {
@@ -1331,7 +1485,7 @@ type ResumeRunResponse struct {
 
 func (x *ResumeRunResponse) Reset() {
 	*x = ResumeRunResponse{}
-	mi := &file_mesaopt_v1_run_proto_msgTypes[17]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1343,7 +1497,7 @@ func (x *ResumeRunResponse) String() string {
 func (*ResumeRunResponse) ProtoMessage() {}
 
 func (x *ResumeRunResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_run_proto_msgTypes[17]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1356,7 +1510,7 @@ func (x *ResumeRunResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeRunResponse.ProtoReflect.Descriptor instead.
 func (*ResumeRunResponse) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{17}
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{19}
 }
 
 type ForkRunRequest struct {
@@ -1372,7 +1526,7 @@ type ForkRunRequest struct {
 
 func (x *ForkRunRequest) Reset() {
 	*x = ForkRunRequest{}
-	mi := &file_mesaopt_v1_run_proto_msgTypes[18]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1384,7 +1538,7 @@ func (x *ForkRunRequest) String() string {
 func (*ForkRunRequest) ProtoMessage() {}
 
 func (x *ForkRunRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_run_proto_msgTypes[18]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1397,7 +1551,7 @@ func (x *ForkRunRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForkRunRequest.ProtoReflect.Descriptor instead.
 func (*ForkRunRequest) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{18}
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ForkRunRequest) GetRunId() string {
@@ -1430,7 +1584,7 @@ type ForkRunResponse struct {
 
 func (x *ForkRunResponse) Reset() {
 	*x = ForkRunResponse{}
-	mi := &file_mesaopt_v1_run_proto_msgTypes[19]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1442,7 +1596,7 @@ func (x *ForkRunResponse) String() string {
 func (*ForkRunResponse) ProtoMessage() {}
 
 func (x *ForkRunResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_run_proto_msgTypes[19]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1455,7 +1609,7 @@ func (x *ForkRunResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForkRunResponse.ProtoReflect.Descriptor instead.
 func (*ForkRunResponse) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{19}
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ForkRunResponse) GetRunId() string {
@@ -1484,7 +1638,7 @@ type SensitivityRow struct {
 
 func (x *SensitivityRow) Reset() {
 	*x = SensitivityRow{}
-	mi := &file_mesaopt_v1_run_proto_msgTypes[20]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1496,7 +1650,7 @@ func (x *SensitivityRow) String() string {
 func (*SensitivityRow) ProtoMessage() {}
 
 func (x *SensitivityRow) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_run_proto_msgTypes[20]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1509,7 +1663,7 @@ func (x *SensitivityRow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SensitivityRow.ProtoReflect.Descriptor instead.
 func (*SensitivityRow) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{20}
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *SensitivityRow) GetVaried() string {
@@ -1558,7 +1712,7 @@ type GetSensitivityRequest struct {
 
 func (x *GetSensitivityRequest) Reset() {
 	*x = GetSensitivityRequest{}
-	mi := &file_mesaopt_v1_run_proto_msgTypes[21]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1570,7 +1724,7 @@ func (x *GetSensitivityRequest) String() string {
 func (*GetSensitivityRequest) ProtoMessage() {}
 
 func (x *GetSensitivityRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_run_proto_msgTypes[21]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1583,7 +1737,7 @@ func (x *GetSensitivityRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSensitivityRequest.ProtoReflect.Descriptor instead.
 func (*GetSensitivityRequest) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{21}
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *GetSensitivityRequest) GetRunId() string {
@@ -1611,7 +1765,7 @@ type GetSensitivityResponse struct {
 
 func (x *GetSensitivityResponse) Reset() {
 	*x = GetSensitivityResponse{}
-	mi := &file_mesaopt_v1_run_proto_msgTypes[22]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1623,7 +1777,7 @@ func (x *GetSensitivityResponse) String() string {
 func (*GetSensitivityResponse) ProtoMessage() {}
 
 func (x *GetSensitivityResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_run_proto_msgTypes[22]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1636,7 +1790,7 @@ func (x *GetSensitivityResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSensitivityResponse.ProtoReflect.Descriptor instead.
 func (*GetSensitivityResponse) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{22}
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *GetSensitivityResponse) GetGeneration() uint32 {
@@ -1664,7 +1818,7 @@ type EvaluateGenomesRequest struct {
 
 func (x *EvaluateGenomesRequest) Reset() {
 	*x = EvaluateGenomesRequest{}
-	mi := &file_mesaopt_v1_run_proto_msgTypes[23]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1676,7 +1830,7 @@ func (x *EvaluateGenomesRequest) String() string {
 func (*EvaluateGenomesRequest) ProtoMessage() {}
 
 func (x *EvaluateGenomesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_run_proto_msgTypes[23]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1689,7 +1843,7 @@ func (x *EvaluateGenomesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EvaluateGenomesRequest.ProtoReflect.Descriptor instead.
 func (*EvaluateGenomesRequest) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{23}
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *EvaluateGenomesRequest) GetSpec() *ExperimentSpec {
@@ -1717,7 +1871,7 @@ type EvaluateGenomesResponse struct {
 
 func (x *EvaluateGenomesResponse) Reset() {
 	*x = EvaluateGenomesResponse{}
-	mi := &file_mesaopt_v1_run_proto_msgTypes[24]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1729,7 +1883,7 @@ func (x *EvaluateGenomesResponse) String() string {
 func (*EvaluateGenomesResponse) ProtoMessage() {}
 
 func (x *EvaluateGenomesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_run_proto_msgTypes[24]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1742,7 +1896,7 @@ func (x *EvaluateGenomesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EvaluateGenomesResponse.ProtoReflect.Descriptor instead.
 func (*EvaluateGenomesResponse) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{24}
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *EvaluateGenomesResponse) GetIndividuals() []*Individual {
@@ -1780,7 +1934,7 @@ const file_mesaopt_v1_run_proto_rawDesc = "" +
 	"proxy_hits\x18\t \x03(\x01R\tproxyHits\x124\n" +
 	"\x16flagged_pseudo_aligned\x18\n" +
 	" \x01(\rR\x14flaggedPseudoAligned\x12,\n" +
-	"\x12flagged_drift_only\x18\v \x01(\rR\x10flaggedDriftOnly\"\xad\x05\n" +
+	"\x12flagged_drift_only\x18\v \x01(\rR\x10flaggedDriftOnly\"\xdf\x05\n" +
 	"\x11GenerationSummary\x12\x1e\n" +
 	"\n" +
 	"generation\x18\x01 \x01(\rR\n" +
@@ -1801,7 +1955,23 @@ const file_mesaopt_v1_run_proto_rawDesc = "" +
 	"\vquarantined\x18\x0e \x01(\rR\vquarantined\x12%\n" +
 	"\x0ehorizon_counts\x18\x0f \x03(\rR\rhorizonCounts\x12%\n" +
 	"\x0emedian_horizon\x18\x10 \x01(\x01R\rmedianHorizon\x12,\n" +
-	"\x12median_node_budget\x18\x11 \x01(\x01R\x10medianNodeBudget\"\xdf\x05\n" +
+	"\x12median_node_budget\x18\x11 \x01(\x01R\x10medianNodeBudget\x120\n" +
+	"\bthinking\x18\x12 \x01(\v2\x14.mesaopt.v1.ThinkingR\bthinking\"\x98\x01\n" +
+	"\bThinking\x12\x1e\n" +
+	"\n" +
+	"individual\x18\x01 \x01(\x04R\n" +
+	"individual\x12\x18\n" +
+	"\ahorizon\x18\x02 \x01(\rR\ahorizon\x12\x1f\n" +
+	"\vnode_budget\x18\x03 \x01(\rR\n" +
+	"nodeBudget\x121\n" +
+	"\x06points\x18\x04 \x03(\v2\x19.mesaopt.v1.ThinkingPointR\x06points\"\x8c\x01\n" +
+	"\rThinkingPoint\x12\x18\n" +
+	"\ahorizon\x18\x01 \x01(\rR\ahorizon\x12\x1f\n" +
+	"\vnode_budget\x18\x02 \x01(\rR\n" +
+	"nodeBudget\x12\x1d\n" +
+	"\n" +
+	"train_base\x18\x03 \x01(\x01R\ttrainBase\x12!\n" +
+	"\fshifted_base\x18\x04 \x03(\x01R\vshiftedBase\"\xdf\x05\n" +
 	"\x06Report\x12*\n" +
 	"\x04best\x18\x01 \x03(\v2\x16.mesaopt.v1.IndividualR\x04best\x121\n" +
 	"\aclasses\x18\x02 \x03(\v2\x17.mesaopt.v1.ClassCountsR\aclasses\x120\n" +
@@ -1923,80 +2093,84 @@ func file_mesaopt_v1_run_proto_rawDescGZIP() []byte {
 }
 
 var file_mesaopt_v1_run_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_mesaopt_v1_run_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
+var file_mesaopt_v1_run_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
 var file_mesaopt_v1_run_proto_goTypes = []any{
 	(RunState)(0),                   // 0: mesaopt.v1.RunState
 	(*ClassCounts)(nil),             // 1: mesaopt.v1.ClassCounts
 	(*GenerationSummary)(nil),       // 2: mesaopt.v1.GenerationSummary
-	(*Report)(nil),                  // 3: mesaopt.v1.Report
-	(*RegimeReport)(nil),            // 4: mesaopt.v1.RegimeReport
-	(*RegimeLineage)(nil),           // 5: mesaopt.v1.RegimeLineage
-	(*Run)(nil),                     // 6: mesaopt.v1.Run
-	(*SubmitRunRequest)(nil),        // 7: mesaopt.v1.SubmitRunRequest
-	(*SubmitRunResponse)(nil),       // 8: mesaopt.v1.SubmitRunResponse
-	(*GetRunRequest)(nil),           // 9: mesaopt.v1.GetRunRequest
-	(*GetRunResponse)(nil),          // 10: mesaopt.v1.GetRunResponse
-	(*ListRunsRequest)(nil),         // 11: mesaopt.v1.ListRunsRequest
-	(*ListRunsResponse)(nil),        // 12: mesaopt.v1.ListRunsResponse
-	(*WatchRunRequest)(nil),         // 13: mesaopt.v1.WatchRunRequest
-	(*WatchRunResponse)(nil),        // 14: mesaopt.v1.WatchRunResponse
-	(*CancelRunRequest)(nil),        // 15: mesaopt.v1.CancelRunRequest
-	(*CancelRunResponse)(nil),       // 16: mesaopt.v1.CancelRunResponse
-	(*ResumeRunRequest)(nil),        // 17: mesaopt.v1.ResumeRunRequest
-	(*ResumeRunResponse)(nil),       // 18: mesaopt.v1.ResumeRunResponse
-	(*ForkRunRequest)(nil),          // 19: mesaopt.v1.ForkRunRequest
-	(*ForkRunResponse)(nil),         // 20: mesaopt.v1.ForkRunResponse
-	(*SensitivityRow)(nil),          // 21: mesaopt.v1.SensitivityRow
-	(*GetSensitivityRequest)(nil),   // 22: mesaopt.v1.GetSensitivityRequest
-	(*GetSensitivityResponse)(nil),  // 23: mesaopt.v1.GetSensitivityResponse
-	(*EvaluateGenomesRequest)(nil),  // 24: mesaopt.v1.EvaluateGenomesRequest
-	(*EvaluateGenomesResponse)(nil), // 25: mesaopt.v1.EvaluateGenomesResponse
-	(*GenerationStats)(nil),         // 26: mesaopt.v1.GenerationStats
-	(*Individual)(nil),              // 27: mesaopt.v1.Individual
-	(*DriftOrigin)(nil),             // 28: mesaopt.v1.DriftOrigin
-	(AlignmentClass)(0),             // 29: mesaopt.v1.AlignmentClass
-	(*ExperimentSpec)(nil),          // 30: mesaopt.v1.ExperimentSpec
-	(*Genome)(nil),                  // 31: mesaopt.v1.Genome
+	(*Thinking)(nil),                // 3: mesaopt.v1.Thinking
+	(*ThinkingPoint)(nil),           // 4: mesaopt.v1.ThinkingPoint
+	(*Report)(nil),                  // 5: mesaopt.v1.Report
+	(*RegimeReport)(nil),            // 6: mesaopt.v1.RegimeReport
+	(*RegimeLineage)(nil),           // 7: mesaopt.v1.RegimeLineage
+	(*Run)(nil),                     // 8: mesaopt.v1.Run
+	(*SubmitRunRequest)(nil),        // 9: mesaopt.v1.SubmitRunRequest
+	(*SubmitRunResponse)(nil),       // 10: mesaopt.v1.SubmitRunResponse
+	(*GetRunRequest)(nil),           // 11: mesaopt.v1.GetRunRequest
+	(*GetRunResponse)(nil),          // 12: mesaopt.v1.GetRunResponse
+	(*ListRunsRequest)(nil),         // 13: mesaopt.v1.ListRunsRequest
+	(*ListRunsResponse)(nil),        // 14: mesaopt.v1.ListRunsResponse
+	(*WatchRunRequest)(nil),         // 15: mesaopt.v1.WatchRunRequest
+	(*WatchRunResponse)(nil),        // 16: mesaopt.v1.WatchRunResponse
+	(*CancelRunRequest)(nil),        // 17: mesaopt.v1.CancelRunRequest
+	(*CancelRunResponse)(nil),       // 18: mesaopt.v1.CancelRunResponse
+	(*ResumeRunRequest)(nil),        // 19: mesaopt.v1.ResumeRunRequest
+	(*ResumeRunResponse)(nil),       // 20: mesaopt.v1.ResumeRunResponse
+	(*ForkRunRequest)(nil),          // 21: mesaopt.v1.ForkRunRequest
+	(*ForkRunResponse)(nil),         // 22: mesaopt.v1.ForkRunResponse
+	(*SensitivityRow)(nil),          // 23: mesaopt.v1.SensitivityRow
+	(*GetSensitivityRequest)(nil),   // 24: mesaopt.v1.GetSensitivityRequest
+	(*GetSensitivityResponse)(nil),  // 25: mesaopt.v1.GetSensitivityResponse
+	(*EvaluateGenomesRequest)(nil),  // 26: mesaopt.v1.EvaluateGenomesRequest
+	(*EvaluateGenomesResponse)(nil), // 27: mesaopt.v1.EvaluateGenomesResponse
+	(*GenerationStats)(nil),         // 28: mesaopt.v1.GenerationStats
+	(*Individual)(nil),              // 29: mesaopt.v1.Individual
+	(*DriftOrigin)(nil),             // 30: mesaopt.v1.DriftOrigin
+	(AlignmentClass)(0),             // 31: mesaopt.v1.AlignmentClass
+	(*ExperimentSpec)(nil),          // 32: mesaopt.v1.ExperimentSpec
+	(*Genome)(nil),                  // 33: mesaopt.v1.Genome
 }
 var file_mesaopt_v1_run_proto_depIdxs = []int32{
 	1,  // 0: mesaopt.v1.GenerationSummary.classes:type_name -> mesaopt.v1.ClassCounts
-	26, // 1: mesaopt.v1.GenerationSummary.lineage:type_name -> mesaopt.v1.GenerationStats
-	27, // 2: mesaopt.v1.Report.best:type_name -> mesaopt.v1.Individual
-	1,  // 3: mesaopt.v1.Report.classes:type_name -> mesaopt.v1.ClassCounts
-	27, // 4: mesaopt.v1.Report.flagged:type_name -> mesaopt.v1.Individual
-	28, // 5: mesaopt.v1.Report.top_drift_origin:type_name -> mesaopt.v1.DriftOrigin
-	27, // 6: mesaopt.v1.Report.exemplars:type_name -> mesaopt.v1.Individual
-	27, // 7: mesaopt.v1.Report.run_exemplars:type_name -> mesaopt.v1.Individual
-	1,  // 8: mesaopt.v1.Report.run_classes:type_name -> mesaopt.v1.ClassCounts
-	4,  // 9: mesaopt.v1.Report.regime:type_name -> mesaopt.v1.RegimeReport
-	1,  // 10: mesaopt.v1.Report.identity:type_name -> mesaopt.v1.ClassCounts
-	1,  // 11: mesaopt.v1.Report.run_identity:type_name -> mesaopt.v1.ClassCounts
-	27, // 12: mesaopt.v1.Report.pseudo_aligned_heuristics:type_name -> mesaopt.v1.Individual
-	21, // 13: mesaopt.v1.Report.sensitivity:type_name -> mesaopt.v1.SensitivityRow
-	5,  // 14: mesaopt.v1.RegimeReport.readapted:type_name -> mesaopt.v1.RegimeLineage
-	5,  // 15: mesaopt.v1.RegimeReport.kept_proxy:type_name -> mesaopt.v1.RegimeLineage
-	5,  // 16: mesaopt.v1.RegimeReport.other:type_name -> mesaopt.v1.RegimeLineage
-	27, // 17: mesaopt.v1.RegimeLineage.ancestor:type_name -> mesaopt.v1.Individual
-	29, // 18: mesaopt.v1.RegimeLineage.descendant_class:type_name -> mesaopt.v1.AlignmentClass
-	30, // 19: mesaopt.v1.Run.spec:type_name -> mesaopt.v1.ExperimentSpec
-	0,  // 20: mesaopt.v1.Run.state:type_name -> mesaopt.v1.RunState
-	2,  // 21: mesaopt.v1.Run.summaries:type_name -> mesaopt.v1.GenerationSummary
-	3,  // 22: mesaopt.v1.Run.report:type_name -> mesaopt.v1.Report
-	30, // 23: mesaopt.v1.SubmitRunRequest.spec:type_name -> mesaopt.v1.ExperimentSpec
-	6,  // 24: mesaopt.v1.GetRunResponse.run:type_name -> mesaopt.v1.Run
-	6,  // 25: mesaopt.v1.ListRunsResponse.runs:type_name -> mesaopt.v1.Run
-	2,  // 26: mesaopt.v1.WatchRunResponse.summary:type_name -> mesaopt.v1.GenerationSummary
-	0,  // 27: mesaopt.v1.WatchRunResponse.state:type_name -> mesaopt.v1.RunState
-	1,  // 28: mesaopt.v1.SensitivityRow.conditions:type_name -> mesaopt.v1.ClassCounts
-	21, // 29: mesaopt.v1.GetSensitivityResponse.rows:type_name -> mesaopt.v1.SensitivityRow
-	30, // 30: mesaopt.v1.EvaluateGenomesRequest.spec:type_name -> mesaopt.v1.ExperimentSpec
-	31, // 31: mesaopt.v1.EvaluateGenomesRequest.genomes:type_name -> mesaopt.v1.Genome
-	27, // 32: mesaopt.v1.EvaluateGenomesResponse.individuals:type_name -> mesaopt.v1.Individual
-	33, // [33:33] is the sub-list for method output_type
-	33, // [33:33] is the sub-list for method input_type
-	33, // [33:33] is the sub-list for extension type_name
-	33, // [33:33] is the sub-list for extension extendee
-	0,  // [0:33] is the sub-list for field type_name
+	28, // 1: mesaopt.v1.GenerationSummary.lineage:type_name -> mesaopt.v1.GenerationStats
+	3,  // 2: mesaopt.v1.GenerationSummary.thinking:type_name -> mesaopt.v1.Thinking
+	4,  // 3: mesaopt.v1.Thinking.points:type_name -> mesaopt.v1.ThinkingPoint
+	29, // 4: mesaopt.v1.Report.best:type_name -> mesaopt.v1.Individual
+	1,  // 5: mesaopt.v1.Report.classes:type_name -> mesaopt.v1.ClassCounts
+	29, // 6: mesaopt.v1.Report.flagged:type_name -> mesaopt.v1.Individual
+	30, // 7: mesaopt.v1.Report.top_drift_origin:type_name -> mesaopt.v1.DriftOrigin
+	29, // 8: mesaopt.v1.Report.exemplars:type_name -> mesaopt.v1.Individual
+	29, // 9: mesaopt.v1.Report.run_exemplars:type_name -> mesaopt.v1.Individual
+	1,  // 10: mesaopt.v1.Report.run_classes:type_name -> mesaopt.v1.ClassCounts
+	6,  // 11: mesaopt.v1.Report.regime:type_name -> mesaopt.v1.RegimeReport
+	1,  // 12: mesaopt.v1.Report.identity:type_name -> mesaopt.v1.ClassCounts
+	1,  // 13: mesaopt.v1.Report.run_identity:type_name -> mesaopt.v1.ClassCounts
+	29, // 14: mesaopt.v1.Report.pseudo_aligned_heuristics:type_name -> mesaopt.v1.Individual
+	23, // 15: mesaopt.v1.Report.sensitivity:type_name -> mesaopt.v1.SensitivityRow
+	7,  // 16: mesaopt.v1.RegimeReport.readapted:type_name -> mesaopt.v1.RegimeLineage
+	7,  // 17: mesaopt.v1.RegimeReport.kept_proxy:type_name -> mesaopt.v1.RegimeLineage
+	7,  // 18: mesaopt.v1.RegimeReport.other:type_name -> mesaopt.v1.RegimeLineage
+	29, // 19: mesaopt.v1.RegimeLineage.ancestor:type_name -> mesaopt.v1.Individual
+	31, // 20: mesaopt.v1.RegimeLineage.descendant_class:type_name -> mesaopt.v1.AlignmentClass
+	32, // 21: mesaopt.v1.Run.spec:type_name -> mesaopt.v1.ExperimentSpec
+	0,  // 22: mesaopt.v1.Run.state:type_name -> mesaopt.v1.RunState
+	2,  // 23: mesaopt.v1.Run.summaries:type_name -> mesaopt.v1.GenerationSummary
+	5,  // 24: mesaopt.v1.Run.report:type_name -> mesaopt.v1.Report
+	32, // 25: mesaopt.v1.SubmitRunRequest.spec:type_name -> mesaopt.v1.ExperimentSpec
+	8,  // 26: mesaopt.v1.GetRunResponse.run:type_name -> mesaopt.v1.Run
+	8,  // 27: mesaopt.v1.ListRunsResponse.runs:type_name -> mesaopt.v1.Run
+	2,  // 28: mesaopt.v1.WatchRunResponse.summary:type_name -> mesaopt.v1.GenerationSummary
+	0,  // 29: mesaopt.v1.WatchRunResponse.state:type_name -> mesaopt.v1.RunState
+	1,  // 30: mesaopt.v1.SensitivityRow.conditions:type_name -> mesaopt.v1.ClassCounts
+	23, // 31: mesaopt.v1.GetSensitivityResponse.rows:type_name -> mesaopt.v1.SensitivityRow
+	32, // 32: mesaopt.v1.EvaluateGenomesRequest.spec:type_name -> mesaopt.v1.ExperimentSpec
+	33, // 33: mesaopt.v1.EvaluateGenomesRequest.genomes:type_name -> mesaopt.v1.Genome
+	29, // 34: mesaopt.v1.EvaluateGenomesResponse.individuals:type_name -> mesaopt.v1.Individual
+	35, // [35:35] is the sub-list for method output_type
+	35, // [35:35] is the sub-list for method input_type
+	35, // [35:35] is the sub-list for extension type_name
+	35, // [35:35] is the sub-list for extension extendee
+	0,  // [0:35] is the sub-list for field type_name
 }
 
 func init() { file_mesaopt_v1_run_proto_init() }
@@ -2007,14 +2181,14 @@ func file_mesaopt_v1_run_proto_init() {
 	file_mesaopt_v1_experiment_proto_init()
 	file_mesaopt_v1_genome_proto_init()
 	file_mesaopt_v1_lineage_proto_init()
-	file_mesaopt_v1_run_proto_msgTypes[21].OneofWrappers = []any{}
+	file_mesaopt_v1_run_proto_msgTypes[23].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_mesaopt_v1_run_proto_rawDesc), len(file_mesaopt_v1_run_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   25,
+			NumMessages:   27,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
