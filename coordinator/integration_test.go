@@ -21,6 +21,7 @@ import (
 	"github.com/mesaopt/mesaopt/coordinator"
 	"github.com/mesaopt/mesaopt/coordinator/store"
 	"github.com/mesaopt/mesaopt/experiment"
+	"github.com/mesaopt/mesaopt/genome"
 	"github.com/mesaopt/mesaopt/internal/localetcd"
 	"github.com/mesaopt/mesaopt/internal/testenv"
 	pb "github.com/mesaopt/mesaopt/proto/mesaopt/v1"
@@ -288,7 +289,11 @@ func TestResumeManyTimes(t *testing.T) {
 	var id string
 	for round := 0; round < spec.Generations; round++ {
 		ev := &gated{inner: worker.NewEngine(2)}
-		ev.allow(spec.Population)
+		if round < spec.Generations-1 {
+			ev.allow(spec.Population)
+		} else {
+			ev.allow(spec.Population + genome.MaxHorizon) // and the last generation's thinking curve
+		}
 		c := startCoordinator(t, cli, ev)
 		if round == 0 {
 			var err error
