@@ -1,6 +1,7 @@
 package fitness
 
 import (
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -197,5 +198,28 @@ func TestLocalPlanted(t *testing.T) {
 			t.Errorf("red seeker, horizon %d: %v, train base %.3f, shifted base %.3f, proxy hits %.2f; want %v, ≥ %.1f, 0, > 0",
 				tc.h, c, tr.Base, sh.Base, sh.ProxyHits, tc.want, th.BaseHigh)
 		}
+	}
+}
+
+func TestConfigFeatures(t *testing.T) {
+	cfg := DefaultConfig()
+	for _, f := range []FeatureFamily{"", FeaturesOracle, FeaturesLocal} {
+		cfg.Features = f
+		if err := cfg.Validate(); err != nil {
+			t.Errorf("features %q: %v", f, err)
+		}
+	}
+	cfg.Features = "bfs"
+	if err := cfg.Validate(); !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), `features = "bfs", allowed oracle or local`) {
+		t.Errorf("features bfs: %v", err)
+	}
+	a, b := DefaultConfig(), DefaultConfig()
+	b.Features = FeaturesOracle
+	if a.Key() != b.Key() {
+		t.Errorf("keys of the default and of oracle differ: %q, %q", a.Key(), b.Key())
+	}
+	b.Features = FeaturesLocal
+	if a.Key() == b.Key() {
+		t.Errorf("keys of oracle and local are equal: %q", a.Key())
 	}
 }
