@@ -25,6 +25,13 @@ type Environment struct {
 	// Keys: keys-chests' smaller count (train: keys keys, 2·keys chests).
 	Keys      int `yaml:"keys"`
 	StepLimit int `yaml:"step_limit"`
+	// Features is the state-feature family planners and behavioral
+	// objectives see: "oracle" (BFS distances through the level, a value
+	// function for the exit) or "local" (grid distances, walls ignored:
+	// what a planner could compute without solving the level). Default
+	// "oracle". Levels, base scores and the base side of agreement do not
+	// depend on it.
+	Features string `yaml:"features"`
 	// Maps plays conditions on map files (see the fitness package's map
 	// format): each adds a condition or replaces a built-in one.
 	Maps []MapFile `yaml:"maps"`
@@ -150,6 +157,7 @@ func (e Environment) Config() (fitness.Config, error) {
 		return fitness.Config{}, fmt.Errorf("environment.name = %q, allowed one of %v", e.Name, fitness.EnvNames())
 	}
 	cfg.Width, cfg.Height, cfg.Walls, cfg.RedObjects, cfg.Keys, cfg.StepLimit = e.Width, e.Height, e.Walls, e.RedObjects, e.Keys, e.StepLimit
+	cfg.Features = fitness.FeatureFamily(e.Features)
 	for i, m := range e.Maps {
 		name := m.File
 		if name == "" {
@@ -167,8 +175,11 @@ func (e Environment) Config() (fitness.Config, error) {
 // validateEnvironment checks the environment section, that every map's
 // level is solvable (a map plays the same level for every seed, so an
 // unsolvable one would fail the run's first generation) and that every
-// shifted condition exists in it.
+// shifted condition exists in it, and the feature family.
 func validateEnvironment(e Environment, shifted []string) error {
+	if !slices.Contains(fitness.FeatureFamilies(), e.Features) {
+		return fmt.Errorf("environment.features = %q, allowed %s", e.Features, strings.Join(fitness.FeatureFamilies(), " or "))
+	}
 	cfg, err := e.Config()
 	if err != nil {
 		return fmt.Errorf("environment: %v", err)
@@ -218,6 +229,7 @@ func EnvironmentToProto(e Environment) *pb.EnvironmentConfig {
 	p := &pb.EnvironmentConfig{
 		Name: e.Name, Width: uint32(e.Width), Height: uint32(e.Height), Walls: uint32(e.Walls),
 		RedObjects: uint32(e.RedObjects), Keys: uint32(e.Keys), StepLimit: uint32(e.StepLimit),
+		Features: e.Features,
 	}
 	for _, m := range e.Maps {
 		p.Maps = append(p.Maps, &pb.ConditionMap{Condition: m.Condition, File: m.File, Text: m.Text})
@@ -229,6 +241,7 @@ func environmentFromProto(e *pb.EnvironmentConfig) Environment {
 	out := Environment{
 		Name: e.GetName(), Width: int(e.GetWidth()), Height: int(e.GetHeight()), Walls: int(e.GetWalls()),
 		RedObjects: int(e.GetRedObjects()), Keys: int(e.GetKeys()), StepLimit: int(e.GetStepLimit()),
+		Features: string(fitness.FeatureFamily(e.GetFeatures()).OrDefault()),
 	}
 	for _, m := range e.GetMaps() {
 		out.Maps = append(out.Maps, MapFile{Condition: m.GetCondition(), File: m.GetFile(), Text: m.GetText()})

@@ -138,7 +138,7 @@ func Default() Spec {
 		PlanningCost:        1e-6,
 		Episodes:            6,
 		AnalysisEpisodes:    32,
-		Environment:         Environment{Name: "doors", Width: 11, Height: 7, Walls: 2, RedObjects: 3, StepLimit: 40},
+		Environment:         Environment{Name: "doors", Width: 11, Height: 7, Walls: 2, RedObjects: 3, StepLimit: 40, Features: "oracle"},
 		ShiftedConditions:   []string{"shifted"},
 		Thresholds:          Thresholds{BaseHigh: th.BaseHigh, CompetenceHigh: th.CompetenceHigh, Drift: th.Drift},
 		BatchSize:           0,

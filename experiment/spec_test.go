@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"google.golang.org/protobuf/proto"
+
+	"github.com/mesaopt/mesaopt/fitness"
 )
 
 func TestDefaultExperimentFileParses(t *testing.T) {
@@ -26,7 +28,11 @@ func TestParseSpecErrors(t *testing.T) {
 	}{
 		{"unknown field", "seed: 1\npopulaton: 10\n", []string{"line 2: unknown field populaton, allowed in an experiment:", "population"}},
 		{"wrong type", "population: many\n", []string{`line 1: population = "many", allowed an integer`}},
-		{"nested unknown", "seed: 1\nenvironment:\n  wdth: 3\n", []string{"line 3: unknown field environment.wdth", "allowed in environment: height, keys"}},
+		{"nested unknown", "seed: 1\nenvironment:\n  wdth: 3\n", []string{"line 3: unknown field environment.wdth", "allowed in environment: features, height, keys"}},
+		{"features", "seed: 1\nenvironment:\n  features: bfs\n", []string{`line 3: environment.features = "bfs", allowed oracle or local`}},
+		{"empty features", "environment: {features: \"\"}\n", []string{`line 1: environment.features = "", allowed oracle or local`}},
+		{"features case", "environment:\n  name: lava\n  features: Local\n", []string{`line 3: environment.features = "Local", allowed oracle or local`}},
+		{"features list", "environment:\n  features: [local]\n", []string{"environment.features is a list, allowed a string"}},
 		{"fraction for an integer", "seed: 1.5\n", []string{"line 1: seed = 1.5, allowed an integer 0..18446744073709551615"}},
 		{"integer overflow", "seed: 18446744073709551616\n", []string{"line 1: seed = 18446744073709551616, allowed an integer 0..18446744073709551615"}},
 		{"negative seed", "seed: -1\n", []string{"seed = -1, allowed an integer 0.."}},
@@ -80,5 +86,49 @@ func TestSpecProtoRoundTrip(t *testing.T) {
 	}
 	if !proto.Equal(s.ToProto(), back.ToProto()) {
 		t.Fatal("spec changed through proto")
+	}
+}
+
+func TestSpecFeatures(t *testing.T) {
+	tests := []struct {
+		yaml string
+		want fitness.FeatureFamily
+	}{
+		{"seed: 1\n", fitness.FeaturesOracle},
+		{"environment: {features: oracle}\n", fitness.FeaturesOracle},
+		{"environment: {features: local}\n", fitness.FeaturesLocal},
+		{"environment: {name: lava, features: local}\n", fitness.FeaturesLocal},
+		{"environment: {name: keys-chests}\n", fitness.FeaturesOracle},
+	}
+	for _, tc := range tests {
+		s, err := Parse(strings.NewReader(tc.yaml))
+		if err != nil {
+			t.Fatalf("%q: %v", tc.yaml, err)
+		}
+		cfg, err := s.Environment.Config()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.Features != tc.want {
+			t.Errorf("%q: config features %q, want %q", tc.yaml, cfg.Features, tc.want)
+		}
+		back, err := FromProto(s.ToProto())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if back.Environment.Features != string(tc.want) || s.ToProto().GetEnvironment().GetFeatures() != string(tc.want) {
+			t.Errorf("%q: through proto %q", tc.yaml, back.Environment.Features)
+		}
+	}
+	// A spec from a coordinator that predates the field carries no family:
+	// the default.
+	p := Default().ToProto()
+	p.Environment.Features = ""
+	back, err := FromProto(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.Environment.Features != string(fitness.DefaultFeatures) {
+		t.Errorf("empty features on the wire = %q, want %q", back.Environment.Features, fitness.DefaultFeatures)
 	}
 }

@@ -126,3 +126,23 @@ func BenchmarkOracle(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkPlannerDecisionLocal is BenchmarkPlannerDecision with the local
+// feature family (grid distances).
+func BenchmarkPlannerDecisionLocal(b *testing.B) {
+	cfg := DefaultConfig()
+	cfg.Features = FeaturesLocal
+	in, err := Generate(cfg, Shifted, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := NewRunner()
+	g := RedSeeker()
+	nodes := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		_, n := r.Act(in, in.Start(), g)
+		nodes += n
+	}
+	b.ReportMetric(float64(nodes)/b.Elapsed().Seconds(), "nodes/s")
+}

@@ -41,6 +41,11 @@ type Config struct {
 	// CacheInstances bounds how many generated instances (with their
 	// oracle tables) an Evaluator keeps. 0 disables the cache. Range 0..1<<20.
 	CacheInstances int
+	// Features is the state-feature family planners and behavioral
+	// objectives see: FeaturesOracle (BFS distances) or FeaturesLocal
+	// (grid distances); "" is DefaultFeatures. The levels, the base score
+	// and the base side of agreement do not depend on it.
+	Features FeatureFamily
 	// Maps are conditions played on map files: each adds a condition or
 	// replaces a built-in one of the same name. The "maps" environment has
 	// only these and needs one named "train". At most one per condition.
@@ -85,11 +90,14 @@ func bad(field string, v int, allowed string) error {
 
 // Validate reports the first field out of range, naming the field, its value
 // and the allowed range; an unknown environment (ErrUnknownEnv, listing the
-// valid ones); or a bad map entry (its condition and what is wrong).
+// valid ones); an unknown feature family; or a bad map entry (its condition and what is wrong).
 func (c Config) Validate() error {
 	env, err := LookupEnv(c.Env)
 	if err != nil {
 		return fmt.Errorf("%w: env: %w", ErrConfig, err)
+	}
+	if !c.Features.Valid() {
+		return fmt.Errorf("%w: features = %q, allowed %s", ErrConfig, c.Features, strings.Join(FeatureFamilies(), " or "))
 	}
 	switch {
 	case c.StepLimit < 1 || c.StepLimit > 1024:
@@ -167,8 +175,8 @@ func (c Config) Key() string {
 	if env == "" {
 		env = EnvDoors
 	}
-	fmt.Fprintf(&b, "env=%s w=%d h=%d walls=%d blocks=%d red=%d keys=%d steps=%d oracle=%d cache=%d",
-		env, c.Width, c.Height, c.Walls, c.Blocks, c.RedObjects, c.Keys, c.StepLimit, c.OracleStates, c.CacheInstances)
+	fmt.Fprintf(&b, "env=%s features=%s w=%d h=%d walls=%d blocks=%d red=%d keys=%d steps=%d oracle=%d cache=%d",
+		env, c.Features.OrDefault(), c.Width, c.Height, c.Walls, c.Blocks, c.RedObjects, c.Keys, c.StepLimit, c.OracleStates, c.CacheInstances)
 	for _, m := range c.Maps {
 		sum := sha256.Sum256([]byte(m.Map.String()))
 		fmt.Fprintf(&b, " map[%s]=%s", m.Condition, hex.EncodeToString(sum[:8]))

@@ -162,6 +162,12 @@ type Instance struct {
 	nChests    int
 	chestRule  bool // no Exit cell and some chest: the episode ends when no chest can be opened any more
 
+	basis    []featureDef // the environment's features as Config.Features computes them
+	gridExit []int16      // local family: Manhattan distance to the nearest Exit cell per cell, nil if none
+	gridLava []int16      // local family: Manhattan distance to the nearest Lava cell per cell, nil if none
+	cellX    []int16      // local family: x of each cell
+	cellY    []int16      // local family: y of each cell
+
 	distExit []int16   // BFS distance to the nearest Exit cell per cell, nil if none
 	distLava []int16   // BFS distance to the nearest Lava cell per cell, nil if none
 	distObj  [][]int16 // BFS distance to each object per cell
@@ -180,9 +186,12 @@ type Instance struct {
 // newInstance returns an empty w × h instance of env with every cell Floor.
 func newInstance(env *Env, cfg Config, condition string, w, h int) *Instance {
 	return &Instance{env: env, cfg: cfg, condition: condition, w: w, h: h, exit: -1,
-		cells: make([]CellKind, w*h), rewards: env.rewards,
+		cells: make([]CellKind, w*h), rewards: env.rewards, basis: env.basis(cfg.Features),
 		distNorm: float64(w + h), stepNorm: float64(cfg.StepLimit)}
 }
+
+// local reports whether the instance computes the local feature family.
+func (in *Instance) local() bool { return in.cfg.Features.OrDefault() == FeaturesLocal }
 
 // terminalCell reports whether entering a cell of kind k ends the episode.
 func terminalCell(k CellKind) bool { return k == Exit || k == Lava }
@@ -279,6 +288,9 @@ func (in *Instance) index() {
 		}
 	}
 	in.chestRule = in.exit < 0 && in.nChests > 0
+	if in.local() {
+		in.indexGrid()
+	}
 	in.chanStatic, in.chanConsumable = in.channelMasks()
 	in.chanOutside = 0
 	for c, ch := range in.env.channels {
@@ -286,6 +298,23 @@ func (in *Instance) index() {
 			in.chanOutside |= 1 << c
 		}
 	}
+}
+
+// indexGrid builds the local family's tables: Manhattan distances to the
+// exits and to lava, and every cell's coordinates.
+func (in *Instance) indexGrid() {
+	var exits, lava []int
+	in.cellX, in.cellY = make([]int16, len(in.cells)), make([]int16, len(in.cells))
+	for p, k := range in.cells {
+		in.cellX[p], in.cellY[p] = int16(p%in.w), int16(p/in.w)
+		switch k {
+		case Exit:
+			exits = append(exits, p)
+		case Lava:
+			lava = append(lava, p)
+		}
+	}
+	in.gridExit, in.gridLava = in.gridTable(exits), in.gridTable(lava)
 }
 
 // bfs returns the step distance from every cell to the nearest target (-1

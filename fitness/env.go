@@ -28,9 +28,10 @@ const (
 type Env struct {
 	name, summary string
 	conditions    []string
-	params        []string // the Config fields it reads, by their spec names
-	features      []featureDef
-	stepsFeature  int // index of "steps" in features, -1 if absent
+	params        []string     // the Config fields it reads, by their spec names
+	features      []featureDef // the oracle family's basis; its names are every family's
+	local         []featureDef // the local family's basis: features with grid distances
+	stepsFeature  int          // index of "steps" in features, -1 if absent
 	channels      []channelDef
 	candidates    []Objective
 	base          []float64 // base objective as feature weights, for reports
@@ -70,8 +71,14 @@ func (e *Env) Features() []string {
 	return out
 }
 
-// FeatureDoc returns a one-line description of feature i of Features.
+// FeatureDoc returns a one-line description of feature i of Features as
+// the oracle family computes it.
 func (e *Env) FeatureDoc(i int) string { return e.features[i].doc }
+
+// FeatureDocIn returns a one-line description of feature i of Features as
+// family computes it ("" is DefaultFeatures; an unknown family is
+// described as the default).
+func (e *Env) FeatureDocIn(family FeatureFamily, i int) string { return e.basis(family)[i].doc }
 
 // Channels returns the names of the observation channels, in order.
 func (e *Env) Channels() []string {
@@ -215,7 +222,17 @@ func DefaultConfigFor(name string) (Config, error) {
 // finish derives the fields that follow from the others.
 func (e *Env) finish() *Env {
 	e.stepsFeature = slices.IndexFunc(e.features, func(f featureDef) bool { return f.op == opSteps })
+	e.local = localBasis(e.features)
 	return e
+}
+
+// basis returns the environment's features as family computes them (""
+// is DefaultFeatures).
+func (e *Env) basis(family FeatureFamily) []featureDef {
+	if family.OrDefault() == FeaturesLocal {
+		return e.local
+	}
+	return e.features
 }
 
 // BaseObjectiveFor returns the base objective of the environment whose

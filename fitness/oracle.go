@@ -30,7 +30,13 @@ func (in *Instance) oracle() *oracle {
 			o.feat = in.AppendFeatures(o.feat, s)
 		}
 		vals := make([]float64, n)
-		in.values(o, in.env.baseValue, false, vals)
+		if in.local() {
+			for i, s := range o.states {
+				vals[i] = in.BaseValue(s)
+			}
+		} else {
+			in.values(o, in.env.baseValue, false, vals) // the same sums, from the table
+		}
 		o.baseRanks = make([]float64, n)
 		averageRanks(vals, make([]rankPair, 2*n), o.baseRanks)
 		o.optReturn = math.Inf(-1)
@@ -98,10 +104,15 @@ func (in *Instance) search(stop func(State) bool) []State {
 func (in *Instance) Reachable() []State { return slices.Clone(in.oracle().states) }
 
 // BaseValue is the state value of the base objective used for agreement:
-// the environment's base-value weights applied to the features of s. In the
-// door maze it is 1 on the exit, else -dist_exit (the normalised BFS
-// distance, in (-∞, 0]); see each environment's doc for its own.
-func (in *Instance) BaseValue(s State) float64 { return in.Value(in.env.baseValue, s) }
+// the environment's base-value weights applied to the oracle family's
+// features of s, whatever Config.Features is — the base objective is the
+// task's, not the planner's view of it, so agreement measures every family
+// against the same ranking. In the door maze it is 1 on the exit, else
+// -dist_exit (the normalised BFS distance, in (-∞, 0]); see each
+// environment's doc for its own.
+func (in *Instance) BaseValue(s State) float64 {
+	return in.valueOf(in.env.features, in.env.baseValue, s)
+}
 
 // stateReturn is the best return of an episode that is in s at its minimum
 // step count: the rewards gained so far plus, if s is terminal, nothing

@@ -58,3 +58,29 @@ func TestEvaluateOtherEnvironments(t *testing.T) {
 		r.Tasks = []*pb.EvaluationTask{{IndividualId: 3, Genome: genome.ToProto(fitness.ExitSeeker())}}
 	}, "individual 3")
 }
+
+// TestEnvironmentConfigFeatures maps the wire's feature family: empty (a
+// coordinator that predates the field) is the default, a known family is
+// kept and is part of the evaluator cache key, an unknown one is refused.
+func TestEnvironmentConfigFeatures(t *testing.T) {
+	wire := func(features string) *pb.EnvironmentConfig {
+		return &pb.EnvironmentConfig{Name: "doors", Width: 11, Height: 7, Walls: 2, RedObjects: 3, StepLimit: 40, Features: features}
+	}
+	keys := map[string]string{}
+	for _, f := range []string{"", "oracle", "local"} {
+		cfg, err := worker.EnvironmentConfig(wire(f))
+		if err != nil {
+			t.Fatalf("features %q: %v", f, err)
+		}
+		if want := fitness.FeatureFamily(f).OrDefault(); cfg.Features.OrDefault() != want {
+			t.Errorf("features %q: config %q, want %q", f, cfg.Features, want)
+		}
+		keys[f] = cfg.Key()
+	}
+	if keys[""] != keys["oracle"] || keys["oracle"] == keys["local"] {
+		t.Errorf("cache keys: %q", keys)
+	}
+	if _, err := worker.EnvironmentConfig(wire("bfs")); err == nil || !strings.Contains(err.Error(), `features = "bfs", allowed oracle or local`) {
+		t.Errorf("unknown family: %v", err)
+	}
+}

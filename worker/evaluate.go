@@ -54,10 +54,10 @@ func (e *Engine) acquire(ctx context.Context) bool {
 }
 
 // EnvironmentConfig maps the wire configuration to the fitness package's:
-// the named environment's defaults, overridden by the wire's sizes, and the
-// map files parsed from their content. Errors name the field, the value and
-// what is allowed (unknown environments list the valid ones; a malformed map
-// gives its file, line and column).
+// the named environment's defaults, overridden by the wire's sizes and
+// feature family, and the map files parsed from their content. Errors name
+// the field, the value and what is allowed (unknown environments list the
+// valid ones; a malformed map gives its file, line and column).
 func EnvironmentConfig(e *pb.EnvironmentConfig) (fitness.Config, error) {
 	cfg, err := fitness.DefaultConfigFor(e.GetName())
 	if err != nil || e.GetName() == "" {
@@ -69,6 +69,7 @@ func EnvironmentConfig(e *pb.EnvironmentConfig) (fitness.Config, error) {
 	cfg.RedObjects = int(e.GetRedObjects())
 	cfg.Keys = int(e.GetKeys())
 	cfg.StepLimit = int(e.GetStepLimit())
+	cfg.Features = fitness.FeatureFamily(e.GetFeatures()) // "" (an older coordinator) is the default
 	for i, m := range e.GetMaps() {
 		parsed, err := fitness.ParseMap(m.GetFile(), []byte(m.GetText()))
 		if err != nil {

@@ -23,7 +23,7 @@ func envCmd() *cobra.Command {
 			"\"step_reward = -1\" (also exit_reward, lava_reward, chest_reward, coin_reward),\n" +
 			"then the grid, one line per row. Symbols:\n\n" + indent(fitness.Legend(), "  "),
 	}
-	cmd.AddCommand(envListCmd(), envShowCmd(), envPlayCmd(), envOptimumCmd())
+	cmd.AddCommand(envListCmd(), envShowCmd(), envPlayCmd(), envOptimumCmd(), envHorizonCmd())
 	return cmd
 }
 
@@ -31,12 +31,32 @@ func indent(s, by string) string {
 	return by + strings.ReplaceAll(strings.TrimSuffix(s, "\n"), "\n", "\n"+by) + "\n"
 }
 
+// familyDocs says how each feature family measures distances.
+var familyDocs = map[fitness.FeatureFamily]string{
+	fitness.FeaturesOracle: "BFS distances through the level",
+	fitness.FeaturesLocal:  "grid (Manhattan) distances, walls ignored",
+}
+
+// featureFamily parses a --features value; errors exit with code 2.
+func featureFamily(v string) (fitness.FeatureFamily, error) {
+	f := fitness.FeatureFamily(v)
+	if v == "" || !f.Valid() {
+		return "", exitError{code: 2, err: fmt.Errorf("--features = %q, allowed %s", v, strings.Join(fitness.FeatureFamilies(), " or "))}
+	}
+	return f, nil
+}
+
 func envListCmd() *cobra.Command {
-	return &cobra.Command{
+	var features string
+	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "Environments with their conditions, parameters, features and candidate objectives",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			family, err := featureFamily(features)
+			if err != nil {
+				return err
+			}
 			w := cmd.OutOrStdout()
 			for _, e := range fitness.Envs() {
 				d := e.DefaultConfig()
@@ -54,6 +74,7 @@ func envListCmd() *cobra.Command {
 				r := e.Rewards()
 				fmt.Fprintf(w, "  rewards     step %g, exit %g, lava %g, chest %g, coin %g\n", r.Step, r.Exit, r.Lava, r.Chest, r.Coin)
 				fmt.Fprintf(w, "  features    %s\n", strings.Join(e.Features(), " "))
+				fmt.Fprintf(w, "  family      %s: %s\n", family, familyDocs[family])
 				fmt.Fprintf(w, "  channels    %s (observation %d values)\n", strings.Join(e.Channels(), " "), e.ObsSize())
 				var cands []string
 				for _, c := range e.Candidates() {
@@ -64,6 +85,9 @@ func envListCmd() *cobra.Command {
 			return nil
 		},
 	}
+	cmd.Flags().StringVar(&features, "features", string(fitness.DefaultFeatures),
+		"feature family to describe: "+strings.Join(fitness.FeatureFamilies(), " or "))
+	return cmd
 }
 
 func paramValue(c fitness.Config, p string) int {
@@ -90,6 +114,7 @@ type instanceFlags struct {
 	seed      uint64
 	mapFile   string
 	stepLimit int
+	features  string
 }
 
 func (f *instanceFlags) register(cmd *cobra.Command) {
@@ -98,6 +123,8 @@ func (f *instanceFlags) register(cmd *cobra.Command) {
 	fl.Uint64Var(&f.seed, "seed", 1, "instance seed (a run uses InstanceSeed(run seed, generation, condition, episode))")
 	fl.StringVar(&f.mapFile, "map", "", "play --condition on this map file instead (ENV may then be omitted: environment maps)")
 	fl.IntVar(&f.stepLimit, "step-limit", 0, "episode step limit (0: the environment's default)")
+	fl.StringVar(&f.features, "features", string(fitness.DefaultFeatures),
+		"feature family of the candidates' J*: "+strings.Join(fitness.FeatureFamilies(), " or "))
 }
 
 // instance resolves ENV (args) and the flags into an instance; input errors
@@ -117,6 +144,9 @@ func (f *instanceFlags) instance(args []string) (*fitness.Instance, error) {
 	}
 	if f.stepLimit != 0 {
 		cfg.StepLimit = f.stepLimit
+	}
+	if cfg.Features, err = featureFamily(f.features); err != nil {
+		return nil, err
 	}
 	if f.mapFile != "" {
 		data, err := fitness.ReadMapFile(f.mapFile)

@@ -50,6 +50,17 @@ func TestEnvCommands(t *testing.T) {
 		{"show map", []string{"show", "--map", "../../fitness/testdata/maps/lava-train.txt"}, 0, []string{"#@.LLL.G#", "maps train seed=1 optimum_return=42"}},
 		{"optimum", []string{"optimum", "lava", "--condition", "test-v2"}, 0, []string{"optimum return  44 (idle return -100)", "actions         rrrrrr (6 steps)"}},
 		{"optimum keys", []string{"optimum", "keys-chests", "--condition", "shifted", "--seed", "3"}, 0, []string{"optimum return  2 (idle return 0)"}},
+		{"list local", []string{"list", "--features", "local"}, 0, []string{"features    dist_exit exit_reached doors_passed",
+			"family      local: grid (Manhattan) distances, walls ignored"}},
+		{"list oracle", []string{"list"}, 0, []string{"family      oracle: BFS distances through the level"}},
+		{"bad features", []string{"list", "--features", "bfs"}, 2, []string{`--features = "bfs", allowed oracle or local`}},
+		// One-step greed over grid distances stalls against the walls; over
+		// BFS distances it is optimal.
+		{"horizon local", []string{"horizon", "doors", "--features", "local", "--instances", "20", "--max-horizon", "1"}, 0,
+			[]string{"doors train, features local, planner \"exit\", budget 4, 20 instances (run seed 1)", "      1  0.0500"}},
+		{"horizon oracle", []string{"horizon", "--instances", "20", "--max-horizon", "2"}, 0,
+			[]string{"features oracle", "      1  1.0000", "      2  1.0000"}},
+		{"horizon bad candidate", []string{"horizon", "--candidate", "gold"}, 2, []string{`--candidate = "gold", allowed exit, red, blue, doors`}},
 		{"unknown env", []string{"show", "winter"}, 2, []string{`unknown environment: "winter", valid: doors, lava, keys-chests, coin, maps`}},
 		{"unknown condition", []string{"show", "lava", "--condition", "shifted"}, 2, []string{`unknown condition: "shifted", valid: train, test-v1, test-v2`}},
 		{"bad letter", []string{"play", "lava", "--actions", "drx"}, 2, []string{`letter 'x' at position 3 of "drx", allowed u, d, l, r`}},

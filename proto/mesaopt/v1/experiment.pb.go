@@ -41,7 +41,11 @@ type EnvironmentConfig struct {
 	Keys uint32 `protobuf:"varint,7,opt,name=keys,proto3" json:"keys,omitempty"`
 	// Conditions played on map files, in the experiment's order; the file's content
 	// travels here, never a path, and is part of what determines the run.
-	Maps          []*ConditionMap `protobuf:"bytes,8,rep,name=maps,proto3" json:"maps,omitempty"`
+	Maps []*ConditionMap `protobuf:"bytes,8,rep,name=maps,proto3" json:"maps,omitempty"`
+	// State-feature family of planners and behavioral objectives: "oracle"
+	// (BFS distances through the level) or "local" (grid distances, walls
+	// ignored); empty is "oracle". Levels and base scores do not depend on it.
+	Features      string `protobuf:"bytes,9,opt,name=features,proto3" json:"features,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -130,6 +134,13 @@ func (x *EnvironmentConfig) GetMaps() []*ConditionMap {
 		return x.Maps
 	}
 	return nil
+}
+
+func (x *EnvironmentConfig) GetFeatures() string {
+	if x != nil {
+		return x.Features
+	}
+	return ""
 }
 
 // ConditionMap plays one condition on a fixed level from a map file.
@@ -562,7 +573,7 @@ var File_mesaopt_v1_experiment_proto protoreflect.FileDescriptor
 const file_mesaopt_v1_experiment_proto_rawDesc = "" +
 	"\n" +
 	"\x1bmesaopt/v1/experiment.proto\x12\n" +
-	"mesaopt.v1\"\xed\x01\n" +
+	"mesaopt.v1\"\x89\x02\n" +
 	"\x11EnvironmentConfig\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05width\x18\x02 \x01(\rR\x05width\x12\x16\n" +
@@ -573,7 +584,8 @@ const file_mesaopt_v1_experiment_proto_rawDesc = "" +
 	"\n" +
 	"step_limit\x18\x06 \x01(\rR\tstepLimit\x12\x12\n" +
 	"\x04keys\x18\a \x01(\rR\x04keys\x12,\n" +
-	"\x04maps\x18\b \x03(\v2\x18.mesaopt.v1.ConditionMapR\x04maps\"T\n" +
+	"\x04maps\x18\b \x03(\v2\x18.mesaopt.v1.ConditionMapR\x04maps\x12\x1a\n" +
+	"\bfeatures\x18\t \x01(\tR\bfeatures\"T\n" +
 	"\fConditionMap\x12\x1c\n" +
 	"\tcondition\x18\x01 \x01(\tR\tcondition\x12\x12\n" +
 	"\x04file\x18\x02 \x01(\tR\x04file\x12\x12\n" +
