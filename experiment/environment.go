@@ -167,7 +167,8 @@ func (e Environment) Config() (fitness.Config, error) {
 // validateEnvironment checks the environment section, that every map's
 // level is solvable (a map plays the same level for every seed, so an
 // unsolvable one would fail the run's first generation) and that every
-// shifted condition exists in it.
+// shifted condition exists in it and changes something under it (see
+// fitness.Config.CheckCondition).
 func validateEnvironment(e Environment, shifted []string) error {
 	cfg, err := e.Config()
 	if err != nil {
@@ -186,6 +187,9 @@ func validateEnvironment(e Environment, shifted []string) error {
 	for i, c := range shifted {
 		if !slices.Contains(conds, c) {
 			return fmt.Errorf("shifted_conditions[%d] = %q, allowed one of %v other than train", i, c, conds)
+		}
+		if err := cfg.CheckCondition(c); err != nil {
+			return fmt.Errorf("shifted_conditions[%d] = %q: environment: %v", i, c, err)
 		}
 	}
 	return nil
