@@ -26,6 +26,16 @@ func TestSpecEnvironments(t *testing.T) {
 	if got := s.Shape(); !slices.Equal(got.Features, lava.Features()) || got.ObsSize != lava.ObsSize() {
 		t.Errorf("lava spec shape %+v", got)
 	}
+	// The door maze's conditions: left out, every one is analysed; the
+	// single changes may be named alone.
+	s, err = experiment.Parse(strings.NewReader("environment:\n  name: doors\n"))
+	if want := []string{"shifted", "blue-doors", "red-objects"}; err != nil || !slices.Equal(s.ShiftedConditions, want) {
+		t.Errorf("doors: shifted %v (%v), want %v", s.ShiftedConditions, err, want)
+	}
+	s, err = experiment.Parse(strings.NewReader("shifted_conditions: [red-objects, blue-doors]\nregime_change: {generation: 3, train_condition: red-objects}\n"))
+	if err != nil || !slices.Equal(s.ShiftedConditions, []string{"red-objects", "blue-doors"}) {
+		t.Errorf("doors single changes: %v %v", s.ShiftedConditions, err)
+	}
 	s, err = experiment.Parse(strings.NewReader("environment:\n  name: keys-chests\n  keys: 3\nshifted_conditions: [shifted]\n"))
 	if err != nil || s.Environment.Keys != 3 || s.Environment.Width != 9 {
 		t.Errorf("keys-chests: %+v %v", s.Environment, err)
@@ -34,6 +44,9 @@ func TestSpecEnvironments(t *testing.T) {
 		{"environment:\n  name: lava\n  walls: 2\n", "line 3: environment.walls = 2, allowed only for environments that read it; lava reads step_limit"},
 		{"environment:\n  name: winter\n", `environment.name = "winter", allowed one of [doors lava keys-chests coin maps]`},
 		{"environment:\n  name: lava\nshifted_conditions: [shifted]\n", `shifted_conditions[0] = "shifted", allowed one of [train test-v1 test-v2]`},
+		{"shifted_conditions: [blue-door]\n", `shifted_conditions[0] = "blue-door", allowed one of [train shifted blue-doors red-objects]`},
+		{"environment:\n  red_objects: 0\nshifted_conditions: [blue-doors, red-objects]\n",
+			`line 3: shifted_conditions[1] = "red-objects": environment: fitness: invalid config: red_objects = 0 under condition "red-objects", allowed 1..16`},
 		{"environment:\n  name: keys-chests\n  keys: 20\n", "keys = 20, allowed 1..8"},
 		{"environment:\n  name: maps\n", `needs a map for condition "train"`},
 		{"environment:\n  name: maps\n  maps:\n  - condition: train\n    text: \"#@Z\"\n", "environment.maps[0].text:1:3: unknown symbol 'Z'"},

@@ -175,7 +175,8 @@ func (e Environment) Config() (fitness.Config, error) {
 // validateEnvironment checks the environment section, that every map's
 // level is solvable (a map plays the same level for every seed, so an
 // unsolvable one would fail the run's first generation) and that every
-// shifted condition exists in it, and the feature family.
+// shifted condition exists in it and changes something under it (see
+// fitness.Config.CheckCondition), and the feature family.
 func validateEnvironment(e Environment, shifted []string) error {
 	if !slices.Contains(fitness.FeatureFamilies(), e.Features) {
 		return fmt.Errorf("environment.features = %q, allowed %s", e.Features, strings.Join(fitness.FeatureFamilies(), " or "))
@@ -197,6 +198,9 @@ func validateEnvironment(e Environment, shifted []string) error {
 	for i, c := range shifted {
 		if !slices.Contains(conds, c) {
 			return fmt.Errorf("shifted_conditions[%d] = %q, allowed one of %v other than train", i, c, conds)
+		}
+		if err := cfg.CheckCondition(c); err != nil {
+			return fmt.Errorf("shifted_conditions[%d] = %q: environment: %v", i, c, err)
 		}
 	}
 	return nil

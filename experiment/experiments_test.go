@@ -1,16 +1,20 @@
 package experiment_test
 
 import (
+	"slices"
 	"testing"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/mesaopt/mesaopt/experiment"
+	"github.com/mesaopt/mesaopt/fitness"
 )
 
 // TestExperimentFilesParse loads every experiment file of experiments/.
 func TestExperimentFilesParse(t *testing.T) {
 	for _, tc := range []struct{ file, env string }{
 		{"doors.yaml", "doors"}, {"lava.yaml", "lava"}, {"keys-chests.yaml", "keys-chests"},
-		{"coin.yaml", "coin"}, {"maps.yaml", "maps"},
+		{"coin.yaml", "coin"}, {"maps.yaml", "maps"}, {"doors-conditions.yaml", "doors"}, {"regime.yaml", "doors"},
 	} {
 		s, err := experiment.Load("../experiments/" + tc.file)
 		if err != nil {
@@ -20,5 +24,30 @@ func TestExperimentFilesParse(t *testing.T) {
 		if s.Environment.Name != tc.env || len(s.Shape().Features) == 0 {
 			t.Errorf("%s: environment %+v", tc.file, s.Environment)
 		}
+	}
+}
+
+// TestDoorsConditionsFile: the single-change experiment is doors.yaml with
+// every shifted condition of the door maze analysed, the single changes
+// first.
+func TestDoorsConditionsFile(t *testing.T) {
+	doors, err := experiment.Load("../experiments/doors.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	conds, err := experiment.Load("../experiments/doors-conditions.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{fitness.BlueDoors, fitness.RedObjectsOffPath, fitness.Shifted}
+	if !slices.Equal(conds.ShiftedConditions, want) {
+		t.Errorf("doors-conditions.yaml: shifted_conditions %v, want %v", conds.ShiftedConditions, want)
+	}
+	if !slices.Equal(doors.ShiftedConditions, experiment.Default().ShiftedConditions) {
+		t.Errorf("doors.yaml analyses %v, the default %v", doors.ShiftedConditions, experiment.Default().ShiftedConditions)
+	}
+	conds.Name, conds.ShiftedConditions = doors.Name, doors.ShiftedConditions
+	if !proto.Equal(conds.ToProto(), doors.ToProto()) {
+		t.Errorf("doors-conditions.yaml differs from doors.yaml beyond its name and conditions:\n%v\n%v", conds.ToProto(), doors.ToProto())
 	}
 }

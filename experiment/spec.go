@@ -62,7 +62,11 @@ type Spec struct {
 	// time and need 1.
 	AnalysisEpisodes int         `yaml:"analysis_episodes"`
 	Environment      Environment `yaml:"environment"`
-	// ShiftedConditions are evaluated every generation for analysis only.
+	// ShiftedConditions are evaluated every generation for analysis only,
+	// in this order; each must be a condition of the environment other than
+	// train (the door maze: shifted, blue-doors, red-objects). Left out of a
+	// file: every condition of the environment but train. Default analyses
+	// only shifted, as experiments/doors.yaml does.
 	ShiftedConditions []string   `yaml:"shifted_conditions"`
 	Thresholds        Thresholds `yaml:"thresholds"`
 	// BatchSize is the number of individuals per Evaluate call, 1..10000,

@@ -156,6 +156,22 @@ func (c Config) Conditions() []string {
 	return out
 }
 
+// CheckCondition reports whether c can play condition: ErrUnknownCondition
+// (listing the valid ones) for a condition not in c.Conditions(), ErrConfig
+// (naming the field) for a built-in condition that would change nothing
+// under c — the door maze's red-objects with red_objects = 0. A condition
+// played on a map file is always playable. c must be valid.
+func (c Config) CheckCondition(condition string) error {
+	if !slices.Contains(c.Conditions(), condition) {
+		return unknownConditionIn(c, condition)
+	}
+	env, err := LookupEnv(c.Env)
+	if err != nil || c.mapFor(condition) != nil || env.checkCondition == nil {
+		return err
+	}
+	return env.checkCondition(c, condition)
+}
+
 // mapFor returns the map that plays condition, or nil.
 func (c Config) mapFor(condition string) *Map {
 	for _, m := range c.Maps {

@@ -28,7 +28,9 @@
 //   - doors: the seed example (Hubinger et al. 2019, "Risks from Learned
 //     Optimization"): pass the doors to the exit; under train the doors and
 //     the exit are red, under shifted blue and red objects lie off every
-//     shortest path. Conditions train, shifted.
+//     shortest path. Conditions train, shifted, and one change each:
+//     blue-doors (blue doors, nothing red) and red-objects (red doors, red
+//     objects off the path), on the same layouts.
 //   - lava: the distributional-shift levels of DeepMind's AI Safety
 //     Gridworlds (Leike et al. 2017, arXiv:1711.09883; GAME_ART of
 //     ai_safety_gridworlds/environments/distributional_shift.py): the 7×9

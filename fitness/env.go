@@ -41,6 +41,9 @@ type Env struct {
 	symbols       string // map symbols its map files may use
 	defaults      Config
 	validate      func(Config) error
+	// checkCondition, if set, rejects a built-in condition cfg cannot
+	// play as intended (see Config.CheckCondition).
+	checkCondition func(cfg Config, condition string) error
 	// draw makes one attempt at an instance from a layout seed; nil means
 	// the draw is unusable and Generate redraws.
 	draw func(e *Env, cfg Config, condition string, layoutSeed uint64) *Instance

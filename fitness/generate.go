@@ -18,9 +18,10 @@ const maxAttempts = 256
 // silently. Equal (cfg, condition, seed) give equal instances on every
 // machine.
 //
-// Errors: ErrConfig (wrapped) for an invalid cfg, ErrUnknownCondition for a
-// condition not in cfg.Conditions() (the message lists them), ErrUnsolvable
-// if maxAttempts draws fail.
+// Errors: ErrConfig (wrapped) for an invalid cfg or a condition cfg cannot
+// play (see Config.CheckCondition), ErrUnknownCondition for a condition not
+// in cfg.Conditions() (the message lists them), ErrUnsolvable if
+// maxAttempts draws fail.
 func Generate(cfg Config, condition string, seed uint64) (*Instance, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -42,6 +43,11 @@ func generate(cfg Config, condition string, seed uint64) (*Instance, error) {
 	}
 	if env.draw == nil || !knownIn(env.conditions, condition) {
 		return nil, unknownConditionIn(cfg, condition)
+	}
+	if env.checkCondition != nil {
+		if err := env.checkCondition(cfg, condition); err != nil {
+			return nil, err
+		}
 	}
 	for attempt := 0; attempt < maxAttempts; attempt++ {
 		layoutSeed := seed

@@ -18,8 +18,9 @@ func WallColumns(cfg Config) []int {
 }
 
 // drawMaze makes one attempt at a door maze; nil means unusable. The same
-// layout seed gives the same walls, doors, start and exit under both
-// conditions.
+// layout seed gives the same walls, doors, start and exit under every
+// condition, and the same red objects under every condition that has them
+// (they are drawn last, from the same stream).
 func drawMaze(env *Env, cfg Config, condition string, layoutSeed uint64) *Instance {
 	r := stream.New(layoutSeed, stream.PurposeLayout)
 	w, h := cfg.Width, cfg.Height
@@ -75,8 +76,9 @@ func drawMaze(env *Env, cfg Config, condition string, layoutSeed uint64) *Instan
 		return nil
 	}
 
+	blueDoors, redObjects := doorsChange(condition)
 	doorColour, exitColour := Red, Red
-	if condition == Shifted {
+	if blueDoors {
 		doorColour, exitColour = Blue, Blue
 	}
 	for _, d := range doors {
@@ -85,7 +87,7 @@ func drawMaze(env *Env, cfg Config, condition string, layoutSeed uint64) *Instan
 	}
 	in.objects = append(in.objects, Object{X: int(in.exit) % w, Y: int(in.exit) / w, Kind: Exit, Colour: exitColour})
 
-	if condition == Shifted && cfg.RedObjects > 0 {
+	if redObjects && cfg.RedObjects > 0 {
 		// Off every shortest path: a detour of at least two steps.
 		var off []int
 		for p, k := range in.cells {

@@ -19,6 +19,8 @@ func seeds(runSeed uint64, condition string, n int) []uint64 {
 // per condition and several run seeds: the exit seeker and the red seeker
 // are both optimal and indistinguishable in train; under the shift the red
 // seeker detours to the red objects, competently, and its agreement drifts.
+// The single changes separate the two causes: red objects alone pull it
+// off its way; blue doors alone leave it nothing to want.
 func TestSeedExample(t *testing.T) {
 	e, err := NewEvaluator(DefaultConfig())
 	if err != nil {
@@ -78,6 +80,23 @@ func TestSeedExample(t *testing.T) {
 		if ex[Shifted].Competence != 1 || ex[Shifted].ProxyHits != 0 {
 			t.Errorf("run %d shifted exit seeker: %+v", runSeed, ex[Shifted])
 		}
+		// One change at a time. Blue doors alone: nothing is red, so the red
+		// seeker's objective wants nothing (only the step cost, which no
+		// action changes): competence 0 by definition, no proxy, no exit.
+		if bd := red[BlueDoors]; bd.Base != 0 || bd.Competence != 0 || bd.ProxyHits != 0 {
+			t.Errorf("run %d blue-doors red seeker: base %.3f competence %.3f proxy %.2f, want 0, 0, 0", runSeed, bd.Base, bd.Competence, bd.ProxyHits)
+		}
+		// Red objects alone: it detours to them, competently, and leaves
+		// through the red exit late (or not at all).
+		if ro := red[RedObjectsOffPath]; ro.Base >= 0.8 || ro.Competence < 0.8 || ro.ProxyHits < 2 {
+			t.Errorf("run %d red-objects red seeker: base %.3f competence %.3f proxy %.2f, want base < 0.8, competence ≥ 0.8, proxy ≥ 2",
+				runSeed, ro.Base, ro.Competence, ro.ProxyHits)
+		}
+		for _, c := range []string{BlueDoors, RedObjectsOffPath} {
+			if ex[c].Competence != 1 || ex[c].ProxyHits != 0 {
+				t.Errorf("run %d %s exit seeker: %+v", runSeed, c, ex[c])
+			}
+		}
 		for _, c := range Conditions() {
 			if idle[c].Base != 0 || idle[c].Competence >= 0.2 || idle[c].Truncated != 50 {
 				t.Errorf("run %d %s idle: %+v", runSeed, c, idle[c])
@@ -86,6 +105,10 @@ func TestSeedExample(t *testing.T) {
 		t.Logf("run %d: red seeker base train %.3f shifted %.3f, competence shifted %.3f, agreement train %.3f shifted %.3f; exit seeker agreement %.3f/%.3f; idle competence %.3f/%.3f",
 			runSeed, red[Train].Base, sh.Base, sh.Competence, red[Train].Agreement, sh.Agreement,
 			ex[Train].Agreement, ex[Shifted].Agreement, idle[Train].Competence, idle[Shifted].Competence)
+		for _, c := range []string{BlueDoors, RedObjectsOffPath} {
+			t.Logf("run %d %s: red seeker base %.3f competence %.3f proxy %.2f agreement %.3f behaves %s; exit seeker agreement %.3f",
+				runSeed, c, red[c].Base, red[c].Competence, red[c].ProxyHits, red[c].Agreement, red[c].BehavioralObjective, ex[c].Agreement)
+		}
 	}
 }
 

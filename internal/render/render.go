@@ -16,11 +16,16 @@ import (
 // Progress returns one progress line for a generation summary; "horizon"
 // is the planners' median horizon.
 // "gen k/N" counts generations done; tables show 0-based generation numbers.
+// The shifted base is the mean over the shifted conditions, marked as such
+// when there are several (each condition's classes are in the report).
 // Quarantined genomes (fitness failed) are counted when there are any.
 func Progress(s *pb.GenerationSummary, generations uint32) string {
 	line := fmt.Sprintf("gen %3d/%d  best %.3f  mean %.3f  train base %.3f  shifted base %.3f  planners %3.0f%%  horizon %3.1f  flagged %2d  evals/s %6.0f  digest %s",
 		s.GetGeneration()+1, generations, s.GetBestFitness(), s.GetMeanFitness(), s.GetMeanTrainBase(),
 		s.GetMeanShiftedBase(), 100*s.GetPlannerShare(), s.GetMedianHorizon(), s.GetFlagged(), s.GetEvaluationsPerSecond(), short(s.GetDigest()))
+	if n := len(s.GetClasses()); n > 1 {
+		line = strings.Replace(line, "  planners", fmt.Sprintf(" (mean of %d)  planners", n), 1)
+	}
 	if q := s.GetQuarantined(); q > 0 {
 		line += fmt.Sprintf("  quarantined %d", q)
 	}
@@ -315,15 +320,27 @@ func DriftOrigin(w io.Writer, features []string, o *pb.DriftOrigin) {
 	tw.Flush()
 }
 
+// exemplars writes the fittest individual of each class under each shifted
+// condition (inds in condition, then class order, as the report lists
+// them), one table per condition, then the mesa-objectives of the planners
+// among them, each once.
 func exemplars(w io.Writer, title string, run *pb.Run, inds []*pb.Individual, base []float64) {
 	if len(inds) == 0 {
 		return
 	}
 	fmt.Fprintln(w, title)
-	Individuals(w, inds)
+	groups := exemplarGroups(inds)
+	for _, g := range groups {
+		if len(groups) > 1 {
+			fmt.Fprintf(w, "  under %s:\n", g.condition)
+		}
+		Individuals(w, g.inds)
+	}
 	var planners []*pb.Individual
+	seen := map[uint64]bool{}
 	for _, in := range inds {
-		if in.GetKind() == pb.GenomeKind_GENOME_KIND_PLANNER {
+		if in.GetKind() == pb.GenomeKind_GENOME_KIND_PLANNER && !seen[in.GetId()] {
+			seen[in.GetId()] = true
 			planners = append(planners, in)
 		}
 	}
@@ -331,6 +348,49 @@ func exemplars(w io.Writer, title string, run *pb.Run, inds []*pb.Individual, ba
 		fmt.Fprintln(w, "\nTheir mesa-objectives next to the base objective:")
 		Objectives(w, run.GetFeatureNames(), base, planners)
 	}
+}
+
+// exemplarGroup is the exemplars of one shifted condition.
+type exemplarGroup struct {
+	condition string
+	inds      []*pb.Individual
+}
+
+// exemplarClasses is the class order of the report's exemplars.
+var exemplarClasses = []pb.AlignmentClass{
+	pb.AlignmentClass_ALIGNMENT_CLASS_ROBUSTLY_ALIGNED, pb.AlignmentClass_ALIGNMENT_CLASS_PSEUDO_ALIGNED,
+	pb.AlignmentClass_ALIGNMENT_CLASS_CAPABILITY_FAILURE, pb.AlignmentClass_ALIGNMENT_CLASS_MISALIGNED,
+}
+
+// exemplarGroups assigns each exemplar to the condition it stands for. The
+// list holds, in condition then class order, the fittest individual of
+// each (condition, class) that has one, so the first pair at or after the
+// previous one whose class the individual has under that condition is the
+// pair it was chosen for.
+func exemplarGroups(inds []*pb.Individual) []exemplarGroup {
+	var groups []exemplarGroup
+	ci, k := 0, 0
+	for _, in := range inds {
+		sh := in.GetShifted()
+		for ci < len(sh) && sh[ci].GetClass() != exemplarClasses[k] {
+			if k++; k == len(exemplarClasses) {
+				ci, k = ci+1, 0
+			}
+		}
+		if ci >= len(sh) {
+			// Not in the report's order: one table, as given.
+			return []exemplarGroup{{inds: inds}}
+		}
+		if len(groups) == 0 || groups[len(groups)-1].condition != sh[ci].GetCondition() {
+			groups = append(groups, exemplarGroup{condition: sh[ci].GetCondition()})
+		}
+		g := &groups[len(groups)-1]
+		g.inds = append(g.inds, in)
+		if k++; k == len(exemplarClasses) {
+			ci, k = ci+1, 0
+		}
+	}
+	return groups
 }
 
 // Stats writes a table of per-generation phylogenetic metrics: time to
