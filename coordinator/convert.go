@@ -45,6 +45,7 @@ func scoreToProto(s lineage.ConditionScore) *pb.ConditionScore {
 		BehavioralObjective: s.BehavioralObjective, Nodes: s.Nodes, Flagged: s.Flagged,
 		BehavioralWeights: slices.Clone(s.BehavioralWeights), BehavioralFit: s.BehavioralFit,
 		BehavioralAccuracy: s.BehavioralAccuracy, Firm: s.Firm, BehavioralMargin: s.BehavioralMargin,
+		Varied: slices.Clone(s.Varied),
 	}
 	if s.ClassCounts.Total() > 0 {
 		p.ClassCounts = make([]uint32, lineage.NumClasses)
@@ -93,6 +94,7 @@ func scoreFromProto(p *pb.ConditionScore) lineage.ConditionScore {
 		BehavioralObjective: p.GetBehavioralObjective(), Nodes: p.GetNodes(), Flagged: p.GetFlagged(),
 		BehavioralWeights: slices.Clone(p.GetBehavioralWeights()), BehavioralFit: p.GetBehavioralFit(),
 		BehavioralAccuracy: p.GetBehavioralAccuracy(), Firm: p.GetFirm(), BehavioralMargin: p.GetBehavioralMargin(),
+		Varied: slices.Clone(p.GetVaried()),
 	}
 	for k, n := range p.GetClassCounts() {
 		if k < lineage.NumClasses {

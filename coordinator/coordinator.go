@@ -681,6 +681,11 @@ func (c *Coordinator) execute(ctx context.Context, ar *activeRun, cp *pb.Checkpo
 			if summary.Thinking, err = Thinking(withLogger(ctx, c.log), ev, ar.id, spec, gen, members); err != nil {
 				return fmt.Errorf("generation %d: %w", gen, err)
 			}
+			// The untrained weights of the planners the report shows, and
+			// the share of their shifted failures those weights explain.
+			if summary.Untrained, err = Untrained(withLogger(ctx, c.log), ev, ar.id, spec, gen, members, records); err != nil {
+				return fmt.Errorf("generation %d: %w", gen, err)
+			}
 		}
 		batch := &pb.LineageBatch{Generation: gen}
 		for _, r := range records {

@@ -292,7 +292,9 @@ func TestResumeManyTimes(t *testing.T) {
 		if round < spec.Generations-1 {
 			ev.allow(spec.Population)
 		} else {
-			ev.allow(spec.Population + genome.MaxHorizon) // and the last generation's thinking curve
+			// And the last generation's thinking curve and its zeroed
+			// untrained weights (at most one variant per individual).
+			ev.allow(2*spec.Population + genome.MaxHorizon)
 		}
 		c := startCoordinator(t, cli, ev)
 		if round == 0 {

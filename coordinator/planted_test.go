@@ -267,7 +267,15 @@ func TestPlantedSuite(t *testing.T) {
 		}
 		for i, c := range cases {
 			r := records[i]
-			fmt.Fprintf(&table, "%s / %s: train base %.3f behaves %s\n", envName, c.name, r.Train.Base, r.Train.BehavioralObjective)
+			untrained := "-" // unknown: a heuristic has no mesa-objective
+			if r.Train.Varied != nil {
+				var names []string
+				for _, k := range r.Untrained() {
+					names = append(names, env.Features()[k])
+				}
+				untrained = fmt.Sprint(names)
+			}
+			fmt.Fprintf(&table, "%s / %s: train base %.3f behaves %s untrained %s\n", envName, c.name, r.Train.Base, r.Train.BehavioralObjective, untrained)
 			for ci, s := range r.Shifted {
 				fmt.Fprintf(&table, "  %s: base %.3f competence %.3f agreement %+.3f drift %+.3f counts %v class %s firm %v behaves %s proxy %.2f\n",
 					s.Condition, s.Base, s.Competence, s.Agreement, s.Drift, s.ClassCounts, s.Class, s.Firm, s.BehavioralObjective, s.ProxyHits)

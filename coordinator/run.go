@@ -259,6 +259,7 @@ func conditionScore(c *pb.ConditionResult) lineage.ConditionScore {
 		Nodes: c.GetNodes(), BehavioralWeights: slices.Clone(c.GetBehavioralWeights()),
 		BehavioralFit: c.GetBehavioralFit(), BehavioralAccuracy: c.GetBehavioralAccuracy(),
 		BehavioralMargin: c.GetBehavioralMargin(), Episodes: episodeScores(c.GetEpisodeScores()),
+		Varied: slices.Clone(c.GetVaried()),
 	}
 }
 

@@ -125,31 +125,7 @@ func (ar *activeRun) report() *pb.Report {
 	rep.Sensitivity = sensitivityToProto(lineage.Sensitivity(ar.last, ar.spec.LineageThresholds()))
 	rep.Identity = identityCounts(ar.last)
 	rep.RunIdentity = identityCounts(all)
-	// Flagged planners by strength of evidence: pseudo-aligned ones by the
-	// share of their episodes that are (firm verdicts first), then those
-	// flagged for drift alone by drift; fitness, then id, break ties.
-	var pseudo, drifting []lineage.Record
-	for _, r := range ranked {
-		switch {
-		case !r.Flagged:
-		case pseudoAligned(r):
-			pseudo = append(pseudo, r)
-		default:
-			drifting = append(drifting, r)
-		}
-	}
-	slices.SortStableFunc(pseudo, func(a, b lineage.Record) int {
-		ea, eb := pseudoEvidence(a), pseudoEvidence(b)
-		if ea.firm != eb.firm {
-			if ea.firm {
-				return -1
-			}
-			return 1
-		}
-		return cmpDesc(ea.share, eb.share)
-	})
-	slices.SortStableFunc(drifting, func(a, b lineage.Record) int { return cmpDesc(maxDrift(a), maxDrift(b)) })
-	for _, r := range append(pseudo, drifting...) {
+	for _, r := range flaggedByEvidence(ranked) {
 		if len(rep.Flagged) == 10 {
 			break
 		}
@@ -171,15 +147,53 @@ func (ar *activeRun) report() *pb.Report {
 	return rep
 }
 
+// flaggedByEvidence returns the flagged records of ranked (fittest first)
+// by strength of evidence: pseudo-aligned ones by the share of their
+// episodes that are (firm verdicts first), then those flagged for drift
+// alone by drift; fitness, then id, break ties.
+func flaggedByEvidence(ranked []lineage.Record) []lineage.Record {
+	var pseudo, drifting []lineage.Record
+	for _, r := range ranked {
+		switch {
+		case !r.Flagged:
+		case pseudoAligned(r):
+			pseudo = append(pseudo, r)
+		default:
+			drifting = append(drifting, r)
+		}
+	}
+	slices.SortStableFunc(pseudo, func(a, b lineage.Record) int {
+		ea, eb := pseudoEvidence(a), pseudoEvidence(b)
+		if ea.firm != eb.firm {
+			if ea.firm {
+				return -1
+			}
+			return 1
+		}
+		return cmpDesc(ea.share, eb.share)
+	})
+	slices.SortStableFunc(drifting, func(a, b lineage.Record) int { return cmpDesc(maxDrift(a), maxDrift(b)) })
+	return append(pseudo, drifting...)
+}
+
 // exemplars returns the first record of each class under each shifted
 // condition from ranked (fittest first), in condition then class order.
 func exemplars(conditions int, ranked []lineage.Record) []*pb.Individual {
 	var out []*pb.Individual
+	for _, r := range exemplarRecords(conditions, ranked) {
+		out = append(out, RecordToProto(r, nil))
+	}
+	return out
+}
+
+// exemplarRecords is exemplars before encoding.
+func exemplarRecords(conditions int, ranked []lineage.Record) []lineage.Record {
+	var out []lineage.Record
 	for ci := range conditions {
 		for _, cls := range []lineage.Class{lineage.ClassRobustlyAligned, lineage.ClassPseudoAligned, lineage.ClassCapabilityFailure, lineage.ClassMisaligned} {
 			for _, r := range ranked {
 				if ci < len(r.Shifted) && r.Shifted[ci].Class == cls {
-					out = append(out, RecordToProto(r, nil))
+					out = append(out, r)
 					break
 				}
 			}

@@ -145,6 +145,26 @@
 // reaches it — the functional competence measures — and breaks ties toward
 // the plan that gets there soonest, then toward the first in action order.
 //
+// # Untrained features
+//
+// A planner's choices depend on its mesa-objective only through the
+// differences of J = w·f between the states its search compares. A feature
+// is untrained for a planner under a condition when, in each episode, its
+// value was the same in every state the planner's search evaluated: its
+// weight added the same term to every plan compared and never changed a
+// decision, so selection never acted on it (its value is unselected
+// drift). The search records it as it goes (Episode.Varied: the first
+// evaluated state's features and a bitmask of the features seen to differ
+// from them; a memo hit repeats a position and touched set already seen,
+// whose features can differ only in "steps"), at one comparison per
+// feature of each distinct state and no allocation;
+// ConditionResult.Varied or-s the episodes (varied in any episode ⇒
+// trained). Analysis evaluations (Evaluate, EvaluateWithFit) fill it for
+// planners; heuristics, which have no mesa-objective, and
+// EvaluateSelection leave it nil. In the door maze's train, whose doors
+// are red and which has no blue object, blue_touched and dist_blue are 0
+// in every state, so every planner's blue weights are untrained there.
+//
 // # Determinism
 //
 // Everything is a pure function of its inputs: randomness comes only from

@@ -94,6 +94,14 @@ type ConditionResult struct {
 	EpisodeScores []EpisodeScore
 	// Terminated and Truncated count episodes.
 	Terminated, Truncated int
+	// Varied is, per feature in the environment's Features order, whether
+	// the feature took more than one value among the states the planner's
+	// search evaluated in some episode (Episode.Varied, or-ed over the
+	// episodes). Where it is false the feature is untrained under this
+	// condition: its value was the same in every state the search compared
+	// within each episode, so its weight changed no decision. nil for a
+	// heuristic (no mesa-objective) and under EvaluateSelection.
+	Varied []bool
 }
 
 // BehavioralFloor is the mean achievement a candidate objective needs to
@@ -326,7 +334,9 @@ func aggregate(env *Env, condition string, g genome.Genome, eps []Episode, ins [
 	res := ConditionResult{Condition: condition, Episodes: len(eps),
 		Features: make([]float64, len(env.features)), BehavioralObjective: label, BehavioralMargin: margin,
 		EpisodeScores: make([]EpisodeScore, len(eps))}
+	var varied uint32
 	for j, ep := range eps {
+		varied |= ep.Varied
 		res.EpisodeScores[j] = EpisodeScore{Base: ep.Base, Competence: ep.Competence, GoalBase: ep.GoalBase,
 			Agreement: ep.Agreement, ProxyHits: float64(ep.ProxyHits),
 			BehavioralCompetence: ep.Achievement[bc], BehavioralGoalBase: ep.CandidateGoalBase[bc]}
@@ -344,6 +354,12 @@ func aggregate(env *Env, condition string, g genome.Genome, eps []Episode, ins [
 			res.Terminated++
 		} else {
 			res.Truncated++
+		}
+	}
+	if g.Kind == genome.KindPlanner {
+		res.Varied = make([]bool, len(env.features))
+		for k := range res.Varied {
+			res.Varied[k] = varied&(1<<k) != 0
 		}
 	}
 	res.Base /= n

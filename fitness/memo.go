@@ -19,6 +19,7 @@ type valueMemo struct {
 	in    *Instance
 	obj   []float64
 	d     int // features summed into the memo: all but a trailing "steps"
+	nf    int // features of the basis
 	steps bool
 	// stepTerm[k] is the steps term of J at k steps: weight × k/StepLimit,
 	// as Value computes it.
@@ -39,7 +40,7 @@ func (m *valueMemo) reset(in *Instance, objective []float64) bool {
 	if sf >= 0 && sf != d-1 {
 		return false
 	}
-	m.in, m.obj, m.d, m.steps = in, objective[:d], d, sf >= 0
+	m.in, m.obj, m.d, m.nf, m.steps = in, objective[:d], d, d, sf >= 0
 	if m.steps {
 		m.d = d - 1
 		m.stepTerm = m.stepTerm[:0]
@@ -60,8 +61,10 @@ func (m *valueMemo) reset(in *Instance, objective []float64) bool {
 }
 
 // value returns J(s) under the memo's objective, equal bit for bit to
-// in.Value(objective, s).
-func (m *valueMemo) value(s State) float64 {
+// in.Value(objective, s), and records s in sp: a miss computes s's feature
+// vector, a hit repeats a position and touched set already observed, whose
+// features differ at most in "steps".
+func (m *valueMemo) value(s State, sp *spread) float64 {
 	key := s.Touched<<10 | uint64(s.Pos)
 	mask := uint64(len(m.slots) - 1)
 	i := (key * 0x9e3779b97f4a7c15) >> 32 & mask
@@ -71,12 +74,14 @@ func (m *valueMemo) value(s State) float64 {
 			break
 		}
 		if sl.key == key {
+			sp.revisit(s.Steps)
 			return m.finish(sl.v, s)
 		}
 		i = (i + 1) & mask
 	}
 	var f [MaxFeatures]float64
 	m.in.features(&f, s)
+	sp.observe(&f, m.nf, s.Steps)
 	v := 0.0
 	for k, x := range m.obj[:m.d] {
 		v += x * f[k]

@@ -58,6 +58,12 @@ type Episode struct {
 	Features []float64
 	// Final is the final state.
 	Final State
+	// Varied has bit k set when feature k (in the environment's Features
+	// order) took more than one value among the states the planner's
+	// search evaluated over the episode; a feature whose bit is clear added
+	// the same term to the value of every plan compared, so its weight
+	// changed no decision. 0 for a heuristic and under EvaluateSelection.
+	Varied uint32
 }
 
 // Runner plays episodes. It owns the reusable memory of the planner's search
@@ -146,6 +152,8 @@ func (r *Runner) play(in *Instance, g genome.Genome) Episode {
 	// (it only revisits), and an idle tail tells nothing about what it wants.
 	if g.Kind == genome.KindPlanner {
 		r.srch.useMemo = r.srch.memo.reset(in, g.Planner.Objective)
+		r.srch.spread.reset(in)
+		r.srch.track = true
 	}
 	rec := r.recording()
 	kept, decisions := 0, 0
@@ -206,6 +214,7 @@ func (r *Runner) play(in *Instance, g genome.Genome) Episode {
 	}
 	ep.CandidateGoalBase = slices.Clone(o.candGoal)
 	if g.Kind == genome.KindPlanner {
+		ep.Varied = r.srch.spread.varied
 		obj := g.Planner.Objective
 		best, goal, agreement := in.plannerScores(o, obj, &r.sc)
 		ep.Competence = in.achievement(obj, best, arrived)
@@ -244,6 +253,7 @@ func (in *Instance) baseScore(o *oracle, final State, ret float64) float64 {
 // played in an environment with as large an observation.
 func (r *Runner) Act(in *Instance, s State, g genome.Genome) (Action, int) {
 	r.srch.useMemo = false // the memo belongs to the episode play is playing
+	r.srch.track = false
 	return r.act(in, s, g)
 }
 
@@ -299,6 +309,10 @@ type search struct {
 	limit   int32
 	memo    valueMemo
 	useMemo bool
+	// spread records which features varied over the episode's evaluated
+	// states (see Episode.Varied); only play's episodes are recorded.
+	spread spread
+	track  bool
 }
 
 // decide searches action sequences of length ≤ horizon from s, depth first
@@ -329,10 +343,13 @@ func (sr *search) expand(s State, depth int, first Action, peak float64, peakAt 
 	in := sr.in
 	var v float64
 	if sr.useMemo {
-		v = sr.memo.value(s)
+		v = sr.memo.value(s, &sr.spread)
 	} else {
 		var f [MaxFeatures]float64
 		in.features(&f, s)
+		if sr.track {
+			sr.spread.observe(&f, len(in.env.features), s.Steps)
+		}
 		v = dot(sr.obj, &f)
 	}
 	if v > peak {

@@ -80,5 +80,22 @@
 // and would-be flagged like a shifted condition, but never flags the
 // record: what it finds is the analysis's false-positive rate.
 //
+// # Untrained features
+//
+// A planner's choices depend on its mesa-objective only through the
+// differences of J = w·f between the states its search compares. A feature
+// is untrained for a planner when its value was the same in every state the
+// planner's search evaluated within each of its train analysis episodes
+// (ConditionScore.Varied of Train, recorded by the evaluator; see package
+// fitness): its weight never changed a training decision, so selection
+// never acted on it and its value is unselected drift. Record.Untrained
+// lists them; unknown (heuristics, older records) is empty, never "all
+// untrained". The share of a shifted failure they explain is measured by
+// re-evaluating the planner with those weights set to 0, its
+// mesa-objective otherwise unchanged, on the same analysis instances:
+// under condition c, ExplainedShare = clamp((base_c(zeroed) − base_c) /
+// (base_train − base_c), 0, 1) when base_train − base_c > FailureGap (a
+// failure to explain), else undefined.
+//
 // The thresholds (DefaultThresholds) are design choices, justified there.
 package lineage

@@ -68,6 +68,12 @@ type ConditionScore struct {
 	// BehavioralMargin is the behavioral objective's mean achievement minus
 	// the runner-up candidate's, [0,1].
 	BehavioralMargin float64
+	// Varied is, per state feature in the environment's feature order,
+	// whether the feature took more than one value among the states the
+	// planner's search evaluated in some episode of this condition (see
+	// the package doc, "Untrained features"). nil when unknown: heuristics,
+	// conditions selection alone used, records that predate it.
+	Varied []bool
 }
 
 // Record is one individual of the phylogeny.
@@ -122,6 +128,20 @@ type Record struct {
 	// on it repeatedly (the reason, e.g. the last error). It then has no
 	// scores and Fitness is -Inf.
 	Failure string
+}
+
+// Untrained returns the indices, in feature order, of the features
+// constant over the planner's train states (Train.Varied false): their
+// weights never changed a training decision. nil when that is unknown
+// (Train.Varied empty: heuristics, older records) — never "all untrained".
+func (r Record) Untrained() []int {
+	var out []int
+	for k, v := range r.Train.Varied {
+		if !v {
+			out = append(out, k)
+		}
+	}
+	return out
 }
 
 // Analyzed reports whether r was evaluated under at least one shifted

@@ -200,6 +200,7 @@ func ConditionResultToProto(r fitness.ConditionResult) *pb.ConditionResult {
 		Terminated:          uint32(r.Terminated),
 		Truncated:           uint32(r.Truncated),
 		BehavioralMargin:    r.BehavioralMargin,
+		Varied:              slices.Clone(r.Varied),
 		EpisodeScores:       episodeScoresToProto(r.EpisodeScores),
 	}
 }

@@ -181,11 +181,27 @@ func share(k, n int) string {
 	return fmt.Sprintf("%d (%.0f%% [%.0f–%.0f%%])", k, 100*float64(k)/float64(n), 100*lo, 100*hi)
 }
 
+// UntrainedLegend explains the mark Weight puts on an untrained weight.
+const UntrainedLegend = "* untrained: constant over the planner's training states"
+
+// Weight formats weight f of an objective, "+0.00", with a trailing "*"
+// when varied (a planner's train Varied) says feature f is untrained; the
+// second result reports the mark. Without varied (unknown) nothing is
+// marked.
+func Weight(x float64, f int, varied []bool) (string, bool) {
+	if f < len(varied) && !varied[f] {
+		return fmt.Sprintf("%+.2f*", x), true
+	}
+	return fmt.Sprintf("%+.2f", x), false
+}
+
 // Objectives writes mesa-objective weights of several individuals next to
-// the base objective, one row per feature.
+// the base objective, one row per feature; untrained weights are marked
+// (Weight) and the legend follows the table when any is.
 func Objectives(w io.Writer, features []string, base []float64, inds []*pb.Individual) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprint(tw, "feature\tbase objective\t")
+	marked := false
 	for _, in := range inds {
 		fmt.Fprintf(tw, "#%d\t", in.GetId())
 	}
@@ -198,7 +214,9 @@ func Objectives(w io.Writer, features []string, base []float64, inds []*pb.Indiv
 		fmt.Fprintf(tw, "%s\t%+.2f\t", name, b)
 		for _, in := range inds {
 			if o := in.GetObjective(); f < len(o) {
-				fmt.Fprintf(tw, "%+.2f\t", o[f])
+				s, m := Weight(o[f], f, in.GetTrain().GetVaried())
+				marked = marked || m
+				fmt.Fprintf(tw, "%s\t", s)
 			} else {
 				fmt.Fprint(tw, "-\t")
 			}
@@ -206,6 +224,9 @@ func Objectives(w io.Writer, features []string, base []float64, inds []*pb.Indiv
 		fmt.Fprintln(tw)
 	}
 	tw.Flush()
+	if marked {
+		fmt.Fprintln(w, UntrainedLegend)
+	}
 }
 
 // Thinking writes a generation's "does thinking help" curve, when it has
@@ -268,6 +289,7 @@ func Report(w io.Writer, run *pb.Run, base []float64) {
 	}
 	if sums := run.GetSummaries(); len(sums) > 0 {
 		Thinking(w, sums[len(sums)-1], run.GetSpec().GetShiftedConditions())
+		Untrained(w, run.GetFeatureNames(), sums[len(sums)-1])
 	}
 	if h := rep.GetPseudoAlignedHeuristics(); len(h) > 0 {
 		fmt.Fprintln(w, "\nPseudo-aligned heuristics of the last generation (classified through their behavioral objective; never flagged):")
@@ -310,12 +332,61 @@ func DriftOrigin(w io.Writer, features []string, o *pb.DriftOrigin) {
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "  feature\tbefore\tafter\tchange\t")
+	marked := false
 	for f, name := range features {
 		if f >= len(o.GetObjectiveBefore()) || f >= len(o.GetObjectiveAfter()) {
 			break
 		}
 		b, af := o.GetObjectiveBefore()[f], o.GetObjectiveAfter()[f]
-		fmt.Fprintf(tw, "  %s\t%+.2f\t%+.2f\t%+.2f\t\n", name, b, af, af-b)
+		bs, mb := Weight(b, f, p.GetTrain().GetVaried())
+		as, ma := Weight(af, f, a.GetTrain().GetVaried())
+		marked = marked || mb || ma
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%+.2f\t\n", name, bs, as, af-b)
+	}
+	tw.Flush()
+	if marked {
+		fmt.Fprintln(w, "  "+UntrainedLegend)
+	}
+}
+
+// Untrained writes the "Untrained weights" section of a generation's
+// summary, when it has one: per planner the features constant over its
+// training states and, per shifted condition, its base, its base with
+// those weights at 0, the share of its failure they explain
+// (clamp((zeroed − base) / (train − base), 0, 1); "-" without a failure,
+// train − base ≤ 0.05) and the zeroed planner's class.
+func Untrained(w io.Writer, features []string, s *pb.GenerationSummary) {
+	us := s.GetUntrained()
+	if len(us) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\nUntrained weights of the planners shown (features constant over the states each planner's search evaluated in its train analysis episodes; re-evaluated with those weights at 0, generation %d):\n", s.GetGeneration())
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "  PLANNER\tUNTRAINED\tTRAIN (ZEROED)\tCONDITION\tBASE\tZEROED\tEXPLAINED\tZEROED CLASS")
+	for _, u := range us {
+		var names []string
+		for _, k := range u.GetFeatures() {
+			if int(k) < len(features) {
+				names = append(names, features[k])
+			} else {
+				names = append(names, fmt.Sprint(k))
+			}
+		}
+		list := strings.Join(names, ", ")
+		if list == "" {
+			list = "none"
+		}
+		for i, c := range u.GetShifted() {
+			id, l, tr := "", "", ""
+			if i == 0 {
+				id, l, tr = fmt.Sprintf("#%d", u.GetIndividual()), list, fmt.Sprintf("%.3f (%.3f)", u.GetTrainBase(), u.GetZeroedTrainBase())
+			}
+			share := "-"
+			if c.GetFailure() {
+				share = fmt.Sprintf("%.2f", c.GetShare())
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%.3f\t%.3f\t%s\t%s\n", id, l, tr, c.GetCondition(), c.GetBase(), c.GetZeroedBase(), share, Class(c.GetZeroedClass()))
+		}
 	}
 	tw.Flush()
 }

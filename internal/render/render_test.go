@@ -57,3 +57,35 @@ func TestProgressMarksTheMean(t *testing.T) {
 		t.Errorf("three conditions: %s", line)
 	}
 }
+
+// TestUntrainedMarks: a weight whose feature is untrained gets a "*" and
+// the table its legend; unknown (no Varied) marks nothing; the section
+// shows "-" where there is no failure to explain.
+func TestUntrainedMarks(t *testing.T) {
+	features := []string{"dist_exit", "blue_touched"}
+	marked := &pb.Individual{Id: 1, Objective: []float64{-1, -2}, Train: &pb.ConditionScore{Varied: []bool{true, false}}}
+	unknown := &pb.Individual{Id: 2, Objective: []float64{-1, -2}, Train: &pb.ConditionScore{}}
+	var b strings.Builder
+	Objectives(&b, features, []float64{-1, 0}, []*pb.Individual{marked, unknown})
+	out := b.String()
+	if !strings.Contains(out, "-2.00*") || strings.Contains(out, "-1.00*") || strings.Count(out, "*") != 2 || !strings.Contains(out, UntrainedLegend) {
+		t.Errorf("marks:\n%s", out)
+	}
+	b.Reset()
+	Objectives(&b, features, []float64{-1, 0}, []*pb.Individual{unknown})
+	if strings.Contains(b.String(), "*") {
+		t.Errorf("unknown marked:\n%s", b.String())
+	}
+	b.Reset()
+	Untrained(&b, features, &pb.GenerationSummary{Generation: 3, Untrained: []*pb.Untrained{{Individual: 1, Features: []uint32{1}, TrainBase: 1, ZeroedTrainBase: 1,
+		Shifted: []*pb.UntrainedShare{
+			{Condition: "blue-doors", Base: 0, ZeroedBase: 1, Failure: true, Share: 1, ZeroedClass: pb.AlignmentClass_ALIGNMENT_CLASS_ROBUSTLY_ALIGNED},
+			{Condition: "red-objects", Base: 1, ZeroedBase: 1},
+		}}}})
+	out = b.String()
+	for _, want := range []string{"#1", "blue_touched", "blue-doors", "1.00", "red-objects", "-  "} {
+		if !strings.Contains(out, want) {
+			t.Errorf("section lacks %q:\n%s", want, out)
+		}
+	}
+}

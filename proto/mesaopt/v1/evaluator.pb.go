@@ -630,8 +630,13 @@ type ConditionResult struct {
 	EpisodeScores []*EpisodeScore `protobuf:"bytes,16,rep,name=episode_scores,json=episodeScores,proto3" json:"episode_scores,omitempty"`
 	// The behavioral objective's mean achievement minus the runner-up's, 0..1.
 	BehavioralMargin float64 `protobuf:"fixed64,17,opt,name=behavioral_margin,json=behavioralMargin,proto3" json:"behavioral_margin,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// Per feature, in the environment's feature order: whether it took more
+	// than one value among the states the planner's search evaluated in some
+	// episode; false marks an untrained feature. Empty for heuristics and
+	// selection conditions (unknown).
+	Varied        []bool `protobuf:"varint,18,rep,packed,name=varied,proto3" json:"varied,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ConditionResult) Reset() {
@@ -781,6 +786,13 @@ func (x *ConditionResult) GetBehavioralMargin() float64 {
 		return x.BehavioralMargin
 	}
 	return 0
+}
+
+func (x *ConditionResult) GetVaried() []bool {
+	if x != nil {
+		return x.Varied
+	}
+	return nil
 }
 
 // EvaluationResult holds one task's results, one per requested condition,
@@ -942,7 +954,7 @@ const file_mesaopt_v1_evaluator_proto_rawDesc = "" +
 	"\aeval_ns\x18\x05 \x01(\x04R\x06evalNs\"c\n" +
 	"\x16EvaluateStreamResponse\x121\n" +
 	"\aanswers\x18\x01 \x03(\v2\x17.mesaopt.v1.BatchAnswerR\aanswers\x12\x16\n" +
-	"\x06worker\x18\x02 \x01(\tR\x06worker\"\xea\x04\n" +
+	"\x06worker\x18\x02 \x01(\tR\x06worker\"\x82\x05\n" +
 	"\x0fConditionResult\x12\x1c\n" +
 	"\tcondition\x18\x01 \x01(\tR\tcondition\x12\x1a\n" +
 	"\bepisodes\x18\x02 \x01(\rR\bepisodes\x12\x12\n" +
@@ -966,7 +978,8 @@ const file_mesaopt_v1_evaluator_proto_rawDesc = "" +
 	"\x0ebehavioral_fit\x18\x0e \x01(\x01R\rbehavioralFit\x12/\n" +
 	"\x13behavioral_accuracy\x18\x0f \x01(\x01R\x12behavioralAccuracy\x12?\n" +
 	"\x0eepisode_scores\x18\x10 \x03(\v2\x18.mesaopt.v1.EpisodeScoreR\repisodeScores\x12+\n" +
-	"\x11behavioral_margin\x18\x11 \x01(\x01R\x10behavioralMargin\"t\n" +
+	"\x11behavioral_margin\x18\x11 \x01(\x01R\x10behavioralMargin\x12\x16\n" +
+	"\x06varied\x18\x12 \x03(\bR\x06varied\"t\n" +
 	"\x10EvaluationResult\x12#\n" +
 	"\rindividual_id\x18\x01 \x01(\x04R\findividualId\x12;\n" +
 	"\n" +

@@ -249,7 +249,13 @@ type GenerationSummary struct {
 	MedianNodeBudget float64 `protobuf:"fixed64,17,opt,name=median_node_budget,json=medianNodeBudget,proto3" json:"median_node_budget,omitempty"`
 	// Does thinking help: the generation's champion planner re-planned at
 	// every horizon. Computed for the last generation of a run only.
-	Thinking      *Thinking `protobuf:"bytes,18,opt,name=thinking,proto3" json:"thinking,omitempty"`
+	Thinking *Thinking `protobuf:"bytes,18,opt,name=thinking,proto3" json:"thinking,omitempty"`
+	// The untrained weights of the generation's planners the report shows
+	// (the first 4 flagged, then the planner exemplars of each class under
+	// each shifted condition, each once) and the share of their shifted
+	// failures those weights explain. Computed for the last generation of a
+	// run only.
+	Untrained     []*Untrained `protobuf:"bytes,19,rep,name=untrained,proto3" json:"untrained,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -410,6 +416,186 @@ func (x *GenerationSummary) GetThinking() *Thinking {
 	return nil
 }
 
+func (x *GenerationSummary) GetUntrained() []*Untrained {
+	if x != nil {
+		return x.Untrained
+	}
+	return nil
+}
+
+// Untrained is one planner's untrained features — constant over the
+// states its search evaluated in each train analysis episode — and what
+// setting their weights to 0 does under each shifted condition.
+type Untrained struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Individual uint64                 `protobuf:"varint,1,opt,name=individual,proto3" json:"individual,omitempty"`
+	// Feature indices, in the environment's feature order.
+	Features []uint32 `protobuf:"varint,2,rep,packed,name=features,proto3" json:"features,omitempty"`
+	// The planner's train base, and the zeroed planner's, 0..1.
+	TrainBase       float64 `protobuf:"fixed64,3,opt,name=train_base,json=trainBase,proto3" json:"train_base,omitempty"`
+	ZeroedTrainBase float64 `protobuf:"fixed64,4,opt,name=zeroed_train_base,json=zeroedTrainBase,proto3" json:"zeroed_train_base,omitempty"`
+	// One per shifted condition, in spec order.
+	Shifted       []*UntrainedShare `protobuf:"bytes,5,rep,name=shifted,proto3" json:"shifted,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Untrained) Reset() {
+	*x = Untrained{}
+	mi := &file_mesaopt_v1_run_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Untrained) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Untrained) ProtoMessage() {}
+
+func (x *Untrained) ProtoReflect() protoreflect.Message {
+	mi := &file_mesaopt_v1_run_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Untrained.ProtoReflect.Descriptor instead.
+func (*Untrained) Descriptor() ([]byte, []int) {
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *Untrained) GetIndividual() uint64 {
+	if x != nil {
+		return x.Individual
+	}
+	return 0
+}
+
+func (x *Untrained) GetFeatures() []uint32 {
+	if x != nil {
+		return x.Features
+	}
+	return nil
+}
+
+func (x *Untrained) GetTrainBase() float64 {
+	if x != nil {
+		return x.TrainBase
+	}
+	return 0
+}
+
+func (x *Untrained) GetZeroedTrainBase() float64 {
+	if x != nil {
+		return x.ZeroedTrainBase
+	}
+	return 0
+}
+
+func (x *Untrained) GetShifted() []*UntrainedShare {
+	if x != nil {
+		return x.Shifted
+	}
+	return nil
+}
+
+// UntrainedShare is one shifted condition of an Untrained.
+type UntrainedShare struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Condition string                 `protobuf:"bytes,1,opt,name=condition,proto3" json:"condition,omitempty"`
+	// The planner's base under the condition, and with its untrained
+	// weights at 0 (its mesa-objective otherwise unchanged), 0..1.
+	Base       float64 `protobuf:"fixed64,2,opt,name=base,proto3" json:"base,omitempty"`
+	ZeroedBase float64 `protobuf:"fixed64,3,opt,name=zeroed_base,json=zeroedBase,proto3" json:"zeroed_base,omitempty"`
+	// There is a failure to explain: train_base − base > 0.05.
+	Failure bool `protobuf:"varint,4,opt,name=failure,proto3" json:"failure,omitempty"`
+	// clamp((zeroed_base − base) / (train_base − base), 0, 1) when failure,
+	// else 0.
+	Share float64 `protobuf:"fixed64,5,opt,name=share,proto3" json:"share,omitempty"`
+	// The zeroed planner's class under the condition.
+	ZeroedClass   AlignmentClass `protobuf:"varint,6,opt,name=zeroed_class,json=zeroedClass,proto3,enum=mesaopt.v1.AlignmentClass" json:"zeroed_class,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UntrainedShare) Reset() {
+	*x = UntrainedShare{}
+	mi := &file_mesaopt_v1_run_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UntrainedShare) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UntrainedShare) ProtoMessage() {}
+
+func (x *UntrainedShare) ProtoReflect() protoreflect.Message {
+	mi := &file_mesaopt_v1_run_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UntrainedShare.ProtoReflect.Descriptor instead.
+func (*UntrainedShare) Descriptor() ([]byte, []int) {
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *UntrainedShare) GetCondition() string {
+	if x != nil {
+		return x.Condition
+	}
+	return ""
+}
+
+func (x *UntrainedShare) GetBase() float64 {
+	if x != nil {
+		return x.Base
+	}
+	return 0
+}
+
+func (x *UntrainedShare) GetZeroedBase() float64 {
+	if x != nil {
+		return x.ZeroedBase
+	}
+	return 0
+}
+
+func (x *UntrainedShare) GetFailure() bool {
+	if x != nil {
+		return x.Failure
+	}
+	return false
+}
+
+func (x *UntrainedShare) GetShare() float64 {
+	if x != nil {
+		return x.Share
+	}
+	return 0
+}
+
+func (x *UntrainedShare) GetZeroedClass() AlignmentClass {
+	if x != nil {
+		return x.ZeroedClass
+	}
+	return AlignmentClass_ALIGNMENT_CLASS_UNSPECIFIED
+}
+
 // Thinking is one planner's base objective when it searches to each
 // horizon 1 .. the genome's maximum, its mesa-objective unchanged, on the
 // run's analysis instances.
@@ -426,7 +612,7 @@ type Thinking struct {
 
 func (x *Thinking) Reset() {
 	*x = Thinking{}
-	mi := &file_mesaopt_v1_run_proto_msgTypes[2]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -438,7 +624,7 @@ func (x *Thinking) String() string {
 func (*Thinking) ProtoMessage() {}
 
 func (x *Thinking) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_run_proto_msgTypes[2]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -451,7 +637,7 @@ func (x *Thinking) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Thinking.ProtoReflect.Descriptor instead.
 func (*Thinking) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{2}
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Thinking) GetIndividual() uint64 {
@@ -498,7 +684,7 @@ type ThinkingPoint struct {
 
 func (x *ThinkingPoint) Reset() {
 	*x = ThinkingPoint{}
-	mi := &file_mesaopt_v1_run_proto_msgTypes[3]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -510,7 +696,7 @@ func (x *ThinkingPoint) String() string {
 func (*ThinkingPoint) ProtoMessage() {}
 
 func (x *ThinkingPoint) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_run_proto_msgTypes[3]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -523,7 +709,7 @@ func (x *ThinkingPoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ThinkingPoint.ProtoReflect.Descriptor instead.
 func (*ThinkingPoint) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{3}
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ThinkingPoint) GetHorizon() uint32 {
@@ -590,7 +776,7 @@ type Report struct {
 
 func (x *Report) Reset() {
 	*x = Report{}
-	mi := &file_mesaopt_v1_run_proto_msgTypes[4]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -602,7 +788,7 @@ func (x *Report) String() string {
 func (*Report) ProtoMessage() {}
 
 func (x *Report) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_run_proto_msgTypes[4]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -615,7 +801,7 @@ func (x *Report) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Report.ProtoReflect.Descriptor instead.
 func (*Report) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{4}
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Report) GetBest() []*Individual {
@@ -730,7 +916,7 @@ type RegimeReport struct {
 
 func (x *RegimeReport) Reset() {
 	*x = RegimeReport{}
-	mi := &file_mesaopt_v1_run_proto_msgTypes[5]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -742,7 +928,7 @@ func (x *RegimeReport) String() string {
 func (*RegimeReport) ProtoMessage() {}
 
 func (x *RegimeReport) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_run_proto_msgTypes[5]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -755,7 +941,7 @@ func (x *RegimeReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegimeReport.ProtoReflect.Descriptor instead.
 func (*RegimeReport) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{5}
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *RegimeReport) GetGeneration() uint32 {
@@ -808,7 +994,7 @@ type RegimeLineage struct {
 
 func (x *RegimeLineage) Reset() {
 	*x = RegimeLineage{}
-	mi := &file_mesaopt_v1_run_proto_msgTypes[6]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -820,7 +1006,7 @@ func (x *RegimeLineage) String() string {
 func (*RegimeLineage) ProtoMessage() {}
 
 func (x *RegimeLineage) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_run_proto_msgTypes[6]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -833,7 +1019,7 @@ func (x *RegimeLineage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegimeLineage.ProtoReflect.Descriptor instead.
 func (*RegimeLineage) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{6}
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *RegimeLineage) GetAncestor() *Individual {
@@ -885,7 +1071,7 @@ type Run struct {
 
 func (x *Run) Reset() {
 	*x = Run{}
-	mi := &file_mesaopt_v1_run_proto_msgTypes[7]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -897,7 +1083,7 @@ func (x *Run) String() string {
 func (*Run) ProtoMessage() {}
 
 func (x *Run) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_run_proto_msgTypes[7]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -910,7 +1096,7 @@ func (x *Run) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Run.ProtoReflect.Descriptor instead.
 func (*Run) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{7}
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Run) GetRunId() string {
@@ -992,7 +1178,7 @@ type SubmitRunRequest struct {
 
 func (x *SubmitRunRequest) Reset() {
 	*x = SubmitRunRequest{}
-	mi := &file_mesaopt_v1_run_proto_msgTypes[8]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1004,7 +1190,7 @@ func (x *SubmitRunRequest) String() string {
 func (*SubmitRunRequest) ProtoMessage() {}
 
 func (x *SubmitRunRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_run_proto_msgTypes[8]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1017,7 +1203,7 @@ func (x *SubmitRunRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitRunRequest.ProtoReflect.Descriptor instead.
 func (*SubmitRunRequest) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{8}
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *SubmitRunRequest) GetSpec() *ExperimentSpec {
@@ -1036,7 +1222,7 @@ type SubmitRunResponse struct {
 
 func (x *SubmitRunResponse) Reset() {
 	*x = SubmitRunResponse{}
-	mi := &file_mesaopt_v1_run_proto_msgTypes[9]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1048,7 +1234,7 @@ func (x *SubmitRunResponse) String() string {
 func (*SubmitRunResponse) ProtoMessage() {}
 
 func (x *SubmitRunResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_run_proto_msgTypes[9]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1061,7 +1247,7 @@ func (x *SubmitRunResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitRunResponse.ProtoReflect.Descriptor instead.
 func (*SubmitRunResponse) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{9}
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *SubmitRunResponse) GetRunId() string {
@@ -1080,7 +1266,7 @@ type GetRunRequest struct {
 
 func (x *GetRunRequest) Reset() {
 	*x = GetRunRequest{}
-	mi := &file_mesaopt_v1_run_proto_msgTypes[10]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1092,7 +1278,7 @@ func (x *GetRunRequest) String() string {
 func (*GetRunRequest) ProtoMessage() {}
 
 func (x *GetRunRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_run_proto_msgTypes[10]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1105,7 +1291,7 @@ func (x *GetRunRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRunRequest.ProtoReflect.Descriptor instead.
 func (*GetRunRequest) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{10}
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *GetRunRequest) GetRunId() string {
@@ -1124,7 +1310,7 @@ type GetRunResponse struct {
 
 func (x *GetRunResponse) Reset() {
 	*x = GetRunResponse{}
-	mi := &file_mesaopt_v1_run_proto_msgTypes[11]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1136,7 +1322,7 @@ func (x *GetRunResponse) String() string {
 func (*GetRunResponse) ProtoMessage() {}
 
 func (x *GetRunResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_run_proto_msgTypes[11]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1149,7 +1335,7 @@ func (x *GetRunResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRunResponse.ProtoReflect.Descriptor instead.
 func (*GetRunResponse) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{11}
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *GetRunResponse) GetRun() *Run {
@@ -1167,7 +1353,7 @@ type ListRunsRequest struct {
 
 func (x *ListRunsRequest) Reset() {
 	*x = ListRunsRequest{}
-	mi := &file_mesaopt_v1_run_proto_msgTypes[12]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1179,7 +1365,7 @@ func (x *ListRunsRequest) String() string {
 func (*ListRunsRequest) ProtoMessage() {}
 
 func (x *ListRunsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_run_proto_msgTypes[12]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1192,7 +1378,7 @@ func (x *ListRunsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRunsRequest.ProtoReflect.Descriptor instead.
 func (*ListRunsRequest) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{12}
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{14}
 }
 
 type ListRunsResponse struct {
@@ -1204,7 +1390,7 @@ type ListRunsResponse struct {
 
 func (x *ListRunsResponse) Reset() {
 	*x = ListRunsResponse{}
-	mi := &file_mesaopt_v1_run_proto_msgTypes[13]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1216,7 +1402,7 @@ func (x *ListRunsResponse) String() string {
 func (*ListRunsResponse) ProtoMessage() {}
 
 func (x *ListRunsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_run_proto_msgTypes[13]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1229,7 +1415,7 @@ func (x *ListRunsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRunsResponse.ProtoReflect.Descriptor instead.
 func (*ListRunsResponse) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{13}
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ListRunsResponse) GetRuns() []*Run {
@@ -1249,7 +1435,7 @@ type WatchRunRequest struct {
 
 func (x *WatchRunRequest) Reset() {
 	*x = WatchRunRequest{}
-	mi := &file_mesaopt_v1_run_proto_msgTypes[14]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1261,7 +1447,7 @@ func (x *WatchRunRequest) String() string {
 func (*WatchRunRequest) ProtoMessage() {}
 
 func (x *WatchRunRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_run_proto_msgTypes[14]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1274,7 +1460,7 @@ func (x *WatchRunRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchRunRequest.ProtoReflect.Descriptor instead.
 func (*WatchRunRequest) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{14}
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *WatchRunRequest) GetRunId() string {
@@ -1301,7 +1487,7 @@ type WatchRunResponse struct {
 
 func (x *WatchRunResponse) Reset() {
 	*x = WatchRunResponse{}
-	mi := &file_mesaopt_v1_run_proto_msgTypes[15]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1313,7 +1499,7 @@ func (x *WatchRunResponse) String() string {
 func (*WatchRunResponse) ProtoMessage() {}
 
 func (x *WatchRunResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_run_proto_msgTypes[15]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1326,7 +1512,7 @@ func (x *WatchRunResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchRunResponse.ProtoReflect.Descriptor instead.
 func (*WatchRunResponse) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{15}
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *WatchRunResponse) GetSummary() *GenerationSummary {
@@ -1352,7 +1538,7 @@ type CancelRunRequest struct {
 
 func (x *CancelRunRequest) Reset() {
 	*x = CancelRunRequest{}
-	mi := &file_mesaopt_v1_run_proto_msgTypes[16]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1364,7 +1550,7 @@ func (x *CancelRunRequest) String() string {
 func (*CancelRunRequest) ProtoMessage() {}
 
 func (x *CancelRunRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_run_proto_msgTypes[16]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1377,7 +1563,7 @@ func (x *CancelRunRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelRunRequest.ProtoReflect.Descriptor instead.
 func (*CancelRunRequest) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{16}
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *CancelRunRequest) GetRunId() string {
@@ -1395,7 +1581,7 @@ type CancelRunResponse struct {
 
 func (x *CancelRunResponse) Reset() {
 	*x = CancelRunResponse{}
-	mi := &file_mesaopt_v1_run_proto_msgTypes[17]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1407,7 +1593,7 @@ func (x *CancelRunResponse) String() string {
 func (*CancelRunResponse) ProtoMessage() {}
 
 func (x *CancelRunResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_run_proto_msgTypes[17]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1420,7 +1606,7 @@ func (x *CancelRunResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelRunResponse.ProtoReflect.Descriptor instead.
 func (*CancelRunResponse) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{17}
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{19}
 }
 
 type ResumeRunRequest struct {
@@ -1435,7 +1621,7 @@ type ResumeRunRequest struct {
 
 func (x *ResumeRunRequest) Reset() {
 	*x = ResumeRunRequest{}
-	mi := &file_mesaopt_v1_run_proto_msgTypes[18]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1447,7 +1633,7 @@ func (x *ResumeRunRequest) String() string {
 func (*ResumeRunRequest) ProtoMessage() {}
 
 func (x *ResumeRunRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_run_proto_msgTypes[18]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1460,7 +1646,7 @@ func (x *ResumeRunRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeRunRequest.ProtoReflect.Descriptor instead.
 func (*ResumeRunRequest) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{18}
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ResumeRunRequest) GetRunId() string {
@@ -1485,7 +1671,7 @@ type ResumeRunResponse struct {
 
 func (x *ResumeRunResponse) Reset() {
 	*x = ResumeRunResponse{}
-	mi := &file_mesaopt_v1_run_proto_msgTypes[19]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1497,7 +1683,7 @@ func (x *ResumeRunResponse) String() string {
 func (*ResumeRunResponse) ProtoMessage() {}
 
 func (x *ResumeRunResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_run_proto_msgTypes[19]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1510,7 +1696,7 @@ func (x *ResumeRunResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeRunResponse.ProtoReflect.Descriptor instead.
 func (*ResumeRunResponse) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{19}
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{21}
 }
 
 type ForkRunRequest struct {
@@ -1526,7 +1712,7 @@ type ForkRunRequest struct {
 
 func (x *ForkRunRequest) Reset() {
 	*x = ForkRunRequest{}
-	mi := &file_mesaopt_v1_run_proto_msgTypes[20]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1538,7 +1724,7 @@ func (x *ForkRunRequest) String() string {
 func (*ForkRunRequest) ProtoMessage() {}
 
 func (x *ForkRunRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_run_proto_msgTypes[20]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1551,7 +1737,7 @@ func (x *ForkRunRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForkRunRequest.ProtoReflect.Descriptor instead.
 func (*ForkRunRequest) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{20}
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ForkRunRequest) GetRunId() string {
@@ -1584,7 +1770,7 @@ type ForkRunResponse struct {
 
 func (x *ForkRunResponse) Reset() {
 	*x = ForkRunResponse{}
-	mi := &file_mesaopt_v1_run_proto_msgTypes[21]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1596,7 +1782,7 @@ func (x *ForkRunResponse) String() string {
 func (*ForkRunResponse) ProtoMessage() {}
 
 func (x *ForkRunResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_run_proto_msgTypes[21]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1609,7 +1795,7 @@ func (x *ForkRunResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForkRunResponse.ProtoReflect.Descriptor instead.
 func (*ForkRunResponse) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{21}
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ForkRunResponse) GetRunId() string {
@@ -1638,7 +1824,7 @@ type SensitivityRow struct {
 
 func (x *SensitivityRow) Reset() {
 	*x = SensitivityRow{}
-	mi := &file_mesaopt_v1_run_proto_msgTypes[22]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1650,7 +1836,7 @@ func (x *SensitivityRow) String() string {
 func (*SensitivityRow) ProtoMessage() {}
 
 func (x *SensitivityRow) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_run_proto_msgTypes[22]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1663,7 +1849,7 @@ func (x *SensitivityRow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SensitivityRow.ProtoReflect.Descriptor instead.
 func (*SensitivityRow) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{22}
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *SensitivityRow) GetVaried() string {
@@ -1712,7 +1898,7 @@ type GetSensitivityRequest struct {
 
 func (x *GetSensitivityRequest) Reset() {
 	*x = GetSensitivityRequest{}
-	mi := &file_mesaopt_v1_run_proto_msgTypes[23]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1724,7 +1910,7 @@ func (x *GetSensitivityRequest) String() string {
 func (*GetSensitivityRequest) ProtoMessage() {}
 
 func (x *GetSensitivityRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_run_proto_msgTypes[23]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1737,7 +1923,7 @@ func (x *GetSensitivityRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSensitivityRequest.ProtoReflect.Descriptor instead.
 func (*GetSensitivityRequest) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{23}
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *GetSensitivityRequest) GetRunId() string {
@@ -1765,7 +1951,7 @@ type GetSensitivityResponse struct {
 
 func (x *GetSensitivityResponse) Reset() {
 	*x = GetSensitivityResponse{}
-	mi := &file_mesaopt_v1_run_proto_msgTypes[24]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1777,7 +1963,7 @@ func (x *GetSensitivityResponse) String() string {
 func (*GetSensitivityResponse) ProtoMessage() {}
 
 func (x *GetSensitivityResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_run_proto_msgTypes[24]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1790,7 +1976,7 @@ func (x *GetSensitivityResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSensitivityResponse.ProtoReflect.Descriptor instead.
 func (*GetSensitivityResponse) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{24}
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *GetSensitivityResponse) GetGeneration() uint32 {
@@ -1818,7 +2004,7 @@ type EvaluateGenomesRequest struct {
 
 func (x *EvaluateGenomesRequest) Reset() {
 	*x = EvaluateGenomesRequest{}
-	mi := &file_mesaopt_v1_run_proto_msgTypes[25]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1830,7 +2016,7 @@ func (x *EvaluateGenomesRequest) String() string {
 func (*EvaluateGenomesRequest) ProtoMessage() {}
 
 func (x *EvaluateGenomesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_run_proto_msgTypes[25]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1843,7 +2029,7 @@ func (x *EvaluateGenomesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EvaluateGenomesRequest.ProtoReflect.Descriptor instead.
 func (*EvaluateGenomesRequest) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{25}
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *EvaluateGenomesRequest) GetSpec() *ExperimentSpec {
@@ -1871,7 +2057,7 @@ type EvaluateGenomesResponse struct {
 
 func (x *EvaluateGenomesResponse) Reset() {
 	*x = EvaluateGenomesResponse{}
-	mi := &file_mesaopt_v1_run_proto_msgTypes[26]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1883,7 +2069,7 @@ func (x *EvaluateGenomesResponse) String() string {
 func (*EvaluateGenomesResponse) ProtoMessage() {}
 
 func (x *EvaluateGenomesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_run_proto_msgTypes[26]
+	mi := &file_mesaopt_v1_run_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1896,7 +2082,7 @@ func (x *EvaluateGenomesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EvaluateGenomesResponse.ProtoReflect.Descriptor instead.
 func (*EvaluateGenomesResponse) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{26}
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *EvaluateGenomesResponse) GetIndividuals() []*Individual {
@@ -1934,7 +2120,7 @@ const file_mesaopt_v1_run_proto_rawDesc = "" +
 	"proxy_hits\x18\t \x03(\x01R\tproxyHits\x124\n" +
 	"\x16flagged_pseudo_aligned\x18\n" +
 	" \x01(\rR\x14flaggedPseudoAligned\x12,\n" +
-	"\x12flagged_drift_only\x18\v \x01(\rR\x10flaggedDriftOnly\"\xdf\x05\n" +
+	"\x12flagged_drift_only\x18\v \x01(\rR\x10flaggedDriftOnly\"\x94\x06\n" +
 	"\x11GenerationSummary\x12\x1e\n" +
 	"\n" +
 	"generation\x18\x01 \x01(\rR\n" +
@@ -1956,7 +2142,25 @@ const file_mesaopt_v1_run_proto_rawDesc = "" +
 	"\x0ehorizon_counts\x18\x0f \x03(\rR\rhorizonCounts\x12%\n" +
 	"\x0emedian_horizon\x18\x10 \x01(\x01R\rmedianHorizon\x12,\n" +
 	"\x12median_node_budget\x18\x11 \x01(\x01R\x10medianNodeBudget\x120\n" +
-	"\bthinking\x18\x12 \x01(\v2\x14.mesaopt.v1.ThinkingR\bthinking\"\x98\x01\n" +
+	"\bthinking\x18\x12 \x01(\v2\x14.mesaopt.v1.ThinkingR\bthinking\x123\n" +
+	"\tuntrained\x18\x13 \x03(\v2\x15.mesaopt.v1.UntrainedR\tuntrained\"\xc8\x01\n" +
+	"\tUntrained\x12\x1e\n" +
+	"\n" +
+	"individual\x18\x01 \x01(\x04R\n" +
+	"individual\x12\x1a\n" +
+	"\bfeatures\x18\x02 \x03(\rR\bfeatures\x12\x1d\n" +
+	"\n" +
+	"train_base\x18\x03 \x01(\x01R\ttrainBase\x12*\n" +
+	"\x11zeroed_train_base\x18\x04 \x01(\x01R\x0fzeroedTrainBase\x124\n" +
+	"\ashifted\x18\x05 \x03(\v2\x1a.mesaopt.v1.UntrainedShareR\ashifted\"\xd2\x01\n" +
+	"\x0eUntrainedShare\x12\x1c\n" +
+	"\tcondition\x18\x01 \x01(\tR\tcondition\x12\x12\n" +
+	"\x04base\x18\x02 \x01(\x01R\x04base\x12\x1f\n" +
+	"\vzeroed_base\x18\x03 \x01(\x01R\n" +
+	"zeroedBase\x12\x18\n" +
+	"\afailure\x18\x04 \x01(\bR\afailure\x12\x14\n" +
+	"\x05share\x18\x05 \x01(\x01R\x05share\x12=\n" +
+	"\fzeroed_class\x18\x06 \x01(\x0e2\x1a.mesaopt.v1.AlignmentClassR\vzeroedClass\"\x98\x01\n" +
 	"\bThinking\x12\x1e\n" +
 	"\n" +
 	"individual\x18\x01 \x01(\x04R\n" +
@@ -2093,84 +2297,89 @@ func file_mesaopt_v1_run_proto_rawDescGZIP() []byte {
 }
 
 var file_mesaopt_v1_run_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_mesaopt_v1_run_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
+var file_mesaopt_v1_run_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
 var file_mesaopt_v1_run_proto_goTypes = []any{
 	(RunState)(0),                   // 0: mesaopt.v1.RunState
 	(*ClassCounts)(nil),             // 1: mesaopt.v1.ClassCounts
 	(*GenerationSummary)(nil),       // 2: mesaopt.v1.GenerationSummary
-	(*Thinking)(nil),                // 3: mesaopt.v1.Thinking
-	(*ThinkingPoint)(nil),           // 4: mesaopt.v1.ThinkingPoint
-	(*Report)(nil),                  // 5: mesaopt.v1.Report
-	(*RegimeReport)(nil),            // 6: mesaopt.v1.RegimeReport
-	(*RegimeLineage)(nil),           // 7: mesaopt.v1.RegimeLineage
-	(*Run)(nil),                     // 8: mesaopt.v1.Run
-	(*SubmitRunRequest)(nil),        // 9: mesaopt.v1.SubmitRunRequest
-	(*SubmitRunResponse)(nil),       // 10: mesaopt.v1.SubmitRunResponse
-	(*GetRunRequest)(nil),           // 11: mesaopt.v1.GetRunRequest
-	(*GetRunResponse)(nil),          // 12: mesaopt.v1.GetRunResponse
-	(*ListRunsRequest)(nil),         // 13: mesaopt.v1.ListRunsRequest
-	(*ListRunsResponse)(nil),        // 14: mesaopt.v1.ListRunsResponse
-	(*WatchRunRequest)(nil),         // 15: mesaopt.v1.WatchRunRequest
-	(*WatchRunResponse)(nil),        // 16: mesaopt.v1.WatchRunResponse
-	(*CancelRunRequest)(nil),        // 17: mesaopt.v1.CancelRunRequest
-	(*CancelRunResponse)(nil),       // 18: mesaopt.v1.CancelRunResponse
-	(*ResumeRunRequest)(nil),        // 19: mesaopt.v1.ResumeRunRequest
-	(*ResumeRunResponse)(nil),       // 20: mesaopt.v1.ResumeRunResponse
-	(*ForkRunRequest)(nil),          // 21: mesaopt.v1.ForkRunRequest
-	(*ForkRunResponse)(nil),         // 22: mesaopt.v1.ForkRunResponse
-	(*SensitivityRow)(nil),          // 23: mesaopt.v1.SensitivityRow
-	(*GetSensitivityRequest)(nil),   // 24: mesaopt.v1.GetSensitivityRequest
-	(*GetSensitivityResponse)(nil),  // 25: mesaopt.v1.GetSensitivityResponse
-	(*EvaluateGenomesRequest)(nil),  // 26: mesaopt.v1.EvaluateGenomesRequest
-	(*EvaluateGenomesResponse)(nil), // 27: mesaopt.v1.EvaluateGenomesResponse
-	(*GenerationStats)(nil),         // 28: mesaopt.v1.GenerationStats
-	(*Individual)(nil),              // 29: mesaopt.v1.Individual
-	(*DriftOrigin)(nil),             // 30: mesaopt.v1.DriftOrigin
+	(*Untrained)(nil),               // 3: mesaopt.v1.Untrained
+	(*UntrainedShare)(nil),          // 4: mesaopt.v1.UntrainedShare
+	(*Thinking)(nil),                // 5: mesaopt.v1.Thinking
+	(*ThinkingPoint)(nil),           // 6: mesaopt.v1.ThinkingPoint
+	(*Report)(nil),                  // 7: mesaopt.v1.Report
+	(*RegimeReport)(nil),            // 8: mesaopt.v1.RegimeReport
+	(*RegimeLineage)(nil),           // 9: mesaopt.v1.RegimeLineage
+	(*Run)(nil),                     // 10: mesaopt.v1.Run
+	(*SubmitRunRequest)(nil),        // 11: mesaopt.v1.SubmitRunRequest
+	(*SubmitRunResponse)(nil),       // 12: mesaopt.v1.SubmitRunResponse
+	(*GetRunRequest)(nil),           // 13: mesaopt.v1.GetRunRequest
+	(*GetRunResponse)(nil),          // 14: mesaopt.v1.GetRunResponse
+	(*ListRunsRequest)(nil),         // 15: mesaopt.v1.ListRunsRequest
+	(*ListRunsResponse)(nil),        // 16: mesaopt.v1.ListRunsResponse
+	(*WatchRunRequest)(nil),         // 17: mesaopt.v1.WatchRunRequest
+	(*WatchRunResponse)(nil),        // 18: mesaopt.v1.WatchRunResponse
+	(*CancelRunRequest)(nil),        // 19: mesaopt.v1.CancelRunRequest
+	(*CancelRunResponse)(nil),       // 20: mesaopt.v1.CancelRunResponse
+	(*ResumeRunRequest)(nil),        // 21: mesaopt.v1.ResumeRunRequest
+	(*ResumeRunResponse)(nil),       // 22: mesaopt.v1.ResumeRunResponse
+	(*ForkRunRequest)(nil),          // 23: mesaopt.v1.ForkRunRequest
+	(*ForkRunResponse)(nil),         // 24: mesaopt.v1.ForkRunResponse
+	(*SensitivityRow)(nil),          // 25: mesaopt.v1.SensitivityRow
+	(*GetSensitivityRequest)(nil),   // 26: mesaopt.v1.GetSensitivityRequest
+	(*GetSensitivityResponse)(nil),  // 27: mesaopt.v1.GetSensitivityResponse
+	(*EvaluateGenomesRequest)(nil),  // 28: mesaopt.v1.EvaluateGenomesRequest
+	(*EvaluateGenomesResponse)(nil), // 29: mesaopt.v1.EvaluateGenomesResponse
+	(*GenerationStats)(nil),         // 30: mesaopt.v1.GenerationStats
 	(AlignmentClass)(0),             // 31: mesaopt.v1.AlignmentClass
-	(*ExperimentSpec)(nil),          // 32: mesaopt.v1.ExperimentSpec
-	(*Genome)(nil),                  // 33: mesaopt.v1.Genome
+	(*Individual)(nil),              // 32: mesaopt.v1.Individual
+	(*DriftOrigin)(nil),             // 33: mesaopt.v1.DriftOrigin
+	(*ExperimentSpec)(nil),          // 34: mesaopt.v1.ExperimentSpec
+	(*Genome)(nil),                  // 35: mesaopt.v1.Genome
 }
 var file_mesaopt_v1_run_proto_depIdxs = []int32{
 	1,  // 0: mesaopt.v1.GenerationSummary.classes:type_name -> mesaopt.v1.ClassCounts
-	28, // 1: mesaopt.v1.GenerationSummary.lineage:type_name -> mesaopt.v1.GenerationStats
-	3,  // 2: mesaopt.v1.GenerationSummary.thinking:type_name -> mesaopt.v1.Thinking
-	4,  // 3: mesaopt.v1.Thinking.points:type_name -> mesaopt.v1.ThinkingPoint
-	29, // 4: mesaopt.v1.Report.best:type_name -> mesaopt.v1.Individual
-	1,  // 5: mesaopt.v1.Report.classes:type_name -> mesaopt.v1.ClassCounts
-	29, // 6: mesaopt.v1.Report.flagged:type_name -> mesaopt.v1.Individual
-	30, // 7: mesaopt.v1.Report.top_drift_origin:type_name -> mesaopt.v1.DriftOrigin
-	29, // 8: mesaopt.v1.Report.exemplars:type_name -> mesaopt.v1.Individual
-	29, // 9: mesaopt.v1.Report.run_exemplars:type_name -> mesaopt.v1.Individual
-	1,  // 10: mesaopt.v1.Report.run_classes:type_name -> mesaopt.v1.ClassCounts
-	6,  // 11: mesaopt.v1.Report.regime:type_name -> mesaopt.v1.RegimeReport
-	1,  // 12: mesaopt.v1.Report.identity:type_name -> mesaopt.v1.ClassCounts
-	1,  // 13: mesaopt.v1.Report.run_identity:type_name -> mesaopt.v1.ClassCounts
-	29, // 14: mesaopt.v1.Report.pseudo_aligned_heuristics:type_name -> mesaopt.v1.Individual
-	23, // 15: mesaopt.v1.Report.sensitivity:type_name -> mesaopt.v1.SensitivityRow
-	7,  // 16: mesaopt.v1.RegimeReport.readapted:type_name -> mesaopt.v1.RegimeLineage
-	7,  // 17: mesaopt.v1.RegimeReport.kept_proxy:type_name -> mesaopt.v1.RegimeLineage
-	7,  // 18: mesaopt.v1.RegimeReport.other:type_name -> mesaopt.v1.RegimeLineage
-	29, // 19: mesaopt.v1.RegimeLineage.ancestor:type_name -> mesaopt.v1.Individual
-	31, // 20: mesaopt.v1.RegimeLineage.descendant_class:type_name -> mesaopt.v1.AlignmentClass
-	32, // 21: mesaopt.v1.Run.spec:type_name -> mesaopt.v1.ExperimentSpec
-	0,  // 22: mesaopt.v1.Run.state:type_name -> mesaopt.v1.RunState
-	2,  // 23: mesaopt.v1.Run.summaries:type_name -> mesaopt.v1.GenerationSummary
-	5,  // 24: mesaopt.v1.Run.report:type_name -> mesaopt.v1.Report
-	32, // 25: mesaopt.v1.SubmitRunRequest.spec:type_name -> mesaopt.v1.ExperimentSpec
-	8,  // 26: mesaopt.v1.GetRunResponse.run:type_name -> mesaopt.v1.Run
-	8,  // 27: mesaopt.v1.ListRunsResponse.runs:type_name -> mesaopt.v1.Run
-	2,  // 28: mesaopt.v1.WatchRunResponse.summary:type_name -> mesaopt.v1.GenerationSummary
-	0,  // 29: mesaopt.v1.WatchRunResponse.state:type_name -> mesaopt.v1.RunState
-	1,  // 30: mesaopt.v1.SensitivityRow.conditions:type_name -> mesaopt.v1.ClassCounts
-	23, // 31: mesaopt.v1.GetSensitivityResponse.rows:type_name -> mesaopt.v1.SensitivityRow
-	32, // 32: mesaopt.v1.EvaluateGenomesRequest.spec:type_name -> mesaopt.v1.ExperimentSpec
-	33, // 33: mesaopt.v1.EvaluateGenomesRequest.genomes:type_name -> mesaopt.v1.Genome
-	29, // 34: mesaopt.v1.EvaluateGenomesResponse.individuals:type_name -> mesaopt.v1.Individual
-	35, // [35:35] is the sub-list for method output_type
-	35, // [35:35] is the sub-list for method input_type
-	35, // [35:35] is the sub-list for extension type_name
-	35, // [35:35] is the sub-list for extension extendee
-	0,  // [0:35] is the sub-list for field type_name
+	30, // 1: mesaopt.v1.GenerationSummary.lineage:type_name -> mesaopt.v1.GenerationStats
+	5,  // 2: mesaopt.v1.GenerationSummary.thinking:type_name -> mesaopt.v1.Thinking
+	3,  // 3: mesaopt.v1.GenerationSummary.untrained:type_name -> mesaopt.v1.Untrained
+	4,  // 4: mesaopt.v1.Untrained.shifted:type_name -> mesaopt.v1.UntrainedShare
+	31, // 5: mesaopt.v1.UntrainedShare.zeroed_class:type_name -> mesaopt.v1.AlignmentClass
+	6,  // 6: mesaopt.v1.Thinking.points:type_name -> mesaopt.v1.ThinkingPoint
+	32, // 7: mesaopt.v1.Report.best:type_name -> mesaopt.v1.Individual
+	1,  // 8: mesaopt.v1.Report.classes:type_name -> mesaopt.v1.ClassCounts
+	32, // 9: mesaopt.v1.Report.flagged:type_name -> mesaopt.v1.Individual
+	33, // 10: mesaopt.v1.Report.top_drift_origin:type_name -> mesaopt.v1.DriftOrigin
+	32, // 11: mesaopt.v1.Report.exemplars:type_name -> mesaopt.v1.Individual
+	32, // 12: mesaopt.v1.Report.run_exemplars:type_name -> mesaopt.v1.Individual
+	1,  // 13: mesaopt.v1.Report.run_classes:type_name -> mesaopt.v1.ClassCounts
+	8,  // 14: mesaopt.v1.Report.regime:type_name -> mesaopt.v1.RegimeReport
+	1,  // 15: mesaopt.v1.Report.identity:type_name -> mesaopt.v1.ClassCounts
+	1,  // 16: mesaopt.v1.Report.run_identity:type_name -> mesaopt.v1.ClassCounts
+	32, // 17: mesaopt.v1.Report.pseudo_aligned_heuristics:type_name -> mesaopt.v1.Individual
+	25, // 18: mesaopt.v1.Report.sensitivity:type_name -> mesaopt.v1.SensitivityRow
+	9,  // 19: mesaopt.v1.RegimeReport.readapted:type_name -> mesaopt.v1.RegimeLineage
+	9,  // 20: mesaopt.v1.RegimeReport.kept_proxy:type_name -> mesaopt.v1.RegimeLineage
+	9,  // 21: mesaopt.v1.RegimeReport.other:type_name -> mesaopt.v1.RegimeLineage
+	32, // 22: mesaopt.v1.RegimeLineage.ancestor:type_name -> mesaopt.v1.Individual
+	31, // 23: mesaopt.v1.RegimeLineage.descendant_class:type_name -> mesaopt.v1.AlignmentClass
+	34, // 24: mesaopt.v1.Run.spec:type_name -> mesaopt.v1.ExperimentSpec
+	0,  // 25: mesaopt.v1.Run.state:type_name -> mesaopt.v1.RunState
+	2,  // 26: mesaopt.v1.Run.summaries:type_name -> mesaopt.v1.GenerationSummary
+	7,  // 27: mesaopt.v1.Run.report:type_name -> mesaopt.v1.Report
+	34, // 28: mesaopt.v1.SubmitRunRequest.spec:type_name -> mesaopt.v1.ExperimentSpec
+	10, // 29: mesaopt.v1.GetRunResponse.run:type_name -> mesaopt.v1.Run
+	10, // 30: mesaopt.v1.ListRunsResponse.runs:type_name -> mesaopt.v1.Run
+	2,  // 31: mesaopt.v1.WatchRunResponse.summary:type_name -> mesaopt.v1.GenerationSummary
+	0,  // 32: mesaopt.v1.WatchRunResponse.state:type_name -> mesaopt.v1.RunState
+	1,  // 33: mesaopt.v1.SensitivityRow.conditions:type_name -> mesaopt.v1.ClassCounts
+	25, // 34: mesaopt.v1.GetSensitivityResponse.rows:type_name -> mesaopt.v1.SensitivityRow
+	34, // 35: mesaopt.v1.EvaluateGenomesRequest.spec:type_name -> mesaopt.v1.ExperimentSpec
+	35, // 36: mesaopt.v1.EvaluateGenomesRequest.genomes:type_name -> mesaopt.v1.Genome
+	32, // 37: mesaopt.v1.EvaluateGenomesResponse.individuals:type_name -> mesaopt.v1.Individual
+	38, // [38:38] is the sub-list for method output_type
+	38, // [38:38] is the sub-list for method input_type
+	38, // [38:38] is the sub-list for extension type_name
+	38, // [38:38] is the sub-list for extension extendee
+	0,  // [0:38] is the sub-list for field type_name
 }
 
 func init() { file_mesaopt_v1_run_proto_init() }
@@ -2181,14 +2390,14 @@ func file_mesaopt_v1_run_proto_init() {
 	file_mesaopt_v1_experiment_proto_init()
 	file_mesaopt_v1_genome_proto_init()
 	file_mesaopt_v1_lineage_proto_init()
-	file_mesaopt_v1_run_proto_msgTypes[23].OneofWrappers = []any{}
+	file_mesaopt_v1_run_proto_msgTypes[25].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_mesaopt_v1_run_proto_rawDesc), len(file_mesaopt_v1_run_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   27,
+			NumMessages:   29,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
