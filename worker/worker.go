@@ -286,9 +286,9 @@ func (w *Worker) Name() string { return w.cfg.Name }
 // coordinators route them elsewhere at once) and mark not serving, leave
 // the gossip cluster (coordinators stop routing here but let in-flight
 // batches finish), finish in-flight batches until ctx ends (then cancel
-// them: the coordinator re-dispatches), stop, closing the dispatch streams,
-// which stay open between batches. Idempotent; later calls return the
-// first result.
+// them: the coordinator re-dispatches), let the last answers reach the
+// wire (up to flushGrace), stop, closing the dispatch streams, which stay
+// open between batches. Idempotent; later calls return the first result.
 func (w *Worker) Shutdown(ctx context.Context) error {
 	w.once.Do(func() {
 		close(w.stopW)
@@ -307,13 +307,28 @@ func (w *Worker) Shutdown(ctx context.Context) error {
 			w.log.Info("leaving gossip cluster", "err", err)
 		}
 		_ = w.ml.Shutdown()
-		// Not GracefulStop: it would wait for the coordinators to close
-		// their streams. Nothing is lost once no batch is in flight.
 		select {
 		case <-idle:
 		case <-ctx.Done():
 		}
-		w.srv.Stop()
+		// The last answers may still be on their way to the wire: a batch
+		// counts as done when its evaluation returns, before gRPC writes
+		// the answer. GracefulStop waits for that, but also for the
+		// coordinators' dispatch streams, which only they close; so it
+		// gets flushGrace, then Stop cuts what is left (nothing in flight).
+		stopped := make(chan struct{})
+		go func() { w.srv.GracefulStop(); close(stopped) }()
+		grace := time.NewTimer(flushGrace)
+		select {
+		case <-stopped:
+		case <-grace.C:
+			w.srv.Stop()
+			<-stopped
+		case <-ctx.Done():
+			w.srv.Stop()
+			<-stopped
+		}
+		grace.Stop()
 		if err := <-w.served; err != nil && !errors.Is(err, grpc.ErrServerStopped) {
 			w.err = err
 		}
@@ -322,6 +337,10 @@ func (w *Worker) Shutdown(ctx context.Context) error {
 	})
 	return w.err
 }
+
+// flushGrace bounds how long Shutdown waits, once no batch is in flight,
+// for the last answers to be written before it closes every connection.
+const flushGrace = time.Second
 
 // Run starts a worker and serves until ctx ends, then shuts it down,
 // allowing drain for in-flight calls.
