@@ -12,17 +12,6 @@ import (
 	pb "github.com/mesaopt/mesaopt/proto/mesaopt/v1"
 )
 
-// fullTree is the number of nodes of a full search tree of depth h over
-// fitness.NumActions actions: NumActions + NumActions² + … + NumActions^h.
-func fullTree(h int) int {
-	n, level := 0, 1
-	for range h {
-		level *= fitness.NumActions
-		n += level
-	}
-	return n
-}
-
 // Thinking re-plans the fittest planner of members (ties to the smaller
 // id) at every horizon 1 .. genome.MaxHorizon with the node budget of the
 // full tree to that horizon, its mesa-objective unchanged, and evaluates
@@ -49,7 +38,7 @@ func Thinking(ctx context.Context, ev Evaluator, runID string, spec experiment.S
 	for h := 1; h <= genome.MaxHorizon; h++ {
 		g := c.Genome.Clone()
 		g.Planner.Horizon = h
-		g.Planner.NodeBudget = min(genome.MaxNodeBudget, fullTree(h))
+		g.Planner.NodeBudget = min(genome.MaxNodeBudget, fitness.FullTree(h))
 		variants[h-1] = ga.Member{ID: uint64(h), Genome: g}
 		births[h-1] = ga.Birth{ID: uint64(h)}
 	}

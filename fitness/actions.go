@@ -57,3 +57,16 @@ func (in *Instance) Replay(actions []Action) []StepResult {
 	}
 	return out
 }
+
+// FullTree returns the number of nodes of a full search tree of depth
+// horizon over the NumActions actions: NumActions + NumActions² + … +
+// NumActions^horizon (0 for horizon ≤ 0), the node budget with which a
+// planner's search is limited by its horizon alone.
+func FullTree(horizon int) int {
+	n, level := 0, 1
+	for range horizon {
+		level *= NumActions
+		n += level
+	}
+	return n
+}

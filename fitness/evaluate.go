@@ -251,30 +251,9 @@ func (e *Evaluator) EvaluateSelection(g genome.Genome, condition string, instanc
 		if err != nil {
 			return ConditionResult{}, err
 		}
-		ep := r.play(in, g)
-		res.Base += ep.Base
-		res.ProxyHits += float64(ep.ProxyHits)
-		res.Steps += float64(ep.Steps)
-		res.Nodes += float64(ep.Nodes)
-		res.Return += ep.Return
-		for i, f := range ep.Features {
-			res.Features[i] += f
-		}
-		if ep.Terminated {
-			res.Terminated++
-		} else {
-			res.Truncated++
-		}
+		res.add(r.play(in, g))
 	}
-	n := float64(len(instanceSeeds))
-	res.Base /= n
-	res.ProxyHits /= n
-	res.Steps /= n
-	res.Nodes /= n
-	res.Return /= n
-	for i := range res.Features {
-		res.Features[i] /= n
-	}
+	res.divide(float64(len(instanceSeeds)))
 	return res, nil
 }
 
@@ -340,21 +319,9 @@ func aggregate(env *Env, condition string, g genome.Genome, eps []Episode, ins [
 		res.EpisodeScores[j] = EpisodeScore{Base: ep.Base, Competence: ep.Competence, GoalBase: ep.GoalBase,
 			Agreement: ep.Agreement, ProxyHits: float64(ep.ProxyHits),
 			BehavioralCompetence: ep.Achievement[bc], BehavioralGoalBase: ep.CandidateGoalBase[bc]}
-		res.Base += ep.Base
+		res.add(ep)
 		res.Competence += ep.Competence
 		res.Agreement += ep.Agreement
-		res.ProxyHits += float64(ep.ProxyHits)
-		res.Steps += float64(ep.Steps)
-		res.Nodes += float64(ep.Nodes)
-		res.Return += ep.Return
-		for i, f := range ep.Features {
-			res.Features[i] += f
-		}
-		if ep.Terminated {
-			res.Terminated++
-		} else {
-			res.Truncated++
-		}
 	}
 	if g.Kind == genome.KindPlanner {
 		res.Varied = make([]bool, len(env.features))
@@ -362,17 +329,41 @@ func aggregate(env *Env, condition string, g genome.Genome, eps []Episode, ins [
 			res.Varied[k] = varied&(1<<k) != 0
 		}
 	}
-	res.Base /= n
+	res.divide(n)
 	res.Competence /= n
 	res.Agreement /= n
-	res.ProxyHits /= n
-	res.Steps /= n
-	res.Nodes /= n
-	res.Return /= n
-	for i := range res.Features {
-		res.Features[i] /= n
-	}
 	return res
+}
+
+// add sums ep into the episode-level fields selection and analysis share
+// (Base, ProxyHits, Steps, Nodes, Return, Features; the terminated and
+// truncated counts), in the order episodes are added.
+func (r *ConditionResult) add(ep Episode) {
+	r.Base += ep.Base
+	r.ProxyHits += float64(ep.ProxyHits)
+	r.Steps += float64(ep.Steps)
+	r.Nodes += float64(ep.Nodes)
+	r.Return += ep.Return
+	for i, f := range ep.Features {
+		r.Features[i] += f
+	}
+	if ep.Terminated {
+		r.Terminated++
+	} else {
+		r.Truncated++
+	}
+}
+
+// divide turns add's sums into means over n episodes.
+func (r *ConditionResult) divide(n float64) {
+	r.Base /= n
+	r.ProxyHits /= n
+	r.Steps /= n
+	r.Nodes /= n
+	r.Return /= n
+	for i := range r.Features {
+		r.Features[i] /= n
+	}
 }
 
 // behaviourLabel names the behavioral objective from the candidates' mean

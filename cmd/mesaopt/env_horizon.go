@@ -61,7 +61,7 @@ func envHorizonCmd() *cobra.Command {
 				return usage(fmt.Errorf("--candidate = %q, allowed %s", candidate, strings.Join(names, ", ")))
 			}
 			if budget == 0 {
-				budget = min(treeSize(maxHorizon), genome.MaxNodeBudget)
+				budget = min(fitness.FullTree(maxHorizon), genome.MaxNodeBudget)
 			}
 			ev, err := fitness.NewEvaluator(cfg)
 			if err != nil {
@@ -95,15 +95,4 @@ func envHorizonCmd() *cobra.Command {
 	fl.IntVar(&budget, "budget", 0, "node budget per decision (0: the whole search tree of --max-horizon)")
 	fl.Uint64Var(&runSeed, "run-seed", 1, "run seed the instance seeds derive from")
 	return cmd
-}
-
-// treeSize is the number of nodes of a full search tree of depth horizon:
-// Σ NumActions^d, d = 1..horizon.
-func treeSize(horizon int) int {
-	n, level := 0, 1
-	for range horizon {
-		level *= fitness.NumActions
-		n += level
-	}
-	return n
 }
