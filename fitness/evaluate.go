@@ -202,19 +202,28 @@ func (e *Evaluator) Instance(condition string, seed uint64) (*Instance, error) {
 	return in, nil
 }
 
+// check vets the arguments of an evaluation: a known condition, a genome
+// that fits the shape, at least one instance seed (see Evaluate's errors).
+func (e *Evaluator) check(g genome.Genome, condition string, instanceSeeds []uint64) error {
+	if err := e.known(condition); err != nil {
+		return err
+	}
+	if err := g.Validate(e.Shape()); err != nil {
+		return err
+	}
+	if len(instanceSeeds) == 0 {
+		return ErrNoInstances
+	}
+	return nil
+}
+
 // Evaluate plays one episode of g per instance seed under condition and
 // aggregates them. Errors: ErrUnknownCondition (the message lists the valid
 // ones), genome.ErrInvalid (wrapped) for a genome that does not fit Shape(),
 // ErrNoInstances for an empty seed list, ErrUnsolvable.
 func (e *Evaluator) Evaluate(g genome.Genome, condition string, instanceSeeds []uint64) (ConditionResult, error) {
-	if err := e.known(condition); err != nil {
+	if err := e.check(g, condition, instanceSeeds); err != nil {
 		return ConditionResult{}, err
-	}
-	if err := g.Validate(e.Shape()); err != nil {
-		return ConditionResult{}, err
-	}
-	if len(instanceSeeds) == 0 {
-		return ConditionResult{}, ErrNoInstances
 	}
 	eps, ins, err := e.Episodes(g, condition, instanceSeeds)
 	if err != nil {
@@ -232,14 +241,8 @@ func (e *Evaluator) Evaluate(g genome.Genome, condition string, instanceSeeds []
 // pass over the instance's reachable states per planner episode — are the
 // analysis conditions' business. Errors as Evaluate.
 func (e *Evaluator) EvaluateSelection(g genome.Genome, condition string, instanceSeeds []uint64) (ConditionResult, error) {
-	if err := e.known(condition); err != nil {
+	if err := e.check(g, condition, instanceSeeds); err != nil {
 		return ConditionResult{}, err
-	}
-	if err := g.Validate(e.Shape()); err != nil {
-		return ConditionResult{}, err
-	}
-	if len(instanceSeeds) == 0 {
-		return ConditionResult{}, ErrNoInstances
 	}
 	r := e.runners.Get().(*Runner)
 	defer e.runners.Put(r)

@@ -43,14 +43,8 @@ func (e *Evaluator) Decisions(g genome.Genome, condition string, instanceSeeds [
 // memory). Results equal those of the two calls up to the rounding of
 // sums over the distinct decisions rather than all of them.
 func (e *Evaluator) EvaluateWithFit(g genome.Genome, condition string, instanceSeeds []uint64, cfg behavior.Config) (ConditionResult, behavior.Fit, error) {
-	if err := e.known(condition); err != nil {
+	if err := e.check(g, condition, instanceSeeds); err != nil {
 		return ConditionResult{}, behavior.Fit{}, err
-	}
-	if err := g.Validate(e.Shape()); err != nil {
-		return ConditionResult{}, behavior.Fit{}, err
-	}
-	if len(instanceSeeds) == 0 {
-		return ConditionResult{}, behavior.Fit{}, ErrNoInstances
 	}
 	r := e.runners.Get().(*Runner)
 	defer e.runners.Put(r)
