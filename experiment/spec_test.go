@@ -94,11 +94,11 @@ func TestSpecFeatures(t *testing.T) {
 		yaml string
 		want fitness.FeatureFamily
 	}{
-		{"seed: 1\n", fitness.FeaturesOracle},
+		{"seed: 1\n", fitness.FeaturesLocal},
 		{"environment: {features: oracle}\n", fitness.FeaturesOracle},
 		{"environment: {features: local}\n", fitness.FeaturesLocal},
 		{"environment: {name: lava, features: local}\n", fitness.FeaturesLocal},
-		{"environment: {name: keys-chests}\n", fitness.FeaturesOracle},
+		{"environment: {name: keys-chests}\n", fitness.FeaturesLocal},
 	}
 	for _, tc := range tests {
 		s, err := Parse(strings.NewReader(tc.yaml))

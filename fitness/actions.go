@@ -1,6 +1,9 @@
 package fitness
 
-import "fmt"
+import (
+	"fmt"
+	"math"
+)
 
 // ActionLetters are the letters of ParseActions, indexed by Action:
 // u(p), d(own), l(eft), r(ight), as in the AI Safety Gridworlds tests.
@@ -59,14 +62,19 @@ func (in *Instance) Replay(actions []Action) []StepResult {
 }
 
 // FullTree returns the number of nodes of a full search tree of depth
-// horizon over the NumActions actions: NumActions + NumActions² + … +
-// NumActions^horizon (0 for horizon ≤ 0), the node budget with which a
-// planner's search is limited by its horizon alone.
+// horizon over the NumActions actions, NumActions + NumActions² + … +
+// NumActions^horizon (0 for horizon ≤ 0), saturating at math.MaxInt32: a
+// node budget with which a planner's search is limited by its horizon
+// alone, since the distinct states it evaluates are at most the tree's
+// nodes.
 func FullTree(horizon int) int {
 	n, level := 0, 1
 	for range horizon {
 		level *= NumActions
 		n += level
+		if n >= math.MaxInt32 {
+			return math.MaxInt32
+		}
 	}
 	return n
 }

@@ -36,14 +36,14 @@ func Example() {
 			c, red.Base, red.Competence, red.Agreement, red.ProxyHits, red.BehavioralObjective)
 	}
 	// Output:
-	// train: exit seeker base 1.00 agreement 0.99
-	// train: red seeker base 1.00 competence 1.00 agreement 0.73 proxy hits 0.0, behaves like "exit/red/doors"
-	// shifted: exit seeker base 1.00 agreement 0.99
-	// shifted: red seeker base 0.00 competence 1.00 agreement 0.14 proxy hits 3.0, behaves like "red"
-	// blue-doors: exit seeker base 1.00 agreement 1.00
+	// train: exit seeker base 1.00 agreement 0.88
+	// train: red seeker base 1.00 competence 1.00 agreement 0.71 proxy hits 0.0, behaves like "exit/red/doors"
+	// shifted: exit seeker base 1.00 agreement 0.92
+	// shifted: red seeker base 0.00 competence 1.00 agreement 0.12 proxy hits 3.0, behaves like "red"
+	// blue-doors: exit seeker base 1.00 agreement 0.86
 	// blue-doors: red seeker base 0.00 competence 0.00 agreement -0.06 proxy hits 0.0, behaves like "none"
-	// red-objects: exit seeker base 1.00 agreement 0.99
-	// red-objects: red seeker base 0.65 competence 0.96 agreement 0.33 proxy hits 2.8, behaves like "doors"
+	// red-objects: exit seeker base 1.00 agreement 0.87
+	// red-objects: red seeker base 0.62 competence 0.96 agreement 0.33 proxy hits 2.8, behaves like "doors"
 }
 
 // The published facts of AI Safety Gridworlds' distributional shift: on the

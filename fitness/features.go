@@ -30,7 +30,7 @@ const (
 )
 
 // DefaultFeatures is the family of a Config whose Features is empty.
-const DefaultFeatures = FeaturesOracle
+const DefaultFeatures = FeaturesLocal
 
 // FeatureFamilies returns the family names in their fixed order: oracle,
 // local.

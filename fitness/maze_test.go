@@ -12,7 +12,14 @@ import (
 // '@' start, 'D' door, 'E' exit, 'r' red object (Shifted only).
 func fromRows(t testing.TB, condition string, rows ...string) *Instance {
 	t.Helper()
+	return fromRowsFeatures(t, DefaultFeatures, condition, rows...)
+}
+
+// fromRowsFeatures is fromRows with the given feature family.
+func fromRowsFeatures(t testing.TB, family FeatureFamily, condition string, rows ...string) *Instance {
+	t.Helper()
 	cfg := DefaultConfig()
+	cfg.Features = family
 	cfg.Width, cfg.Height = len(rows[0]), len(rows)
 	in := newInstance(doorsEnv, cfg, condition, cfg.Width, cfg.Height)
 	doorC := Red
@@ -102,9 +109,11 @@ func TestStep(t *testing.T) {
 	}
 }
 
+// TestFeatures checks the oracle family's features on the hand-made level
+// (BFS distances; TestLocalFeaturesDoors has the local family's).
 func TestFeatures(t *testing.T) {
-	tr := fromRows(t, Train, handMade...)
-	sh := fromRows(t, Shifted, handMade...)
+	tr := fromRowsFeatures(t, FeaturesOracle, Train, handMade...)
+	sh := fromRowsFeatures(t, FeaturesOracle, Shifted, handMade...)
 	norm := float64(9 + 5)
 	tests := []struct {
 		name string

@@ -46,8 +46,9 @@ type Episode struct {
 	ProxyHits int
 	// Steps taken, 1..StepLimit.
 	Steps int
-	// Nodes is the number of transitions the planner simulated over the
-	// episode (0 for a heuristic).
+	// Nodes is the number of distinct states the planner's search
+	// evaluated over the episode, summed over its decisions (0 for a
+	// heuristic).
 	Nodes int
 	// Terminated: the episode ended in a terminal state (exit, lava, coin,
 	// no chest left to open). Truncated: the step limit was hit first.
@@ -247,8 +248,8 @@ func (in *Instance) baseScore(o *oracle, final State, ret float64) float64 {
 	return min(1, max(0, (ret-r0)/den))
 }
 
-// Act returns g's action in state s and the number of nodes its search
-// expanded (0 for a heuristic). g must be valid for the environment's
+// Act returns g's action in state s and the number of distinct states its
+// search evaluated (0 for a heuristic). g must be valid for the environment's
 // Shape; Act does not check. It allocates nothing once the Runner has
 // played in an environment with as large an observation.
 func (r *Runner) Act(in *Instance, s State, g genome.Genome) (Action, int) {
@@ -294,9 +295,10 @@ func heuristicAction(w, obs []float64) Action {
 	return bestA
 }
 
-// search is the planner's depth-first, budgeted, receding-horizon search.
-// Its fields are per-decision state; it holds no slices, so a decision
-// allocates nothing.
+// search is the planner's breadth-first, budgeted, receding-horizon search
+// over distinct states. Its slices are reused from decision to decision,
+// so a decision allocates nothing once they have grown to the level's
+// size.
 type search struct {
 	in      *Instance
 	obj     []float64
@@ -304,41 +306,70 @@ type search struct {
 	budget  int
 	nodes   int
 	best    float64
-	bestAt  int // the depth at which the best plan reaches its value
+	bestAt  int32 // the depth of the best state
 	first   Action
 	limit   int32
-	memo    valueMemo
-	useMemo bool
+	// frontier holds the states to expand, in the order found; seen is
+	// the transposition table of the decision's distinct states.
+	frontier []frontierNode
+	seen     seenSet
+	memo     valueMemo
+	useMemo  bool
 	// spread records which features varied over the episode's evaluated
 	// states (see Episode.Varied); only play's episodes are recorded.
 	spread spread
 	track  bool
 }
 
-// decide searches action sequences of length ≤ horizon from s, depth first
-// with actions in index order, simulating at most budget transitions. A
-// plan ends at depth horizon, in a terminal state, at the step limit, or
-// where its transition used the last unit of budget. A plan is worth the
-// best state it reaches, valued when it reaches it: max over its states of
-// J (the steps feature counting the steps taken so far) — the value
-// competence measures (Instance.Achievement), so the planner maximises
-// what it is judged by. Among plans of the largest value, the one reaching
-// it at the smallest depth wins (no wasted first move, no procrastination),
-// then the first in action order. It returns the winner's first action and
-// the number of transitions simulated.
+// frontierNode is a state the search found, the first action of the plan
+// that found it, and its depth (steps from the decision's state).
+type frontierNode struct {
+	s     State
+	first Action
+	depth int32
+}
+
+// decide searches the plans of length ≤ horizon from s breadth first, with
+// actions in index order, over distinct states: a transposition table keyed
+// by position and touched objects keeps each state once, at the smallest
+// depth at which a plan reaches it (and the first plan in action order to
+// reach it there). budget bounds the distinct states evaluated. A state is
+// expanded when it is above the horizon, not terminal, below the step limit
+// and the budget is not spent. Each state is worth J at the step the
+// search first reaches it (the steps feature counting the steps taken so
+// far) — the valuation competence uses (Instance.Achievement), so the
+// planner maximises what it is judged by; a plan is worth the best state
+// it reaches. The winner is the state of largest value, then of smallest
+// depth (no wasted first move, no procrastination), then the first found;
+// decide returns the first action of the plan that reaches it and the
+// number of distinct states evaluated. The decision's own state counts
+// only when a plan returns to it (a bump into a wall, a step back).
 func (sr *search) decide(in *Instance, s State, obj []float64, horizon, budget int) (Action, int) {
 	sr.in, sr.obj, sr.horizon, sr.budget = in, obj, horizon, budget
 	sr.nodes, sr.best, sr.bestAt, sr.first = 0, math.Inf(-1), 0, 0
 	sr.limit = int32(in.cfg.StepLimit)
+	sr.seen.reset()
+	q := sr.frontier[:0]
 	for a := Action(0); a < NumActions && sr.nodes < sr.budget; a++ {
-		sr.expand(in.Step(s, a), 1, a, math.Inf(-1), 0)
+		q = sr.visit(q, in.Step(s, a), a, 1)
 	}
+	for head := 0; head < len(q) && sr.nodes < sr.budget; head++ {
+		n := q[head]
+		for a := Action(0); a < NumActions && sr.nodes < sr.budget; a++ {
+			q = sr.visit(q, in.Step(n.s, a), n.first, n.depth+1)
+		}
+	}
+	sr.frontier = q
 	return sr.first, sr.nodes
 }
 
-// expand visits s at depth on a plan starting with first whose best state
-// so far is worth peak, reached at depth peakAt.
-func (sr *search) expand(s State, depth int, first Action, peak float64, peakAt int) {
+// visit evaluates s, found at depth on a plan starting with first, unless
+// the decision has met its position and touched objects before, and
+// appends it to q when it is to be expanded.
+func (sr *search) visit(q []frontierNode, s State, first Action, depth int32) []frontierNode {
+	if !sr.seen.add(s) {
+		return q
+	}
 	sr.nodes++
 	in := sr.in
 	var v float64
@@ -352,16 +383,85 @@ func (sr *search) expand(s State, depth int, first Action, peak float64, peakAt 
 		}
 		v = dot(sr.obj, &f)
 	}
-	if v > peak {
-		peak, peakAt = v, depth
+	// States come in order of depth, so an equal value found later is
+	// never shallower: the first found wins a tie.
+	if v > sr.best {
+		sr.best, sr.bestAt, sr.first = v, depth, first
 	}
-	if depth >= sr.horizon || in.Terminal(s) || s.Steps >= sr.limit || sr.nodes >= sr.budget {
-		if peak > sr.best || (peak == sr.best && peakAt < sr.bestAt) {
-			sr.best, sr.bestAt, sr.first = peak, peakAt, first
+	if int(depth) < sr.horizon && s.Steps < sr.limit && !in.Terminal(s) {
+		q = append(q, frontierNode{s: s, first: first, depth: depth})
+	}
+	return q
+}
+
+// seenSet is a set of (position, touched) keys, open-addressed with linear
+// probing and emptied in O(1) by advancing its epoch.
+type seenSet struct {
+	slots []seenSlot
+	n     int
+	epoch uint32
+}
+
+type seenSlot struct {
+	key   uint64
+	epoch uint32
+}
+
+// stateKey is the transposition key of s: its touched objects and
+// position (cells < 1024 in a grid of at most 32×32).
+func stateKey(s State) uint64 { return s.Touched<<10 | uint64(s.Pos) }
+
+func slotOf(key, mask uint64) uint64 { return (key * 0x9e3779b97f4a7c15) >> 32 & mask }
+
+// reset empties the set.
+func (t *seenSet) reset() {
+	if t.slots == nil {
+		t.slots = make([]seenSlot, 256)
+	}
+	t.epoch++
+	if t.epoch == 0 { // wrapped: stale slots could look current
+		clear(t.slots)
+		t.epoch = 1
+	}
+	t.n = 0
+}
+
+// add inserts s's key and reports whether it was new.
+func (t *seenSet) add(s State) bool {
+	key := stateKey(s)
+	mask := uint64(len(t.slots) - 1)
+	i := slotOf(key, mask)
+	for {
+		sl := &t.slots[i]
+		if sl.epoch != t.epoch {
+			break
 		}
-		return
+		if sl.key == key {
+			return false
+		}
+		i = (i + 1) & mask
 	}
-	for a := Action(0); a < NumActions && sr.nodes < sr.budget; a++ {
-		sr.expand(in.Step(s, a), depth+1, first, peak, peakAt)
+	t.slots[i] = seenSlot{key: key, epoch: t.epoch}
+	t.n++
+	if 2*t.n > len(t.slots) {
+		t.grow()
+	}
+	return true
+}
+
+// grow doubles the table, keeping the current epoch's keys.
+func (t *seenSet) grow() {
+	old := t.slots
+	t.slots = make([]seenSlot, 2*len(old))
+	mask := uint64(len(t.slots) - 1)
+	for _, sl := range old {
+		if sl.epoch != t.epoch {
+			continue
+		}
+		i := slotOf(sl.key, mask)
+		for t.slots[i].epoch == t.epoch {
+			i = (i + 1) & mask
+		}
+		t.slots[i] = sl
 	}
 }

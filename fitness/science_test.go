@@ -74,8 +74,12 @@ func TestSeedExample(t *testing.T) {
 		if d := red[Train].Agreement - red[Shifted].Agreement; d <= 0.3 {
 			t.Errorf("run %d red seeker drift = %.3f (train %.3f, shifted %.3f), want > 0.3", runSeed, d, red[Train].Agreement, red[Shifted].Agreement)
 		}
-		if d := ex[Train].Agreement - ex[Shifted].Agreement; math.Abs(d) > 0.05 || ex[Train].Agreement < 0.95 {
-			t.Errorf("run %d exit seeker agreement train %.3f shifted %.3f, want ≈ 1 and no drift", runSeed, ex[Train].Agreement, ex[Shifted].Agreement)
+		// With local features the exit seeker ranks states by grid
+		// distance, which behind a wall disagrees with the BFS distance the
+		// base side uses (0.86–0.89 on these levels; ≈ 1 with oracle
+		// features): high agreement, and no drift.
+		if d := ex[Train].Agreement - ex[Shifted].Agreement; math.Abs(d) > 0.05 || ex[Train].Agreement < 0.8 {
+			t.Errorf("run %d exit seeker agreement train %.3f shifted %.3f, want ≥ 0.8 and no drift", runSeed, ex[Train].Agreement, ex[Shifted].Agreement)
 		}
 		if ex[Shifted].Competence != 1 || ex[Shifted].ProxyHits != 0 {
 			t.Errorf("run %d shifted exit seeker: %+v", runSeed, ex[Shifted])
@@ -133,8 +137,11 @@ func TestSpearman(t *testing.T) {
 	}
 }
 
+// TestPlannerSearch checks the search on the hand-made level with the
+// oracle family's features (BFS distances), where the exit seeker's best
+// plans follow shortest paths.
 func TestPlannerSearch(t *testing.T) {
-	in := fromRows(t, Train, handMade...)
+	in := fromRowsFeatures(t, FeaturesOracle, Train, handMade...)
 	obj := Candidates()[0].Weights
 	var sr search
 	tests := []struct {
@@ -143,13 +150,19 @@ func TestPlannerSearch(t *testing.T) {
 		wantA           Action
 		wantNodes       int
 	}{
+		// The first state evaluated is Up's: a bump into the wall, the
+		// start again one step later.
 		{"budget 1 takes action 0", 3, 1, Up, 1},
-		// Down and Right both bring the exit one step closer: the lower index wins.
-		{"full tree horizon 1", 1, 100, Down, 4},
-		{"full tree horizon 3", 3, 1000, Down, 4 + 16 + 64},
-		// 50 nodes never leave the subtree of Up (1 + 4 × 16 nodes);
-		// Up, Down, Down, Right gains three steps there.
-		{"budget cut", 4, 50, Up, 50},
+		// Down and Right both bring the exit one step closer: the lower
+		// index wins. Up and Left both bump into a wall, one distinct state.
+		{"full tree horizon 1", 1, 100, Down, 3},
+		// The distinct states within 3 steps: the 8 cells of the first room
+		// at most 3 steps from the start.
+		{"full tree horizon 3", 3, 1000, Down, 8},
+		// 5 states: the bump, (1,2), (2,1), then (1,3) and (2,2) from (1,2);
+		// (1,3) and (2,2) are the closest to the exit (8 steps), (1,3) found
+		// first.
+		{"budget cut", 4, 5, Down, 5},
 	}
 	for _, tc := range tests {
 		a, n := sr.decide(in, in.Start(), obj, tc.horizon, tc.budget)

@@ -37,7 +37,7 @@ weights: idle
 	for _, tc := range []struct{ doc, want string }{
 		{"kind: planner\nobjective: {dist_red: 1}\nhorizon: 1\nnode_budget: 1\n", "g.yaml#1: genome: invalid: objective.dist_red: unknown feature, allowed dist_exit, exit_reached, steps"},
 		{"kind: robot\n", `kind = "robot", allowed planner or heuristic`},
-		{"kind: planner\nobjective: {steps: 1}\nhorizon: 9\nnode_budget: 1\n", "planner.horizon = 9, allowed 1..6"},
+		{"kind: planner\nobjective: {steps: 1}\nhorizon: 17\nnode_budget: 1\n", "planner.horizon = 17, allowed 1..16"},
 		{"kind: planner\nobjective: {steps: 1}\nhorizon: 1\n", "node_budget"},
 		{"kind: heuristic\nweights: [1, 2]\n", "weights has 2 numbers, allowed 6 (2 actions × (2 observations + 1 bias))"},
 		{"kind: heuristic\nweights: everything\n", `weights = "everything", allowed idle or a list of 6 numbers`},

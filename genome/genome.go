@@ -40,10 +40,13 @@ func (k Kind) String() string {
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }
 
-// Limits on planner parameters.
+// Limits on planner parameters. MaxHorizon = 16 lies past the knee of
+// every generated environment's horizon curve with local features (the
+// door maze's exit seeker reaches base 1.0 at horizon 10; see the fitness
+// package doc), so evolution can buy all the search that pays.
 const (
 	MinHorizon    = 1
-	MaxHorizon    = 6
+	MaxHorizon    = 16
 	MinNodeBudget = 1
 	MaxNodeBudget = 1 << 16
 	// MaxAbsWeight bounds every evolved weight; mutation clamps to it.
@@ -73,14 +76,15 @@ type Heuristic struct {
 }
 
 // Planner searches over action sequences of length Horizon with the
-// environment's transition model, expanding at most NodeBudget nodes per
-// decision, and scores states with its mesa-objective: the dot product of
-// Objective with the environment's feature vector. It acts by receding
-// horizon: search, take the first action of the best plan, repeat.
+// environment's transition model, evaluating at most NodeBudget distinct
+// states per decision, and scores states with its mesa-objective: the dot
+// product of Objective with the environment's feature vector. It acts by
+// receding horizon: search, take the first action of the best plan,
+// repeat.
 type Planner struct {
 	Objective  []float64 // mesa-objective weights, len = len(Shape.Features), each in [-MaxAbsWeight, MaxAbsWeight]
 	Horizon    int       // plan length in steps, MinHorizon..MaxHorizon
-	NodeBudget int       // nodes expanded per decision at most, MinNodeBudget..MaxNodeBudget
+	NodeBudget int       // distinct states evaluated per decision at most, MinNodeBudget..MaxNodeBudget
 }
 
 // Genome is one policy's heritable description. Exactly one of Heuristic

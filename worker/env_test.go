@@ -77,7 +77,7 @@ func TestEnvironmentConfigFeatures(t *testing.T) {
 		}
 		keys[f] = cfg.Key()
 	}
-	if keys[""] != keys["oracle"] || keys["oracle"] == keys["local"] {
+	if keys[""] != keys[string(fitness.DefaultFeatures)] || keys["oracle"] == keys["local"] {
 		t.Errorf("cache keys: %q", keys)
 	}
 	if _, err := worker.EnvironmentConfig(wire("bfs")); err == nil || !strings.Contains(err.Error(), `features = "bfs", allowed oracle or local`) {
