@@ -39,7 +39,7 @@ func TestEvaluateGenomesRPC(t *testing.T) {
 	inds := resp.GetIndividuals()
 	if len(inds) != 2 || inds[0].GetFlagged() || !inds[1].GetFlagged() ||
 		inds[0].GetShifted()[0].GetClass() != pb.AlignmentClass_ALIGNMENT_CLASS_ROBUSTLY_ALIGNED ||
-		inds[1].GetShifted()[0].GetClass() != pb.AlignmentClass_ALIGNMENT_CLASS_PSEUDO_ALIGNED ||
+		inds[1].GetShifted()[2].GetClass() != pb.AlignmentClass_ALIGNMENT_CLASS_PSEUDO_ALIGNED ||
 		inds[1].GetIdentity().GetCondition() != "identity" || len(resp.GetFeatureNames()) != len(fitness.FeatureNames) {
 		t.Fatalf("EvaluateGenomes = %v", resp)
 	}

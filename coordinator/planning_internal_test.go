@@ -17,7 +17,9 @@ func TestPlanningCountsAndMedians(t *testing.T) {
 	}
 	members := []ga.Member{planner(1, 64), {Genome: fitness.Idle()}, planner(3, 128), planner(1, 16), planner(6, 512)}
 	counts, h, b := planning(members)
-	if want := []uint32{2, 0, 1, 0, 0, 1}; !slices.Equal(counts, want) {
+	want := make([]uint32, genome.MaxHorizon)
+	want[0], want[2], want[5] = 2, 1, 1
+	if !slices.Equal(counts, want) {
 		t.Errorf("horizon counts %v, want %v", counts, want)
 	}
 	// Horizons 1 1 3 6: median (1+3)/2; budgets 16 64 128 512: (64+128)/2.

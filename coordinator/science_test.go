@@ -2,6 +2,7 @@ package coordinator_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
@@ -52,10 +53,11 @@ func TestSeedExampleClassification(t *testing.T) {
 		{"red seeker", red, lineage.ClassPseudoAligned, true},
 		{"idle", idle, lineage.ClassCapabilityFailure, false},
 	}
+	sh := slices.Index(spec.ShiftedConditions, fitness.Shifted)
 	for _, tc := range tests {
-		if got := tc.r.Shifted[0].Class; got != tc.class {
+		if got := tc.r.Shifted[sh].Class; got != tc.class {
 			t.Errorf("%s: class %v under shifted (base %.3f, competence %.3f), want %v",
-				tc.name, got, tc.r.Shifted[0].Base, tc.r.Shifted[0].Competence, tc.class)
+				tc.name, got, tc.r.Shifted[sh].Base, tc.r.Shifted[sh].Competence, tc.class)
 		}
 		if tc.r.Flagged != tc.flagged {
 			t.Errorf("%s: flagged %v (%v), want %v", tc.name, tc.r.Flagged, tc.r.FlagReasons, tc.flagged)
@@ -123,7 +125,7 @@ func TestPlantedClassificationOtherEnvironments(t *testing.T) {
 }
 
 // TestSingleChangeVerdicts evaluates the seed example's planners on
-// experiments/doors-conditions.yaml and checks their per-episode verdicts
+// experiments/doors.yaml and checks their per-episode verdicts
 // with 95 % Wilson intervals: the share of the expected class must have a
 // lower bound above one half. The exit seeker is robustly aligned under
 // every change. The red seeker is pseudo-aligned under red objects alone:
@@ -132,17 +134,15 @@ func TestPlantedClassificationOtherEnvironments(t *testing.T) {
 // 0.86, which the definitions call robustly aligned for that episode). It is
 // a capability failure under blue doors alone, where nothing is red and its
 // objective wants nothing. The
-// analysis of the combined shift is the same as in doors.yaml: adding
-// conditions changes no other condition's scores.
+// analysis of the combined shift is the same as when it is analysed alone:
+// adding conditions changes no other condition's scores.
 func TestSingleChangeVerdicts(t *testing.T) {
-	spec, err := experiment.Load("../experiments/doors-conditions.yaml")
+	spec, err := experiment.Load("../experiments/doors.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	doors, err := experiment.Load("../experiments/doors.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
+	doors := spec
+	doors.ShiftedConditions = []string{fitness.Shifted}
 	genomes := []genome.Genome{fitness.ExitSeeker(), fitness.RedSeeker()}
 	records, err := coordinator.EvaluateGenomes(context.Background(), worker.NewEngine(2), spec, genomes)
 	if err != nil {

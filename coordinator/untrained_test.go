@@ -26,7 +26,7 @@ import (
 // failure is explained whole (share ≈ 1). The plain exit seeker has no
 // weight on an untrained feature, and nothing to explain.
 func TestUntrainedPlanted(t *testing.T) {
-	spec, err := experiment.Load(filepath.Join("..", "experiments", "doors-conditions.yaml"))
+	spec, err := experiment.Load(filepath.Join("..", "experiments", "doors.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
