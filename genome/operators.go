@@ -81,6 +81,23 @@ func (v Variation) ValidateFor(s Shape) error {
 	return nil
 }
 
+// Hold returns g with a planner's weights at v.Frozen set to 0: g itself
+// when they already are or g is a heuristic, else a modified copy (g is not
+// modified).
+func (v Variation) Hold(g Genome) Genome {
+	if g.Kind != KindPlanner || g.Planner == nil {
+		return g
+	}
+	for _, k := range v.Frozen {
+		if k < len(g.Planner.Objective) && (g.Planner.Objective[k] != 0 || math.Signbit(g.Planner.Objective[k])) {
+			c := g.Clone()
+			v.hold(c.Planner.Objective)
+			return c
+		}
+	}
+	return g
+}
+
 // hold sets obj's weights at v.Frozen to 0 (indices beyond obj are ignored).
 func (v Variation) hold(obj []float64) {
 	for _, k := range v.Frozen {
