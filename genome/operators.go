@@ -24,13 +24,16 @@ type Variation struct {
 	InitialNodeBudget int
 	// Frozen lists indices into Shape.Features, ascending and distinct,
 	// whose planner weights are held at 0: Random sets them to 0, Mutate
-	// leaves them at 0 (it still draws their noise and discards it, so the
-	// other weights get the draws they get without a mask), and Crossover,
-	// which takes each weight from a parent, keeps them at 0 when both
-	// parents have them at 0. Heuristic weights are never frozen. Empty (the
-	// default): the operators are exactly as without the field. An
-	// experiment's freeze_untrained sets it to the features constant in
-	// training (see experiment.Spec.FrozenFeatures).
+	// leaves them at 0, and Crossover, which takes each weight from a
+	// parent, keeps them at 0 when both parents have them at 0. Heuristic
+	// weights are never frozen. The operators still draw the frozen
+	// weights' numbers and discard them, so every other weight gets the
+	// draws it gets without a mask: when the frozen features are 0 in every
+	// state selection sees (the door maze's blue ones under train), a run
+	// with the mask breeds the same individuals as one without, differing
+	// only in the frozen weights — a paired control. Empty (the default):
+	// the operators are exactly as without the field. An experiment's
+	// freeze_untrained sets it (see experiment.Spec.FrozenFeatures).
 	Frozen []int
 }
 
