@@ -145,6 +145,10 @@ type activeRun struct {
 	gens      uint32           // generations committed that lineage reflects
 	err       error
 	cancelReq bool
+
+	frozenOnce sync.Once
+	frozen     []int // spec.FrozenFeatures(), once computed
+	frozenErr  error
 }
 
 // New validates cfg and returns a coordinator that is not yet started.
@@ -581,7 +585,6 @@ func (c *Coordinator) Cancel(id string) error {
 func (c *Coordinator) execute(ctx context.Context, ar *activeRun, cp *pb.Checkpoint) (err error) {
 	spec := ar.spec
 	shape := spec.Shape()
-	base := ga.New(spec, shape)
 	st := &pb.RunStatus{RunId: ar.id, State: pb.RunState_RUN_STATE_RUNNING}
 	if old, err := c.store.Status(ctx, ar.id); err == nil {
 		st = old
@@ -625,6 +628,18 @@ func (c *Coordinator) execute(ctx context.Context, ar *activeRun, cp *pb.Checkpo
 		}
 	}()
 
+	// A pure function of the spec: a resumed run holds the same weights.
+	frozen, err := ar.frozenFeatures()
+	if err != nil {
+		return err
+	}
+	base, err := ga.NewFrozen(spec, shape, frozen)
+	if err != nil {
+		return err
+	}
+	if spec.FreezeUntrained {
+		c.log.Info("frozen at 0 (untrained in train)", "run", ar.id, "features", frozenNames(spec, frozen))
+	}
 	var members []ga.Member
 	var births []ga.Birth
 	var nextID uint64

@@ -137,6 +137,11 @@ func (ar *activeRun) report() *pb.Report {
 		}
 	}
 	rep.Regime = ar.regimeReport()
+	if frozen, err := ar.frozenFeatures(); err == nil {
+		for _, k := range frozen {
+			rep.FrozenFeatures = append(rep.FrozenFeatures, uint32(k))
+		}
+	}
 	if len(rep.Flagged) > 0 {
 		top := rep.Flagged[0].GetId()
 		rep.TopFlagged = top

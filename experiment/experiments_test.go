@@ -15,6 +15,7 @@ func TestExperimentFilesParse(t *testing.T) {
 	for _, tc := range []struct{ file, env string }{
 		{"doors.yaml", "doors"}, {"lava.yaml", "lava"}, {"keys-chests.yaml", "keys-chests"},
 		{"coin.yaml", "coin"}, {"maps.yaml", "maps"}, {"doors-oracle.yaml", "doors"}, {"regime.yaml", "doors"},
+		{"doors-frozen.yaml", "doors"},
 	} {
 		s, err := experiment.Load("../experiments/" + tc.file)
 		if err != nil {
@@ -55,5 +56,36 @@ func TestDoorsFiles(t *testing.T) {
 	oracle.Name, oracle.Environment.Features = doors.Name, doors.Environment.Features
 	if !proto.Equal(oracle.ToProto(), doors.ToProto()) {
 		t.Errorf("doors-oracle.yaml differs from doors.yaml beyond its name and features:\n%v\n%v", oracle.ToProto(), doors.ToProto())
+	}
+}
+
+// TestDoorsFrozenFile: the control is doors.yaml with freeze_untrained,
+// which holds exactly the blue features.
+func TestDoorsFrozenFile(t *testing.T) {
+	conds, err := experiment.Load("../experiments/doors.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	frozen, err := experiment.Load("../experiments/doors-frozen.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !frozen.FreezeUntrained || conds.FreezeUntrained {
+		t.Fatalf("freeze_untrained: doors-frozen.yaml %v, doors.yaml %v", frozen.FreezeUntrained, conds.FreezeUntrained)
+	}
+	idx, err := frozen.FrozenFeatures()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, k := range idx {
+		names = append(names, frozen.Shape().Features[k])
+	}
+	if !slices.Equal(names, []string{"blue_touched", "dist_blue"}) {
+		t.Errorf("doors-frozen.yaml freezes %v, want [blue_touched dist_blue]", names)
+	}
+	frozen.Name, frozen.FreezeUntrained = conds.Name, false
+	if !proto.Equal(conds.ToProto(), frozen.ToProto()) {
+		t.Errorf("doors-frozen.yaml differs from doors.yaml beyond its name and freeze_untrained:\n%v\n%v", frozen.ToProto(), conds.ToProto())
 	}
 }

@@ -92,6 +92,14 @@ type Spec struct {
 	// RegimeChange, when set, changes the condition selection sees at a
 	// generation (see RegimeChange).
 	RegimeChange *RegimeChange `yaml:"regime_change,omitempty"`
+	// FreezeUntrained, when true, holds every planner's mesa-objective
+	// weights at 0, from generation 0 on, on the features untrained in
+	// training: those whose value is the same in every reachable state of
+	// the run's training instances (FrozenFeatures), such as the door
+	// maze's blue_touched and dist_blue under train. Their weights would
+	// otherwise drift unselected, so the control tells whether failures
+	// under a shift come from that drift. Default false.
+	FreezeUntrained bool `yaml:"freeze_untrained"`
 }
 
 // Thresholds classify individuals; see lineage.Thresholds.
@@ -333,6 +341,7 @@ func (s Spec) ToProto() *pb.ExperimentSpec {
 		CheckpointRetention:      uint32(s.CheckpointRetention),
 		RegimeChange:             s.RegimeChange.toProto(),
 		QuarantineAttempts:       uint32(s.QuarantineAttempts),
+		FreezeUntrained:          s.FreezeUntrained,
 	}
 }
 
@@ -365,6 +374,7 @@ func FromProto(p *pb.ExperimentSpec) (Spec, error) {
 		CheckpointRetention: int(p.GetCheckpointRetention()),
 		RegimeChange:        regimeFromProto(p.GetRegimeChange()),
 		QuarantineAttempts:  int(p.GetQuarantineAttempts()),
+		FreezeUntrained:     p.GetFreezeUntrained(),
 	}
 	// Fields added after the first version read as zero from older specs.
 	if s.CheckpointRetention == 0 {

@@ -164,6 +164,10 @@
 // EvaluateSelection leave it nil. In the door maze's train, whose doors
 // are red and which has no blue object, blue_touched and dist_blue are 0
 // in every state, so every planner's blue weights are untrained there.
+// ConstantFeatures gives the environment-level version, the features
+// constant over every reachable state of a condition's instances, which
+// no planner's search can see vary: what an experiment with
+// freeze_untrained holds at 0 in every planner from generation 0 on.
 //
 // # Determinism
 //

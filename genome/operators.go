@@ -22,6 +22,19 @@ type Variation struct {
 	// Random and by a kind switch.
 	InitialHorizon    int
 	InitialNodeBudget int
+	// Frozen lists indices into Shape.Features, ascending and distinct,
+	// whose planner weights are held at 0: Random sets them to 0, Mutate
+	// leaves them at 0, and Crossover, which takes each weight from a
+	// parent, keeps them at 0 when both parents have them at 0. Heuristic
+	// weights are never frozen. The operators still draw the frozen
+	// weights' numbers and discard them, so every other weight gets the
+	// draws it gets without a mask: when the frozen features are 0 in every
+	// state selection sees (the door maze's blue ones under train), a run
+	// with the mask breeds the same individuals as one without, differing
+	// only in the frozen weights — a paired control. Empty (the default):
+	// the operators are exactly as without the field. An experiment's
+	// freeze_untrained sets it (see experiment.Spec.FrozenFeatures).
+	Frozen []int
 }
 
 // DefaultVariation returns the operator settings of the default experiment.
@@ -49,7 +62,52 @@ func (v Variation) Validate() error {
 	case v.InitialNodeBudget < MinNodeBudget || v.InitialNodeBudget > MaxNodeBudget:
 		return fmt.Errorf("initial_node_budget = %d, allowed %d..%d", v.InitialNodeBudget, MinNodeBudget, MaxNodeBudget)
 	}
+	for i, k := range v.Frozen {
+		if k < 0 || (i > 0 && k <= v.Frozen[i-1]) {
+			return fmt.Errorf("frozen[%d] = %d, allowed feature indices ≥ 0, ascending and distinct", i, k)
+		}
+	}
 	return nil
+}
+
+// ValidateFor is Validate, and also reports a Frozen index outside s's
+// features (0..len(s.Features)-1).
+func (v Variation) ValidateFor(s Shape) error {
+	if err := v.Validate(); err != nil {
+		return err
+	}
+	for i, k := range v.Frozen {
+		if k >= len(s.Features) {
+			return fmt.Errorf("frozen[%d] = %d, allowed 0..%d (the %d features)", i, k, len(s.Features)-1, len(s.Features))
+		}
+	}
+	return nil
+}
+
+// Hold returns g with a planner's weights at v.Frozen set to 0: g itself
+// when they already are or g is a heuristic, else a modified copy (g is not
+// modified).
+func (v Variation) Hold(g Genome) Genome {
+	if g.Kind != KindPlanner || g.Planner == nil {
+		return g
+	}
+	for _, k := range v.Frozen {
+		if k < len(g.Planner.Objective) && (g.Planner.Objective[k] != 0 || math.Signbit(g.Planner.Objective[k])) {
+			c := g.Clone()
+			v.hold(c.Planner.Objective)
+			return c
+		}
+	}
+	return g
+}
+
+// hold sets obj's weights at v.Frozen to 0 (indices beyond obj are ignored).
+func (v Variation) hold(obj []float64) {
+	for _, k := range v.Frozen {
+		if k < len(obj) {
+			obj[k] = 0
+		}
+	}
 }
 
 // Operator names recorded in lineage.
@@ -65,7 +123,8 @@ const (
 )
 
 // Random returns a generation-0 genome of the given kind: weights drawn from
-// a standard normal (clamped), planners with v's initial horizon and budget.
+// a standard normal (clamped), planners with v's initial horizon and budget
+// and their weights at v.Frozen 0 (drawn, then discarded).
 func Random(s Shape, kind Kind, v Variation, r *rand.Rand) Genome {
 	switch kind {
 	case KindPlanner:
@@ -73,6 +132,7 @@ func Random(s Shape, kind Kind, v Variation, r *rand.Rand) Genome {
 		for i := range obj {
 			obj[i] = clamp(r.NormFloat64())
 		}
+		v.hold(obj)
 		return Genome{Kind: KindPlanner, Planner: &Planner{
 			Objective: obj, Horizon: v.InitialHorizon, NodeBudget: v.InitialNodeBudget,
 		}}
@@ -87,7 +147,8 @@ func Random(s Shape, kind Kind, v Variation, r *rand.Rand) Genome {
 
 // Mutate returns a mutated copy of g and the operators it applied, in the
 // order applied. g is not modified. The draws it makes depend only on r and
-// g's kind and size, so a given stream always yields the same child.
+// g's kind and size, so a given stream always yields the same child. A
+// planner child has its weights at v.Frozen 0, whatever g's were.
 func Mutate(g Genome, s Shape, v Variation, r *rand.Rand) (Genome, []string) {
 	if r.Float64() < v.KindSwitchRate {
 		other := KindPlanner
@@ -104,6 +165,7 @@ func Mutate(g Genome, s Shape, v Variation, r *rand.Rand) (Genome, []string) {
 	case KindPlanner:
 		p := c.Planner
 		perturb(p.Objective, v.Sigma, r)
+		v.hold(p.Objective)
 		if r.Float64() < v.HorizonRate {
 			if r.IntN(2) == 0 && p.Horizon < MaxHorizon {
 				p.Horizon++
@@ -129,7 +191,8 @@ func Mutate(g Genome, s Shape, v Variation, r *rand.Rand) (Genome, []string) {
 // Crossover returns a child of a and b by uniform crossover: each weight
 // comes from a or b with probability ½; a planner child takes horizon and
 // budget from a or b likewise. a and b must have the same kind and sizes;
-// otherwise it returns a clone of a and ok = false.
+// otherwise it returns a clone of a and ok = false. A weight that is 0 in
+// both parents (Variation.Frozen) is 0 in the child.
 func Crossover(a, b Genome, r *rand.Rand) (child Genome, ok bool) {
 	if a.Kind != b.Kind {
 		return a.Clone(), false

@@ -95,7 +95,10 @@
 // mesa-objective otherwise unchanged, on the same analysis instances:
 // under condition c, ExplainedShare = clamp((base_c(zeroed) − base_c) /
 // (base_train − base_c), 0, 1) when base_train − base_c > FailureGap (a
-// failure to explain), else undefined.
+// failure to explain), else undefined. An experiment with
+// freeze_untrained (experiment.Spec.FrozenFeatures) holds the weights of
+// the features constant over every reachable train state at 0 from the
+// start, so no failure of its planners comes from drift there.
 //
 // The thresholds (DefaultThresholds) are design choices, justified there.
 package lineage

@@ -37,13 +37,39 @@ type Birth struct {
 // the spec's seed and a stable key (generation, child index), so equal
 // inputs give equal outputs on every machine.
 type Optimizer struct {
-	spec  experiment.Spec
-	shape genome.Shape
+	spec   experiment.Spec
+	shape  genome.Shape
+	frozen []int // genome.Variation.Frozen
 }
 
-// New returns the base optimizer for spec over genomes of shape.
+// New returns the base optimizer for spec over genomes of shape, holding
+// no weight at 0 (a spec with freeze_untrained needs NewFrozen).
 func New(spec experiment.Spec, shape genome.Shape) *Optimizer {
 	return &Optimizer{spec: spec, shape: shape}
+}
+
+// NewFrozen is New holding every planner's weights at frozen (indices into
+// shape.Features, ascending and distinct: spec.FrozenFeatures()) at 0 in
+// every genome it breeds — generation 0, mutants, crossovers, kind
+// switches and elites. With no index it breeds exactly what New's does.
+// Errors name a bad index (genome.Variation.ValidateFor).
+func NewFrozen(spec experiment.Spec, shape genome.Shape, frozen []int) (*Optimizer, error) {
+	v := spec.Variation()
+	v.Frozen = frozen
+	if err := v.ValidateFor(shape); err != nil {
+		return nil, err
+	}
+	return &Optimizer{spec: spec, shape: shape, frozen: slices.Clone(frozen)}, nil
+}
+
+// Frozen returns the features whose planner weights ga holds at 0.
+func (ga *Optimizer) Frozen() []int { return slices.Clone(ga.frozen) }
+
+// variation returns the operator settings: the spec's, with ga's mask.
+func (ga *Optimizer) variation() genome.Variation {
+	v := ga.spec.Variation()
+	v.Frozen = ga.frozen
+	return v
 }
 
 // Initial returns generation 0 with ids 0..Population-1, each a planner
@@ -52,7 +78,7 @@ func (ga *Optimizer) Initial() ([]Member, []Birth, uint64) {
 	n := ga.spec.Population
 	pop := make([]Member, n)
 	births := make([]Birth, n)
-	v := ga.spec.Variation()
+	v := ga.variation()
 	for i := range n {
 		r := stream.New(ga.spec.Seed, stream.PurposeInitialPopulation, uint64(i))
 		kind := genome.KindHeuristic
@@ -90,10 +116,12 @@ func (ga *Optimizer) Next(pop []Member, gen uint32, nextID uint64) ([]Member, []
 	n := ga.spec.Population
 	next := make([]Member, 0, n)
 	births := make([]Birth, 0, n)
-	v := ga.spec.Variation()
+	v := ga.variation()
 	for i := 0; i < ga.spec.Elites && i < len(ranked); i++ {
 		e := ranked[i]
-		next = append(next, Member{ID: nextID, Genome: e.Genome.Clone()})
+		// Hold is a no-op on a genome this optimizer bred; it matters for a
+		// population bred without the mask (a fork that turns it on).
+		next = append(next, Member{ID: nextID, Genome: v.Hold(e.Genome.Clone())})
 		births = append(births, Birth{ID: nextID, Parents: []uint64{e.ID}, Operators: []string{genome.OpElite}})
 		nextID++
 	}

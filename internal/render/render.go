@@ -271,6 +271,9 @@ func Report(w io.Writer, run *pb.Run, base []float64) {
 	if rep == nil {
 		return
 	}
+	if run.GetSpec().GetFreezeUntrained() {
+		Frozen(w, run.GetFeatureNames(), rep.GetFrozenFeatures())
+	}
 	fmt.Fprintln(w, "\nBest individuals of the last generation:")
 	Individuals(w, rep.GetBest())
 	fmt.Fprintln(w, "\nClassification of the last generation (majority class of each individual's episodes; share of the individuals [95% interval]):")
@@ -315,6 +318,24 @@ func Report(w io.Writer, run *pb.Run, base []float64) {
 		fmt.Fprintf(w, "\nDrift origin of the top flagged lineage (#%d):\n", rep.GetTopFlagged())
 		DriftOrigin(w, run.GetFeatureNames(), o)
 	}
+}
+
+// Frozen writes the line naming the features whose planner weights a run
+// with freeze_untrained held at 0 (indices into features; "none" when no
+// feature is constant in training).
+func Frozen(w io.Writer, features []string, frozen []uint32) {
+	names := make([]string, 0, len(frozen))
+	for _, k := range frozen {
+		if int(k) < len(features) {
+			names = append(names, features[k])
+		} else {
+			names = append(names, fmt.Sprintf("feature %d", k))
+		}
+	}
+	if len(names) == 0 {
+		names = append(names, "none")
+	}
+	fmt.Fprintf(w, "frozen at 0 (untrained in train): %s\n", strings.Join(names, ", "))
 }
 
 // DriftOrigin writes where on a line of descent the flag began.

@@ -89,3 +89,30 @@ func TestUntrainedMarks(t *testing.T) {
 		}
 	}
 }
+
+// TestReportFrozen: a run with freeze_untrained names its frozen features
+// in the report, "none" when there are none; a run without says nothing.
+func TestReportFrozen(t *testing.T) {
+	features := []string{"dist_exit", "blue_touched", "dist_blue"}
+	for _, tc := range []struct {
+		freeze bool
+		frozen []uint32
+		want   string
+	}{
+		{true, []uint32{1, 2}, "frozen at 0 (untrained in train): blue_touched, dist_blue\n"},
+		{true, nil, "frozen at 0 (untrained in train): none\n"},
+		{false, nil, ""},
+	} {
+		run := &pb.Run{Spec: &pb.ExperimentSpec{FreezeUntrained: tc.freeze}, FeatureNames: features,
+			Report: &pb.Report{FrozenFeatures: tc.frozen}}
+		var b strings.Builder
+		Report(&b, run, nil)
+		got := b.String()
+		if tc.want != "" && !strings.Contains(got, tc.want) {
+			t.Errorf("freeze %v, frozen %v: report lacks %q:\n%s", tc.freeze, tc.frozen, tc.want, got)
+		}
+		if tc.want == "" && strings.Contains(got, "frozen at 0") {
+			t.Errorf("report without the control names frozen features:\n%s", got)
+		}
+	}
+}

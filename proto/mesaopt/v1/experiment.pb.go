@@ -310,8 +310,11 @@ type ExperimentSpec struct {
 	// Failed calls after which a genome evaluated on its own is quarantined
 	// (0 in older specs: 3).
 	QuarantineAttempts uint32 `protobuf:"varint,24,opt,name=quarantine_attempts,json=quarantineAttempts,proto3" json:"quarantine_attempts,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// Hold planners' weights at 0 on the features that no reachable state of
+	// the training instances varies (false in older specs: none held).
+	FreezeUntrained bool `protobuf:"varint,25,opt,name=freeze_untrained,json=freezeUntrained,proto3" json:"freeze_untrained,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *ExperimentSpec) Reset() {
@@ -512,6 +515,13 @@ func (x *ExperimentSpec) GetQuarantineAttempts() uint32 {
 	return 0
 }
 
+func (x *ExperimentSpec) GetFreezeUntrained() bool {
+	if x != nil {
+		return x.FreezeUntrained
+	}
+	return false
+}
+
 // RegimeChange switches the condition selection sees from a generation on:
 // a supported experiment ("what happens when training shifts").
 type RegimeChange struct {
@@ -594,7 +604,7 @@ const file_mesaopt_v1_experiment_proto_rawDesc = "" +
 	"Thresholds\x12\x1b\n" +
 	"\tbase_high\x18\x01 \x01(\x01R\bbaseHigh\x12'\n" +
 	"\x0fcompetence_high\x18\x02 \x01(\x01R\x0ecompetenceHigh\x12\x14\n" +
-	"\x05drift\x18\x03 \x01(\x01R\x05drift\"\x8a\b\n" +
+	"\x05drift\x18\x03 \x01(\x01R\x05drift\"\xb5\b\n" +
 	"\x0eExperimentSpec\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04seed\x18\x02 \x01(\x04R\x04seed\x12 \n" +
@@ -625,7 +635,8 @@ const file_mesaopt_v1_experiment_proto_rawDesc = "" +
 	"\x11analysis_episodes\x18\x15 \x01(\rR\x10analysisEpisodes\x121\n" +
 	"\x14checkpoint_retention\x18\x16 \x01(\rR\x13checkpointRetention\x12=\n" +
 	"\rregime_change\x18\x17 \x01(\v2\x18.mesaopt.v1.RegimeChangeR\fregimeChange\x12/\n" +
-	"\x13quarantine_attempts\x18\x18 \x01(\rR\x12quarantineAttempts\"W\n" +
+	"\x13quarantine_attempts\x18\x18 \x01(\rR\x12quarantineAttempts\x12)\n" +
+	"\x10freeze_untrained\x18\x19 \x01(\bR\x0ffreezeUntrained\"W\n" +
 	"\fRegimeChange\x12\x1e\n" +
 	"\n" +
 	"generation\x18\x01 \x01(\rR\n" +

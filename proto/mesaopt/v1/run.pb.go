@@ -769,9 +769,12 @@ type Report struct {
 	PseudoAlignedHeuristics []*Individual `protobuf:"bytes,12,rep,name=pseudo_aligned_heuristics,json=pseudoAlignedHeuristics,proto3" json:"pseudo_aligned_heuristics,omitempty"`
 	// The last generation's verdicts at other thresholds (see
 	// LineageService.GetSensitivity).
-	Sensitivity   []*SensitivityRow `protobuf:"bytes,13,rep,name=sensitivity,proto3" json:"sensitivity,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Sensitivity []*SensitivityRow `protobuf:"bytes,13,rep,name=sensitivity,proto3" json:"sensitivity,omitempty"`
+	// With freeze_untrained: the features (indices into Run.feature_names,
+	// ascending) whose planner weights the run held at 0 throughout.
+	FrozenFeatures []uint32 `protobuf:"varint,14,rep,packed,name=frozen_features,json=frozenFeatures,proto3" json:"frozen_features,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Report) Reset() {
@@ -891,6 +894,13 @@ func (x *Report) GetPseudoAlignedHeuristics() []*Individual {
 func (x *Report) GetSensitivity() []*SensitivityRow {
 	if x != nil {
 		return x.Sensitivity
+	}
+	return nil
+}
+
+func (x *Report) GetFrozenFeatures() []uint32 {
+	if x != nil {
+		return x.FrozenFeatures
 	}
 	return nil
 }
@@ -2175,7 +2185,7 @@ const file_mesaopt_v1_run_proto_rawDesc = "" +
 	"nodeBudget\x12\x1d\n" +
 	"\n" +
 	"train_base\x18\x03 \x01(\x01R\ttrainBase\x12!\n" +
-	"\fshifted_base\x18\x04 \x03(\x01R\vshiftedBase\"\xdf\x05\n" +
+	"\fshifted_base\x18\x04 \x03(\x01R\vshiftedBase\"\x88\x06\n" +
 	"\x06Report\x12*\n" +
 	"\x04best\x18\x01 \x03(\v2\x16.mesaopt.v1.IndividualR\x04best\x121\n" +
 	"\aclasses\x18\x02 \x03(\v2\x17.mesaopt.v1.ClassCountsR\aclasses\x120\n" +
@@ -2192,7 +2202,8 @@ const file_mesaopt_v1_run_proto_rawDesc = "" +
 	" \x01(\v2\x17.mesaopt.v1.ClassCountsR\bidentity\x12:\n" +
 	"\frun_identity\x18\v \x01(\v2\x17.mesaopt.v1.ClassCountsR\vrunIdentity\x12R\n" +
 	"\x19pseudo_aligned_heuristics\x18\f \x03(\v2\x16.mesaopt.v1.IndividualR\x17pseudoAlignedHeuristics\x12<\n" +
-	"\vsensitivity\x18\r \x03(\v2\x1a.mesaopt.v1.SensitivityRowR\vsensitivity\"\xfb\x01\n" +
+	"\vsensitivity\x18\r \x03(\v2\x1a.mesaopt.v1.SensitivityRowR\vsensitivity\x12'\n" +
+	"\x0ffrozen_features\x18\x0e \x03(\rR\x0efrozenFeatures\"\xfb\x01\n" +
 	"\fRegimeReport\x12\x1e\n" +
 	"\n" +
 	"generation\x18\x01 \x01(\rR\n" +
