@@ -690,12 +690,13 @@ func (c *Coordinator) execute(ctx context.Context, ar *activeRun, cp *pb.Checkpo
 			return fmt.Errorf("generation %d: %w", gen, err)
 		}
 		summary := Summarize(spec, gen, members, records, time.Since(t0))
+		// "Does thinking help", every generation: the champion planner
+		// re-planned at every horizon. The champion often survives as an
+		// elite, and its variants then come from the analysis cache.
+		if summary.Thinking, err = Thinking(withLogger(ctx, c.log), ev, ar.id, spec, gen, members); err != nil {
+			return fmt.Errorf("generation %d: %w", gen, err)
+		}
 		if int(gen)+1 == spec.Generations {
-			// The report's "does thinking help": the final champion planner
-			// re-planned at every horizon.
-			if summary.Thinking, err = Thinking(withLogger(ctx, c.log), ev, ar.id, spec, gen, members); err != nil {
-				return fmt.Errorf("generation %d: %w", gen, err)
-			}
 			// The untrained weights of the planners the report shows, and
 			// the share of their shifted failures those weights explain.
 			if summary.Untrained, err = Untrained(withLogger(ctx, c.log), ev, ar.id, spec, gen, members, records); err != nil {

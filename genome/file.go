@@ -26,8 +26,8 @@ const MaxFileBytes = 1 << 20
 //	  dist_exit: -1
 //	  exit_reached: 1
 //	  steps: -0.1
-//	horizon: 3                  # planner: 1..6
-//	node_budget: 1024           # planner: 1..65536
+//	horizon: 12                 # planner: 1..16
+//	node_budget: 1024           # planner: distinct states per decision, 1..65536
 //	weights: idle               # heuristic: "idle" (all zero: always the first action) or
 //	                            # Actions × (ObsSize + 1) numbers, row by row, one bias per action
 //

@@ -285,7 +285,8 @@ type ExperimentSpec struct {
 	HorizonMutationRate float64                `protobuf:"fixed64,9,opt,name=horizon_mutation_rate,json=horizonMutationRate,proto3" json:"horizon_mutation_rate,omitempty"`
 	KindSwitchRate      float64                `protobuf:"fixed64,10,opt,name=kind_switch_rate,json=kindSwitchRate,proto3" json:"kind_switch_rate,omitempty"`
 	InitialPlannerShare float64                `protobuf:"fixed64,11,opt,name=initial_planner_share,json=initialPlannerShare,proto3" json:"initial_planner_share,omitempty"`
-	// Fitness cost per planner node expanded (per episode, averaged).
+	// Fitness cost per distinct state a planner's search evaluates (per
+	// train episode, averaged).
 	PlanningCost float64 `protobuf:"fixed64,12,opt,name=planning_cost,json=planningCost,proto3" json:"planning_cost,omitempty"`
 	// Train episodes per generation that selection sees (fresh instances
 	// every generation, the same for every individual).

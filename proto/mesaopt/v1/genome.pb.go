@@ -124,9 +124,9 @@ type PlannerGenome struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Weights over the environment's named state features, in its order.
 	Objective []float64 `protobuf:"fixed64,1,rep,packed,name=objective,proto3" json:"objective,omitempty"`
-	// Plan length in steps (1..6).
+	// Plan length in steps (1..16).
 	Horizon uint32 `protobuf:"varint,2,opt,name=horizon,proto3" json:"horizon,omitempty"`
-	// Nodes expanded per decision at most (1..65536).
+	// Distinct states evaluated per decision at most (1..65536).
 	NodeBudget    uint32 `protobuf:"varint,3,opt,name=node_budget,json=nodeBudget,proto3" json:"node_budget,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
