@@ -290,10 +290,12 @@ func TestResumeManyTimes(t *testing.T) {
 	for round := 0; round < spec.Generations; round++ {
 		ev := &gated{inner: worker.NewEngine(2)}
 		if round < spec.Generations-1 {
-			ev.allow(spec.Population)
+			// The generation and its thinking curve (one variant per
+			// horizon).
+			ev.allow(spec.Population + genome.MaxHorizon)
 		} else {
-			// And the last generation's thinking curve and its zeroed
-			// untrained weights (at most one variant per individual).
+			// And the last generation's zeroed untrained weights (at most
+			// one variant per individual).
 			ev.allow(2*spec.Population + genome.MaxHorizon)
 		}
 		c := startCoordinator(t, cli, ev)
@@ -433,7 +435,7 @@ func TestEtcdOutageMidRun(t *testing.T) {
 	defer cli.Close()
 	var logs testenv.LogBuffer
 	ev := &gated{inner: worker.NewEngine(2)}
-	ev.allow(2 * spec.Population)
+	ev.allow(2 * (spec.Population + genome.MaxHorizon)) // two generations and their thinking curves
 	cfg := coordinator.DefaultConfig()
 	cfg.Etcd = cli
 	cfg.Evaluator = ev
