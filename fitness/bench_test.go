@@ -21,9 +21,13 @@ var sink State
 
 // BenchmarkPlannerDecision measures the planner's search: one op is one
 // decision of the red seeker from the start (states/s: distinct states
-// evaluated per second).
-func BenchmarkPlannerDecision(b *testing.B) {
-	in, err := Generate(DefaultConfig(), Shifted, 1)
+// evaluated per second), with the default (local) features.
+func BenchmarkPlannerDecision(b *testing.B) { benchDecision(b, DefaultFeatures) }
+
+func benchDecision(b *testing.B, family FeatureFamily) {
+	cfg := DefaultConfig()
+	cfg.Features = family
+	in, err := Generate(cfg, Shifted, 1)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -130,23 +134,7 @@ func BenchmarkOracle(b *testing.B) {
 
 // BenchmarkPlannerDecisionOracle is BenchmarkPlannerDecision with the
 // oracle feature family (BFS distances).
-func BenchmarkPlannerDecisionOracle(b *testing.B) {
-	cfg := DefaultConfig()
-	cfg.Features = FeaturesOracle
-	in, err := Generate(cfg, Shifted, 1)
-	if err != nil {
-		b.Fatal(err)
-	}
-	r := NewRunner()
-	g := RedSeeker()
-	nodes := 0
-	b.ReportAllocs()
-	for b.Loop() {
-		_, n := r.Act(in, in.Start(), g)
-		nodes += n
-	}
-	b.ReportMetric(float64(nodes)/b.Elapsed().Seconds(), "states/s")
-}
+func BenchmarkPlannerDecisionOracle(b *testing.B) { benchDecision(b, FeaturesOracle) }
 
 // BenchmarkPlannerEpisode plays whole train episodes of the exit seeker
 // at horizon 16 (the genome's limit) with a budget that never binds: the
