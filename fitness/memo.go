@@ -10,8 +10,8 @@ package fitness
 // every environment's basis satisfies (the catalogue lists it last);
 // otherwise the search computes features as before.
 //
-// The table is open-addressed with linear probing, keyed by
-// Touched<<10 | Pos, and emptied in O(1) by advancing its epoch.
+// The table is open-addressed with linear probing, keyed by stateKey (the
+// search's transposition key), and emptied in O(1) by advancing its epoch.
 type valueMemo struct {
 	slots []memoSlot
 	n     int    // entries of the current epoch
@@ -65,9 +65,9 @@ func (m *valueMemo) reset(in *Instance, objective []float64) bool {
 // vector, a hit repeats a position and touched set already observed, whose
 // features differ at most in "steps".
 func (m *valueMemo) value(s State, sp *spread) float64 {
-	key := s.Touched<<10 | uint64(s.Pos)
+	key := stateKey(s)
 	mask := uint64(len(m.slots) - 1)
-	i := (key * 0x9e3779b97f4a7c15) >> 32 & mask
+	i := slotOf(key, mask)
 	for {
 		sl := &m.slots[i]
 		if sl.epoch != m.epoch {
@@ -114,7 +114,7 @@ func (m *valueMemo) grow() {
 		if sl.epoch != m.epoch {
 			continue
 		}
-		i := (sl.key * 0x9e3779b97f4a7c15) >> 32 & mask
+		i := slotOf(sl.key, mask)
 		for m.slots[i].epoch == m.epoch {
 			i = (i + 1) & mask
 		}

@@ -13,8 +13,7 @@ func (in *Instance) OptimalActions() []Action {
 		a      Action
 	}
 	limit := int32(in.cfg.StepLimit)
-	key := func(s State) uint64 { return s.Touched<<10 | uint64(s.Pos) }
-	seen := map[uint64]struct{}{key(in.Start()): {}}
+	seen := map[uint64]struct{}{stateKey(in.Start()): {}}
 	nodes := []node{{s: in.Start(), parent: -1}}
 	best, bestR := 0, in.stateReturn(in.Start())
 	for i := 0; i < len(nodes) && len(nodes) < in.cfg.OracleStates; i++ {
@@ -27,10 +26,10 @@ func (in *Instance) OptimalActions() []Action {
 		}
 		for a := Action(0); a < NumActions; a++ {
 			n := in.Step(s, a)
-			if _, ok := seen[key(n)]; ok {
+			if _, ok := seen[stateKey(n)]; ok {
 				continue
 			}
-			seen[key(n)] = struct{}{}
+			seen[stateKey(n)] = struct{}{}
 			nodes = append(nodes, node{s: n, parent: int32(i), a: a})
 		}
 	}

@@ -69,11 +69,10 @@ func (in *Instance) reachable() []State { return in.search(nil) }
 func (in *Instance) search(stop func(State) bool) []State {
 	limit := int32(in.cfg.StepLimit)
 	maxN := in.cfg.OracleStates
-	key := func(s State) uint64 { return s.Touched<<10 | uint64(s.Pos) } // Pos < MaxCells, ≤ MaxObjects object bits
 	seen := map[uint64]struct{}{}
 	start := in.Start()
 	states := []State{start}
-	seen[key(start)] = struct{}{}
+	seen[stateKey(start)] = struct{}{}
 	if stop != nil && stop(start) {
 		return states
 	}
@@ -84,7 +83,7 @@ func (in *Instance) search(stop func(State) bool) []State {
 		}
 		for a := Action(0); a < NumActions && len(states) < maxN; a++ {
 			n := in.Step(s, a)
-			k := key(n)
+			k := stateKey(n)
 			if _, ok := seen[k]; ok {
 				continue
 			}

@@ -407,10 +407,14 @@ type seenSlot struct {
 	epoch uint32
 }
 
-// stateKey is the transposition key of s: its touched objects and
-// position (cells < 1024 in a grid of at most 32×32).
+// stateKey is the key of s's position and touched objects, the state up to
+// its step count: Pos < MaxCells ≤ 1024 takes the low 10 bits, the at most
+// MaxObjects object bits the rest. The oracle, the search's transposition
+// table and the value memo key states by it.
 func stateKey(s State) uint64 { return s.Touched<<10 | uint64(s.Pos) }
 
+// slotOf is key's home slot in an open-addressed table of mask+1 (a power
+// of two) slots: Fibonacci hashing.
 func slotOf(key, mask uint64) uint64 { return (key * 0x9e3779b97f4a7c15) >> 32 & mask }
 
 // reset empties the set.
