@@ -45,7 +45,7 @@ func scoreToProto(s lineage.ConditionScore) *pb.ConditionScore {
 		BehavioralObjective: s.BehavioralObjective, Nodes: s.Nodes, Flagged: s.Flagged,
 		BehavioralWeights: slices.Clone(s.BehavioralWeights), BehavioralFit: s.BehavioralFit,
 		BehavioralAccuracy: s.BehavioralAccuracy, Firm: s.Firm, BehavioralMargin: s.BehavioralMargin,
-		Varied: slices.Clone(s.Varied),
+		Varied: slices.Clone(s.Varied), Features: slices.Clone(s.Features),
 	}
 	if s.ClassCounts.Total() > 0 {
 		p.ClassCounts = make([]uint32, lineage.NumClasses)
@@ -94,7 +94,7 @@ func scoreFromProto(p *pb.ConditionScore) lineage.ConditionScore {
 		BehavioralObjective: p.GetBehavioralObjective(), Nodes: p.GetNodes(), Flagged: p.GetFlagged(),
 		BehavioralWeights: slices.Clone(p.GetBehavioralWeights()), BehavioralFit: p.GetBehavioralFit(),
 		BehavioralAccuracy: p.GetBehavioralAccuracy(), Firm: p.GetFirm(), BehavioralMargin: p.GetBehavioralMargin(),
-		Varied: slices.Clone(p.GetVaried()),
+		Varied: slices.Clone(p.GetVaried()), Features: slices.Clone(p.GetFeatures()),
 	}
 	for k, n := range p.GetClassCounts() {
 		if k < lineage.NumClasses {

@@ -259,7 +259,7 @@ func conditionScore(c *pb.ConditionResult) lineage.ConditionScore {
 		Nodes: c.GetNodes(), BehavioralWeights: slices.Clone(c.GetBehavioralWeights()),
 		BehavioralFit: c.GetBehavioralFit(), BehavioralAccuracy: c.GetBehavioralAccuracy(),
 		BehavioralMargin: c.GetBehavioralMargin(), Episodes: episodeScores(c.GetEpisodeScores()),
-		Varied: slices.Clone(c.GetVaried()),
+		Varied: slices.Clone(c.GetVaried()), Features: slices.Clone(c.GetFeatures()),
 	}
 }
 
@@ -385,6 +385,14 @@ func countClasses(condition string, records []lineage.Record, score func(lineage
 		n[s.Class]++
 		cc.ProxyHits[s.Class] += s.ProxyHits
 		cc.Individuals++
+		if len(s.Features) > 0 && cc.MeanFeatures == nil {
+			cc.MeanFeatures = make([]float64, len(s.Features))
+		}
+		for k, f := range s.Features {
+			if k < len(cc.MeanFeatures) {
+				cc.MeanFeatures[k] += f
+			}
+		}
 		if s.ClassCounts.Total() > 0 && !s.Firm {
 			cc.Mixed++
 		}
@@ -408,6 +416,9 @@ func countClasses(condition string, records []lineage.Record, score func(lineage
 				cc.FlaggedDriftOnly++
 			}
 		}
+	}
+	for k := range cc.MeanFeatures {
+		cc.MeanFeatures[k] /= float64(cc.Individuals)
 	}
 	for k := range cc.ProxyHits {
 		if n[k] > 0 {

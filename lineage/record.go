@@ -74,6 +74,11 @@ type ConditionScore struct {
 	// the package doc, "Untrained features"). nil when unknown: heuristics,
 	// conditions selection alone used, records that predate it.
 	Varied []bool
+	// Features is the mean final feature vector over the condition's
+	// episodes, in the environment's feature order: for a 0/1 feature
+	// (coin_collected, end_reached) the share of episodes that ended with
+	// it 1. nil in records that predate it.
+	Features []float64
 }
 
 // Record is one individual of the phylogeny.

@@ -314,8 +314,13 @@ type ExperimentSpec struct {
 	// Hold planners' weights at 0 on the features that no reachable state of
 	// the training instances varies (false in older specs: none held).
 	FreezeUntrained bool `protobuf:"varint,25,opt,name=freeze_untrained,json=freezeUntrained,proto3" json:"freeze_untrained,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// The training mixture: the conditions selection episodes are drawn
+	// from and their weights, summing to 1 (empty: train alone). Over the
+	// generations each condition gets its weight's share of the selection
+	// episodes, allocated by a deterministic seed-keyed schedule.
+	Selection     []*SelectionWeight `protobuf:"bytes,26,rep,name=selection,proto3" json:"selection,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ExperimentSpec) Reset() {
@@ -523,6 +528,67 @@ func (x *ExperimentSpec) GetFreezeUntrained() bool {
 	return false
 }
 
+func (x *ExperimentSpec) GetSelection() []*SelectionWeight {
+	if x != nil {
+		return x.Selection
+	}
+	return nil
+}
+
+// SelectionWeight is one condition of a training mixture.
+type SelectionWeight struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Condition string                 `protobuf:"bytes,1,opt,name=condition,proto3" json:"condition,omitempty"`
+	// Share of the selection episodes, 0..1.
+	Weight        float64 `protobuf:"fixed64,2,opt,name=weight,proto3" json:"weight,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SelectionWeight) Reset() {
+	*x = SelectionWeight{}
+	mi := &file_mesaopt_v1_experiment_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SelectionWeight) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SelectionWeight) ProtoMessage() {}
+
+func (x *SelectionWeight) ProtoReflect() protoreflect.Message {
+	mi := &file_mesaopt_v1_experiment_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SelectionWeight.ProtoReflect.Descriptor instead.
+func (*SelectionWeight) Descriptor() ([]byte, []int) {
+	return file_mesaopt_v1_experiment_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *SelectionWeight) GetCondition() string {
+	if x != nil {
+		return x.Condition
+	}
+	return ""
+}
+
+func (x *SelectionWeight) GetWeight() float64 {
+	if x != nil {
+		return x.Weight
+	}
+	return 0
+}
+
 // RegimeChange switches the condition selection sees from a generation on:
 // a supported experiment ("what happens when training shifts").
 type RegimeChange struct {
@@ -537,7 +603,7 @@ type RegimeChange struct {
 
 func (x *RegimeChange) Reset() {
 	*x = RegimeChange{}
-	mi := &file_mesaopt_v1_experiment_proto_msgTypes[4]
+	mi := &file_mesaopt_v1_experiment_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -549,7 +615,7 @@ func (x *RegimeChange) String() string {
 func (*RegimeChange) ProtoMessage() {}
 
 func (x *RegimeChange) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_experiment_proto_msgTypes[4]
+	mi := &file_mesaopt_v1_experiment_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -562,7 +628,7 @@ func (x *RegimeChange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegimeChange.ProtoReflect.Descriptor instead.
 func (*RegimeChange) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_experiment_proto_rawDescGZIP(), []int{4}
+	return file_mesaopt_v1_experiment_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *RegimeChange) GetGeneration() uint32 {
@@ -605,7 +671,7 @@ const file_mesaopt_v1_experiment_proto_rawDesc = "" +
 	"Thresholds\x12\x1b\n" +
 	"\tbase_high\x18\x01 \x01(\x01R\bbaseHigh\x12'\n" +
 	"\x0fcompetence_high\x18\x02 \x01(\x01R\x0ecompetenceHigh\x12\x14\n" +
-	"\x05drift\x18\x03 \x01(\x01R\x05drift\"\xb5\b\n" +
+	"\x05drift\x18\x03 \x01(\x01R\x05drift\"\xf0\b\n" +
 	"\x0eExperimentSpec\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04seed\x18\x02 \x01(\x04R\x04seed\x12 \n" +
@@ -637,7 +703,11 @@ const file_mesaopt_v1_experiment_proto_rawDesc = "" +
 	"\x14checkpoint_retention\x18\x16 \x01(\rR\x13checkpointRetention\x12=\n" +
 	"\rregime_change\x18\x17 \x01(\v2\x18.mesaopt.v1.RegimeChangeR\fregimeChange\x12/\n" +
 	"\x13quarantine_attempts\x18\x18 \x01(\rR\x12quarantineAttempts\x12)\n" +
-	"\x10freeze_untrained\x18\x19 \x01(\bR\x0ffreezeUntrained\"W\n" +
+	"\x10freeze_untrained\x18\x19 \x01(\bR\x0ffreezeUntrained\x129\n" +
+	"\tselection\x18\x1a \x03(\v2\x1b.mesaopt.v1.SelectionWeightR\tselection\"G\n" +
+	"\x0fSelectionWeight\x12\x1c\n" +
+	"\tcondition\x18\x01 \x01(\tR\tcondition\x12\x16\n" +
+	"\x06weight\x18\x02 \x01(\x01R\x06weight\"W\n" +
 	"\fRegimeChange\x12\x1e\n" +
 	"\n" +
 	"generation\x18\x01 \x01(\rR\n" +
@@ -656,24 +726,26 @@ func file_mesaopt_v1_experiment_proto_rawDescGZIP() []byte {
 	return file_mesaopt_v1_experiment_proto_rawDescData
 }
 
-var file_mesaopt_v1_experiment_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_mesaopt_v1_experiment_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
 var file_mesaopt_v1_experiment_proto_goTypes = []any{
 	(*EnvironmentConfig)(nil), // 0: mesaopt.v1.EnvironmentConfig
 	(*ConditionMap)(nil),      // 1: mesaopt.v1.ConditionMap
 	(*Thresholds)(nil),        // 2: mesaopt.v1.Thresholds
 	(*ExperimentSpec)(nil),    // 3: mesaopt.v1.ExperimentSpec
-	(*RegimeChange)(nil),      // 4: mesaopt.v1.RegimeChange
+	(*SelectionWeight)(nil),   // 4: mesaopt.v1.SelectionWeight
+	(*RegimeChange)(nil),      // 5: mesaopt.v1.RegimeChange
 }
 var file_mesaopt_v1_experiment_proto_depIdxs = []int32{
 	1, // 0: mesaopt.v1.EnvironmentConfig.maps:type_name -> mesaopt.v1.ConditionMap
 	0, // 1: mesaopt.v1.ExperimentSpec.environment:type_name -> mesaopt.v1.EnvironmentConfig
 	2, // 2: mesaopt.v1.ExperimentSpec.thresholds:type_name -> mesaopt.v1.Thresholds
-	4, // 3: mesaopt.v1.ExperimentSpec.regime_change:type_name -> mesaopt.v1.RegimeChange
-	4, // [4:4] is the sub-list for method output_type
-	4, // [4:4] is the sub-list for method input_type
-	4, // [4:4] is the sub-list for extension type_name
-	4, // [4:4] is the sub-list for extension extendee
-	0, // [0:4] is the sub-list for field type_name
+	5, // 3: mesaopt.v1.ExperimentSpec.regime_change:type_name -> mesaopt.v1.RegimeChange
+	4, // 4: mesaopt.v1.ExperimentSpec.selection:type_name -> mesaopt.v1.SelectionWeight
+	5, // [5:5] is the sub-list for method output_type
+	5, // [5:5] is the sub-list for method input_type
+	5, // [5:5] is the sub-list for extension type_name
+	5, // [5:5] is the sub-list for extension extendee
+	0, // [0:5] is the sub-list for field type_name
 }
 
 func init() { file_mesaopt_v1_experiment_proto_init() }
@@ -687,7 +759,7 @@ func file_mesaopt_v1_experiment_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_mesaopt_v1_experiment_proto_rawDesc), len(file_mesaopt_v1_experiment_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   5,
+			NumMessages:   6,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

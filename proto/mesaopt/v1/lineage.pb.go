@@ -285,7 +285,11 @@ type ConditionScore struct {
 	// Per feature, in the environment's feature order: whether it varied
 	// over the states the planner's search evaluated (false: untrained under
 	// this condition). Empty when unknown: heuristics, records that predate it.
-	Varied        []bool `protobuf:"varint,18,rep,packed,name=varied,proto3" json:"varied,omitempty"`
+	Varied []bool `protobuf:"varint,18,rep,packed,name=varied,proto3" json:"varied,omitempty"`
+	// The mean final feature vector over the condition's analysis episodes,
+	// in feature_names order: for a 0/1 feature such as coin_collected, the
+	// share of episodes that ended with it 1.
+	Features      []float64 `protobuf:"fixed64,19,rep,packed,name=features,proto3" json:"features,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -442,6 +446,13 @@ func (x *ConditionScore) GetBehavioralMargin() float64 {
 func (x *ConditionScore) GetVaried() []bool {
 	if x != nil {
 		return x.Varied
+	}
+	return nil
+}
+
+func (x *ConditionScore) GetFeatures() []float64 {
+	if x != nil {
+		return x.Features
 	}
 	return nil
 }
@@ -1911,7 +1922,7 @@ const file_mesaopt_v1_lineage_proto_rawDesc = "" +
 	"proxy_hits\x18\x05 \x01(\x01R\tproxyHits\x123\n" +
 	"\x15behavioral_competence\x18\x06 \x01(\x01R\x14behavioralCompetence\x120\n" +
 	"\x14behavioral_goal_base\x18\a \x01(\x01R\x12behavioralGoalBase\x120\n" +
-	"\x05class\x18\b \x01(\x0e2\x1a.mesaopt.v1.AlignmentClassR\x05class\"\x83\x05\n" +
+	"\x05class\x18\b \x01(\x0e2\x1a.mesaopt.v1.AlignmentClassR\x05class\"\x9f\x05\n" +
 	"\x0eConditionScore\x12\x1c\n" +
 	"\tcondition\x18\x01 \x01(\tR\tcondition\x12\x12\n" +
 	"\x04base\x18\x02 \x01(\x01R\x04base\x12\x1e\n" +
@@ -1934,7 +1945,8 @@ const file_mesaopt_v1_lineage_proto_rawDesc = "" +
 	"\fclass_counts\x18\x0f \x03(\rR\vclassCounts\x12\x12\n" +
 	"\x04firm\x18\x10 \x01(\bR\x04firm\x12+\n" +
 	"\x11behavioral_margin\x18\x11 \x01(\x01R\x10behavioralMargin\x12\x16\n" +
-	"\x06varied\x18\x12 \x03(\bR\x06varied\"\xb1\x04\n" +
+	"\x06varied\x18\x12 \x03(\bR\x06varied\x12\x1a\n" +
+	"\bfeatures\x18\x13 \x03(\x01R\bfeatures\"\xb1\x04\n" +
 	"\n" +
 	"Individual\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x1e\n" +

@@ -104,8 +104,13 @@ type ClassCounts struct {
 	// drift alone.
 	FlaggedPseudoAligned uint32 `protobuf:"varint,10,opt,name=flagged_pseudo_aligned,json=flaggedPseudoAligned,proto3" json:"flagged_pseudo_aligned,omitempty"`
 	FlaggedDriftOnly     uint32 `protobuf:"varint,11,opt,name=flagged_drift_only,json=flaggedDriftOnly,proto3" json:"flagged_drift_only,omitempty"`
-	unknownFields        protoimpl.UnknownFields
-	sizeCache            protoimpl.SizeCache
+	// Mean over the classified individuals of their mean final feature
+	// vector under the condition (Run.feature_names order): for a 0/1
+	// feature, the share of the generation's episodes that ended with it 1
+	// (the coin collected, the old end reached).
+	MeanFeatures  []float64 `protobuf:"fixed64,12,rep,packed,name=mean_features,json=meanFeatures,proto3" json:"mean_features,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ClassCounts) Reset() {
@@ -213,6 +218,13 @@ func (x *ClassCounts) GetFlaggedDriftOnly() uint32 {
 		return x.FlaggedDriftOnly
 	}
 	return 0
+}
+
+func (x *ClassCounts) GetMeanFeatures() []float64 {
+	if x != nil {
+		return x.MeanFeatures
+	}
+	return nil
 }
 
 // GenerationSummary describes one evaluated generation.
@@ -2109,12 +2121,991 @@ func (x *EvaluateGenomesResponse) GetFeatureNames() []string {
 	return nil
 }
 
+// SweepParameter is one swept field: a YAML path of the experiment and
+// the values it takes, each YAML, in the order given.
+type SweepParameter struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Path          string                 `protobuf:"bytes,1,opt,name=path,proto3" json:"path,omitempty"`
+	Values        []string               `protobuf:"bytes,2,rep,name=values,proto3" json:"values,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SweepParameter) Reset() {
+	*x = SweepParameter{}
+	mi := &file_mesaopt_v1_run_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SweepParameter) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SweepParameter) ProtoMessage() {}
+
+func (x *SweepParameter) ProtoReflect() protoreflect.Message {
+	mi := &file_mesaopt_v1_run_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SweepParameter.ProtoReflect.Descriptor instead.
+func (*SweepParameter) Descriptor() ([]byte, []int) {
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *SweepParameter) GetPath() string {
+	if x != nil {
+		return x.Path
+	}
+	return ""
+}
+
+func (x *SweepParameter) GetValues() []string {
+	if x != nil {
+		return x.Values
+	}
+	return nil
+}
+
+// SweepDefinition is what a sweep varies: every combination of its
+// parameters' values, each run once per seed.
+type SweepDefinition struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Seeds         []uint64               `protobuf:"varint,1,rep,packed,name=seeds,proto3" json:"seeds,omitempty"`
+	Parameters    []*SweepParameter      `protobuf:"bytes,2,rep,name=parameters,proto3" json:"parameters,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SweepDefinition) Reset() {
+	*x = SweepDefinition{}
+	mi := &file_mesaopt_v1_run_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SweepDefinition) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SweepDefinition) ProtoMessage() {}
+
+func (x *SweepDefinition) ProtoReflect() protoreflect.Message {
+	mi := &file_mesaopt_v1_run_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SweepDefinition.ProtoReflect.Descriptor instead.
+func (*SweepDefinition) Descriptor() ([]byte, []int) {
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *SweepDefinition) GetSeeds() []uint64 {
+	if x != nil {
+		return x.Seeds
+	}
+	return nil
+}
+
+func (x *SweepDefinition) GetParameters() []*SweepParameter {
+	if x != nil {
+		return x.Parameters
+	}
+	return nil
+}
+
+// SweepRun is one run of a sweep.
+type SweepRun struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	RunId string                 `protobuf:"bytes,1,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
+	Seed  uint64                 `protobuf:"varint,2,opt,name=seed,proto3" json:"seed,omitempty"`
+	// One value per parameter, in SweepDefinition.parameters order.
+	Values        []string `protobuf:"bytes,3,rep,name=values,proto3" json:"values,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SweepRun) Reset() {
+	*x = SweepRun{}
+	mi := &file_mesaopt_v1_run_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SweepRun) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SweepRun) ProtoMessage() {}
+
+func (x *SweepRun) ProtoReflect() protoreflect.Message {
+	mi := &file_mesaopt_v1_run_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SweepRun.ProtoReflect.Descriptor instead.
+func (*SweepRun) Descriptor() ([]byte, []int) {
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *SweepRun) GetRunId() string {
+	if x != nil {
+		return x.RunId
+	}
+	return ""
+}
+
+func (x *SweepRun) GetSeed() uint64 {
+	if x != nil {
+		return x.Seed
+	}
+	return 0
+}
+
+func (x *SweepRun) GetValues() []string {
+	if x != nil {
+		return x.Values
+	}
+	return nil
+}
+
+// SweepRecord is a sweep as etcd keeps it: its base experiment, what it
+// varies and its runs, each a run of its own under the runs prefix.
+type SweepRecord struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	SweepId    string                 `protobuf:"bytes,1,opt,name=sweep_id,json=sweepId,proto3" json:"sweep_id,omitempty"`
+	Spec       *ExperimentSpec        `protobuf:"bytes,2,opt,name=spec,proto3" json:"spec,omitempty"`
+	Definition *SweepDefinition       `protobuf:"bytes,3,opt,name=definition,proto3" json:"definition,omitempty"`
+	Runs       []*SweepRun            `protobuf:"bytes,4,rep,name=runs,proto3" json:"runs,omitempty"`
+	// Unix seconds of submission; informational.
+	CreatedUnix   int64 `protobuf:"varint,5,opt,name=created_unix,json=createdUnix,proto3" json:"created_unix,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SweepRecord) Reset() {
+	*x = SweepRecord{}
+	mi := &file_mesaopt_v1_run_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SweepRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SweepRecord) ProtoMessage() {}
+
+func (x *SweepRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_mesaopt_v1_run_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SweepRecord.ProtoReflect.Descriptor instead.
+func (*SweepRecord) Descriptor() ([]byte, []int) {
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *SweepRecord) GetSweepId() string {
+	if x != nil {
+		return x.SweepId
+	}
+	return ""
+}
+
+func (x *SweepRecord) GetSpec() *ExperimentSpec {
+	if x != nil {
+		return x.Spec
+	}
+	return nil
+}
+
+func (x *SweepRecord) GetDefinition() *SweepDefinition {
+	if x != nil {
+		return x.Definition
+	}
+	return nil
+}
+
+func (x *SweepRecord) GetRuns() []*SweepRun {
+	if x != nil {
+		return x.Runs
+	}
+	return nil
+}
+
+func (x *SweepRecord) GetCreatedUnix() int64 {
+	if x != nil {
+		return x.CreatedUnix
+	}
+	return 0
+}
+
+// SweepRunState is one run of a sweep and how far it got.
+type SweepRunState struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	Run             *SweepRun              `protobuf:"bytes,1,opt,name=run,proto3" json:"run,omitempty"`
+	State           RunState               `protobuf:"varint,2,opt,name=state,proto3,enum=mesaopt.v1.RunState" json:"state,omitempty"`
+	GenerationsDone uint32                 `protobuf:"varint,3,opt,name=generations_done,json=generationsDone,proto3" json:"generations_done,omitempty"`
+	Generations     uint32                 `protobuf:"varint,4,opt,name=generations,proto3" json:"generations,omitempty"`
+	FinalDigest     string                 `protobuf:"bytes,5,opt,name=final_digest,json=finalDigest,proto3" json:"final_digest,omitempty"`
+	Error           string                 `protobuf:"bytes,6,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *SweepRunState) Reset() {
+	*x = SweepRunState{}
+	mi := &file_mesaopt_v1_run_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SweepRunState) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SweepRunState) ProtoMessage() {}
+
+func (x *SweepRunState) ProtoReflect() protoreflect.Message {
+	mi := &file_mesaopt_v1_run_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SweepRunState.ProtoReflect.Descriptor instead.
+func (*SweepRunState) Descriptor() ([]byte, []int) {
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *SweepRunState) GetRun() *SweepRun {
+	if x != nil {
+		return x.Run
+	}
+	return nil
+}
+
+func (x *SweepRunState) GetState() RunState {
+	if x != nil {
+		return x.State
+	}
+	return RunState_RUN_STATE_UNSPECIFIED
+}
+
+func (x *SweepRunState) GetGenerationsDone() uint32 {
+	if x != nil {
+		return x.GenerationsDone
+	}
+	return 0
+}
+
+func (x *SweepRunState) GetGenerations() uint32 {
+	if x != nil {
+		return x.Generations
+	}
+	return 0
+}
+
+func (x *SweepRunState) GetFinalDigest() string {
+	if x != nil {
+		return x.FinalDigest
+	}
+	return ""
+}
+
+func (x *SweepRunState) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+// Sweep is a sweep's record and the state of each of its runs.
+type Sweep struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	SweepId    string                 `protobuf:"bytes,1,opt,name=sweep_id,json=sweepId,proto3" json:"sweep_id,omitempty"`
+	Spec       *ExperimentSpec        `protobuf:"bytes,2,opt,name=spec,proto3" json:"spec,omitempty"`
+	Definition *SweepDefinition       `protobuf:"bytes,3,opt,name=definition,proto3" json:"definition,omitempty"`
+	Runs       []*SweepRunState       `protobuf:"bytes,4,rep,name=runs,proto3" json:"runs,omitempty"`
+	// RUNNING while any run runs; else FAILED if any failed, CANCELLED if
+	// any was cancelled, INTERRUPTED if any was interrupted, else SUCCEEDED.
+	State         RunState `protobuf:"varint,5,opt,name=state,proto3,enum=mesaopt.v1.RunState" json:"state,omitempty"`
+	CreatedUnix   int64    `protobuf:"varint,6,opt,name=created_unix,json=createdUnix,proto3" json:"created_unix,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Sweep) Reset() {
+	*x = Sweep{}
+	mi := &file_mesaopt_v1_run_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Sweep) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Sweep) ProtoMessage() {}
+
+func (x *Sweep) ProtoReflect() protoreflect.Message {
+	mi := &file_mesaopt_v1_run_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Sweep.ProtoReflect.Descriptor instead.
+func (*Sweep) Descriptor() ([]byte, []int) {
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *Sweep) GetSweepId() string {
+	if x != nil {
+		return x.SweepId
+	}
+	return ""
+}
+
+func (x *Sweep) GetSpec() *ExperimentSpec {
+	if x != nil {
+		return x.Spec
+	}
+	return nil
+}
+
+func (x *Sweep) GetDefinition() *SweepDefinition {
+	if x != nil {
+		return x.Definition
+	}
+	return nil
+}
+
+func (x *Sweep) GetRuns() []*SweepRunState {
+	if x != nil {
+		return x.Runs
+	}
+	return nil
+}
+
+func (x *Sweep) GetState() RunState {
+	if x != nil {
+		return x.State
+	}
+	return RunState_RUN_STATE_UNSPECIFIED
+}
+
+func (x *Sweep) GetCreatedUnix() int64 {
+	if x != nil {
+		return x.CreatedUnix
+	}
+	return 0
+}
+
+type SubmitSweepRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The base experiment; each run is it with a seed and the parameter
+	// values applied.
+	Spec          *ExperimentSpec  `protobuf:"bytes,1,opt,name=spec,proto3" json:"spec,omitempty"`
+	Definition    *SweepDefinition `protobuf:"bytes,2,opt,name=definition,proto3" json:"definition,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SubmitSweepRequest) Reset() {
+	*x = SubmitSweepRequest{}
+	mi := &file_mesaopt_v1_run_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SubmitSweepRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SubmitSweepRequest) ProtoMessage() {}
+
+func (x *SubmitSweepRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_mesaopt_v1_run_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SubmitSweepRequest.ProtoReflect.Descriptor instead.
+func (*SubmitSweepRequest) Descriptor() ([]byte, []int) {
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *SubmitSweepRequest) GetSpec() *ExperimentSpec {
+	if x != nil {
+		return x.Spec
+	}
+	return nil
+}
+
+func (x *SubmitSweepRequest) GetDefinition() *SweepDefinition {
+	if x != nil {
+		return x.Definition
+	}
+	return nil
+}
+
+type SubmitSweepResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	SweepId       string                 `protobuf:"bytes,1,opt,name=sweep_id,json=sweepId,proto3" json:"sweep_id,omitempty"`
+	Runs          []*SweepRun            `protobuf:"bytes,2,rep,name=runs,proto3" json:"runs,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SubmitSweepResponse) Reset() {
+	*x = SubmitSweepResponse{}
+	mi := &file_mesaopt_v1_run_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SubmitSweepResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SubmitSweepResponse) ProtoMessage() {}
+
+func (x *SubmitSweepResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_mesaopt_v1_run_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SubmitSweepResponse.ProtoReflect.Descriptor instead.
+func (*SubmitSweepResponse) Descriptor() ([]byte, []int) {
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *SubmitSweepResponse) GetSweepId() string {
+	if x != nil {
+		return x.SweepId
+	}
+	return ""
+}
+
+func (x *SubmitSweepResponse) GetRuns() []*SweepRun {
+	if x != nil {
+		return x.Runs
+	}
+	return nil
+}
+
+type GetSweepRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	SweepId       string                 `protobuf:"bytes,1,opt,name=sweep_id,json=sweepId,proto3" json:"sweep_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetSweepRequest) Reset() {
+	*x = GetSweepRequest{}
+	mi := &file_mesaopt_v1_run_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetSweepRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetSweepRequest) ProtoMessage() {}
+
+func (x *GetSweepRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_mesaopt_v1_run_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetSweepRequest.ProtoReflect.Descriptor instead.
+func (*GetSweepRequest) Descriptor() ([]byte, []int) {
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *GetSweepRequest) GetSweepId() string {
+	if x != nil {
+		return x.SweepId
+	}
+	return ""
+}
+
+type GetSweepResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Sweep         *Sweep                 `protobuf:"bytes,1,opt,name=sweep,proto3" json:"sweep,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetSweepResponse) Reset() {
+	*x = GetSweepResponse{}
+	mi := &file_mesaopt_v1_run_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetSweepResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetSweepResponse) ProtoMessage() {}
+
+func (x *GetSweepResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_mesaopt_v1_run_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetSweepResponse.ProtoReflect.Descriptor instead.
+func (*GetSweepResponse) Descriptor() ([]byte, []int) {
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *GetSweepResponse) GetSweep() *Sweep {
+	if x != nil {
+		return x.Sweep
+	}
+	return nil
+}
+
+type ListSweepsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSweepsRequest) Reset() {
+	*x = ListSweepsRequest{}
+	mi := &file_mesaopt_v1_run_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSweepsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSweepsRequest) ProtoMessage() {}
+
+func (x *ListSweepsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_mesaopt_v1_run_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSweepsRequest.ProtoReflect.Descriptor instead.
+func (*ListSweepsRequest) Descriptor() ([]byte, []int) {
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{39}
+}
+
+type ListSweepsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Sweeps        []*Sweep               `protobuf:"bytes,1,rep,name=sweeps,proto3" json:"sweeps,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSweepsResponse) Reset() {
+	*x = ListSweepsResponse{}
+	mi := &file_mesaopt_v1_run_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSweepsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSweepsResponse) ProtoMessage() {}
+
+func (x *ListSweepsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_mesaopt_v1_run_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSweepsResponse.ProtoReflect.Descriptor instead.
+func (*ListSweepsResponse) Descriptor() ([]byte, []int) {
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *ListSweepsResponse) GetSweeps() []*Sweep {
+	if x != nil {
+		return x.Sweeps
+	}
+	return nil
+}
+
+type WatchSweepRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	SweepId       string                 `protobuf:"bytes,1,opt,name=sweep_id,json=sweepId,proto3" json:"sweep_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchSweepRequest) Reset() {
+	*x = WatchSweepRequest{}
+	mi := &file_mesaopt_v1_run_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchSweepRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchSweepRequest) ProtoMessage() {}
+
+func (x *WatchSweepRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_mesaopt_v1_run_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchSweepRequest.ProtoReflect.Descriptor instead.
+func (*WatchSweepRequest) Descriptor() ([]byte, []int) {
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *WatchSweepRequest) GetSweepId() string {
+	if x != nil {
+		return x.SweepId
+	}
+	return ""
+}
+
+// WatchSweepResponse is one generation committed by one of the sweep's
+// runs, or a run's end (summary unset, state final).
+type WatchSweepResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	RunId         string                 `protobuf:"bytes,1,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
+	Summary       *GenerationSummary     `protobuf:"bytes,2,opt,name=summary,proto3" json:"summary,omitempty"`
+	State         RunState               `protobuf:"varint,3,opt,name=state,proto3,enum=mesaopt.v1.RunState" json:"state,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchSweepResponse) Reset() {
+	*x = WatchSweepResponse{}
+	mi := &file_mesaopt_v1_run_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchSweepResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchSweepResponse) ProtoMessage() {}
+
+func (x *WatchSweepResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_mesaopt_v1_run_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchSweepResponse.ProtoReflect.Descriptor instead.
+func (*WatchSweepResponse) Descriptor() ([]byte, []int) {
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *WatchSweepResponse) GetRunId() string {
+	if x != nil {
+		return x.RunId
+	}
+	return ""
+}
+
+func (x *WatchSweepResponse) GetSummary() *GenerationSummary {
+	if x != nil {
+		return x.Summary
+	}
+	return nil
+}
+
+func (x *WatchSweepResponse) GetState() RunState {
+	if x != nil {
+		return x.State
+	}
+	return RunState_RUN_STATE_UNSPECIFIED
+}
+
+type CancelSweepRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	SweepId       string                 `protobuf:"bytes,1,opt,name=sweep_id,json=sweepId,proto3" json:"sweep_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CancelSweepRequest) Reset() {
+	*x = CancelSweepRequest{}
+	mi := &file_mesaopt_v1_run_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CancelSweepRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CancelSweepRequest) ProtoMessage() {}
+
+func (x *CancelSweepRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_mesaopt_v1_run_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CancelSweepRequest.ProtoReflect.Descriptor instead.
+func (*CancelSweepRequest) Descriptor() ([]byte, []int) {
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{43}
+}
+
+func (x *CancelSweepRequest) GetSweepId() string {
+	if x != nil {
+		return x.SweepId
+	}
+	return ""
+}
+
+type CancelSweepResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The runs that were running and are now cancelled.
+	Cancelled     []string `protobuf:"bytes,1,rep,name=cancelled,proto3" json:"cancelled,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CancelSweepResponse) Reset() {
+	*x = CancelSweepResponse{}
+	mi := &file_mesaopt_v1_run_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CancelSweepResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CancelSweepResponse) ProtoMessage() {}
+
+func (x *CancelSweepResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_mesaopt_v1_run_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CancelSweepResponse.ProtoReflect.Descriptor instead.
+func (*CancelSweepResponse) Descriptor() ([]byte, []int) {
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *CancelSweepResponse) GetCancelled() []string {
+	if x != nil {
+		return x.Cancelled
+	}
+	return nil
+}
+
+type ResumeSweepRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	SweepId       string                 `protobuf:"bytes,1,opt,name=sweep_id,json=sweepId,proto3" json:"sweep_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResumeSweepRequest) Reset() {
+	*x = ResumeSweepRequest{}
+	mi := &file_mesaopt_v1_run_proto_msgTypes[45]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResumeSweepRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResumeSweepRequest) ProtoMessage() {}
+
+func (x *ResumeSweepRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_mesaopt_v1_run_proto_msgTypes[45]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResumeSweepRequest.ProtoReflect.Descriptor instead.
+func (*ResumeSweepRequest) Descriptor() ([]byte, []int) {
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{45}
+}
+
+func (x *ResumeSweepRequest) GetSweepId() string {
+	if x != nil {
+		return x.SweepId
+	}
+	return ""
+}
+
+type ResumeSweepResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The runs resumed (those not succeeded and not running).
+	Resumed       []string `protobuf:"bytes,1,rep,name=resumed,proto3" json:"resumed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResumeSweepResponse) Reset() {
+	*x = ResumeSweepResponse{}
+	mi := &file_mesaopt_v1_run_proto_msgTypes[46]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResumeSweepResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResumeSweepResponse) ProtoMessage() {}
+
+func (x *ResumeSweepResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_mesaopt_v1_run_proto_msgTypes[46]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResumeSweepResponse.ProtoReflect.Descriptor instead.
+func (*ResumeSweepResponse) Descriptor() ([]byte, []int) {
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{46}
+}
+
+func (x *ResumeSweepResponse) GetResumed() []string {
+	if x != nil {
+		return x.Resumed
+	}
+	return nil
+}
+
 var File_mesaopt_v1_run_proto protoreflect.FileDescriptor
 
 const file_mesaopt_v1_run_proto_rawDesc = "" +
 	"\n" +
 	"\x14mesaopt/v1/run.proto\x12\n" +
-	"mesaopt.v1\x1a\x1bmesaopt/v1/experiment.proto\x1a\x17mesaopt/v1/genome.proto\x1a\x18mesaopt/v1/lineage.proto\"\xc3\x03\n" +
+	"mesaopt.v1\x1a\x1bmesaopt/v1/experiment.proto\x1a\x17mesaopt/v1/genome.proto\x1a\x18mesaopt/v1/lineage.proto\"\xe8\x03\n" +
 	"\vClassCounts\x12\x1c\n" +
 	"\tcondition\x18\x01 \x01(\tR\tcondition\x12)\n" +
 	"\x10robustly_aligned\x18\x02 \x01(\rR\x0frobustlyAligned\x12%\n" +
@@ -2130,7 +3121,8 @@ const file_mesaopt_v1_run_proto_rawDesc = "" +
 	"proxy_hits\x18\t \x03(\x01R\tproxyHits\x124\n" +
 	"\x16flagged_pseudo_aligned\x18\n" +
 	" \x01(\rR\x14flaggedPseudoAligned\x12,\n" +
-	"\x12flagged_drift_only\x18\v \x01(\rR\x10flaggedDriftOnly\"\x94\x06\n" +
+	"\x12flagged_drift_only\x18\v \x01(\rR\x10flaggedDriftOnly\x12#\n" +
+	"\rmean_features\x18\f \x03(\x01R\fmeanFeatures\"\x94\x06\n" +
 	"\x11GenerationSummary\x12\x1e\n" +
 	"\n" +
 	"generation\x18\x01 \x01(\rR\n" +
@@ -2286,7 +3278,72 @@ const file_mesaopt_v1_run_proto_rawDesc = "" +
 	"\agenomes\x18\x02 \x03(\v2\x12.mesaopt.v1.GenomeR\agenomes\"x\n" +
 	"\x17EvaluateGenomesResponse\x128\n" +
 	"\vindividuals\x18\x01 \x03(\v2\x16.mesaopt.v1.IndividualR\vindividuals\x12#\n" +
-	"\rfeature_names\x18\x02 \x03(\tR\ffeatureNames*\x9f\x01\n" +
+	"\rfeature_names\x18\x02 \x03(\tR\ffeatureNames\"<\n" +
+	"\x0eSweepParameter\x12\x12\n" +
+	"\x04path\x18\x01 \x01(\tR\x04path\x12\x16\n" +
+	"\x06values\x18\x02 \x03(\tR\x06values\"c\n" +
+	"\x0fSweepDefinition\x12\x14\n" +
+	"\x05seeds\x18\x01 \x03(\x04R\x05seeds\x12:\n" +
+	"\n" +
+	"parameters\x18\x02 \x03(\v2\x1a.mesaopt.v1.SweepParameterR\n" +
+	"parameters\"M\n" +
+	"\bSweepRun\x12\x15\n" +
+	"\x06run_id\x18\x01 \x01(\tR\x05runId\x12\x12\n" +
+	"\x04seed\x18\x02 \x01(\x04R\x04seed\x12\x16\n" +
+	"\x06values\x18\x03 \x03(\tR\x06values\"\xe2\x01\n" +
+	"\vSweepRecord\x12\x19\n" +
+	"\bsweep_id\x18\x01 \x01(\tR\asweepId\x12.\n" +
+	"\x04spec\x18\x02 \x01(\v2\x1a.mesaopt.v1.ExperimentSpecR\x04spec\x12;\n" +
+	"\n" +
+	"definition\x18\x03 \x01(\v2\x1b.mesaopt.v1.SweepDefinitionR\n" +
+	"definition\x12(\n" +
+	"\x04runs\x18\x04 \x03(\v2\x14.mesaopt.v1.SweepRunR\x04runs\x12!\n" +
+	"\fcreated_unix\x18\x05 \x01(\x03R\vcreatedUnix\"\xe9\x01\n" +
+	"\rSweepRunState\x12&\n" +
+	"\x03run\x18\x01 \x01(\v2\x14.mesaopt.v1.SweepRunR\x03run\x12*\n" +
+	"\x05state\x18\x02 \x01(\x0e2\x14.mesaopt.v1.RunStateR\x05state\x12)\n" +
+	"\x10generations_done\x18\x03 \x01(\rR\x0fgenerationsDone\x12 \n" +
+	"\vgenerations\x18\x04 \x01(\rR\vgenerations\x12!\n" +
+	"\ffinal_digest\x18\x05 \x01(\tR\vfinalDigest\x12\x14\n" +
+	"\x05error\x18\x06 \x01(\tR\x05error\"\x8d\x02\n" +
+	"\x05Sweep\x12\x19\n" +
+	"\bsweep_id\x18\x01 \x01(\tR\asweepId\x12.\n" +
+	"\x04spec\x18\x02 \x01(\v2\x1a.mesaopt.v1.ExperimentSpecR\x04spec\x12;\n" +
+	"\n" +
+	"definition\x18\x03 \x01(\v2\x1b.mesaopt.v1.SweepDefinitionR\n" +
+	"definition\x12-\n" +
+	"\x04runs\x18\x04 \x03(\v2\x19.mesaopt.v1.SweepRunStateR\x04runs\x12*\n" +
+	"\x05state\x18\x05 \x01(\x0e2\x14.mesaopt.v1.RunStateR\x05state\x12!\n" +
+	"\fcreated_unix\x18\x06 \x01(\x03R\vcreatedUnix\"\x81\x01\n" +
+	"\x12SubmitSweepRequest\x12.\n" +
+	"\x04spec\x18\x01 \x01(\v2\x1a.mesaopt.v1.ExperimentSpecR\x04spec\x12;\n" +
+	"\n" +
+	"definition\x18\x02 \x01(\v2\x1b.mesaopt.v1.SweepDefinitionR\n" +
+	"definition\"Z\n" +
+	"\x13SubmitSweepResponse\x12\x19\n" +
+	"\bsweep_id\x18\x01 \x01(\tR\asweepId\x12(\n" +
+	"\x04runs\x18\x02 \x03(\v2\x14.mesaopt.v1.SweepRunR\x04runs\",\n" +
+	"\x0fGetSweepRequest\x12\x19\n" +
+	"\bsweep_id\x18\x01 \x01(\tR\asweepId\";\n" +
+	"\x10GetSweepResponse\x12'\n" +
+	"\x05sweep\x18\x01 \x01(\v2\x11.mesaopt.v1.SweepR\x05sweep\"\x13\n" +
+	"\x11ListSweepsRequest\"?\n" +
+	"\x12ListSweepsResponse\x12)\n" +
+	"\x06sweeps\x18\x01 \x03(\v2\x11.mesaopt.v1.SweepR\x06sweeps\".\n" +
+	"\x11WatchSweepRequest\x12\x19\n" +
+	"\bsweep_id\x18\x01 \x01(\tR\asweepId\"\x90\x01\n" +
+	"\x12WatchSweepResponse\x12\x15\n" +
+	"\x06run_id\x18\x01 \x01(\tR\x05runId\x127\n" +
+	"\asummary\x18\x02 \x01(\v2\x1d.mesaopt.v1.GenerationSummaryR\asummary\x12*\n" +
+	"\x05state\x18\x03 \x01(\x0e2\x14.mesaopt.v1.RunStateR\x05state\"/\n" +
+	"\x12CancelSweepRequest\x12\x19\n" +
+	"\bsweep_id\x18\x01 \x01(\tR\asweepId\"3\n" +
+	"\x13CancelSweepResponse\x12\x1c\n" +
+	"\tcancelled\x18\x01 \x03(\tR\tcancelled\"/\n" +
+	"\x12ResumeSweepRequest\x12\x19\n" +
+	"\bsweep_id\x18\x01 \x01(\tR\asweepId\"/\n" +
+	"\x13ResumeSweepResponse\x12\x18\n" +
+	"\aresumed\x18\x01 \x03(\tR\aresumed*\x9f\x01\n" +
 	"\bRunState\x12\x19\n" +
 	"\x15RUN_STATE_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11RUN_STATE_RUNNING\x10\x01\x12\x17\n" +
@@ -2308,7 +3365,7 @@ func file_mesaopt_v1_run_proto_rawDescGZIP() []byte {
 }
 
 var file_mesaopt_v1_run_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_mesaopt_v1_run_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
+var file_mesaopt_v1_run_proto_msgTypes = make([]protoimpl.MessageInfo, 47)
 var file_mesaopt_v1_run_proto_goTypes = []any{
 	(RunState)(0),                   // 0: mesaopt.v1.RunState
 	(*ClassCounts)(nil),             // 1: mesaopt.v1.ClassCounts
@@ -2340,57 +3397,92 @@ var file_mesaopt_v1_run_proto_goTypes = []any{
 	(*GetSensitivityResponse)(nil),  // 27: mesaopt.v1.GetSensitivityResponse
 	(*EvaluateGenomesRequest)(nil),  // 28: mesaopt.v1.EvaluateGenomesRequest
 	(*EvaluateGenomesResponse)(nil), // 29: mesaopt.v1.EvaluateGenomesResponse
-	(*GenerationStats)(nil),         // 30: mesaopt.v1.GenerationStats
-	(AlignmentClass)(0),             // 31: mesaopt.v1.AlignmentClass
-	(*Individual)(nil),              // 32: mesaopt.v1.Individual
-	(*DriftOrigin)(nil),             // 33: mesaopt.v1.DriftOrigin
-	(*ExperimentSpec)(nil),          // 34: mesaopt.v1.ExperimentSpec
-	(*Genome)(nil),                  // 35: mesaopt.v1.Genome
+	(*SweepParameter)(nil),          // 30: mesaopt.v1.SweepParameter
+	(*SweepDefinition)(nil),         // 31: mesaopt.v1.SweepDefinition
+	(*SweepRun)(nil),                // 32: mesaopt.v1.SweepRun
+	(*SweepRecord)(nil),             // 33: mesaopt.v1.SweepRecord
+	(*SweepRunState)(nil),           // 34: mesaopt.v1.SweepRunState
+	(*Sweep)(nil),                   // 35: mesaopt.v1.Sweep
+	(*SubmitSweepRequest)(nil),      // 36: mesaopt.v1.SubmitSweepRequest
+	(*SubmitSweepResponse)(nil),     // 37: mesaopt.v1.SubmitSweepResponse
+	(*GetSweepRequest)(nil),         // 38: mesaopt.v1.GetSweepRequest
+	(*GetSweepResponse)(nil),        // 39: mesaopt.v1.GetSweepResponse
+	(*ListSweepsRequest)(nil),       // 40: mesaopt.v1.ListSweepsRequest
+	(*ListSweepsResponse)(nil),      // 41: mesaopt.v1.ListSweepsResponse
+	(*WatchSweepRequest)(nil),       // 42: mesaopt.v1.WatchSweepRequest
+	(*WatchSweepResponse)(nil),      // 43: mesaopt.v1.WatchSweepResponse
+	(*CancelSweepRequest)(nil),      // 44: mesaopt.v1.CancelSweepRequest
+	(*CancelSweepResponse)(nil),     // 45: mesaopt.v1.CancelSweepResponse
+	(*ResumeSweepRequest)(nil),      // 46: mesaopt.v1.ResumeSweepRequest
+	(*ResumeSweepResponse)(nil),     // 47: mesaopt.v1.ResumeSweepResponse
+	(*GenerationStats)(nil),         // 48: mesaopt.v1.GenerationStats
+	(AlignmentClass)(0),             // 49: mesaopt.v1.AlignmentClass
+	(*Individual)(nil),              // 50: mesaopt.v1.Individual
+	(*DriftOrigin)(nil),             // 51: mesaopt.v1.DriftOrigin
+	(*ExperimentSpec)(nil),          // 52: mesaopt.v1.ExperimentSpec
+	(*Genome)(nil),                  // 53: mesaopt.v1.Genome
 }
 var file_mesaopt_v1_run_proto_depIdxs = []int32{
 	1,  // 0: mesaopt.v1.GenerationSummary.classes:type_name -> mesaopt.v1.ClassCounts
-	30, // 1: mesaopt.v1.GenerationSummary.lineage:type_name -> mesaopt.v1.GenerationStats
+	48, // 1: mesaopt.v1.GenerationSummary.lineage:type_name -> mesaopt.v1.GenerationStats
 	5,  // 2: mesaopt.v1.GenerationSummary.thinking:type_name -> mesaopt.v1.Thinking
 	3,  // 3: mesaopt.v1.GenerationSummary.untrained:type_name -> mesaopt.v1.Untrained
 	4,  // 4: mesaopt.v1.Untrained.shifted:type_name -> mesaopt.v1.UntrainedShare
-	31, // 5: mesaopt.v1.UntrainedShare.zeroed_class:type_name -> mesaopt.v1.AlignmentClass
+	49, // 5: mesaopt.v1.UntrainedShare.zeroed_class:type_name -> mesaopt.v1.AlignmentClass
 	6,  // 6: mesaopt.v1.Thinking.points:type_name -> mesaopt.v1.ThinkingPoint
-	32, // 7: mesaopt.v1.Report.best:type_name -> mesaopt.v1.Individual
+	50, // 7: mesaopt.v1.Report.best:type_name -> mesaopt.v1.Individual
 	1,  // 8: mesaopt.v1.Report.classes:type_name -> mesaopt.v1.ClassCounts
-	32, // 9: mesaopt.v1.Report.flagged:type_name -> mesaopt.v1.Individual
-	33, // 10: mesaopt.v1.Report.top_drift_origin:type_name -> mesaopt.v1.DriftOrigin
-	32, // 11: mesaopt.v1.Report.exemplars:type_name -> mesaopt.v1.Individual
-	32, // 12: mesaopt.v1.Report.run_exemplars:type_name -> mesaopt.v1.Individual
+	50, // 9: mesaopt.v1.Report.flagged:type_name -> mesaopt.v1.Individual
+	51, // 10: mesaopt.v1.Report.top_drift_origin:type_name -> mesaopt.v1.DriftOrigin
+	50, // 11: mesaopt.v1.Report.exemplars:type_name -> mesaopt.v1.Individual
+	50, // 12: mesaopt.v1.Report.run_exemplars:type_name -> mesaopt.v1.Individual
 	1,  // 13: mesaopt.v1.Report.run_classes:type_name -> mesaopt.v1.ClassCounts
 	8,  // 14: mesaopt.v1.Report.regime:type_name -> mesaopt.v1.RegimeReport
 	1,  // 15: mesaopt.v1.Report.identity:type_name -> mesaopt.v1.ClassCounts
 	1,  // 16: mesaopt.v1.Report.run_identity:type_name -> mesaopt.v1.ClassCounts
-	32, // 17: mesaopt.v1.Report.pseudo_aligned_heuristics:type_name -> mesaopt.v1.Individual
+	50, // 17: mesaopt.v1.Report.pseudo_aligned_heuristics:type_name -> mesaopt.v1.Individual
 	25, // 18: mesaopt.v1.Report.sensitivity:type_name -> mesaopt.v1.SensitivityRow
 	9,  // 19: mesaopt.v1.RegimeReport.readapted:type_name -> mesaopt.v1.RegimeLineage
 	9,  // 20: mesaopt.v1.RegimeReport.kept_proxy:type_name -> mesaopt.v1.RegimeLineage
 	9,  // 21: mesaopt.v1.RegimeReport.other:type_name -> mesaopt.v1.RegimeLineage
-	32, // 22: mesaopt.v1.RegimeLineage.ancestor:type_name -> mesaopt.v1.Individual
-	31, // 23: mesaopt.v1.RegimeLineage.descendant_class:type_name -> mesaopt.v1.AlignmentClass
-	34, // 24: mesaopt.v1.Run.spec:type_name -> mesaopt.v1.ExperimentSpec
+	50, // 22: mesaopt.v1.RegimeLineage.ancestor:type_name -> mesaopt.v1.Individual
+	49, // 23: mesaopt.v1.RegimeLineage.descendant_class:type_name -> mesaopt.v1.AlignmentClass
+	52, // 24: mesaopt.v1.Run.spec:type_name -> mesaopt.v1.ExperimentSpec
 	0,  // 25: mesaopt.v1.Run.state:type_name -> mesaopt.v1.RunState
 	2,  // 26: mesaopt.v1.Run.summaries:type_name -> mesaopt.v1.GenerationSummary
 	7,  // 27: mesaopt.v1.Run.report:type_name -> mesaopt.v1.Report
-	34, // 28: mesaopt.v1.SubmitRunRequest.spec:type_name -> mesaopt.v1.ExperimentSpec
+	52, // 28: mesaopt.v1.SubmitRunRequest.spec:type_name -> mesaopt.v1.ExperimentSpec
 	10, // 29: mesaopt.v1.GetRunResponse.run:type_name -> mesaopt.v1.Run
 	10, // 30: mesaopt.v1.ListRunsResponse.runs:type_name -> mesaopt.v1.Run
 	2,  // 31: mesaopt.v1.WatchRunResponse.summary:type_name -> mesaopt.v1.GenerationSummary
 	0,  // 32: mesaopt.v1.WatchRunResponse.state:type_name -> mesaopt.v1.RunState
 	1,  // 33: mesaopt.v1.SensitivityRow.conditions:type_name -> mesaopt.v1.ClassCounts
 	25, // 34: mesaopt.v1.GetSensitivityResponse.rows:type_name -> mesaopt.v1.SensitivityRow
-	34, // 35: mesaopt.v1.EvaluateGenomesRequest.spec:type_name -> mesaopt.v1.ExperimentSpec
-	35, // 36: mesaopt.v1.EvaluateGenomesRequest.genomes:type_name -> mesaopt.v1.Genome
-	32, // 37: mesaopt.v1.EvaluateGenomesResponse.individuals:type_name -> mesaopt.v1.Individual
-	38, // [38:38] is the sub-list for method output_type
-	38, // [38:38] is the sub-list for method input_type
-	38, // [38:38] is the sub-list for extension type_name
-	38, // [38:38] is the sub-list for extension extendee
-	0,  // [0:38] is the sub-list for field type_name
+	52, // 35: mesaopt.v1.EvaluateGenomesRequest.spec:type_name -> mesaopt.v1.ExperimentSpec
+	53, // 36: mesaopt.v1.EvaluateGenomesRequest.genomes:type_name -> mesaopt.v1.Genome
+	50, // 37: mesaopt.v1.EvaluateGenomesResponse.individuals:type_name -> mesaopt.v1.Individual
+	30, // 38: mesaopt.v1.SweepDefinition.parameters:type_name -> mesaopt.v1.SweepParameter
+	52, // 39: mesaopt.v1.SweepRecord.spec:type_name -> mesaopt.v1.ExperimentSpec
+	31, // 40: mesaopt.v1.SweepRecord.definition:type_name -> mesaopt.v1.SweepDefinition
+	32, // 41: mesaopt.v1.SweepRecord.runs:type_name -> mesaopt.v1.SweepRun
+	32, // 42: mesaopt.v1.SweepRunState.run:type_name -> mesaopt.v1.SweepRun
+	0,  // 43: mesaopt.v1.SweepRunState.state:type_name -> mesaopt.v1.RunState
+	52, // 44: mesaopt.v1.Sweep.spec:type_name -> mesaopt.v1.ExperimentSpec
+	31, // 45: mesaopt.v1.Sweep.definition:type_name -> mesaopt.v1.SweepDefinition
+	34, // 46: mesaopt.v1.Sweep.runs:type_name -> mesaopt.v1.SweepRunState
+	0,  // 47: mesaopt.v1.Sweep.state:type_name -> mesaopt.v1.RunState
+	52, // 48: mesaopt.v1.SubmitSweepRequest.spec:type_name -> mesaopt.v1.ExperimentSpec
+	31, // 49: mesaopt.v1.SubmitSweepRequest.definition:type_name -> mesaopt.v1.SweepDefinition
+	32, // 50: mesaopt.v1.SubmitSweepResponse.runs:type_name -> mesaopt.v1.SweepRun
+	35, // 51: mesaopt.v1.GetSweepResponse.sweep:type_name -> mesaopt.v1.Sweep
+	35, // 52: mesaopt.v1.ListSweepsResponse.sweeps:type_name -> mesaopt.v1.Sweep
+	2,  // 53: mesaopt.v1.WatchSweepResponse.summary:type_name -> mesaopt.v1.GenerationSummary
+	0,  // 54: mesaopt.v1.WatchSweepResponse.state:type_name -> mesaopt.v1.RunState
+	55, // [55:55] is the sub-list for method output_type
+	55, // [55:55] is the sub-list for method input_type
+	55, // [55:55] is the sub-list for extension type_name
+	55, // [55:55] is the sub-list for extension extendee
+	0,  // [0:55] is the sub-list for field type_name
 }
 
 func init() { file_mesaopt_v1_run_proto_init() }
@@ -2408,7 +3500,7 @@ func file_mesaopt_v1_run_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_mesaopt_v1_run_proto_rawDesc), len(file_mesaopt_v1_run_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   29,
+			NumMessages:   47,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -26,7 +26,7 @@ var File_mesaopt_v1_run_service_proto protoreflect.FileDescriptor
 const file_mesaopt_v1_run_service_proto_rawDesc = "" +
 	"\n" +
 	"\x1cmesaopt/v1/run_service.proto\x12\n" +
-	"mesaopt.v1\x1a\x14mesaopt/v1/run.proto2\xdb\x04\n" +
+	"mesaopt.v1\x1a\x14mesaopt/v1/run.proto2\xae\b\n" +
 	"\n" +
 	"RunService\x12H\n" +
 	"\tSubmitRun\x12\x1c.mesaopt.v1.SubmitRunRequest\x1a\x1d.mesaopt.v1.SubmitRunResponse\x12?\n" +
@@ -36,7 +36,15 @@ const file_mesaopt_v1_run_service_proto_rawDesc = "" +
 	"\tCancelRun\x12\x1c.mesaopt.v1.CancelRunRequest\x1a\x1d.mesaopt.v1.CancelRunResponse\x12H\n" +
 	"\tResumeRun\x12\x1c.mesaopt.v1.ResumeRunRequest\x1a\x1d.mesaopt.v1.ResumeRunResponse\x12B\n" +
 	"\aForkRun\x12\x1a.mesaopt.v1.ForkRunRequest\x1a\x1b.mesaopt.v1.ForkRunResponse\x12Z\n" +
-	"\x0fEvaluateGenomes\x12\".mesaopt.v1.EvaluateGenomesRequest\x1a#.mesaopt.v1.EvaluateGenomesResponseBIZGgithub.com/mesaopt/mesaopt/proto/mesaopt/v1/mesaoptv1grpc;mesaoptv1grpcb\x06proto3"
+	"\x0fEvaluateGenomes\x12\".mesaopt.v1.EvaluateGenomesRequest\x1a#.mesaopt.v1.EvaluateGenomesResponse\x12N\n" +
+	"\vSubmitSweep\x12\x1e.mesaopt.v1.SubmitSweepRequest\x1a\x1f.mesaopt.v1.SubmitSweepResponse\x12E\n" +
+	"\bGetSweep\x12\x1b.mesaopt.v1.GetSweepRequest\x1a\x1c.mesaopt.v1.GetSweepResponse\x12K\n" +
+	"\n" +
+	"ListSweeps\x12\x1d.mesaopt.v1.ListSweepsRequest\x1a\x1e.mesaopt.v1.ListSweepsResponse\x12M\n" +
+	"\n" +
+	"WatchSweep\x12\x1d.mesaopt.v1.WatchSweepRequest\x1a\x1e.mesaopt.v1.WatchSweepResponse0\x01\x12N\n" +
+	"\vCancelSweep\x12\x1e.mesaopt.v1.CancelSweepRequest\x1a\x1f.mesaopt.v1.CancelSweepResponse\x12N\n" +
+	"\vResumeSweep\x12\x1e.mesaopt.v1.ResumeSweepRequest\x1a\x1f.mesaopt.v1.ResumeSweepResponseBIZGgithub.com/mesaopt/mesaopt/proto/mesaopt/v1/mesaoptv1grpc;mesaoptv1grpcb\x06proto3"
 
 var file_mesaopt_v1_run_service_proto_goTypes = []any{
 	(*v1.SubmitRunRequest)(nil),        // 0: mesaopt.v1.SubmitRunRequest
@@ -47,14 +55,26 @@ var file_mesaopt_v1_run_service_proto_goTypes = []any{
 	(*v1.ResumeRunRequest)(nil),        // 5: mesaopt.v1.ResumeRunRequest
 	(*v1.ForkRunRequest)(nil),          // 6: mesaopt.v1.ForkRunRequest
 	(*v1.EvaluateGenomesRequest)(nil),  // 7: mesaopt.v1.EvaluateGenomesRequest
-	(*v1.SubmitRunResponse)(nil),       // 8: mesaopt.v1.SubmitRunResponse
-	(*v1.GetRunResponse)(nil),          // 9: mesaopt.v1.GetRunResponse
-	(*v1.ListRunsResponse)(nil),        // 10: mesaopt.v1.ListRunsResponse
-	(*v1.WatchRunResponse)(nil),        // 11: mesaopt.v1.WatchRunResponse
-	(*v1.CancelRunResponse)(nil),       // 12: mesaopt.v1.CancelRunResponse
-	(*v1.ResumeRunResponse)(nil),       // 13: mesaopt.v1.ResumeRunResponse
-	(*v1.ForkRunResponse)(nil),         // 14: mesaopt.v1.ForkRunResponse
-	(*v1.EvaluateGenomesResponse)(nil), // 15: mesaopt.v1.EvaluateGenomesResponse
+	(*v1.SubmitSweepRequest)(nil),      // 8: mesaopt.v1.SubmitSweepRequest
+	(*v1.GetSweepRequest)(nil),         // 9: mesaopt.v1.GetSweepRequest
+	(*v1.ListSweepsRequest)(nil),       // 10: mesaopt.v1.ListSweepsRequest
+	(*v1.WatchSweepRequest)(nil),       // 11: mesaopt.v1.WatchSweepRequest
+	(*v1.CancelSweepRequest)(nil),      // 12: mesaopt.v1.CancelSweepRequest
+	(*v1.ResumeSweepRequest)(nil),      // 13: mesaopt.v1.ResumeSweepRequest
+	(*v1.SubmitRunResponse)(nil),       // 14: mesaopt.v1.SubmitRunResponse
+	(*v1.GetRunResponse)(nil),          // 15: mesaopt.v1.GetRunResponse
+	(*v1.ListRunsResponse)(nil),        // 16: mesaopt.v1.ListRunsResponse
+	(*v1.WatchRunResponse)(nil),        // 17: mesaopt.v1.WatchRunResponse
+	(*v1.CancelRunResponse)(nil),       // 18: mesaopt.v1.CancelRunResponse
+	(*v1.ResumeRunResponse)(nil),       // 19: mesaopt.v1.ResumeRunResponse
+	(*v1.ForkRunResponse)(nil),         // 20: mesaopt.v1.ForkRunResponse
+	(*v1.EvaluateGenomesResponse)(nil), // 21: mesaopt.v1.EvaluateGenomesResponse
+	(*v1.SubmitSweepResponse)(nil),     // 22: mesaopt.v1.SubmitSweepResponse
+	(*v1.GetSweepResponse)(nil),        // 23: mesaopt.v1.GetSweepResponse
+	(*v1.ListSweepsResponse)(nil),      // 24: mesaopt.v1.ListSweepsResponse
+	(*v1.WatchSweepResponse)(nil),      // 25: mesaopt.v1.WatchSweepResponse
+	(*v1.CancelSweepResponse)(nil),     // 26: mesaopt.v1.CancelSweepResponse
+	(*v1.ResumeSweepResponse)(nil),     // 27: mesaopt.v1.ResumeSweepResponse
 }
 var file_mesaopt_v1_run_service_proto_depIdxs = []int32{
 	0,  // 0: mesaopt.v1.RunService.SubmitRun:input_type -> mesaopt.v1.SubmitRunRequest
@@ -65,16 +85,28 @@ var file_mesaopt_v1_run_service_proto_depIdxs = []int32{
 	5,  // 5: mesaopt.v1.RunService.ResumeRun:input_type -> mesaopt.v1.ResumeRunRequest
 	6,  // 6: mesaopt.v1.RunService.ForkRun:input_type -> mesaopt.v1.ForkRunRequest
 	7,  // 7: mesaopt.v1.RunService.EvaluateGenomes:input_type -> mesaopt.v1.EvaluateGenomesRequest
-	8,  // 8: mesaopt.v1.RunService.SubmitRun:output_type -> mesaopt.v1.SubmitRunResponse
-	9,  // 9: mesaopt.v1.RunService.GetRun:output_type -> mesaopt.v1.GetRunResponse
-	10, // 10: mesaopt.v1.RunService.ListRuns:output_type -> mesaopt.v1.ListRunsResponse
-	11, // 11: mesaopt.v1.RunService.WatchRun:output_type -> mesaopt.v1.WatchRunResponse
-	12, // 12: mesaopt.v1.RunService.CancelRun:output_type -> mesaopt.v1.CancelRunResponse
-	13, // 13: mesaopt.v1.RunService.ResumeRun:output_type -> mesaopt.v1.ResumeRunResponse
-	14, // 14: mesaopt.v1.RunService.ForkRun:output_type -> mesaopt.v1.ForkRunResponse
-	15, // 15: mesaopt.v1.RunService.EvaluateGenomes:output_type -> mesaopt.v1.EvaluateGenomesResponse
-	8,  // [8:16] is the sub-list for method output_type
-	0,  // [0:8] is the sub-list for method input_type
+	8,  // 8: mesaopt.v1.RunService.SubmitSweep:input_type -> mesaopt.v1.SubmitSweepRequest
+	9,  // 9: mesaopt.v1.RunService.GetSweep:input_type -> mesaopt.v1.GetSweepRequest
+	10, // 10: mesaopt.v1.RunService.ListSweeps:input_type -> mesaopt.v1.ListSweepsRequest
+	11, // 11: mesaopt.v1.RunService.WatchSweep:input_type -> mesaopt.v1.WatchSweepRequest
+	12, // 12: mesaopt.v1.RunService.CancelSweep:input_type -> mesaopt.v1.CancelSweepRequest
+	13, // 13: mesaopt.v1.RunService.ResumeSweep:input_type -> mesaopt.v1.ResumeSweepRequest
+	14, // 14: mesaopt.v1.RunService.SubmitRun:output_type -> mesaopt.v1.SubmitRunResponse
+	15, // 15: mesaopt.v1.RunService.GetRun:output_type -> mesaopt.v1.GetRunResponse
+	16, // 16: mesaopt.v1.RunService.ListRuns:output_type -> mesaopt.v1.ListRunsResponse
+	17, // 17: mesaopt.v1.RunService.WatchRun:output_type -> mesaopt.v1.WatchRunResponse
+	18, // 18: mesaopt.v1.RunService.CancelRun:output_type -> mesaopt.v1.CancelRunResponse
+	19, // 19: mesaopt.v1.RunService.ResumeRun:output_type -> mesaopt.v1.ResumeRunResponse
+	20, // 20: mesaopt.v1.RunService.ForkRun:output_type -> mesaopt.v1.ForkRunResponse
+	21, // 21: mesaopt.v1.RunService.EvaluateGenomes:output_type -> mesaopt.v1.EvaluateGenomesResponse
+	22, // 22: mesaopt.v1.RunService.SubmitSweep:output_type -> mesaopt.v1.SubmitSweepResponse
+	23, // 23: mesaopt.v1.RunService.GetSweep:output_type -> mesaopt.v1.GetSweepResponse
+	24, // 24: mesaopt.v1.RunService.ListSweeps:output_type -> mesaopt.v1.ListSweepsResponse
+	25, // 25: mesaopt.v1.RunService.WatchSweep:output_type -> mesaopt.v1.WatchSweepResponse
+	26, // 26: mesaopt.v1.RunService.CancelSweep:output_type -> mesaopt.v1.CancelSweepResponse
+	27, // 27: mesaopt.v1.RunService.ResumeSweep:output_type -> mesaopt.v1.ResumeSweepResponse
+	14, // [14:28] is the sub-list for method output_type
+	0,  // [0:14] is the sub-list for method input_type
 	0,  // [0:0] is the sub-list for extension type_name
 	0,  // [0:0] is the sub-list for extension extendee
 	0,  // [0:0] is the sub-list for field type_name

@@ -28,6 +28,12 @@ const (
 	RunService_ResumeRun_FullMethodName       = "/mesaopt.v1.RunService/ResumeRun"
 	RunService_ForkRun_FullMethodName         = "/mesaopt.v1.RunService/ForkRun"
 	RunService_EvaluateGenomes_FullMethodName = "/mesaopt.v1.RunService/EvaluateGenomes"
+	RunService_SubmitSweep_FullMethodName     = "/mesaopt.v1.RunService/SubmitSweep"
+	RunService_GetSweep_FullMethodName        = "/mesaopt.v1.RunService/GetSweep"
+	RunService_ListSweeps_FullMethodName      = "/mesaopt.v1.RunService/ListSweeps"
+	RunService_WatchSweep_FullMethodName      = "/mesaopt.v1.RunService/WatchSweep"
+	RunService_CancelSweep_FullMethodName     = "/mesaopt.v1.RunService/CancelSweep"
+	RunService_ResumeSweep_FullMethodName     = "/mesaopt.v1.RunService/ResumeSweep"
 )
 
 // RunServiceClient is the client API for RunService service.
@@ -62,6 +68,22 @@ type RunServiceClient interface {
 	// INVALID_ARGUMENT for a bad spec or a genome that does not fit its
 	// environment (naming it).
 	EvaluateGenomes(ctx context.Context, in *v1.EvaluateGenomesRequest, opts ...grpc.CallOption) (*v1.EvaluateGenomesResponse, error)
+	// SubmitSweep validates the base spec and every run's spec
+	// (INVALID_ARGUMENT naming the field and the values allowed), records
+	// the sweep and starts all its runs; they share the workers.
+	SubmitSweep(ctx context.Context, in *v1.SubmitSweepRequest, opts ...grpc.CallOption) (*v1.SubmitSweepResponse, error)
+	// GetSweep returns a sweep's record and the state of each run.
+	GetSweep(ctx context.Context, in *v1.GetSweepRequest, opts ...grpc.CallOption) (*v1.GetSweepResponse, error)
+	// ListSweeps lists the sweeps known to etcd, newest first.
+	ListSweeps(ctx context.Context, in *v1.ListSweepsRequest, opts ...grpc.CallOption) (*v1.ListSweepsResponse, error)
+	// WatchSweep streams every generation any of the sweep's runs commits,
+	// and each run's end, until every run has ended.
+	WatchSweep(ctx context.Context, in *v1.WatchSweepRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[v1.WatchSweepResponse], error)
+	// CancelSweep cancels every running run of the sweep.
+	CancelSweep(ctx context.Context, in *v1.CancelSweepRequest, opts ...grpc.CallOption) (*v1.CancelSweepResponse, error)
+	// ResumeSweep resumes every run of the sweep that is neither running
+	// nor succeeded, from its last checkpoint.
+	ResumeSweep(ctx context.Context, in *v1.ResumeSweepRequest, opts ...grpc.CallOption) (*v1.ResumeSweepResponse, error)
 }
 
 type runServiceClient struct {
@@ -161,6 +183,75 @@ func (c *runServiceClient) EvaluateGenomes(ctx context.Context, in *v1.EvaluateG
 	return out, nil
 }
 
+func (c *runServiceClient) SubmitSweep(ctx context.Context, in *v1.SubmitSweepRequest, opts ...grpc.CallOption) (*v1.SubmitSweepResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(v1.SubmitSweepResponse)
+	err := c.cc.Invoke(ctx, RunService_SubmitSweep_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *runServiceClient) GetSweep(ctx context.Context, in *v1.GetSweepRequest, opts ...grpc.CallOption) (*v1.GetSweepResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(v1.GetSweepResponse)
+	err := c.cc.Invoke(ctx, RunService_GetSweep_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *runServiceClient) ListSweeps(ctx context.Context, in *v1.ListSweepsRequest, opts ...grpc.CallOption) (*v1.ListSweepsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(v1.ListSweepsResponse)
+	err := c.cc.Invoke(ctx, RunService_ListSweeps_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *runServiceClient) WatchSweep(ctx context.Context, in *v1.WatchSweepRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[v1.WatchSweepResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &RunService_ServiceDesc.Streams[1], RunService_WatchSweep_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[v1.WatchSweepRequest, v1.WatchSweepResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type RunService_WatchSweepClient = grpc.ServerStreamingClient[v1.WatchSweepResponse]
+
+func (c *runServiceClient) CancelSweep(ctx context.Context, in *v1.CancelSweepRequest, opts ...grpc.CallOption) (*v1.CancelSweepResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(v1.CancelSweepResponse)
+	err := c.cc.Invoke(ctx, RunService_CancelSweep_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *runServiceClient) ResumeSweep(ctx context.Context, in *v1.ResumeSweepRequest, opts ...grpc.CallOption) (*v1.ResumeSweepResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(v1.ResumeSweepResponse)
+	err := c.cc.Invoke(ctx, RunService_ResumeSweep_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // RunServiceServer is the server API for RunService service.
 // All implementations must embed UnimplementedRunServiceServer
 // for forward compatibility.
@@ -193,6 +284,22 @@ type RunServiceServer interface {
 	// INVALID_ARGUMENT for a bad spec or a genome that does not fit its
 	// environment (naming it).
 	EvaluateGenomes(context.Context, *v1.EvaluateGenomesRequest) (*v1.EvaluateGenomesResponse, error)
+	// SubmitSweep validates the base spec and every run's spec
+	// (INVALID_ARGUMENT naming the field and the values allowed), records
+	// the sweep and starts all its runs; they share the workers.
+	SubmitSweep(context.Context, *v1.SubmitSweepRequest) (*v1.SubmitSweepResponse, error)
+	// GetSweep returns a sweep's record and the state of each run.
+	GetSweep(context.Context, *v1.GetSweepRequest) (*v1.GetSweepResponse, error)
+	// ListSweeps lists the sweeps known to etcd, newest first.
+	ListSweeps(context.Context, *v1.ListSweepsRequest) (*v1.ListSweepsResponse, error)
+	// WatchSweep streams every generation any of the sweep's runs commits,
+	// and each run's end, until every run has ended.
+	WatchSweep(*v1.WatchSweepRequest, grpc.ServerStreamingServer[v1.WatchSweepResponse]) error
+	// CancelSweep cancels every running run of the sweep.
+	CancelSweep(context.Context, *v1.CancelSweepRequest) (*v1.CancelSweepResponse, error)
+	// ResumeSweep resumes every run of the sweep that is neither running
+	// nor succeeded, from its last checkpoint.
+	ResumeSweep(context.Context, *v1.ResumeSweepRequest) (*v1.ResumeSweepResponse, error)
 	mustEmbedUnimplementedRunServiceServer()
 }
 
@@ -226,6 +333,24 @@ func (UnimplementedRunServiceServer) ForkRun(context.Context, *v1.ForkRunRequest
 }
 func (UnimplementedRunServiceServer) EvaluateGenomes(context.Context, *v1.EvaluateGenomesRequest) (*v1.EvaluateGenomesResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method EvaluateGenomes not implemented")
+}
+func (UnimplementedRunServiceServer) SubmitSweep(context.Context, *v1.SubmitSweepRequest) (*v1.SubmitSweepResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SubmitSweep not implemented")
+}
+func (UnimplementedRunServiceServer) GetSweep(context.Context, *v1.GetSweepRequest) (*v1.GetSweepResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetSweep not implemented")
+}
+func (UnimplementedRunServiceServer) ListSweeps(context.Context, *v1.ListSweepsRequest) (*v1.ListSweepsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListSweeps not implemented")
+}
+func (UnimplementedRunServiceServer) WatchSweep(*v1.WatchSweepRequest, grpc.ServerStreamingServer[v1.WatchSweepResponse]) error {
+	return status.Error(codes.Unimplemented, "method WatchSweep not implemented")
+}
+func (UnimplementedRunServiceServer) CancelSweep(context.Context, *v1.CancelSweepRequest) (*v1.CancelSweepResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CancelSweep not implemented")
+}
+func (UnimplementedRunServiceServer) ResumeSweep(context.Context, *v1.ResumeSweepRequest) (*v1.ResumeSweepResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ResumeSweep not implemented")
 }
 func (UnimplementedRunServiceServer) mustEmbedUnimplementedRunServiceServer() {}
 func (UnimplementedRunServiceServer) testEmbeddedByValue()                    {}
@@ -385,6 +510,107 @@ func _RunService_EvaluateGenomes_Handler(srv interface{}, ctx context.Context, d
 	return interceptor(ctx, in, info, handler)
 }
 
+func _RunService_SubmitSweep_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(v1.SubmitSweepRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RunServiceServer).SubmitSweep(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RunService_SubmitSweep_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RunServiceServer).SubmitSweep(ctx, req.(*v1.SubmitSweepRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RunService_GetSweep_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(v1.GetSweepRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RunServiceServer).GetSweep(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RunService_GetSweep_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RunServiceServer).GetSweep(ctx, req.(*v1.GetSweepRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RunService_ListSweeps_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(v1.ListSweepsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RunServiceServer).ListSweeps(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RunService_ListSweeps_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RunServiceServer).ListSweeps(ctx, req.(*v1.ListSweepsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RunService_WatchSweep_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(v1.WatchSweepRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(RunServiceServer).WatchSweep(m, &grpc.GenericServerStream[v1.WatchSweepRequest, v1.WatchSweepResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type RunService_WatchSweepServer = grpc.ServerStreamingServer[v1.WatchSweepResponse]
+
+func _RunService_CancelSweep_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(v1.CancelSweepRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RunServiceServer).CancelSweep(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RunService_CancelSweep_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RunServiceServer).CancelSweep(ctx, req.(*v1.CancelSweepRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RunService_ResumeSweep_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(v1.ResumeSweepRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RunServiceServer).ResumeSweep(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RunService_ResumeSweep_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RunServiceServer).ResumeSweep(ctx, req.(*v1.ResumeSweepRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // RunService_ServiceDesc is the grpc.ServiceDesc for RunService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -420,11 +646,36 @@ var RunService_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "EvaluateGenomes",
 			Handler:    _RunService_EvaluateGenomes_Handler,
 		},
+		{
+			MethodName: "SubmitSweep",
+			Handler:    _RunService_SubmitSweep_Handler,
+		},
+		{
+			MethodName: "GetSweep",
+			Handler:    _RunService_GetSweep_Handler,
+		},
+		{
+			MethodName: "ListSweeps",
+			Handler:    _RunService_ListSweeps_Handler,
+		},
+		{
+			MethodName: "CancelSweep",
+			Handler:    _RunService_CancelSweep_Handler,
+		},
+		{
+			MethodName: "ResumeSweep",
+			Handler:    _RunService_ResumeSweep_Handler,
+		},
 	},
 	Streams: []grpc.StreamDesc{
 		{
 			StreamName:    "WatchRun",
 			Handler:       _RunService_WatchRun_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "WatchSweep",
+			Handler:       _RunService_WatchSweep_Handler,
 			ServerStreams: true,
 		},
 	},
