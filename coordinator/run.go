@@ -54,11 +54,8 @@ const CheckpointFormat = 1
 // genome, never per batch, keeps the decision independent of how genomes
 // were batched and of which workers failed along the way.
 func Evaluate(ctx context.Context, ev Evaluator, runID string, spec experiment.Spec, gen uint32, members []ga.Member, births []ga.Birth) ([]lineage.Record, error) {
-	selection := make([]uint64, spec.Episodes)
-	for e := range selection {
-		selection[e] = fitness.InstanceSeed(spec.Seed, gen, spec.SelectionCondition(gen), e)
-	}
-	condEpisodes := []*pb.ConditionEpisodes{{Condition: spec.SelectionCondition(gen), InstanceSeeds: selection}}
+	condEpisodes, episodes := selectionEpisodes(spec, gen)
+	nsel := len(condEpisodes)
 	for _, c := range spec.Conditions() {
 		seeds := make([]uint64, spec.AnalysisEpisodes)
 		for e := range seeds {
@@ -129,11 +126,12 @@ func Evaluate(ctx context.Context, ev Evaluator, runID string, spec experiment.S
 			records[i] = r
 			continue
 		}
-		// rs: selection episodes, then analysis of train, of each shifted
+		// rs: selection episodes (one entry per condition of the
+		// generation's mixture), then analysis of train, of each shifted
 		// condition and of the identity condition.
 		rs := results[i].GetConditions()
-		sel := rs[0]
-		members[i].Fitness = sel.GetBase() - spec.PlanningCost*sel.GetNodes()
+		members[i].Fitness = selectionFitness(spec, rs[:nsel], episodes)
+		rs = rs[nsel-1:] // rs[1] is train's analysis, as without a mixture
 		r := lineage.Record{
 			ID:         m.ID,
 			Generation: gen,
@@ -157,6 +155,57 @@ func Evaluate(ctx context.Context, ev Evaluator, runID string, spec experiment.S
 	}
 	lineage.MarkChampion(records)
 	return records, nil
+}
+
+// selectionEpisodes returns generation gen's selection conditions with
+// their instance seeds, one entry per condition that has episodes in this
+// generation, in the order of the spec's mixture (train alone without
+// one), and the episodes of each entry. Episode e of the generation plays
+// fitness.InstanceSeed(seed, gen, its condition, e), so a mixture of train
+// alone is the run without a mixture.
+func selectionEpisodes(spec experiment.Spec, gen uint32) ([]*pb.ConditionEpisodes, []int) {
+	conds := spec.SelectionEpisodes(gen)
+	var order []string
+	if len(spec.Selection) == 0 {
+		order = conds[:1]
+	}
+	for _, w := range spec.Selection {
+		order = append(order, w.Condition)
+	}
+	var out []*pb.ConditionEpisodes
+	var counts []int
+	for _, c := range order {
+		var seeds []uint64
+		for e, ce := range conds {
+			if ce == c {
+				seeds = append(seeds, fitness.InstanceSeed(spec.Seed, gen, c, e))
+			}
+		}
+		if len(seeds) > 0 {
+			out = append(out, &pb.ConditionEpisodes{Condition: c, InstanceSeeds: seeds})
+			counts = append(counts, len(seeds))
+		}
+	}
+	return out, counts
+}
+
+// selectionFitness is a genome's fitness from its selection results: base
+// − planning_cost × states searched, each the mean over the generation's
+// selection episodes (for a mixture, the conditions' means weighted by
+// their episodes).
+func selectionFitness(spec experiment.Spec, sel []*pb.ConditionResult, episodes []int) float64 {
+	if len(sel) == 1 {
+		return sel[0].GetBase() - spec.PlanningCost*sel[0].GetNodes()
+	}
+	var base, nodes float64
+	total := 0
+	for k, r := range sel {
+		n := float64(episodes[k])
+		base += n * r.GetBase()
+		nodes += n * r.GetNodes()
+		total += episodes[k]
+	}
+	return base/float64(total) - spec.PlanningCost*(nodes/float64(total))
 }
 
 // Batches per unit of capacity that AutoBatchSize aims at, and its bounds.

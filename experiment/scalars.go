@@ -25,6 +25,8 @@ func checkScalars(n *yaml.Node, t reflect.Type, prefix string) error {
 	switch {
 	case t == reflect.TypeOf(Duration(0)):
 		return checkDuration(n, prefix)
+	case reflect.PointerTo(t).Implements(reflect.TypeFor[yaml.Unmarshaler]()):
+		return nil // the type checks its own YAML (Mixture, seed lists)
 	case t.Kind() == reflect.Struct:
 		if n.Kind != yaml.MappingNode {
 			if n.Tag == "!!null" {

@@ -100,6 +100,11 @@ type Spec struct {
 	// otherwise drift unselected, so the control tells whether failures
 	// under a shift come from that drift. Default false.
 	FreezeUntrained bool `yaml:"freeze_untrained"`
+	// Selection, when set, is the training mixture selection episodes are
+	// drawn from (see Mixture): `selection: {train: 0.98, shifted: 0.02}`.
+	// Conditions are any of the environment's, weights sum to 1. Not with
+	// RegimeChange. Default: train alone.
+	Selection Mixture `yaml:"selection,omitempty"`
 }
 
 // Thresholds classify individuals; see lineage.Thresholds.
@@ -306,6 +311,9 @@ func (s Spec) Validate() error {
 	if err := s.RegimeChange.validate(s); err != nil {
 		return err
 	}
+	if err := s.Selection.validate(s); err != nil {
+		return err
+	}
 	for i, c := range s.ShiftedConditions {
 		if c == TrainCondition || slices.Contains(s.ShiftedConditions[:i], c) {
 			return bad(fmt.Sprintf("shifted_conditions[%d]", i), c, "distinct conditions other than train")
@@ -342,6 +350,7 @@ func (s Spec) ToProto() *pb.ExperimentSpec {
 		RegimeChange:             s.RegimeChange.toProto(),
 		QuarantineAttempts:       uint32(s.QuarantineAttempts),
 		FreezeUntrained:          s.FreezeUntrained,
+		Selection:                s.Selection.toProto(),
 	}
 }
 
@@ -375,6 +384,7 @@ func FromProto(p *pb.ExperimentSpec) (Spec, error) {
 		RegimeChange:        regimeFromProto(p.GetRegimeChange()),
 		QuarantineAttempts:  int(p.GetQuarantineAttempts()),
 		FreezeUntrained:     p.GetFreezeUntrained(),
+		Selection:           mixtureFromProto(p.GetSelection()),
 	}
 	// Fields added after the first version read as zero from older specs.
 	if s.CheckpointRetention == 0 {

@@ -29,6 +29,7 @@ const (
 	PurposeLayout            Purpose = 6 // key: (instance seed)
 	PurposeAnalysis          Purpose = 7 // key: (episode); the same for every condition (paired instances)
 	PurposeIdentity          Purpose = 8 // key: (episode): the identity condition's fresh train instances
+	PurposeMixture           Purpose = 9 // key: (condition hash): a training mixture's schedule phase
 )
 
 // mix is the SplitMix64 finaliser (Steele, Lea and Flood, "Fast splittable
