@@ -41,11 +41,11 @@ func TestMixtureParse(t *testing.T) {
 
 func TestMixtureInvalid(t *testing.T) {
 	for doc, want := range map[string]string{
-		"selection: {train: 0.9, shifted: 0.2}\n":                    "sum to 1.1",
-		"selection: {train: 0.5, nowhere: 0.5}\n":                    "selection.nowhere: unknown condition, allowed conditions of doors: train, shifted, blue-doors, red-objects",
-		"selection: {shifted: -0.1}\n":                               "selection.shifted = -0.1, allowed a weight in [0, 1]",
-		"selection: {shifted: x}\n":                                  `selection.shifted = "x", allowed a weight in [0, 1]`,
-		"selection: [train]\n":                                       "allowed a mapping of condition: weight",
+		"selection: {train: 0.9, shifted: 0.2}\n": "sum to 1.1",
+		"selection: {train: 0.5, nowhere: 0.5}\n": "selection.nowhere: unknown condition, allowed conditions of doors: train, shifted, blue-doors, red-objects",
+		"selection: {shifted: -0.1}\n":            "selection.shifted = -0.1, allowed a weight in [0, 1]",
+		"selection: {shifted: x}\n":               `selection.shifted = "x", allowed a weight in [0, 1]`,
+		"selection: [train]\n":                    "allowed a mapping of condition: weight",
 		"selection: {shifted: 0.1}\nregime_change: {generation: 5, train_condition: shifted}\n": "allowed one of the two",
 	} {
 		_, err := Parse(strings.NewReader(doc))
