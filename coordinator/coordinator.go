@@ -225,6 +225,11 @@ func (c *Coordinator) Start(ctx context.Context) error {
 	if err := c.adoptOrphans(ctx); err != nil {
 		c.log.Error("adopting runs left running by the previous leader", "err", err)
 	}
+	if c.cfg.ResumeOrphans {
+		if err := c.adoptSweeps(ctx); err != nil {
+			c.log.Error("creating the runs of sweeps left by the previous leader", "err", err)
+		}
+	}
 	return nil
 }
 

@@ -306,28 +306,34 @@ func (s *runServer) WatchRun(req *pb.WatchRunRequest, stream rpc.RunService_Watc
 	if err := requireRunID(req.GetRunId()); err != nil {
 		return err
 	}
-	ctx, cancel := context.WithCancel(stream.Context())
+	return s.c.watchRun(stream.Context(), req.GetRunId(), req.GetFromGeneration(), stream.Send)
+}
+
+// watchRun calls out with every summary run id commits from generation
+// from on, then with the run's final state, and returns; errors are gRPC
+// status errors.
+func (c *Coordinator) watchRun(parent context.Context, id string, from uint32, out func(*pb.WatchRunResponse) error) error {
+	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
-	stop := context.AfterFunc(s.c.runCtx, cancel) // shutting down ends watches
+	stop := context.AfterFunc(c.runCtx, cancel) // shutting down ends watches
 	defer stop()
-	id := req.GetRunId()
-	next := req.GetFromGeneration()
+	next := from
 	send := func(sum *pb.GenerationSummary) error {
 		if sum.GetGeneration() < next {
 			return nil
 		}
 		next = sum.GetGeneration() + 1
-		return stream.Send(&pb.WatchRunResponse{Summary: sum, State: pb.RunState_RUN_STATE_RUNNING})
+		return out(&pb.WatchRunResponse{Summary: sum, State: pb.RunState_RUN_STATE_RUNNING})
 	}
 	// catchUp sends what etcd holds now and returns the revision read at,
 	// or done when the run has ended. It starts the watch and restarts it
 	// after etcd compacted the history the watch needed.
 	catchUp := func() (rev int64, done bool, err error) {
-		st, err := s.c.store.Status(ctx, id)
+		st, err := c.store.Status(ctx, id)
 		if err != nil {
 			return 0, false, err
 		}
-		sums, rev, err := s.c.store.Summaries(ctx, id)
+		sums, rev, err := c.store.Summaries(ctx, id)
 		if err != nil {
 			return 0, false, err
 		}
@@ -337,7 +343,7 @@ func (s *runServer) WatchRun(req *pb.WatchRunRequest, stream rpc.RunService_Watc
 			}
 		}
 		if terminal(st.GetState()) {
-			return rev, true, stream.Send(&pb.WatchRunResponse{State: st.GetState()})
+			return rev, true, out(&pb.WatchRunResponse{State: st.GetState()})
 		}
 		return rev, false, nil
 	}
@@ -350,7 +356,7 @@ watch:
 		if beforeWatch != nil {
 			beforeWatch()
 		}
-		for wr := range s.c.store.Watch(ctx, id, rev+1) {
+		for wr := range c.store.Watch(ctx, id, rev+1) {
 			if wr.CompactRevision != 0 {
 				if rev, done, err = catchUp(); done || err != nil {
 					return grpcError(err)
@@ -363,7 +369,7 @@ watch:
 			for _, ev := range wr.Events {
 				key := string(ev.Kv.Key)
 				switch {
-				case s.c.store.IsSummaryKey(key):
+				case c.store.IsSummaryKey(key):
 					var sum pb.GenerationSummary
 					if err := unmarshal(ev.Kv.Value, &sum); err != nil {
 						return grpcError(err)
@@ -371,20 +377,20 @@ watch:
 					if err := send(&sum); err != nil {
 						return err
 					}
-				case s.c.store.IsStatusKey(key):
+				case c.store.IsStatusKey(key):
 					var rs pb.RunStatus
 					if err := unmarshal(ev.Kv.Value, &rs); err != nil {
 						return grpcError(err)
 					}
 					if terminal(rs.GetState()) {
-						return stream.Send(&pb.WatchRunResponse{State: rs.GetState()})
+						return out(&pb.WatchRunResponse{State: rs.GetState()})
 					}
 				}
 			}
 			rev = wr.Header.Revision
 		}
 	}
-	if ctx.Err() != nil && stream.Context().Err() == nil {
+	if ctx.Err() != nil && parent.Err() == nil {
 		return status.Error(codes.Unavailable, "coordinator shutting down")
 	}
 	return grpcError(ctx.Err())
@@ -451,4 +457,78 @@ func (s *runServer) EvaluateGenomes(ctx context.Context, req *pb.EvaluateGenomes
 		resp.Individuals = append(resp.Individuals, RecordToProto(r, &genomes[i]))
 	}
 	return resp, nil
+}
+
+func requireSweepID(id string) error {
+	if id == "" {
+		return status.Error(codes.InvalidArgument, "sweep_id is empty, allowed a sweep id (see ListSweeps)")
+	}
+	return nil
+}
+
+func (s *runServer) SubmitSweep(ctx context.Context, req *pb.SubmitSweepRequest) (*pb.SubmitSweepResponse, error) {
+	if req.GetSpec() == nil {
+		return nil, status.Error(codes.InvalidArgument, "spec is missing")
+	}
+	if req.GetDefinition() == nil {
+		return nil, status.Error(codes.InvalidArgument, "definition is missing, allowed the seeds and parameters of the sweep")
+	}
+	spec, err := experiment.FromProto(req.GetSpec())
+	if err != nil {
+		return nil, grpcError(err)
+	}
+	spec.Sweep = experiment.SweepFromProto(req.GetDefinition())
+	id, runs, err := s.c.SubmitSweep(ctx, spec)
+	if err != nil {
+		return nil, grpcError(err)
+	}
+	return &pb.SubmitSweepResponse{SweepId: id, Runs: runs}, nil
+}
+
+func (s *runServer) GetSweep(ctx context.Context, req *pb.GetSweepRequest) (*pb.GetSweepResponse, error) {
+	if err := requireSweepID(req.GetSweepId()); err != nil {
+		return nil, err
+	}
+	sw, err := s.c.GetSweep(ctx, req.GetSweepId())
+	if err != nil {
+		return nil, grpcError(err)
+	}
+	return &pb.GetSweepResponse{Sweep: sw}, nil
+}
+
+func (s *runServer) ListSweeps(ctx context.Context, _ *pb.ListSweepsRequest) (*pb.ListSweepsResponse, error) {
+	sws, err := s.c.ListSweeps(ctx)
+	if err != nil {
+		return nil, grpcError(err)
+	}
+	return &pb.ListSweepsResponse{Sweeps: sws}, nil
+}
+
+func (s *runServer) WatchSweep(req *pb.WatchSweepRequest, stream rpc.RunService_WatchSweepServer) error {
+	if err := requireSweepID(req.GetSweepId()); err != nil {
+		return err
+	}
+	return grpcError(s.c.watchSweep(stream.Context(), req.GetSweepId(), stream.Send))
+}
+
+func (s *runServer) CancelSweep(ctx context.Context, req *pb.CancelSweepRequest) (*pb.CancelSweepResponse, error) {
+	if err := requireSweepID(req.GetSweepId()); err != nil {
+		return nil, err
+	}
+	ids, err := s.c.CancelSweep(ctx, req.GetSweepId())
+	if err != nil {
+		return nil, grpcError(err)
+	}
+	return &pb.CancelSweepResponse{Cancelled: ids}, nil
+}
+
+func (s *runServer) ResumeSweep(ctx context.Context, req *pb.ResumeSweepRequest) (*pb.ResumeSweepResponse, error) {
+	if err := requireSweepID(req.GetSweepId()); err != nil {
+		return nil, err
+	}
+	ids, err := s.c.ResumeSweep(ctx, req.GetSweepId())
+	if err != nil {
+		return nil, grpcError(err)
+	}
+	return &pb.ResumeSweepResponse{Resumed: ids}, nil
 }

@@ -105,6 +105,10 @@ type Spec struct {
 	// Conditions are any of the environment's, weights sum to 1. Not with
 	// RegimeChange. Default: train alone.
 	Selection Mixture `yaml:"selection,omitempty"`
+	// Sweep, when set, makes the file a sweep: a run per seed and
+	// combination of values (see Sweep and Spec.Runs). Each run's own
+	// spec has no sweep.
+	Sweep *Sweep `yaml:"sweep,omitempty"`
 }
 
 // Thresholds classify individuals; see lineage.Thresholds.
@@ -211,6 +215,11 @@ func parse(r io.Reader, readMap mapReader) (Spec, error) {
 	}
 	if err := s.Validate(); err != nil {
 		return Spec{}, lines.locate(err)
+	}
+	if s.Sweep != nil {
+		if _, err := s.Runs(); err != nil {
+			return Spec{}, lines.locate(err)
+		}
 	}
 	return s, nil
 }

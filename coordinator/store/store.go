@@ -36,6 +36,7 @@ import (
 //	runs/<run>/summary/<gen>        pb.GenerationSummary of generation gen
 //	runs/<run>/chunks/<gen>/...     chunks of a large checkpoint blob (deleted with it)
 //	runs/<run>/lineage-chunks/<gen>/...  chunks of a large lineage blob (kept)
+//	sweeps/<sweep>                  pb.SweepRecord: a sweep's base spec, definition and run ids
 //
 // <gen> is zero-padded to 8 digits so keys sort by generation. Blobs are
 // zstd frames of protobuf, compressed where that pays and raw blocks
@@ -456,6 +457,47 @@ func (s *Store) RunIDs(ctx context.Context) ([]string, error) {
 		if id, rest, ok := strings.Cut(k, "/"); ok && rest == "status" {
 			ids = append(ids, id)
 		}
+	}
+	return ids, nil
+}
+
+// CreateSweep writes a new sweep's record, failing with ErrExists if the
+// id is taken or ErrFenced if f no longer holds. Its runs are created
+// one by one afterwards (CreateRun); a run the record names but etcd does
+// not hold yet is one a coordinator stopped before creating.
+func (s *Store) CreateSweep(ctx context.Context, f Fence, rec *pb.SweepRecord) error {
+	key := s.prefix + "sweeps/" + rec.GetSweepId()
+	resp, err := s.cli.Txn(ctx).
+		If(s.fenced(f), clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
+		Then(clientv3.OpPut(key, marshal(rec))).
+		Commit()
+	if err != nil {
+		return fmt.Errorf("etcd: create sweep %s: %w", rec.GetSweepId(), err)
+	}
+	if !resp.Succeeded {
+		if _, err := s.Sweep(ctx, rec.GetSweepId()); err == nil {
+			return fmt.Errorf("%w: %s", ErrExists, rec.GetSweepId())
+		}
+		return ErrFenced
+	}
+	return nil
+}
+
+// Sweep returns a sweep's record (ErrNotFound if the sweep is unknown).
+func (s *Store) Sweep(ctx context.Context, id string) (*pb.SweepRecord, error) {
+	var m pb.SweepRecord
+	return &m, s.get(ctx, s.prefix+"sweeps/"+id, fmt.Sprintf("sweep %q", id), &m)
+}
+
+// SweepIDs lists the ids of all sweeps, in key order.
+func (s *Store) SweepIDs(ctx context.Context) ([]string, error) {
+	resp, err := s.read(ctx, s.prefix+"sweeps/", clientv3.WithPrefix(), clientv3.WithKeysOnly())
+	if err != nil {
+		return nil, fmt.Errorf("etcd: list sweeps: %w", err)
+	}
+	var ids []string
+	for _, kv := range resp.Kvs {
+		ids = append(ids, strings.TrimPrefix(string(kv.Key), s.prefix+"sweeps/"))
 	}
 	return ids, nil
 }
