@@ -363,3 +363,61 @@ func SweepFromProto(d *pb.SweepDefinition) *Sweep {
 	}
 	return sw
 }
+
+// WithSweepFlags applies the command-line form of a sweep to spec: seeds
+// ("1-10", "" to keep the file's), parameters ("path=v1,v2", each
+// replacing the file's parameter of that path or added after them) and
+// quick (Shorten). Parameters of one value each, without seeds and
+// without a sweep in the file, are plain overrides: the result is one run
+// with those values and no sweep. Errors wrap ErrInvalid and name the
+// flag, the value and what is allowed.
+func WithSweepFlags(spec Spec, seeds string, sets []string, quick bool) (Spec, error) {
+	var params Parameters
+	for _, set := range sets {
+		p, err := ParseParameter(set)
+		if err != nil {
+			return Spec{}, err
+		}
+		params = append(params, p)
+	}
+	single := !slices.ContainsFunc(params, func(p Parameter) bool { return len(p.Values) > 1 })
+	if spec.Sweep == nil && seeds == "" && single {
+		if quick {
+			return Spec{}, fmt.Errorf("%w: --quick shortens a sweep, and this experiment has none, allowed with a sweep: section, --seeds or --set field=v1,v2", ErrInvalid)
+		}
+		if len(sets) == 0 {
+			return spec, nil
+		}
+		out, _, err := ApplyOverrides(spec, sets)
+		return out, err
+	}
+	sw := &Sweep{Seeds: Seeds{spec.Seed}}
+	if spec.Sweep != nil {
+		c := *spec.Sweep
+		c.Set = slices.Clone(c.Set)
+		sw = &c
+	}
+	if seeds != "" {
+		v, err := ParseSeeds(seeds)
+		if err != nil {
+			return Spec{}, fmt.Errorf("--seeds: %w", err)
+		}
+		sw.Seeds = v
+		sw.Quick = nil
+	}
+	for _, p := range params {
+		if k := slices.IndexFunc(sw.Set, func(o Parameter) bool { return o.Path == p.Path }); k >= 0 {
+			sw.Set[k] = p
+		} else {
+			sw.Set = append(sw.Set, p)
+		}
+	}
+	spec.Sweep = sw
+	if quick {
+		spec = spec.Shorten()
+	}
+	if _, err := spec.Runs(); err != nil {
+		return Spec{}, err
+	}
+	return spec, nil
+}

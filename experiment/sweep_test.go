@@ -87,3 +87,28 @@ func TestParseParameter(t *testing.T) {
 		t.Fatalf("seeds %v %v", s, err)
 	}
 }
+
+func TestWithSweepFlags(t *testing.T) {
+	d := Default()
+	one, err := WithSweepFlags(d, "", []string{"generations=7"}, false)
+	if err != nil || one.Sweep != nil || one.Generations != 7 {
+		t.Fatalf("one value: sweep %v generations %d err %v", one.Sweep, one.Generations, err)
+	}
+	sw, err := WithSweepFlags(d, "1-4", []string{"selection.shifted=0,0.1"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if runs, _ := sw.Runs(); len(runs) != 8 {
+		t.Fatalf("%d runs, want 8", len(runs))
+	}
+	q, err := WithSweepFlags(sw, "", nil, true)
+	if err != nil || len(q.Sweep.Seeds) != 2 || q.Generations != 10 {
+		t.Fatalf("quick: %v %d %v", q.Sweep, q.Generations, err)
+	}
+	if _, err := WithSweepFlags(d, "", nil, true); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("--quick without a sweep: %v", err)
+	}
+	if _, err := WithSweepFlags(d, "9-3", nil, false); err == nil || !strings.Contains(err.Error(), `--seeds: invalid experiment: sweep.seeds = "9-3"`) {
+		t.Fatalf("bad seeds: %v", err)
+	}
+}
