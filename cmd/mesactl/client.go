@@ -5,10 +5,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -52,8 +54,8 @@ func (c *client) check(cmd *cobra.Command, f func(args []string) error) *cobra.C
 
 // prepare vets the global flags and cmd's own (see check), then connects.
 func (c *client) prepare(cmd *cobra.Command, args []string) error {
-	if c.output != "table" && c.output != "json" {
-		return usageError{fmt.Errorf("-o %q, allowed table or json", c.output)}
+	if err := checkOutput(cmd, c.output); err != nil {
+		return err
 	}
 	if c.timeout <= 0 {
 		return usageError{fmt.Errorf("--timeout %v, allowed a positive duration", c.timeout)}
@@ -139,13 +141,91 @@ func (c *client) call(ctx context.Context) (context.Context, context.CancelFunc)
 	return context.WithTimeout(ctx, c.timeout)
 }
 
+// jsonOptions is how every -o json document is written: proto field
+// names, and every field, zeros included (generation 0, a zero count), so
+// that a reader finds each field of the message in each object.
+var jsonOptions = protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true}
+
+// json writes m as one indented JSON document.
 func (c *client) json(w io.Writer, m proto.Message) error {
-	b, err := protojson.MarshalOptions{Multiline: true, Indent: "  ", UseProtoNames: true}.Marshal(m)
+	opts := jsonOptions
+	opts.Multiline, opts.Indent = true, "  "
+	b, err := opts.Marshal(m)
 	if err != nil {
 		return err
 	}
 	_, err = fmt.Fprintln(w, string(b))
 	return err
+}
+
+// jsonLine writes m as JSON on one line, for streams read line by line.
+func jsonLine(w io.Writer, m proto.Message) error {
+	b, err := jsonOptions.Marshal(m)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(w, string(b))
+	return err
+}
+
+// outputsKey is the cobra annotation naming the -o values a command
+// accepts, comma-separated (see withOutputs).
+const outputsKey = "mesactl.outputs"
+
+// withOutputs sets the -o values cmd accepts, table first, and returns
+// cmd; a command without it accepts table and json.
+func withOutputs(cmd *cobra.Command, outputs ...string) *cobra.Command {
+	if cmd.Annotations == nil {
+		cmd.Annotations = map[string]string{}
+	}
+	cmd.Annotations[outputsKey] = strings.Join(outputs, ",")
+	return cmd
+}
+
+// outputs returns the -o values cmd accepts.
+func outputs(cmd *cobra.Command) []string {
+	v, ok := cmd.Annotations[outputsKey]
+	if !ok {
+		return []string{"table", "json"}
+	}
+	return strings.Split(v, ",")
+}
+
+// checkOutput refuses an -o value cmd has no output for, naming the
+// values it has.
+func checkOutput(cmd *cobra.Command, output string) error {
+	allowed := outputs(cmd)
+	if slices.Contains(allowed, output) {
+		return nil
+	}
+	if len(allowed) == 1 {
+		return usageError{fmt.Errorf("-o %q: %s takes no -o, %s", output, cmd.CommandPath(), cmd.Annotations[hintKey])}
+	}
+	msg := fmt.Sprintf("-o %q, allowed %s", output, orList(allowed))
+	if output == "csv" {
+		msg = fmt.Sprintf("-o %q: %s has no CSV output (mesactl stats has), allowed %s", output, cmd.CommandPath(), orList(allowed))
+	}
+	return usageError{errors.New(msg)}
+}
+
+// hintKey is the cobra annotation saying how a command that takes no -o
+// chooses its output (see withoutOutputs).
+const hintKey = "mesactl.outputs.hint"
+
+// withoutOutputs marks cmd as taking no -o (beyond the default), hint
+// saying how its output is chosen instead, and returns cmd.
+func withoutOutputs(cmd *cobra.Command, hint string) *cobra.Command {
+	withOutputs(cmd, "table")
+	cmd.Annotations[hintKey] = hint
+	return cmd
+}
+
+// orList joins "a", "b", "c" as "a, b or c".
+func orList(xs []string) string {
+	if len(xs) < 2 {
+		return strings.Join(xs, "")
+	}
+	return strings.Join(xs[:len(xs)-1], ", ") + " or " + xs[len(xs)-1]
 }
 
 // leaderFromEtcd reads the leading coordinator's gRPC address from etcd.

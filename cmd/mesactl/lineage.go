@@ -9,7 +9,6 @@ import (
 	"strconv"
 
 	"github.com/spf13/cobra"
-	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/mesaopt/mesaopt/coordinator"
 	"github.com/mesaopt/mesaopt/fitness"
@@ -58,12 +57,11 @@ func lineageCmd(c *client) *cobra.Command {
 			}
 			if c.output == "json" {
 				// One document: {"line_of_descent": ..., "drift_origin": ...}.
-				opts := protojson.MarshalOptions{UseProtoNames: true}
-				line, err := opts.Marshal(resp)
+				line, err := jsonOptions.Marshal(resp)
 				if err != nil {
 					return err
 				}
-				orig, err := opts.Marshal(origin)
+				orig, err := jsonOptions.Marshal(origin)
 				if err != nil {
 					return err
 				}

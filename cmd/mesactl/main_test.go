@@ -3,9 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -115,6 +117,32 @@ func TestMesactlAgainstCoordinator(t *testing.T) {
 	out, errOut, code = mesactl(t, "--coordinator", addr, "stats", id)
 	if code != 0 || !strings.Contains(out, "MRCA DEPTH") || strings.Count(out, "\n") != 4 {
 		t.Fatalf("stats: %d %q %s", code, out, errOut)
+	}
+	out, errOut, code = mesactl(t, "--coordinator", addr, "stats", id, "-o", "json")
+	var stats struct {
+		Stats []map[string]any `json:"stats"`
+	}
+	if err := json.Unmarshal([]byte(out), &stats); err != nil || code != 0 || len(stats.Stats) != 3 {
+		t.Fatalf("stats -o json: %v %d %q %s", err, code, out, errOut)
+	}
+	if g, ok := stats.Stats[0]["generation"]; !ok || g != 0.0 {
+		t.Errorf("stats -o json: generation 0 is %v (present %v)", g, ok)
+	}
+	if _, ok := stats.Stats[0]["mrca_depth"]; !ok {
+		t.Errorf("stats -o json: generation 0 has no mrca_depth: %v", stats.Stats[0])
+	}
+	out, errOut, code = mesactl(t, "--coordinator", addr, "stats", id, "-o", "csv")
+	rows, err := csv.NewReader(strings.NewReader(out)).ReadAll()
+	if err != nil || code != 0 || len(rows) != 4 || rows[0][0] != "generation" || rows[1][0] != "0" || rows[3][0] != "2" {
+		t.Fatalf("stats -o csv: %v %d %q %s", err, code, out, errOut)
+	}
+	for _, want := range []string{"shifted.pseudo_aligned", "blue-doors.mean_exit_reached", "horizon_16", "lineage.mrca_depth"} {
+		if !slices.Contains(rows[0], want) {
+			t.Errorf("stats -o csv: no column %q in %v", want, rows[0])
+		}
+	}
+	if out, errOut, code = mesactl(t, "--coordinator", addr, "stats", id, "-o", "csv", "--watch", "--from", "1"); code != 0 || strings.Count(out, "\n") != 3 {
+		t.Fatalf("stats -o csv --watch --from 1: %d %q %s", code, out, errOut)
 	}
 	out, errOut, code = mesactl(t, "--coordinator", addr, "stats", id, "--watch")
 	if code != 0 || strings.Count(out, "MRCA DEPTH") != 3 {
@@ -238,6 +266,22 @@ func TestMesactlEtcdResumeFork(t *testing.T) {
 	out, _, _ = mesactl(t, "--etcd", endpoint, "run", "watch", id)
 	if !strings.Contains(out, "run succeeded") {
 		t.Fatalf("extended run did not finish:\n%s", out)
+	}
+	// The statistics CSV is determined by the spec and seed: the run
+	// extended by a resume equals one that ran its 5 generations at once.
+	writeFile(t, exp, "name: ctl\ngenerations: 5\npopulation: 10\nelites: 1\nepisodes: 2\nanalysis_episodes: 2\n")
+	out, errOut, code = mesactl(t, "--etcd", endpoint, "run", "submit", "-f", exp)
+	if code != 0 {
+		t.Fatalf("submit: %s", errOut)
+	}
+	whole := strings.TrimSpace(out)
+	if _, errOut, code = mesactl(t, "--etcd", endpoint, "run", "watch", whole); code != 0 {
+		t.Fatalf("watch: %s", errOut)
+	}
+	resumedCSV, errOut, code := mesactl(t, "--etcd", endpoint, "stats", id, "-o", "csv")
+	wholeCSV, errOut2, code2 := mesactl(t, "--etcd", endpoint, "stats", whole, "-o", "csv")
+	if code != 0 || code2 != 0 || strings.Count(wholeCSV, "\n") != 6 || resumedCSV != wholeCSV {
+		t.Fatalf("stats -o csv of the resumed run differs from the uninterrupted one (%d %s %d %s):\n%s\n%s", code, errOut, code2, errOut2, resumedCSV, wholeCSV)
 	}
 	out, errOut, code = mesactl(t, "--etcd", endpoint, "run", "fork", id, "--generation", "1", "--set", "environment.red_objects=4")
 	if code != 0 {

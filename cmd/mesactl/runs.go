@@ -8,7 +8,6 @@ import (
 	"io"
 
 	"github.com/spf13/cobra"
-	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/mesaopt/mesaopt/experiment"
 	"github.com/mesaopt/mesaopt/fitness"
@@ -85,11 +84,9 @@ func runCmd(c *client) *cobra.Command {
 				switch {
 				case c.output == "json":
 					// One object per line, so the stream can be read line by line.
-					b, err := protojson.MarshalOptions{UseProtoNames: true}.Marshal(msg)
-					if err != nil {
+					if err := jsonLine(cmd.OutOrStdout(), msg); err != nil {
 						return err
 					}
-					fmt.Fprintln(cmd.OutOrStdout(), string(b))
 				case msg.GetSummary() != nil:
 					fmt.Fprintln(cmd.OutOrStdout(), render.Progress(msg.GetSummary(), generations))
 				default:
@@ -105,8 +102,11 @@ func runCmd(c *client) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, cancel := c.call(cmd.Context())
 			defer cancel()
-			_, err := c.runs.CancelRun(ctx, &pb.CancelRunRequest{RunId: args[0]})
-			return err
+			resp, err := c.runs.CancelRun(ctx, &pb.CancelRunRequest{RunId: args[0]})
+			if err != nil || c.output != "json" {
+				return err
+			}
+			return c.json(cmd.OutOrStdout(), resp)
 		},
 	}
 	var resumeSets []string
@@ -117,8 +117,11 @@ func runCmd(c *client) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, cancel := c.call(cmd.Context())
 			defer cancel()
-			_, err := c.runs.ResumeRun(ctx, &pb.ResumeRunRequest{RunId: args[0], Set: resumeSets})
-			return err
+			resp, err := c.runs.ResumeRun(ctx, &pb.ResumeRunRequest{RunId: args[0], Set: resumeSets})
+			if err != nil || c.output != "json" {
+				return err
+			}
+			return c.json(cmd.OutOrStdout(), resp)
 		},
 	}
 	resume.Flags().StringArrayVar(&resumeSets, "set", nil, "field=value, e.g. generations=60 (repeatable)")

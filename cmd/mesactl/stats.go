@@ -18,11 +18,24 @@ func statsCmd(c *client) *cobra.Command {
 	var watch bool
 	var from int
 	cmd := &cobra.Command{
-		Use:   "stats RUN_ID",
-		Short: "Show per-generation phylogenetic metrics (MRCA depth, diversity, shares, pruning)",
-		Args:  cobra.ExactArgs(1),
+		Use:   "stats RUN_ID [-o table|json|csv]",
+		Short: "Show per-generation phylogenetic metrics (MRCA depth, diversity, shares, pruning), or every statistic as CSV",
+		Long: `Show per-generation phylogenetic metrics (MRCA depth, diversity, shares,
+pruning): a table, or -o json for the GenerationStats messages.
+
+-o csv writes every per-generation statistic of the run instead, one row
+per generation after a header row: the generation summary of mesactl run
+show joined with the phylogenetic metrics, for loading into a data frame
+(pandas.read_csv, R read.csv). With --watch, rows follow as generations
+are committed.
+
+` + render.StatsColumnsDoc,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			w := cmd.OutOrStdout()
+			if c.output == "csv" {
+				return c.statsCSV(cmd, w, args[0], max(from, 0), watch)
+			}
 			if !watch {
 				req := &pb.GetGenerationStatsRequest{RunId: args[0]}
 				if from >= 0 {
@@ -63,6 +76,7 @@ func statsCmd(c *client) *cobra.Command {
 			}
 		},
 	}
+	withOutputs(cmd, "table", "json", "csv")
 	cmd.Flags().BoolVar(&watch, "watch", false, "stream each generation's metrics as it is committed, until the run ends")
 	cmd.Flags().IntVar(&from, "from", -1, "first generation to show")
 	return c.check(cmd, func([]string) error {
@@ -73,9 +87,59 @@ func statsCmd(c *client) *cobra.Command {
 	})
 }
 
+// statsCSV writes run id's generation summaries from generation from on
+// as CSV (render.StatsCSV); with watch it follows the run until it ends.
+func (c *client) statsCSV(cmd *cobra.Command, w io.Writer, id string, from int, watch bool) error {
+	ctx, cancel := c.call(cmd.Context())
+	defer cancel()
+	resp, err := c.runs.GetRun(ctx, &pb.GetRunRequest{RunId: id})
+	if err != nil {
+		return err
+	}
+	run := resp.GetRun()
+	out := render.NewStatsCSV(w, run.GetFeatureNames(), render.StatsConditions(run))
+	if err := out.WriteHeader(); err != nil {
+		return err
+	}
+	if !watch {
+		return writeStatsRows(out, run.GetSummaries(), uint32(from))
+	}
+	stream, err := c.runs.WatchRun(cmd.Context(), &pb.WatchRunRequest{RunId: id, FromGeneration: uint32(from)})
+	if err != nil {
+		return err
+	}
+	for {
+		msg, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if s := msg.GetSummary(); s != nil && s.GetGeneration() >= uint32(from) {
+			if err := out.Write(s); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// writeStatsRows writes the summaries of generation from on.
+func writeStatsRows(out *render.StatsCSV, sums []*pb.GenerationSummary, from uint32) error {
+	for _, s := range sums {
+		if s.GetGeneration() < from {
+			continue
+		}
+		if err := out.Write(s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func exportCmd(c *client) *cobra.Command {
 	var format, file string
-	cmd := &cobra.Command{
+	cmd := withoutOutputs(&cobra.Command{
 		Use:   "export RUN_ID --format alife|newick|dot",
 		Short: "Export the retained phylogeny: ALife standard CSV, Newick or Graphviz DOT",
 		Args:  cobra.ExactArgs(1),
@@ -111,7 +175,7 @@ func exportCmd(c *client) *cobra.Command {
 			}
 			return nil
 		},
-	}
+	}, "allowed --format alife, newick or dot")
 	cmd.Flags().StringVar(&format, "format", "alife", "alife (ALife data standard CSV), newick or dot")
 	cmd.Flags().StringVarP(&file, "file", "f", "", "write to this file instead of standard output")
 	return c.check(cmd, func([]string) error {

@@ -17,6 +17,10 @@ func TestUsageErrorsBeforeConnecting(t *testing.T) {
 		want string
 	}{
 		{[]string{"runs", "-o", "yaml"}, "-o \"yaml\", allowed table or json"},
+		{[]string{"runs", "-o", "csv"}, `-o "csv": mesactl runs has no CSV output (mesactl stats has), allowed table or json`},
+		{[]string{"run", "show", "r", "-o", "csv"}, `mesactl run show has no CSV output`},
+		{[]string{"stats", "r", "-o", "yaml"}, `-o "yaml", allowed table, json or csv`},
+		{[]string{"export", "r", "-o", "json"}, `-o "json": mesactl export takes no -o, allowed --format alife, newick or dot`},
 		{[]string{"runs", "--timeout", "0s"}, "--timeout 0s, allowed a positive duration"},
 		{[]string{"flagged", "r", "--kind", "robot"}, `--kind "robot", allowed planner or heuristic`},
 		{[]string{"flagged", "r", "--class", "sneaky"}, `--class "sneaky", allowed robustly-aligned`},
