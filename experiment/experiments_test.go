@@ -15,7 +15,7 @@ func TestExperimentFilesParse(t *testing.T) {
 	for _, tc := range []struct{ file, env string }{
 		{"doors.yaml", "doors"}, {"lava.yaml", "lava"}, {"keys-chests.yaml", "keys-chests"},
 		{"coin.yaml", "coin"}, {"maps.yaml", "maps"}, {"doors-oracle.yaml", "doors"}, {"regime.yaml", "doors"},
-		{"doors-frozen.yaml", "doors"},
+		{"doors-frozen.yaml", "doors"}, {"coin-randomisation.yaml", "coin"},
 	} {
 		s, err := experiment.Load("../experiments/" + tc.file)
 		if err != nil {
@@ -87,5 +87,39 @@ func TestDoorsFrozenFile(t *testing.T) {
 	frozen.Name, frozen.FreezeUntrained = conds.Name, false
 	if !proto.Equal(conds.ToProto(), frozen.ToProto()) {
 		t.Errorf("doors-frozen.yaml differs from doors.yaml beyond its name and freeze_untrained:\n%v\n%v", frozen.ToProto(), conds.ToProto())
+	}
+}
+
+// TestCoinRandomisationFile: the sweep of Langosco et al.'s experiment,
+// 4 fractions × 5 seeds, whose fraction 0 is coin.yaml with more episodes.
+func TestCoinRandomisationFile(t *testing.T) {
+	s, err := experiment.Load("../experiments/coin-randomisation.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs, err := s.Runs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(runs) != 20 {
+		t.Fatalf("%d runs, want 4 fractions × 5 seeds", len(runs))
+	}
+	for _, r := range runs {
+		w := r.Spec.Selection[1]
+		if w.Condition != "shifted" || w.Weight != map[string]float64{"0": 0, "0.02": 0.02, "0.1": 0.1, "0.3": 0.3}[r.Values[0]] {
+			t.Fatalf("run seed %d %v: selection %s", r.Seed, r.Values, r.Spec.Selection)
+		}
+	}
+	if q, _ := s.Shorten().Runs(); len(q) != 8 || q[0].Spec.Generations != 10 {
+		t.Fatalf("quick: %d runs", len(q))
+	}
+	coin, err := experiment.Load("../experiments/coin.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	zero := runs[0].Spec
+	zero.Selection, zero.Episodes, zero.Name = nil, coin.Episodes, coin.Name
+	if !proto.Equal(zero.ToProto(), coin.ToProto()) {
+		t.Fatalf("fraction 0 differs from coin.yaml beyond episodes:\n%v\n%v", zero.ToProto(), coin.ToProto())
 	}
 }

@@ -61,6 +61,6 @@ func newRoot() *cobra.Command {
 	pf.StringVar(&c.etcd, "etcd", os.Getenv("MESAOPT_ETCD"), "find the leading coordinator through these etcd endpoints (comma-separated; env MESAOPT_ETCD) instead of --coordinator")
 	pf.StringVarP(&c.output, "output", "o", "table", "output format: table, json (every field, zeros included) or csv (mesactl stats)")
 	pf.DurationVar(&c.timeout, "timeout", 5*time.Second, "deadline of each call")
-	root.AddCommand(runsCmd(c), runCmd(c), lineageCmd(c), flaggedCmd(c), descendantsCmd(c), mrcaCmd(c), statsCmd(c), exportCmd(c), evaluateCmd(c), sensitivityCmd(c))
+	root.AddCommand(runsCmd(c), runCmd(c), sweepCmd(c), lineageCmd(c), flaggedCmd(c), descendantsCmd(c), mrcaCmd(c), statsCmd(c), exportCmd(c), evaluateCmd(c), sensitivityCmd(c))
 	return root
 }

@@ -48,6 +48,8 @@ type runOptions struct {
 	keep       bool
 	resumeCmd  string // how to resume, with this invocation's flags
 	sets       []string
+	seeds      string
+	quick      bool
 	sessionTTL int
 	out        io.Writer
 }
@@ -62,8 +64,8 @@ func runCmd() *cobra.Command {
 			if cmd.Flags().Changed("resume") && o.resume == "" {
 				return exitError{code: 2, err: fmt.Errorf("--resume is empty, allowed a run id (see mesactl runs)")}
 			}
-			if len(o.sets) > 0 && o.resume == "" {
-				return exitError{code: 2, err: fmt.Errorf("--set needs --resume; for a new run, write the value in the experiment file")}
+			if o.resume != "" && (o.seeds != "" || o.quick) {
+				return exitError{code: 2, err: fmt.Errorf("--seeds and --quick start a new sweep, and --resume continues one: a resumed sweep keeps its own runs")}
 			}
 			if o.resume != "" && o.file != "" {
 				return exitError{code: 2, err: fmt.Errorf("--resume and -f both given: a resumed run keeps its own experiment")}
@@ -78,7 +80,9 @@ func runCmd() *cobra.Command {
 	f := cmd.Flags()
 	f.StringVarP(&o.file, "file", "f", "", "experiment file (default: the built-in door-maze experiment)")
 	f.StringVar(&o.resume, "resume", "", "continue RUN_ID from its last checkpoint instead of starting a new run")
-	f.StringArrayVar(&o.sets, "set", nil, "with --resume: change a field that is safe to change, e.g. --set generations=60 (repeatable)")
+	f.StringArrayVar(&o.sets, "set", nil, "a new run: set a field, or sweep it over values: --set selection.shifted=0,0.02,0.1 (repeatable); with --resume: change a field that is safe to change, e.g. --set generations=60")
+	f.StringVar(&o.seeds, "seeds", "", "run a sweep over these seeds: 1-10, 1-3,7 (replaces the file's sweep seeds)")
+	f.BoolVar(&o.quick, "quick", false, "run the sweep's quick variant (its quick: section; without one its first 2 seeds and a third of the generations)")
 	f.IntVar(&o.workers, "workers", runtime.NumCPU(), "worker processes to start; each gets capacity NumCPU / workers (at least 1): genomes evaluated in parallel")
 	f.StringVar(&o.dataDir, "data", "mesaopt-data", "directory of the embedded etcd's data")
 	f.StringVar(&o.etcdClient, "etcd-client", "127.0.0.1:23790", "embedded etcd client address")
@@ -123,8 +127,14 @@ func runLocal(ctx context.Context, o runOptions) error {
 			spec = experiment.Default()
 			err = spec.Validate()
 		}
+		if err == nil {
+			spec, err = experiment.WithSweepFlags(spec, o.seeds, o.sets, o.quick)
+		}
 		if err != nil {
 			return exitError{code: 2, err: err}
+		}
+		for _, w := range spec.Warnings() {
+			fmt.Fprintln(os.Stderr, "mesaopt: warning:", w)
 		}
 	}
 	log := newLogger(o.verbose)
@@ -195,6 +205,9 @@ func runLocal(ctx context.Context, o runOptions) error {
 	}
 	defer conn.Close()
 	runs := rpc.NewRunServiceClient(conn)
+	if spec.Sweep != nil || (o.resume != "" && isSweep(ctx, runs, o.resume)) {
+		return runSweep(ctx, o, runs, spec, workerCount(o.workers), runID.Store)
+	}
 	id := o.resume
 	if id == "" {
 		resp, err := runs.SubmitRun(ctx, &pb.SubmitRunRequest{Spec: spec.ToProto()})
@@ -278,7 +291,7 @@ func resumeCommand(cmd *cobra.Command) string {
 	parts := []string{"mesaopt run"}
 	cmd.Flags().Visit(func(f *pflag.Flag) {
 		switch f.Name {
-		case "file", "resume", "keep-serving", "verbose", "set":
+		case "file", "resume", "keep-serving", "verbose", "set", "seeds", "quick":
 			return
 		}
 		parts = append(parts, "--"+f.Name+" "+f.Value.String())
