@@ -14,6 +14,7 @@ var pure = []string{
 	"github.com/mesaopt/mesaopt/fitness",
 	"github.com/mesaopt/mesaopt/lineage",
 	"github.com/mesaopt/mesaopt/behavior",
+	"github.com/mesaopt/mesaopt/sweep",
 	"github.com/mesaopt/mesaopt/experiment",
 	"github.com/mesaopt/mesaopt/coordinator/ga",
 	"github.com/mesaopt/mesaopt/internal/stream",
