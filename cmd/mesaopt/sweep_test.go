@@ -1,0 +1,120 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"os/exec"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/mesaopt/mesaopt/internal/testenv"
+)
+
+var (
+	sweepIDRE  = regexp.MustCompile(`(?m)^sweep (\S+): `)
+	sweepRunRE = regexp.MustCompile(`(?m)^\S+-(\d+)\s+(\d+)\s+(\d+)\s+succeeded\s+\d+/\d+\s+([0-9a-f]{12})$`)
+)
+
+// sweepDigests returns the final digest of each run in a sweep's table
+// (its first 12 hex digits), by seed and elites value.
+func sweepDigests(t *testing.T, out string) map[string]string {
+	t.Helper()
+	got := map[string]string{}
+	for _, m := range sweepRunRE.FindAllStringSubmatch(out, -1) {
+		got[m[2]+"/"+m[3]] = m[4]
+	}
+	return got
+}
+
+// TestSweepKillAndResume runs a sweep of 4 runs with `mesaopt run`, kills
+// it with SIGKILL midway, resumes it with --resume SWEEP_ID and requires
+// every run's final digest to equal the digest of that run alone.
+func TestSweepKillAndResume(t *testing.T) {
+	testenv.Heavy(t)
+	const generations = 6
+	exp := writeExperiment(t, generations)
+	sweepArgs := []string{"-f", exp, "--seeds", "1-2", "--set", "elites=1,2", "--workers", "2"}
+	n := newNode(t)
+	cmd := exec.Command(binary, n.args(sweepArgs...)...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	var id string
+	lines := bufio.NewScanner(stdout)
+	for lines.Scan() {
+		line := lines.Text()
+		if m := sweepIDRE.FindStringSubmatch(line); m != nil && id == "" {
+			id = m[1]
+		}
+		if strings.Contains(line, "| sweep 9/24 generations") {
+			break
+		}
+	}
+	if id == "" {
+		t.Fatalf("no sweep id before 9 generations; stderr:\n%s", stderr.String())
+	}
+	pid := cmd.Process.Pid
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	waitFor(t, "the killed sweep's workers to exit", 5*time.Second, func() bool { return len(workersOf(pid)) == 0 })
+
+	out := runMesaopt(t, n.args("--resume", id, "--workers", "2")...)
+	if !strings.Contains(out, "sweep "+id+": resumed") || !strings.Contains(out, "sweep "+id+" succeeded") {
+		t.Fatalf("resume output:\n%s", out)
+	}
+	got := sweepDigests(t, out)
+	if len(got) != 4 {
+		t.Fatalf("%d finished runs in the table, want 4:\n%s", len(got), out)
+	}
+	for _, seed := range []string{"1", "2"} {
+		for _, elites := range []string{"1", "2"} {
+			solo := finalDigest(t, runMesaopt(t, newNode(t).args("-f", exp, "--set", "seed="+seed, "--set", "elites="+elites, "--workers", "1")...))
+			if d := got[seed+"/"+elites]; d != solo[:12] {
+				t.Fatalf("seed %s elites %s: digest after kill and resume in the sweep %s, alone %s\n%s", seed, elites, d, solo, out)
+			}
+		}
+	}
+}
+
+// Bad sweeps exit 2 naming the field and what is allowed, before anything
+// starts.
+func TestBadSweepExitsTwo(t *testing.T) {
+	exp := writeExperiment(t, 2)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--seeds", "5-1"}, `sweep.seeds = "5-1", allowed a non-empty range`},
+		{[]string{"--seeds", "1-2", "--set", "nonsense=1,2"}, "unknown field nonsense, allowed in an experiment: "},
+		{[]string{"--set", "selection={train: 0.5, shifted: 0.6},{train: 1}"}, "allowed weights summing to 1"},
+		{[]string{"--set", "selection.elsewhere=0.1,0.2"}, "selection.elsewhere: unknown condition, allowed conditions of doors: train, shifted, blue-doors, red-objects"},
+		{[]string{"--quick"}, "--quick shortens a sweep"},
+	} {
+		c := exec.Command(binary, newNode(t).args(append([]string{"-f", exp}, tc.args...)...)...)
+		out, err := c.CombinedOutput()
+		var ee *exec.ExitError
+		if !errorsAs(err, &ee) || ee.ExitCode() != 2 || !strings.Contains(string(out), tc.want) {
+			t.Errorf("%v: exit %v, output:\n%s\nwant exit 2 saying %q", tc.args, err, out, tc.want)
+		}
+	}
+}
+
+func errorsAs(err error, target **exec.ExitError) bool {
+	e, ok := err.(*exec.ExitError)
+	if ok {
+		*target = e
+	}
+	return ok
+}
