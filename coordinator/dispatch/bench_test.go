@@ -130,6 +130,43 @@ func dispatchGeneration(b *testing.B, d *dispatch.Dispatcher, tasks, batch int) 
 	}
 }
 
+// BenchmarkDispatchRuns routes 4,096 zero-cost evaluations in batches of
+// 4 to 2 local workers (loopback gRPC, capacity 4 each), split among runs
+// that submit their generations at once, as a sweep's runs do: what
+// sharing the workers between runs costs per evaluation, by number of runs.
+func BenchmarkDispatchRuns(b *testing.B) {
+	const tasks, batch = 4096, 4
+	for _, runs := range []int{1, 4, 20} {
+		b.Run(fmt.Sprintf("runs-%d", runs), func(b *testing.B) {
+			d := simCluster(b, 2, 4, 0, false)
+			base := evalRequest()
+			var reqs []*pb.EvaluateRequest
+			for lo := 0; lo < tasks; lo += batch {
+				req := &pb.EvaluateRequest{ProtocolVersion: base.ProtocolVersion, RunId: fmt.Sprintf("run-%d", lo*runs/tasks),
+					Generation: base.Generation, Environment: base.Environment, Conditions: base.Conditions}
+				for i := lo; i < min(lo+batch, tasks); i++ {
+					req.Tasks = append(req.Tasks, &pb.EvaluationTask{IndividualId: uint64(i), Genome: base.Tasks[0].Genome})
+				}
+				reqs = append(reqs, req)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				g, ctx := errgroup.WithContext(context.Background())
+				for _, req := range reqs {
+					g.Go(func() error {
+						_, err := d.Evaluate(ctx, req)
+						return err
+					})
+				}
+				if err := g.Wait(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			reportEvals(b, tasks)
+		})
+	}
+}
+
 func reportEvals(b *testing.B, tasks int) {
 	evals := float64(tasks * b.N)
 	b.ReportMetric(evals/b.Elapsed().Seconds(), "evals/s")

@@ -71,6 +71,22 @@ import (
 // results are pure functions of the request, which worker answers never
 // changes them.
 //
+// Sharing: concurrent runs (a sweep's) share the workers round-robin. The
+// calls waiting for a slot queue per run (EvaluateRequest.run_id; a
+// request without one counts as run ""), FIFO within the run, and the
+// runs with waiting calls form a ring in order of arrival: a freed slot
+// goes to the first waiting call of the next run in the ring, which then
+// goes to the back. So every run with waiting batches gets a freed slot
+// in turn, one batch per turn, and with k runs waiting each gets about
+// 1/k of the batch starts, whatever its population and however early its
+// batches queued. Batches differ in size, so the shares are equal in
+// batches, not in genomes: a run with batches twice as large gets twice
+// the evaluation time. A call that finds a free slot takes it without
+// queueing, which happens only while nobody waits or in the moment a
+// change of workers or the end of a worker's rest frees slots for every
+// waiting call to pick again. Results never depend on the sharing, being
+// pure functions of the request.
+//
 // Concurrency: every method is safe for concurrent use. Upsert, Remove and
 // Drain (the gossip side, called from memberlist's goroutines) may run
 // while Evaluate calls are in flight; those calls see the change at their
@@ -86,11 +102,17 @@ type Dispatcher struct {
 	mu      sync.Mutex
 	workers map[string]*remote // lookup by gossip name; never ranged where order matters
 	changed chan struct{}      // closed and replaced when the set of workers changes: every waiter re-checks
-	// queue lists the calls blocked in acquire, FIFO. A freed slot is
-	// reserved for the first and handed to it, so it need not pick again;
-	// hedges never take a slot a queued call waits for.
-	queue   []*waiter
-	batchNS float64 // moving average of a successful call's duration, ns
+	// The calls blocked in acquire, one FIFO per run (see Sharing): runs
+	// finds a run's queue (lookup only, never ranged), ring orders the runs
+	// with waiting calls, ring[turn] the one whose turn is next. A freed
+	// slot is reserved for that run's first call and handed to it, so it
+	// need not pick again; hedges never take a slot a queued call waits for.
+	runs    map[string]*runQueue
+	ring    []*runQueue
+	turn    int
+	waiting int         // calls in all run queues
+	spare   []*runQueue // emptied run queues, for reuse
+	batchNS float64     // moving average of a successful call's duration, ns
 	// noneWarned: "waiting for workers to join" was logged since the last
 	// worker joined, so the other calls waiting for one stay quiet.
 	noneWarned bool
@@ -170,7 +192,7 @@ func WithoutHedging() DispatchOption { return func(d *Dispatcher) { d.hedge = fa
 // (unless WithAttemptTimeout overrides it per call).
 func NewDispatcher(timeout time.Duration, log *slog.Logger, opts ...DispatchOption) *Dispatcher {
 	d := &Dispatcher{log: log, timeout: timeout, maxAttempts: DefaultMaxAttempts, maxMessage: grpcconf.MaxMessageBytes, hedge: true,
-		workers: map[string]*remote{}, changed: make(chan struct{})}
+		workers: map[string]*remote{}, changed: make(chan struct{}), runs: map[string]*runQueue{}}
 	d.base, d.stop = context.WithCancel(context.Background())
 	for _, o := range opts {
 		o(d)
@@ -178,41 +200,29 @@ func NewDispatcher(timeout time.Duration, log *slog.Logger, opts ...DispatchOpti
 	return d
 }
 
-// waiter is a call blocked in acquire, in Dispatcher.queue.
-type waiter struct {
-	tried map[string]bool
-	turn  chan *remote // cap 1: the worker reserved for it, or nil: pick again
-}
-
 // notifyLocked wakes every waiter: the workers changed.
 func (d *Dispatcher) notifyLocked() {
 	close(d.changed)
 	d.changed = make(chan struct{})
-	for len(d.queue) > 0 {
-		d.popLocked() <- nil
+	for wt := d.nextWaiterLocked(); wt != nil; wt = d.nextWaiterLocked() {
+		wt.turn <- nil
 	}
 }
 
-func (d *Dispatcher) popLocked() chan *remote {
-	q := d.queue[0]
-	d.queue[0] = nil
-	d.queue = d.queue[1:]
-	return q.turn
-}
-
-// handOnLocked gives a freed slot to the first queued call: the worker it
-// would pick, reserved, or a wake-up to pick again when there is none for
-// it. One per freed slot, not all, keeps a release O(log n) with
-// thousands of queued batches.
+// handOnLocked gives a freed slot to the first queued call of the run
+// whose turn it is (see Sharing): the worker that call would pick,
+// reserved, or a wake-up to pick again when there is none for it. One per
+// freed slot, not all, keeps a release O(log n) with thousands of queued
+// batches.
 func (d *Dispatcher) handOnLocked() {
-	if len(d.queue) == 0 {
+	if d.waiting == 0 {
 		return
 	}
-	best, _ := d.pickLocked(time.Now(), d.queue[0].tried)
+	best, _ := d.pickLocked(time.Now(), d.ring[d.turn].head.tried)
 	if best != nil {
 		d.reserveLocked(best)
 	}
-	d.popLocked() <- best
+	d.nextWaiterLocked().turn <- best
 }
 
 // reserveLocked takes a slot of w for a call.
@@ -409,7 +419,7 @@ func (d *Dispatcher) pickLocked(now time.Time, tried map[string]bool) (*remote, 
 }
 
 // acquire blocks until some worker has a free slot and reserves it. turn
-// is the call's own waiter (empty; left empty).
+// is the call's own waiter (not queued, its run set; left not queued).
 func (d *Dispatcher) acquire(ctx context.Context, turn *waiter) (*remote, error) {
 	for {
 		d.mu.Lock()
@@ -430,7 +440,7 @@ func (d *Dispatcher) acquire(ctx context.Context, turn *waiter) (*remote, error)
 			d.noneWarned = true
 			d.log.Warn("waiting for workers to join")
 		}
-		d.queue = append(d.queue, turn)
+		d.enqueueLocked(turn)
 		d.mu.Unlock()
 		got, handed, err := waitFor(ctx, changed, turn.turn, wake)
 		if handed && got != nil && err == nil {
@@ -442,9 +452,7 @@ func (d *Dispatcher) acquire(ctx context.Context, turn *waiter) (*remote, error)
 			case got = <-turn.turn:
 				handed = true
 			default: // still queued: leave the queue
-				if i := slices.Index(d.queue, turn); i >= 0 {
-					d.queue = slices.Delete(d.queue, i, i+1)
-				}
+				d.dequeueLocked(turn)
 			}
 		}
 		d.mu.Unlock()
@@ -469,7 +477,7 @@ func (d *Dispatcher) acquire(ctx context.Context, turn *waiter) (*remote, error)
 func (d *Dispatcher) tryAcquireIdle(tried map[string]bool) *remote {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.closed || len(d.queue) > 0 {
+	if d.closed || d.waiting > 0 {
 		return nil
 	}
 	best, _ := d.pickLocked(time.Now(), tried)
@@ -669,7 +677,7 @@ func WithTasks(req *pb.EvaluateRequest, tasks []*pb.EvaluationTask) *pb.Evaluate
 type evalState struct {
 	out     chan outcome // cap 2: at most 2 attempts run at once, each delivers at most once
 	tried   map[string]bool
-	turn    waiter     // this call's place in the queue of acquire; tried is the above
+	turn    waiter     // this call's place in its run's queue in acquire; tried is the above
 	running []*attempt // at most 2
 	// timer fires at armed (unix ns; 0: stopped): the earliest of the
 	// running attempts' deadlines and hedgeAt, one timer for both.
@@ -712,6 +720,7 @@ func (d *Dispatcher) putState(st *evalState) {
 	}
 	st.armed, st.hedgeAt = 0, 0
 	clear(st.tried)
+	st.turn.run = ""
 	clear(st.running)
 	st.running = st.running[:0]
 	for _, a := range st.attempts[:st.used] {
@@ -786,6 +795,7 @@ func (d *Dispatcher) evaluate(ctx context.Context, req *pb.EvaluateRequest, size
 	}
 	st := d.getState()
 	defer d.putState(st)
+	st.turn.run = req.GetRunId()
 	failures := 0
 	w, err := d.acquire(ctx, &st.turn)
 	if err != nil {

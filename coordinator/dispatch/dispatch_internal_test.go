@@ -31,7 +31,7 @@ func waitQueued(t *testing.T, d *Dispatcher, n int) {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		d.mu.Lock()
-		queued := len(d.queue)
+		queued := d.waiting
 		d.mu.Unlock()
 		if queued == n {
 			return

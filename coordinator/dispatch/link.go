@@ -45,13 +45,17 @@ type link struct {
 	nextID  uint64
 }
 
-// sessionsKept matches how many sessions a worker keeps per stream.
+// sessionsKept is how many of the last sessions sent a link counts as
+// known to the worker, and the most new ones one message carries: twice
+// it is what a worker keeps per stream (worker.streamSessions, 8).
 const sessionsKept = 4
 
 // outbox is what the sender has yet to send. One message carries it all
-// (batches up to coalesceBytes), sessions before the batches that need them.
+// (batches up to coalesceBytes, sessions up to sessionsKept), sessions
+// before the batches that need them.
 type outbox struct {
 	sessions []*pb.EvaluationSession
+	opens    []int                 // for each session, the index of the batch it was queued with
 	batches  []*pb.EvaluationBatch // pooled: back to batchPool once sent
 	sizes    []int                 // each batch's encoded size, bytes
 	cancels  []uint64
@@ -138,16 +142,32 @@ func (l *link) run(w *remote) {
 		}
 		runtime.Gosched() // let the calls about to send run first: their batches share the message
 		l.mu.Lock()
-		out, l.queue = l.queue, outbox{sessions: out.sessions[:0], batches: out.batches[:0], sizes: out.sizes[:0], cancels: out.cancels[:0]}
+		out, l.queue = l.queue, outbox{sessions: out.sessions[:0], opens: out.opens[:0], batches: out.batches[:0], sizes: out.sizes[:0], cancels: out.cancels[:0]}
 		l.mu.Unlock()
-		m.Sessions, m.Cancels = out.sessions, out.cancels
+		m.Cancels = out.cancels
+		// A message's sessions all come before its batches, and the worker
+		// keeps only the most recent ones: at most sessionsKept new ones per
+		// message, so that they and the sessionsKept this link counts as
+		// known all fit and every batch's session is there when the worker
+		// reads the batch (concurrent runs interleave their batches).
+		sent, si := 0, 0 // batches sent before this message; sessions sent
 		for first := true; first || len(out.batches) > 0; first = false {
-			n, size := 0, 0
-			for n < len(out.batches) && (n == 0 || size+out.sizes[n] <= coalesceBytes) {
+			n, size, sj := 0, 0, si
+			for n < len(out.batches) {
+				sk := sj
+				for sk < len(out.sessions) && out.opens[sk] == sent+n {
+					sk++
+				}
+				if n > 0 && (size+out.sizes[n] > coalesceBytes || sk-si > sessionsKept) {
+					break
+				}
 				size += out.sizes[n]
+				sj = sk
 				n++
 			}
+			m.Sessions, si = out.sessions[si:sj], sj
 			m.Batches = out.batches[:n]
+			sent += n
 			err := stream.Send(m)
 			for _, b := range out.batches[:n] {
 				putBatch(b)
@@ -216,6 +236,7 @@ func (l *link) send(a *attempt, req *pb.EvaluateRequest, digest []byte, size int
 		s := worker.SessionOf(req)
 		s.Digest = digest
 		l.queue.sessions = append(l.queue.sessions, s)
+		l.queue.opens = append(l.queue.opens, len(l.queue.batches))
 		if len(l.sent) == sessionsKept {
 			l.sent = l.sent[:sessionsKept-1]
 		}
