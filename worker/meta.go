@@ -13,8 +13,10 @@ import (
 // another version, and a worker refuses requests of another version.
 // Version 2: dispatch goes over EvaluateStream, a generation's shared
 // fields sent once per worker as a session and batches referring to it by
-// digest.
-const ProtocolVersion = 2
+// digest. Version 3: a stream remembers 64 sessions (streamSessions), so
+// that the sessions of a sweep's concurrent runs stay known; a coordinator
+// counts on 32 and sends at most 32 new ones per message.
+const ProtocolVersion = 3
 
 // Roles a gossip member announces.
 const (

@@ -66,9 +66,11 @@ func SessionOf(req *pb.EvaluateRequest) *pb.EvaluationSession {
 
 // streamSessions is how many sessions a stream remembers, most recent
 // first: a generation's, and room for the previous one's late batches and
-// another run sharing the coordinator. An older one is forgotten; a batch
-// that refers to it is answered NotFound and the sender sends it again.
-const streamSessions = 8
+// the other runs sharing the coordinator (a sweep's runs interleave their
+// batches on every worker). An older one is forgotten; a batch that refers
+// to it is answered NotFound and the sender sends it again. A session is a
+// few kilobytes (environment and instance seeds), so 64 cost little.
+const streamSessions = 64
 
 // Streaming returns an EvaluatorService server whose Evaluate is ev's and
 // whose EvaluateStream serves ev through ServeStream: how test doubles

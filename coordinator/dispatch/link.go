@@ -47,8 +47,9 @@ type link struct {
 
 // sessionsKept is how many of the last sessions sent a link counts as
 // known to the worker, and the most new ones one message carries: twice
-// it is what a worker keeps per stream (worker.streamSessions, 8).
-const sessionsKept = 4
+// it is what a worker keeps per stream (worker.streamSessions, 64): the
+// sessions of up to 32 concurrent runs stay known.
+const sessionsKept = 32
 
 // outbox is what the sender has yet to send. One message carries it all
 // (batches up to coalesceBytes, sessions up to sessionsKept), sessions
