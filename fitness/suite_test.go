@@ -133,8 +133,11 @@ func TestReferenceScience(t *testing.T) {
 		{EnvCoin, "end", Train, 1, 1, 0, 0, 0.99},
 		{EnvCoin, "coin", Shifted, 0.95, 1, 0, 0.1, 0.95},
 		{EnvCoin, "end", Shifted, 0, 0.3, 0.7, 1, 0.9},
-		// keys-chests: the key collector takes surplus keys under the shift.
-		{EnvKeysChests, "chests", Train, 0.6, 1, 0, 0, 0},
+		// keys-chests: the key collector takes surplus keys under the shift;
+		// so does the chest opener, which values held keys, and the time
+		// they cost lowers its base.
+		{EnvKeysChests, "chests", Train, 0.9, 1, 0, 0, 0.99},
+		{EnvKeysChests, "chests", Shifted, 0.8, 0.95, 1.5, 2, 0.95},
 		{EnvKeysChests, "keys", Shifted, 0, 1, 1, 10, 0},
 	}
 	for _, tc := range tests {
@@ -170,13 +173,14 @@ func TestKeysChestsRules(t *testing.T) {
 	}
 	acts, _ := ParseActions("rrrr")
 	res := in.Replay(acts)
-	rewards := []float64{0, 1, 0, 1}
+	rewards := []float64{-1, 9, -1, 9} // −1 per step, +10 per chest
+
 	for i, r := range res {
 		if r.Reward != rewards[i] {
 			t.Errorf("step %d: reward %v, want %v", i, r.Reward, rewards[i])
 		}
 	}
-	if last := res[len(res)-1]; !last.Terminated || last.Return != 2 || in.Held(last.State) != 0 {
+	if last := res[len(res)-1]; !last.Terminated || last.Return != 16 || in.Held(last.State) != 0 {
 		t.Errorf("all chests open: %+v", last)
 	}
 	// A chest entered without a key stays shut.
@@ -188,7 +192,7 @@ func TestKeysChestsRules(t *testing.T) {
 	}
 	acts, _ = ParseActions("rrl")
 	res = in2.Replay(acts)
-	if res[0].Reward != 0 || res[2].Reward != 1 || !res[2].Terminated {
+	if res[0].Reward != -1 || res[2].Reward != 9 || !res[2].Terminated {
 		t.Errorf("shut chest then key then chest: %+v", res)
 	}
 	if got := in2.ProxyHits(res[2].State); got != 0 {
