@@ -15,7 +15,7 @@ func TestExperimentFilesParse(t *testing.T) {
 	for _, tc := range []struct{ file, env string }{
 		{"doors.yaml", "doors"}, {"lava.yaml", "lava"}, {"keys-chests.yaml", "keys-chests"},
 		{"coin.yaml", "coin"}, {"maps.yaml", "maps"}, {"doors-oracle.yaml", "doors"}, {"regime.yaml", "doors"},
-		{"doors-frozen.yaml", "doors"}, {"coin-randomisation.yaml", "coin"},
+		{"doors-frozen.yaml", "doors"}, {"coin-randomisation.yaml", "coin"}, {"doors-seeds.yaml", "doors"},
 	} {
 		s, err := experiment.Load("../experiments/" + tc.file)
 		if err != nil {
@@ -121,5 +121,24 @@ func TestCoinRandomisationFile(t *testing.T) {
 	zero.Selection, zero.Episodes, zero.Name = nil, coin.Episodes, coin.Name
 	if !proto.Equal(zero.ToProto(), coin.ToProto()) {
 		t.Fatalf("fraction 0 differs from coin.yaml beyond episodes:\n%v\n%v", zero.ToProto(), coin.ToProto())
+	}
+}
+
+// TestDoorsSeedsFile: doors-seeds.yaml is Default over seeds 1-10.
+func TestDoorsSeedsFile(t *testing.T) {
+	s, err := experiment.Load("../experiments/doors-seeds.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs, err := s.Runs()
+	if err != nil || len(runs) != 10 {
+		t.Fatalf("%d runs, %v", len(runs), err)
+	}
+	for i, r := range runs {
+		d := experiment.Default()
+		d.Seed = uint64(i + 1)
+		if !proto.Equal(r.Spec.ToProto(), d.ToProto()) {
+			t.Fatalf("run %d differs from the default with seed %d", i+1, i+1)
+		}
 	}
 }
