@@ -135,31 +135,33 @@ func (m Mixture) validate(s Spec) error {
 
 // Warnings lists what a valid spec does that its author may not expect:
 // a mixture's condition with fewer than one selection episode per
-// generation on average, and how often it will appear.
+// generation on average, and how often it will appear. For a sweep, the
+// warnings of its runs, each once.
 func (s Spec) Warnings() []string {
 	var out []string
+	if s.Sweep != nil {
+		runs, err := s.Runs()
+		if err != nil {
+			return nil
+		}
+		for _, r := range runs {
+			for _, w := range r.Spec.Warnings() {
+				if !slices.Contains(out, w) {
+					out = append(out, w)
+				}
+			}
+		}
+		return out
+	}
 	for _, w := range s.Selection {
 		per := w.Weight * float64(s.Episodes)
 		if w.Weight > 0 && per < 1 {
 			out = append(out, fmt.Sprintf("selection.%s = %g with %d episodes per generation: %.3g %s episodes per generation, "+
-				"so %s appears in about 1 generation in %.3g (%d of %d generations)",
-				w.Condition, w.Weight, s.Episodes, per, w.Condition, w.Condition, 1/per,
-				s.selectionCount(w.Condition), s.Generations))
+				"so %s appears in about 1 generation in %.3g: about %.3g of the run's %d selection episodes",
+				w.Condition, w.Weight, s.Episodes, per, w.Condition, w.Condition, 1/per, per*float64(s.Generations), s.Episodes*s.Generations))
 		}
 	}
 	return out
-}
-
-// selectionCount counts the generations whose selection episodes include
-// condition.
-func (s Spec) selectionCount(condition string) int {
-	n := 0
-	for g := range s.Generations {
-		if slices.Contains(s.SelectionEpisodes(uint32(g)), condition) {
-			n++
-		}
-	}
-	return n
 }
 
 // mixtureScale is the fixed-point unit of the weights in the schedule:

@@ -118,3 +118,34 @@ func errorsAs(err error, target **exec.ExitError) bool {
 	}
 	return ok
 }
+
+// TestCoinRandomisationQuick runs the README's command for Langosco et
+// al.'s experiment, quick variant: 4 fractions × 2 seeds, and checks the
+// table reports, per fraction, the coin collected and the old end reached
+// under the shift with intervals.
+func TestCoinRandomisationQuick(t *testing.T) {
+	testenv.Heavy(t)
+	out := runMesaopt(t, newNode(t).args("-f", "../../experiments/coin-randomisation.yaml", "--quick", "--workers", "2")...)
+	if !strings.Contains(out, "8 runs (seeds 1-2 × selection.shifted in [0, 0.02, 0.1, 0.3]), 10 generations of 48 each") ||
+		!strings.Contains(out, "succeeded after") {
+		t.Fatalf("output:\n%s", out)
+	}
+	for _, f := range []string{"0", "0.02", "0.1", "0.3"} {
+		i := strings.Index(out, "selection.shifted="+f+" (marginal): 2 runs")
+		if i < 0 {
+			t.Fatalf("no group for fraction %s:\n%s", f, out)
+		}
+		group := out[i:]
+		if j := strings.Index(group, "\n\n"); j > 0 {
+			group = group[:j]
+		}
+		for _, want := range []string{"ROBUST %", "shifted    2", "coin_collected", "end_reached"} {
+			if !strings.Contains(group, want) {
+				t.Fatalf("fraction %s lacks %q:\n%s", f, want, group)
+			}
+		}
+	}
+	if !strings.Contains(out, "warning: selection.shifted = 0.02 with 10 episodes per generation: 0.2 shifted episodes per generation") {
+		t.Fatalf("no warning for the 2 %% fraction:\n%s", out)
+	}
+}
