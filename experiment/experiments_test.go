@@ -15,7 +15,7 @@ func TestExperimentFilesParse(t *testing.T) {
 	for _, tc := range []struct{ file, env string }{
 		{"doors.yaml", "doors"}, {"lava.yaml", "lava"}, {"keys-chests.yaml", "keys-chests"},
 		{"coin.yaml", "coin"}, {"maps.yaml", "maps"}, {"doors-oracle.yaml", "doors"}, {"regime.yaml", "doors"},
-		{"doors-frozen.yaml", "doors"}, {"coin-randomisation.yaml", "coin"}, {"doors-seeds.yaml", "doors"},
+		{"doors-frozen.yaml", "doors"}, {"coin-randomisation.yaml", "coin"}, {"doors-seeds.yaml", "doors"}, {"doors-red-mixture.yaml", "doors"},
 	} {
 		s, err := experiment.Load("../experiments/" + tc.file)
 		if err != nil {
