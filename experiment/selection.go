@@ -155,6 +155,11 @@ func (s Spec) Warnings() []string {
 	}
 	for _, w := range s.Selection {
 		per := w.Weight * float64(s.Episodes)
+		if total := per * float64(s.Generations); w.Weight > 0 && total < 1 {
+			out = append(out, fmt.Sprintf("selection.%s = %g with %d episodes per generation and %d generations: %.3g %s episodes over the whole run, "+
+				"so %s may not appear at all (raise episodes or generations)", w.Condition, w.Weight, s.Episodes, s.Generations, total, w.Condition, w.Condition))
+			continue
+		}
 		if w.Weight > 0 && per < 1 {
 			out = append(out, fmt.Sprintf("selection.%s = %g with %d episodes per generation: %.3g %s episodes per generation, "+
 				"so %s appears in about 1 generation in %.3g: about %.3g of the run's %d selection episodes",

@@ -155,6 +155,9 @@ func TestMixtureWarning(t *testing.T) {
 	if len(w) != 1 || !strings.Contains(w[0], "0.12 shifted episodes per generation") || !strings.Contains(w[0], "1 generation in 8.33") {
 		t.Fatalf("warnings = %q", w)
 	}
+	if w := mixtureSpec(t, "generations: 5\nselection: {shifted: 0.01}\n").Warnings(); len(w) != 1 || !strings.Contains(w[0], "0.3 shifted episodes over the whole run, so shifted may not appear at all") {
+		t.Fatalf("warnings for a condition the run may never see: %q", w)
+	}
 	if w := mixtureSpec(t, "selection: {shifted: 0.5}\n").Warnings(); len(w) != 0 {
 		t.Fatalf("warnings for 3 episodes per generation: %q", w)
 	}

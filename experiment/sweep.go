@@ -364,32 +364,66 @@ func SweepFromProto(d *pb.SweepDefinition) *Sweep {
 	return sw
 }
 
-// WithSweepFlags applies the command-line form of a sweep to spec: seeds
-// ("1-10", "" to keep the file's), parameters ("path=v1,v2", each
-// replacing the file's parameter of that path or added after them) and
-// quick (Shorten). Parameters of one value each, without seeds and
-// without a sweep in the file, are plain overrides: the result is one run
-// with those values and no sweep. Errors wrap ErrInvalid and name the
-// flag, the value and what is allowed.
-func WithSweepFlags(spec Spec, seeds string, sets []string, quick bool) (Spec, error) {
+// SweepFlags is the command-line form of a sweep.
+type SweepFlags struct {
+	// Seeds, when SeedsGiven, replaces the file's sweep seeds ("1-10",
+	// "1-3,7"); an empty text is an error then.
+	Seeds      string
+	SeedsGiven bool
+	// Sets are "path=value" or "path=v1,v2,…": a field with several values
+	// is swept (replacing the file's values of that field, or added after
+	// the file's parameters); one with a single value is set in the base
+	// experiment, for every run. A field may be given once.
+	Sets []string
+	// Quick runs the sweep's quick variant (Shorten).
+	Quick bool
+}
+
+// WithSweepFlags applies the command-line form of a sweep to spec.
+// Without seeds, without a field of several values and without a sweep
+// in the file, the result is one run with the single values set and no
+// sweep. Errors wrap ErrInvalid and name the flag, the value and what is
+// allowed.
+func WithSweepFlags(spec Spec, f SweepFlags) (Spec, error) {
 	var params Parameters
-	for _, set := range sets {
+	var single []string
+	for _, set := range f.Sets {
 		p, err := ParseParameter(set)
 		if err != nil {
 			return Spec{}, err
 		}
+		if slices.ContainsFunc(params, func(o Parameter) bool { return o.Path == p.Path }) ||
+			slices.ContainsFunc(single, func(o string) bool { return strings.HasPrefix(o, p.Path+"=") }) {
+			return Spec{}, fmt.Errorf("%w: --set %s is given twice, allowed each field once (several values: --set %s=v1,v2)", ErrInvalid, p.Path, p.Path)
+		}
+		if len(p.Values) == 1 {
+			single = append(single, p.Path+"="+p.Values[0])
+			continue
+		}
 		params = append(params, p)
 	}
-	single := !slices.ContainsFunc(params, func(p Parameter) bool { return len(p.Values) > 1 })
-	if spec.Sweep == nil && seeds == "" && single {
-		if quick {
+	if len(single) > 0 {
+		var err error
+		sweep := spec.Sweep
+		spec.Sweep = nil
+		if spec, _, err = ApplyOverrides(spec, single); err != nil {
+			return Spec{}, err
+		}
+		spec.Sweep = sweep
+		if sweep != nil {
+			for _, set := range single {
+				path, _, _ := strings.Cut(set, "=")
+				if k := slices.IndexFunc(sweep.Set, func(o Parameter) bool { return o.Path == path }); k >= 0 {
+					return Spec{}, fmt.Errorf("%w: --set %s: the file sweeps %s over %v, allowed several values to replace them (--set %s=v1,v2) or a field the file does not sweep", ErrInvalid, set, path, sweep.Set[k].Values, path)
+				}
+			}
+		}
+	}
+	if spec.Sweep == nil && !f.SeedsGiven && len(params) == 0 {
+		if f.Quick {
 			return Spec{}, fmt.Errorf("%w: --quick shortens a sweep, and this experiment has none, allowed with a sweep: section, --seeds or --set field=v1,v2", ErrInvalid)
 		}
-		if len(sets) == 0 {
-			return spec, nil
-		}
-		out, _, err := ApplyOverrides(spec, sets)
-		return out, err
+		return spec, nil
 	}
 	sw := &Sweep{Seeds: Seeds{spec.Seed}}
 	if spec.Sweep != nil {
@@ -397,8 +431,8 @@ func WithSweepFlags(spec Spec, seeds string, sets []string, quick bool) (Spec, e
 		c.Set = slices.Clone(c.Set)
 		sw = &c
 	}
-	if seeds != "" {
-		v, err := ParseSeeds(seeds)
+	if f.SeedsGiven {
+		v, err := ParseSeeds(f.Seeds)
 		if err != nil {
 			return Spec{}, fmt.Errorf("--seeds: %w", err)
 		}
@@ -413,7 +447,7 @@ func WithSweepFlags(spec Spec, seeds string, sets []string, quick bool) (Spec, e
 		}
 	}
 	spec.Sweep = sw
-	if quick {
+	if f.Quick {
 		spec = spec.Shorten()
 	}
 	if _, err := spec.Runs(); err != nil {

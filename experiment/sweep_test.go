@@ -90,25 +90,46 @@ func TestParseParameter(t *testing.T) {
 
 func TestWithSweepFlags(t *testing.T) {
 	d := Default()
-	one, err := WithSweepFlags(d, "", []string{"generations=7"}, false)
+	one, err := WithSweepFlags(d, SweepFlags{Sets: []string{"generations=7"}})
 	if err != nil || one.Sweep != nil || one.Generations != 7 {
 		t.Fatalf("one value: sweep %v generations %d err %v", one.Sweep, one.Generations, err)
 	}
-	sw, err := WithSweepFlags(d, "1-4", []string{"selection.shifted=0,0.1"}, false)
+	sw, err := WithSweepFlags(d, SweepFlags{Seeds: "1-4", SeedsGiven: true, Sets: []string{"selection.shifted=0,0.1", "generations=5"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if runs, _ := sw.Runs(); len(runs) != 8 {
-		t.Fatalf("%d runs, want 8", len(runs))
+	if runs, _ := sw.Runs(); len(runs) != 8 || len(sw.Sweep.Set) != 1 || sw.Generations != 5 || runs[0].Spec.Generations != 5 {
+		t.Fatalf("%d runs, parameters %v, generations %d: want 8 runs of 5 generations, one swept field", len(runs), sw.Sweep.Set, sw.Generations)
 	}
-	q, err := WithSweepFlags(sw, "", nil, true)
-	if err != nil || len(q.Sweep.Seeds) != 2 || q.Generations != 10 {
+	q, err := WithSweepFlags(sw, SweepFlags{Quick: true})
+	if err != nil || len(q.Sweep.Seeds) != 2 || q.Generations != 1 {
 		t.Fatalf("quick: %v %d %v", q.Sweep, q.Generations, err)
 	}
-	if _, err := WithSweepFlags(d, "", nil, true); !errors.Is(err, ErrInvalid) {
+	if _, err := WithSweepFlags(d, SweepFlags{Quick: true}); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("--quick without a sweep: %v", err)
 	}
-	if _, err := WithSweepFlags(d, "9-3", nil, false); err == nil || !strings.Contains(err.Error(), `--seeds: invalid experiment: sweep.seeds = "9-3"`) {
+	if _, err := WithSweepFlags(d, SweepFlags{Seeds: "9-3", SeedsGiven: true}); err == nil || !strings.Contains(err.Error(), `--seeds: invalid experiment: sweep.seeds = "9-3"`) {
 		t.Fatalf("bad seeds: %v", err)
+	}
+}
+
+func TestWithSweepFlagsRefuses(t *testing.T) {
+	d := Default()
+	for _, tc := range []struct {
+		f    SweepFlags
+		want string
+	}{
+		{SweepFlags{SeedsGiven: true}, `sweep.seeds = "", allowed a non-empty range`},
+		{SweepFlags{Sets: []string{"generations=2,3", "generations=4"}}, "--set generations is given twice"},
+		{SweepFlags{Sets: []string{"selection.shifted=0.5", "selection.shifted=0.1,0.2"}}, "--set selection.shifted is given twice"},
+	} {
+		if _, err := WithSweepFlags(d, tc.f); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: err = %v, want it to say %q", tc.f, err, tc.want)
+		}
+	}
+	file := d
+	file.Sweep = &Sweep{Seeds: Seeds{1, 2}, Set: Parameters{{Path: "elites", Values: []string{"1", "2"}}}}
+	if _, err := WithSweepFlags(file, SweepFlags{Sets: []string{"elites=3"}}); err == nil || !strings.Contains(err.Error(), "the file sweeps elites over [1 2]") {
+		t.Errorf("a single value for a swept field: %v", err)
 	}
 }

@@ -33,9 +33,9 @@ func ExampleAggregate() {
 	// Output:
 	// 2 runs; figures are mean [95 % bootstrap interval] across runs, B = 10000
 	//
-	// RUN    SEED  STATE      GENERATIONS  FINAL DIGEST
-	// run-1  1     succeeded  1/1          9f86d081884c
-	// run-2  2     succeeded  1/1          9f86d081884c
+	// RUN    SEED  STATE      DONE  FINAL DIGEST
+	// run-1  1     succeeded  1/1   9f86d081884c
+	// run-2  2     succeeded  1/1   9f86d081884c
 	//
 	// all: 2 runs, generation 0, median horizon 3.0
 	//   best fitness 0.90  train base 0.80  shifted base 0.30 [0.20, 0.40]  planners 100 %

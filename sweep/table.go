@@ -35,7 +35,7 @@ func (a Aggregates) WriteTable(w io.Writer) error {
 	for _, p := range a.Parameters {
 		head += "\t" + strings.ToUpper(p.Path)
 	}
-	fmt.Fprintln(tw, head+"\tSTATE\tGENERATIONS\tFINAL DIGEST")
+	fmt.Fprintln(tw, head+"\tSTATE\tDONE\tFINAL DIGEST")
 	for _, r := range a.Runs {
 		line := fmt.Sprintf("%s\t%d", r.RunID, r.Seed)
 		for i := range a.Parameters {

@@ -44,9 +44,13 @@ func sweepCmd(c *client) *cobra.Command {
 			w := cmd.OutOrStdout()
 			fmt.Fprintf(w, "sweep %s: %d runs\n", resp.GetSweepId(), len(resp.GetRuns()))
 			tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "RUN\tSEED\tVALUES")
+			head := "RUN\tSEED"
+			for _, p := range spec.Sweep.Set {
+				head += "\t" + strings.ToUpper(p.Path)
+			}
+			fmt.Fprintln(tw, head)
 			for _, r := range resp.GetRuns() {
-				fmt.Fprintf(tw, "%s\t%d\t%s\n", r.GetRunId(), r.GetSeed(), strings.Join(r.GetValues(), " "))
+				fmt.Fprintf(tw, "%s\t%d\t%s\n", r.GetRunId(), r.GetSeed(), strings.Join(r.GetValues(), "\t"))
 			}
 			return tw.Flush()
 		},
@@ -63,7 +67,7 @@ func sweepCmd(c *client) *cobra.Command {
 			}
 		}
 		var err error
-		if spec, err = experiment.WithSweepFlags(spec, seeds, sets, quick); err != nil {
+		if spec, err = experiment.WithSweepFlags(spec, experiment.SweepFlags{Seeds: seeds, SeedsGiven: submit.Flags().Changed("seeds"), Sets: sets, Quick: quick}); err != nil {
 			return err
 		}
 		if spec.Sweep == nil {
@@ -146,7 +150,12 @@ func sweepCmd(c *client) *cobra.Command {
 		Short: "Print a line per generation any run of the sweep commits, with an ETA, until all have ended",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return sweepview.Watch(cmd.Context(), c.runs, args[0], cmd.OutOrStdout())
+			sw, err := sweepview.Watch(cmd.Context(), c.runs, args[0], cmd.OutOrStdout())
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "sweep %s %s\n", args[0], sweepview.Summary(sw))
+			return nil
 		},
 	}, "it prints progress lines; for numbers use mesactl sweep show -o json|csv")
 

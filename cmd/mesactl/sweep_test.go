@@ -29,6 +29,14 @@ func TestMesactlSweep(t *testing.T) {
 	if code != 0 || strings.Count(out, "| sweep ") != 12 || !strings.Contains(out, "sweep 12/12 generations") || strings.Count(out, " succeeded\n") != 4 {
 		t.Fatalf("sweep watch: %d %s\n%s", code, errOut, out)
 	}
+	if !strings.Contains(out, "sweep "+id+" succeeded, 4/4 runs succeeded, 12/12 generations\n") {
+		t.Fatalf("sweep watch has no final line:\n%s", out)
+	}
+	// Watching an ended sweep replays nothing: it says how it ended.
+	out, _, code = mesactl(t, "--coordinator", addr, "sweep", "watch", id)
+	if code != 0 || out != "sweep "+id+" succeeded, 4/4 runs succeeded, 12/12 generations\n" {
+		t.Fatalf("sweep watch of an ended sweep: %d\n%s", code, out)
+	}
 	out, _, code = mesactl(t, "--coordinator", addr, "sweep", "list")
 	if code != 0 || !strings.Contains(out, id+"  succeeded  4/4") {
 		t.Fatalf("sweep list: %d\n%s", code, out)

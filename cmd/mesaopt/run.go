@@ -49,6 +49,7 @@ type runOptions struct {
 	resumeCmd  string // how to resume, with this invocation's flags
 	sets       []string
 	seeds      string
+	seedsGiven bool
 	quick      bool
 	sessionTTL int
 	out        io.Writer
@@ -64,8 +65,9 @@ func runCmd() *cobra.Command {
 			if cmd.Flags().Changed("resume") && o.resume == "" {
 				return exitError{code: 2, err: fmt.Errorf("--resume is empty, allowed a run id (see mesactl runs)")}
 			}
-			if o.resume != "" && (o.seeds != "" || o.quick) {
-				return exitError{code: 2, err: fmt.Errorf("--seeds and --quick start a new sweep, and --resume continues one: a resumed sweep keeps its own runs")}
+			o.seedsGiven = cmd.Flags().Changed("seeds")
+			if o.resume != "" && (o.seedsGiven || o.quick) {
+				return exitError{code: 2, err: fmt.Errorf("--resume %s with --seeds %q or --quick: those start a new sweep, allowed --resume alone (a resumed sweep keeps its own runs)", o.resume, o.seeds)}
 			}
 			if o.resume != "" && o.file != "" {
 				return exitError{code: 2, err: fmt.Errorf("--resume and -f both given: a resumed run keeps its own experiment")}
@@ -128,7 +130,7 @@ func runLocal(ctx context.Context, o runOptions) error {
 			err = spec.Validate()
 		}
 		if err == nil {
-			spec, err = experiment.WithSweepFlags(spec, o.seeds, o.sets, o.quick)
+			spec, err = experiment.WithSweepFlags(spec, experiment.SweepFlags{Seeds: o.seeds, SeedsGiven: o.seedsGiven, Sets: o.sets, Quick: o.quick})
 		}
 		if err != nil {
 			return exitError{code: 2, err: err}

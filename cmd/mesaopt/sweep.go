@@ -49,8 +49,8 @@ func runSweep(ctx context.Context, o runOptions, runs rpc.RunServiceClient, spec
 		if len(params) > 0 {
 			what += " × " + strings.Join(params, " × ")
 		}
-		fmt.Fprintf(o.out, "sweep %s: %d runs (%s), %d generations of %d each, %s sharing them\n",
-			id, len(resp.GetRuns()), what, spec.Generations, spec.Population, workers)
+		fmt.Fprintf(o.out, "sweep %s: %d runs (%s), %s each, %s sharing them\n",
+			id, len(resp.GetRuns()), what, runSizes(spec), workers)
 	} else {
 		resp, err := runs.ResumeSweep(ctx, &pb.ResumeSweepRequest{SweepId: id})
 		if err != nil {
@@ -64,7 +64,7 @@ func runSweep(ctx context.Context, o runOptions, runs rpc.RunServiceClient, spec
 		fmt.Fprintf(o.out, "sweep %s: resumed %d runs from their last checkpoints, %s\n", id, len(resp.GetResumed()), workers)
 	}
 	start := time.Now()
-	if err := sweepview.Watch(ctx, runs, id, o.out); err != nil {
+	if _, err := sweepview.Watch(ctx, runs, id, o.out); err != nil {
 		if ctx.Err() != nil {
 			fmt.Fprintf(o.out, "\ninterrupted; continue with: %s --resume %s\n", o.resumeCmd, id)
 			return exitError{code: 130, err: errors.New("interrupted")}
@@ -75,7 +75,7 @@ func runSweep(ctx context.Context, o runOptions, runs rpc.RunServiceClient, spec
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(o.out, "\nsweep %s %s after %s\n\n", id, strings.ToLower(strings.TrimPrefix(sw.GetState().String(), "RUN_STATE_")), time.Since(start).Round(time.Second))
+	fmt.Fprintf(o.out, "\nsweep %s %s, after %s\n\n", id, sweepview.Summary(sw), time.Since(start).Round(time.Second))
 	if err := sweep.Aggregate(params, all).WriteTable(o.out); err != nil {
 		return err
 	}
@@ -95,4 +95,24 @@ func runSweep(ctx context.Context, o runOptions, runs rpc.RunServiceClient, spec
 	}
 	_ = os.Stdout.Sync()
 	return nil
+}
+
+// runSizes spells the generations and population of a sweep's runs: "30
+// generations of 48", or their ranges when the sweep varies them.
+func runSizes(spec experiment.Spec) string {
+	runs, err := spec.Runs()
+	if err != nil || len(runs) == 0 {
+		return fmt.Sprintf("%d generations of %d", spec.Generations, spec.Population)
+	}
+	span := func(get func(experiment.Spec) int) string {
+		lo, hi := get(runs[0].Spec), get(runs[0].Spec)
+		for _, r := range runs {
+			lo, hi = min(lo, get(r.Spec)), max(hi, get(r.Spec))
+		}
+		if lo == hi {
+			return fmt.Sprint(lo)
+		}
+		return fmt.Sprintf("%d–%d", lo, hi)
+	}
+	return fmt.Sprintf("%s generations of %s", span(func(s experiment.Spec) int { return s.Generations }), span(func(s experiment.Spec) int { return s.Population }))
 }

@@ -127,7 +127,7 @@ func TestCoinRandomisationQuick(t *testing.T) {
 	testenv.Heavy(t)
 	out := runMesaopt(t, newNode(t).args("-f", "../../experiments/coin-randomisation.yaml", "--quick", "--workers", "2")...)
 	if !strings.Contains(out, "8 runs (seeds 1-2 × selection.shifted in [0, 0.02, 0.1, 0.3]), 10 generations of 48 each") ||
-		!strings.Contains(out, "succeeded after") {
+		!strings.Contains(out, "succeeded, 8/8 runs succeeded, 80/80 generations, after") {
 		t.Fatalf("output:\n%s", out)
 	}
 	for _, f := range []string{"0", "0.02", "0.1", "0.3"} {

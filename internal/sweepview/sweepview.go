@@ -63,6 +63,7 @@ type Tracker struct {
 	sw      *pb.Sweep
 	index   map[string]int // run id → position; lookup only
 	done    []uint32       // generations committed per run
+	from    []uint32       // generations committed per run before the tracker started
 	started time.Time
 	base    int // generations already done when the tracker started
 	now     func() time.Time
@@ -70,10 +71,11 @@ type Tracker struct {
 
 // NewTracker follows sw from its current state, the clock at now.
 func NewTracker(sw *pb.Sweep, now func() time.Time) *Tracker {
-	t := &Tracker{sw: sw, index: map[string]int{}, done: make([]uint32, len(sw.GetRuns())), now: now}
+	t := &Tracker{sw: sw, index: map[string]int{}, done: make([]uint32, len(sw.GetRuns())), from: make([]uint32, len(sw.GetRuns())), now: now}
 	for k, r := range sw.GetRuns() {
 		t.index[r.GetRun().GetRunId()] = k
 		t.done[k] = r.GetGenerationsDone()
+		t.from[k] = r.GetGenerationsDone()
 		t.base += int(r.GetGenerationsDone())
 	}
 	t.started = now()
@@ -88,8 +90,9 @@ func (t *Tracker) total() (done, all int) {
 	return done, all
 }
 
-// Line returns the progress line of one watch message ("" for a run's
-// end that needs none).
+// Line returns the progress line of one watch message: "" for a
+// generation committed before the tracker started (a watch replays them)
+// and for a run's end it had seen already.
 func (t *Tracker) Line(msg *pb.WatchSweepResponse) string {
 	k, ok := t.index[msg.GetRunId()]
 	if !ok {
@@ -98,7 +101,13 @@ func (t *Tracker) Line(msg *pb.WatchSweepResponse) string {
 	r := t.sw.GetRuns()[k]
 	label := t.label(k)
 	if msg.GetSummary() == nil {
+		if t.sw.GetRuns()[k].GetState() == msg.GetState() && t.from[k] == t.done[k] {
+			return "" // ended before the tracker started
+		}
 		return fmt.Sprintf("%s %s", label, render.State(msg.GetState()))
+	}
+	if msg.GetSummary().GetGeneration() < t.from[k] {
+		return ""
 	}
 	t.done[k] = max(t.done[k], msg.GetSummary().GetGeneration()+1)
 	done, all := t.total()
@@ -126,29 +135,49 @@ func (t *Tracker) label(k int) string {
 }
 
 // Watch prints a progress line for every generation any run of the sweep
-// commits, and each run's end, until every run has ended.
-func Watch(ctx context.Context, runs rpc.RunServiceClient, id string, w io.Writer) error {
+// commits from now on, and each run's end, until every run has ended; it
+// returns the sweep as it ended.
+func Watch(ctx context.Context, runs rpc.RunServiceClient, id string, w io.Writer) (*pb.Sweep, error) {
 	resp, err := runs.GetSweep(ctx, &pb.GetSweepRequest{SweepId: id})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	t := NewTracker(resp.GetSweep(), time.Now)
 	stream, err := runs.WatchSweep(ctx, &pb.WatchSweepRequest{SweepId: id})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for {
 		msg, err := stream.Recv()
 		if errors.Is(err, io.EOF) {
-			return nil
+			break
 		}
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if line := t.Line(msg); line != "" {
 			fmt.Fprintln(w, line)
 		}
 	}
+	end, err := runs.GetSweep(ctx, &pb.GetSweepRequest{SweepId: id})
+	if err != nil {
+		return nil, err
+	}
+	return end.GetSweep(), nil
+}
+
+// Summary spells a sweep's state and progress: "succeeded, 20/20 runs,
+// 600/600 generations".
+func Summary(sw *pb.Sweep) string {
+	ok, gens, all := 0, 0, 0
+	for _, r := range sw.GetRuns() {
+		if r.GetState() == pb.RunState_RUN_STATE_SUCCEEDED {
+			ok++
+		}
+		gens += int(r.GetGenerationsDone())
+		all += int(r.GetGenerations())
+	}
+	return fmt.Sprintf("%s, %d/%d runs succeeded, %d/%d generations", render.State(sw.GetState()), ok, len(sw.GetRuns()), gens, all)
 }
 
 func isNotFound(err error) bool { return status.Code(err) == codes.NotFound }

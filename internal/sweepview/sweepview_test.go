@@ -35,3 +35,27 @@ func TestTrackerLines(t *testing.T) {
 		t.Fatalf("end line %q", got)
 	}
 }
+
+// A watch replays the generations committed before it started; the
+// tracker prints none of them, nor the end of a run that had ended.
+func TestTrackerSkipsReplays(t *testing.T) {
+	sw := &pb.Sweep{Runs: []*pb.SweepRunState{
+		{Run: &pb.SweepRun{RunId: "a", Seed: 1}, Generations: 3, GenerationsDone: 3, State: pb.RunState_RUN_STATE_SUCCEEDED},
+		{Run: &pb.SweepRun{RunId: "b", Seed: 2}, Generations: 3, GenerationsDone: 1, State: pb.RunState_RUN_STATE_RUNNING},
+	}}
+	tr := NewTracker(sw, time.Now)
+	for g := range uint32(3) {
+		if got := tr.Line(&pb.WatchSweepResponse{RunId: "a", Summary: &pb.GenerationSummary{Generation: g}}); got != "" {
+			t.Fatalf("replayed generation %d of a: %q", g, got)
+		}
+	}
+	if got := tr.Line(&pb.WatchSweepResponse{RunId: "a", State: pb.RunState_RUN_STATE_SUCCEEDED}); got != "" {
+		t.Fatalf("replayed end of a: %q", got)
+	}
+	if got := tr.Line(&pb.WatchSweepResponse{RunId: "b", Summary: &pb.GenerationSummary{Generation: 0}}); got != "" {
+		t.Fatalf("replayed generation 0 of b: %q", got)
+	}
+	if got := tr.Line(&pb.WatchSweepResponse{RunId: "b", Summary: &pb.GenerationSummary{Generation: 1}}); !strings.Contains(got, "gen 2/3") {
+		t.Fatalf("new generation 1 of b: %q", got)
+	}
+}
