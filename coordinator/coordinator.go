@@ -18,8 +18,9 @@
 // train and the shifted conditions (Evaluate) → analyse (lineage.Analyze)
 // → commit the checkpoint, lineage batch and summary in one fenced etcd
 // transaction (store.Store.Commit) → store the pruned lineage. Selection
-// sees only train fitness (or, after a regime change, the condition the
-// spec names). A run is a pure function of its spec and seed: the digest of
+// sees only the fitness of its selection episodes: train's (after a regime
+// change, the condition the spec names; with a training mixture, the
+// mixture's conditions). A run is a pure function of its spec and seed: the digest of
 // every generation is the same whatever the number of workers, their
 // failures, or resumes from checkpoints and failovers.
 //

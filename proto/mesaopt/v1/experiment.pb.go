@@ -286,13 +286,15 @@ type ExperimentSpec struct {
 	KindSwitchRate      float64                `protobuf:"fixed64,10,opt,name=kind_switch_rate,json=kindSwitchRate,proto3" json:"kind_switch_rate,omitempty"`
 	InitialPlannerShare float64                `protobuf:"fixed64,11,opt,name=initial_planner_share,json=initialPlannerShare,proto3" json:"initial_planner_share,omitempty"`
 	// Fitness cost per distinct state a planner's search evaluates (per
-	// train episode, averaged).
+	// selection episode, averaged).
 	PlanningCost float64 `protobuf:"fixed64,12,opt,name=planning_cost,json=planningCost,proto3" json:"planning_cost,omitempty"`
-	// Train episodes per generation that selection sees (fresh instances
-	// every generation, the same for every individual).
+	// Selection episodes per generation (fresh instances every generation,
+	// the same for every individual): train's, or drawn from the selection
+	// mixture's conditions.
 	Episodes    uint32             `protobuf:"varint,13,opt,name=episodes,proto3" json:"episodes,omitempty"`
 	Environment *EnvironmentConfig `protobuf:"bytes,14,opt,name=environment,proto3" json:"environment,omitempty"`
-	// Conditions evaluated for analysis only; selection sees only "train".
+	// Conditions evaluated for analysis every generation (selection sees
+	// them only through a selection mixture, on other instances).
 	ShiftedConditions []string    `protobuf:"bytes,15,rep,name=shifted_conditions,json=shiftedConditions,proto3" json:"shifted_conditions,omitempty"`
 	Thresholds        *Thresholds `protobuf:"bytes,16,opt,name=thresholds,proto3" json:"thresholds,omitempty"`
 	// Individuals per Evaluate call.
