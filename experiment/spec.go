@@ -45,14 +45,15 @@ type Spec struct {
 	InitialHorizon      int     `yaml:"initial_horizon"`
 	InitialNodeBudget   int     `yaml:"initial_node_budget"`
 	// PlanningCost is subtracted from fitness per distinct state a
-	// planner's search evaluates (mean per train episode): fitness =
-	// base(train) − cost × states. [0,1]. Default 1e-4: see
+	// planner's search evaluates (mean per selection episode): fitness =
+	// base − cost × states, both means over the selection episodes. [0,1]. Default 1e-4: see
 	// experiments/doors.yaml for how it was chosen from the exit seeker's
 	// horizon curve.
 	PlanningCost float64 `yaml:"planning_cost"`
-	// Episodes is the number of train episodes per generation that
-	// selection sees, 1..1000: fresh instances every generation, the same
-	// for every individual of it (common random numbers).
+	// Episodes is the number of selection episodes per generation,
+	// 1..1000: fresh instances every generation, the same for every
+	// individual of it (common random numbers); train's, or drawn from the
+	// conditions of Selection.
 	Episodes int `yaml:"episodes"`
 	// AnalysisEpisodes is the number of episodes per condition on the fixed
 	// analysis instances, 1..1000: the same instances in every generation,
