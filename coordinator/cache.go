@@ -67,6 +67,10 @@ func (c *AnalysisCache) Workers() (n, capacity int) {
 	return 1, 1
 }
 
+// Window forwards the wrapped Evaluator's in-flight window (see
+// dispatch.Dispatcher.Window), 0 when it reports none.
+func (c *AnalysisCache) Window() int { return windowOf(c.next) }
+
 // Len returns the number of cached condition results.
 func (c *AnalysisCache) Len() int {
 	c.mu.Lock()

@@ -93,6 +93,9 @@ type Config struct {
 	ResumeOrphans bool
 	// Logger receives operational logs; nil discards them.
 	Logger *slog.Logger
+	// Limits is admission control (zero fields: DefaultLimits). Runs a new
+	// leader adopts from its predecessor are not refused by it.
+	Limits Limits
 }
 
 // DefaultConfig returns a coordinator on loopback with ports chosen by the OS.
@@ -103,6 +106,7 @@ func DefaultConfig() Config {
 		GRPCListen: "127.0.0.1:0",
 		GossipBind: "127.0.0.1:0",
 		SessionTTL: 10,
+		Limits:     DefaultLimits(),
 	}
 }
 
@@ -126,9 +130,12 @@ type Coordinator struct {
 	mu   sync.Mutex
 	runs map[string]*activeRun // lookup by id
 
+	admit *admission
+
 	leading atomic.Bool
 
 	shutdownOnce sync.Once
+	shutdownDone chan struct{} // closed when shutdown's steps are done
 	shutdownErr  error
 }
 
@@ -160,6 +167,9 @@ func New(cfg Config) (*Coordinator, error) {
 	if cfg.SessionTTL < 2 || cfg.SessionTTL > 600 {
 		return nil, fmt.Errorf("coordinator config: session_ttl = %d, allowed 2..600 seconds", cfg.SessionTTL)
 	}
+	if err := cfg.Limits.Validate(); err != nil {
+		return nil, err
+	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -167,7 +177,7 @@ func New(cfg Config) (*Coordinator, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Coordinator{
 		cfg: cfg, log: log, store: store.New(cfg.Etcd, cfg.Prefix),
-		runs: map[string]*activeRun{}, runCtx: ctx, runCancel: cancel, served: make(chan error, 1),
+		runs: map[string]*activeRun{}, admit: newAdmission(cfg.Limits), runCtx: ctx, runCancel: cancel, served: make(chan error, 1),
 	}, nil
 }
 
@@ -261,7 +271,7 @@ func (c *Coordinator) adoptOrphans(ctx context.Context) error {
 		}
 		if c.cfg.ResumeOrphans {
 			c.log.Info("resuming run left by the previous leader", "run", id)
-			if err := c.Resume(ctx, id); err != nil {
+			if err := c.resume(ctx, id, false); err != nil {
 				c.log.Error("resume", "run", id, "err", err)
 			}
 			continue
@@ -332,6 +342,11 @@ func (c *Coordinator) Submit(ctx context.Context, spec experiment.Spec) (string,
 	if err := spec.Validate(); err != nil {
 		return "", err
 	}
+	release, err := c.admitRuns(spec)
+	if err != nil {
+		return "", err
+	}
+	defer release()
 	id := newRunID(spec.Name)
 	st := &pb.RunStatus{RunId: id, State: pb.RunState_RUN_STATE_RUNNING, CreatedUnix: time.Now().Unix()}
 	if err := c.createRun(ctx, spec.ToProto(), st); err != nil {
@@ -344,6 +359,12 @@ func (c *Coordinator) Submit(ctx context.Context, spec experiment.Spec) (string,
 // Resume continues a run from its last checkpoint. A run that already
 // finished all its generations is left as it is.
 func (c *Coordinator) Resume(ctx context.Context, id string, sets ...string) error {
+	return c.resume(ctx, id, true, sets...)
+}
+
+// resume is Resume, through admission control when admit is set (a run a
+// predecessor left running was admitted already).
+func (c *Coordinator) resume(ctx context.Context, id string, admit bool, sets ...string) error {
 	if !c.Leading() {
 		return c.errNotLeader(ctx)
 	}
@@ -397,6 +418,13 @@ func (c *Coordinator) Resume(ctx context.Context, id string, sets ...string) err
 	if st.GetState() == pb.RunState_RUN_STATE_SUCCEEDED && int(done) >= spec.Generations {
 		return fmt.Errorf("%w: run %s succeeded (%d generations); resume with --set generations=N to extend it", ErrFinished, id, done)
 	}
+	if admit {
+		release, err := c.admitRuns(spec)
+		if err != nil {
+			return err
+		}
+		defer release()
+	}
 	cp, err := c.store.Checkpoint(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		cp = nil
@@ -441,6 +469,11 @@ func (c *Coordinator) Fork(ctx context.Context, id string, gen uint32, sets ...s
 	if int(gen)+1 >= spec.Generations {
 		return "", fmt.Errorf("%w: generation = %d, allowed less than generations - 1 = %d (set generations=N to run longer)", experiment.ErrOverride, gen, spec.Generations-1)
 	}
+	release, err := c.admitRuns(spec)
+	if err != nil {
+		return "", err
+	}
+	defer release()
 	cp, err := c.store.CheckpointAt(ctx, id, gen)
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
@@ -932,41 +965,69 @@ func (c *Coordinator) load(ctx context.Context, id string, cached *activeRun) (*
 // Shutdown stops the coordinator. Order: stop accepting run calls, cancel
 // running runs (each records itself as interrupted and resumable), wait
 // for them, stop the gRPC server, leave gossip, drop worker connections,
-// resign leadership and close the etcd session. Idempotent.
+// resign leadership and close the etcd session. Idempotent: a later call
+// waits for the first one's steps, within its own ctx.
+//
+// Shutdown honours ctx: when ctx ends first it returns ctx.Err() at once,
+// while the steps go on in the background (a run finishing its last etcd
+// write, bounded by that write's own timeout); the gRPC server is then
+// stopped without waiting for open calls and streams. A process about to
+// exit loses nothing committed by not waiting: etcd holds every commit, and
+// a run interrupted mid-write is resumed from its last checkpoint.
 func (c *Coordinator) Shutdown(ctx context.Context) error {
 	c.shutdownOnce.Do(func() {
-		if c.health != nil {
-			c.health.Shutdown()
-		}
-		c.runCancel()
-		c.wg.Wait()
-		if c.srv != nil {
-			done := make(chan struct{})
-			go func() { c.srv.GracefulStop(); close(done) }()
-			select {
-			case <-done:
-			case <-ctx.Done():
-				c.srv.Stop()
-				<-done
-			}
-			<-c.served
-		}
-		if c.ml != nil {
-			_ = c.ml.Leave(time.Second)
-			_ = c.ml.Shutdown()
-		}
-		if c.dispatcher != nil {
-			c.dispatcher.Close()
-		}
-		if t := c.term.Swap(nil); t != nil {
-			c.leading.Store(false)
-			rctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-			_ = t.election.Resign(rctx)
-			cancel()
-			_ = t.session.Close()
-		}
+		c.shutdownDone = make(chan struct{})
+		go c.shutdown(ctx) // joined by every Shutdown that waits for shutdownDone
 	})
-	return c.shutdownErr
+	select {
+	case <-c.shutdownDone:
+		return c.shutdownErr
+	case <-ctx.Done():
+		c.srvStopNow()
+		return ctx.Err()
+	}
+}
+
+// srvStopNow ends the gRPC server's open calls and streams without waiting.
+func (c *Coordinator) srvStopNow() {
+	if c.srv != nil {
+		c.srv.Stop()
+	}
+}
+
+// shutdown performs Shutdown's steps; shutdownDone closes after them.
+func (c *Coordinator) shutdown(ctx context.Context) {
+	defer close(c.shutdownDone)
+	if c.health != nil {
+		c.health.Shutdown()
+	}
+	c.runCancel()
+	c.wg.Wait()
+	if c.srv != nil {
+		done := make(chan struct{})
+		go func() { c.srv.GracefulStop(); close(done) }()
+		select {
+		case <-done:
+		case <-ctx.Done():
+			c.srv.Stop()
+			<-done
+		}
+		<-c.served
+	}
+	if c.ml != nil {
+		_ = c.ml.Leave(time.Second)
+		_ = c.ml.Shutdown()
+	}
+	if c.dispatcher != nil {
+		c.dispatcher.Close()
+	}
+	if t := c.term.Swap(nil); t != nil {
+		c.leading.Store(false)
+		rctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_ = t.election.Resign(rctx)
+		cancel()
+		_ = t.session.Close()
+	}
 }
 
 // sortedRecords returns rs ordered by fitness descending, then id.

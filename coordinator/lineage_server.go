@@ -322,6 +322,11 @@ func (s *lineageServer) GetGenerationStats(ctx context.Context, req *pb.GetGener
 // client too slow to keep the buffer from filling gets RESOURCE_EXHAUSTED
 // naming where to resume, rather than the server buffering without bound.
 func (s *lineageServer) WatchGenerations(req *pb.WatchGenerationsRequest, stream rpc.LineageService_WatchGenerationsServer) error {
+	release, err := s.c.admit.stream(stream.Context())
+	if err != nil {
+		return grpcError(err)
+	}
+	defer release()
 	if err := requireRunID(req.GetRunId()); err != nil {
 		return err
 	}
@@ -337,7 +342,7 @@ func (s *lineageServer) WatchGenerations(req *pb.WatchGenerationsRequest, stream
 	if buffer <= 0 {
 		buffer = watchBuffer
 	}
-	err := pump(ctx, buffer, req.GetFromGeneration(), func(ctx context.Context, f feed) error {
+	err = pump(ctx, buffer, req.GetFromGeneration(), func(ctx context.Context, f feed) error {
 		return s.followStats(ctx, id, req.GetFromGeneration(), f)
 	}, func(st *pb.GenerationStats) error {
 		return stream.Send(&pb.WatchGenerationsResponse{Stats: st})
@@ -490,6 +495,11 @@ func pump(ctx context.Context, n int, from uint32, produce func(context.Context,
 // the run goes on while a slow client reads; the file itself is never held
 // in memory: it is written in 64 KiB messages as gRPC flow control allows.
 func (s *lineageServer) ExportPhylogeny(req *pb.ExportPhylogenyRequest, stream rpc.LineageService_ExportPhylogenyServer) error {
+	release, err := s.c.admit.stream(stream.Context())
+	if err != nil {
+		return grpcError(err)
+	}
+	defer release()
 	var format string
 	switch req.GetFormat() {
 	case pb.ExportFormat_EXPORT_FORMAT_ALIFE:

@@ -43,8 +43,9 @@ const CheckpointFormat = 1
 // their train fitness and returns their analysed lineage records, both in
 // member order. Each member plays the generation's train instances (what
 // selection sees) and the fixed analysis instances of every condition.
-// Batches go out concurrently; results are assembled by position, so the
-// outcome does not depend on which evaluator answered or when.
+// Batches go out concurrently, at most CallLimit(ev) at once (one goroutine
+// each); results are assembled by position, so the outcome does not depend
+// on which evaluator answered or when.
 //
 // A batch that fails (after the Evaluator's own retries, at most
 // spec.QuarantineAttempts failed calls) is isolated: each of its genomes is
@@ -81,8 +82,12 @@ func Evaluate(ctx context.Context, ev Evaluator, runID string, spec experiment.S
 	failures := make([]string, len(members))
 	ctx = dispatch.WithMaxAttempts(dispatch.WithAttemptTimeout(ctx, time.Duration(spec.EvaluationTimeout)), spec.QuarantineAttempts)
 	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(CallLimit(ev))
 	tasks := make([]pb.EvaluationTask, len(members)) // one allocation for the generation's tasks
 	for lo := 0; lo < len(members); lo += batch {
+		if gctx.Err() != nil {
+			break // cancelled or failed: start no more batches; Wait reports why
+		}
 		hi := min(lo+batch, len(members))
 		req := &pb.EvaluateRequest{
 			ProtocolVersion: worker.ProtocolVersion, RunId: runID, Generation: gen,
@@ -108,6 +113,9 @@ func Evaluate(ctx context.Context, ev Evaluator, runID string, spec experiment.S
 	}
 	if err := g.Wait(); err != nil {
 		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err // the loop stopped early without a failed batch
 	}
 	th := spec.LineageThresholds()
 	records := make([]lineage.Record, len(members))
@@ -226,6 +234,40 @@ func AutoBatchSize(population, capacity int) int {
 	return min(maxAutoBatch, max(1, (population+c-1)/c))
 }
 
+// minCallLimit is CallLimit's floor: calls a generation keeps going while
+// no worker has joined yet (they wait for one in the Dispatcher's queue).
+const minCallLimit = 16
+
+// CallLimit is the number of batch calls Evaluate keeps going at once, and
+// so the goroutines a generation holds: ev's in-flight window (its Window
+// method: dispatch.Dispatcher.Window; else 2 per unit of capacity) plus one
+// call queued per unit of capacity, at least 16. The window keeps every
+// worker slot busy and the queued calls take a freed slot at once, and
+// keep the Dispatcher's round robin across runs fed; more calls would only
+// wait in its queue, one goroutine each. It is read when a generation
+// starts: workers that join during one raise the next one's limit.
+// Results are assembled by position, so the limit never changes them.
+func CallLimit(ev Evaluator) int {
+	c := max(1, capacityOf(ev))
+	w := windowOf(ev)
+	if w <= 0 {
+		w = 2 * c
+	}
+	return max(minCallLimit, w+c)
+}
+
+// windowOf returns ev's in-flight window if it reports one, else 0.
+func windowOf(ev Evaluator) int {
+	if w, ok := ev.(interface{ Window() int }); ok {
+		return w.Window()
+	}
+	return 0
+}
+
+// isolateLimit bounds the single-genome calls a failed batch makes at once
+// (isolate): few batches fail, and their genomes must not flood the queue.
+const isolateLimit = 4
+
 // capacityOf returns ev's total capacity if it reports one (the
 // Dispatcher, the in-process Engine: Workers), else 1.
 func capacityOf(ev Evaluator) int {
@@ -268,7 +310,11 @@ func genomeMayBeAtFault(ctx context.Context, err error) bool {
 // worker or the time, so it is the same in every run.
 func isolate(ctx context.Context, ev Evaluator, req *pb.EvaluateRequest, results []*pb.EvaluationResult, failures []string, attempts int) error {
 	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(isolateLimit)
 	for i, t := range req.GetTasks() {
+		if gctx.Err() != nil {
+			break
+		}
 		one := dispatch.WithTasks(req, []*pb.EvaluationTask{t})
 		g.Go(func() error {
 			resp, err := evaluateChecked(gctx, ev, one)
@@ -284,7 +330,10 @@ func isolate(ctx context.Context, ev Evaluator, req *pb.EvaluateRequest, results
 			return nil
 		})
 	}
-	return g.Wait()
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	return ctx.Err()
 }
 
 // failureKind names the class of a failed call's last error.

@@ -32,6 +32,8 @@ func grpcError(err error) error {
 	case errors.Is(err, store.ErrFenced), errors.Is(err, ErrNotLeader), errors.Is(err, ErrNotRunning),
 		errors.Is(err, ErrRunning), errors.Is(err, ErrFinished):
 		return status.Error(codes.FailedPrecondition, err.Error())
+	case errors.Is(err, ErrLimit):
+		return status.Error(codes.ResourceExhausted, err.Error())
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		return status.FromContextError(err).Err()
 	}
@@ -54,6 +56,9 @@ type runServer struct {
 }
 
 func (s *runServer) SubmitRun(ctx context.Context, req *pb.SubmitRunRequest) (*pb.SubmitRunResponse, error) {
+	if err := s.c.admit.submit(ctx); err != nil {
+		return nil, grpcError(err)
+	}
 	if req.GetSpec() == nil {
 		return nil, status.Error(codes.InvalidArgument, "spec is missing")
 	}
@@ -303,6 +308,11 @@ func terminal(s pb.RunState) bool {
 }
 
 func (s *runServer) WatchRun(req *pb.WatchRunRequest, stream rpc.RunService_WatchRunServer) error {
+	release, err := s.c.admit.stream(stream.Context())
+	if err != nil {
+		return grpcError(err)
+	}
+	defer release()
 	if err := requireRunID(req.GetRunId()); err != nil {
 		return err
 	}
@@ -407,6 +417,9 @@ func (s *runServer) CancelRun(ctx context.Context, req *pb.CancelRunRequest) (*p
 }
 
 func (s *runServer) ResumeRun(ctx context.Context, req *pb.ResumeRunRequest) (*pb.ResumeRunResponse, error) {
+	if err := s.c.admit.submit(ctx); err != nil {
+		return nil, grpcError(err)
+	}
 	if err := requireRunID(req.GetRunId()); err != nil {
 		return nil, err
 	}
@@ -417,6 +430,9 @@ func (s *runServer) ResumeRun(ctx context.Context, req *pb.ResumeRunRequest) (*p
 }
 
 func (s *runServer) ForkRun(ctx context.Context, req *pb.ForkRunRequest) (*pb.ForkRunResponse, error) {
+	if err := s.c.admit.submit(ctx); err != nil {
+		return nil, grpcError(err)
+	}
 	if err := requireRunID(req.GetRunId()); err != nil {
 		return nil, err
 	}
@@ -432,6 +448,9 @@ func (s *runServer) ForkRun(ctx context.Context, req *pb.ForkRunRequest) (*pb.Fo
 const maxEvaluateGenomes = 1000
 
 func (s *runServer) EvaluateGenomes(ctx context.Context, req *pb.EvaluateGenomesRequest) (*pb.EvaluateGenomesResponse, error) {
+	if err := s.c.admit.submit(ctx); err != nil {
+		return nil, grpcError(err)
+	}
 	if n := len(req.GetGenomes()); n == 0 || n > maxEvaluateGenomes {
 		return nil, status.Errorf(codes.InvalidArgument, "genomes has %d entries, allowed 1..%d", n, maxEvaluateGenomes)
 	}
@@ -467,6 +486,9 @@ func requireSweepID(id string) error {
 }
 
 func (s *runServer) SubmitSweep(ctx context.Context, req *pb.SubmitSweepRequest) (*pb.SubmitSweepResponse, error) {
+	if err := s.c.admit.submit(ctx); err != nil {
+		return nil, grpcError(err)
+	}
 	if req.GetSpec() == nil {
 		return nil, status.Error(codes.InvalidArgument, "spec is missing")
 	}
@@ -505,6 +527,11 @@ func (s *runServer) ListSweeps(ctx context.Context, _ *pb.ListSweepsRequest) (*p
 }
 
 func (s *runServer) WatchSweep(req *pb.WatchSweepRequest, stream rpc.RunService_WatchSweepServer) error {
+	release, err := s.c.admit.stream(stream.Context())
+	if err != nil {
+		return grpcError(err)
+	}
+	defer release()
 	if err := requireSweepID(req.GetSweepId()); err != nil {
 		return err
 	}
@@ -523,6 +550,9 @@ func (s *runServer) CancelSweep(ctx context.Context, req *pb.CancelSweepRequest)
 }
 
 func (s *runServer) ResumeSweep(ctx context.Context, req *pb.ResumeSweepRequest) (*pb.ResumeSweepResponse, error) {
+	if err := s.c.admit.submit(ctx); err != nil {
+		return nil, grpcError(err)
+	}
 	if err := requireSweepID(req.GetSweepId()); err != nil {
 		return nil, err
 	}

@@ -55,6 +55,15 @@ func (c *Coordinator) SubmitSweep(ctx context.Context, spec experiment.Spec) (st
 	if err != nil {
 		return "", nil, err
 	}
+	specs := make([]experiment.Spec, len(runs))
+	for k, r := range runs {
+		specs[k] = r.Spec
+	}
+	release, err := c.admitRuns(specs...)
+	if err != nil {
+		return "", nil, err
+	}
+	defer release()
 	id := newSweepID(spec.Name)
 	base := spec
 	base.Sweep = nil

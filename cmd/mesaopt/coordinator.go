@@ -65,11 +65,15 @@ func coordinatorCmd() *cobra.Command {
 	f.StringVar(&cfg.Name, "name", cfg.Name, "unique coordinator name")
 	f.IntVar(&cfg.SessionTTL, "session-ttl", cfg.SessionTTL, "etcd session TTL in seconds (leadership fence)")
 	f.BoolVarP(&verbose, "verbose", "v", false, "log operational events")
+	addLimitFlags(f, &cfg.Limits)
 	return cmd
 }
 
 // checkCoordinatorFlags vets the coordinator's flags before it dials etcd.
 func checkCoordinatorFlags(cfg coordinator.Config, endpoints []string, tlsInfo transport.TLSInfo) error {
+	if err := checkLimitFlags(cfg.Limits); err != nil {
+		return err
+	}
 	if err := checkSessionTTL(cfg.SessionTTL); err != nil {
 		return err
 	}

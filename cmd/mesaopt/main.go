@@ -27,10 +27,9 @@ func (e exitError) Error() string { return e.err.Error() }
 func (e exitError) Unwrap() error { return e.err }
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
-	// The first signal starts a clean stop; a second one kills as usual.
-	context.AfterFunc(ctx, stop)
+	exitOnSecondSignal(stop, os.Interrupt, syscall.SIGTERM)
 	root := &cobra.Command{
 		Use:           "mesaopt",
 		Short:         "Distributed evolutionary search for learned optimization",
@@ -52,6 +51,28 @@ func main() {
 		}
 		os.Exit(1)
 	}
+}
+
+// exitOnSecondSignal makes the first of sigs call stop (a clean stop:
+// runs record themselves interrupted, daemons drain) and a second one end
+// the process at once, exiting 128 + the signal's number like a shell, so a
+// stop that takes too long is never in the way. Nothing committed is lost:
+// etcd holds every checkpoint, and workers die with their parent. The
+// goroutine it starts lives as long as the process.
+func exitOnSecondSignal(stop func(), sigs ...os.Signal) {
+	ch := make(chan os.Signal, 2)
+	signal.Notify(ch, sigs...)
+	go func() {
+		<-ch
+		stop()
+		s := <-ch
+		fmt.Fprintf(os.Stderr, "mesaopt: %v again: exiting now\n", s)
+		code := 1
+		if n, ok := s.(syscall.Signal); ok {
+			code = 128 + int(n)
+		}
+		os.Exit(code)
+	}()
 }
 
 func newLogger(verbose bool) *slog.Logger {

@@ -369,3 +369,49 @@ func TestLargePopulationCommits(t *testing.T) {
 		t.Fatalf("large population:\n%s", out)
 	}
 }
+
+// TestSecondInterruptExitsAtOnce sends SIGINT twice mid-run: the second
+// one ends the process at once, whatever the clean stop is doing.
+func TestSecondInterruptExitsAtOnce(t *testing.T) {
+	n := newNode(t)
+	cmd := exec.Command(binary, n.args("-f", writeExperiment(t, 100000), "--workers", "1")...)
+	var errOut bytes.Buffer
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout = pw
+	cmd.Stderr = &errOut
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pw.Close()
+	lines := bufio.NewScanner(pr)
+	for lines.Scan() {
+		if strings.HasPrefix(lines.Text(), "gen   2/") {
+			break
+		}
+	}
+	for range 2 {
+		if err := cmd.Process.Signal(os.Interrupt); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	go func() {
+		for lines.Scan() {
+		}
+	}()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err = <-done:
+	case <-time.After(testenv.Patience(5 * time.Second)):
+		_ = cmd.Process.Kill()
+		<-done
+		t.Fatalf("still running 5 s after the second SIGINT\n%s", errOut.String())
+	}
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 130 {
+		t.Fatalf("exit %v, want 130\n%s", err, errOut.String())
+	}
+}

@@ -376,6 +376,20 @@ func (d *Dispatcher) Workers() (n, capacity int) {
 	return n, capacity
 }
 
+// Window returns the workers' total in-flight window: the batches they
+// take at once (capacity × the per-slot window of each, see Dispatcher).
+// A caller that keeps about this many calls going keeps every slot busy;
+// more only wait in the queue.
+func (d *Dispatcher) Window() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	n := 0
+	for _, w := range d.workers {
+		n += w.capacity * max(w.perSlot, minPerSlot)
+	}
+	return n
+}
+
 // Close drops every worker connection and waits for the dispatch streams'
 // goroutines to end. Idempotent.
 func (d *Dispatcher) Close() {

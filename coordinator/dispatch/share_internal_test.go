@@ -389,3 +389,44 @@ func TestInterleavedRunsKeepSessions(t *testing.T) {
 		t.Fatalf("%d batches failed:\n%s", n, logs.String())
 	}
 }
+
+// TestLeavingTheQueueIsConstantTime queues many calls of one run and
+// takes them out from the middle (cancelled calls leaving acquire): the
+// others keep their FIFO order, and the time per removal does not grow
+// with the queue (a walk of the queue would make 100 times more waiters
+// cost 100 times more per removal).
+func TestLeavingTheQueueIsConstantTime(t *testing.T) {
+	perRemoval := func(n int) time.Duration {
+		d := NewDispatcher(time.Second, slog.New(slog.DiscardHandler))
+		ws := make([]*waiter, n)
+		d.mu.Lock()
+		for i := range ws {
+			ws[i] = &waiter{run: "A", turn: make(chan *remote, 1)}
+			d.enqueueLocked(ws[i])
+		}
+		d.mu.Unlock()
+		start := time.Now()
+		d.mu.Lock()
+		for i := 1; i < n; i += 2 { // every second one, from the middle of the queue
+			d.dequeueLocked(ws[i])
+		}
+		d.mu.Unlock()
+		took := time.Since(start) / time.Duration(n/2)
+		checkQueues(t, d)
+		d.mu.Lock()
+		for i := 0; i < n; i += 2 {
+			if wt := d.nextWaiterLocked(); wt != ws[i] {
+				d.mu.Unlock()
+				t.Fatalf("n = %d: the queue lost its order at waiter %d", n, i)
+			}
+		}
+		d.mu.Unlock()
+		checkQueues(t, d)
+		return took
+	}
+	perRemoval(1000) // warm up
+	small, large := perRemoval(1000), perRemoval(100000)
+	if large > 20*small+time.Microsecond {
+		t.Fatalf("a removal takes %v among 100,000 waiters and %v among 1,000: not constant time", large, small)
+	}
+}
