@@ -77,6 +77,14 @@ type Config struct {
 	GRPCListen string
 	// GossipBind is the gossip address workers join, e.g. "127.0.0.1:0".
 	GossipBind string
+	// Gossip holds the gossip keyring (workers need one of its keys) and
+	// the advertised gossip address.
+	Gossip worker.Gossip
+	// Advertise is the gRPC address (host:port) clients and standbys are
+	// told to dial, in the leader record and gossip, when it differs from
+	// GRPCListen's (bound to 0.0.0.0 in a container). Empty: the address
+	// GRPCListen bound.
+	Advertise string
 	// Evaluator, when set, evaluates in-process instead of through workers
 	// (no gossip is started). For tests and benchmarks.
 	Evaluator Evaluator
@@ -117,6 +125,8 @@ type Coordinator struct {
 	store      *store.Store
 	dispatcher *dispatch.Dispatcher
 	ml         *memberlist.Memberlist
+	meta       worker.Meta        // this coordinator's gossip metadata, without RunDigests
+	metaSet    *worker.MetaSetter // replaces it (see announceDigests)
 	srv        *grpc.Server
 	lis        net.Listener
 	health     *health.Server
@@ -127,8 +137,9 @@ type Coordinator struct {
 	runCancel context.CancelFunc
 	wg        sync.WaitGroup // run goroutines
 
-	mu   sync.Mutex
-	runs map[string]*activeRun // lookup by id
+	mu      sync.Mutex
+	runs    map[string]*activeRun // lookup by id
+	digests map[string]string     // run id → the evaluation digest it is pinned to, while it runs here; ranged, then sorted
 
 	admit *admission
 
@@ -177,7 +188,7 @@ func New(cfg Config) (*Coordinator, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Coordinator{
 		cfg: cfg, log: log, store: store.New(cfg.Etcd, cfg.Prefix),
-		runs: map[string]*activeRun{}, admit: newAdmission(cfg.Limits), runCtx: ctx, runCancel: cancel, served: make(chan error, 1),
+		runs: map[string]*activeRun{}, digests: map[string]string{}, admit: newAdmission(cfg.Limits), runCtx: ctx, runCancel: cancel, served: make(chan error, 1),
 	}, nil
 }
 
@@ -201,15 +212,16 @@ func (c *Coordinator) Start(ctx context.Context) error {
 
 	if c.cfg.Evaluator == nil {
 		c.dispatcher = dispatch.NewDispatcher(time.Minute, c.log)
-		meta, err := worker.Meta{Role: worker.RoleCoordinator, GRPC: lis.Addr().String(), Protocol: worker.ProtocolVersion}.Encode()
+		c.meta = worker.Meta{Role: worker.RoleCoordinator, GRPC: c.AdvertisedGRPC(), Protocol: worker.ProtocolVersion, Digest: worker.EvaluationDigest()}
+		meta, err := c.meta.Encode()
 		if err != nil {
 			return errors.Join(err, c.Shutdown(ctx))
 		}
-		ml, err := worker.NewMemberlist(c.cfg.Name, c.cfg.GossipBind, meta, dispatch.NewMembership(c.dispatcher, c.log), c.log)
+		ml, set, err := worker.NewGossipMember(c.cfg.Name, c.cfg.GossipBind, c.cfg.Gossip, meta, dispatch.NewMembership(c.dispatcher, c.log), c.log)
 		if err != nil {
 			return errors.Join(err, c.Shutdown(ctx))
 		}
-		c.ml = ml
+		c.ml, c.metaSet = ml, set
 		if len(c.cfg.Join) > 0 {
 			if _, err := ml.Join(c.cfg.Join); err != nil {
 				c.log.Warn("could not join gossip cluster; workers must join this coordinator", "join", c.cfg.Join, "err", err)
@@ -299,6 +311,15 @@ func (c *Coordinator) errNotLeader(ctx context.Context) error {
 
 // GRPCAddr returns the address RunService and LineageService are served on.
 func (c *Coordinator) GRPCAddr() string { return c.lis.Addr().String() }
+
+// AdvertisedGRPC returns the gRPC address others are told to dial:
+// Config.Advertise, else the address served on.
+func (c *Coordinator) AdvertisedGRPC() string {
+	if c.cfg.Advertise != "" {
+		return c.cfg.Advertise
+	}
+	return c.GRPCAddr()
+}
 
 // GossipAddr returns the gossip address workers join ("" without gossip).
 func (c *Coordinator) GossipAddr() string {
@@ -568,6 +589,7 @@ func (c *Coordinator) launch(id string, spec experiment.Spec, cp *pb.Checkpoint)
 		defer close(ar.done)
 		defer cancel()
 		err := c.execute(ctx, ar, cp)
+		c.unpinSemantics(id)
 		ar.mu.Lock()
 		ar.err = err
 		ar.mu.Unlock()
@@ -719,7 +741,8 @@ func (c *Coordinator) execute(ctx context.Context, ar *activeRun, cp *pb.Checkpo
 		}
 		members, births, nextID = base.Next(prev, gen, cp.GetNextId())
 	}
-	c.log.Info("run started", "run", ar.id, "from_generation", gen, "generations", spec.Generations)
+	ctx = c.pinSemantics(ctx, ar, st, cp != nil)
+	c.log.Info("run started", "run", ar.id, "from_generation", gen, "generations", spec.Generations, "evaluation_digest", st.GetEvaluationDigest())
 	// Elites are analysed once: their copies take the analysis from the cache.
 	ev := NewAnalysisCache(c.evaluator())
 	for {

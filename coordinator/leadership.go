@@ -42,7 +42,7 @@ func (c *Coordinator) campaign(ctx context.Context) (*term, error) {
 		return nil, fmt.Errorf("etcd session: %w", err)
 	}
 	election := concurrency.NewElection(session, c.store.LeaderPrefix())
-	value, _ := json.Marshal(LeaderValue{Name: c.cfg.Name, GRPC: c.GRPCAddr()})
+	value, _ := json.Marshal(LeaderValue{Name: c.cfg.Name, GRPC: c.AdvertisedGRPC()})
 	c.log.Info("campaigning for leadership", "coordinator", c.cfg.Name)
 	if err := election.Campaign(ctx, string(value)); err != nil {
 		_ = session.Close()

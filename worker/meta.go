@@ -33,10 +33,21 @@ type Meta struct {
 	Capacity int    `json:"capacity,omitempty"` // parallel evaluations, ≥ 1
 	Protocol uint32 `json:"protocol"`
 	Build    string `json:"build,omitempty"` // the worker's build (module version or VCS revision), for humans
+	// Digest is a worker's evaluation digest (EvaluationDigest): a run
+	// only sends work to workers whose digest is the one it started with.
+	Digest string `json:"digest,omitempty"`
+	// RunDigests, announced by a leading coordinator, are the evaluation
+	// digests its running runs require, sorted and comma-separated, at
+	// most MaxRunDigests: a worker with none of them logs why it gets no
+	// work.
+	RunDigests string `json:"run_digests,omitempty"`
 	// Draining is announced by a worker shutting down (SIGTERM): send it
 	// no more work, but let its in-flight calls finish.
 	Draining bool `json:"draining,omitempty"`
 }
+
+// MaxRunDigests bounds Meta.RunDigests, so that the metadata fits.
+const MaxRunDigests = 4
 
 // ErrMetaTooLarge is returned by Encode when metadata exceeds memberlist's limit.
 var ErrMetaTooLarge = errors.New("gossip metadata too large")

@@ -22,6 +22,7 @@ import (
 	"net"
 	"os"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -50,6 +51,15 @@ type Config struct {
 	Listen string
 	// GossipBind is the gossip address, e.g. "127.0.0.1:0".
 	GossipBind string
+	// Gossip holds the gossip keyring and advertised gossip address.
+	Gossip Gossip
+	// Advertise is the gRPC address (host:port) coordinators dial, when
+	// it differs from Listen's (bound to 0.0.0.0 in a container): it goes
+	// into the gossip metadata. Empty: the address Listen bound.
+	Advertise string
+	// EvaluationDigest overrides the evaluation digest announced; empty
+	// means EvaluationDigest(). Only tests of a digest mismatch set it.
+	EvaluationDigest string
 	// Join lists gossip addresses (host:port) of existing members, usually
 	// the coordinator's; at least one must answer.
 	Join []string
@@ -92,6 +102,11 @@ func (c Config) Validate() error {
 	}
 	if _, _, err := net.SplitHostPort(c.GossipBind); err != nil {
 		return fmt.Errorf("gossip = %q: %v", c.GossipBind, err)
+	}
+	if c.Advertise != "" {
+		if _, _, err := splitAdvertise(c.Advertise); err != nil {
+			return fmt.Errorf("advertise = %q: %v", c.Advertise, err)
+		}
 	}
 	return nil
 }
@@ -236,6 +251,13 @@ func Start(ctx context.Context, cfg Config) (*Worker, error) {
 	if cfg.Protocol == 0 {
 		cfg.Protocol = ProtocolVersion
 	}
+	if cfg.EvaluationDigest == "" {
+		cfg.EvaluationDigest = EvaluationDigest()
+	}
+	announced := addr
+	if cfg.Advertise != "" {
+		announced = cfg.Advertise
+	}
 	w := &Worker{cfg: cfg, log: log.With("worker", cfg.Name), lis: lis, served: make(chan error, 1)}
 	w.rpc = &server{engine: NewEngine(cfg.Capacity), name: cfg.Name, protocol: cfg.Protocol, log: w.log}
 	w.srv = grpc.NewServer(grpcconf.ServerOptions()...)
@@ -245,17 +267,17 @@ func Start(ctx context.Context, cfg Config) (*Worker, error) {
 	reflection.Register(w.srv)
 	go func() { w.served <- w.srv.Serve(lis) }()
 
-	meta, err := Meta{Role: RoleWorker, GRPC: addr, Capacity: cfg.Capacity, Protocol: cfg.Protocol, Build: cfg.Build}.Encode()
+	w.meta = Meta{Role: RoleWorker, GRPC: announced, Capacity: cfg.Capacity, Protocol: cfg.Protocol, Build: cfg.Build, Digest: cfg.EvaluationDigest}
+	meta, err := w.meta.Encode()
 	if err != nil {
 		w.srv.Stop()
 		<-w.served
 		return nil, fmt.Errorf("worker %s: %w", cfg.Name, err)
 	}
-	w.meta = Meta{Role: RoleWorker, GRPC: addr, Capacity: cfg.Capacity, Protocol: cfg.Protocol, Build: cfg.Build}
 	w.announce = &metaDelegate{}
 	w.announce.set(meta)
-	w.peers = newPeerWatch(w.log, cfg.Name, cfg.Protocol)
-	ml, err := createMemberlist(cfg.Name, cfg.GossipBind, w.announce, w.peers, log)
+	w.peers = newPeerWatch(w.log, cfg.Name, cfg.Protocol, cfg.EvaluationDigest)
+	ml, err := createMemberlist(cfg.Name, cfg.GossipBind, cfg.Gossip, w.announce, w.peers, log)
 	if err != nil {
 		w.srv.Stop()
 		<-w.served
@@ -272,7 +294,8 @@ func Start(ctx context.Context, cfg Config) (*Worker, error) {
 	w.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
 	w.failed, w.stopW, w.watchEnd = make(chan error, 1), make(chan struct{}), make(chan struct{})
 	go w.watchCluster(w.stopW, w.watchEnd)
-	w.log.Info("worker serving", "grpc", addr, "gossip", ml.LocalNode().Address(), "capacity", cfg.Capacity)
+	w.log.Info("worker serving", "grpc", addr, "advertise", announced, "gossip", ml.LocalNode().Address(),
+		"capacity", cfg.Capacity, "encrypted", len(cfg.Gossip.Keys) > 0, "evaluation_digest", cfg.EvaluationDigest)
 	return w, nil
 }
 
@@ -387,13 +410,32 @@ func NewMemberlist(name, bind string, meta []byte, events memberlist.EventDelega
 	return newMemberlist(name, bind, meta, events, log)
 }
 
-func newMemberlist(name, bind string, meta []byte, events memberlist.EventDelegate, log *slog.Logger) (*memberlist.Memberlist, error) {
+// NewGossipMember is NewMemberlist with a keyring and an advertised
+// address (g). The returned member's metadata is replaced with SetMeta
+// and spread with UpdateNode.
+func NewGossipMember(name, bind string, g Gossip, meta []byte, events memberlist.EventDelegate, log *slog.Logger) (*memberlist.Memberlist, *MetaSetter, error) {
 	d := &metaDelegate{}
 	d.set(meta)
-	return createMemberlist(name, bind, d, events, log)
+	ml, err := createMemberlist(name, bind, g, d, events, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	return ml, &MetaSetter{d: d}, nil
 }
 
-func createMemberlist(name, bind string, meta *metaDelegate, events memberlist.EventDelegate, log *slog.Logger) (*memberlist.Memberlist, error) {
+// MetaSetter replaces a gossip member's metadata; memberlist.UpdateNode
+// then spreads it. Safe for concurrent use.
+type MetaSetter struct{ d *metaDelegate }
+
+// Set announces b from the next UpdateNode (or gossip exchange) on.
+func (s *MetaSetter) Set(b []byte) { s.d.set(b) }
+
+func newMemberlist(name, bind string, meta []byte, events memberlist.EventDelegate, log *slog.Logger) (*memberlist.Memberlist, error) {
+	ml, _, err := NewGossipMember(name, bind, Gossip{}, meta, events, log)
+	return ml, err
+}
+
+func createMemberlist(name, bind string, g Gossip, meta *metaDelegate, events memberlist.EventDelegate, log *slog.Logger) (*memberlist.Memberlist, error) {
 	host, portStr, err := net.SplitHostPort(bind)
 	if err != nil {
 		return nil, fmt.Errorf("gossip address %q: %w", bind, err)
@@ -407,6 +449,9 @@ func createMemberlist(name, bind string, meta *metaDelegate, events memberlist.E
 	c.BindAddr = host
 	c.BindPort = port
 	c.AdvertisePort = port
+	if err := applyGossip(c, g); err != nil {
+		return nil, err
+	}
 	c.Delegate = meta
 	c.Events = events
 	if d, ok := events.(memberlist.ConflictDelegate); ok {
@@ -454,15 +499,18 @@ type peerWatch struct {
 	log      *slog.Logger
 	name     string // this worker's gossip name
 	protocol uint32
+	digest   string // this worker's evaluation digest
 	mu       sync.Mutex
 	seen     map[string]bool   // members already reported; lookup only
+	wanted   map[string]string // coordinator → the run digests last reported as not this worker's; lookup only
 	coords   map[string]uint32 // live coordinators' protocol versions; counted, never ranged for order
 	self     string            // this worker's gossip address, once known
 	heldBy   string            // another address a member joined since the last rejoin knows this name at
 }
 
-func newPeerWatch(log *slog.Logger, name string, protocol uint32) *peerWatch {
-	return &peerWatch{log: log, name: name, protocol: protocol, seen: map[string]bool{}, coords: map[string]uint32{}}
+func newPeerWatch(log *slog.Logger, name string, protocol uint32, digest string) *peerWatch {
+	return &peerWatch{log: log, name: name, protocol: protocol, digest: digest,
+		seen: map[string]bool{}, wanted: map[string]string{}, coords: map[string]uint32{}}
 }
 
 func (p *peerWatch) NotifyJoin(n *memberlist.Node)   { p.check(n) }
@@ -500,12 +548,31 @@ func (p *peerWatch) check(n *memberlist.Node) {
 		return
 	}
 	p.coords[n.Name] = m.Protocol
+	p.checkDigestsLocked(n.Name, m.RunDigests)
 	if m.Protocol == p.protocol || p.seen[n.Name] {
 		return
 	}
 	p.seen[n.Name] = true
 	p.log.Error("coordinator speaks another protocol version and will refuse this worker; upgrade the older side",
 		"coordinator", n.Name, "coordinator_protocol", m.Protocol, "worker_protocol", p.protocol)
+}
+
+// checkDigestsLocked logs, once for each set of run digests a coordinator
+// announces, that none of its runs takes this worker: each run is pinned
+// to the evaluation digest it started with. The worker stays in the
+// cluster and gets work as soon as a run with its digest starts.
+func (p *peerWatch) checkDigestsLocked(coordinator, key string) {
+	if key == "" || slices.Contains(strings.Split(key, ","), p.digest) {
+		delete(p.wanted, coordinator)
+		return
+	}
+	if p.wanted[coordinator] == key {
+		return
+	}
+	p.wanted[coordinator] = key
+	p.log.Warn("no run of this coordinator takes this worker: each run only takes workers of the evaluation digest it started with "+
+		"(version, evaluation semantics, architecture); waiting for a run with this worker's digest",
+		"coordinator", coordinator, "worker_digest", p.digest, "run_digests", key)
 }
 
 // buildVersion names this binary's build: its module version, else its

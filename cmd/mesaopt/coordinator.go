@@ -18,6 +18,7 @@ func coordinatorCmd() *cobra.Command {
 	var endpoints, join string
 	var tlsInfo transport.TLSInfo
 	var verbose bool
+	var gossip gossipFlags
 	cmd := &cobra.Command{
 		Use:   "coordinator --etcd ENDPOINTS",
 		Short: "Run the coordinator against an existing etcd cluster; workers join its gossip address",
@@ -29,6 +30,11 @@ func coordinatorCmd() *cobra.Command {
 			if err := checkCoordinatorFlags(cfg, splitList(endpoints), tlsInfo); err != nil {
 				return err
 			}
+			g, err := gossip.load(cfg.GossipBind, cfg.Logger)
+			if err != nil {
+				return err
+			}
+			cfg.Gossip = g
 			cli, err := dialEtcd(splitList(endpoints), tlsInfo)
 			if err != nil {
 				return err
@@ -58,6 +64,8 @@ func coordinatorCmd() *cobra.Command {
 	f.StringVar(&endpoints, "etcd", "127.0.0.1:2379", "etcd endpoints, comma-separated")
 	f.StringVar(&cfg.GRPCListen, "listen", "0.0.0.0:7070", "gRPC address for RunService and LineageService")
 	f.StringVar(&cfg.GossipBind, "gossip", "0.0.0.0:7946", "gossip address workers join")
+	f.StringVar(&cfg.Advertise, "advertise", "", "gRPC host:port clients and standbys dial, in the leader record (default: the --listen address); for a coordinator bound to 0.0.0.0")
+	gossip.register(f)
 	f.StringVar(&tlsInfo.TrustedCAFile, "etcd-cacert", "", "CA bundle that signed the etcd servers' certificates (enables TLS)")
 	f.StringVar(&tlsInfo.CertFile, "etcd-cert", "", "client certificate for etcd (mutual TLS)")
 	f.StringVar(&tlsInfo.KeyFile, "etcd-key", "", "client key for etcd (mutual TLS)")
@@ -85,6 +93,11 @@ func checkCoordinatorFlags(cfg coordinator.Config, endpoints []string, tlsInfo t
 	}
 	if err := checkAddr("gossip", cfg.GossipBind, true); err != nil {
 		return err
+	}
+	if cfg.Advertise != "" {
+		if err := checkAddr("advertise", cfg.Advertise, false); err != nil {
+			return err
+		}
 	}
 	if err := checkAddrs("join", cfg.Join); err != nil {
 		return err

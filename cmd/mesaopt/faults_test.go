@@ -311,7 +311,8 @@ func TestProtocolMismatchRefusedBothSides(t *testing.T) {
 		t.Fatalf("no gossip address in:\n%s", buf.String())
 	}
 	other := fmt.Sprint(worker.ProtocolVersion + 1)
-	w := startProc(t, "worker", "--join", m[1], "--listen", "127.0.0.5:0", "--gossip", "127.0.0.5:0", "--name", "old", "--protocol-version", other, "-v")
+	w := startProc(t, "worker", "--join", m[1], "--listen", "127.0.0.5:0", "--gossip", "127.0.0.5:0", "--name", "old", "--protocol-version", other,
+		"--gossip-key-file", filepath.Join(n.data, "gossip.key"), "-v") // mesaopt run's cluster is encrypted
 	waitFor(t, "the coordinator to refuse the worker", 20*time.Second, func() bool {
 		return strings.Contains(buf.String(), "refusing worker: protocol version differs") && strings.Contains(buf.String(), "worker=old") &&
 			strings.Contains(buf.String(), "worker_protocol="+other)

@@ -31,6 +31,7 @@ import (
 	"github.com/mesaopt/mesaopt/internal/render"
 	pb "github.com/mesaopt/mesaopt/proto/mesaopt/v1"
 	rpc "github.com/mesaopt/mesaopt/proto/mesaopt/v1/mesaoptv1grpc"
+	"github.com/mesaopt/mesaopt/worker"
 )
 
 func nopZap() *zap.Logger { return zap.NewNop() }
@@ -171,9 +172,14 @@ func runLocal(ctx context.Context, o runOptions) error {
 	}
 	defer cli.Close()
 
+	keyText, keys, err := runGossipKey(o.dataDir)
+	if err != nil {
+		return err
+	}
 	cfg := coordinator.DefaultConfig()
 	cfg.Etcd = cli
 	cfg.GRPCListen = o.listen
+	cfg.Gossip.Keys = keys
 	cfg.Logger = log
 	cfg.SessionTTL = o.sessionTTL
 	c, err := coordinator.New(cfg)
@@ -190,7 +196,7 @@ func runLocal(ctx context.Context, o runOptions) error {
 	}
 	fmt.Fprintf(o.out, "etcd %v (data in %s), coordinator gRPC %s, gossip %s\n", etcd.Endpoints(), o.dataDir, c.GRPCAddr(), c.GossipAddr())
 
-	workers, err := startWorkers(ctx, o.workers, c.GossipAddr(), o.verbose, o.profileDir)
+	workers, err := startWorkers(ctx, o.workers, c.GossipAddr(), keyText, o.verbose, o.profileDir)
 	if err != nil {
 		shutdown()
 		return err
@@ -343,7 +349,10 @@ func startCPUProfile(path string) (stop func(), err error) {
 // of capacity localCapacity(n). They exit with this process even on
 // SIGKILL: the kernel signals them (Pdeathsig, Linux) and they watch their
 // parent pid.
-func startWorkers(ctx context.Context, n int, gossip string, verbose bool, profileDir string) (*workerProcs, error) {
+//
+// They get the gossip key in their environment, not their arguments,
+// which other users of the machine can read.
+func startWorkers(ctx context.Context, n int, gossip, gossipKey string, verbose bool, profileDir string) (*workerProcs, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -363,6 +372,7 @@ func startWorkers(ctx context.Context, n int, gossip string, verbose bool, profi
 		cmd.Stdout = os.Stderr
 		cmd.Stderr = os.Stderr
 		cmd.SysProcAttr = childAttr()
+		cmd.Env = append(os.Environ(), worker.GossipKeyEnv+"="+gossipKey)
 		if err := cmd.Start(); err != nil {
 			w.stop()
 			return nil, fmt.Errorf("start worker %d: %w", i, err)

@@ -19,6 +19,7 @@ func workerCmd() *cobra.Command {
 	var drain time.Duration
 	var protocol uint
 	var cpuProfile string
+	var gossip gossipFlags
 	cmd := &cobra.Command{
 		Use:   "worker --join HOST:PORT",
 		Short: "Serve evaluations and join the gossip cluster of a coordinator",
@@ -30,6 +31,11 @@ func workerCmd() *cobra.Command {
 			}
 			cfg.Protocol = uint32(protocol)
 			cfg.Logger = newLogger(verbose)
+			g, err := gossip.load(cfg.GossipBind, cfg.Logger)
+			if err != nil {
+				return err
+			}
+			cfg.Gossip = g
 			// A worker uses as many cores as it evaluates genomes at once:
 			// several worker processes on one machine then do not contend
 			// for every core with their schedulers and collectors.
@@ -50,7 +56,7 @@ func workerCmd() *cobra.Command {
 				defer cancel()
 				go watchParent(ctx, parentPID, cancel)
 			}
-			err := worker.Run(ctx, cfg, drain)
+			err = worker.Run(ctx, cfg, drain)
 			if err != nil && ctx.Err() != nil {
 				return nil // stopped while starting: nothing to report
 			}
@@ -62,6 +68,8 @@ func workerCmd() *cobra.Command {
 	f.StringVar(&cfg.Listen, "listen", cfg.Listen, "gRPC address to serve Evaluator on")
 	f.StringVar(&cfg.GossipBind, "gossip", cfg.GossipBind, "gossip address to bind")
 	f.StringVar(&cfg.Name, "name", "", "unique gossip name (default: worker-HOST-PID-PORT)")
+	f.StringVar(&cfg.Advertise, "advertise", "", "gRPC host:port coordinators dial (default: the --listen address); for a worker bound to 0.0.0.0")
+	gossip.register(f)
 	f.IntVar(&cfg.Capacity, "capacity", cfg.Capacity, "genomes evaluated in parallel; also the cores the worker uses (GOMAXPROCS, unless set in the environment)")
 	f.DurationVar(&cfg.JoinTimeout, "join-timeout", cfg.JoinTimeout, "give up joining after this long")
 	f.DurationVar(&drain, "drain", 10*time.Second, "on SIGTERM, wait this long for in-flight evaluations")
@@ -91,6 +99,11 @@ func checkWorkerFlags(cfg worker.Config, drain time.Duration) error {
 	}
 	if err := checkAddr("listen", cfg.Listen, true); err != nil {
 		return err
+	}
+	if cfg.Advertise != "" {
+		if err := checkAddr("advertise", cfg.Advertise, false); err != nil {
+			return err
+		}
 	}
 	return checkAddr("gossip", cfg.GossipBind, true)
 }

@@ -116,7 +116,13 @@ type Dispatcher struct {
 	// noneWarned: "waiting for workers to join" was logged since the last
 	// worker joined, so the other calls waiting for one stay quiet.
 	noneWarned bool
-	closed     bool
+	// passed maps a worker's name to the required evaluation digest last
+	// logged as not its own (see WithEvaluationDigest), so each refusal is
+	// said once; unmatched maps a digest no worker had when last looked
+	// at. Lookup only.
+	passed    map[string]string
+	unmatched map[string]bool
+	closed    bool
 	// open lists the workers that can take a batch (window not full, not
 	// leaving), least loaded relative to capacity first, then by name: a
 	// pick walks it from the front instead of scanning every worker.
@@ -131,6 +137,7 @@ type Dispatcher struct {
 type remote struct {
 	name      string
 	addr      string
+	digest    string // the evaluation digest it advertises
 	capacity  int
 	inflight  int
 	perSlot   int     // in-flight window per unit of capacity, 2..64
@@ -192,7 +199,8 @@ func WithoutHedging() DispatchOption { return func(d *Dispatcher) { d.hedge = fa
 // (unless WithAttemptTimeout overrides it per call).
 func NewDispatcher(timeout time.Duration, log *slog.Logger, opts ...DispatchOption) *Dispatcher {
 	d := &Dispatcher{log: log, timeout: timeout, maxAttempts: DefaultMaxAttempts, maxMessage: grpcconf.MaxMessageBytes, hedge: true,
-		workers: map[string]*remote{}, changed: make(chan struct{}), runs: map[string]*runQueue{}}
+		workers: map[string]*remote{}, changed: make(chan struct{}), runs: map[string]*runQueue{},
+		passed: map[string]string{}, unmatched: map[string]bool{}}
 	d.base, d.stop = context.WithCancel(context.Background())
 	for _, o := range opts {
 		o(d)
@@ -218,7 +226,8 @@ func (d *Dispatcher) handOnLocked() {
 	if d.waiting == 0 {
 		return
 	}
-	best, _ := d.pickLocked(time.Now(), d.ring[d.turn].head.tried)
+	head := d.ring[d.turn].head
+	best, _ := d.pickLocked(time.Now(), head.tried, head.digest)
 	if best != nil {
 		d.reserveLocked(best)
 	}
@@ -257,6 +266,7 @@ func (d *Dispatcher) Upsert(name string, m worker.Meta) {
 	if w, ok := d.workers[name]; ok && w.addr == m.GRPC {
 		d.unlistLocked(w)
 		w.capacity = max(1, m.Capacity)
+		w.digest = m.Digest
 		d.listLocked(w)
 		d.notifyLocked()
 		return
@@ -269,11 +279,13 @@ func (d *Dispatcher) Upsert(name string, m worker.Meta) {
 		d.log.Error("worker address unusable", "worker", name, "addr", m.GRPC, "err", err)
 		return
 	}
-	w := &remote{name: name, addr: m.GRPC, capacity: max(1, m.Capacity), perSlot: minPerSlot, conn: conn, client: rpc.NewEvaluatorServiceClient(conn)}
+	w := &remote{name: name, addr: m.GRPC, digest: m.Digest, capacity: max(1, m.Capacity), perSlot: minPerSlot, conn: conn, client: rpc.NewEvaluatorServiceClient(conn)}
 	d.workers[name] = w
 	d.listLocked(w)
 	d.noneWarned = false
-	d.log.Info("worker joined", "worker", name, "addr", m.GRPC, "capacity", m.Capacity)
+	delete(d.passed, name)
+	clear(d.unmatched)
+	d.log.Info("worker joined", "worker", name, "addr", m.GRPC, "capacity", m.Capacity, "evaluation_digest", m.Digest)
 	d.notifyLocked()
 }
 
@@ -309,6 +321,7 @@ func (d *Dispatcher) dropIf(name, addr string, w *remote, graceful bool) {
 
 func (d *Dispatcher) dropLocked(w *remote, graceful bool) {
 	delete(d.workers, w.name)
+	delete(d.passed, w.name)
 	d.unlistLocked(w)
 	w.leaving = true
 	if !graceful || w.inflight == 0 {
@@ -390,6 +403,20 @@ func (d *Dispatcher) Window() int {
 	return n
 }
 
+// MatchingWorkers returns the number of usable workers that advertise the
+// evaluation digest digest ("" counts every worker).
+func (d *Dispatcher) MatchingWorkers(digest string) int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	n := 0
+	for _, w := range d.workers {
+		if digest == "" || w.digest == digest {
+			n++
+		}
+	}
+	return n
+}
+
 // Close drops every worker connection and waits for the dispatch streams'
 // goroutines to end. Idempotent.
 func (d *Dispatcher) Close() {
@@ -409,13 +436,18 @@ func (d *Dispatcher) Close() {
 }
 
 // pickLocked returns the least loaded free worker (relative to its
-// capacity, then the first by name), preferring those not in tried, and
-// the time until a rested one wakes. It walks the open list from the
-// front: O(1) usually, longer only past resting or tried workers.
-func (d *Dispatcher) pickLocked(now time.Time, tried map[string]bool) (*remote, time.Duration) {
+// capacity, then the first by name) that advertises digest (any, if
+// empty), preferring those not in tried, and the time until a rested one
+// wakes. It walks the open list from the front: O(1) usually, longer only
+// past resting, tried or other-digest workers.
+func (d *Dispatcher) pickLocked(now time.Time, tried map[string]bool, digest string) (*remote, time.Duration) {
 	var fallback *remote // the best tried one
 	var wake time.Duration
 	for _, w := range d.open {
+		if digest != "" && w.digest != digest {
+			d.passLocked(w, digest)
+			continue
+		}
 		if now.Before(w.restUntil) {
 			if wait := w.restUntil.Sub(now); wake == 0 || wait < wake {
 				wake = wait
@@ -441,7 +473,7 @@ func (d *Dispatcher) acquire(ctx context.Context, turn *waiter) (*remote, error)
 			d.mu.Unlock()
 			return nil, fmt.Errorf("dispatcher closed")
 		}
-		best, wake := d.pickLocked(time.Now(), turn.tried)
+		best, wake := d.pickLocked(time.Now(), turn.tried, turn.digest)
 		if best != nil {
 			d.reserveLocked(best)
 			d.mu.Unlock()
@@ -453,6 +485,10 @@ func (d *Dispatcher) acquire(ctx context.Context, turn *waiter) (*remote, error)
 		if len(d.workers) == 0 && !d.noneWarned {
 			d.noneWarned = true
 			d.log.Warn("waiting for workers to join")
+		} else if turn.digest != "" && len(d.workers) > 0 && !d.unmatched[turn.digest] && d.matchingLocked(turn.digest) == 0 {
+			d.unmatched[turn.digest] = true
+			d.log.Warn("no worker has the run's evaluation digest: waiting for one to join (or fork the run to continue under the workers' semantics: mesactl run fork)",
+				"run", turn.run, "evaluation_digest", turn.digest, "workers", len(d.workers))
 		}
 		d.enqueueLocked(turn)
 		d.mu.Unlock()
@@ -486,15 +522,38 @@ func (d *Dispatcher) acquire(ctx context.Context, turn *waiter) (*remote, error)
 	}
 }
 
-// tryAcquireIdle reserves a free worker not in tried, only when no call is
-// waiting for a slot: speculative duplicates use idle capacity only.
-func (d *Dispatcher) tryAcquireIdle(tried map[string]bool) *remote {
+// passLocked logs, once per worker and required digest, that w gets no
+// work from calls that require digest.
+func (d *Dispatcher) passLocked(w *remote, digest string) {
+	if d.passed[w.name] == digest {
+		return
+	}
+	d.passed[w.name] = digest
+	d.log.Warn("worker gets no work from a run: its evaluation digest is not the one the run started with",
+		"worker", w.name, "worker_digest", w.digest, "run_digest", digest)
+}
+
+// matchingLocked counts the workers that advertise digest.
+func (d *Dispatcher) matchingLocked(digest string) int {
+	n := 0
+	for _, w := range d.workers {
+		if w.digest == digest {
+			n++
+		}
+	}
+	return n
+}
+
+// tryAcquireIdle reserves a free worker not in tried with the digest,
+// only when no call is waiting for a slot: speculative duplicates use
+// idle capacity only.
+func (d *Dispatcher) tryAcquireIdle(tried map[string]bool, digest string) *remote {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.closed || d.waiting > 0 {
 		return nil
 	}
-	best, _ := d.pickLocked(time.Now(), tried)
+	best, _ := d.pickLocked(time.Now(), tried, digest)
 	if best == nil || tried[best.name] {
 		return nil
 	}
@@ -504,6 +563,23 @@ func (d *Dispatcher) tryAcquireIdle(tried map[string]bool) *remote {
 
 type attemptTimeoutKey struct{}
 type maxAttemptsKey struct{}
+type evaluationDigestKey struct{}
+
+// WithEvaluationDigest returns a context under which the Dispatcher sends
+// a request only to workers that advertise the evaluation digest digest
+// (worker.Meta.Digest): the run's, so that one run's results all come
+// from one evaluation semantics. Workers of another digest are passed
+// over (and logged once each), and a call waits while none has it. Empty:
+// any worker. The digest routes the request; it is not part of it.
+func WithEvaluationDigest(ctx context.Context, digest string) context.Context {
+	return context.WithValue(ctx, evaluationDigestKey{}, digest)
+}
+
+// RequiredDigest returns the digest set by WithEvaluationDigest, or "".
+func RequiredDigest(ctx context.Context) string {
+	s, _ := ctx.Value(evaluationDigestKey{}).(string)
+	return s
+}
 
 // WithAttemptTimeout returns a context under which the Dispatcher gives
 // each call to a worker at most d before retrying elsewhere (the spec's
@@ -734,7 +810,7 @@ func (d *Dispatcher) putState(st *evalState) {
 	}
 	st.armed, st.hedgeAt = 0, 0
 	clear(st.tried)
-	st.turn.run = ""
+	st.turn.run, st.turn.digest = "", ""
 	clear(st.running)
 	st.running = st.running[:0]
 	for _, a := range st.attempts[:st.used] {
@@ -810,6 +886,7 @@ func (d *Dispatcher) evaluate(ctx context.Context, req *pb.EvaluateRequest, size
 	st := d.getState()
 	defer d.putState(st)
 	st.turn.run = req.GetRunId()
+	st.turn.digest = RequiredDigest(ctx)
 	failures := 0
 	w, err := d.acquire(ctx, &st.turn)
 	if err != nil {
@@ -835,7 +912,7 @@ func (d *Dispatcher) evaluate(ctx context.Context, req *pb.EvaluateRequest, size
 			if st.hedgeAt != 0 && st.hedgeAt <= now {
 				st.hedgeAt = 0
 				if len(st.running) == 1 && failures+len(st.running) < maxAttempts {
-					if w := d.tryAcquireIdle(st.tried); w != nil {
+					if w := d.tryAcquireIdle(st.tried, st.turn.digest); w != nil {
 						d.log.Info("batch slow; speculative duplicate to an idle worker", "worker", w.name, "generation", req.GetGeneration())
 						d.launch(st, w, req, digest, size, timeout, false)
 						st.arm()

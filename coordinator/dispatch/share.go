@@ -7,6 +7,9 @@ type waiter struct {
 	tried map[string]bool
 	turn  chan *remote // cap 1: the worker reserved for it, or nil: pick again
 	run   string       // the request's run id; "" when it has none
+	// digest is the evaluation digest the call requires (see
+	// WithEvaluationDigest); "" when any worker will do.
+	digest string
 	// q is the run queue holding the waiter (nil: not queued), next and
 	// prev its neighbours there: leaving the queue is O(1).
 	q          *runQueue

@@ -301,9 +301,14 @@ type RunStatus struct {
 	CreatedUnix int64  `protobuf:"varint,5,opt,name=created_unix,json=createdUnix,proto3" json:"created_unix,omitempty"`
 	FinalDigest string `protobuf:"bytes,6,opt,name=final_digest,json=finalDigest,proto3" json:"final_digest,omitempty"`
 	// Append-only record of resumes, overrides and forks, oldest first.
-	History       []string `protobuf:"bytes,7,rep,name=history,proto3" json:"history,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	History []string `protobuf:"bytes,7,rep,name=history,proto3" json:"history,omitempty"`
+	// The evaluation digest (worker.EvaluationDigest: version, evaluation
+	// semantics, architecture) the run started with; only workers that
+	// advertise it evaluate the run's genomes. Kept on resume; a fork may
+	// take another.
+	EvaluationDigest string `protobuf:"bytes,20,opt,name=evaluation_digest,json=evaluationDigest,proto3" json:"evaluation_digest,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *RunStatus) Reset() {
@@ -383,6 +388,13 @@ func (x *RunStatus) GetHistory() []string {
 		return x.History
 	}
 	return nil
+}
+
+func (x *RunStatus) GetEvaluationDigest() string {
+	if x != nil {
+		return x.EvaluationDigest
+	}
+	return ""
 }
 
 // Blob is how a large value (a checkpoint, a lineage batch) is stored in
@@ -506,7 +518,7 @@ const file_mesaopt_v1_checkpoint_proto_rawDesc = "" +
 	"\n" +
 	"generation\x18\x01 \x01(\rR\n" +
 	"generation\x128\n" +
-	"\vindividuals\x18\x02 \x03(\v2\x16.mesaopt.v1.IndividualR\vindividuals\"\xef\x01\n" +
+	"\vindividuals\x18\x02 \x03(\v2\x16.mesaopt.v1.IndividualR\vindividuals\"\x9c\x02\n" +
 	"\tRunStatus\x12\x15\n" +
 	"\x06run_id\x18\x01 \x01(\tR\x05runId\x12*\n" +
 	"\x05state\x18\x02 \x01(\x0e2\x14.mesaopt.v1.RunStateR\x05state\x12)\n" +
@@ -514,7 +526,8 @@ const file_mesaopt_v1_checkpoint_proto_rawDesc = "" +
 	"\x05error\x18\x04 \x01(\tR\x05error\x12!\n" +
 	"\fcreated_unix\x18\x05 \x01(\x03R\vcreatedUnix\x12!\n" +
 	"\ffinal_digest\x18\x06 \x01(\tR\vfinalDigest\x12\x18\n" +
-	"\ahistory\x18\a \x03(\tR\ahistory\"\xb7\x01\n" +
+	"\ahistory\x18\a \x03(\tR\ahistory\x12+\n" +
+	"\x11evaluation_digest\x18\x14 \x01(\tR\x10evaluationDigest\"\xb7\x01\n" +
 	"\x04Blob\x124\n" +
 	"\bencoding\x18\x01 \x01(\x0e2\x18.mesaopt.v1.BlobEncodingR\bencoding\x12\x12\n" +
 	"\x04size\x18\x02 \x01(\x04R\x04size\x12\x16\n" +
