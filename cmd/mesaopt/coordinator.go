@@ -11,6 +11,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/mesaopt/mesaopt/coordinator"
+	"github.com/mesaopt/mesaopt/internal/mtls"
 )
 
 func coordinatorCmd() *cobra.Command {
@@ -18,8 +19,9 @@ func coordinatorCmd() *cobra.Command {
 	var endpoints, join string
 	var tlsInfo transport.TLSInfo
 	var verbose bool
+	var tf tlsFlags
 	cmd := &cobra.Command{
-		Use:   "coordinator --etcd ENDPOINTS",
+		Use:   "coordinator --etcd ENDPOINTS (--tls-cert FILE --tls-key FILE --tls-ca FILE | --insecure)",
 		Short: "Run the coordinator against an existing etcd cluster; workers join its gossip address",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -29,6 +31,11 @@ func coordinatorCmd() *cobra.Command {
 			if err := checkCoordinatorFlags(cfg, splitList(endpoints), tlsInfo); err != nil {
 				return err
 			}
+			id, err := tf.identity(mtls.RoleCoordinator, false)
+			if err != nil {
+				return err
+			}
+			cfg.TLS = id
 			cli, err := dialEtcd(splitList(endpoints), tlsInfo)
 			if err != nil {
 				return err
@@ -65,6 +72,7 @@ func coordinatorCmd() *cobra.Command {
 	f.StringVar(&cfg.Name, "name", cfg.Name, "unique coordinator name")
 	f.IntVar(&cfg.SessionTTL, "session-ttl", cfg.SessionTTL, "etcd session TTL in seconds (leadership fence)")
 	f.BoolVarP(&verbose, "verbose", "v", false, "log operational events")
+	tf.register(f, mtls.RoleCoordinator)
 	return cmd
 }
 
