@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -29,6 +30,10 @@ type proc struct {
 
 func startProc(t testing.TB, args ...string) *proc {
 	t.Helper()
+	if len(args) > 0 && (args[0] == "coordinator" || args[0] == "worker") && !slices.Contains(args, "--tls-cert") && !slices.Contains(args, "--insecure") {
+		// Fault scripts on loopback speak plaintext (TestDaemonsMutualTLS covers TLS).
+		args = append(args, "--insecure")
+	}
 	p := &proc{cmd: exec.Command(binary, args...)}
 	r, w := io.Pipe()
 	p.cmd.Stdout = w
