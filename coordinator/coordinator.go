@@ -49,6 +49,7 @@ import (
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
@@ -59,6 +60,7 @@ import (
 	"github.com/mesaopt/mesaopt/coordinator/store"
 	"github.com/mesaopt/mesaopt/experiment"
 	"github.com/mesaopt/mesaopt/internal/grpcconf"
+	"github.com/mesaopt/mesaopt/internal/mtls"
 	"github.com/mesaopt/mesaopt/lineage"
 	pb "github.com/mesaopt/mesaopt/proto/mesaopt/v1"
 	rpc "github.com/mesaopt/mesaopt/proto/mesaopt/v1/mesaoptv1grpc"
@@ -99,6 +101,13 @@ type Config struct {
 	// ones interrupted (resumable by hand), which is what a one-machine
 	// `mesaopt run` wants.
 	ResumeOrphans bool
+	// TLS, when set, is this coordinator's identity (role coordinator):
+	// RunService and LineageService serve TLS and authorize every call by
+	// the caller's certificate (Policy), and dispatch to workers is mutual
+	// TLS, accepting only workers whose certificate carries role worker.
+	// Nil serves and dials plaintext with no authorization: tests, and the
+	// binaries' explicit --insecure.
+	TLS *mtls.Identity
 	// Logger receives operational logs; nil discards them.
 	Logger *slog.Logger
 	// Limits is admission control (zero fields: DefaultLimits). Runs a new
@@ -201,7 +210,11 @@ func (c *Coordinator) Start(ctx context.Context) error {
 		return fmt.Errorf("coordinator listen %s: %w", c.cfg.GRPCListen, err)
 	}
 	c.lis = lis
-	c.srv = grpc.NewServer(grpcconf.ServerOptions()...)
+	opts := grpcconf.ServerOptions()
+	if c.cfg.TLS != nil {
+		opts = append(opts, Policy.ServerOptions(c.cfg.TLS)...)
+	}
+	c.srv = grpc.NewServer(opts...)
 	rpc.RegisterRunServiceServer(c.srv, &runServer{c: c})
 	rpc.RegisterLineageServiceServer(c.srv, &lineageServer{c: c})
 	c.health = health.NewServer()
@@ -211,7 +224,12 @@ func (c *Coordinator) Start(ctx context.Context) error {
 	go func() { c.served <- c.srv.Serve(lis) }()
 
 	if c.cfg.Evaluator == nil {
-		c.dispatcher = dispatch.NewDispatcher(time.Minute, c.log)
+		var opts []dispatch.DispatchOption
+		if c.cfg.TLS != nil {
+			creds := credentials.NewTLS(c.cfg.TLS.ClientTLS(mtls.RoleWorker, false))
+			opts = append(opts, dispatch.WithDialOptions(grpc.WithTransportCredentials(creds)))
+		}
+		c.dispatcher = dispatch.NewDispatcher(time.Minute, c.log, opts...)
 		c.meta = worker.Meta{Role: worker.RoleCoordinator, GRPC: c.AdvertisedGRPC(), Protocol: worker.ProtocolVersion, Digest: worker.EvaluationDigest()}
 		meta, err := c.meta.Encode()
 		if err != nil {

@@ -38,6 +38,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/mesaopt/mesaopt/internal/grpcconf"
+	"github.com/mesaopt/mesaopt/internal/mtls"
 	"github.com/mesaopt/mesaopt/internal/retry"
 	pb "github.com/mesaopt/mesaopt/proto/mesaopt/v1"
 	rpc "github.com/mesaopt/mesaopt/proto/mesaopt/v1/mesaoptv1grpc"
@@ -74,8 +75,26 @@ type Config struct {
 	// Protocol overrides the protocol version announced and accepted; 0
 	// means ProtocolVersion. Only tests of version mismatch set it.
 	Protocol uint32
+	// TLS, when set, is this worker's identity (role worker): it serves
+	// TLS and answers EvaluatorService only to callers whose certificate
+	// carries role coordinator (Policy). Nil serves plaintext to anyone:
+	// tests, and the binary's explicit --insecure.
+	TLS *mtls.Identity
 	// Logger receives operational logs; nil discards them.
 	Logger *slog.Logger
+}
+
+// Policy is the role each method of a worker needs when it serves with
+// TLS: evaluations and reflection only for coordinators, health checks
+// for anyone. Any other method is refused.
+var Policy = mtls.Policy{
+	rpc.EvaluatorService_Evaluate_FullMethodName:                     mtls.RoleCoordinator,
+	rpc.EvaluatorService_EvaluateStream_FullMethodName:               mtls.RoleCoordinator,
+	healthpb.Health_Check_FullMethodName:                             mtls.RoleAnyone,
+	healthpb.Health_Watch_FullMethodName:                             mtls.RoleAnyone,
+	healthpb.Health_List_FullMethodName:                              mtls.RoleAnyone,
+	"/grpc.reflection.v1.ServerReflection/ServerReflectionInfo":      mtls.RoleCoordinator,
+	"/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo": mtls.RoleCoordinator,
 }
 
 // DefaultConfig returns a worker on loopback with ports chosen by the OS.
@@ -260,7 +279,11 @@ func Start(ctx context.Context, cfg Config) (*Worker, error) {
 	}
 	w := &Worker{cfg: cfg, log: log.With("worker", cfg.Name), lis: lis, served: make(chan error, 1)}
 	w.rpc = &server{engine: NewEngine(cfg.Capacity), name: cfg.Name, protocol: cfg.Protocol, log: w.log}
-	w.srv = grpc.NewServer(grpcconf.ServerOptions()...)
+	opts := grpcconf.ServerOptions()
+	if cfg.TLS != nil {
+		opts = append(opts, Policy.ServerOptions(cfg.TLS)...)
+	}
+	w.srv = grpc.NewServer(opts...)
 	rpc.RegisterEvaluatorServiceServer(w.srv, w.rpc)
 	w.health = health.NewServer()
 	healthpb.RegisterHealthServer(w.srv, w.health)

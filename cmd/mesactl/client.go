@@ -16,10 +16,12 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"go.etcd.io/etcd/client/pkg/v3/transport"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -33,12 +35,17 @@ import (
 type client struct {
 	addr    string
 	etcd    string
-	output  string
-	timeout time.Duration
-	conn    *grpc.ClientConn
-	runs    rpc.RunServiceClient
-	lineage rpc.LineageServiceClient
-	checks  map[*cobra.Command]func(args []string) error
+	etcdTLS transport.TLSInfo
+	// TLS toward the coordinator (see tlsCredentials).
+	tlsCert, tlsKey, tlsCA string
+	insecure               bool
+	creds                  credentials.TransportCredentials
+	output                 string
+	timeout                time.Duration
+	conn                   *grpc.ClientConn
+	runs                   rpc.RunServiceClient
+	lineage                rpc.LineageServiceClient
+	checks                 map[*cobra.Command]func(args []string) error
 }
 
 // check registers f to vet cmd's flags and arguments before mesactl
@@ -61,6 +68,9 @@ func (c *client) prepare(cmd *cobra.Command, args []string) error {
 		return usageError{fmt.Errorf("--timeout %v, allowed a positive duration", c.timeout)}
 	}
 	if err := c.checkAddresses(cmd); err != nil {
+		return err
+	}
+	if err := c.tlsCredentials(cmd.ErrOrStderr()); err != nil {
 		return err
 	}
 	if f := c.checks[cmd]; f != nil {
@@ -111,13 +121,13 @@ func hostPort(addr string) error {
 // so a wrong address fails fast with a clear message.
 func (c *client) connect(ctx context.Context) error {
 	if c.etcd != "" {
-		addr, err := leaderFromEtcd(ctx, c.etcd, c.timeout)
+		addr, err := leaderFromEtcd(ctx, c.etcd, c.etcdTLS, c.timeout)
 		if err != nil {
 			return err
 		}
 		c.addr = addr
 	}
-	conn, err := grpc.NewClient(c.addr, grpcconf.ClientOptions()...)
+	conn, err := grpc.NewClient(c.addr, append(grpcconf.ClientOptions(), grpc.WithTransportCredentials(c.creds))...)
 	if err != nil {
 		return fmt.Errorf("coordinator address %q: %w", c.addr, err)
 	}
@@ -229,8 +239,16 @@ func orList(xs []string) string {
 }
 
 // leaderFromEtcd reads the leading coordinator's gRPC address from etcd.
-func leaderFromEtcd(ctx context.Context, endpoints string, timeout time.Duration) (string, error) {
-	cli, err := clientv3.New(clientv3.Config{Endpoints: strings.Split(endpoints, ","), DialTimeout: timeout, Logger: zap.NewNop()})
+func leaderFromEtcd(ctx context.Context, endpoints string, tlsInfo transport.TLSInfo, timeout time.Duration) (string, error) {
+	cfg := clientv3.Config{Endpoints: strings.Split(endpoints, ","), DialTimeout: timeout, Logger: zap.NewNop()}
+	if !tlsInfo.Empty() || tlsInfo.TrustedCAFile != "" {
+		tc, err := tlsInfo.ClientConfig()
+		if err != nil {
+			return "", usageError{fmt.Errorf("--etcd-cacert/--etcd-cert/--etcd-key: %w", err)}
+		}
+		cfg.TLS = tc
+	}
+	cli, err := clientv3.New(cfg)
 	if err != nil {
 		return "", fmt.Errorf("etcd %s: %w", endpoints, err)
 	}

@@ -61,6 +61,13 @@ func newRoot() *cobra.Command {
 	pf.StringVar(&c.etcd, "etcd", os.Getenv("MESAOPT_ETCD"), "find the leading coordinator through these etcd endpoints (comma-separated; env MESAOPT_ETCD) instead of --coordinator")
 	pf.StringVarP(&c.output, "output", "o", "table", "output format: table, json (every field, zeros included) or csv (mesactl stats, mesactl sweep show)")
 	pf.DurationVar(&c.timeout, "timeout", 5*time.Second, "deadline of each call")
+	pf.StringVar(&c.tlsCert, "tls-cert", os.Getenv("MESAOPT_TLS_CERT"), "PEM client certificate with role operator or read-only (env MESAOPT_TLS_CERT; mesaopt certs init makes both)")
+	pf.StringVar(&c.tlsKey, "tls-key", os.Getenv("MESAOPT_TLS_KEY"), "PEM private key of --tls-cert (env MESAOPT_TLS_KEY)")
+	pf.StringVar(&c.tlsCA, "tls-ca", os.Getenv("MESAOPT_TLS_CA"), "PEM bundle of the CA(s) that sign the cluster's certificates (env MESAOPT_TLS_CA)")
+	pf.BoolVar(&c.insecure, "insecure", false, "talk plaintext gRPC to a coordinator started with --insecure")
+	pf.StringVar(&c.etcdTLS.TrustedCAFile, "etcd-cacert", os.Getenv("MESAOPT_ETCD_CACERT"), "with --etcd: CA bundle that signed the etcd servers' certificates (enables TLS; env MESAOPT_ETCD_CACERT)")
+	pf.StringVar(&c.etcdTLS.CertFile, "etcd-cert", os.Getenv("MESAOPT_ETCD_CERT"), "with --etcd: client certificate for etcd (mutual TLS; env MESAOPT_ETCD_CERT)")
+	pf.StringVar(&c.etcdTLS.KeyFile, "etcd-key", os.Getenv("MESAOPT_ETCD_KEY"), "with --etcd: client key for etcd (env MESAOPT_ETCD_KEY)")
 	root.AddCommand(runsCmd(c), runCmd(c), sweepCmd(c), lineageCmd(c), flaggedCmd(c), descendantsCmd(c), mrcaCmd(c), statsCmd(c), exportCmd(c), evaluateCmd(c), sensitivityCmd(c))
 	return root
 }

@@ -36,6 +36,7 @@ func startCoordinatorEtcd(t *testing.T) (string, string) {
 	cfg := coordinator.DefaultConfig()
 	cfg.Etcd = cli
 	cfg.Evaluator = worker.NewEngine(2)
+	cfg.TLS = coordinatorIdentity(t)
 	c, err := coordinator.New(cfg)
 	if err != nil {
 		t.Fatal(err)

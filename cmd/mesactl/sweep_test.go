@@ -26,9 +26,9 @@ func TestMesactlSweep(t *testing.T) {
 	}
 	id := m[1]
 	out, errOut, code = mesactl(t, "--coordinator", addr, "sweep", "watch", id)
-	// The watch prints what is committed after it starts (the runs may
-	// be partly or wholly done by then), each run's end, then the sweep's.
-	if code != 0 || strings.Count(out, "| sweep ") > 12 || strings.Count(out, " succeeded\n") > 4 {
+	// A watch shows what happens after it attached (nothing is replayed),
+	// and this sweep may be half done by then: at most every generation.
+	if code != 0 || strings.Count(out, "| sweep ") > 12 || strings.Count(out, " succeeded\n") > 5 {
 		t.Fatalf("sweep watch: %d %s\n%s", code, errOut, out)
 	}
 	if !strings.Contains(out, "sweep "+id+" succeeded, 4/4 runs succeeded, 12/12 generations\n") {

@@ -11,6 +11,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/mesaopt/mesaopt/coordinator"
+	"github.com/mesaopt/mesaopt/internal/mtls"
 )
 
 func coordinatorCmd() *cobra.Command {
@@ -19,8 +20,9 @@ func coordinatorCmd() *cobra.Command {
 	var tlsInfo transport.TLSInfo
 	var verbose bool
 	var gossip gossipFlags
+	var tf tlsFlags
 	cmd := &cobra.Command{
-		Use:   "coordinator --etcd ENDPOINTS",
+		Use:   "coordinator --etcd ENDPOINTS (--tls-cert FILE --tls-key FILE --tls-ca FILE | --insecure)",
 		Short: "Run the coordinator against an existing etcd cluster; workers join its gossip address",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -30,6 +32,12 @@ func coordinatorCmd() *cobra.Command {
 			if err := checkCoordinatorFlags(cfg, splitList(endpoints), tlsInfo); err != nil {
 				return err
 			}
+			id, err := tf.identity(mtls.RoleCoordinator, false)
+			if err != nil {
+				return err
+			}
+			cfg.TLS = id
+			gossip.insecure = tf.insecure
 			g, err := gossip.load(cfg.GossipBind, cfg.Logger)
 			if err != nil {
 				return err
@@ -74,6 +82,7 @@ func coordinatorCmd() *cobra.Command {
 	f.IntVar(&cfg.SessionTTL, "session-ttl", cfg.SessionTTL, "etcd session TTL in seconds (leadership fence)")
 	f.BoolVarP(&verbose, "verbose", "v", false, "log operational events")
 	addLimitFlags(f, &cfg.Limits)
+	tf.register(f, mtls.RoleCoordinator)
 	return cmd
 }
 

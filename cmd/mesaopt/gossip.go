@@ -24,7 +24,6 @@ type gossipFlags struct {
 
 func (g *gossipFlags) register(f *pflag.FlagSet) {
 	f.StringVar(&g.keyFile, "gossip-key-file", "", "file of base64 gossip keys, one a line, the primary first (make one with: mesaopt gossip-key); default: $"+worker.GossipKeyEnv)
-	f.BoolVar(&g.insecure, "insecure", false, "allow plaintext gossip without a key on an address that is not loopback (logs a warning)")
 	f.StringVar(&g.advertise, "advertise-gossip", "", "gossip host:port other members reach this one at (default: the --gossip address)")
 }
 

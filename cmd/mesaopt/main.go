@@ -38,7 +38,7 @@ func main() {
 	}
 	// Mistakes in how mesaopt was called exit 2, like invalid experiments.
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return exitError{code: 2, err: err} })
-	root.AddCommand(runCmd(), coordinatorCmd(), workerCmd(), envCmd(), evaluateCmd(), gossipKeyCmd())
+	root.AddCommand(runCmd(), coordinatorCmd(), workerCmd(), envCmd(), evaluateCmd(), gossipKeyCmd(), certsCmd())
 	if err := root.ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "mesaopt:", err)
 		var ee exitError

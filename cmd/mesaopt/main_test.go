@@ -279,7 +279,7 @@ func TestBadExperimentExitsTwo(t *testing.T) {
 // TestCoordinatorUnreachableEtcd checks a clear error within seconds.
 func TestCoordinatorUnreachableEtcd(t *testing.T) {
 	start := time.Now()
-	out, err := exec.Command(binary, "coordinator", "--etcd", freeAddr(t), "--listen", "127.0.0.1:0", "--gossip", "127.0.0.1:0").CombinedOutput()
+	out, err := exec.Command(binary, "coordinator", "--etcd", freeAddr(t), "--listen", "127.0.0.1:0", "--gossip", "127.0.0.1:0", "--insecure").CombinedOutput()
 	if err == nil {
 		t.Fatal("coordinator started without etcd")
 	}

@@ -21,6 +21,7 @@ import (
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/status"
 
 	"github.com/mesaopt/mesaopt/coordinator"
@@ -28,6 +29,7 @@ import (
 	"github.com/mesaopt/mesaopt/fitness"
 	"github.com/mesaopt/mesaopt/internal/grpcconf"
 	"github.com/mesaopt/mesaopt/internal/localetcd"
+	"github.com/mesaopt/mesaopt/internal/mtls"
 	"github.com/mesaopt/mesaopt/internal/render"
 	pb "github.com/mesaopt/mesaopt/proto/mesaopt/v1"
 	rpc "github.com/mesaopt/mesaopt/proto/mesaopt/v1/mesaoptv1grpc"
@@ -53,7 +55,21 @@ type runOptions struct {
 	seedsGiven bool
 	quick      bool
 	sessionTTL int
+	insecure   bool
 	out        io.Writer
+}
+
+// tlsDir is where `mesaopt run` keeps its certificates: made on the
+// first run, reused on resume (mtls.EnsureDir).
+func (o runOptions) tlsDir() string { return filepath.Join(o.dataDir, "tls") }
+
+// mesactlTLS is what mesactl needs to talk to this run's coordinator as
+// an operator ("--insecure" for a plaintext run).
+func (o runOptions) mesactlTLS() string {
+	if o.insecure {
+		return "--insecure"
+	}
+	return tlsArgs(o.tlsDir(), mtls.FileOperator)
 }
 
 func runCmd() *cobra.Command {
@@ -94,6 +110,7 @@ func runCmd() *cobra.Command {
 	f.BoolVar(&o.keep, "keep-serving", false, "after the run, keep serving RunService and LineageService until Ctrl-C")
 	f.IntVar(&o.sessionTTL, "session-ttl", 10, "etcd session TTL in seconds; a resume after kill -9 waits up to this long for the old leadership to expire")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "log operational events")
+	f.BoolVar(&o.insecure, "insecure", false, "plaintext gRPC with no authentication between the coordinator, the workers and clients (default: mutual TLS with certificates made in DATA/tls)")
 	f.StringVar(&o.profileDir, "profile-dir", "", "write CPU profiles (go tool pprof) of the coordinator (coordinator.prof) and of each worker (worker-N.prof) to this directory")
 	return cmd
 }
@@ -177,6 +194,28 @@ func runLocal(ctx context.Context, o runOptions) error {
 		return err
 	}
 	cfg := coordinator.DefaultConfig()
+	// Mutual TLS on loopback too: certificates made once in the data
+	// directory, so that another local user cannot submit, cancel or
+	// pose as a worker.
+	var workerTLS []string
+	dial := grpcconf.ClientOptions()
+	if o.insecure {
+		fmt.Fprintln(os.Stderr, "mesaopt: warning: --insecure: gRPC is plaintext and unauthenticated; anyone who reaches the coordinator or a worker can use it")
+		workerTLS = []string{"--insecure"}
+	} else {
+		if err := mtls.EnsureDir(o.tlsDir()); err != nil {
+			return fmt.Errorf("certificates in %s: %w", o.tlsDir(), err)
+		}
+		if cfg.TLS, err = mtls.LoadFrom(o.tlsDir(), mtls.FileCoordinator); err != nil {
+			return err
+		}
+		operator, err := mtls.LoadFrom(o.tlsDir(), mtls.FileOperator)
+		if err != nil {
+			return err
+		}
+		dial = append(dial, grpc.WithTransportCredentials(credentials.NewTLS(operator.ClientTLS(mtls.RoleCoordinator, false))))
+		workerTLS = strings.Fields(tlsArgs(o.tlsDir(), mtls.FileWorker))
+	}
 	cfg.Etcd = cli
 	cfg.GRPCListen = o.listen
 	cfg.Gossip.Keys = keys
@@ -195,8 +234,11 @@ func runLocal(ctx context.Context, o runOptions) error {
 		_ = c.Shutdown(sctx)
 	}
 	fmt.Fprintf(o.out, "etcd %v (data in %s), coordinator gRPC %s, gossip %s\n", etcd.Endpoints(), o.dataDir, c.GRPCAddr(), c.GossipAddr())
+	if !o.insecure {
+		fmt.Fprintf(o.out, "mutual TLS with the certificates in %s; mesactl as operator: mesactl --coordinator %s %s runs\n", o.tlsDir(), c.GRPCAddr(), o.mesactlTLS())
+	}
 
-	workers, err := startWorkers(ctx, o.workers, c.GossipAddr(), keyText, o.verbose, o.profileDir)
+	workers, err := startWorkers(ctx, o.workers, c.GossipAddr(), keyText, o.verbose, o.profileDir, workerTLS)
 	if err != nil {
 		shutdown()
 		return err
@@ -207,7 +249,7 @@ func runLocal(ctx context.Context, o runOptions) error {
 	defer shutdown()
 
 	// Talk to the coordinator over gRPC, as mesactl would.
-	conn, err := grpc.NewClient(c.GRPCAddr(), grpcconf.ClientOptions()...)
+	conn, err := grpc.NewClient(c.GRPCAddr(), dial...)
 	if err != nil {
 		return err
 	}
@@ -272,7 +314,7 @@ func runLocal(ctx context.Context, o runOptions) error {
 		return fmt.Errorf("run %s failed: %s", id, final.GetRun().GetError())
 	}
 	if o.keep {
-		fmt.Fprintf(o.out, "\nserving RunService and LineageService on %s until Ctrl-C (try: mesactl --coordinator %s flagged %s)\n", c.GRPCAddr(), c.GRPCAddr(), id)
+		fmt.Fprintf(o.out, "\nserving RunService and LineageService on %s until Ctrl-C (try: mesactl --coordinator %s %s flagged %s)\n", c.GRPCAddr(), c.GRPCAddr(), o.mesactlTLS(), id)
 		<-ctx.Done()
 	}
 	return nil
@@ -300,6 +342,10 @@ func resumeCommand(cmd *cobra.Command) string {
 	cmd.Flags().Visit(func(f *pflag.Flag) {
 		switch f.Name {
 		case "file", "resume", "keep-serving", "verbose", "set", "seeds", "quick":
+			return
+		}
+		if f.Value.Type() == "bool" {
+			parts = append(parts, "--"+f.Name+"="+f.Value.String())
 			return
 		}
 		parts = append(parts, "--"+f.Name+" "+f.Value.String())
@@ -351,8 +397,9 @@ func startCPUProfile(path string) (stop func(), err error) {
 // parent pid.
 //
 // They get the gossip key in their environment, not their arguments,
-// which other users of the machine can read.
-func startWorkers(ctx context.Context, n int, gossip, gossipKey string, verbose bool, profileDir string) (*workerProcs, error) {
+// which other users of the machine can read; extra are more arguments
+// (the TLS files).
+func startWorkers(ctx context.Context, n int, gossip, gossipKey string, verbose bool, profileDir string, extra []string) (*workerProcs, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -362,6 +409,7 @@ func startWorkers(ctx context.Context, n int, gossip, gossipKey string, verbose 
 	for i := range n {
 		args := []string{"worker", "--join", gossip, "--capacity", capacity, "--parent-pid", strconv.Itoa(os.Getpid()),
 			"--name", fmt.Sprintf("worker-%d-%d", os.Getpid(), i)}
+		args = append(args, extra...)
 		if verbose {
 			args = append(args, "-v")
 		}

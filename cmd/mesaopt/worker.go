@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/mesaopt/mesaopt/internal/mtls"
 	"github.com/mesaopt/mesaopt/worker"
 )
 
@@ -20,8 +21,9 @@ func workerCmd() *cobra.Command {
 	var protocol uint
 	var cpuProfile string
 	var gossip gossipFlags
+	var tf tlsFlags
 	cmd := &cobra.Command{
-		Use:   "worker --join HOST:PORT",
+		Use:   "worker --join HOST:PORT (--tls-cert FILE --tls-key FILE --tls-ca FILE | --insecure)",
 		Short: "Serve evaluations and join the gossip cluster of a coordinator",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -29,8 +31,15 @@ func workerCmd() *cobra.Command {
 			if err := checkWorkerFlags(cfg, drain); err != nil {
 				return err
 			}
+			// The workers of `mesaopt run` (--parent-pid) leave the warning to it.
+			id, err := tf.identity(mtls.RoleWorker, parentPID > 0)
+			if err != nil {
+				return err
+			}
+			cfg.TLS = id
 			cfg.Protocol = uint32(protocol)
 			cfg.Logger = newLogger(verbose)
+			gossip.insecure = tf.insecure
 			g, err := gossip.load(cfg.GossipBind, cfg.Logger)
 			if err != nil {
 				return err
@@ -77,6 +86,7 @@ func workerCmd() *cobra.Command {
 	f.BoolVarP(&verbose, "verbose", "v", false, "log operational events")
 	f.StringVar(&cpuProfile, "cpu-profile", "", "write a CPU profile (go tool pprof) of the worker's whole life to this file")
 	f.UintVar(&protocol, "protocol-version", 0, "announce and accept this protocol version instead of the built-in one (tests of version mismatch)")
+	tf.register(f, mtls.RoleWorker)
 	_ = f.MarkHidden("parent-pid")
 	_ = f.MarkHidden("protocol-version")
 	return cmd
