@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mesaopt/mesaopt/internal/mtls"
 )
 
 // TestUsageErrorsExitTwo runs every command with flag values it cannot use:
@@ -13,6 +15,14 @@ func TestUsageErrorsExitTwo(t *testing.T) {
 	n := newNode(t)
 	// Flags after n.args override its defaults (pflag keeps the last value).
 	nowhere := freeAddr(t) // no etcd or coordinator listens here
+	certs := t.TempDir()
+	if err := mtls.WriteDir(certs, nil); err != nil {
+		t.Fatal(err)
+	}
+	// The gossip checks come after the TLS ones: give the daemons their
+	// certificates.
+	coordTLS := strings.Fields(tlsArgs(certs, mtls.FileCoordinator))
+	workerTLS := strings.Fields(tlsArgs(certs, mtls.FileWorker))
 	tests := []struct {
 		name string
 		args []string
@@ -26,10 +36,10 @@ func TestUsageErrorsExitTwo(t *testing.T) {
 		{"run etcd peer", n.args("--etcd-peer", "127.0.0.1:99999"), `--etcd-peer = "127.0.0.1:99999", allowed host:port with a port 1..65535`},
 		{"run etcd same", n.args("--etcd-peer", n.etcdClient), "--etcd-client and --etcd-peer are both " + n.etcdClient},
 		{"run data", n.args("--data", ""), "--data is empty"},
-		{"coordinator gossip without key", []string{"coordinator", "--etcd", nowhere, "--listen", "127.0.0.1:0", "--gossip", "0.0.0.0:0"},
+		{"coordinator gossip without key", append([]string{"coordinator", "--etcd", nowhere, "--listen", "127.0.0.1:0", "--gossip", "0.0.0.0:0"}, coordTLS...),
 			`--gossip = "0.0.0.0:0" is not loopback and no gossip key is given: allowed --gossip-key-file FILE or $MESAOPT_GOSSIP_KEY`},
-		{"worker gossip without key", []string{"worker", "--join", "127.0.0.1:1", "--gossip", "0.0.0.0:0"}, "or --insecure for plaintext gossip"},
-		{"worker gossip key file", []string{"worker", "--join", "127.0.0.1:1", "--gossip-key-file", "/nonexistent/key"}, `--gossip-key-file = "/nonexistent/key"`},
+		{"worker gossip without key", append([]string{"worker", "--join", "127.0.0.1:1", "--gossip", "0.0.0.0:0"}, workerTLS...), "or --insecure for plaintext gossip"},
+		{"worker gossip key file", append([]string{"worker", "--join", "127.0.0.1:1", "--gossip-key-file", "/nonexistent/key"}, workerTLS...), `--gossip-key-file = "/nonexistent/key"`},
 		{"worker advertise", []string{"worker", "--join", "127.0.0.1:1", "--advertise", "127.0.0.1:0"}, `--advertise = "127.0.0.1:0", allowed host:port with a port 1..65535`},
 		{"coordinator session ttl", []string{"coordinator", "--etcd", nowhere, "--session-ttl", "1"}, "--session-ttl = 1, allowed 2..600 seconds"},
 		{"coordinator session ttl high", []string{"coordinator", "--etcd", nowhere, "--session-ttl", "1000"}, "--session-ttl = 1000, allowed 2..600 seconds"},
