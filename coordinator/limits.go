@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/peer"
 
 	"github.com/mesaopt/mesaopt/experiment"
@@ -97,13 +98,18 @@ func (l Limits) Validate() error {
 	return nil
 }
 
-// PeerClient names a call's client by the host of its peer address (the
-// port changes with every connection; "" without a peer). Callers with
-// authenticated identities replace it through Limits.Client.
+// PeerClient names a call's client: by its verified client certificate
+// (subject common name and serial number) when it presented one over TLS,
+// else by the host of its peer address (the port changes with every
+// connection); "" without a peer.
 func PeerClient(ctx context.Context) string {
 	p, ok := peer.FromContext(ctx)
 	if !ok || p.Addr == nil {
 		return ""
+	}
+	if info, ok := p.AuthInfo.(credentials.TLSInfo); ok && len(info.State.VerifiedChains) > 0 && len(info.State.VerifiedChains[0]) > 0 {
+		leaf := info.State.VerifiedChains[0][0]
+		return fmt.Sprintf("certificate %s (serial %s)", leaf.Subject.CommonName, leaf.SerialNumber)
 	}
 	a := p.Addr.String()
 	if host, _, err := net.SplitHostPort(a); err == nil {
