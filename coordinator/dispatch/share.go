@@ -5,6 +5,7 @@ import "slices"
 // waiter is a call blocked in acquire, queued in its run's FIFO.
 type waiter struct {
 	tried map[string]bool
+	avoid map[string]bool // workers never to pick (WithExcludedWorkers); nil: none
 	turn  chan *remote // cap 1: the worker reserved for it, or nil: pick again
 	run   string       // the request's run id; "" when it has none
 	// q is the run queue holding the waiter (nil: not queued), next and
