@@ -5,13 +5,15 @@ import "slices"
 // waiter is a call blocked in acquire, queued in its run's FIFO.
 type waiter struct {
 	tried map[string]bool
-	avoid map[string]bool // workers never to pick (WithExcludedWorkers); nil: none
 	turn  chan *remote // cap 1: the worker reserved for it, or nil: pick again
 	run   string       // the request's run id; "" when it has none
 	// q is the run queue holding the waiter (nil: not queued), next and
 	// prev its neighbours there: leaving the queue is O(1).
 	q          *runQueue
 	next, prev *waiter
+
+	// avoid names the workers never to pick (WithExcludedWorkers); nil: none.
+	avoid map[string]bool
 }
 
 // runQueue is one run's calls waiting in acquire, FIFO, linked through

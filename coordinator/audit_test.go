@@ -1,0 +1,141 @@
+package coordinator_test
+
+import (
+	"context"
+	"log/slog"
+	"math"
+	"net"
+	"slices"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+
+	"github.com/mesaopt/mesaopt/coordinator/dispatch"
+	"github.com/mesaopt/mesaopt/internal/grpcconf"
+	pb "github.com/mesaopt/mesaopt/proto/mesaopt/v1"
+	rpc "github.com/mesaopt/mesaopt/proto/mesaopt/v1/mesaoptv1grpc"
+	"github.com/mesaopt/mesaopt/worker"
+)
+
+// evaluatorServer is a worker's EvaluatorService over an in-process engine
+// that may tamper with its answers: a rogue worker when lie is set.
+type evaluatorServer struct {
+	rpc.UnimplementedEvaluatorServiceServer
+	name   string
+	engine *worker.Engine
+	// lie tampers with an honest answer in place; nil: honest.
+	lie  func(*pb.EvaluateResponse)
+	lies atomic.Int64
+}
+
+func (s *evaluatorServer) Evaluate(ctx context.Context, req *pb.EvaluateRequest) (*pb.EvaluateResponse, error) {
+	resp, err := s.engine.Evaluate(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	resp.Worker = s.name
+	if s.lie != nil {
+		s.lie(resp)
+		s.lies.Add(1)
+	}
+	return resp, nil
+}
+
+// serveWorker serves s on its own loopback address until the test ends and
+// registers it with d under its name, as gossip would.
+func serveWorker(t *testing.T, d *dispatch.Dispatcher, s *evaluatorServer) {
+	t.Helper()
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := grpc.NewServer(grpcconf.ServerOptions()...)
+	rpc.RegisterEvaluatorServiceServer(srv, worker.Streaming(s))
+	done := make(chan struct{})
+	go func() { defer close(done); _ = srv.Serve(lis) }()
+	t.Cleanup(func() { srv.Stop(); <-done })
+	d.Upsert(s.name, worker.Meta{Role: worker.RoleWorker, GRPC: lis.Addr().String(), Capacity: 2, Protocol: worker.ProtocolVersion})
+}
+
+// eachCondition applies f to every condition result of resp.
+func eachCondition(resp *pb.EvaluateResponse, f func(*pb.ConditionResult)) {
+	for _, r := range resp.GetResults() {
+		for _, c := range r.GetConditions() {
+			f(c)
+		}
+	}
+}
+
+// TestRogueWorkerCaughtAndRolledBack runs a spec on two honest workers and
+// a rogue one that tampers with every answer — base 1.0 everywhere, NaN,
+// or one analysis episode's base off by a little — and checks that the run
+// ends with the honest run's digests and the rogue quarantined: invalid
+// answers are refused, plausible ones are caught by audits, and the run
+// rolls back and replays without the rogue.
+func TestRogueWorkerCaughtAndRolledBack(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs four clusters")
+	}
+	spec := smallSpec()
+	spec.AuditRate = 0.25
+	honest := runToEnd(t, startCoordinator(t, startEtcd(t), worker.NewEngine(2)), spec)
+
+	for _, tc := range []struct {
+		name string
+		lie  func(*pb.EvaluateResponse)
+	}{
+		{"perfect scores", func(r *pb.EvaluateResponse) {
+			eachCondition(r, func(c *pb.ConditionResult) {
+				c.Base = 1
+				for _, e := range c.GetEpisodeScores() {
+					e.Base = 1
+				}
+			})
+		}},
+		{"NaN", func(r *pb.EvaluateResponse) { eachCondition(r, func(c *pb.ConditionResult) { c.Base = math.NaN() }) }},
+		{"one episode off", func(r *pb.EvaluateResponse) {
+			eachCondition(r, func(c *pb.ConditionResult) {
+				if es := c.GetEpisodeScores(); len(es) > 0 {
+					es[0].Base = math.Abs(es[0].Base - 1e-9)
+				}
+			})
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := dispatch.NewDispatcher(10*time.Second, slog.New(slog.DiscardHandler))
+			t.Cleanup(d.Close)
+			for _, name := range []string{"honest-1", "honest-2"} {
+				serveWorker(t, d, &evaluatorServer{name: name, engine: worker.NewEngine(2)})
+			}
+			rogue := &evaluatorServer{name: "rogue", engine: worker.NewEngine(2), lie: tc.lie}
+			serveWorker(t, d, rogue)
+			run := runToEnd(t, startCoordinator(t, startEtcd(t), d), spec)
+			if rogue.lies.Load() == 0 {
+				t.Fatal("the rogue answered nothing: the test tests nothing")
+			}
+			if run.GetFinalDigest() != honest.GetFinalDigest() {
+				t.Fatalf("final digest %s, honest run's %s (rogue answered %d batches)", run.GetFinalDigest(), honest.GetFinalDigest(), rogue.lies.Load())
+			}
+			for g, s := range honest.GetSummaries() {
+				if got := run.GetSummaries()[g].GetDigest(); got != s.GetDigest() {
+					t.Fatalf("generation %d digest %s, honest %s", g, got, s.GetDigest())
+				}
+			}
+			if tc.name == "NaN" {
+				return // refused by validation: never a score, nothing to audit
+			}
+			if !slices.Contains(d.Quarantined(), "rogue") {
+				t.Fatalf("quarantined %v, want the rogue", d.Quarantined())
+			}
+			var liars []string
+			for _, s := range run.GetSummaries() {
+				liars = append(liars, s.GetLiars()...)
+			}
+			if !slices.Contains(liars, "rogue") {
+				t.Fatalf("summaries name liars %v, want the rogue", liars)
+			}
+		})
+	}
+}
