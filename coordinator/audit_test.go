@@ -14,6 +14,7 @@ import (
 
 	"github.com/mesaopt/mesaopt/coordinator/dispatch"
 	"github.com/mesaopt/mesaopt/internal/grpcconf"
+	"github.com/mesaopt/mesaopt/internal/testenv"
 	pb "github.com/mesaopt/mesaopt/proto/mesaopt/v1"
 	rpc "github.com/mesaopt/mesaopt/proto/mesaopt/v1/mesaoptv1grpc"
 	"github.com/mesaopt/mesaopt/worker"
@@ -137,5 +138,66 @@ func TestRogueWorkerCaughtAndRolledBack(t *testing.T) {
 				t.Fatalf("summaries name liars %v, want the rogue", liars)
 			}
 		})
+	}
+}
+
+// TestLateRogueRolledBackToCheckpoint has a rogue join a run after its
+// second generation was committed, with few audits, so that it usually
+// answers committed generations before it is caught: the run rolls back to
+// the checkpoint before the rogue's first answer, not to the start, and
+// ends with the honest run's digests.
+func TestLateRogueRolledBackToCheckpoint(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs two clusters")
+	}
+	spec := smallSpec()
+	spec.Generations = 8
+	spec.CheckpointRetention = 8
+	spec.AuditRate = 0.1
+	honest := runToEnd(t, startCoordinator(t, startEtcd(t), worker.NewEngine(2)), spec)
+
+	d := dispatch.NewDispatcher(10*time.Second, slog.New(slog.DiscardHandler))
+	t.Cleanup(d.Close)
+	for _, name := range []string{"honest-1", "honest-2"} {
+		serveWorker(t, d, &evaluatorServer{name: name, engine: worker.NewEngine(2)})
+	}
+	c := startCoordinator(t, startEtcd(t), d)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	id, err := c.Submit(ctx, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	testenv.WaitFor(t, "2 generations committed", time.Minute, func() bool {
+		run, err := c.GetRun(ctx, id)
+		return err == nil && run.GetGenerationsDone() >= 2
+	})
+	// It lies only in batches of several genomes, never when asked for
+	// one (a second opinion, an isolated genome): it must be caught in the
+	// batches it answers first.
+	rogue := &evaluatorServer{name: "rogue", engine: worker.NewEngine(4), lie: func(r *pb.EvaluateResponse) {
+		if len(r.GetResults()) > 1 {
+			eachCondition(r, func(c *pb.ConditionResult) { c.Base = 1 })
+		}
+	}}
+	serveWorker(t, d, rogue)
+	run := waitRun(t, ctx, c, id)
+	if run.GetState() != pb.RunState_RUN_STATE_SUCCEEDED {
+		t.Fatalf("run ended %v: %s", run.GetState(), run.GetError())
+	}
+	if run.GetFinalDigest() != honest.GetFinalDigest() {
+		t.Fatalf("final digest %s, honest run's %s (rogue answered %d batches)", run.GetFinalDigest(), honest.GetFinalDigest(), rogue.lies.Load())
+	}
+	var replayed uint32
+	for _, s := range run.GetSummaries() {
+		replayed += s.GetReplayedGenerations()
+	}
+	st, err := c.GetRun(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("rogue answered %d batches, quarantined %v, %d generations replayed; history %q", rogue.lies.Load(), d.Quarantined(), replayed, st.GetHistory())
+	if rogue.lies.Load() > 0 && !slices.Contains(d.Quarantined(), "rogue") {
+		t.Fatalf("the rogue answered %d batches and is not quarantined", rogue.lies.Load())
 	}
 }

@@ -74,10 +74,11 @@ type evaluation struct {
 }
 
 // evaluate is Evaluate that also returns the results and who evaluated
-// them. The members with audit[i] set (audit may be nil) are sent to
-// direct, bypassing ev (an analysis cache in front of direct), in batches
-// of their own: their results are then wholly one worker's, which an
-// audit can compare with another's. direct nil means ev.
+// them. A batch holding a member with audit[i] set (audit may be nil) is
+// sent to direct, bypassing ev (an analysis cache in front of direct):
+// the audited results are then wholly one worker's, which an audit can
+// compare with another's, and their batches are like the others, so a
+// worker cannot tell which answers will be checked. direct nil means ev.
 func evaluate(ctx context.Context, ev, direct Evaluator, runID string, spec experiment.Spec, gen uint32, members []ga.Member, births []ga.Birth, audit []bool) (*evaluation, error) {
 	if direct == nil {
 		direct = ev
@@ -112,53 +113,38 @@ func evaluate(ctx context.Context, ev, direct Evaluator, runID string, spec expe
 	g, gctx := errgroup.WithContext(ctx)
 	tasks := make([]pb.EvaluationTask, len(members)) // one allocation for the generation's tasks
 	all := make([]*pb.EvaluationTask, len(members))
-	var plain, audited []int
 	for i, m := range members {
 		t := &tasks[i]
 		t.IndividualId, t.Genome = m.ID, genome.ToProto(m.Genome)
 		all[i] = t
-		if audit != nil && audit[i] {
-			audited = append(audited, i)
-		} else {
-			plain = append(plain, i)
-		}
 	}
-	for _, group := range []struct {
-		ev  Evaluator
-		idx []int
-	}{{ev, plain}, {direct, audited}} {
-		for lo := 0; lo < len(group.idx); lo += batch {
-			idx := group.idx[lo:min(lo+batch, len(group.idx))]
-			req := &pb.EvaluateRequest{
-				ProtocolVersion: worker.ProtocolVersion, RunId: runID, Generation: gen,
-				Environment: env, Conditions: condEpisodes, SessionDigest: digest,
-				Tasks: make([]*pb.EvaluationTask, 0, len(idx)),
-			}
-			for _, i := range idx {
-				req.Tasks = append(req.Tasks, all[i])
-			}
-			ev := group.ev
-			g.Go(func() error {
-				resp, err := evaluateChecked(gctx, ev, req)
-				if err == nil {
-					for k, i := range idx {
-						results[i], workers[i] = resp.GetResults()[k], dispatch.ResultWorker(resp, k)
-					}
-					return nil
-				}
-				if !genomeMayBeAtFault(gctx, err) {
-					return err
-				}
-				res, ws, fails := make([]*pb.EvaluationResult, len(idx)), make([]string, len(idx)), make([]string, len(idx))
-				if err := isolate(gctx, ev, req, res, ws, fails, spec.QuarantineAttempts); err != nil {
-					return err
-				}
-				for k, i := range idx {
-					results[i], workers[i], failures[i] = res[k], ws[k], fails[k]
+	for lo := 0; lo < len(members); lo += batch {
+		hi := min(lo+batch, len(members))
+		req := &pb.EvaluateRequest{
+			ProtocolVersion: worker.ProtocolVersion, RunId: runID, Generation: gen,
+			Environment: env, Conditions: condEpisodes, SessionDigest: digest,
+			Tasks: all[lo:hi:hi],
+		}
+		// A batch holding an audited genome bypasses the cache, whole: it
+		// looks like any other batch to the worker that answers it.
+		ev := ev
+		if audit != nil && slices.Contains(audit[lo:hi], true) {
+			ev = direct
+		}
+		g.Go(func() error {
+			resp, err := evaluateChecked(gctx, ev, req)
+			if err == nil {
+				copy(results[lo:hi], resp.GetResults())
+				for k := range hi - lo {
+					workers[lo+k] = dispatch.ResultWorker(resp, k)
 				}
 				return nil
-			})
-		}
+			}
+			if !genomeMayBeAtFault(gctx, err) {
+				return err
+			}
+			return isolate(gctx, ev, req, results[lo:hi], workers[lo:hi], failures[lo:hi], spec.QuarantineAttempts)
+		})
 	}
 	if err := g.Wait(); err != nil {
 		return nil, err
