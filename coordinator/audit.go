@@ -66,6 +66,10 @@ func auditPicks(spec experiment.Spec, gen uint32, n int) []bool {
 	return picks
 }
 
+// errNoThird says fewer than three workers are known: the coordinator's
+// engine gives the third opinion.
+var errNoThird = errors.New("no third worker")
+
 // auditOutcome is what a generation's audits found.
 type auditOutcome struct {
 	audited    []uint64 // individuals whose result a second worker confirmed, ascending
@@ -124,8 +128,13 @@ func audit(ctx context.Context, q quarantiner, arbiter Evaluator, spec experimen
 				mu.Unlock()
 				return nil
 			}
-			third, w3, err := again(q, w1, w2)
-			if n, _ := q.Workers(); n < 3 || err != nil {
+			var third *pb.EvaluationResult
+			var w3 string
+			err = errNoThird
+			if n, _ := q.Workers(); n >= 3 {
+				third, w3, err = again(q, w1, w2)
+			}
+			if err != nil {
 				resp, err := evaluateChecked(gctx, arbiter, one)
 				if err != nil {
 					return fmt.Errorf("audit of individual %d: in-process third opinion: %w", one.GetTasks()[0].GetIndividualId(), err)

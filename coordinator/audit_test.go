@@ -201,3 +201,29 @@ func TestLateRogueRolledBackToCheckpoint(t *testing.T) {
 		t.Fatalf("the rogue answered %d batches and is not quarantined", rogue.lies.Load())
 	}
 }
+
+// TestRogueBesideOneHonestWorker has only two workers, one of them a
+// rogue: the coordinator's own engine gives the third opinion.
+func TestRogueBesideOneHonestWorker(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs two clusters")
+	}
+	spec := smallSpec()
+	spec.AuditRate = 0.25
+	honest := runToEnd(t, startCoordinator(t, startEtcd(t), worker.NewEngine(2)), spec)
+	d := dispatch.NewDispatcher(10*time.Second, slog.New(slog.DiscardHandler))
+	t.Cleanup(d.Close)
+	serveWorker(t, d, &evaluatorServer{name: "honest", engine: worker.NewEngine(2)})
+	rogue := &evaluatorServer{name: "rogue", engine: worker.NewEngine(2), lie: func(r *pb.EvaluateResponse) {
+		eachCondition(r, func(c *pb.ConditionResult) { c.Base = 1 })
+	}}
+	serveWorker(t, d, rogue)
+	start := time.Now()
+	run := runToEnd(t, startCoordinator(t, startEtcd(t), d), spec)
+	if run.GetFinalDigest() != honest.GetFinalDigest() || !slices.Contains(d.Quarantined(), "rogue") {
+		t.Fatalf("final digest %s (honest %s), quarantined %v", run.GetFinalDigest(), honest.GetFinalDigest(), d.Quarantined())
+	}
+	if took := time.Since(start); took > time.Minute {
+		t.Fatalf("run took %v: the third opinion waited for a third worker", took)
+	}
+}
