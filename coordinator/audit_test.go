@@ -2,10 +2,12 @@ package coordinator_test
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"math"
 	"net"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -26,8 +28,8 @@ type evaluatorServer struct {
 	rpc.UnimplementedEvaluatorServiceServer
 	name   string
 	engine *worker.Engine
-	// lie tampers with an honest answer in place; nil: honest.
-	lie  func(*pb.EvaluateResponse)
+	// lie tampers with an honest answer to req in place; nil: honest.
+	lie  func(req *pb.EvaluateRequest, resp *pb.EvaluateResponse)
 	lies atomic.Int64
 }
 
@@ -38,7 +40,7 @@ func (s *evaluatorServer) Evaluate(ctx context.Context, req *pb.EvaluateRequest)
 	}
 	resp.Worker = s.name
 	if s.lie != nil {
-		s.lie(resp)
+		s.lie(req, resp)
 		s.lies.Add(1)
 	}
 	return resp, nil
@@ -85,9 +87,9 @@ func TestRogueWorkerCaughtAndRolledBack(t *testing.T) {
 
 	for _, tc := range []struct {
 		name string
-		lie  func(*pb.EvaluateResponse)
+		lie  func(*pb.EvaluateRequest, *pb.EvaluateResponse)
 	}{
-		{"perfect scores", func(r *pb.EvaluateResponse) {
+		{"perfect scores", func(_ *pb.EvaluateRequest, r *pb.EvaluateResponse) {
 			eachCondition(r, func(c *pb.ConditionResult) {
 				c.Base = 1
 				for _, e := range c.GetEpisodeScores() {
@@ -95,8 +97,10 @@ func TestRogueWorkerCaughtAndRolledBack(t *testing.T) {
 				}
 			})
 		}},
-		{"NaN", func(r *pb.EvaluateResponse) { eachCondition(r, func(c *pb.ConditionResult) { c.Base = math.NaN() }) }},
-		{"one episode off", func(r *pb.EvaluateResponse) {
+		{"NaN", func(_ *pb.EvaluateRequest, r *pb.EvaluateResponse) {
+			eachCondition(r, func(c *pb.ConditionResult) { c.Base = math.NaN() })
+		}},
+		{"one episode off", func(_ *pb.EvaluateRequest, r *pb.EvaluateResponse) {
 			eachCondition(r, func(c *pb.ConditionResult) {
 				if es := c.GetEpisodeScores(); len(es) > 0 {
 					es[0].Base = math.Abs(es[0].Base - 1e-9)
@@ -151,9 +155,9 @@ func TestLateRogueRolledBackToCheckpoint(t *testing.T) {
 		t.Skip("runs two clusters")
 	}
 	spec := smallSpec()
-	spec.Generations = 8
-	spec.CheckpointRetention = 8
-	spec.AuditRate = 0.1
+	spec.Generations = 10
+	spec.CheckpointRetention = 10
+	spec.AuditRate = 0.25
 	honest := runToEnd(t, startCoordinator(t, startEtcd(t), worker.NewEngine(2)), spec)
 
 	d := dispatch.NewDispatcher(10*time.Second, slog.New(slog.DiscardHandler))
@@ -172,11 +176,17 @@ func TestLateRogueRolledBackToCheckpoint(t *testing.T) {
 		run, err := c.GetRun(ctx, id)
 		return err == nil && run.GetGenerationsDone() >= 2
 	})
-	// It lies only in batches of several genomes, never when asked for
-	// one (a second opinion, an isolated genome): it must be caught in the
-	// batches it answers first.
-	rogue := &evaluatorServer{name: "rogue", engine: worker.NewEngine(4), lie: func(r *pb.EvaluateResponse) {
-		if len(r.GetResults()) > 1 {
+	// It answers honestly in the generation it joins (where it may answer
+	// only the "does thinking help" re-plans, which no provenance records)
+	// and the next, and lies from then on, only in batches of several genomes (never when asked for one: a
+	// second opinion, an isolated genome), so it is caught after a commit
+	// that holds its answers: the rollback goes to the checkpoint before
+	// its first generation.
+	var first atomic.Int64
+	first.Store(-1)
+	rogue := &evaluatorServer{name: "rogue", engine: worker.NewEngine(4), lie: func(req *pb.EvaluateRequest, r *pb.EvaluateResponse) {
+		first.CompareAndSwap(-1, int64(req.GetGeneration()))
+		if int64(req.GetGeneration()) > first.Load()+1 && len(r.GetResults()) > 1 {
 			eachCondition(r, func(c *pb.ConditionResult) { c.Base = 1 })
 		}
 	}}
@@ -191,14 +201,22 @@ func TestLateRogueRolledBackToCheckpoint(t *testing.T) {
 	var replayed uint32
 	for _, s := range run.GetSummaries() {
 		replayed += s.GetReplayedGenerations()
+		if len(s.GetLiars()) > 0 {
+			t.Logf("generation %d: liars %v, %d mismatches, %d replayed", s.GetGeneration(), s.GetLiars(), s.GetAuditMismatches(), s.GetReplayedGenerations())
+		}
 	}
 	st, err := c.GetRun(ctx, id)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("rogue answered %d batches, quarantined %v, %d generations replayed; history %q", rogue.lies.Load(), d.Quarantined(), replayed, st.GetHistory())
-	if rogue.lies.Load() > 0 && !slices.Contains(d.Quarantined(), "rogue") {
+	t.Logf("rogue answered %d batches from generation %d, %d generations replayed; history %q", rogue.lies.Load(), first.Load(), replayed, st.GetHistory())
+	if !slices.Contains(d.Quarantined(), "rogue") {
 		t.Fatalf("the rogue answered %d batches and is not quarantined", rogue.lies.Load())
+	}
+	// The checkpoint before the rogue's first answer: first-1 or first.
+	want := []string{fmt.Sprintf("rolled back to generation %d:", first.Load()-1), fmt.Sprintf("rolled back to generation %d:", first.Load())}
+	if replayed == 0 || !slices.ContainsFunc(st.GetHistory(), func(h string) bool { return strings.HasPrefix(h, want[0]) || strings.HasPrefix(h, want[1]) }) {
+		t.Fatalf("history %q, %d generations replayed; want a rollback to the checkpoint before the rogue's first answer (%q)", st.GetHistory(), replayed, want)
 	}
 }
 
@@ -214,7 +232,7 @@ func TestRogueBesideOneHonestWorker(t *testing.T) {
 	d := dispatch.NewDispatcher(10*time.Second, slog.New(slog.DiscardHandler))
 	t.Cleanup(d.Close)
 	serveWorker(t, d, &evaluatorServer{name: "honest", engine: worker.NewEngine(2)})
-	rogue := &evaluatorServer{name: "rogue", engine: worker.NewEngine(2), lie: func(r *pb.EvaluateResponse) {
+	rogue := &evaluatorServer{name: "rogue", engine: worker.NewEngine(2), lie: func(_ *pb.EvaluateRequest, r *pb.EvaluateResponse) {
 		eachCondition(r, func(c *pb.ConditionResult) { c.Base = 1 })
 	}}
 	serveWorker(t, d, rogue)
