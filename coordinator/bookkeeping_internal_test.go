@@ -18,11 +18,11 @@ import (
 
 // synthEvaluator answers at no cost with scores drawn from the individual's
 // id: every condition gets its episodes' scores and a behavioral fit of
-// benchFeatures weights, as a worker's answers have, so records are of
+// benchFeatures weights (and features), as a worker's answers have, so records are of
 // realistic size and some planners are flagged (and kept for good).
 type synthEvaluator struct{}
 
-const benchFeatures = 12
+const benchFeatures = 8 // the door maze's features
 
 func (synthEvaluator) Evaluate(_ context.Context, req *pb.EvaluateRequest) (*pb.EvaluateResponse, error) {
 	resp := &pb.EvaluateResponse{Worker: "synth", Results: make([]*pb.EvaluationResult, len(req.GetTasks()))}
@@ -36,6 +36,7 @@ func (synthEvaluator) Evaluate(_ context.Context, req *pb.EvaluateRequest) (*pb.
 			if c.GetAnalysis() {
 				for range benchFeatures {
 					cr.BehavioralWeights = append(cr.BehavioralWeights, r.NormFloat64())
+					cr.Features = append(cr.Features, r.Float64())
 				}
 				for range c.GetInstanceSeeds() {
 					cr.EpisodeScores = append(cr.EpisodeScores, &pb.EpisodeScore{Base: r.Float64(), Competence: r.Float64(),

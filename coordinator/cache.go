@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
+	"slices"
 	"sync"
 
 	"golang.org/x/sync/errgroup"
@@ -156,7 +157,7 @@ func (c *AnalysisCache) Evaluate(ctx context.Context, req *pb.EvaluateRequest) (
 
 	results := make([]*pb.EvaluationResult, len(tasks))
 	g, gctx := errgroup.WithContext(ctx)
-	var worker string
+	workers := make([]string, len(tasks)) // who evaluated each result: its selection conditions, at least
 	if len(full) > 0 {
 		g.Go(func() error {
 			sub := dispatch.WithTasks(req, full)
@@ -167,9 +168,8 @@ func (c *AnalysisCache) Evaluate(ctx context.Context, req *pb.EvaluateRequest) (
 			if err != nil {
 				return err
 			}
-			worker = resp.GetWorker()
 			for k, r := range resp.GetResults() {
-				results[fullAt[k]] = r
+				results[fullAt[k]], workers[fullAt[k]] = r, dispatch.ResultWorker(resp, k)
 			}
 			return nil
 		})
@@ -190,6 +190,9 @@ func (c *AnalysisCache) Evaluate(ctx context.Context, req *pb.EvaluateRequest) (
 				return err
 			}
 			sel = resp.GetResults()
+			for k, i := range partialAt {
+				workers[i] = dispatch.ResultWorker(resp, k)
+			}
 			return nil
 		})
 	}
@@ -217,7 +220,13 @@ func (c *AnalysisCache) Evaluate(ctx context.Context, req *pb.EvaluateRequest) (
 		}
 	}
 	c.mu.Unlock()
-	return &pb.EvaluateResponse{Worker: worker, Results: results}, nil
+	resp := &pb.EvaluateResponse{Results: results}
+	if len(workers) > 0 && !slices.ContainsFunc(workers, func(w string) bool { return w != workers[0] }) {
+		resp.Worker = workers[0]
+	} else {
+		resp.ResultWorkers = workers
+	}
+	return resp, nil
 }
 
 // writeField writes b with its length, so that concatenated fields cannot

@@ -171,6 +171,7 @@ type activeRun struct {
 	last      []lineage.Record // records of the last evaluated generation
 	dirty     []uint32         // generations pruned since their batches were last rewritten, ascending
 	gens      uint32           // generations committed that lineage reflects
+	graves    *graveyard       // records pruning removed lately, for a rollback (nil: none kept)
 	err       error
 	cancelReq bool
 
@@ -762,14 +763,65 @@ func (c *Coordinator) execute(ctx context.Context, ar *activeRun, cp *pb.Checkpo
 	ctx = c.pinSemantics(ctx, ar, st, cp != nil)
 	c.log.Info("run started", "run", ar.id, "from_generation", gen, "generations", spec.Generations, "evaluation_digest", st.GetEvaluationDigest())
 	// Elites are analysed once: their copies take the analysis from the cache.
-	ev := NewAnalysisCache(c.evaluator())
+	raw := c.evaluator()
+	ev := NewAnalysisCache(raw)
+	q, audits := raw.(quarantiner)
+	audits = audits && spec.AuditRate > 0
+	var arbiter Evaluator
+	if audits {
+		arbiter = newArbiter()
+		ar.mu.Lock()
+		ar.graves = &graveyard{from: gen}
+		ar.mu.Unlock()
+	}
+	// Audit findings since the last commit (a rollback replays the
+	// generations that found them): reported in the next summary.
+	var pendingLiars []string
+	var pendingMismatches, replayed uint32
 	for {
 		t0 := time.Now()
-		records, err := Evaluate(withLogger(ctx, c.log), ev, ar.id, spec, gen, members, births)
+		var picks []bool
+		if audits {
+			picks = auditPicks(spec, gen, len(members))
+		}
+		e, err := evaluate(withLogger(ctx, c.log), ev, raw, ar.id, spec, gen, members, births, picks)
 		if err != nil {
 			return fmt.Errorf("generation %d: %w", gen, err)
 		}
+		var found auditOutcome
+		if audits {
+			if found, err = audit(withLogger(ctx, c.log), q, arbiter, spec, e, picks); err != nil {
+				return fmt.Errorf("generation %d: %w", gen, err)
+			}
+		}
+		if len(found.liars) > 0 {
+			for _, w := range found.liars {
+				q.Quarantine(w, fmt.Sprintf("its results disagreed with two other evaluations in run %s, generation %d", ar.id, gen))
+			}
+			pendingLiars = append(pendingLiars, found.liars...)
+			pendingMismatches += uint32(found.mismatches)
+			next, ok, err := c.rollback(ctx, ar, base, st, gen, found.liars)
+			if err != nil {
+				return fmt.Errorf("generation %d: %w", gen, err)
+			}
+			ev = NewAnalysisCache(raw) // it may hold the liars' analyses
+			if ok {
+				replayed += gen - next.gen
+				gen, members, births, nextID, st = next.gen, next.members, next.births, next.nextID, next.st
+			}
+			// Members' fitness is set again by the next evaluation.
+			continue
+		}
+		records := e.records
 		summary := Summarize(spec, gen, members, records, time.Since(t0))
+		summary.Audited = uint32(len(found.audited))
+		summary.AuditMismatches = pendingMismatches + uint32(found.mismatches)
+		summary.Liars = pendingLiars
+		summary.ReplayedGenerations = replayed
+		var prov *pb.Provenance
+		if slices.ContainsFunc(e.workers, func(w string) bool { return w != "" }) {
+			prov = provenanceOf(gen, e, found.audited)
+		}
 		// "Does thinking help", every generation: the champion planner
 		// re-planned at every horizon. The champion often survives as an
 		// elite, and its variants then come from the analysis cache.
@@ -826,12 +878,24 @@ func (c *Coordinator) execute(ctx context.Context, ar *activeRun, cp *pb.Checkpo
 		// The generation is evaluated: commit it even if the run is being
 		// cancelled meanwhile (the fence still guards against deposed leaders).
 		cctx, ccancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-		err = c.commit(cctx, check, batch, next, spec.CheckpointRetention)
+		err = c.write(cctx, "checkpoint of "+ar.id, func(ctx context.Context, f store.Fence) error {
+			return c.store.CommitProvenance(ctx, f, check, batch, next, spec.CheckpointRetention, prov)
+		})
 		ccancel()
 		if err != nil {
 			return fmt.Errorf("generation %d: %w", gen, err)
 		}
 		st = next
+		pendingLiars, pendingMismatches, replayed = nil, 0, 0
+		if audits {
+			// A rollback needs the checkpoint before the first tainted
+			// generation: older pruning steps can be forgotten.
+			ar.mu.Lock()
+			if keep := int64(gen) + 1 - int64(spec.CheckpointRetention); keep > 0 {
+				ar.graves.trim(uint32(keep))
+			}
+			ar.mu.Unlock()
+		}
 		ar.mu.Lock()
 		ar.gens = gen + 1
 		ar.mu.Unlock()

@@ -41,6 +41,9 @@ func (ar *activeRun) pruneGeneration(gen uint32, records []lineage.Record, flush
 	if err != nil {
 		return nil, nil, err
 	}
+	if ar.graves != nil && len(pruned.Removed) > 0 {
+		ar.graves.add(gen, pruned.Removed)
+	}
 	m, err := ar.lineage.Measure(gen, ids)
 	if err != nil {
 		return nil, nil, err

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"sync"
 
 	"google.golang.org/grpc/codes"
@@ -75,7 +76,14 @@ func (s *lineageServer) GetIndividual(ctx context.Context, req *pb.GetIndividual
 	if err != nil {
 		return nil, err
 	}
-	return &pb.GetIndividualResponse{Individual: RecordToProto(r, nil), FeatureNames: ar.spec.Env().Features()}, nil
+	resp := &pb.GetIndividualResponse{Individual: RecordToProto(r, nil), FeatureNames: ar.spec.Env().Features()}
+	// Provenance, outside every digest: best effort, absent when unknown.
+	if p, err := s.c.store.Provenance(ctx, req.GetRunId(), r.Generation); err == nil {
+		if i := slices.Index(p.GetIndividualIds(), r.ID); i >= 0 && i < len(p.GetWorkers()) {
+			resp.EvaluatedBy = p.GetWorkers()[i]
+		}
+	}
+	return resp, nil
 }
 
 func (s *lineageServer) GetLineOfDescent(ctx context.Context, req *pb.GetLineOfDescentRequest) (*pb.GetLineOfDescentResponse, error) {

@@ -55,6 +55,35 @@ const CheckpointFormat = 1
 // genome, never per batch, keeps the decision independent of how genomes
 // were batched and of which workers failed along the way.
 func Evaluate(ctx context.Context, ev Evaluator, runID string, spec experiment.Spec, gen uint32, members []ga.Member, births []ga.Birth) ([]lineage.Record, error) {
+	e, err := evaluate(ctx, ev, nil, runID, spec, gen, members, births, nil)
+	if err != nil {
+		return nil, err
+	}
+	return e.records, nil
+}
+
+// evaluation is one generation's evaluation as run.go's evaluate leaves it.
+type evaluation struct {
+	records []lineage.Record
+	// Per member: the result (nil: quarantined) and the worker that
+	// evaluated it ("" when unknown).
+	results []*pb.EvaluationResult
+	workers []string
+	// shared holds the request fields every batch shares (no tasks).
+	shared *pb.EvaluateRequest
+	tasks  []*pb.EvaluationTask // per member
+}
+
+// evaluate is Evaluate that also returns the results and who evaluated
+// them. A batch holding a member with audit[i] set (audit may be nil) is
+// sent to direct, bypassing ev (an analysis cache in front of direct):
+// the audited results are then wholly one worker's, which an audit can
+// compare with another's, and their batches are like the others, so a
+// worker cannot tell which answers will be checked. direct nil means ev.
+func evaluate(ctx context.Context, ev, direct Evaluator, runID string, spec experiment.Spec, gen uint32, members []ga.Member, births []ga.Birth, audit []bool) (*evaluation, error) {
+	if direct == nil {
+		direct = ev
+	}
 	condEpisodes, episodes := selectionEpisodes(spec, gen)
 	nsel := len(condEpisodes)
 	for _, c := range spec.Conditions() {
@@ -79,11 +108,18 @@ func Evaluate(ctx context.Context, ev Evaluator, runID string, spec experiment.S
 		batch = AutoBatchSize(len(members), capacityOf(ev))
 	}
 	results := make([]*pb.EvaluationResult, len(members))
+	workers := make([]string, len(members))
 	failures := make([]string, len(members))
 	ctx = dispatch.WithMaxAttempts(dispatch.WithAttemptTimeout(ctx, time.Duration(spec.EvaluationTimeout)), spec.QuarantineAttempts)
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(CallLimit(ev))
 	tasks := make([]pb.EvaluationTask, len(members)) // one allocation for the generation's tasks
+	all := make([]*pb.EvaluationTask, len(members))
+	for i, m := range members {
+		t := &tasks[i]
+		t.IndividualId, t.Genome = m.ID, genome.ToProto(m.Genome)
+		all[i] = t
+	}
 	for lo := 0; lo < len(members); lo += batch {
 		if gctx.Err() != nil {
 			break // cancelled or failed: start no more batches; Wait reports why
@@ -92,23 +128,27 @@ func Evaluate(ctx context.Context, ev Evaluator, runID string, spec experiment.S
 		req := &pb.EvaluateRequest{
 			ProtocolVersion: worker.ProtocolVersion, RunId: runID, Generation: gen,
 			Environment: env, Conditions: condEpisodes, SessionDigest: digest,
-			Tasks: make([]*pb.EvaluationTask, 0, hi-lo),
+			Tasks: all[lo:hi:hi],
 		}
-		for i, m := range members[lo:hi] {
-			t := &tasks[lo+i]
-			t.IndividualId, t.Genome = m.ID, genome.ToProto(m.Genome)
-			req.Tasks = append(req.Tasks, t)
+		// A batch holding an audited genome bypasses the cache, whole: it
+		// looks like any other batch to the worker that answers it.
+		ev := ev
+		if audit != nil && slices.Contains(audit[lo:hi], true) {
+			ev = direct
 		}
 		g.Go(func() error {
 			resp, err := evaluateChecked(gctx, ev, req)
 			if err == nil {
 				copy(results[lo:hi], resp.GetResults())
+				for k := range hi - lo {
+					workers[lo+k] = dispatch.ResultWorker(resp, k)
+				}
 				return nil
 			}
 			if !genomeMayBeAtFault(gctx, err) {
 				return err
 			}
-			return isolate(gctx, ev, req, results[lo:hi], failures[lo:hi], spec.QuarantineAttempts)
+			return isolate(gctx, ev, req, results[lo:hi], workers[lo:hi], failures[lo:hi], spec.QuarantineAttempts)
 		})
 	}
 	if err := g.Wait(); err != nil {
@@ -162,7 +202,7 @@ func Evaluate(ctx context.Context, ev Evaluator, runID string, spec experiment.S
 		records[i] = r
 	}
 	lineage.MarkChampion(records)
-	return records, nil
+	return &evaluation{records: records, results: results, workers: workers, shared: shared, tasks: all}, nil
 }
 
 // selectionEpisodes returns generation gen's selection conditions with
@@ -305,10 +345,10 @@ func genomeMayBeAtFault(ctx context.Context, err error) bool {
 }
 
 // isolate evaluates each task of a failed batch on its own, filling
-// results, or failures (the quarantine reason) for a genome whose own calls
+// results and workers (who answered), or failures (the quarantine reason) for a genome whose own calls
 // failed attempts times. The reason names the kind of failure, not the
 // worker or the time, so it is the same in every run.
-func isolate(ctx context.Context, ev Evaluator, req *pb.EvaluateRequest, results []*pb.EvaluationResult, failures []string, attempts int) error {
+func isolate(ctx context.Context, ev Evaluator, req *pb.EvaluateRequest, results []*pb.EvaluationResult, workers, failures []string, attempts int) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(isolateLimit)
 	for i, t := range req.GetTasks() {
@@ -320,7 +360,7 @@ func isolate(ctx context.Context, ev Evaluator, req *pb.EvaluateRequest, results
 			resp, err := evaluateChecked(gctx, ev, one)
 			switch {
 			case err == nil:
-				results[i] = resp.GetResults()[0]
+				results[i], workers[i] = resp.GetResults()[0], dispatch.ResultWorker(resp, 0)
 			case genomeMayBeAtFault(gctx, err):
 				failures[i] = fmt.Sprintf("quarantined after %d failed evaluation attempts: %s", attempts, failureKind(err))
 				loggerFrom(ctx).Warn("genome quarantined", "generation", req.GetGeneration(), "individual", t.GetIndividualId(), "err", err)

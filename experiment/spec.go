@@ -86,6 +86,13 @@ type Spec struct {
 	// panic or miss the deadline on it — is quarantined: fitness -Inf, never
 	// selected, its lineage record's Failure gives the last error.
 	QuarantineAttempts int `yaml:"quarantine_attempts"`
+	// AuditRate, 0..1: the share of each generation's genomes (rounded up,
+	// chosen by a seed-derived stream) re-evaluated on a second worker and
+	// compared bit for bit; a mismatch is settled by a third worker and the
+	// liar quarantined and its results rolled back (see the coordinator
+	// package). 0 turns audits off; they need two workers or more. Audits
+	// never change a result, only who may produce one.
+	AuditRate float64 `yaml:"audit_rate"`
 	// CheckpointRetention is the number of newest checkpoints kept in etcd,
 	// 1..100000; older ones are deleted as generations are committed. A run
 	// can be forked from any retained generation.
@@ -171,6 +178,7 @@ func Default() Spec {
 		EvaluationTimeout:   Duration(30 * time.Second),
 		CheckpointRetention: 5,
 		QuarantineAttempts:  3,
+		AuditRate:           0.05,
 	}
 }
 
@@ -297,6 +305,7 @@ func (s Spec) Validate() error {
 		intIn("batch_size", s.BatchSize, 0, 10000),
 		intIn("checkpoint_retention", s.CheckpointRetention, 1, 100000),
 		intIn("quarantine_attempts", s.QuarantineAttempts, 1, 100),
+		unit("audit_rate", s.AuditRate),
 	}
 	for _, err := range checks {
 		if err != nil {
@@ -361,6 +370,7 @@ func (s Spec) ToProto() *pb.ExperimentSpec {
 		QuarantineAttempts:       uint32(s.QuarantineAttempts),
 		FreezeUntrained:          s.FreezeUntrained,
 		Selection:                s.Selection.toProto(),
+		AuditRate:                s.AuditRate,
 	}
 }
 
@@ -395,6 +405,7 @@ func FromProto(p *pb.ExperimentSpec) (Spec, error) {
 		QuarantineAttempts:  int(p.GetQuarantineAttempts()),
 		FreezeUntrained:     p.GetFreezeUntrained(),
 		Selection:           mixtureFromProto(p.GetSelection()),
+		AuditRate:           p.GetAuditRate(),
 	}
 	// Fields added after the first version read as zero from older specs.
 	if s.CheckpointRetention == 0 {

@@ -281,6 +281,10 @@ type Pruned struct {
 	// Generations lists, ascending, the generations that lost records: the
 	// checkpoint batches to rewrite.
 	Generations []uint32
+	// Removed holds the records removed, in removal order: what a caller
+	// restoring the store as it was before this Prune (a rollback) adds
+	// back.
+	Removed []Record
 }
 
 // Prune drops extinct branches, as phylotrack-style systematics do (Dolson
@@ -332,6 +336,7 @@ func (s *Store) Prune(keep []uint64) (Pruned, error) {
 		r := s.byID[id]
 		out.Records++
 		out.Generations = append(out.Generations, r.Generation)
+		out.Removed = append(out.Removed, *r)
 		first = min(first, id)
 		s.bytes -= recordBytes(r)
 		s.encoded -= s.meta[id].encoded

@@ -60,7 +60,7 @@ func (s simWorker) Evaluate(ctx context.Context, req *pb.EvaluateRequest) (*pb.E
 	for i, t := range req.GetTasks() {
 		r := &pb.EvaluationResult{IndividualId: t.GetIndividualId(), Conditions: make([]*pb.ConditionResult, len(req.GetConditions()))}
 		for c := range r.Conditions {
-			r.Conditions[c] = &pb.ConditionResult{Condition: req.GetConditions()[c].GetCondition()}
+			r.Conditions[c] = &pb.ConditionResult{Condition: req.GetConditions()[c].GetCondition(), Episodes: uint32(len(req.GetConditions()[c].GetInstanceSeeds()))}
 		}
 		resp.Results[i] = r
 	}

@@ -123,6 +123,9 @@ type Dispatcher struct {
 	passed    map[string]string
 	unmatched map[string]bool
 	closed    bool
+	// quarantined names the workers caught lying (Quarantine), with why:
+	// never given work again by this Dispatcher. Lookup only.
+	quarantined map[string]string
 	// open lists the workers that can take a batch (window not full, not
 	// leaving), least loaded relative to capacity first, then by name: a
 	// pick walks it from the front instead of scanning every worker.
@@ -200,7 +203,7 @@ func WithoutHedging() DispatchOption { return func(d *Dispatcher) { d.hedge = fa
 func NewDispatcher(timeout time.Duration, log *slog.Logger, opts ...DispatchOption) *Dispatcher {
 	d := &Dispatcher{log: log, timeout: timeout, maxAttempts: DefaultMaxAttempts, maxMessage: grpcconf.MaxMessageBytes, hedge: true,
 		workers: map[string]*remote{}, changed: make(chan struct{}), runs: map[string]*runQueue{},
-		passed: map[string]string{}, unmatched: map[string]bool{}}
+		passed: map[string]string{}, unmatched: map[string]bool{}, quarantined: map[string]string{}}
 	d.base, d.stop = context.WithCancel(context.Background())
 	for _, o := range opts {
 		o(d)
@@ -227,7 +230,7 @@ func (d *Dispatcher) handOnLocked() {
 		return
 	}
 	head := d.ring[d.turn].head
-	best, _ := d.pickLocked(time.Now(), head.tried, head.digest)
+	best, _ := d.pickLocked(time.Now(), head.tried, head.avoid, head.digest)
 	if best != nil {
 		d.reserveLocked(best)
 	}
@@ -263,6 +266,9 @@ func (d *Dispatcher) Upsert(name string, m worker.Meta) {
 	if d.closed {
 		return
 	}
+	if _, ok := d.quarantined[name]; ok {
+		return
+	}
 	if w, ok := d.workers[name]; ok && w.addr == m.GRPC {
 		d.unlistLocked(w)
 		w.capacity = max(1, m.Capacity)
@@ -287,6 +293,36 @@ func (d *Dispatcher) Upsert(name string, m worker.Meta) {
 	clear(d.unmatched)
 	d.log.Info("worker joined", "worker", name, "addr", m.GRPC, "capacity", m.Capacity, "evaluation_digest", m.Digest)
 	d.notifyLocked()
+}
+
+// Quarantine stops all work for the worker known as name, for good: its
+// in-flight calls are cancelled (and retried elsewhere by their callers),
+// its connection closed, and gossip about it is ignored from now on, under
+// any address. For a worker whose answers were caught lying (an audit's
+// third opinion disagreed with it); reason is logged. Idempotent.
+func (d *Dispatcher) Quarantine(name, reason string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if _, ok := d.quarantined[name]; ok {
+		return
+	}
+	d.quarantined[name] = reason
+	d.log.Error("worker quarantined: no more work goes to it", "worker", name, "reason", reason)
+	if w, ok := d.workers[name]; ok {
+		d.dropLocked(w, false)
+	}
+}
+
+// Quarantined returns the names of the quarantined workers, sorted.
+func (d *Dispatcher) Quarantined() []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := make([]string, 0, len(d.quarantined))
+	for n := range d.quarantined {
+		out = append(out, n)
+	}
+	slices.Sort(out) // the map's order is discarded
+	return out
 }
 
 // Remove forgets a worker at once; its in-flight calls fail and are
@@ -437,13 +473,17 @@ func (d *Dispatcher) Close() {
 
 // pickLocked returns the least loaded free worker (relative to its
 // capacity, then the first by name) that advertises digest (any, if
-// empty), preferring those not in tried, and the time until a rested one
-// wakes. It walks the open list from the front: O(1) usually, longer only
-// past resting, tried or other-digest workers.
-func (d *Dispatcher) pickLocked(now time.Time, tried map[string]bool, digest string) (*remote, time.Duration) {
+// empty), preferring those not in tried and never one in avoid, and the
+// time until a rested one wakes. It walks the open list from the front:
+// O(1) usually, longer only past resting, tried, avoided or other-digest
+// workers.
+func (d *Dispatcher) pickLocked(now time.Time, tried, avoid map[string]bool, digest string) (*remote, time.Duration) {
 	var fallback *remote // the best tried one
 	var wake time.Duration
 	for _, w := range d.open {
+		if avoid[w.name] {
+			continue
+		}
 		if digest != "" && w.digest != digest {
 			d.passLocked(w, digest)
 			continue
@@ -473,7 +513,7 @@ func (d *Dispatcher) acquire(ctx context.Context, turn *waiter) (*remote, error)
 			d.mu.Unlock()
 			return nil, fmt.Errorf("dispatcher closed")
 		}
-		best, wake := d.pickLocked(time.Now(), turn.tried, turn.digest)
+		best, wake := d.pickLocked(time.Now(), turn.tried, turn.avoid, turn.digest)
 		if best != nil {
 			d.reserveLocked(best)
 			d.mu.Unlock()
@@ -544,16 +584,16 @@ func (d *Dispatcher) matchingLocked(digest string) int {
 	return n
 }
 
-// tryAcquireIdle reserves a free worker not in tried with the digest,
-// only when no call is waiting for a slot: speculative duplicates use
-// idle capacity only.
-func (d *Dispatcher) tryAcquireIdle(tried map[string]bool, digest string) *remote {
+// tryAcquireIdle reserves a free worker not in tried or avoid with the
+// digest, only when no call is waiting for a slot: speculative duplicates
+// use idle capacity only.
+func (d *Dispatcher) tryAcquireIdle(tried, avoid map[string]bool, digest string) *remote {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.closed || d.waiting > 0 {
 		return nil
 	}
-	best, _ := d.pickLocked(time.Now(), tried, digest)
+	best, _ := d.pickLocked(time.Now(), tried, avoid, digest)
 	if best == nil || tried[best.name] {
 		return nil
 	}
@@ -579,6 +619,32 @@ func WithEvaluationDigest(ctx context.Context, digest string) context.Context {
 func RequiredDigest(ctx context.Context) string {
 	s, _ := ctx.Value(evaluationDigestKey{}).(string)
 	return s
+}
+
+type excludedKey struct{}
+
+// WithExcludedWorkers returns a context under which the Dispatcher sends
+// the request to no worker named in names (besides those excluded by the
+// context already): an audit's "evaluate this on a worker other than the
+// one that answered". A call with every worker excluded waits for another
+// to join, or for ctx to end.
+func WithExcludedWorkers(ctx context.Context, names ...string) context.Context {
+	prev := excludedWorkers(ctx)
+	set := make(map[string]bool, len(prev)+len(names))
+	for n := range prev {
+		set[n] = true
+	}
+	for _, n := range names {
+		set[n] = true
+	}
+	return context.WithValue(ctx, excludedKey{}, set)
+}
+
+// excludedWorkers returns the set WithExcludedWorkers put in ctx (nil:
+// none). It is shared: never modified.
+func excludedWorkers(ctx context.Context) map[string]bool {
+	set, _ := ctx.Value(excludedKey{}).(map[string]bool)
+	return set
 }
 
 // WithAttemptTimeout returns a context under which the Dispatcher gives
@@ -687,7 +753,7 @@ func workerAtFault(err error) bool {
 	case codes.OK, codes.Internal, codes.Unknown, codes.ResourceExhausted, codes.InvalidArgument:
 		return false
 	}
-	return true
+	return true // DataLoss among them: an answer that failed CheckResponse
 }
 
 // hedgeDelay is how long a call runs before a duplicate may go to an idle
@@ -753,7 +819,28 @@ func (d *Dispatcher) split(ctx context.Context, req *pb.EvaluateRequest) (*pb.Ev
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	return &pb.EvaluateResponse{Worker: resps[0].GetWorker(), Results: append(resps[0].GetResults(), resps[1].GetResults()...)}, nil
+	out := &pb.EvaluateResponse{Worker: resps[0].GetWorker(), Results: append(resps[0].GetResults(), resps[1].GetResults()...)}
+	if resps[0].GetWorker() != resps[1].GetWorker() || len(resps[0].GetResultWorkers())+len(resps[1].GetResultWorkers()) > 0 {
+		out.Worker = ""
+		for _, r := range resps {
+			for i := range r.GetResults() {
+				out.ResultWorkers = append(out.ResultWorkers, ResultWorker(r, i))
+			}
+		}
+	}
+	return out, nil
+}
+
+// ResultWorker returns the name of the worker that evaluated result i of
+// resp: its result_workers entry when it has them, else its worker.
+func ResultWorker(resp *pb.EvaluateResponse, i int) string {
+	if ws := resp.GetResultWorkers(); len(ws) > 0 {
+		if i < len(ws) {
+			return ws[i]
+		}
+		return ""
+	}
+	return resp.GetWorker()
 }
 
 // WithTasks returns req with other tasks; the shared fields are not
@@ -810,7 +897,7 @@ func (d *Dispatcher) putState(st *evalState) {
 	}
 	st.armed, st.hedgeAt = 0, 0
 	clear(st.tried)
-	st.turn.run, st.turn.digest = "", ""
+	st.turn.run, st.turn.digest, st.turn.avoid = "", "", nil
 	clear(st.running)
 	st.running = st.running[:0]
 	for _, a := range st.attempts[:st.used] {
@@ -887,6 +974,7 @@ func (d *Dispatcher) evaluate(ctx context.Context, req *pb.EvaluateRequest, size
 	defer d.putState(st)
 	st.turn.run = req.GetRunId()
 	st.turn.digest = RequiredDigest(ctx)
+	st.turn.avoid = excludedWorkers(ctx)
 	failures := 0
 	w, err := d.acquire(ctx, &st.turn)
 	if err != nil {
@@ -912,7 +1000,7 @@ func (d *Dispatcher) evaluate(ctx context.Context, req *pb.EvaluateRequest, size
 			if st.hedgeAt != 0 && st.hedgeAt <= now {
 				st.hedgeAt = 0
 				if len(st.running) == 1 && failures+len(st.running) < maxAttempts {
-					if w := d.tryAcquireIdle(st.tried, st.turn.digest); w != nil {
+					if w := d.tryAcquireIdle(st.tried, st.turn.avoid, st.turn.digest); w != nil {
 						d.log.Info("batch slow; speculative duplicate to an idle worker", "worker", w.name, "generation", req.GetGeneration())
 						d.launch(st, w, req, digest, size, timeout, false)
 						st.arm()
@@ -992,23 +1080,6 @@ func (d *Dispatcher) evaluate(ctx context.Context, req *pb.EvaluateRequest, size
 		armHedge()
 		st.arm()
 	}
-}
-
-// CheckResponse verifies an evaluator answered every task of req, in
-// order, under every condition, so nothing is missing or counted twice. Its
-// error has code Internal.
-func CheckResponse(req *pb.EvaluateRequest, resp *pb.EvaluateResponse) error {
-	tasks := req.GetTasks()
-	if len(resp.GetResults()) != len(tasks) {
-		return status.Errorf(codes.Internal, "worker %s answered %d results for %d tasks", resp.GetWorker(), len(resp.GetResults()), len(tasks))
-	}
-	for i, r := range resp.GetResults() {
-		if r.GetIndividualId() != tasks[i].GetIndividualId() || len(r.GetConditions()) != len(req.GetConditions()) {
-			return status.Errorf(codes.Internal, "worker %s answered result %d for individual %d with %d conditions, want individual %d with %d",
-				resp.GetWorker(), i, r.GetIndividualId(), len(r.GetConditions()), tasks[i].GetIndividualId(), len(req.GetConditions()))
-		}
-	}
-	return nil
 }
 
 // Membership turns gossip events into dispatcher updates and logs name

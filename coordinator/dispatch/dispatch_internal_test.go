@@ -317,7 +317,7 @@ func TestPickLeastLoadedThenByName(t *testing.T) {
 		for _, n := range tc.tried {
 			tried[n] = true
 		}
-		got, wake := d.pickLocked(now, tried, "")
+		got, wake := d.pickLocked(now, tried, nil, "")
 		if got != tc.want {
 			t.Errorf("tried %v: picked %v, want %s", tc.tried, got, tc.want.name)
 		}
@@ -326,7 +326,7 @@ func TestPickLeastLoadedThenByName(t *testing.T) {
 		}
 	}
 	d.reserveLocked(b) // 3/4: now after a and c
-	if got, _ := d.pickLocked(now, nil, ""); got != c {
+	if got, _ := d.pickLocked(now, nil, nil, ""); got != c {
 		t.Fatalf("after a reservation picked %s, want c", got.name)
 	}
 	if i := slices.IndexFunc(d.open, func(w *remote) bool { return w.name == "d" }); i >= 0 {

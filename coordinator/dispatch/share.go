@@ -14,6 +14,9 @@ type waiter struct {
 	// prev its neighbours there: leaving the queue is O(1).
 	q          *runQueue
 	next, prev *waiter
+
+	// avoid names the workers never to pick (WithExcludedWorkers); nil: none.
+	avoid map[string]bool
 }
 
 // runQueue is one run's calls waiting in acquire, FIFO, linked through

@@ -173,7 +173,7 @@ func answerAll(req *pb.EvaluateRequest) *pb.EvaluateResponse {
 	for _, task := range req.GetTasks() {
 		r := &pb.EvaluationResult{IndividualId: task.GetIndividualId()}
 		for _, c := range req.GetConditions() {
-			r.Conditions = append(r.Conditions, &pb.ConditionResult{Condition: c.GetCondition()})
+			r.Conditions = append(r.Conditions, &pb.ConditionResult{Condition: c.GetCondition(), Episodes: uint32(len(c.GetInstanceSeeds()))})
 		}
 		resp.Results = append(resp.Results, r)
 	}

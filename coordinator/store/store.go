@@ -34,6 +34,7 @@ import (
 //	runs/<run>/checkpoint/<gen>     pb.Blob of the pb.Checkpoint after generation gen
 //	runs/<run>/lineage/<gen>        pb.Blob of the pb.LineageBatch born in generation gen
 //	runs/<run>/summary/<gen>        pb.GenerationSummary of generation gen
+//	runs/<run>/provenance/<gen>     pb.Provenance: which worker evaluated each genome of gen (no digest hashes it)
 //	runs/<run>/chunks/<gen>/...     chunks of a large checkpoint blob (deleted with it)
 //	runs/<run>/lineage-chunks/<gen>/...  chunks of a large lineage blob (kept)
 //	sweeps/<sweep>                  pb.SweepRecord: a sweep's base spec, definition and run ids
@@ -228,6 +229,12 @@ func (s *Store) CreateRun(ctx context.Context, f Fence, spec *pb.ExperimentSpec,
 // visible, unless f still holds. Commit is idempotent: retrying a commit
 // whose outcome is unknown writes the same values.
 func (s *Store) Commit(ctx context.Context, f Fence, cp *pb.Checkpoint, batch *pb.LineageBatch, st *pb.RunStatus, keep int) error {
+	return s.CommitProvenance(ctx, f, cp, batch, st, keep, nil)
+}
+
+// CommitProvenance is Commit that also writes the generation's provenance
+// (nil: none) in the same transaction.
+func (s *Store) CommitProvenance(ctx context.Context, f Fence, cp *pb.Checkpoint, batch *pb.LineageBatch, st *pb.RunStatus, keep int, prov *pb.Provenance) error {
 	run := cp.GetRunId()
 	gen := cp.GetGeneration()
 	g := genKey(gen)
@@ -245,6 +252,9 @@ func (s *Store) Commit(ctx context.Context, f Fence, cp *pb.Checkpoint, batch *p
 		clientv3.OpPut(s.runKey(run, "summary", g), marshal(cp.GetSummary())),
 		clientv3.OpPut(s.runKey(run, "status"), marshal(st)),
 	}
+	if prov != nil {
+		ops = append(ops, clientv3.OpPut(s.runKey(run, "provenance", g), marshal(prov)))
+	}
 	if keep > 0 && int64(gen)+1 > int64(keep) {
 		oldest := genKey(gen + 1 - uint32(keep)) // first generation kept
 		ops = append(ops,
@@ -253,6 +263,34 @@ func (s *Store) Commit(ctx context.Context, f Fence, cp *pb.Checkpoint, batch *p
 		)
 	}
 	return s.fencedTxn(ctx, f, "commit "+what, ops...)
+}
+
+// Provenance returns which worker evaluated each genome of generation gen
+// (ErrNotFound when not recorded: an in-process run, an older version).
+func (s *Store) Provenance(ctx context.Context, run string, gen uint32) (*pb.Provenance, error) {
+	var p pb.Provenance
+	if err := s.get(ctx, s.runKey(run, "provenance", genKey(gen)), fmt.Sprintf("provenance of generation %d of run %s", gen, run), &p); err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+// Rollback forgets every generation of run after keep (all of them when
+// keep < 0) — checkpoints, lineage batches, summaries, provenance and
+// their chunks — and writes st, in one transaction under fence f: the run
+// then continues from keep's checkpoint as if the later generations had
+// never been evaluated. For results found to come from a lying worker.
+func (s *Store) Rollback(ctx context.Context, f Fence, run string, keep int64, st *pb.RunStatus) error {
+	first := ""
+	if keep >= 0 {
+		first = genKey(uint32(keep + 1))
+	}
+	ops := []clientv3.Op{clientv3.OpPut(s.runKey(run, "status"), marshal(st))}
+	for _, kind := range []string{"checkpoint", "chunks", "lineage", "lineage-chunks", "summary", "provenance"} {
+		prefix := s.runKey(run, kind, "")
+		ops = append(ops, clientv3.OpDelete(prefix+first, clientv3.WithRange(clientv3.GetPrefixRangeEnd(prefix))))
+	}
+	return s.fencedTxn(ctx, f, fmt.Sprintf("rollback of %s to generation %d", run, keep), ops...)
 }
 
 // CompactEvery is how many generations a run commits between compactions

@@ -29,6 +29,12 @@ func Progress(s *pb.GenerationSummary, generations uint32) string {
 	if q := s.GetQuarantined(); q > 0 {
 		line += fmt.Sprintf("  quarantined %d", q)
 	}
+	if a := s.GetAudited(); a > 0 {
+		line += fmt.Sprintf("  audited %d", a)
+	}
+	if l := s.GetLiars(); len(l) > 0 {
+		line += fmt.Sprintf("  liars %d (%s) rolled back %d", len(l), strings.Join(l, ","), s.GetReplayedGenerations())
+	}
 	return line
 }
 

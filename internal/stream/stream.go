@@ -30,6 +30,9 @@ const (
 	PurposeAnalysis          Purpose = 7 // key: (episode); the same for every condition (paired instances)
 	PurposeIdentity          Purpose = 8 // key: (episode): the identity condition's fresh train instances
 	PurposeMixture           Purpose = 9 // key: (condition hash): a training mixture's schedule phase
+
+	// PurposeAudit, key (generation): which genomes a second worker re-evaluates.
+	PurposeAudit Purpose = 10
 )
 
 // mix is the SplitMix64 finaliser (Steele, Lea and Flood, "Fast splittable

@@ -237,6 +237,80 @@ func (x *Checkpoint) GetRecords() *LineageBatch {
 	return nil
 }
 
+// Provenance records which worker evaluated each genome of one
+// generation: stored beside the lineage (runs/<run>/provenance/<gen>),
+// written in the generation's commit, hashed by no digest.
+type Provenance struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Generation uint32                 `protobuf:"varint,1,opt,name=generation,proto3" json:"generation,omitempty"`
+	// Individual ids in population order, and the worker that answered each
+	// ("" when unknown: quarantined, in-process).
+	IndividualIds []uint64 `protobuf:"varint,2,rep,packed,name=individual_ids,json=individualIds,proto3" json:"individual_ids,omitempty"`
+	Workers       []string `protobuf:"bytes,3,rep,name=workers,proto3" json:"workers,omitempty"`
+	// The individuals whose result a second worker confirmed (audits).
+	Audited       []uint64 `protobuf:"varint,4,rep,packed,name=audited,proto3" json:"audited,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Provenance) Reset() {
+	*x = Provenance{}
+	mi := &file_mesaopt_v1_checkpoint_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Provenance) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Provenance) ProtoMessage() {}
+
+func (x *Provenance) ProtoReflect() protoreflect.Message {
+	mi := &file_mesaopt_v1_checkpoint_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Provenance.ProtoReflect.Descriptor instead.
+func (*Provenance) Descriptor() ([]byte, []int) {
+	return file_mesaopt_v1_checkpoint_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *Provenance) GetGeneration() uint32 {
+	if x != nil {
+		return x.Generation
+	}
+	return 0
+}
+
+func (x *Provenance) GetIndividualIds() []uint64 {
+	if x != nil {
+		return x.IndividualIds
+	}
+	return nil
+}
+
+func (x *Provenance) GetWorkers() []string {
+	if x != nil {
+		return x.Workers
+	}
+	return nil
+}
+
+func (x *Provenance) GetAudited() []uint64 {
+	if x != nil {
+		return x.Audited
+	}
+	return nil
+}
+
 // LineageBatch holds the lineage records added by one generation.
 type LineageBatch struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -248,7 +322,7 @@ type LineageBatch struct {
 
 func (x *LineageBatch) Reset() {
 	*x = LineageBatch{}
-	mi := &file_mesaopt_v1_checkpoint_proto_msgTypes[2]
+	mi := &file_mesaopt_v1_checkpoint_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -260,7 +334,7 @@ func (x *LineageBatch) String() string {
 func (*LineageBatch) ProtoMessage() {}
 
 func (x *LineageBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_checkpoint_proto_msgTypes[2]
+	mi := &file_mesaopt_v1_checkpoint_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -273,7 +347,7 @@ func (x *LineageBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LineageBatch.ProtoReflect.Descriptor instead.
 func (*LineageBatch) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_checkpoint_proto_rawDescGZIP(), []int{2}
+	return file_mesaopt_v1_checkpoint_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *LineageBatch) GetGeneration() uint32 {
@@ -313,7 +387,7 @@ type RunStatus struct {
 
 func (x *RunStatus) Reset() {
 	*x = RunStatus{}
-	mi := &file_mesaopt_v1_checkpoint_proto_msgTypes[3]
+	mi := &file_mesaopt_v1_checkpoint_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -325,7 +399,7 @@ func (x *RunStatus) String() string {
 func (*RunStatus) ProtoMessage() {}
 
 func (x *RunStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_checkpoint_proto_msgTypes[3]
+	mi := &file_mesaopt_v1_checkpoint_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -338,7 +412,7 @@ func (x *RunStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunStatus.ProtoReflect.Descriptor instead.
 func (*RunStatus) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_checkpoint_proto_rawDescGZIP(), []int{3}
+	return file_mesaopt_v1_checkpoint_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *RunStatus) GetRunId() string {
@@ -420,7 +494,7 @@ type Blob struct {
 
 func (x *Blob) Reset() {
 	*x = Blob{}
-	mi := &file_mesaopt_v1_checkpoint_proto_msgTypes[4]
+	mi := &file_mesaopt_v1_checkpoint_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -432,7 +506,7 @@ func (x *Blob) String() string {
 func (*Blob) ProtoMessage() {}
 
 func (x *Blob) ProtoReflect() protoreflect.Message {
-	mi := &file_mesaopt_v1_checkpoint_proto_msgTypes[4]
+	mi := &file_mesaopt_v1_checkpoint_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -445,7 +519,7 @@ func (x *Blob) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Blob.ProtoReflect.Descriptor instead.
 func (*Blob) Descriptor() ([]byte, []int) {
-	return file_mesaopt_v1_checkpoint_proto_rawDescGZIP(), []int{4}
+	return file_mesaopt_v1_checkpoint_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Blob) GetEncoding() BlobEncoding {
@@ -513,7 +587,15 @@ const file_mesaopt_v1_checkpoint_proto_rawDesc = "" +
 	"population\x12\x17\n" +
 	"\anext_id\x18\x06 \x01(\x04R\x06nextId\x127\n" +
 	"\asummary\x18\a \x01(\v2\x1d.mesaopt.v1.GenerationSummaryR\asummary\x122\n" +
-	"\arecords\x18\b \x01(\v2\x18.mesaopt.v1.LineageBatchR\arecords\"h\n" +
+	"\arecords\x18\b \x01(\v2\x18.mesaopt.v1.LineageBatchR\arecords\"\x87\x01\n" +
+	"\n" +
+	"Provenance\x12\x1e\n" +
+	"\n" +
+	"generation\x18\x01 \x01(\rR\n" +
+	"generation\x12%\n" +
+	"\x0eindividual_ids\x18\x02 \x03(\x04R\rindividualIds\x12\x18\n" +
+	"\aworkers\x18\x03 \x03(\tR\aworkers\x12\x18\n" +
+	"\aaudited\x18\x04 \x03(\x04R\aaudited\"h\n" +
 	"\fLineageBatch\x12\x1e\n" +
 	"\n" +
 	"generation\x18\x01 \x01(\rR\n" +
@@ -552,28 +634,29 @@ func file_mesaopt_v1_checkpoint_proto_rawDescGZIP() []byte {
 }
 
 var file_mesaopt_v1_checkpoint_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_mesaopt_v1_checkpoint_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_mesaopt_v1_checkpoint_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
 var file_mesaopt_v1_checkpoint_proto_goTypes = []any{
 	(BlobEncoding)(0),         // 0: mesaopt.v1.BlobEncoding
 	(*Member)(nil),            // 1: mesaopt.v1.Member
 	(*Checkpoint)(nil),        // 2: mesaopt.v1.Checkpoint
-	(*LineageBatch)(nil),      // 3: mesaopt.v1.LineageBatch
-	(*RunStatus)(nil),         // 4: mesaopt.v1.RunStatus
-	(*Blob)(nil),              // 5: mesaopt.v1.Blob
-	(*Genome)(nil),            // 6: mesaopt.v1.Genome
-	(*ExperimentSpec)(nil),    // 7: mesaopt.v1.ExperimentSpec
-	(*GenerationSummary)(nil), // 8: mesaopt.v1.GenerationSummary
-	(*Individual)(nil),        // 9: mesaopt.v1.Individual
-	(RunState)(0),             // 10: mesaopt.v1.RunState
+	(*Provenance)(nil),        // 3: mesaopt.v1.Provenance
+	(*LineageBatch)(nil),      // 4: mesaopt.v1.LineageBatch
+	(*RunStatus)(nil),         // 5: mesaopt.v1.RunStatus
+	(*Blob)(nil),              // 6: mesaopt.v1.Blob
+	(*Genome)(nil),            // 7: mesaopt.v1.Genome
+	(*ExperimentSpec)(nil),    // 8: mesaopt.v1.ExperimentSpec
+	(*GenerationSummary)(nil), // 9: mesaopt.v1.GenerationSummary
+	(*Individual)(nil),        // 10: mesaopt.v1.Individual
+	(RunState)(0),             // 11: mesaopt.v1.RunState
 }
 var file_mesaopt_v1_checkpoint_proto_depIdxs = []int32{
-	6,  // 0: mesaopt.v1.Member.genome:type_name -> mesaopt.v1.Genome
-	7,  // 1: mesaopt.v1.Checkpoint.spec:type_name -> mesaopt.v1.ExperimentSpec
+	7,  // 0: mesaopt.v1.Member.genome:type_name -> mesaopt.v1.Genome
+	8,  // 1: mesaopt.v1.Checkpoint.spec:type_name -> mesaopt.v1.ExperimentSpec
 	1,  // 2: mesaopt.v1.Checkpoint.population:type_name -> mesaopt.v1.Member
-	8,  // 3: mesaopt.v1.Checkpoint.summary:type_name -> mesaopt.v1.GenerationSummary
-	3,  // 4: mesaopt.v1.Checkpoint.records:type_name -> mesaopt.v1.LineageBatch
-	9,  // 5: mesaopt.v1.LineageBatch.individuals:type_name -> mesaopt.v1.Individual
-	10, // 6: mesaopt.v1.RunStatus.state:type_name -> mesaopt.v1.RunState
+	9,  // 3: mesaopt.v1.Checkpoint.summary:type_name -> mesaopt.v1.GenerationSummary
+	4,  // 4: mesaopt.v1.Checkpoint.records:type_name -> mesaopt.v1.LineageBatch
+	10, // 5: mesaopt.v1.LineageBatch.individuals:type_name -> mesaopt.v1.Individual
+	11, // 6: mesaopt.v1.RunStatus.state:type_name -> mesaopt.v1.RunState
 	0,  // 7: mesaopt.v1.Blob.encoding:type_name -> mesaopt.v1.BlobEncoding
 	8,  // [8:8] is the sub-list for method output_type
 	8,  // [8:8] is the sub-list for method input_type
@@ -597,7 +680,7 @@ func file_mesaopt_v1_checkpoint_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_mesaopt_v1_checkpoint_proto_rawDesc), len(file_mesaopt_v1_checkpoint_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   5,
+			NumMessages:   6,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -853,7 +853,11 @@ type EvaluateResponse struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	Results []*EvaluationResult    `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
 	// Name of the worker that answered.
-	Worker        string `protobuf:"bytes,2,opt,name=worker,proto3" json:"worker,omitempty"`
+	Worker string `protobuf:"bytes,2,opt,name=worker,proto3" json:"worker,omitempty"`
+	// Per result, in result order, the worker that evaluated it, when the
+	// answer joins several workers' (a split batch); empty otherwise: worker
+	// answered all. Set by the coordinator's dispatch, never by a worker.
+	ResultWorkers []string `protobuf:"bytes,3,rep,name=result_workers,json=resultWorkers,proto3" json:"result_workers,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -900,6 +904,13 @@ func (x *EvaluateResponse) GetWorker() string {
 		return x.Worker
 	}
 	return ""
+}
+
+func (x *EvaluateResponse) GetResultWorkers() []string {
+	if x != nil {
+		return x.ResultWorkers
+	}
+	return nil
 }
 
 var File_mesaopt_v1_evaluator_proto protoreflect.FileDescriptor
@@ -984,10 +995,11 @@ const file_mesaopt_v1_evaluator_proto_rawDesc = "" +
 	"\rindividual_id\x18\x01 \x01(\x04R\findividualId\x12;\n" +
 	"\n" +
 	"conditions\x18\x02 \x03(\v2\x1b.mesaopt.v1.ConditionResultR\n" +
-	"conditions\"b\n" +
+	"conditions\"\x89\x01\n" +
 	"\x10EvaluateResponse\x126\n" +
 	"\aresults\x18\x01 \x03(\v2\x1c.mesaopt.v1.EvaluationResultR\aresults\x12\x16\n" +
-	"\x06worker\x18\x02 \x01(\tR\x06workerB7Z5github.com/mesaopt/mesaopt/proto/mesaopt/v1;mesaoptv1b\x06proto3"
+	"\x06worker\x18\x02 \x01(\tR\x06worker\x12%\n" +
+	"\x0eresult_workers\x18\x03 \x03(\tR\rresultWorkersB7Z5github.com/mesaopt/mesaopt/proto/mesaopt/v1;mesaoptv1b\x06proto3"
 
 var (
 	file_mesaopt_v1_evaluator_proto_rawDescOnce sync.Once

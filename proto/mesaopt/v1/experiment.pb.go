@@ -320,7 +320,10 @@ type ExperimentSpec struct {
 	// from and their weights, summing to 1 (empty: train alone). Over the
 	// generations each condition gets its weight's share of the selection
 	// episodes, allocated by a deterministic seed-keyed schedule.
-	Selection     []*SelectionWeight `protobuf:"bytes,26,rep,name=selection,proto3" json:"selection,omitempty"`
+	Selection []*SelectionWeight `protobuf:"bytes,26,rep,name=selection,proto3" json:"selection,omitempty"`
+	// Share of each generation's genomes, 0..1, re-evaluated on a second
+	// worker and compared bit for bit (0: no audits).
+	AuditRate     float64 `protobuf:"fixed64,27,opt,name=audit_rate,json=auditRate,proto3" json:"audit_rate,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -537,6 +540,13 @@ func (x *ExperimentSpec) GetSelection() []*SelectionWeight {
 	return nil
 }
 
+func (x *ExperimentSpec) GetAuditRate() float64 {
+	if x != nil {
+		return x.AuditRate
+	}
+	return 0
+}
+
 // SelectionWeight is one condition of a training mixture.
 type SelectionWeight struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
@@ -673,7 +683,7 @@ const file_mesaopt_v1_experiment_proto_rawDesc = "" +
 	"Thresholds\x12\x1b\n" +
 	"\tbase_high\x18\x01 \x01(\x01R\bbaseHigh\x12'\n" +
 	"\x0fcompetence_high\x18\x02 \x01(\x01R\x0ecompetenceHigh\x12\x14\n" +
-	"\x05drift\x18\x03 \x01(\x01R\x05drift\"\xf0\b\n" +
+	"\x05drift\x18\x03 \x01(\x01R\x05drift\"\x8f\t\n" +
 	"\x0eExperimentSpec\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04seed\x18\x02 \x01(\x04R\x04seed\x12 \n" +
@@ -706,7 +716,9 @@ const file_mesaopt_v1_experiment_proto_rawDesc = "" +
 	"\rregime_change\x18\x17 \x01(\v2\x18.mesaopt.v1.RegimeChangeR\fregimeChange\x12/\n" +
 	"\x13quarantine_attempts\x18\x18 \x01(\rR\x12quarantineAttempts\x12)\n" +
 	"\x10freeze_untrained\x18\x19 \x01(\bR\x0ffreezeUntrained\x129\n" +
-	"\tselection\x18\x1a \x03(\v2\x1b.mesaopt.v1.SelectionWeightR\tselection\"G\n" +
+	"\tselection\x18\x1a \x03(\v2\x1b.mesaopt.v1.SelectionWeightR\tselection\x12\x1d\n" +
+	"\n" +
+	"audit_rate\x18\x1b \x01(\x01R\tauditRate\"G\n" +
 	"\x0fSelectionWeight\x12\x1c\n" +
 	"\tcondition\x18\x01 \x01(\tR\tcondition\x12\x16\n" +
 	"\x06weight\x18\x02 \x01(\x01R\x06weight\"W\n" +

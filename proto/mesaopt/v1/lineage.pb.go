@@ -684,9 +684,13 @@ func (x *GetIndividualRequest) GetIndividualId() uint64 {
 }
 
 type GetIndividualResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Individual    *Individual            `protobuf:"bytes,1,opt,name=individual,proto3" json:"individual,omitempty"`
-	FeatureNames  []string               `protobuf:"bytes,2,rep,name=feature_names,json=featureNames,proto3" json:"feature_names,omitempty"`
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	Individual   *Individual            `protobuf:"bytes,1,opt,name=individual,proto3" json:"individual,omitempty"`
+	FeatureNames []string               `protobuf:"bytes,2,rep,name=feature_names,json=featureNames,proto3" json:"feature_names,omitempty"`
+	// Which worker evaluated the individual (provenance; outside every
+	// digest). Empty when unknown: a quarantined genome, a run written by an
+	// older version, an in-process evaluator.
+	EvaluatedBy   string `protobuf:"bytes,3,opt,name=evaluated_by,json=evaluatedBy,proto3" json:"evaluated_by,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -733,6 +737,13 @@ func (x *GetIndividualResponse) GetFeatureNames() []string {
 		return x.FeatureNames
 	}
 	return nil
+}
+
+func (x *GetIndividualResponse) GetEvaluatedBy() string {
+	if x != nil {
+		return x.EvaluatedBy
+	}
+	return ""
 }
 
 type GetLineOfDescentRequest struct {
@@ -1970,12 +1981,13 @@ const file_mesaopt_v1_lineage_proto_rawDesc = "" +
 	"\bidentity\x18\x10 \x01(\v2\x1a.mesaopt.v1.ConditionScoreR\bidentity\"R\n" +
 	"\x14GetIndividualRequest\x12\x15\n" +
 	"\x06run_id\x18\x01 \x01(\tR\x05runId\x12#\n" +
-	"\rindividual_id\x18\x02 \x01(\x04R\findividualId\"t\n" +
+	"\rindividual_id\x18\x02 \x01(\x04R\findividualId\"\x97\x01\n" +
 	"\x15GetIndividualResponse\x126\n" +
 	"\n" +
 	"individual\x18\x01 \x01(\v2\x16.mesaopt.v1.IndividualR\n" +
 	"individual\x12#\n" +
-	"\rfeature_names\x18\x02 \x03(\tR\ffeatureNames\"U\n" +
+	"\rfeature_names\x18\x02 \x03(\tR\ffeatureNames\x12!\n" +
+	"\fevaluated_by\x18\x03 \x01(\tR\vevaluatedBy\"U\n" +
 	"\x17GetLineOfDescentRequest\x12\x15\n" +
 	"\x06run_id\x18\x01 \x01(\tR\x05runId\x12#\n" +
 	"\rindividual_id\x18\x02 \x01(\x04R\findividualId\"y\n" +

@@ -267,9 +267,21 @@ type GenerationSummary struct {
 	// each shifted condition, each once) and the share of their shifted
 	// failures those weights explain. Computed for the last generation of a
 	// run only.
-	Untrained     []*Untrained `protobuf:"bytes,19,rep,name=untrained,proto3" json:"untrained,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Untrained []*Untrained `protobuf:"bytes,19,rep,name=untrained,proto3" json:"untrained,omitempty"`
+	// Genomes of this generation re-evaluated on a second worker (audits);
+	// informational, not part of the digest.
+	Audited uint32 `protobuf:"varint,20,opt,name=audited,proto3" json:"audited,omitempty"`
+	// Audits whose second answer differed from the first, since the
+	// previous committed generation (rolled-back attempts included).
+	AuditMismatches uint32 `protobuf:"varint,21,opt,name=audit_mismatches,json=auditMismatches,proto3" json:"audit_mismatches,omitempty"`
+	// Workers quarantined as liars since the previous committed generation
+	// (rolled-back attempts included), by name.
+	Liars []string `protobuf:"bytes,22,rep,name=liars,proto3" json:"liars,omitempty"`
+	// Generations replayed since the previous committed generation because
+	// a liar's results were rolled back.
+	ReplayedGenerations uint32 `protobuf:"varint,23,opt,name=replayed_generations,json=replayedGenerations,proto3" json:"replayed_generations,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *GenerationSummary) Reset() {
@@ -433,6 +445,34 @@ func (x *GenerationSummary) GetUntrained() []*Untrained {
 		return x.Untrained
 	}
 	return nil
+}
+
+func (x *GenerationSummary) GetAudited() uint32 {
+	if x != nil {
+		return x.Audited
+	}
+	return 0
+}
+
+func (x *GenerationSummary) GetAuditMismatches() uint32 {
+	if x != nil {
+		return x.AuditMismatches
+	}
+	return 0
+}
+
+func (x *GenerationSummary) GetLiars() []string {
+	if x != nil {
+		return x.Liars
+	}
+	return nil
+}
+
+func (x *GenerationSummary) GetReplayedGenerations() uint32 {
+	if x != nil {
+		return x.ReplayedGenerations
+	}
+	return 0
 }
 
 // Untrained is one planner's untrained features — constant over the
@@ -3122,7 +3162,7 @@ const file_mesaopt_v1_run_proto_rawDesc = "" +
 	"\x16flagged_pseudo_aligned\x18\n" +
 	" \x01(\rR\x14flaggedPseudoAligned\x12,\n" +
 	"\x12flagged_drift_only\x18\v \x01(\rR\x10flaggedDriftOnly\x12#\n" +
-	"\rmean_features\x18\f \x03(\x01R\fmeanFeatures\"\x94\x06\n" +
+	"\rmean_features\x18\f \x03(\x01R\fmeanFeatures\"\xa2\a\n" +
 	"\x11GenerationSummary\x12\x1e\n" +
 	"\n" +
 	"generation\x18\x01 \x01(\rR\n" +
@@ -3145,7 +3185,11 @@ const file_mesaopt_v1_run_proto_rawDesc = "" +
 	"\x0emedian_horizon\x18\x10 \x01(\x01R\rmedianHorizon\x12,\n" +
 	"\x12median_node_budget\x18\x11 \x01(\x01R\x10medianNodeBudget\x120\n" +
 	"\bthinking\x18\x12 \x01(\v2\x14.mesaopt.v1.ThinkingR\bthinking\x123\n" +
-	"\tuntrained\x18\x13 \x03(\v2\x15.mesaopt.v1.UntrainedR\tuntrained\"\xc8\x01\n" +
+	"\tuntrained\x18\x13 \x03(\v2\x15.mesaopt.v1.UntrainedR\tuntrained\x12\x18\n" +
+	"\aaudited\x18\x14 \x01(\rR\aaudited\x12)\n" +
+	"\x10audit_mismatches\x18\x15 \x01(\rR\x0fauditMismatches\x12\x14\n" +
+	"\x05liars\x18\x16 \x03(\tR\x05liars\x121\n" +
+	"\x14replayed_generations\x18\x17 \x01(\rR\x13replayedGenerations\"\xc8\x01\n" +
 	"\tUntrained\x12\x1e\n" +
 	"\n" +
 	"individual\x18\x01 \x01(\x04R\n" +
