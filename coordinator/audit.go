@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
 	"sync"
 	"time"
@@ -84,9 +85,13 @@ func sameResult(a, b *pb.EvaluationResult) bool {
 
 // audit re-evaluates the picked members of e on other workers through q
 // and settles each disagreement with a third opinion (arbiter when fewer
-// than three workers are known). An audit call that fails (no other
-// worker answered in time) leaves that member unaudited; only the run's
-// context ending is an error.
+// than three workers are known or none answers). Each re-evaluation is one
+// attempt on a worker with a slot free now: a worker resting after a
+// failure or stopped is not waited for, and arbiter — the coordinator's
+// own engine, nil when the run is of another evaluation semantics — is the
+// second opinion instead, a trusted one (a mismatch with it convicts the
+// first worker). Without arbiter such a member stays unaudited; only the
+// run's context ending is an error.
 func audit(ctx context.Context, q quarantiner, arbiter Evaluator, spec experiment.Spec, e *evaluation, picks []bool) (auditOutcome, error) {
 	var out auditOutcome
 	if n, _ := q.Workers(); n < 2 || picks == nil {
@@ -106,7 +111,10 @@ func audit(ctx context.Context, q quarantiner, arbiter Evaluator, spec experimen
 		one := dispatch.WithTasks(e.shared, []*pb.EvaluationTask{e.tasks[i]})
 		g.Go(func() error {
 			again := func(ev Evaluator, exclude ...string) (*pb.EvaluationResult, string, error) {
-				actx, cancel := context.WithTimeout(dispatch.WithExcludedWorkers(gctx, exclude...), timeout)
+				// One attempt, on a worker free now: a worker that is resting
+				// after a failure, or stopped, is not waited for; the
+				// coordinator's own engine answers instead.
+				actx, cancel := context.WithTimeout(dispatch.WithNoWait(dispatch.WithMaxAttempts(dispatch.WithExcludedWorkers(gctx, exclude...), 1)), timeout)
 				defer cancel()
 				resp, err := evaluateChecked(actx, ev, one)
 				if err != nil {
@@ -119,7 +127,27 @@ func audit(ctx context.Context, q quarantiner, arbiter Evaluator, spec experimen
 				if ctx.Err() != nil {
 					return ctx.Err()
 				}
-				log.Warn("audit skipped: no other worker answered", "generation", one.GetGeneration(), "individual", one.GetTasks()[0].GetIndividualId(), "err", err)
+				if arbiter == nil {
+					log.Warn("audit skipped: no other worker answered", "generation", one.GetGeneration(), "individual", one.GetTasks()[0].GetIndividualId(), "err", err)
+					return nil
+				}
+				// The coordinator's own engine, of the run's evaluation
+				// semantics, is the second opinion, and a trusted one: a
+				// mismatch convicts the first worker.
+				resp, err := evaluateChecked(gctx, arbiter, one)
+				if err != nil {
+					return fmt.Errorf("audit of individual %d: in-process second opinion: %w", one.GetTasks()[0].GetIndividualId(), err)
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				id := one.GetTasks()[0].GetIndividualId()
+				if sameResult(first, resp.GetResults()[0]) {
+					out.audited = append(out.audited, id)
+					return nil
+				}
+				out.mismatches++
+				liars[w1] = true
+				log.Error("audit mismatch: worker lied", "liar", w1, "generation", one.GetGeneration(), "individual", id, "confirmed_by", []string{"coordinator"})
 				return nil
 			}
 			if sameResult(first, second) {
@@ -133,6 +161,11 @@ func audit(ctx context.Context, q quarantiner, arbiter Evaluator, spec experimen
 			err = errNoThird
 			if n, _ := q.Workers(); n >= 3 {
 				third, w3, err = again(q, w1, w2)
+			}
+			if err != nil && arbiter == nil {
+				log.Warn("audit undecided: no third opinion (no third worker answered, and the coordinator's engine is of another evaluation semantics than the run)",
+					"generation", one.GetGeneration(), "individual", one.GetTasks()[0].GetIndividualId(), "workers", []string{w1, w2})
+				return nil
 			}
 			if err != nil {
 				resp, err := evaluateChecked(gctx, arbiter, one)
@@ -312,12 +345,19 @@ func (c *Coordinator) rollback(ctx context.Context, ar *activeRun, base *ga.Opti
 	nst := cloneProto(st)
 	nst.GenerationsDone = uint32(t + 1)
 	nst.History = append(nst.History, event)
+	// The restored lineage of generations ≤ t first, then the rollback in
+	// one transaction. A crash between the two leaves the tainted run as it
+	// was (its resume prunes the restored batches back to its population);
+	// after both, a resume from checkpoint t finds the lineage as it was
+	// after t. The other order would leave a window in which generation t's
+	// lineage stays pruned by the tainted generations, and the replay would
+	// not end with the honest digest.
+	if err := c.rewriteLineage(ctx, ar.id, batches); err != nil {
+		return next, false, err
+	}
 	if err := c.write(ctx, "rollback of "+ar.id, func(ctx context.Context, fe store.Fence) error {
 		return c.store.Rollback(ctx, fe, ar.id, t, nst)
 	}); err != nil {
-		return next, false, err
-	}
-	if err := c.rewriteLineage(ctx, ar.id, batches); err != nil {
 		return next, false, err
 	}
 	c.log.Warn("run rolled back", "run", ar.id, "to_generation", t, "caught_in", gen, "liars", liars, "replaying", int64(gen)-t-1)
@@ -346,4 +386,4 @@ type rollbackState struct {
 
 // newArbiter returns the in-process engine that gives the third opinion
 // when fewer than three workers are known.
-func newArbiter() Evaluator { return worker.NewEngine(1) }
+func newArbiter() Evaluator { return worker.NewEngine(runtime.NumCPU()) }

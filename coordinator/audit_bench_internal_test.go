@@ -49,7 +49,7 @@ func loopbackCluster(b *testing.B, n int) *dispatch.Dispatcher {
 		done := make(chan struct{})
 		go func() { defer close(done); _ = s.Serve(lis) }()
 		b.Cleanup(func() { s.Stop(); <-done })
-		d.Upsert(name, worker.Meta{Role: worker.RoleWorker, GRPC: lis.Addr().String(), Capacity: 1, Protocol: worker.ProtocolVersion})
+		d.Upsert(name, worker.Meta{Role: worker.RoleWorker, GRPC: lis.Addr().String(), Capacity: 1, Protocol: worker.ProtocolVersion, Digest: worker.EvaluationDigest()})
 	}
 	return d
 }

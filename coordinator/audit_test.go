@@ -48,7 +48,7 @@ func (s *evaluatorServer) Evaluate(ctx context.Context, req *pb.EvaluateRequest)
 
 // serveWorker serves s on its own loopback address until the test ends and
 // registers it with d under its name, as gossip would.
-func serveWorker(t *testing.T, d *dispatch.Dispatcher, s *evaluatorServer) {
+func serveWorker(t testing.TB, d *dispatch.Dispatcher, s *evaluatorServer) {
 	t.Helper()
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -59,7 +59,7 @@ func serveWorker(t *testing.T, d *dispatch.Dispatcher, s *evaluatorServer) {
 	done := make(chan struct{})
 	go func() { defer close(done); _ = srv.Serve(lis) }()
 	t.Cleanup(func() { srv.Stop(); <-done })
-	d.Upsert(s.name, worker.Meta{Role: worker.RoleWorker, GRPC: lis.Addr().String(), Capacity: 2, Protocol: worker.ProtocolVersion})
+	d.Upsert(s.name, worker.Meta{Role: worker.RoleWorker, GRPC: lis.Addr().String(), Capacity: 2, Protocol: worker.ProtocolVersion, Digest: worker.EvaluationDigest()})
 }
 
 // eachCondition applies f to every condition result of resp.

@@ -55,7 +55,7 @@ func BenchmarkGeneration(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer w.Shutdown(context.Background())
-			d.Upsert(w.Name(), worker.Meta{Role: worker.RoleWorker, GRPC: w.Addr(), Capacity: 1, Protocol: worker.ProtocolVersion})
+			d.Upsert(w.Name(), worker.Meta{Role: worker.RoleWorker, GRPC: w.Addr(), Capacity: 1, Protocol: worker.ProtocolVersion, Digest: worker.EvaluationDigest()})
 		}
 		benchGeneration(b, d)
 	})

@@ -769,7 +769,11 @@ func (c *Coordinator) execute(ctx context.Context, ar *activeRun, cp *pb.Checkpo
 	audits = audits && spec.AuditRate > 0
 	var arbiter Evaluator
 	if audits {
-		arbiter = newArbiter()
+		// The coordinator's engine decides only for runs of its own
+		// evaluation semantics: another build's scores may differ.
+		if d := st.GetEvaluationDigest(); d == "" || d == worker.EvaluationDigest() {
+			arbiter = newArbiter()
+		}
 		ar.mu.Lock()
 		ar.graves = &graveyard{from: gen}
 		ar.mu.Unlock()

@@ -42,7 +42,7 @@ var prefixSeq atomic.Int64
 
 // startEtcd returns a client of an etcd for this test: embedded in a
 // temporary directory, or the external one under a fresh prefix.
-func startEtcd(t *testing.T) *clientv3.Client {
+func startEtcd(t testing.TB) *clientv3.Client {
 	t.Helper()
 	endpoints := []string{externalEtcd}
 	prefix := store.DefaultPrefix
@@ -75,7 +75,7 @@ func smallSpec() experiment.Spec {
 	return s
 }
 
-func startCoordinator(t *testing.T, cli *clientv3.Client, ev coordinator.Evaluator) *coordinator.Coordinator {
+func startCoordinator(t testing.TB, cli *clientv3.Client, ev coordinator.Evaluator) *coordinator.Coordinator {
 	t.Helper()
 	cfg := coordinator.DefaultConfig()
 	cfg.Etcd = cli
@@ -99,7 +99,7 @@ func startCoordinator(t *testing.T, cli *clientv3.Client, ev coordinator.Evaluat
 }
 
 // waitRun waits for run id on c to end and returns it.
-func waitRun(t *testing.T, ctx context.Context, c *coordinator.Coordinator, id string) *pb.Run {
+func waitRun(t testing.TB, ctx context.Context, c *coordinator.Coordinator, id string) *pb.Run {
 	t.Helper()
 	if err := c.Wait(ctx, id); err != nil {
 		t.Fatal(err)

@@ -145,11 +145,13 @@ func TestWorkerFaultsKeepDigest(t *testing.T) {
 		t.Fatalf("run %v, digest %s, want %s (error %q)\ncoordinator:\n%s", r.GetState(), r.GetFinalDigest(), want, r.GetError(), coord.output())
 	}
 	// Every generation after the SIGSTOP is bounded by the evaluation
-	// deadline (2s), not by the hung worker: allow the deadline plus twice
-	// the longest generation seen before (one with a killed worker), per
-	// generation. Without the deadline a generation would wait for the
-	// dispatcher's default of a minute.
-	perGeneration := 2*time.Second + 2*typical
+	// deadline (2s), not by the hung worker: allow the deadline plus three
+	// times the longest generation seen before (one with a killed worker),
+	// per generation — the batch retried elsewhere, the generation's audit
+	// (evaluated by the coordinator itself while the other worker rests
+	// after its failure) and the rest. Without the deadline a generation
+	// would wait for the dispatcher's default of a minute.
+	perGeneration := 2*time.Second + 3*typical
 	for i, d := range afterStop {
 		if limit := testenv.Patience(time.Duration(i+1) * perGeneration); d > limit {
 			t.Errorf("generation %d after the SIGSTOP came %v after it (limit %v: the longest generation before took %v)", i+1, d, limit, typical)

@@ -519,6 +519,10 @@ func (d *Dispatcher) acquire(ctx context.Context, turn *waiter) (*remote, error)
 			d.mu.Unlock()
 			return best, nil
 		}
+		if noWait(ctx) {
+			d.mu.Unlock()
+			return nil, ErrNoFreeWorker
+		}
 		changed := d.changed
 		// Once per period without workers, however many batches wait:
 		// a generation has hundreds in flight.
@@ -620,6 +624,21 @@ func RequiredDigest(ctx context.Context) string {
 	s, _ := ctx.Value(evaluationDigestKey{}).(string)
 	return s
 }
+
+type noWaitKey struct{}
+
+// ErrNoFreeWorker is the error of a call made under WithNoWait when no
+// worker it may use has a free slot now (or every one is resting after a
+// failure).
+var ErrNoFreeWorker = errors.New("no worker free now")
+
+// WithNoWait returns a context under which a call that finds no usable
+// worker with a free slot fails at once with ErrNoFreeWorker instead of
+// queueing: an audit's second opinion, which has somewhere else to go (the
+// coordinator's own engine) rather than wait for a worker that just failed.
+func WithNoWait(ctx context.Context) context.Context { return context.WithValue(ctx, noWaitKey{}, true) }
+
+func noWait(ctx context.Context) bool { v, _ := ctx.Value(noWaitKey{}).(bool); return v }
 
 type excludedKey struct{}
 
