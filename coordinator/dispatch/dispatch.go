@@ -636,7 +636,9 @@ var ErrNoFreeWorker = errors.New("no worker free now")
 // worker with a free slot fails at once with ErrNoFreeWorker instead of
 // queueing: an audit's second opinion, which has somewhere else to go (the
 // coordinator's own engine) rather than wait for a worker that just failed.
-func WithNoWait(ctx context.Context) context.Context { return context.WithValue(ctx, noWaitKey{}, true) }
+func WithNoWait(ctx context.Context) context.Context {
+	return context.WithValue(ctx, noWaitKey{}, true)
+}
 
 func noWait(ctx context.Context) bool { v, _ := ctx.Value(noWaitKey{}).(bool); return v }
 
