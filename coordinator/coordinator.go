@@ -436,6 +436,9 @@ func (c *Coordinator) resume(ctx context.Context, id string, admit bool, sets ..
 	if err != nil {
 		return err
 	}
+	if err := c.checkSemantics(id, st); err != nil {
+		return err
+	}
 	done := st.GetGenerationsDone()
 	event := fmt.Sprintf("resumed after generation %d", int(done)-1)
 	if len(sets) > 0 {
@@ -1158,4 +1161,26 @@ func sortedRecords(rs []lineage.Record) []lineage.Record {
 		return 0
 	})
 	return out
+}
+
+// checkSemantics refuses to resume run id when workers are known and none
+// has the evaluation digest the run started with: its batches would wait
+// for one forever. It names the digests and offers a fork, which continues
+// from a checkpoint under the workers' semantics. Without workers yet (they
+// may be joining) the resume goes ahead.
+func (c *Coordinator) checkSemantics(id string, st *pb.RunStatus) error {
+	want := st.GetEvaluationDigest()
+	m, ok := c.evaluator().(interface {
+		Workers() (n, capacity int)
+		MatchingWorkers(digest string) int
+		Digests() []string
+	})
+	if want == "" || !ok {
+		return nil
+	}
+	if n, _ := m.Workers(); n == 0 || m.MatchingWorkers(want) > 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: run %s was started under evaluation digest %s and no worker has it (the workers have %s); start workers of that build, or fork the run to continue under theirs: mesactl run fork %s --generation %d",
+		ErrNoMatchingWorker, id, want, strings.Join(m.Digests(), ", "), id, max(0, int(st.GetGenerationsDone())-1))
 }

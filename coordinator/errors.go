@@ -18,6 +18,9 @@ var (
 	ErrRunning = errors.New("already running")
 	// ErrFinished: the run completed all its generations.
 	ErrFinished = errors.New("already finished")
+	// ErrNoMatchingWorker: workers are known, none of the run's
+	// evaluation digest.
+	ErrNoMatchingWorker = errors.New("no worker of the run's evaluation semantics")
 )
 
 // deterministic encodes m as the digests hash it: deterministic protobuf.

@@ -2,12 +2,15 @@ package coordinator_test
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/mesaopt/mesaopt/coordinator"
+	"github.com/mesaopt/mesaopt/coordinator/dispatch"
 	"github.com/mesaopt/mesaopt/internal/testenv"
 	pb "github.com/mesaopt/mesaopt/proto/mesaopt/v1"
 	"github.com/mesaopt/mesaopt/worker"
@@ -91,5 +94,34 @@ func TestWorkerOfAnotherDigestGetsNoWork(t *testing.T) {
 	})
 	if coordLog.Count("worker gets no work from a run") != 1 || coordLog.Count(other) == 0 {
 		t.Fatalf("coordinator log does not say once why the stranger got no work:\n%s", coordLog.String())
+	}
+}
+
+// A resume with workers known and none of the run's evaluation digest is
+// refused, naming the digests and offering a fork.
+func TestResumeWithoutMatchingWorkerOffersFork(t *testing.T) {
+	d := dispatch.NewDispatcher(10*time.Second, slog.New(slog.DiscardHandler))
+	t.Cleanup(d.Close)
+	c := startCoordinator(t, startEtcd(t), d)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	d.Upsert("other", worker.Meta{Role: worker.RoleWorker, GRPC: "127.0.0.1:1", Capacity: 1, Protocol: worker.ProtocolVersion, Digest: "000000000000:v9/p3/s99/amd64"})
+	id, err := c.Submit(ctx, smallSpec())
+	if err != nil {
+		t.Fatal(err)
+	}
+	testenv.WaitFor(t, "the run to record its evaluation digest", 30*time.Second, func() bool {
+		run, err := c.GetRun(ctx, id)
+		return err == nil && run.GetState() == pb.RunState_RUN_STATE_RUNNING
+	})
+	if err := c.Cancel(id); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Wait(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	err = c.Resume(ctx, id)
+	if !errors.Is(err, coordinator.ErrNoMatchingWorker) || !strings.Contains(err.Error(), "000000000000:v9/p3/s99/amd64") || !strings.Contains(err.Error(), "mesactl run fork "+id) {
+		t.Fatalf("resume: %v, want a refusal naming the workers' digest and offering a fork", err)
 	}
 }

@@ -30,7 +30,7 @@ func grpcError(err error) error {
 		// the run's state.
 		return status.Error(codes.InvalidArgument, err.Error())
 	case errors.Is(err, store.ErrFenced), errors.Is(err, ErrNotLeader), errors.Is(err, ErrNotRunning),
-		errors.Is(err, ErrRunning), errors.Is(err, ErrFinished):
+		errors.Is(err, ErrRunning), errors.Is(err, ErrFinished), errors.Is(err, ErrNoMatchingWorker):
 		return status.Error(codes.FailedPrecondition, err.Error())
 	case errors.Is(err, ErrLimit):
 		return status.Error(codes.ResourceExhausted, err.Error())

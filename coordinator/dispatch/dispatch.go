@@ -439,6 +439,21 @@ func (d *Dispatcher) Window() int {
 	return n
 }
 
+// Digests returns the evaluation digests the known workers advertise,
+// sorted, each once.
+func (d *Dispatcher) Digests() []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var out []string
+	for _, w := range d.workers {
+		if !slices.Contains(out, w.digest) {
+			out = append(out, w.digest)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
 // MatchingWorkers returns the number of usable workers that advertise the
 // evaluation digest digest ("" counts every worker).
 func (d *Dispatcher) MatchingWorkers(digest string) int {
