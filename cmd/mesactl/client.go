@@ -136,7 +136,10 @@ func (c *client) connect(ctx context.Context) error {
 	if _, err := healthpb.NewHealthClient(conn).Check(hctx, &healthpb.HealthCheckRequest{}, grpc.WaitForReady(true)); err != nil {
 		conn.Close()
 		hint := "is it running? set --coordinator"
-		if c.etcd != "" {
+		if msg := status.Convert(err).Message(); strings.Contains(msg, "x509:") || strings.Contains(msg, "tls:") ||
+			strings.Contains(msg, "authentication handshake") || strings.Contains(msg, "server preface") {
+			hint = "something answers but the TLS handshake failed: check --tls-ca is the cluster's CA and the certificate is a client one signed by it, or --insecure against a TLS coordinator"
+		} else if c.etcd != "" {
 			hint = "the leader recorded in etcd " + c.etcd + " does not answer; is a coordinator running?"
 		}
 		return fmt.Errorf("no coordinator answering at %s within %v (%s): %v", c.addr, c.timeout, hint, status.Convert(err).Message())

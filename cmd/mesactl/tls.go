@@ -28,12 +28,15 @@ func (c *client) tlsCredentials(stderr io.Writer) error {
 	}
 	for _, f := range []struct{ flag, v string }{{"tls-cert", c.tlsCert}, {"tls-key", c.tlsKey}, {"tls-ca", c.tlsCA}} {
 		if f.v == "" {
-			return usageError{fmt.Errorf("--%s is missing, allowed a PEM file; --tls-cert, --tls-key and --tls-ca go together", f.flag)}
+			return usageError{fmt.Errorf("--%s is not given: --tls-cert, --tls-key and --tls-ca go together, each a PEM file", f.flag)}
 		}
 	}
 	id, err := mtls.Load(c.tlsCert, c.tlsKey, c.tlsCA)
 	if err != nil {
 		return usageError{fmt.Errorf("--tls-cert/--tls-key/--tls-ca: %w", err)}
+	}
+	if id.Require(mtls.RoleReadOnly) != nil && id.Require(mtls.RoleOperator) != nil {
+		return usageError{fmt.Errorf("--tls-cert %s has roles %v, allowed a client certificate of role operator or read-only (mesaopt certs init makes operator.pem and read-only.pem)", c.tlsCert, id.Roles())}
 	}
 	c.creds = credentials.NewTLS(id.ClientTLS(mtls.RoleCoordinator, true))
 	return nil

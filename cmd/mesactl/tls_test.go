@@ -73,6 +73,11 @@ func TestRoles(t *testing.T) {
 	if _, errOut, code := mesactl(t, "--coordinator", addr, "run", "cancel", id); code != 0 {
 		t.Fatalf("operator cancel: %d %s", code, errOut)
 	}
+	// A worker's certificate is no client's: refused before dialling.
+	wk := []string{"--tls-cert", mtls.CertFile(certDir, mtls.FileWorker), "--tls-key", mtls.KeyFile(certDir, mtls.FileWorker)}
+	if _, errOut, code := mesactl(t, append(wk, "--coordinator", addr, "runs")...); code != 2 || !strings.Contains(errOut, "allowed a client certificate of role operator or read-only") {
+		t.Fatalf("worker certificate: %d %s", code, errOut)
+	}
 
 	t.Setenv("MESAOPT_TLS_CERT", "")
 	t.Setenv("MESAOPT_TLS_KEY", "")
@@ -81,7 +86,7 @@ func TestRoles(t *testing.T) {
 		t.Fatalf("no credentials: %d %s", code, errOut)
 	}
 	// Plaintext toward a TLS coordinator gets nowhere.
-	if _, errOut, code := mesactl(t, "--coordinator", addr, "--insecure", "--timeout", "1s", "runs"); code == 0 {
+	if _, errOut, code := mesactl(t, "--coordinator", addr, "--insecure", "--timeout", "1s", "runs"); code == 0 || !strings.Contains(errOut, "the TLS handshake failed") {
 		t.Fatalf("plaintext against TLS: %d %s", code, errOut)
 	}
 }

@@ -235,7 +235,7 @@ func runLocal(ctx context.Context, o runOptions) error {
 	}
 	fmt.Fprintf(o.out, "etcd %v (data in %s), coordinator gRPC %s, gossip %s\n", etcd.Endpoints(), o.dataDir, c.GRPCAddr(), c.GossipAddr())
 	if !o.insecure {
-		fmt.Fprintf(o.out, "mutual TLS with the certificates in %s; mesactl as operator: mesactl --coordinator %s %s runs\n", o.tlsDir(), c.GRPCAddr(), o.mesactlTLS())
+		fmt.Fprintf(o.out, "mutual TLS with the certificates in %s; mesactl as operator: %s --coordinator %s %s runs\n", o.tlsDir(), mesactlPath(), c.GRPCAddr(), o.mesactlTLS())
 	}
 
 	workers, err := startWorkers(ctx, o.workers, c.GossipAddr(), keyText, o.verbose, o.profileDir, workerTLS)
@@ -314,7 +314,7 @@ func runLocal(ctx context.Context, o runOptions) error {
 		return fmt.Errorf("run %s failed: %s", id, final.GetRun().GetError())
 	}
 	if o.keep {
-		fmt.Fprintf(o.out, "\nserving RunService and LineageService on %s until Ctrl-C (try: mesactl --coordinator %s %s flagged %s)\n", c.GRPCAddr(), c.GRPCAddr(), o.mesactlTLS(), id)
+		fmt.Fprintf(o.out, "\nserving RunService and LineageService on %s until Ctrl-C (try: %s --coordinator %s %s flagged %s)\n", c.GRPCAddr(), mesactlPath(), c.GRPCAddr(), o.mesactlTLS(), id)
 		<-ctx.Done()
 	}
 	return nil
@@ -447,4 +447,29 @@ func (w *workerProcs) stop() {
 			<-d
 		}
 	}
+}
+
+// mesactlPath is how to call mesactl from the current directory in the
+// commands mesaopt prints: the mesactl beside this binary when there is
+// one (./bin/mesactl after make build), else mesactl on the PATH.
+func mesactlPath() string { return besideSelf("mesactl") }
+
+// besideSelf is how to call the program name that lies beside this
+// binary, from the current directory ("./bin/name"), or name when there
+// is none (or this binary is a test's).
+func besideSelf(name string) string {
+	self, err := os.Executable()
+	if err != nil {
+		return name
+	}
+	p := filepath.Join(filepath.Dir(self), name)
+	if fi, err := os.Stat(p); err != nil || fi.IsDir() {
+		return name
+	}
+	if wd, err := os.Getwd(); err == nil {
+		if rel, err := filepath.Rel(wd, p); err == nil && !strings.HasPrefix(rel, "..") {
+			return "./" + rel
+		}
+	}
+	return p
 }

@@ -79,7 +79,7 @@ func runSweep(ctx context.Context, o runOptions, runs rpc.RunServiceClient, spec
 	if err := sweep.Aggregate(params, all).WriteTable(o.out); err != nil {
 		return err
 	}
-	fmt.Fprintf(o.out, "\nevery number: mesactl --coordinator %s %s sweep show %s -o csv (while serving: --keep-serving)\n", o.listen, o.mesactlTLS(), id)
+	fmt.Fprintf(o.out, "\nevery number: %s --coordinator %s %s sweep show %s -o csv (while serving: --keep-serving)\n", mesactlPath(), o.listen, o.mesactlTLS(), id)
 	var failed []string
 	for _, r := range sw.GetRuns() {
 		if r.GetState() == pb.RunState_RUN_STATE_FAILED {
@@ -90,7 +90,7 @@ func runSweep(ctx context.Context, o runOptions, runs rpc.RunServiceClient, spec
 		return fmt.Errorf("sweep %s: %d runs failed:\n%s", id, len(failed), strings.Join(failed, "\n"))
 	}
 	if o.keep {
-		fmt.Fprintf(o.out, "\nserving RunService and LineageService on %s until Ctrl-C (try: mesactl --coordinator %s %s sweep show %s)\n", o.listen, o.listen, o.mesactlTLS(), id)
+		fmt.Fprintf(o.out, "\nserving RunService and LineageService on %s until Ctrl-C (try: %s --coordinator %s %s sweep show %s)\n", o.listen, mesactlPath(), o.listen, o.mesactlTLS(), id)
 		<-ctx.Done()
 	}
 	_ = os.Stdout.Sync()

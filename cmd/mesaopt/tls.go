@@ -84,10 +84,10 @@ func certsCmd() *cobra.Command {
 			}
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "certificates in %s (CA: %s, valid %d days):\n", dir, mtls.CertFile(dir, mtls.FileCA), int(mtls.CertValidity.Hours()/24))
-			fmt.Fprintf(out, "  mesaopt coordinator %s ...\n", tlsArgs(dir, mtls.FileCoordinator))
-			fmt.Fprintf(out, "  mesaopt worker %s ...\n", tlsArgs(dir, mtls.FileWorker))
-			fmt.Fprintf(out, "  mesactl %s ...      (submit, cancel: operator)\n", tlsArgs(dir, mtls.FileOperator))
-			fmt.Fprintf(out, "  mesactl %s ...     (read only)\n", tlsArgs(dir, mtls.FileReadOnly))
+			fmt.Fprintf(out, "  %s coordinator %s ...\n", besideSelf("mesaopt"), tlsArgs(dir, mtls.FileCoordinator))
+			fmt.Fprintf(out, "  %s worker %s ...\n", besideSelf("mesaopt"), tlsArgs(dir, mtls.FileWorker))
+			fmt.Fprintf(out, "  %s %s ...      (submit, cancel: operator)\n", mesactlPath(), tlsArgs(dir, mtls.FileOperator))
+			fmt.Fprintf(out, "  %s %s ...     (read only)\n", mesactlPath(), tlsArgs(dir, mtls.FileReadOnly))
 			return nil
 		},
 	}
