@@ -184,40 +184,7 @@ func TestKillAndResume(t *testing.T) {
 	want := finalDigest(t, runMesaopt(t, newNode(t).args("-f", exp, "--workers", "2")...))
 
 	n := newNode(t)
-	cmd := exec.Command(binary, n.args("-f", exp, "--workers", "2")...)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	var runID string
-	lines := bufio.NewScanner(stdout)
-	for lines.Scan() {
-		line := lines.Text()
-		if m := runIDRE.FindStringSubmatch(line); m != nil {
-			runID = m[1]
-		}
-		if strings.HasPrefix(line, "gen   3/") {
-			break
-		}
-	}
-	if runID == "" {
-		t.Fatalf("no run id before generation 3; stderr:\n%s", stderr.String())
-	}
-	pid := cmd.Process.Pid
-	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	_ = cmd.Wait()
-
-	// No worker of the killed process may outlive it by more than a few
-	// seconds (the kernel signals them; they stop without draining).
-	waitFor(t, "the killed run's workers to exit", 5*time.Second, func() bool { return len(workersOf(pid)) == 0 })
+	runID := killAt(t, n.args("-f", exp, "--workers", "2"), runIDRE, func(line string) bool { return strings.HasPrefix(line, "gen   3/") })
 
 	out := runMesaopt(t, n.args("--resume", runID, "--workers", "2")...)
 	if !strings.Contains(out, "resumed from its last checkpoint") {
@@ -229,6 +196,46 @@ func TestKillAndResume(t *testing.T) {
 	if !strings.Contains(out, fmt.Sprintf("succeeded after %d/%d generations", generations, generations)) {
 		t.Fatalf("resumed run did not finish all generations:\n%s", out)
 	}
+}
+
+// killAt starts mesaopt with args, reads its output until stop holds for
+// a line, SIGKILLs it and waits until none of its workers outlives it by
+// more than a few seconds (the kernel signals them; they stop without
+// draining). It returns the first match of idRE's group 1 before then.
+func killAt(t *testing.T, args []string, idRE *regexp.Regexp, stop func(line string) bool) string {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	var id string
+	lines := bufio.NewScanner(stdout)
+	for lines.Scan() {
+		line := lines.Text()
+		if m := idRE.FindStringSubmatch(line); m != nil && id == "" {
+			id = m[1]
+		}
+		if stop(line) {
+			break
+		}
+	}
+	if id == "" {
+		t.Fatalf("no id (%s) before the line to stop at; stderr:\n%s", idRE, stderr.String())
+	}
+	pid := cmd.Process.Pid
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	waitFor(t, "the killed process's workers to exit", 5*time.Second, func() bool { return len(workersOf(pid)) == 0 })
+	return id
 }
 
 // workersOf lists the pids of live processes started with --parent-pid pid.

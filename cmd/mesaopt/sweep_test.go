@@ -1,14 +1,10 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"os/exec"
 	"regexp"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/mesaopt/mesaopt/internal/testenv"
 )
@@ -38,37 +34,7 @@ func TestSweepKillAndResume(t *testing.T) {
 	exp := writeExperiment(t, generations)
 	sweepArgs := []string{"-f", exp, "--seeds", "1-2", "--set", "elites=1,2", "--workers", "2"}
 	n := newNode(t)
-	cmd := exec.Command(binary, n.args(sweepArgs...)...)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	var id string
-	lines := bufio.NewScanner(stdout)
-	for lines.Scan() {
-		line := lines.Text()
-		if m := sweepIDRE.FindStringSubmatch(line); m != nil && id == "" {
-			id = m[1]
-		}
-		if strings.Contains(line, "| sweep 9/24 generations") {
-			break
-		}
-	}
-	if id == "" {
-		t.Fatalf("no sweep id before 9 generations; stderr:\n%s", stderr.String())
-	}
-	pid := cmd.Process.Pid
-	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	_ = cmd.Wait()
-	waitFor(t, "the killed sweep's workers to exit", 5*time.Second, func() bool { return len(workersOf(pid)) == 0 })
+	id := killAt(t, n.args(sweepArgs...), sweepIDRE, func(line string) bool { return strings.Contains(line, "| sweep 9/24 generations") })
 
 	out := runMesaopt(t, n.args("--resume", id, "--workers", "2")...)
 	if !strings.Contains(out, "sweep "+id+": resumed") || !strings.Contains(out, "sweep "+id+" succeeded") {
