@@ -85,21 +85,9 @@ func dialAs(t *testing.T, dir, name, addr string, peer mtls.Role) *grpc.ClientCo
 // operator role (while reading works), and the operator's succeed.
 func TestRolesOverTLS(t *testing.T) {
 	dir := certDir(t)
-	cfg := coordinator.DefaultConfig()
-	cfg.Etcd = startEtcd(t)
-	cfg.Prefix = prefixOf(cfg.Etcd)
-	cfg.Evaluator = worker.NewEngine(1)
-	cfg.TLS = identity(t, dir, mtls.FileCoordinator)
-	c, err := coordinator.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := startCoordinatorWith(t, startEtcd(t), worker.NewEngine(1), func(cfg *coordinator.Config) { cfg.TLS = identity(t, dir, mtls.FileCoordinator) })
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := c.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Shutdown(context.Background()) })
 	spec := smallSpec()
 	spec.Generations = 1000
 
@@ -145,20 +133,9 @@ func TestRolesOverTLS(t *testing.T) {
 // (PermissionDenied): only the coordinator's identity may use it.
 func TestDispatchOverMutualTLS(t *testing.T) {
 	dir := certDir(t)
-	cfg := coordinator.DefaultConfig()
-	cfg.Etcd = startEtcd(t)
-	cfg.Prefix = prefixOf(cfg.Etcd)
-	cfg.TLS = identity(t, dir, mtls.FileCoordinator)
-	c, err := coordinator.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := startCoordinatorWith(t, startEtcd(t), nil, func(cfg *coordinator.Config) { cfg.TLS = identity(t, dir, mtls.FileCoordinator) })
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if err := c.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Shutdown(context.Background()) })
 	wcfg := worker.DefaultConfig()
 	wcfg.Join = []string{c.GossipAddr()}
 	wcfg.Capacity = 2

@@ -77,10 +77,18 @@ func smallSpec() experiment.Spec {
 
 func startCoordinator(t testing.TB, cli *clientv3.Client, ev coordinator.Evaluator) *coordinator.Coordinator {
 	t.Helper()
+	return startCoordinatorWith(t, cli, ev, func(*coordinator.Config) {})
+}
+
+// startCoordinatorWith is startCoordinator with the config changed by set
+// first.
+func startCoordinatorWith(t testing.TB, cli *clientv3.Client, ev coordinator.Evaluator, set func(*coordinator.Config)) *coordinator.Coordinator {
+	t.Helper()
 	cfg := coordinator.DefaultConfig()
 	cfg.Etcd = cli
 	cfg.Prefix = prefixOf(cli)
 	cfg.Evaluator = ev
+	set(&cfg)
 	c, err := coordinator.New(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -28,25 +28,7 @@ import (
 // evaluator, and returns it with a RunService client over loopback gRPC.
 func startLimited(t *testing.T, cli *clientv3.Client, ev coordinator.Evaluator, limits coordinator.Limits) (*coordinator.Coordinator, rpc.RunServiceClient) {
 	t.Helper()
-	cfg := coordinator.DefaultConfig()
-	cfg.Etcd = cli
-	cfg.Prefix = prefixOf(cli)
-	cfg.Evaluator = ev
-	cfg.Limits = limits
-	c, err := coordinator.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	if err := c.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = c.Shutdown(ctx)
-	})
+	c := startCoordinatorWith(t, cli, ev, func(cfg *coordinator.Config) { cfg.Limits = limits })
 	conn, err := grpc.NewClient(c.GRPCAddr(), grpcconf.ClientOptions()...)
 	if err != nil {
 		t.Fatal(err)

@@ -32,24 +32,12 @@ func TestWorkerOfAnotherDigestGetsNoWork(t *testing.T) {
 
 	cli := startEtcd(t)
 	var coordLog testenv.LogBuffer
-	cfg := coordinator.DefaultConfig()
-	cfg.Etcd, cfg.Prefix = cli, prefixOf(cli)
-	cfg.Gossip.Keys = coordKeys
-	cfg.Logger = slog.New(slog.NewTextHandler(&coordLog, nil))
-	c, err := coordinator.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := startCoordinatorWith(t, cli, nil, func(cfg *coordinator.Config) {
+		cfg.Gossip.Keys = coordKeys
+		cfg.Logger = slog.New(slog.NewTextHandler(&coordLog, nil))
+	})
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	if err := c.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = c.Shutdown(sctx)
-	})
 
 	start := func(name, listen, advertise, digest string, log *testenv.LogBuffer) *worker.Worker {
 		wcfg := worker.DefaultConfig()
