@@ -5,7 +5,15 @@ PKGS    := ./...
 SEED    ?= 1
 ROUNDS  ?= 3
 
-.PHONY: all build run test test-short race bench bench-peers proto proto-check lint clean
+DOCKER  ?= docker
+# The images of deploy/: mesaopt's, and an etcd built from the etcd server
+# module mesaopt requires (for machines where no image can be pulled).
+IMAGE      ?= mesaopt:dev
+ETCD_VER   := $(shell $(GO) list -m -f '{{.Version}}' go.etcd.io/etcd/server/v3 2>/dev/null)
+ETCD_LOCAL ?= mesaopt-etcd:$(ETCD_VER)
+STATIC  := CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w'
+
+.PHONY: all build run test test-short race bench bench-peers proto proto-check lint clean image etcd-image compose-secrets deploy-test
 
 all: build
 
@@ -42,6 +50,32 @@ bench-peers:
 		$$sudo apt-get update && $$sudo apt-get install -y python3-deap; \
 	fi
 	BIN=$(BIN) internal/peers/peers.sh $(ROUNDS)
+
+## image: the container image $(IMAGE): static mesaopt and mesactl in FROM scratch (deploy/Containerfile).
+image:
+	rm -rf $(BIN)/image && mkdir -p $(BIN)/image
+	$(STATIC) -o $(BIN)/image/mesaopt ./cmd/mesaopt
+	$(STATIC) -o $(BIN)/image/mesactl ./cmd/mesactl
+	if [ -f /etc/ssl/certs/ca-certificates.crt ]; then cp /etc/ssl/certs/ca-certificates.crt $(BIN)/image/; else : > $(BIN)/image/ca-certificates.crt; fi
+	$(DOCKER) build -q -f deploy/Containerfile -t $(IMAGE) $(BIN)/image
+	@$(DOCKER) image inspect -f '$(IMAGE): {{.Size}} bytes' $(IMAGE)
+
+## etcd-image: $(ETCD_LOCAL), the etcd server of go.etcd.io/etcd/server/v3 in FROM scratch (deploy/etcd.Containerfile).
+etcd-image:
+	rm -rf $(BIN)/etcd-image && mkdir -p $(BIN)/etcd-image/data
+	$(STATIC) -o $(BIN)/etcd-image/etcd go.etcd.io/etcd/server/v3
+	$(DOCKER) build -q -f deploy/etcd.Containerfile -t $(ETCD_LOCAL) $(BIN)/etcd-image
+
+## compose-secrets: deploy/secrets — certificates (mesaopt certs init) and a gossip key for deploy/compose.yaml.
+compose-secrets: build
+	deploy/secrets.sh ./$(BIN)/mesaopt deploy
+
+## deploy-test: the compose cluster on this Docker Engine under kills, partitions, pauses and replacement
+## (deploy/deploy_test.go); skipped with a message where no Docker Engine answers.
+deploy-test:
+	@if ! $(DOCKER) info >/dev/null 2>&1; then echo "deploy-test: SKIPPED: no Docker Engine answers ($(DOCKER) info failed)"; exit 0; fi; \
+	$(MAKE) --no-print-directory build image etcd-image && \
+	MESAOPT_DEPLOY_TEST=1 MESAOPT_IMAGE=$(IMAGE) ETCD_IMAGE=$(ETCD_LOCAL) $(GO) test -count=1 -v -timeout 15m -run '^TestCompose' ./deploy/
 
 proto:
 	cd proto && $(GO) tool buf lint && $(GO) tool buf generate

@@ -85,7 +85,8 @@ type Config struct {
 	// Advertise is the gRPC address (host:port) clients and standbys are
 	// told to dial, in the leader record and gossip, when it differs from
 	// GRPCListen's (bound to 0.0.0.0 in a container). Empty: the address
-	// GRPCListen bound.
+	// GRPCListen bound, an unspecified host replaced by the machine's
+	// private address (AdvertisedGRPC).
 	Advertise string
 	// Evaluator, when set, evaluates in-process instead of through workers
 	// (no gossip is started). For tests and benchmarks.
@@ -332,10 +333,15 @@ func (c *Coordinator) errNotLeader(ctx context.Context) error {
 func (c *Coordinator) GRPCAddr() string { return c.lis.Addr().String() }
 
 // AdvertisedGRPC returns the gRPC address others are told to dial:
-// Config.Advertise, else the address served on.
+// Config.Advertise, else the address served on, with an unspecified host
+// (0.0.0.0) replaced by the machine's private address
+// (worker.ReachableAddr).
 func (c *Coordinator) AdvertisedGRPC() string {
 	if c.cfg.Advertise != "" {
 		return c.cfg.Advertise
+	}
+	if a, err := worker.ReachableAddr(c.GRPCAddr(), c.cfg.Gossip.Advertise); err == nil {
+		return a
 	}
 	return c.GRPCAddr()
 }

@@ -56,7 +56,9 @@ type Config struct {
 	Gossip Gossip
 	// Advertise is the gRPC address (host:port) coordinators dial, when
 	// it differs from Listen's (bound to 0.0.0.0 in a container): it goes
-	// into the gossip metadata. Empty: the address Listen bound.
+	// into the gossip metadata. Empty: the address Listen bound, or for an
+	// unspecified host (0.0.0.0) the machine's private address
+	// (ReachableAddr).
 	Advertise string
 	// EvaluationDigest overrides the evaluation digest announced; empty
 	// means EvaluationDigest(). Only tests of a digest mismatch set it.
@@ -273,9 +275,12 @@ func Start(ctx context.Context, cfg Config) (*Worker, error) {
 	if cfg.EvaluationDigest == "" {
 		cfg.EvaluationDigest = EvaluationDigest()
 	}
-	announced := addr
-	if cfg.Advertise != "" {
-		announced = cfg.Advertise
+	announced := cfg.Advertise
+	if announced == "" {
+		if announced, err = ReachableAddr(addr, cfg.Gossip.Advertise); err != nil {
+			lis.Close()
+			return nil, fmt.Errorf("worker %s: %w; give the address coordinators dial as --advertise", cfg.Name, err)
+		}
 	}
 	w := &Worker{cfg: cfg, log: log.With("worker", cfg.Name), lis: lis, served: make(chan error, 1)}
 	w.rpc = &server{engine: NewEngine(cfg.Capacity), name: cfg.Name, protocol: cfg.Protocol, log: w.log}

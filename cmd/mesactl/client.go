@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -96,8 +97,14 @@ func (c *client) checkAddresses(cmd *cobra.Command) error {
 		}
 		return nil
 	}
-	if err := hostPort(c.addr); err != nil {
-		return usageError{fmt.Errorf("--coordinator %q: %v, allowed host:port of a coordinator's gRPC address (env MESAOPT_COORDINATOR)", c.addr, err)}
+	addrs := splitAddrs(c.addr)
+	if len(addrs) == 0 {
+		return usageError{fmt.Errorf("--coordinator %q is empty, allowed host:port[,host:port...] of coordinators' gRPC addresses (env MESAOPT_COORDINATOR)", c.addr)}
+	}
+	for _, a := range addrs {
+		if err := hostPort(a); err != nil {
+			return usageError{fmt.Errorf("--coordinator %q: %v, allowed host:port[,host:port...] of coordinators' gRPC addresses (env MESAOPT_COORDINATOR)", c.addr, err)}
+		}
 	}
 	return nil
 }
@@ -118,22 +125,82 @@ func hostPort(addr string) error {
 }
 
 // connect dials the coordinator and checks it answers within the timeout,
-// so a wrong address fails fast with a clear message.
+// so a wrong address fails fast with a clear message. With several
+// addresses (--coordinator a,b: the published ports of a leader and its
+// standbys) it probes them at once and uses the one that serves (only the
+// leader does: a standby answers NOT_SERVING), else the first that
+// answers, whose calls then say which coordinator leads.
 func (c *client) connect(ctx context.Context) error {
+	addrs := splitAddrs(c.addr)
 	if c.etcd != "" {
 		addr, err := leaderFromEtcd(ctx, c.etcd, c.etcdTLS, c.timeout)
 		if err != nil {
 			return err
 		}
-		c.addr = addr
+		addrs = []string{addr}
 	}
-	conn, err := grpc.NewClient(c.addr, append(grpcconf.ClientOptions(), grpc.WithTransportCredentials(c.creds))...)
+	pctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	results := make(chan probe, len(addrs))
+	var wg sync.WaitGroup
+	for i, a := range addrs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results <- c.probe(pctx, i, a)
+		}()
+	}
+	go func() { wg.Wait(); close(results) }()
+	all := make([]probe, len(addrs))
+	chosen := -1
+	for p := range results {
+		all[p.index] = p
+		if p.err == nil && p.serving && chosen < 0 {
+			chosen = p.index
+			cancel() // the others need not answer any more
+		}
+	}
+	if chosen < 0 {
+		for i, p := range all {
+			if p.err == nil {
+				chosen = i
+				break
+			}
+		}
+	}
+	for i, p := range all {
+		if i != chosen && p.conn != nil {
+			p.conn.Close()
+		}
+	}
+	if chosen < 0 {
+		return all[0].err
+	}
+	c.addr = addrs[chosen]
+	c.conn = all[chosen].conn
+	c.runs = rpc.NewRunServiceClient(c.conn)
+	c.lineage = rpc.NewLineageServiceClient(c.conn)
+	return nil
+}
+
+// probe is the answer of one coordinator address to a health check.
+type probe struct {
+	index   int
+	conn    *grpc.ClientConn
+	serving bool
+	err     error
+}
+
+// probe dials addr and checks its health within the timeout.
+func (c *client) probe(ctx context.Context, index int, addr string) probe {
+	conn, err := grpc.NewClient(addr, append(grpcconf.ClientOptions(), grpc.WithTransportCredentials(c.creds))...)
 	if err != nil {
-		return fmt.Errorf("coordinator address %q: %w", c.addr, err)
+		return probe{index: index, err: fmt.Errorf("coordinator address %q: %w", addr, err)}
 	}
 	hctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	if _, err := healthpb.NewHealthClient(conn).Check(hctx, &healthpb.HealthCheckRequest{}, grpc.WaitForReady(true)); err != nil {
+	resp, err := healthpb.NewHealthClient(conn).Check(hctx, &healthpb.HealthCheckRequest{}, grpc.WaitForReady(true))
+	if err != nil {
 		conn.Close()
 		hint := "is it running? set --coordinator"
 		if msg := status.Convert(err).Message(); strings.Contains(msg, "x509:") || strings.Contains(msg, "tls:") ||
@@ -142,12 +209,20 @@ func (c *client) connect(ctx context.Context) error {
 		} else if c.etcd != "" {
 			hint = "the leader recorded in etcd " + c.etcd + " does not answer; is a coordinator running?"
 		}
-		return fmt.Errorf("no coordinator answering at %s within %v (%s): %v", c.addr, c.timeout, hint, status.Convert(err).Message())
+		return probe{index: index, err: fmt.Errorf("no coordinator answering at %s within %v (%s): %v", addr, c.timeout, hint, status.Convert(err).Message())}
 	}
-	c.conn = conn
-	c.runs = rpc.NewRunServiceClient(conn)
-	c.lineage = rpc.NewLineageServiceClient(conn)
-	return nil
+	return probe{index: index, conn: conn, serving: resp.GetStatus() == healthpb.HealthCheckResponse_SERVING}
+}
+
+// splitAddrs splits a comma-separated --coordinator, dropping empty items.
+func splitAddrs(s string) []string {
+	var out []string
+	for _, a := range strings.Split(s, ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 func (c *client) call(ctx context.Context) (context.Context, context.CancelFunc) {

@@ -57,7 +57,7 @@ func newRoot() *cobra.Command {
 		},
 	}
 	pf := root.PersistentFlags()
-	pf.StringVar(&c.addr, "coordinator", envOr("MESAOPT_COORDINATOR", "127.0.0.1:7070"), "coordinator gRPC address (env MESAOPT_COORDINATOR)")
+	pf.StringVar(&c.addr, "coordinator", envOr("MESAOPT_COORDINATOR", "127.0.0.1:7070"), "coordinator gRPC address, or several comma-separated (a leader and its standbys: the one that leads is used; env MESAOPT_COORDINATOR)")
 	pf.StringVar(&c.etcd, "etcd", os.Getenv("MESAOPT_ETCD"), "find the leading coordinator through these etcd endpoints (comma-separated; env MESAOPT_ETCD) instead of --coordinator")
 	pf.StringVarP(&c.output, "output", "o", "table", "output format: table, json (every field, zeros included) or csv (mesactl stats, mesactl sweep show)")
 	pf.DurationVar(&c.timeout, "timeout", 5*time.Second, "deadline of each call")

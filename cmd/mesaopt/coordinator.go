@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -18,15 +19,19 @@ func coordinatorCmd() *cobra.Command {
 	cfg := coordinator.DefaultConfig()
 	var endpoints, join string
 	var tlsInfo transport.TLSInfo
-	var verbose bool
+	var lf logFlags
 	var gossip gossipFlags
 	var tf tlsFlags
-	cmd := &cobra.Command{
+	cmd := bindEnv(&cobra.Command{
 		Use:   "coordinator --etcd ENDPOINTS (--tls-cert FILE --tls-key FILE --tls-ca FILE | --insecure)",
 		Short: "Run the coordinator against an existing etcd cluster; workers join its gossip address",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg.Logger = newLogger(verbose)
+			log, err := lf.logger()
+			if err != nil {
+				return err
+			}
+			cfg.Logger = log
 			cfg.ResumeOrphans = true
 			cfg.Join = splitList(join)
 			if err := checkCoordinatorFlags(cfg, splitList(endpoints), tlsInfo); err != nil {
@@ -67,7 +72,7 @@ func coordinatorCmd() *cobra.Command {
 			defer cancel()
 			return c.Shutdown(sctx)
 		},
-	}
+	}, true)
 	f := cmd.Flags()
 	f.StringVar(&endpoints, "etcd", "127.0.0.1:2379", "etcd endpoints, comma-separated")
 	f.StringVar(&cfg.GRPCListen, "listen", "0.0.0.0:7070", "gRPC address for RunService and LineageService")
@@ -80,7 +85,7 @@ func coordinatorCmd() *cobra.Command {
 	f.StringVar(&join, "join", "", "gossip address(es) of a running cluster to join (another coordinator or a worker), comma-separated: a standby then knows the workers when it takes over")
 	f.StringVar(&cfg.Name, "name", cfg.Name, "unique coordinator name")
 	f.IntVar(&cfg.SessionTTL, "session-ttl", cfg.SessionTTL, "etcd session TTL in seconds (leadership fence)")
-	f.BoolVarP(&verbose, "verbose", "v", false, "log operational events")
+	lf.register(f)
 	addLimitFlags(f, &cfg.Limits)
 	tf.register(f, mtls.RoleCoordinator)
 	return cmd
@@ -151,11 +156,17 @@ func dialEtcd(endpoints []string, tlsInfo transport.TLSInfo) (*clientv3.Client, 
 	if err != nil {
 		return nil, fmt.Errorf("etcd %v: %w", endpoints, err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if _, err := cli.Status(ctx, endpoints[0]); err != nil {
-		cli.Close()
-		return nil, fmt.Errorf("etcd unreachable at %v: %w", endpoints, err)
+	// Any member that answers will do: one of three may be down.
+	var errs []error
+	for _, ep := range endpoints {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_, err := cli.Status(ctx, ep)
+		cancel()
+		if err == nil {
+			return cli, nil
+		}
+		errs = append(errs, fmt.Errorf("%s: %w", ep, err))
 	}
-	return cli, nil
+	cli.Close()
+	return nil, fmt.Errorf("etcd unreachable at %v: %w", endpoints, errors.Join(errs...))
 }

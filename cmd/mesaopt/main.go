@@ -13,6 +13,7 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/mesaopt/mesaopt/experiment"
 )
@@ -38,7 +39,7 @@ func main() {
 	}
 	// Mistakes in how mesaopt was called exit 2, like invalid experiments.
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return exitError{code: 2, err: err} })
-	root.AddCommand(runCmd(), coordinatorCmd(), workerCmd(), envCmd(), evaluateCmd(), gossipKeyCmd(), certsCmd())
+	root.AddCommand(runCmd(), coordinatorCmd(), workerCmd(), envCmd(), evaluateCmd(), gossipKeyCmd(), certsCmd(), healthCmd())
 	if err := root.ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "mesaopt:", err)
 		var ee exitError
@@ -75,10 +76,39 @@ func exitOnSecondSignal(stop func(), sigs ...os.Signal) {
 	}()
 }
 
-func newLogger(verbose bool) *slog.Logger {
+// logFlags are the logging flags of the daemons.
+type logFlags struct {
+	verbose bool
+	format  string
+}
+
+func (l *logFlags) register(f *pflag.FlagSet) {
+	f.BoolVarP(&l.verbose, "verbose", "v", false, "log operational events (info level; without: warnings and errors)")
+	f.StringVar(&l.format, "log-format", "text", "log lines as text (key=value) or json (one object per line, for log collectors)")
+}
+
+// logger returns the logger the flags ask for, writing to stderr; an
+// unknown --log-format is a usage error.
+func (l logFlags) logger() (*slog.Logger, error) {
 	level := slog.LevelWarn
-	if verbose {
+	if l.verbose {
 		level = slog.LevelInfo
 	}
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	opts := &slog.HandlerOptions{Level: level}
+	switch l.format {
+	case "text":
+		return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
+	}
+	return nil, usagef("--log-format = %q, allowed text or json", l.format)
+}
+
+// args spells the flags again, for the worker processes of mesaopt run.
+func (l logFlags) args() []string {
+	out := []string{"--log-format", l.format}
+	if l.verbose {
+		out = append(out, "-v")
+	}
+	return out
 }

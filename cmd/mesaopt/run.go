@@ -47,7 +47,7 @@ type runOptions struct {
 	etcdClient string
 	etcdPeer   string
 	listen     string
-	verbose    bool
+	log        logFlags
 	keep       bool
 	resumeCmd  string // how to resume, with this invocation's flags
 	sets       []string
@@ -109,7 +109,7 @@ func runCmd() *cobra.Command {
 	f.StringVar(&o.listen, "listen", "127.0.0.1:7070", "coordinator gRPC address (RunService, LineageService; mesactl's default)")
 	f.BoolVar(&o.keep, "keep-serving", false, "after the run, keep serving RunService and LineageService until Ctrl-C")
 	f.IntVar(&o.sessionTTL, "session-ttl", 10, "etcd session TTL in seconds; a resume after kill -9 waits up to this long for the old leadership to expire")
-	f.BoolVarP(&o.verbose, "verbose", "v", false, "log operational events")
+	o.log.register(f)
 	f.BoolVar(&o.insecure, "insecure", false, "plaintext gRPC with no authentication between the coordinator, the workers and clients (default: mutual TLS with certificates made in DATA/tls)")
 	f.StringVar(&o.profileDir, "profile-dir", "", "write CPU profiles (go tool pprof) of the coordinator (coordinator.prof) and of each worker (worker-N.prof) to this directory")
 	return cmd
@@ -157,7 +157,10 @@ func runLocal(ctx context.Context, o runOptions) error {
 			fmt.Fprintln(os.Stderr, "mesaopt: warning:", w)
 		}
 	}
-	log := newLogger(o.verbose)
+	log, err := o.log.logger()
+	if err != nil {
+		return err
+	}
 	if o.profileDir != "" {
 		stop, err := startCPUProfile(filepath.Join(o.profileDir, "coordinator.prof"))
 		if err != nil {
@@ -238,7 +241,7 @@ func runLocal(ctx context.Context, o runOptions) error {
 		fmt.Fprintf(o.out, "mutual TLS with the certificates in %s; mesactl as operator: %s --coordinator %s %s runs\n", o.tlsDir(), mesactlPath(), c.GRPCAddr(), o.mesactlTLS())
 	}
 
-	workers, err := startWorkers(ctx, o.workers, c.GossipAddr(), keyText, o.verbose, o.profileDir, workerTLS)
+	workers, err := startWorkers(ctx, o.workers, c.GossipAddr(), keyText, o.log, o.profileDir, workerTLS)
 	if err != nil {
 		shutdown()
 		return err
@@ -341,7 +344,7 @@ func resumeCommand(cmd *cobra.Command) string {
 	parts := []string{"mesaopt run"}
 	cmd.Flags().Visit(func(f *pflag.Flag) {
 		switch f.Name {
-		case "file", "resume", "keep-serving", "verbose", "set", "seeds", "quick":
+		case "file", "resume", "keep-serving", "verbose", "log-format", "set", "seeds", "quick":
 			return
 		}
 		if f.Value.Type() == "bool" {
@@ -399,7 +402,7 @@ func startCPUProfile(path string) (stop func(), err error) {
 // They get the gossip key in their environment, not their arguments,
 // which other users of the machine can read; extra are more arguments
 // (the TLS files).
-func startWorkers(ctx context.Context, n int, gossip, gossipKey string, verbose bool, profileDir string, extra []string) (*workerProcs, error) {
+func startWorkers(ctx context.Context, n int, gossip, gossipKey string, lf logFlags, profileDir string, extra []string) (*workerProcs, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -410,9 +413,7 @@ func startWorkers(ctx context.Context, n int, gossip, gossipKey string, verbose 
 		args := []string{"worker", "--join", gossip, "--capacity", capacity, "--parent-pid", strconv.Itoa(os.Getpid()),
 			"--name", fmt.Sprintf("worker-%d-%d", os.Getpid(), i)}
 		args = append(args, extra...)
-		if verbose {
-			args = append(args, "-v")
-		}
+		args = append(args, lf.args()...)
 		if profileDir != "" {
 			args = append(args, "--cpu-profile", filepath.Join(profileDir, fmt.Sprintf("worker-%d.prof", i)))
 		}
@@ -420,7 +421,7 @@ func startWorkers(ctx context.Context, n int, gossip, gossipKey string, verbose 
 		cmd.Stdout = os.Stderr
 		cmd.Stderr = os.Stderr
 		cmd.SysProcAttr = childAttr()
-		cmd.Env = append(os.Environ(), worker.GossipKeyEnv+"="+gossipKey)
+		cmd.Env = append(childEnv(), worker.GossipKeyEnv+"="+gossipKey)
 		if err := cmd.Start(); err != nil {
 			w.stop()
 			return nil, fmt.Errorf("start worker %d: %w", i, err)
@@ -472,4 +473,18 @@ func besideSelf(name string) string {
 		}
 	}
 	return p
+}
+
+// childEnv is the environment of mesaopt run's workers: this process's
+// without its MESAOPT_ variables, which a worker would read as flags
+// (bindEnv) although they were meant for something else (mesactl's,
+// another daemon's); every flag a worker needs is on its command line.
+func childEnv() []string {
+	var out []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, envPrefix) {
+			out = append(out, kv)
+		}
+	}
+	return out
 }

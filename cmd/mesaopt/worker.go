@@ -16,13 +16,13 @@ func workerCmd() *cobra.Command {
 	cfg := worker.DefaultConfig()
 	var join string
 	var parentPID int
-	var verbose bool
+	var lf logFlags
 	var drain time.Duration
 	var protocol uint
 	var cpuProfile string
 	var gossip gossipFlags
 	var tf tlsFlags
-	cmd := &cobra.Command{
+	cmd := bindEnv(&cobra.Command{
 		Use:   "worker --join HOST:PORT (--tls-cert FILE --tls-key FILE --tls-ca FILE | --insecure)",
 		Short: "Serve evaluations and join the gossip cluster of a coordinator",
 		Args:  cobra.NoArgs,
@@ -38,7 +38,9 @@ func workerCmd() *cobra.Command {
 			}
 			cfg.TLS = id
 			cfg.Protocol = uint32(protocol)
-			cfg.Logger = newLogger(verbose)
+			if cfg.Logger, err = lf.logger(); err != nil {
+				return err
+			}
 			gossip.insecure = tf.insecure
 			g, err := gossip.load(cfg.GossipBind, cfg.Logger)
 			if err != nil {
@@ -71,7 +73,7 @@ func workerCmd() *cobra.Command {
 			}
 			return err
 		},
-	}
+	}, true)
 	f := cmd.Flags()
 	f.StringVar(&join, "join", "", "gossip address(es) of the cluster, comma-separated (the coordinator's --gossip)")
 	f.StringVar(&cfg.Listen, "listen", cfg.Listen, "gRPC address to serve Evaluator on")
@@ -83,7 +85,7 @@ func workerCmd() *cobra.Command {
 	f.DurationVar(&cfg.JoinTimeout, "join-timeout", cfg.JoinTimeout, "give up joining after this long")
 	f.DurationVar(&drain, "drain", 10*time.Second, "on SIGTERM, wait this long for in-flight evaluations")
 	f.IntVar(&parentPID, "parent-pid", 0, "exit when this process is gone (set by mesaopt run)")
-	f.BoolVarP(&verbose, "verbose", "v", false, "log operational events")
+	lf.register(f)
 	f.StringVar(&cpuProfile, "cpu-profile", "", "write a CPU profile (go tool pprof) of the worker's whole life to this file")
 	f.UintVar(&protocol, "protocol-version", 0, "announce and accept this protocol version instead of the built-in one (tests of version mismatch)")
 	tf.register(f, mtls.RoleWorker)
