@@ -75,7 +75,8 @@ compose-secrets: build
 deploy-test:
 	@if ! $(DOCKER) info >/dev/null 2>&1; then echo "deploy-test: SKIPPED: no Docker Engine answers ($(DOCKER) info failed)"; exit 0; fi; \
 	$(MAKE) --no-print-directory build image etcd-image && \
-	MESAOPT_DEPLOY_TEST=1 MESAOPT_IMAGE=$(IMAGE) ETCD_IMAGE=$(ETCD_LOCAL) $(GO) test -count=1 -v -timeout 15m -run '^TestCompose' ./deploy/
+	MESAOPT_DEPLOY_TEST=1 MESAOPT_IMAGE=$(IMAGE) ETCD_IMAGE=$(ETCD_LOCAL) $(GO) test -count=1 -v -timeout 15m -run '^TestCompose' ./deploy/; \
+	rc=$$?; deploy/teardown.sh mesaopt-deploytest; exit $$rc
 
 proto:
 	cd proto && $(GO) tool buf lint && $(GO) tool buf generate
