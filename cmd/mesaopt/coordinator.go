@@ -37,7 +37,7 @@ func coordinatorCmd() *cobra.Command {
 			if err := checkCoordinatorFlags(cfg, splitList(endpoints), tlsInfo); err != nil {
 				return err
 			}
-			id, err := tf.identity(mtls.RoleCoordinator, false)
+			id, err := tf.identity(mtls.RoleCoordinator, false, lf.warn)
 			if err != nil {
 				return err
 			}
@@ -59,20 +59,22 @@ func coordinatorCmd() *cobra.Command {
 				return err
 			}
 			ctx := cmd.Context()
-			fmt.Printf("coordinator %s: campaigning for leadership in etcd %s (standby until the leader goes)\n", cfg.Name, endpoints)
+			lf.say(fmt.Sprintf("coordinator %s: campaigning for leadership in etcd %s (standby until the leader goes)", cfg.Name, endpoints),
+				"campaigning for leadership (standby until the leader goes)", "coordinator", cfg.Name, "etcd", endpoints)
 			if err := c.Start(ctx); err != nil {
 				if ctx.Err() != nil {
 					return nil // stopped (SIGTERM, Ctrl-C) while standing by: a normal stop
 				}
 				return err
 			}
-			fmt.Printf("coordinator %s leading: gRPC %s, gossip %s\n", cfg.Name, c.GRPCAddr(), c.GossipAddr())
+			lf.say(fmt.Sprintf("coordinator %s leading: gRPC %s, gossip %s", cfg.Name, c.GRPCAddr(), c.GossipAddr()),
+				"leading", "coordinator", cfg.Name, "grpc", c.GRPCAddr(), "advertise", c.AdvertisedGRPC(), "gossip", c.GossipAddr())
 			<-ctx.Done()
 			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
 			return c.Shutdown(sctx)
 		},
-	}, true)
+	}, &lf)
 	f := cmd.Flags()
 	f.StringVar(&endpoints, "etcd", "127.0.0.1:2379", "etcd endpoints, comma-separated")
 	f.StringVar(&cfg.GRPCListen, "listen", "0.0.0.0:7070", "gRPC address for RunService and LineageService")

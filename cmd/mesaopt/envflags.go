@@ -75,18 +75,19 @@ func unknownEnv(cmd *cobra.Command) []string {
 }
 
 // bindEnv makes cmd read its flags from the environment before it runs
-// (fromEnv); warn reports variables that name none of its flags on
-// stderr. A usage error about a flag set from the environment says so.
-func bindEnv(cmd *cobra.Command, warn bool) *cobra.Command {
+// (fromEnv). With lf (a daemon's logging flags, read by then) it warns
+// about variables that name none of its flags. A usage error about a
+// flag set from the environment says so.
+func bindEnv(cmd *cobra.Command, lf *logFlags) *cobra.Command {
 	run := cmd.RunE
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		used, err := fromEnv(cmd)
 		if err != nil {
 			return err
 		}
-		if warn {
+		if lf != nil {
 			for _, name := range unknownEnv(cmd) {
-				fmt.Fprintf(cmd.ErrOrStderr(), "mesaopt: warning: $%s names no flag of %s; ignored\n", name, cmd.CommandPath())
+				lf.warn(fmt.Sprintf("$%s names no flag of %s; ignored", name, cmd.CommandPath()))
 			}
 		}
 		err = run(cmd, args)

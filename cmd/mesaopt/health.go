@@ -83,5 +83,5 @@ func healthCmd() *cobra.Command {
 	f.BoolVar(&live, "live", false, "exit 0 on any answer, NOT_SERVING included (liveness: the process answers)")
 	f.StringVar(&service, "service", "", `health service name to check ("": the server as a whole)`)
 	f.DurationVar(&timeout, "timeout", timeout, "give up after this long")
-	return bindEnv(cmd, false)
+	return bindEnv(cmd, nil)
 }

@@ -104,6 +104,28 @@ func (l logFlags) logger() (*slog.Logger, error) {
 	return nil, usagef("--log-format = %q, allowed text or json", l.format)
 }
 
+// say prints a line of the daemon's progress on stdout (where it
+// started, that it leads): text as it is, or with --log-format json a
+// JSON record (level INFO, whatever --verbose) of msg and attrs, so that
+// a log collector reads every line a container prints as JSON.
+func (l logFlags) say(text, msg string, attrs ...any) {
+	if l.format == "json" {
+		slog.New(slog.NewJSONHandler(os.Stdout, nil)).Info(msg, attrs...)
+		return
+	}
+	fmt.Println(text)
+}
+
+// warn prints a warning on stderr: "mesaopt: warning: text", or with
+// --log-format json a JSON record of level WARN.
+func (l logFlags) warn(text string) {
+	if l.format == "json" {
+		slog.New(slog.NewJSONHandler(os.Stderr, nil)).Warn(text)
+		return
+	}
+	fmt.Fprintln(os.Stderr, "mesaopt: warning: "+text)
+}
+
 // args spells the flags again, for the worker processes of mesaopt run.
 func (l logFlags) args() []string {
 	out := []string{"--log-format", l.format}

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -26,15 +25,15 @@ func (t *tlsFlags) register(f *pflag.FlagSet, role mtls.Role) {
 }
 
 // identity vets the flags and loads the identity of role; it returns nil
-// with --insecure, after one warning line on stderr unless quiet.
-func (t tlsFlags) identity(role mtls.Role, quiet bool) (*mtls.Identity, error) {
+// with --insecure, after one warning (warn) unless quiet.
+func (t tlsFlags) identity(role mtls.Role, quiet bool, warn func(string)) (*mtls.Identity, error) {
 	given := t.cert != "" || t.key != "" || t.ca != ""
 	switch {
 	case t.insecure && given:
 		return nil, usagef("--insecure with --tls-cert, --tls-key or --tls-ca, allowed one of them: TLS files or --insecure")
 	case t.insecure:
 		if !quiet {
-			fmt.Fprintf(os.Stderr, "mesaopt: warning: --insecure: %s gRPC is plaintext and unauthenticated; anyone who reaches it can use it\n", role)
+			warn(fmt.Sprintf("--insecure: %s gRPC is plaintext and unauthenticated; anyone who reaches it can use it", role))
 		}
 		return nil, nil
 	case !given:

@@ -32,7 +32,7 @@ func workerCmd() *cobra.Command {
 				return err
 			}
 			// The workers of `mesaopt run` (--parent-pid) leave the warning to it.
-			id, err := tf.identity(mtls.RoleWorker, parentPID > 0)
+			id, err := tf.identity(mtls.RoleWorker, parentPID > 0, lf.warn)
 			if err != nil {
 				return err
 			}
@@ -73,7 +73,7 @@ func workerCmd() *cobra.Command {
 			}
 			return err
 		},
-	}, true)
+	}, &lf)
 	f := cmd.Flags()
 	f.StringVar(&join, "join", "", "gossip address(es) of the cluster, comma-separated (the coordinator's --gossip)")
 	f.StringVar(&cfg.Listen, "listen", cfg.Listen, "gRPC address to serve Evaluator on")
