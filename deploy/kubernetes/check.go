@@ -103,7 +103,8 @@ func (c *checker) add(object, rule, format string, args ...any) {
 //   - every container requests cpu and memory, runs as non-root with a
 //     read-only root file system, no privilege escalation and no
 //     capabilities; pods disable service links;
-//   - mesaopt containers probe with exec `/mesaopt health` on their gRPC
+//   - coordinator and worker containers run `/mesaopt coordinator` or
+//     `/mesaopt worker`, probe with exec `/mesaopt health` on their gRPC
 //     port (readiness without --live, coordinator liveness with it), and
 //     their MESAOPT_* addresses agree with their container ports;
 //   - coordinators, of which only the leader is ever ready, are covered by
@@ -412,7 +413,11 @@ func (c *checker) podSpec(p pod) {
 		c.probePorts(id, ct)
 		c.resources(id, ct)
 		c.security(p, id, ct)
-		if len(ct.Command) > 0 && ct.Command[0] == "/mesaopt" {
+		comp := p.labels[LabelComponent]
+		if i >= len(spec.InitContainers) && (comp == "coordinator" || comp == "worker") {
+			if !slices.Equal(ct.Command, []string{"/mesaopt", comp}) {
+				c.add(id, RuleProbe, "command %q, want [\"/mesaopt\" %q] in a %s pod", ct.Command, comp, comp)
+			}
 			c.mesaopt(p, id, ct)
 		}
 	}

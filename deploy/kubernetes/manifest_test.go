@@ -35,7 +35,7 @@ resources:
 
 // tree returns the manifests of this directory as a base under "base/",
 // with placeholder secrets, and the HPA overlay under "hpa/".
-func tree(t *testing.T) map[string]string {
+func tree(t testing.TB) map[string]string {
 	t.Helper()
 	files, err := manifests.ReadDir(".")
 	if err != nil {
@@ -284,6 +284,11 @@ func TestMutations(t *testing.T) {
 			object: "Deployment/mesaopt-coordinator container coordinator", rule: manifests.RuleProbe,
 		},
 		{
+			name:   "worker runs another command",
+			edits:  []edit{{"worker.yaml", `command: ["/mesaopt", "worker"]`, `command: ["/mesaopt", "coordinator"]`}},
+			object: "Deployment/mesaopt-worker container worker", rule: manifests.RuleProbe,
+		},
+		{
 			name:   "advertised port not the container port",
 			edits:  []edit{{"worker.yaml", "value: $(POD_IP):7071", "value: $(POD_IP):7070"}},
 			object: "Deployment/mesaopt-worker container worker", rule: manifests.RuleAddress,
@@ -385,4 +390,20 @@ func TestDecodeDuplicateKey(t *testing.T) {
 	if err == nil {
 		t.Fatal("a duplicate key decoded")
 	}
+}
+
+// FuzzDecode feeds Decode and Check arbitrary documents: they may refuse
+// them but must not panic.
+func FuzzDecode(f *testing.F) {
+	out, err := manifests.Render(tree(f), "base")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(out)
+	f.Add([]byte("apiVersion: v1\nkind: Service\nspec:\n  ports: [{targetPort: x}]\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if set, err := manifests.Decode(data); err == nil {
+			manifests.Check(set)
+		}
+	})
 }
