@@ -13,7 +13,7 @@ ETCD_VER   := $(shell $(GO) list -m -f '{{.Version}}' go.etcd.io/etcd/server/v3 
 ETCD_LOCAL ?= mesaopt-etcd:$(ETCD_VER)
 STATIC  := CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w'
 
-.PHONY: all build run test test-short race bench bench-peers proto proto-check lint clean image etcd-image compose-secrets deploy-test
+.PHONY: all build run test test-short test-manifests race bench bench-peers proto proto-check lint clean image etcd-image compose-secrets deploy-test
 
 all: build
 
@@ -29,10 +29,15 @@ run: build
 test:
 	$(GO) vet $(PKGS)
 	$(GO) test -count=1 -timeout 15m $(PKGS)
+	cd deploy/kubernetes && $(GO) test -count=1 ./...
 
 ## test-short: the quick loop while editing: skips the heavy multi-process suites.
 test-short:
 	$(GO) test -short -count=1 -timeout 10m $(PKGS)
+
+## test-manifests: renders deploy/kubernetes with kustomize and checks the objects (its own module; no cluster).
+test-manifests:
+	cd deploy/kubernetes && $(GO) test -count=1 ./...
 
 ## race: the race detector over the packages that run goroutines.
 race:
@@ -89,6 +94,7 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$')); if [ -n "$$out" ]; then echo "gofmt:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
 	$(GO) tool staticcheck $(PKGS)
+	cd deploy/kubernetes && $(GO) vet ./... && $$($(GO) -C ../.. tool -n staticcheck) ./...
 	cd proto && $(GO) tool buf lint
 
 clean:
