@@ -25,6 +25,7 @@ func coordinatorCmd() *cobra.Command {
 	cmd := bindEnv(&cobra.Command{
 		Use:   "coordinator --etcd ENDPOINTS (--tls-cert FILE --tls-key FILE --tls-ca FILE | --insecure)",
 		Short: "Run the coordinator against an existing etcd cluster; workers join its gossip address",
+		Long:  "Run the coordinator against an existing etcd cluster; workers join its gossip address." + "\n\n" + envHelp,
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log, err := lf.logger()

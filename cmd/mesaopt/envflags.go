@@ -17,6 +17,10 @@ import (
 // that way). A flag given on the command line wins over its variable.
 const envPrefix = "MESAOPT_"
 
+// envHelp is the daemons' help about the environment.
+const envHelp = "Every flag --foo-bar is also read from the environment variable MESAOPT_FOO_BAR (e.g. MESAOPT_TLS_CERT,\n" +
+	"MESAOPT_LOG_FORMAT=json), as containers are configured; a flag on the command line wins over its variable."
+
 // envName is the environment variable of flag name.
 func envName(name string) string {
 	return envPrefix + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))

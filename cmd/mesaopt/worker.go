@@ -25,6 +25,7 @@ func workerCmd() *cobra.Command {
 	cmd := bindEnv(&cobra.Command{
 		Use:   "worker --join HOST:PORT (--tls-cert FILE --tls-key FILE --tls-ca FILE | --insecure)",
 		Short: "Serve evaluations and join the gossip cluster of a coordinator",
+		Long:  "Serve evaluations and join the gossip cluster of a coordinator." + "\n\n" + envHelp,
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg.Join = splitList(join)
