@@ -11,6 +11,7 @@ import (
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/client/v3/concurrency"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/mesaopt/mesaopt/coordinator/store"
 	"github.com/mesaopt/mesaopt/internal/retry"
@@ -173,6 +174,10 @@ func (c *Coordinator) keepLeading(t *term) {
 		}
 		c.leading.Store(false)
 		c.term.Store(nil)
+		// Readiness follows leadership: a probe (Kubernetes, compose,
+		// mesactl with several addresses) must not take a demoted
+		// coordinator for the leader.
+		c.health.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
 		c.log.Error("leadership lost (etcd unreachable or session expired): stopping runs, campaigning again", "coordinator", c.cfg.Name)
 		stopped := c.stopRuns()
 		_ = t.session.Close()
@@ -183,6 +188,7 @@ func (c *Coordinator) keepLeading(t *term) {
 		t = nt
 		c.term.Store(t)
 		c.leading.Store(true)
+		c.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
 		c.log.Info("leading again", "coordinator", c.cfg.Name)
 		ctx, cancel := context.WithTimeout(c.runCtx, 30*time.Second)
 		for _, id := range stopped {
