@@ -656,6 +656,12 @@ func (c *Coordinator) Cancel(id string) error {
 	ar, ok := c.runs[id]
 	c.mu.Unlock()
 	if !ok {
+		if !c.Leading() {
+			// A standby runs nothing: say where the runs are.
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			return c.errNotLeader(ctx)
+		}
 		return fmt.Errorf("%w: run %s is not running here", store.ErrNotFound, id)
 	}
 	select {

@@ -3,6 +3,7 @@ package coordinator_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"strings"
 	"testing"
@@ -136,6 +137,11 @@ func TestHealthFollowsLeadership(t *testing.T) {
 	}
 	if st := health(bAddr); st != healthpb.HealthCheckResponse_NOT_SERVING {
 		t.Fatalf("standby B answers %v", st)
+	}
+	// A standby asked to cancel a run says who leads, not that the run
+	// does not exist.
+	if err := b.Cancel("some-run"); !errors.Is(err, coordinator.ErrNotLeader) || !strings.Contains(err.Error(), "at "+a.AdvertisedGRPC()) {
+		t.Fatalf("standby Cancel: %v, want ErrNotLeader naming the leader at %s", err, a.AdvertisedGRPC())
 	}
 	resp, err := cli.Get(ctx, prefixOf(cli)+"leader/", append(clientv3.WithFirstCreate(), clientv3.WithPrefix())...)
 	if err != nil || len(resp.Kvs) == 0 {
