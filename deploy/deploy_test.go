@@ -26,7 +26,6 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials"
 
 	"github.com/mesaopt/mesaopt/internal/grpcconf"
 	"github.com/mesaopt/mesaopt/internal/mtls"
@@ -181,7 +180,7 @@ func newCluster(t *testing.T) *cluster {
 	c.ports = [2]string{freePort(t), freePort(t)}
 	for i, port := range c.ports {
 		conn, err := grpc.NewClient("127.0.0.1:"+port, append(grpcconf.ClientOptions(),
-			grpc.WithTransportCredentials(credentials.NewTLS(c.operator.ClientTLS(mtls.RoleCoordinator, true))))...)
+			grpc.WithTransportCredentials(c.operator.ClientCredentials(mtls.RoleCoordinator)))...)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 
-	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/mesaopt/mesaopt/internal/mtls"
@@ -38,6 +37,6 @@ func (c *client) tlsCredentials(stderr io.Writer) error {
 	if id.Require(mtls.RoleReadOnly) != nil && id.Require(mtls.RoleOperator) != nil {
 		return usageError{fmt.Errorf("--tls-cert %s has roles %v, allowed a client certificate of role operator or read-only (mesaopt certs init makes operator.pem and read-only.pem)", c.tlsCert, id.Roles())}
 	}
-	c.creds = credentials.NewTLS(id.ClientTLS(mtls.RoleCoordinator, true))
+	c.creds = id.ClientCredentials(mtls.RoleCoordinator)
 	return nil
 }

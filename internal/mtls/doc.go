@@ -19,7 +19,7 @@
 //	id, err := mtls.Load(certFile, keyFile, caFile)   // PEM files; the key must match the certificate
 //	srv := grpc.NewServer(grpc.Creds(credentials.NewTLS(id.ServerTLS())),
 //		grpc.ChainUnaryInterceptor(policy.Unary), grpc.ChainStreamInterceptor(policy.Stream))
-//	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(credentials.NewTLS(id.ClientTLS(mtls.RoleCoordinator, true))))
+//	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(id.ClientCredentials(mtls.RoleCoordinator)))
 //
 // A server asks for a client certificate but completes the handshake
 // without one, so that a caller without a certificate gets a gRPC

@@ -1,13 +1,17 @@
 package mtls
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"slices"
 	"strings"
+
+	"google.golang.org/grpc/credentials"
 )
 
 // Errors of Load and of a peer's verification.
@@ -89,6 +93,12 @@ func (id *Identity) ServerTLS() *tls.Config {
 // a coordinator an operator dials by name; without, the role alone
 // identifies the server, as for workers found by gossip, whose addresses
 // are hints that no certificate could list in advance.
+//
+// The name checked is the handshake's server name (SNI), which a client
+// does not send for an IP address: with byName and no server name the
+// handshake fails rather than skip the check. A gRPC client that dials by
+// address uses ClientCredentials, which checks the host of the address
+// dialled, IP addresses included.
 func (id *Identity) ClientTLS(peer Role, byName bool) *tls.Config {
 	return &tls.Config{
 		MinVersion:   tls.VersionTLS13,
@@ -96,12 +106,53 @@ func (id *Identity) ClientTLS(peer Role, byName bool) *tls.Config {
 		// The chain, the name and the role are verified in VerifyConnection.
 		InsecureSkipVerify: true,
 		VerifyConnection: func(cs tls.ConnectionState) error {
-			return verifyServer(cs, id.roots, peer, byName)
+			if !byName {
+				return verifyServer(cs, id.roots, peer, "")
+			}
+			if cs.ServerName == "" {
+				return errors.New("no server name to verify the server certificate against")
+			}
+			return verifyServer(cs, id.roots, peer, cs.ServerName)
 		},
 	}
 }
 
-func verifyServer(cs tls.ConnectionState, roots *x509.CertPool, peer Role, byName bool) error {
+// ClientCredentials are the gRPC transport credentials of a client that
+// dials a server by its address, as an operator dials a coordinator:
+// ClientTLS(peer, true), the certificate also naming the host of the
+// address dialled (its DNS name or IP address, from the dial target, as
+// an IP address sends no SNI).
+func (id *Identity) ClientCredentials(peer Role) credentials.TransportCredentials {
+	return &byAddress{TransportCredentials: credentials.NewTLS(id.ClientTLS(peer, false)), id: id, peer: peer}
+}
+
+// byAddress verifies the server against the host of each dial's target.
+type byAddress struct {
+	credentials.TransportCredentials
+	id   *Identity
+	peer Role
+}
+
+func (b *byAddress) ClientHandshake(ctx context.Context, authority string, raw net.Conn) (net.Conn, credentials.AuthInfo, error) {
+	host, _, err := net.SplitHostPort(authority)
+	if err != nil {
+		host = authority
+	}
+	cfg := b.id.ClientTLS(b.peer, false)
+	cfg.VerifyConnection = func(cs tls.ConnectionState) error { return verifyServer(cs, b.id.roots, b.peer, host) }
+	return credentials.NewTLS(cfg).ClientHandshake(ctx, authority, raw)
+}
+
+func (b *byAddress) Clone() credentials.TransportCredentials {
+	c := *b
+	c.TransportCredentials = b.TransportCredentials.Clone()
+	return &c
+}
+
+// verifyServer checks the chain, the server usage, the role and, unless
+// name is empty, that the certificate names name (a DNS name or an IP
+// address).
+func verifyServer(cs tls.ConnectionState, roots *x509.CertPool, peer Role, name string) error {
 	if len(cs.PeerCertificates) == 0 {
 		return errors.New("server sent no certificate")
 	}
@@ -110,9 +161,7 @@ func verifyServer(cs tls.ConnectionState, roots *x509.CertPool, peer Role, byNam
 	for _, c := range cs.PeerCertificates[1:] {
 		opts.Intermediates.AddCert(c)
 	}
-	if byName {
-		opts.DNSName = cs.ServerName
-	}
+	opts.DNSName = name
 	if _, err := leaf.Verify(opts); err != nil {
 		return fmt.Errorf("server certificate: %w", err)
 	}

@@ -2,12 +2,20 @@ package mtls_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/tls"
 	"errors"
 	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/mesaopt/mesaopt/internal/mtls"
 )
@@ -84,12 +92,70 @@ func TestDispatchTrust(t *testing.T) {
 func TestByName(t *testing.T) {
 	d := dir(t)
 	client := load(t, d, mtls.FileOperator).ClientTLS(mtls.RoleCoordinator, true)
+	client.ServerName = "localhost"
 	if err := handshake(t, load(t, d, mtls.FileCoordinator).ServerTLS(), client); err != nil {
 		t.Fatalf("loopback by name: %v", err)
 	}
 	client.ServerName = "elsewhere.example"
 	if err := handshake(t, load(t, d, mtls.FileCoordinator).ServerTLS(), client); err == nil {
 		t.Fatal("a certificate without the name was accepted")
+	}
+	// An IP address sends no server name: refused, not let through
+	// unchecked (ClientCredentials checks IP addresses).
+	client.ServerName = ""
+	if err := handshake(t, load(t, d, mtls.FileCoordinator).ServerTLS(), client); err == nil {
+		t.Fatal("a handshake with no server name to check was accepted")
+	}
+}
+
+// TestClientCredentialsCheckAddress: a gRPC client dialling an IP address
+// accepts a coordinator certificate of its CA that names that address and
+// refuses one of the same CA and role that names only another host.
+func TestClientCredentialsCheckAddress(t *testing.T) {
+	ca, err := mtls.NewAuthority("test CA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	issue := func(r mtls.Request) *mtls.Identity {
+		cert, key, err := ca.Issue(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, err := mtls.FromPEM(cert, key, ca.CertPEM())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	operator := issue(mtls.Request{Name: "operator", Roles: []mtls.Role{mtls.RoleOperator}, Client: true})
+	for _, tc := range []struct {
+		name  string
+		hosts []string
+		ok    bool
+	}{
+		{"naming 127.0.0.1", []string{"127.0.0.1"}, true},
+		{"naming only another host", []string{"evil.example"}, false},
+	} {
+		server := issue(mtls.Request{Name: "coordinator", Roles: []mtls.Role{mtls.RoleCoordinator}, Server: true, Client: true, Hosts: tc.hosts})
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := grpc.NewServer(grpc.Creds(credentials.NewTLS(server.ServerTLS())))
+		healthpb.RegisterHealthServer(srv, health.NewServer())
+		go func() { _ = srv.Serve(l) }()
+		conn, err := grpc.NewClient(l.Addr().String(), grpc.WithTransportCredentials(operator.ClientCredentials(mtls.RoleCoordinator)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		_, err = healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{})
+		cancel()
+		conn.Close()
+		srv.Stop()
+		if (err == nil) != tc.ok {
+			t.Errorf("%s: %v, want ok=%v", tc.name, err, tc.ok)
+		}
 	}
 }
 
