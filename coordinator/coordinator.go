@@ -264,7 +264,7 @@ func (c *Coordinator) Start(ctx context.Context) error {
 	go c.keepLeading(t)
 	c.leading.Store(true)
 	c.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
-	c.log.Info("leading", "coordinator", c.cfg.Name, "grpc", c.GRPCAddr(), "gossip", c.GossipAddr())
+	c.log.Info("leading", "coordinator", c.cfg.Name, "grpc", c.GRPCAddr(), "advertise", c.AdvertisedGRPC(), "gossip", c.GossipAddr())
 	if err := c.adoptOrphans(ctx); err != nil {
 		c.log.Error("adopting runs left running by the previous leader", "err", err)
 	}

@@ -49,8 +49,11 @@ func coordinatorCmd() *cobra.Command {
 				return err
 			}
 			cfg.Gossip = g
-			cli, err := dialEtcd(splitList(endpoints), tlsInfo)
+			cli, err := dialEtcd(cmd.Context(), splitList(endpoints), tlsInfo)
 			if err != nil {
+				if cmd.Context().Err() != nil {
+					return nil // stopped (SIGTERM, Ctrl-C) while reaching etcd
+				}
 				return err
 			}
 			defer cli.Close()
@@ -143,7 +146,7 @@ func splitList(s string) []string {
 }
 
 // dialEtcd connects to etcd and checks it answers within a few seconds.
-func dialEtcd(endpoints []string, tlsInfo transport.TLSInfo) (*clientv3.Client, error) {
+func dialEtcd(ctx context.Context, endpoints []string, tlsInfo transport.TLSInfo) (*clientv3.Client, error) {
 	if len(endpoints) == 0 {
 		return nil, exitError{code: 2, err: fmt.Errorf("--etcd is empty, allowed host:port[,host:port...]")}
 	}
@@ -162,11 +165,14 @@ func dialEtcd(endpoints []string, tlsInfo transport.TLSInfo) (*clientv3.Client, 
 	// Any member that answers will do: one of three may be down.
 	var errs []error
 	for _, ep := range endpoints {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		_, err := cli.Status(ctx, ep)
+		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		_, err := cli.Status(sctx, ep)
 		cancel()
 		if err == nil {
 			return cli, nil
+		}
+		if ctx.Err() != nil {
+			break // stopped (SIGTERM) while waiting
 		}
 		errs = append(errs, fmt.Errorf("%s: %w", ep, err))
 	}

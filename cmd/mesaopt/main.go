@@ -99,6 +99,13 @@ func (l logFlags) logger() (*slog.Logger, error) {
 	case "text":
 		return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
 	case "json":
+		// Durations as Go writes them ("1.5s"), not bare nanoseconds.
+		opts.ReplaceAttr = func(_ []string, a slog.Attr) slog.Attr {
+			if a.Value.Kind() == slog.KindDuration {
+				return slog.String(a.Key, a.Value.Duration().String())
+			}
+			return a
+		}
 		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
 	}
 	return nil, usagef("--log-format = %q, allowed text or json", l.format)
@@ -106,11 +113,14 @@ func (l logFlags) logger() (*slog.Logger, error) {
 
 // say prints a line of the daemon's progress on stdout (where it
 // started, that it leads): text as it is, or with --log-format json a
-// JSON record (level INFO, whatever --verbose) of msg and attrs, so that
-// a log collector reads every line a container prints as JSON.
+// JSON record (level INFO) of msg and attrs, so that a log collector
+// reads every line a container prints as JSON. With --verbose and JSON
+// it prints nothing: the daemon logs the same event as a record then.
 func (l logFlags) say(text, msg string, attrs ...any) {
 	if l.format == "json" {
-		slog.New(slog.NewJSONHandler(os.Stdout, nil)).Info(msg, attrs...)
+		if !l.verbose {
+			slog.New(slog.NewJSONHandler(os.Stdout, nil)).Info(msg, attrs...)
+		}
 		return
 	}
 	fmt.Println(text)

@@ -58,6 +58,17 @@ func newIdentity(cert tls.Certificate, caPEM []byte, caName string) (*Identity, 
 	if !roots.AppendCertsFromPEM(caPEM) {
 		return nil, fmt.Errorf("%s: %w in PEM", caName, ErrNoCA)
 	}
+	// A certificate the CA bundle did not sign would start a process
+	// that every peer then refuses at each call: say so at start.
+	inter := x509.NewCertPool()
+	for _, der := range cert.Certificate[1:] {
+		if c, err := x509.ParseCertificate(der); err == nil {
+			inter.AddCert(c)
+		}
+	}
+	if _, err := cert.Leaf.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}); err != nil {
+		return nil, fmt.Errorf("certificate %q is not one the CA bundle %s signed: %w", cert.Leaf.Subject.CommonName, caName, err)
+	}
 	return &Identity{cert: cert, leaf: cert.Leaf, roots: roots}, nil
 }
 

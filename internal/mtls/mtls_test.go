@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -173,5 +174,15 @@ func TestWriteDirRefusesOverwrite(t *testing.T) {
 	after, _ := os.ReadFile(mtls.CertFile(d, mtls.FileCA))
 	if len(before) == 0 || !bytes.Equal(before, after) {
 		t.Fatal("EnsureDir replaced a usable CA")
+	}
+}
+
+// TestLoadRefusesAnotherCA: a certificate the CA bundle did not sign is
+// refused when loaded, not at every call a peer then refuses.
+func TestLoadRefusesAnotherCA(t *testing.T) {
+	ours, theirs := dir(t), dir(t)
+	_, err := mtls.Load(mtls.CertFile(ours, mtls.FileWorker), mtls.KeyFile(ours, mtls.FileWorker), mtls.CertFile(theirs, mtls.FileCA))
+	if err == nil || !strings.Contains(err.Error(), "is not one the CA bundle") {
+		t.Fatalf("Load with another CA's bundle: %v", err)
 	}
 }
