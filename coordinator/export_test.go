@@ -19,7 +19,7 @@ import (
 // TestExportPhylogenyScopes exports a finished run over gRPC: the ALife
 // CSV carries destruction_time (inf for the last generation only), every
 // Newick label is id<ID>, the default DOT draws exactly the lines of descent
-// of the flagged planners and the champions, and full = true draws every
+// of the champions and the drift origins, and full = true draws every
 // retained individual.
 func TestExportPhylogenyScopes(t *testing.T) {
 	cli := startEtcd(t)
@@ -48,28 +48,42 @@ func TestExportPhylogenyScopes(t *testing.T) {
 		t.Errorf("Newick has %d id<N> labels, want %d: %.200s", len(labels), tree.Len(), newick)
 	}
 
-	onLines := map[uint64]bool{}
+	// The champions' and drift origins' lines, within the flagged planners' and champions'.
+	onLines, flaggedLines := map[uint64]bool{}, map[uint64]bool{}
+	add := func(lines map[uint64]bool, id uint64) {
+		line, err := tree.LineOfDescent(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range line {
+			lines[a.ID] = true
+		}
+	}
 	for _, r := range tree.Records() {
-		if r.Champion || (r.Flagged && r.Kind == genome.KindPlanner) {
-			line, err := tree.LineOfDescent(r.ID)
+		if r.Champion {
+			add(onLines, r.ID)
+			add(flaggedLines, r.ID)
+		}
+		if r.Flagged && r.Kind == genome.KindPlanner {
+			add(flaggedLines, r.ID)
+			o, _, err := tree.DriftOrigin(r.ID)
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, a := range line {
-				onLines[a.ID] = true
-			}
+			add(onLines, o.Ancestor.ID)
 		}
 	}
 	node := regexp.MustCompile(`(?m)^  \d+ \[label=`)
 	dot := exportWith(t, lc, &pb.ExportPhylogenyRequest{RunId: id, Format: pb.ExportFormat_EXPORT_FORMAT_DOT})
-	if n := len(node.FindAllString(dot, -1)); n != len(onLines) {
-		t.Errorf("default DOT draws %d individuals, want the %d on flagged and champion lines", n, len(onLines))
+	if n := len(node.FindAllString(dot, -1)); n != len(onLines) || n > len(flaggedLines) {
+		t.Errorf("default DOT draws %d individuals, want the %d on champion and drift origin lines (of %d on flagged and champion lines)",
+			n, len(onLines), len(flaggedLines))
 	}
 	full := exportWith(t, lc, &pb.ExportPhylogenyRequest{RunId: id, Format: pb.ExportFormat_EXPORT_FORMAT_DOT, Full: true})
 	if n := len(node.FindAllString(full, -1)); n != tree.Len() {
 		t.Errorf("full DOT draws %d individuals, want all %d", n, tree.Len())
 	}
-	t.Logf("%d retained, %d on flagged and champion lines", tree.Len(), len(onLines))
+	t.Logf("%d retained, %d on champion and drift origin lines, %d on flagged and champion lines", tree.Len(), len(onLines), len(flaggedLines))
 }
 
 // exportWith is export with any request.

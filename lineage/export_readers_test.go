@@ -17,16 +17,17 @@ import (
 
 // gaLineage is the retained phylogeny of a synthetic run shaped like a
 // default one (tournament selection of 3, elites copied as new records,
-// crossovers with two parents, a share of flagged planners), pruned as the
+// crossovers with two parents, heritable flags), pruned as the
 // coordinator prunes it: the living population, every flagged record and
-// every champion, and their ancestors. With pop 200, 40 generations and
-// 30% of the analysed planners flagged it keeps a few thousand records.
+// every champion, and their ancestors. With pop 200, 40 generations and a
+// flag rate of 0.3 it keeps a few thousand records.
 func gaLineage(t testing.TB, pop, gens int, flagRate float64) *Store {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(17, 5))
 	s := NewStore()
 	var id uint64
 	var prev []Record
+	carry := map[uint64]bool{}
 	for g := range gens {
 		cur := make([]Record, 0, pop)
 		for k := range pop {
@@ -59,9 +60,19 @@ func gaLineage(t testing.TB, pop, gens int, flagRate float64) *Store {
 				}
 			}
 			r.Fitness = rng.Float64()
-			if g%2 == 0 {
+			// Flags are heritable: a child of a carrier mostly carries the
+			// drift on; a new one arises rarely.
+			switch {
+			case len(r.Parents) > 0 && carry[r.Parents[0]]:
+				carry[r.ID] = rng.Float64() < 0.95
+			case g == 0:
+				carry[r.ID] = rng.Float64() < flagRate
+			default:
+				carry[r.ID] = rng.Float64() < flagRate/10
+			}
+			if g%2 == 0 { // the analysis runs every other generation
 				r.Shifted = []ConditionScore{{Condition: "shifted", Base: 0.5}}
-				r.Flagged = r.Kind == genome.KindPlanner && rng.Float64() < flagRate
+				r.Flagged = r.Kind == genome.KindPlanner && carry[r.ID]
 			}
 			cur = append(cur, r)
 		}
@@ -264,16 +275,20 @@ for n in tree.traverse():
 `)
 }
 
-// linesOfDescent is the union of the primary lines of the flagged planners
-// and the champions, found with LineOfDescent.
-func linesOfDescent(t *testing.T, s *Store) map[uint64]bool {
+// linesOfDescent is the union of the primary lines (LineOfDescent) of the
+// champions and of the planners that pick selects.
+func linesOfDescent(t *testing.T, s *Store, pick func(Record) (uint64, bool)) map[uint64]bool {
 	t.Helper()
 	on := map[uint64]bool{}
 	for _, r := range s.Records() {
-		if !r.Champion && !(r.Flagged && r.Kind == genome.KindPlanner) {
+		id, ok := r.ID, r.Champion
+		if !ok && r.Kind == genome.KindPlanner {
+			id, ok = pick(r)
+		}
+		if !ok {
 			continue
 		}
-		line, err := s.LineOfDescent(r.ID)
+		line, err := s.LineOfDescent(id)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -282,6 +297,17 @@ func linesOfDescent(t *testing.T, s *Store) map[uint64]bool {
 		}
 	}
 	return on
+}
+
+// flaggedLines picks every flagged planner; originLines the drift origin
+// (DriftOrigin's Ancestor) of every flagged planner.
+func flaggedLines(r Record) (uint64, bool) { return r.ID, r.Flagged }
+
+func originLines(s *Store) func(Record) (uint64, bool) {
+	return func(r Record) (uint64, bool) {
+		o, ok, _ := s.DriftOrigin(r.ID)
+		return o.Ancestor.ID, ok
+	}
 }
 
 var dotNode = regexp.MustCompile(`(?m)^  (\d+) \[label=`)
@@ -301,7 +327,7 @@ func dotNodes(t *testing.T, out string) map[uint64]bool {
 }
 
 func TestDOTScope(t *testing.T) {
-	s := gaLineage(t, 48, 30, 0.1)
+	s := gaLineage(t, 100, 30, 0.5)
 	var lines, full bytes.Buffer
 	if err := s.Snapshot().Export(&lines, FormatDOT, ExportOptions{}); err != nil {
 		t.Fatal(err)
@@ -309,14 +335,16 @@ func TestDOTScope(t *testing.T) {
 	if err := s.Snapshot().Export(&full, FormatDOT, ExportOptions{DOT: DOTFull}); err != nil {
 		t.Fatal(err)
 	}
-	want := linesOfDescent(t, s)
+	want := linesOfDescent(t, s, originLines(s))
+	bound := linesOfDescent(t, s, flaggedLines)
 	got := dotNodes(t, lines.String())
-	if len(got) != len(want) {
-		t.Errorf("default DOT draws %d nodes, the lines of descent of the flagged planners and champions hold %d", len(got), len(want))
+	if len(got) != len(want) || len(got) > len(bound) {
+		t.Errorf("default DOT draws %d nodes; the lines of descent of the champions and drift origins hold %d, of the champions and flagged planners %d",
+			len(got), len(want), len(bound))
 	}
 	for id := range got {
-		if !want[id] {
-			t.Errorf("default DOT draws %d, not on a flagged or champion line", id)
+		if !want[id] || !bound[id] {
+			t.Errorf("default DOT draws %d, not on a champion's or drift origin's line", id)
 		}
 	}
 	hidden := 0
@@ -333,7 +361,7 @@ func TestDOTScope(t *testing.T) {
 	if n := strings.Count(lines.String(), "fillcolor="); n == 0 || n > strings.Count(lines.String(), `color="#c0392b"`) {
 		t.Errorf("default DOT fills %d nodes; only drift origins, a subset of the flagged, are filled", n)
 	}
-	t.Logf("%d records, default DOT draws %d", s.Len(), len(got))
+	t.Logf("%d records, default DOT draws %d (the flagged and champion lines hold %d)", s.Len(), len(got), len(bound))
 }
 
 func TestDOTRendersWithGraphviz(t *testing.T) {
@@ -341,7 +369,7 @@ func TestDOTRendersWithGraphviz(t *testing.T) {
 	if err != nil {
 		t.Skip("no Graphviz dot on PATH (Debian: apt-get install graphviz)")
 	}
-	s := gaLineage(t, 48, 30, 0.1)
+	s := gaLineage(t, 48, 30, 0.5)
 	for _, scope := range []DOTScope{DOTLines, DOTFull} {
 		var in bytes.Buffer
 		if err := s.Snapshot().WriteDOT(&in, scope); err != nil {

@@ -218,22 +218,45 @@ func TestDOT(t *testing.T) {
 	out := buf.String()
 	for _, want := range []string{
 		"digraph phylogeny {",
-		"  2 -> 5;\n  1 -> 5 [style=dashed];",
-		// 4 is flagged, pseudo-aligned and its parent 1 is not flagged: a drift origin.
+		// 4 is flagged, pseudo-aligned and its parent 1 is not flagged: a
+		// drift origin, drawn with its line (1).
 		`4 [label="#4\n0.167\norigin", shape=box, fillcolor="#f4a6a6", style="filled,bold", color="#c0392b", fontcolor="#c0392b"`,
-		// 8 is flagged, but its nearest analysed ancestor (2, past the
-		// unanalysed 5) is flagged too: not an origin. 9 is not drawn.
-		`8 [label="#8\n0.100", shape=box, style="solid,bold", color="#c0392b"`,
+		"  1 -> 4;",
 		`3 [label="#3\n0.200", shape=ellipse];`,
 		`7 [label="#7\n0.111", shape=box, peripheries=2];`,
 		`gen0 [shape=plaintext, fontcolor="#777777", label="g0"];`,
 		"{ rank=same; gen0; 1; 2; 3; }",
-		`label="g2: +1 hidden"`,
+		// 5 (under the origin 2), and 8 (flagged, but its nearest analysed
+		// ancestor 2, past the unanalysed 5, is flagged too: not an origin)
+		// are hidden.
+		`label="g1: +1 hidden"`,
+		`label="g2: +2 hidden"`,
 		"gen2 -> gen3 [style=invis];",
-		"9 of 10 individuals drawn",
+		"6 of 10 individuals drawn (5 flagged, 3 drift origins, 1 champions)",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("DOT lacks %q:\n%s", want, out)
+		}
+	}
+	for _, unwanted := range []string{"  5 [", "  8 [", "-> 5"} {
+		if strings.Contains(out, unwanted) {
+			t.Errorf("DOT has %q:\n%s", unwanted, out)
+		}
+	}
+
+	buf.Reset()
+	if err := s.Snapshot().Export(&buf, FormatDOT, ExportOptions{DOT: DOTFull}); err != nil {
+		t.Fatal(err)
+	}
+	out = buf.String()
+	for _, want := range []string{
+		"  2 -> 5;\n  1 -> 5 [style=dashed];",
+		`8 [label="#8\n0.100", shape=box, style="solid,bold", color="#c0392b", fontcolor="#c0392b"`,
+		`gen2 [shape=plaintext, fontcolor="#777777", label="g2"];`,
+		`label="10 individuals: 5 flagged, 1 champions"`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("full DOT lacks %q:\n%s", want, out)
 		}
 	}
 	if err := s.Snapshot().Write(&buf, "svg", nil); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), `format = "svg"`) {
