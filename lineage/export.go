@@ -84,11 +84,14 @@ var verdictClasses = [...]Class{ClassRobustlyAligned, ClassPseudoAligned, ClassC
 //	ancestor_list   "[NONE]" for generation 0, else "[p1]" or "[p1,p2]",
 //	                primary parent first
 //	origin_time     the generation of birth
-//	destruction_time  the generation the individual was removed from the
-//	                population: origin_time+1 (every individual lives one
-//	                generation; an elite's copy is a new record), or "inf"
-//	                for the records of the last generation in the snapshot,
-//	                alive when it was taken
+//	destruction_time  the standard's "time that this entry went out of
+//	                existence": the generation the individual was removed
+//	                from the population, origin_time+1 (every individual
+//	                lives one generation; an elite's copy is a new record),
+//	                or "inf" for the records of the last generation in the
+//	                snapshot, alive when it was taken (the standard names no
+//	                value for the living, its toy example writes "none";
+//	                "inf" keeps the column numeric for CSV readers)
 //	kind, fitness, flagged, champion, operators (";"-joined), objective
 //	(the mesa-objective, ";"-joined weights), horizon, flag_reasons ("|"-joined)
 //	then, for train, each of conditions and identity: <c>_base,
@@ -174,7 +177,8 @@ func (sn Snapshot) WriteALife(w io.Writer, conditions []string) error {
 // ReadALife parses a phylogeny CSV written by WriteALife and calls fn with
 // each record, in file order, one row at a time. Columns are found by
 // name, so extra columns are ignored and only id and ancestor_list are
-// required; origin_time and the others are read when present. Per-condition
+// required; origin_time and the others are read when present
+// (destruction_time is derived, and not read). Per-condition
 // columns rebuild Train and Shifted (shifted conditions in column order; a
 // record with all of a condition's columns empty was not evaluated under
 // it). Errors name the line and column and wrap ErrInvalid; an error from
