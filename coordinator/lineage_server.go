@@ -499,11 +499,11 @@ func pump(ctx context.Context, n int, from uint32, produce func(context.Context,
 }
 
 // ExportPhylogeny streams a snapshot of the retained phylogeny (for DOT,
-// the lines of descent of the flagged planners and champions unless
-// req.full). The
-// snapshot shares the store's immutable records (8 bytes per record), so
-// the run goes on while a slow client reads; the file itself is never held
-// in memory: it is written in 64 KiB messages as gRPC flow control allows.
+// the lines of descent of the champions and drift origins unless
+// req.full). The snapshot shares the store's immutable records (8 bytes
+// per record), so the run goes on while a slow client reads; the file
+// itself is never held in memory: it is written in 64 KiB messages as gRPC
+// flow control allows.
 func (s *lineageServer) ExportPhylogeny(req *pb.ExportPhylogenyRequest, stream rpc.LineageService_ExportPhylogenyServer) error {
 	release, err := s.c.admit.stream(stream.Context())
 	if err != nil {

@@ -145,8 +145,9 @@ func exportCmd(c *client) *cobra.Command {
 		Short: "Export the retained phylogeny: ALife standard CSV, Newick or Graphviz DOT",
 		Long: `Export the retained phylogeny: the ALife data standard CSV (every record, with origin_time and
 destruction_time in generations), Newick (primary parents, nodes labelled id<ID>) or Graphviz DOT.
-The DOT draws the lines of descent of the flagged planners and the champions and counts the other
-individuals per generation; --full draws every retained individual.`,
+The DOT draws the lines of descent of the champions and of the drift origins (the flagged planners
+where a flag began) and counts the other individuals per generation; --full draws every retained
+individual.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f := exportFormats[format]
@@ -183,7 +184,7 @@ individuals per generation; --full draws every retained individual.`,
 	}, "allowed --format alife, newick or dot")
 	cmd.Flags().StringVar(&format, "format", "alife", "alife (ALife data standard CSV), newick or dot")
 	cmd.Flags().StringVarP(&file, "file", "f", "", "write to this file instead of standard output")
-	cmd.Flags().BoolVar(&full, "full", false, "with --format dot: draw every retained individual, not only the flagged and champion lines of descent")
+	cmd.Flags().BoolVar(&full, "full", false, "with --format dot: draw every retained individual, not only the champions' and drift origins' lines of descent")
 	return c.check(cmd, func([]string) error {
 		if _, ok := exportFormats[format]; !ok {
 			return usageError{fmt.Errorf("--format %q, allowed alife, newick or dot", format)}

@@ -92,9 +92,9 @@ const (
 	// Newick tree of primary-parent links, branch lengths in generations,
 	// every node labelled "id" and its ID (id12).
 	ExportFormat_EXPORT_FORMAT_NEWICK ExportFormat = 2
-	// Graphviz DOT: by default the lines of descent of the flagged planners
-	// and the champions, the other individuals counted per generation; see
-	// ExportPhylogenyRequest.full.
+	// Graphviz DOT: by default the lines of descent of the champions and of
+	// the drift origins (the flagged planners where a flag began), the other
+	// individuals counted per generation; see ExportPhylogenyRequest.full.
 	ExportFormat_EXPORT_FORMAT_DOT ExportFormat = 3
 )
 
@@ -1828,7 +1828,7 @@ type ExportPhylogenyRequest struct {
 	RunId  string                 `protobuf:"bytes,1,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
 	Format ExportFormat           `protobuf:"varint,2,opt,name=format,proto3,enum=mesaopt.v1.ExportFormat" json:"format,omitempty"`
 	// DOT only: draw every retained individual instead of the lines of
-	// descent of the flagged planners and the champions. The other formats
+	// descent of the champions and the drift origins. The other formats
 	// always hold every retained individual and ignore it.
 	Full          bool `protobuf:"varint,3,opt,name=full,proto3" json:"full,omitempty"`
 	unknownFields protoimpl.UnknownFields
