@@ -630,9 +630,9 @@ func (sn Snapshot) WriteDOT(w io.Writer, scope DOTScope) error {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	bw.WriteString("digraph phylogeny {\n  rankdir=TB;\n  nodesep=0.15;\n  ranksep=0.3;\n")
 	bw.WriteString("  node [fontname=\"Helvetica\", fontsize=10, margin=\"0.05,0.02\", height=0.3];\n  edge [arrowsize=0.5];\n")
-	title := fmt.Sprintf("%d individuals: %d flagged, %d champions", len(sn.recs), flagged, champions)
+	title := fmt.Sprintf("%d individuals (flagged %d, champions %d)", len(sn.recs), flagged, champions)
 	if scope != DOTFull {
-		title = fmt.Sprintf("lines of descent of the champions and the drift origins: %d of %d individuals drawn (%d flagged, %d drift origins, %d champions); --full draws all",
+		title = fmt.Sprintf("lines of descent of the champions and the drift origins: %d of %d individuals drawn (flagged %d, drift origins %d, champions %d); --full draws all",
 			drawn, len(sn.recs), flagged, origins, champions)
 	}
 	fmt.Fprintf(bw, "  labelloc=t;\n  label=\"%s\";\n", dotEscape(title))

@@ -232,7 +232,7 @@ func TestDOT(t *testing.T) {
 		`label="g1: +1 hidden"`,
 		`label="g2: +2 hidden"`,
 		"gen2 -> gen3 [style=invis];",
-		"6 of 10 individuals drawn (5 flagged, 3 drift origins, 1 champions)",
+		"6 of 10 individuals drawn (flagged 5, drift origins 3, champions 1)",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("DOT lacks %q:\n%s", want, out)
@@ -253,7 +253,7 @@ func TestDOT(t *testing.T) {
 		"  2 -> 5;\n  1 -> 5 [style=dashed];",
 		`8 [label="#8\n0.100", shape=box, style="solid,bold", color="#c0392b", fontcolor="#c0392b"`,
 		`gen2 [shape=plaintext, fontcolor="#777777", label="g2"];`,
-		`label="10 individuals: 5 flagged, 1 champions"`,
+		`label="10 individuals (flagged 5, champions 1)"`,
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("full DOT lacks %q:\n%s", want, out)
