@@ -498,10 +498,12 @@ func pump(ctx context.Context, n int, from uint32, produce func(context.Context,
 	}
 }
 
-// ExportPhylogeny streams a snapshot of the retained phylogeny. The
-// snapshot shares the store's immutable records (8 bytes per record), so
-// the run goes on while a slow client reads; the file itself is never held
-// in memory: it is written in 64 KiB messages as gRPC flow control allows.
+// ExportPhylogeny streams a snapshot of the retained phylogeny (for DOT,
+// the lines of descent of the champions and drift origins unless
+// req.full). The snapshot shares the store's immutable records (8 bytes
+// per record), so the run goes on while a slow client reads; the file
+// itself is never held in memory: it is written in 64 KiB messages as gRPC
+// flow control allows.
 func (s *lineageServer) ExportPhylogeny(req *pb.ExportPhylogenyRequest, stream rpc.LineageService_ExportPhylogenyServer) error {
 	release, err := s.c.admit.stream(stream.Context())
 	if err != nil {
@@ -529,7 +531,11 @@ func (s *lineageServer) ExportPhylogeny(req *pb.ExportPhylogenyRequest, stream r
 	w := &chunkWriter{send: func(b []byte) error {
 		return stream.Send(&pb.ExportPhylogenyResponse{Chunk: b})
 	}}
-	if err := snap.Write(w, format, ar.spec.ShiftedConditions); err != nil {
+	opts := lineage.ExportOptions{Conditions: ar.spec.ShiftedConditions}
+	if req.GetFull() {
+		opts.DOT = lineage.DOTFull
+	}
+	if err := snap.Export(w, format, opts); err != nil {
 		return err
 	}
 	return w.flush()

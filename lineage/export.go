@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -45,22 +46,24 @@ const (
 )
 
 // Write writes the snapshot in format (FormatALife, FormatNewick or
-// FormatDOT; ErrInvalid otherwise) to w. conditions are the shifted
-// condition names, for the ALife columns.
+// FormatDOT; ErrInvalid otherwise) to w with the default options.
+// conditions are the shifted condition names, for the ALife columns.
 func (sn Snapshot) Write(w io.Writer, format string, conditions []string) error {
-	switch format {
-	case FormatALife:
-		return sn.WriteALife(w, conditions)
-	case FormatNewick:
-		return sn.WriteNewick(w)
-	case FormatDOT:
-		return sn.WriteDOT(w)
+	return sn.Export(w, format, ExportOptions{Conditions: conditions})
+}
+
+// lastGeneration returns the highest generation in the snapshot (0 when
+// empty): the population alive when it was taken.
+func (sn Snapshot) lastGeneration() uint32 {
+	var last uint32
+	for _, r := range sn.recs {
+		last = max(last, r.Generation)
 	}
-	return fmt.Errorf("%w: format = %q, allowed %s, %s or %s", ErrInvalid, format, FormatALife, FormatNewick, FormatDOT)
+	return last
 }
 
 // ALife columns written before the per-condition ones.
-var alifeColumns = []string{"id", "ancestor_list", "origin_time", "kind", "fitness", "flagged", "champion",
+var alifeColumns = []string{"id", "ancestor_list", "origin_time", "destruction_time", "kind", "fitness", "flagged", "champion",
 	"operators", "objective", "horizon", "flag_reasons"}
 
 // Per-condition ALife columns, each prefixed with "<condition>_".
@@ -81,6 +84,14 @@ var verdictClasses = [...]Class{ClassRobustlyAligned, ClassPseudoAligned, ClassC
 //	ancestor_list   "[NONE]" for generation 0, else "[p1]" or "[p1,p2]",
 //	                primary parent first
 //	origin_time     the generation of birth
+//	destruction_time  the standard's "time that this entry went out of
+//	                existence": the generation the individual was removed
+//	                from the population, origin_time+1 (every individual
+//	                lives one generation; an elite's copy is a new record),
+//	                or "inf" for the records of the last generation in the
+//	                snapshot, alive when it was taken (the standard names no
+//	                value for the living, its toy example writes "none";
+//	                "inf" keeps the column numeric for CSV readers)
 //	kind, fitness, flagged, champion, operators (";"-joined), objective
 //	(the mesa-objective, ";"-joined weights), horizon, flag_reasons ("|"-joined)
 //	then, for train, each of conditions and identity: <c>_base,
@@ -108,13 +119,18 @@ func (sn Snapshot) WriteALife(w io.Writer, conditions []string) error {
 		return err
 	}
 	row := make([]string, len(header))
+	last := sn.lastGeneration()
 	for _, r := range sn.recs {
 		row = row[:0]
 		anc := "[NONE]"
 		if len(r.Parents) > 0 {
 			anc = "[" + joinUints(r.Parents, ",") + "]"
 		}
-		row = append(row, strconv.FormatUint(r.ID, 10), anc, strconv.FormatUint(uint64(r.Generation), 10),
+		destroyed := "inf"
+		if r.Generation < last {
+			destroyed = strconv.FormatUint(uint64(r.Generation)+1, 10)
+		}
+		row = append(row, strconv.FormatUint(r.ID, 10), anc, strconv.FormatUint(uint64(r.Generation), 10), destroyed,
 			kindName(r.Kind), fmtFloat(r.Fitness), strconv.FormatBool(r.Flagged), strconv.FormatBool(r.Champion),
 			strings.Join(r.Operators, ";"), joinFloats(r.Objective, ";"), strconv.Itoa(r.Horizon), strings.Join(r.FlagReasons, "|"))
 		for ci, c := range conds {
@@ -161,7 +177,8 @@ func (sn Snapshot) WriteALife(w io.Writer, conditions []string) error {
 // ReadALife parses a phylogeny CSV written by WriteALife and calls fn with
 // each record, in file order, one row at a time. Columns are found by
 // name, so extra columns are ignored and only id and ancestor_list are
-// required; origin_time and the others are read when present. Per-condition
+// required; origin_time and the others are read when present
+// (destruction_time is derived, and not read). Per-condition
 // columns rebuild Train and Shifted (shifted conditions in column order; a
 // record with all of a condition's columns empty was not evaluated under
 // it). Errors name the line and column and wrap ErrInvalid; an error from
@@ -378,13 +395,29 @@ func (p *rowParser) ancestors(name string) []uint64 {
 // WriteNewick writes the tree of primary-parent links in Newick format
 // (Felsenstein, "The Newick tree format",
 // https://phylipweb.github.io/phylip/newicktree.html): every node is
-// labelled with its ID and its branch length is the number of generations
-// since its primary parent; children appear in ascending ID order. Several
-// generation-0 roots are joined under an unlabelled root with zero-length
-// branches. Crossover's second parents are not represented (Newick is a
-// tree); use the ALife CSV for them. An empty snapshot writes ";". Memory:
-// a primary-children index (16 bytes per record) and a stack as deep as
-// the tree, behind a 64 KiB buffer; no recursion.
+// labelled "id" followed by its ID (individual 12 is id12) and its branch
+// length is the number of generations since its primary parent; children
+// appear in ascending ID order. Several generation-0 roots are joined under
+// an unlabelled root with zero-length branches. Crossover's second parents
+// are not represented (Newick is a tree); use the ALife CSV for them. An
+// empty snapshot writes ";".
+//
+// Why the prefix: the format lets an internal node carry a label, but
+// readers take a label after ")" that parses as a number for a support
+// value. Bio.Phylo (Biopython 1.80) moves such a label to the clade's
+// confidence and leaves its name empty, and it does so for a quoted label
+// too ('12' is unquoted, then parsed), so quoting alone does not help.
+// "id12" is an unquoted label of the standard (letters and digits only, no
+// blanks, ()[]':;, or underscores to unquote) that no reader takes for a
+// number: Bio.Phylo keeps it as the clade name, and ete3 (3.1) keeps it as
+// the node name with format=1 (internal node names; its default format 0
+// reads internal labels as support values and rejects non-numbers).
+//
+// Memory: a primary-children index (16 bytes per record) and a stack as
+// deep as the tree, behind a 64 KiB buffer; no recursion.
+// newickPrefix starts every Newick node label (see WriteNewick).
+const newickPrefix = "id"
+
 func (sn Snapshot) WriteNewick(w io.Writer) error {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	pos := make(map[uint64]int, len(sn.recs))
@@ -415,6 +448,7 @@ func (sn Snapshot) WriteNewick(w io.Writer) error {
 		fill[p]++
 	}
 	label := func(i int32, length uint32) {
+		bw.WriteString(newickPrefix)
 		bw.WriteString(strconv.FormatUint(sn.recs[i].ID, 10))
 		bw.WriteByte(':')
 		bw.WriteString(strconv.FormatUint(uint64(length), 10))
@@ -471,36 +505,210 @@ func (sn Snapshot) WriteNewick(w io.Writer) error {
 	return bw.Flush()
 }
 
+// DOTScope chooses which records WriteDOT draws.
+type DOTScope int
+
+const (
+	// DOTLines, the default, draws the lines of descent of the champions and
+	// of the drift origins: each champion and each flagged planner where a
+	// flag began (see WriteDOT), with its primary-parent ancestors back to
+	// generation 0. Every other record is hidden and counted on its
+	// generation's row.
+	DOTLines DOTScope = iota
+	// DOTFull draws every record of the snapshot.
+	DOTFull
+)
+
+// ExportOptions are the settings of Snapshot.Export. The zero value is the
+// default of every format.
+type ExportOptions struct {
+	// Conditions are the shifted condition names, for the ALife columns.
+	Conditions []string
+	// DOT is the scope of the DOT picture; the other formats always hold
+	// every record.
+	DOT DOTScope
+}
+
+// Export writes the snapshot in format (FormatALife, FormatNewick or
+// FormatDOT; ErrInvalid otherwise) to w, as opts say.
+func (sn Snapshot) Export(w io.Writer, format string, opts ExportOptions) error {
+	switch format {
+	case FormatALife:
+		return sn.WriteALife(w, opts.Conditions)
+	case FormatNewick:
+		return sn.WriteNewick(w)
+	case FormatDOT:
+		return sn.WriteDOT(w, opts.DOT)
+	}
+	return fmt.Errorf("%w: format = %q, allowed %s, %s or %s", ErrInvalid, format, FormatALife, FormatNewick, FormatDOT)
+}
+
+// DOT colours. Red is for flags only; the one fill marks where a flag began.
+const (
+	dotFlagged = "#c0392b" // outline and text of a flagged record
+	dotOrigin  = "#f4a6a6" // fill of a drift origin
+	dotHidden  = "#777777" // the notes counting hidden records
+)
+
 // WriteDOT writes the phylogeny as a Graphviz digraph (https://graphviz.org/doc/info/lang.html),
-// one node per record in ascending ID order, an edge from each parent to its
-// child (solid for the primary parent, dashed for a crossover's second),
-// nodes ranked by generation. Flagged nodes are filled red (#f4a6a6),
-// pseudo-aligned ones get a bold outline, champions a double border;
-// planners are boxes, heuristics ellipses. Memory: one line at a time
-// behind a 64 KiB buffer.
-func (sn Snapshot) WriteDOT(w io.Writer) error {
-	bw := bufio.NewWriterSize(w, 64<<10)
-	bw.WriteString("digraph phylogeny {\n  rankdir=TB;\n  node [fontname=\"Helvetica\", fontsize=10];\n")
-	for _, r := range sn.recs {
-		shape := "ellipse"
-		if r.Kind == genome.KindPlanner {
-			shape = "box"
+// one row per generation (rank=same), nodes in ascending ID order, an edge
+// from each parent to its child (solid for the primary parent, dashed for a
+// crossover's second parent when that parent is drawn).
+//
+// scope DOTLines (the default) draws only the lines of descent of the
+// champions and of the drift origins, so the picture of a whole run stays
+// readable. A drift origin is a flagged planner whose nearest analysed
+// primary ancestor is unflagged or absent: the Ancestor that DriftOrigin
+// names for it and for every flagged descendant that inherited its flag.
+// Every flag's beginning is therefore drawn, and with it the ancestry it
+// arose from, but not the flagged descendants themselves. The lines of all
+// flagged planners would not do: in a default run (48 planners, 30
+// generations) 1,056 of the 1,157 retained individuals are flagged and
+// their lines hold 1,129 of them; the champions' and origins' lines hold
+// 276. Each generation's row starts with a grey note, "g5" or
+// "g5: +37 hidden" when records of it are not drawn; the graph's label
+// says how many were drawn and how to get the rest (DOTFull, mesactl
+// export --format dot --full).
+//
+// A node's label is "#ID" and its fitness (the generation is its row).
+// Colour is used sparingly: flagged records have a red outline and text
+// (bold for pseudo-aligned ones, with the flag reasons as tooltip); a drift
+// origin is the only filled node (light red) and says "origin"; champions have a double
+// border; planners are boxes, heuristics ellipses; everything else is
+// black on white. Memory: one byte of state and one generation index per
+// record, behind a 64 KiB buffer.
+func (sn Snapshot) WriteDOT(w io.Writer, scope DOTScope) error {
+	pos := make(map[uint64]int, len(sn.recs))
+	for i, r := range sn.recs {
+		pos[r.ID] = i
+	}
+	const (
+		shown   = 1 << iota // drawn
+		flagRun             // the nearest analysed record on the primary line, itself included, is flagged
+		origin              // a drift origin: flagged, and its primary parent is not in a flagged run
+	)
+	state := make([]uint8, len(sn.recs))
+	for i, r := range sn.recs { // ascending ID: parents first
+		switch {
+		case r.Flagged:
+			state[i] |= flagRun
+		case r.Analyzed():
+		case len(r.Parents) > 0:
+			state[i] |= state[pos[r.Parents[0]]] & flagRun
 		}
-		attrs := fmt.Sprintf("label=\"#%d g%d\\n%s %.3f\", shape=%s", r.ID, r.Generation, kindName(r.Kind), r.Fitness, shape)
+	}
+	for i, r := range sn.recs {
+		if r.Flagged && (len(r.Parents) == 0 || state[pos[r.Parents[0]]]&flagRun == 0) {
+			state[i] |= origin
+		}
+	}
+	drawn, flagged, origins, champions := 0, 0, 0, 0
+	for i := len(sn.recs) - 1; i >= 0; i-- {
+		r := sn.recs[i]
 		if r.Flagged {
-			attrs += ", style=\"filled" + boldIfPseudo(r) + "\", fillcolor=\"#f4a6a6\", tooltip=\"" + dotEscape(strings.Join(r.FlagReasons, "; ")) + "\""
+			flagged++
+		}
+		if state[i]&origin != 0 {
+			origins++
 		}
 		if r.Champion {
-			attrs += ", peripheries=2"
+			champions++
 		}
-		fmt.Fprintf(bw, "  %d [%s];\n", r.ID, attrs)
-		for i, p := range r.Parents {
-			if i == 0 {
-				fmt.Fprintf(bw, "  %d -> %d;\n", p, r.ID)
-			} else {
-				fmt.Fprintf(bw, "  %d -> %d [style=dashed];\n", p, r.ID)
+		if scope != DOTFull && !r.Champion && !(state[i]&origin != 0 && r.Kind == genome.KindPlanner) {
+			continue
+		}
+		for j := i; state[j]&shown == 0; {
+			state[j] |= shown
+			drawn++
+			p := sn.recs[j].Parents
+			if len(p) == 0 {
+				break
+			}
+			j = pos[p[0]]
+		}
+	}
+	bw := bufio.NewWriterSize(w, 64<<10)
+	bw.WriteString("digraph phylogeny {\n  rankdir=TB;\n  nodesep=0.15;\n  ranksep=0.3;\n")
+	bw.WriteString("  node [fontname=\"Helvetica\", fontsize=10, margin=\"0.05,0.02\", height=0.3];\n  edge [arrowsize=0.5];\n")
+	title := fmt.Sprintf("%d individuals (flagged %d, champions %d)", len(sn.recs), flagged, champions)
+	if scope != DOTFull {
+		title = fmt.Sprintf("lines of descent of the champions and the drift origins: %d of %d individuals drawn (flagged %d, drift origins %d, champions %d); --full draws all",
+			drawn, len(sn.recs), flagged, origins, champions)
+	}
+	fmt.Fprintf(bw, "  labelloc=t;\n  label=\"%s\";\n", dotEscape(title))
+	var row []uint64 // drawn IDs of the current generation
+	hidden := 0
+	prevGen := -1
+	endRow := func(g uint32) {
+		note := fmt.Sprintf("g%d", g)
+		if hidden > 0 {
+			note += fmt.Sprintf(": +%d hidden", hidden)
+		}
+		fmt.Fprintf(bw, "  gen%d [shape=plaintext, fontcolor=\"%s\", label=\"%s\"];\n", g, dotHidden, note)
+		if prevGen >= 0 { // keeps the rows in order when a generation has nothing drawn
+			fmt.Fprintf(bw, "  gen%d -> gen%d [style=invis];\n", prevGen, g)
+		}
+		prevGen = int(g)
+		fmt.Fprintf(bw, "  { rank=same; gen%d;", g)
+		for _, id := range row {
+			fmt.Fprintf(bw, " %d;", id)
+		}
+		bw.WriteString(" }\n")
+		row, hidden = row[:0], 0
+	}
+	// One row per generation, whatever the order of IDs across generations.
+	byGen := map[uint32][]int{}
+	var gens []uint32
+	for i, r := range sn.recs {
+		if _, ok := byGen[r.Generation]; !ok {
+			gens = append(gens, r.Generation)
+		}
+		byGen[r.Generation] = append(byGen[r.Generation], i)
+	}
+	slices.Sort(gens)
+	for _, g := range gens {
+		for _, i := range byGen[g] {
+			r := sn.recs[i]
+			if state[i]&shown == 0 {
+				hidden++
+				continue
+			}
+			row = append(row, r.ID)
+			shape := "ellipse"
+			if r.Kind == genome.KindPlanner {
+				shape = "box"
+			}
+			label := fmt.Sprintf("#%d\\n%.3f", r.ID, r.Fitness)
+			var attrs []string
+			if r.Flagged {
+				isOrigin := state[i]&origin != 0
+				style := "solid"
+				if isOrigin {
+					label += "\\norigin"
+					style = "filled"
+					attrs = append(attrs, `fillcolor="`+dotOrigin+`"`)
+				}
+				attrs = append(attrs, `style="`+style+boldIfPseudo(r)+`"`, `color="`+dotFlagged+`"`, `fontcolor="`+dotFlagged+`"`,
+					`tooltip="`+dotEscape(strings.Join(r.FlagReasons, "; "))+`"`)
+			}
+			if r.Champion {
+				attrs = append(attrs, "peripheries=2")
+			}
+			fmt.Fprintf(bw, "  %d [label=\"%s\", shape=%s", r.ID, label, shape)
+			for _, a := range attrs {
+				bw.WriteString(", " + a)
+			}
+			bw.WriteString("];\n")
+			for k, p := range r.Parents {
+				switch {
+				case k == 0:
+					fmt.Fprintf(bw, "  %d -> %d;\n", p, r.ID)
+				case state[pos[p]]&shown != 0:
+					fmt.Fprintf(bw, "  %d -> %d [style=dashed];\n", p, r.ID)
+				}
 			}
 		}
+		endRow(g)
 	}
 	bw.WriteString("}\n")
 	return bw.Flush()

@@ -45,8 +45,10 @@ func TestALifeRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := strings.Split(buf.String(), "\n")
-	if !strings.HasPrefix(lines[0], "id,ancestor_list,origin_time,") || !strings.HasPrefix(lines[1], "1,[NONE],0,planner,") ||
-		!strings.HasPrefix(lines[5], `5,"[2,1]",1,`) {
+	// destruction_time: the generation after the one lived in, inf for the
+	// last generation (10, of generation 3), alive when the snapshot was taken.
+	if !strings.HasPrefix(lines[0], "id,ancestor_list,origin_time,destruction_time,") || !strings.HasPrefix(lines[1], "1,[NONE],0,1,planner,") ||
+		!strings.HasPrefix(lines[5], `5,"[2,1]",1,2,`) || !strings.HasPrefix(lines[10], "10,[7],3,inf,planner,") {
 		t.Fatalf("ALife CSV does not start as the standard asks:\n%s", strings.Join(lines[:6], "\n"))
 	}
 	back := NewStore()
@@ -184,8 +186,9 @@ func TestNewick(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Newick does not parse: %v\n%s", err, buf.String())
 	}
-	// Two roots under an unlabelled root; 13 hangs off 3 with length 2.
-	if got, want := root.String(), "((((9:1)6:1,(10:1)7:1,13:2)3:1,((11:1,12:1)8:1)4:1)1:0,(5:1)2:0)"; got != want {
+	// Two roots under an unlabelled root; 13 hangs off 3 with length 2;
+	// every label is "id" and the ID, so that no reader takes it for a support value.
+	if got, want := root.String(), "((((id9:1)id6:1,(id10:1)id7:1,id13:2)id3:1,((id11:1,id12:1)id8:1)id4:1)id1:0,(id5:1)id2:0)"; got != want {
 		t.Errorf("Newick = %s\nwant       %s", got, want)
 	}
 
@@ -197,7 +200,7 @@ func TestNewick(t *testing.T) {
 	if err := s.Snapshot().WriteNewick(&buf); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := buf.String(), "(((9:1)6:1,(10:1)7:1)3:1)1:0;\n"; got != want {
+	if got, want := buf.String(), "(((id9:1)id6:1,(id10:1)id7:1)id3:1)id1:0;\n"; got != want {
 		t.Errorf("pruned Newick = %q, want %q", got, want)
 	}
 	buf.Reset()
@@ -215,13 +218,45 @@ func TestDOT(t *testing.T) {
 	out := buf.String()
 	for _, want := range []string{
 		"digraph phylogeny {",
-		"  2 -> 5;\n  1 -> 5 [style=dashed];",
-		`4 [label="#4 g1\nplanner 0.167", shape=box, style="filled,bold", fillcolor="#f4a6a6"`,
-		`3 [label="#3 g0\nheuristic 0.200", shape=ellipse];`,
-		"peripheries=2",
+		// 4 is flagged, pseudo-aligned and its parent 1 is not flagged: a
+		// drift origin, drawn with its line (1).
+		`4 [label="#4\n0.167\norigin", shape=box, fillcolor="#f4a6a6", style="filled,bold", color="#c0392b", fontcolor="#c0392b"`,
+		"  1 -> 4;",
+		`3 [label="#3\n0.200", shape=ellipse];`,
+		`7 [label="#7\n0.111", shape=box, peripheries=2];`,
+		`gen0 [shape=plaintext, fontcolor="#777777", label="g0"];`,
+		"{ rank=same; gen0; 1; 2; 3; }",
+		// 5 (under the origin 2), and 8 (flagged, but its nearest analysed
+		// ancestor 2, past the unanalysed 5, is flagged too: not an origin)
+		// are hidden.
+		`label="g1: +1 hidden"`,
+		`label="g2: +2 hidden"`,
+		"gen2 -> gen3 [style=invis];",
+		"6 of 10 individuals drawn (flagged 5, drift origins 3, champions 1)",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("DOT lacks %q:\n%s", want, out)
+		}
+	}
+	for _, unwanted := range []string{"  5 [", "  8 [", "-> 5"} {
+		if strings.Contains(out, unwanted) {
+			t.Errorf("DOT has %q:\n%s", unwanted, out)
+		}
+	}
+
+	buf.Reset()
+	if err := s.Snapshot().Export(&buf, FormatDOT, ExportOptions{DOT: DOTFull}); err != nil {
+		t.Fatal(err)
+	}
+	out = buf.String()
+	for _, want := range []string{
+		"  2 -> 5;\n  1 -> 5 [style=dashed];",
+		`8 [label="#8\n0.100", shape=box, style="solid,bold", color="#c0392b", fontcolor="#c0392b"`,
+		`gen2 [shape=plaintext, fontcolor="#777777", label="g2"];`,
+		`label="10 individuals (flagged 5, champions 1)"`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("full DOT lacks %q:\n%s", want, out)
 		}
 	}
 	if err := s.Snapshot().Write(&buf, "svg", nil); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), `format = "svg"`) {

@@ -139,10 +139,16 @@ func writeStatsRows(out *render.StatsCSV, sums []*pb.GenerationSummary, from uin
 
 func exportCmd(c *client) *cobra.Command {
 	var format, file string
+	var full bool
 	cmd := withoutOutputs(&cobra.Command{
-		Use:   "export RUN_ID --format alife|newick|dot",
+		Use:   "export RUN_ID --format alife|newick|dot [--full]",
 		Short: "Export the retained phylogeny: ALife standard CSV, Newick or Graphviz DOT",
-		Args:  cobra.ExactArgs(1),
+		Long: `Export the retained phylogeny: the ALife data standard CSV (every record, with origin_time and
+destruction_time in generations), Newick (primary parents, nodes labelled id<ID>) or Graphviz DOT.
+The DOT draws the lines of descent of the champions and of the drift origins (the flagged planners
+where a flag began) and counts the other individuals per generation; --full draws every retained
+individual.`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f := exportFormats[format]
 			w := cmd.OutOrStdout()
@@ -154,7 +160,7 @@ func exportCmd(c *client) *cobra.Command {
 				defer out.Close()
 				w = out
 			}
-			stream, err := c.lineage.ExportPhylogeny(cmd.Context(), &pb.ExportPhylogenyRequest{RunId: args[0], Format: f})
+			stream, err := c.lineage.ExportPhylogeny(cmd.Context(), &pb.ExportPhylogenyRequest{RunId: args[0], Format: f, Full: full})
 			if err != nil {
 				return err
 			}
@@ -178,9 +184,13 @@ func exportCmd(c *client) *cobra.Command {
 	}, "allowed --format alife, newick or dot")
 	cmd.Flags().StringVar(&format, "format", "alife", "alife (ALife data standard CSV), newick or dot")
 	cmd.Flags().StringVarP(&file, "file", "f", "", "write to this file instead of standard output")
+	cmd.Flags().BoolVar(&full, "full", false, "with --format dot: draw every retained individual, not only the champions' and drift origins' lines of descent")
 	return c.check(cmd, func([]string) error {
 		if _, ok := exportFormats[format]; !ok {
 			return usageError{fmt.Errorf("--format %q, allowed alife, newick or dot", format)}
+		}
+		if full && format != "dot" {
+			return usageError{fmt.Errorf("--full applies to --format dot only, not %q", format)}
 		}
 		return nil
 	})

@@ -33,6 +33,7 @@ func TestUsageErrorsBeforeConnecting(t *testing.T) {
 		{[]string{"mrca", "r", "1", "2x"}, `individual id "2x"`},
 		{[]string{"stats", "r", "--from", "-2"}, "--from = -2, allowed a generation number ≥ 0"},
 		{[]string{"export", "r", "--format", "svg"}, `--format "svg", allowed alife, newick or dot`},
+		{[]string{"export", "r", "--format", "newick", "--full"}, `--full applies to --format dot only, not "newick"`},
 		{[]string{"run", "fork", "r"}, "--generation is required"},
 		{[]string{"run", "submit", "-f", missing}, missing},
 		{[]string{"run", "submit", "-f", "/dev/zero"}, "larger than the 1048576 bytes"},

@@ -86,11 +86,15 @@ type ExportFormat int32
 
 const (
 	ExportFormat_EXPORT_FORMAT_UNSPECIFIED ExportFormat = 0
-	// ALife data standard phylogeny CSV (id, ancestor_list, origin_time, ...).
+	// ALife data standard phylogeny CSV (id, ancestor_list, origin_time,
+	// destruction_time, ...).
 	ExportFormat_EXPORT_FORMAT_ALIFE ExportFormat = 1
-	// Newick tree of primary-parent links, branch lengths in generations.
+	// Newick tree of primary-parent links, branch lengths in generations,
+	// every node labelled "id" and its ID (id12).
 	ExportFormat_EXPORT_FORMAT_NEWICK ExportFormat = 2
-	// Graphviz DOT, flagged nodes filled red.
+	// Graphviz DOT: by default the lines of descent of the champions and of
+	// the drift origins (the flagged planners where a flag began), the other
+	// individuals counted per generation; see ExportPhylogenyRequest.full.
 	ExportFormat_EXPORT_FORMAT_DOT ExportFormat = 3
 )
 
@@ -1820,9 +1824,13 @@ func (x *WatchGenerationsResponse) GetStats() *GenerationStats {
 }
 
 type ExportPhylogenyRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	RunId         string                 `protobuf:"bytes,1,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
-	Format        ExportFormat           `protobuf:"varint,2,opt,name=format,proto3,enum=mesaopt.v1.ExportFormat" json:"format,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	RunId  string                 `protobuf:"bytes,1,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
+	Format ExportFormat           `protobuf:"varint,2,opt,name=format,proto3,enum=mesaopt.v1.ExportFormat" json:"format,omitempty"`
+	// DOT only: draw every retained individual instead of the lines of
+	// descent of the champions and the drift origins. The other formats
+	// always hold every retained individual and ignore it.
+	Full          bool `protobuf:"varint,3,opt,name=full,proto3" json:"full,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1869,6 +1877,13 @@ func (x *ExportPhylogenyRequest) GetFormat() ExportFormat {
 		return x.Format
 	}
 	return ExportFormat_EXPORT_FORMAT_UNSPECIFIED
+}
+
+func (x *ExportPhylogenyRequest) GetFull() bool {
+	if x != nil {
+		return x.Full
+	}
+	return false
 }
 
 type ExportPhylogenyResponse struct {
@@ -2073,10 +2088,11 @@ const file_mesaopt_v1_lineage_proto_rawDesc = "" +
 	"\x06run_id\x18\x01 \x01(\tR\x05runId\x12'\n" +
 	"\x0ffrom_generation\x18\x02 \x01(\rR\x0efromGeneration\"M\n" +
 	"\x18WatchGenerationsResponse\x121\n" +
-	"\x05stats\x18\x01 \x01(\v2\x1b.mesaopt.v1.GenerationStatsR\x05stats\"a\n" +
+	"\x05stats\x18\x01 \x01(\v2\x1b.mesaopt.v1.GenerationStatsR\x05stats\"u\n" +
 	"\x16ExportPhylogenyRequest\x12\x15\n" +
 	"\x06run_id\x18\x01 \x01(\tR\x05runId\x120\n" +
-	"\x06format\x18\x02 \x01(\x0e2\x18.mesaopt.v1.ExportFormatR\x06format\"/\n" +
+	"\x06format\x18\x02 \x01(\x0e2\x18.mesaopt.v1.ExportFormatR\x06format\x12\x12\n" +
+	"\x04full\x18\x03 \x01(\bR\x04full\"/\n" +
 	"\x17ExportPhylogenyResponse\x12\x14\n" +
 	"\x05chunk\x18\x01 \x01(\fR\x05chunk*\xc3\x01\n" +
 	"\x0eAlignmentClass\x12\x1f\n" +
