@@ -689,7 +689,13 @@ func (c *Coordinator) execute(ctx context.Context, ar *activeRun, cp *pb.Checkpo
 	}
 	if m := c.cfg.Metrics; m != nil {
 		m.RunStarted(ar.id)
-		defer func() { m.RunEnded(ar.id, st.GetState()) }() // after the state is recorded below
+		defer func() { // after the state is recorded below
+			state := st.GetState()
+			if errors.Is(err, store.ErrFenced) {
+				state = pb.RunState_RUN_STATE_INTERRUPTED // leadership lost: the next leader resumes it
+			}
+			m.RunEnded(ar.id, state)
+		}()
 	}
 	defer func() {
 		// Record how the run ended, unless the last commit already did.

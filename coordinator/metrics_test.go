@@ -3,8 +3,11 @@ package coordinator_test
 import (
 	"context"
 	"math"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/mesaopt/mesaopt/coordinator"
 	"github.com/mesaopt/mesaopt/internal/metrics"
@@ -182,4 +185,98 @@ func mustValue(t *testing.T, f metricstest.Families, name string, labels ...stri
 		t.Fatalf("no series %s%v in the scrape; mesaopt series: %v", name, labels, f.Names("mesaopt_"))
 	}
 	return v
+}
+
+// endWatch is coordinator metrics that report each run's end, and hold
+// a run's second start (a resume) until the test is done.
+type endWatch struct {
+	*metrics.Coordinator
+	ended  chan pb.RunState
+	starts atomic.Int32
+	hold   chan struct{}
+}
+
+func (w *endWatch) RunStarted(run string) {
+	if w.starts.Add(1) > 1 {
+		<-w.hold
+	}
+	w.Coordinator.RunStarted(run)
+}
+
+func (w *endWatch) RunEnded(run string, state pb.RunState) {
+	w.Coordinator.RunEnded(run, state)
+	w.ended <- state
+}
+
+// TestRunSeriesDeletedWhenRunStops stops a long run in the middle, by
+// cancelling it and by revoking the leader's lease behind its back: once
+// the run has stopped, its per-run series are gone and mesaopt_runs
+// counts it in the state it stopped in.
+func TestRunSeriesDeletedWhenRunStops(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		state string
+		stop  func(t *testing.T, c *coordinator.Coordinator, cli *clientv3.Client, id string)
+	}{
+		{"cancelled", "cancelled", func(t *testing.T, c *coordinator.Coordinator, _ *clientv3.Client, id string) {
+			if err := c.Cancel(id); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"leadership lost", "interrupted", func(t *testing.T, _ *coordinator.Coordinator, cli *clientv3.Client, _ string) {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			resp, err := cli.Get(ctx, prefixOf(cli)+"leader/", clientv3.WithPrefix())
+			if err != nil || len(resp.Kvs) != 1 {
+				t.Fatalf("leader key: %v", err)
+			}
+			if _, err := cli.Revoke(ctx, clientv3.LeaseID(resp.Kvs[0].Lease)); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			reg := metrics.NewRegistry()
+			srv, err := metrics.Listen("127.0.0.1:0", reg, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
+			m := &endWatch{Coordinator: metrics.NewCoordinator(reg), ended: make(chan pb.RunState, 4), hold: make(chan struct{})}
+			cli := startEtcd(t)
+			co := startCoordinatorWith(t, cli, worker.NewEngine(2), func(cfg *coordinator.Config) { cfg.Metrics = m })
+			spec := smallSpec()
+			spec.Generations = 100000
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			id, err := co.Submit(ctx, spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			testenv.WaitFor(t, "the run's series", 30*time.Second, func() bool {
+				f, _ := metricstest.Scrape(t, srv.Addr())
+				_, ok := f.Value("mesaopt_run_planner_ratio", "run", id)
+				return ok
+			})
+			c.stop(t, co, cli, id)
+			select {
+			case <-m.ended:
+			case <-ctx.Done():
+				t.Fatal("the run did not stop")
+			}
+			t.Cleanup(func() { close(m.hold) }) // a new leader's resume may start it again
+			f, _ := metricstest.Scrape(t, srv.Addr())
+			for _, name := range []string{"mesaopt_run_planner_ratio", "mesaopt_run_flagged_ratio", "mesaopt_run_class_ratio", "mesaopt_run_median_horizon"} {
+				if n := f.Series(name); n != 0 {
+					t.Errorf("%s: %d series after the run stopped, want none", name, n)
+				}
+			}
+			if got, _ := f.Value("mesaopt_runs", "state", c.state); got != 1 {
+				t.Errorf("mesaopt_runs{state=%q} = %v, want 1", c.state, got)
+			}
+			if got, _ := f.Value("mesaopt_runs", "state", "running"); got != 0 {
+				t.Errorf(`mesaopt_runs{state="running"} = %v, want 0`, got)
+			}
+		})
+	}
 }
