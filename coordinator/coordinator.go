@@ -114,6 +114,9 @@ type Config struct {
 	// Limits is admission control (zero fields: DefaultLimits). Runs a new
 	// leader adopts from its predecessor are not refused by it.
 	Limits Limits
+	// Metrics, when set, is told about generations, commits, dispatch and
+	// runs (see Metrics); nil reports nothing.
+	Metrics Metrics
 }
 
 // DefaultConfig returns a coordinator on loopback with ports chosen by the OS.
@@ -231,7 +234,13 @@ func (c *Coordinator) Start(ctx context.Context) error {
 			creds := credentials.NewTLS(c.cfg.TLS.ClientTLS(mtls.RoleWorker, false))
 			opts = append(opts, dispatch.WithDialOptions(grpc.WithTransportCredentials(creds)))
 		}
+		if m := c.cfg.Metrics; m != nil {
+			opts = append(opts, dispatch.WithObserver(m))
+		}
 		c.dispatcher = dispatch.NewDispatcher(time.Minute, c.log, opts...)
+		if m := c.cfg.Metrics; m != nil {
+			m.WatchDispatch(c.dispatcher.Stats)
+		}
 		c.meta = worker.Meta{Role: worker.RoleCoordinator, GRPC: c.AdvertisedGRPC(), Protocol: worker.ProtocolVersion, Digest: worker.EvaluationDigest()}
 		meta, err := c.meta.Encode()
 		if err != nil {
@@ -684,6 +693,16 @@ func (c *Coordinator) execute(ctx context.Context, ar *activeRun, cp *pb.Checkpo
 	if old, err := c.store.Status(ctx, ar.id); err == nil {
 		st = old
 	}
+	if m := c.cfg.Metrics; m != nil {
+		m.RunStarted(ar.id)
+		defer func() { // after the state is recorded below
+			state := st.GetState()
+			if errors.Is(err, store.ErrFenced) {
+				state = pb.RunState_RUN_STATE_INTERRUPTED // leadership lost: the next leader resumes it
+			}
+			m.RunEnded(ar.id, state)
+		}()
+	}
 	defer func() {
 		// Record how the run ended, unless the last commit already did.
 		if st.GetState() != pb.RunState_RUN_STATE_RUNNING {
@@ -812,6 +831,9 @@ func (c *Coordinator) execute(ctx context.Context, ar *activeRun, cp *pb.Checkpo
 			if found, err = audit(withLogger(ctx, c.log), q, arbiter, spec, e, picks); err != nil {
 				return fmt.Errorf("generation %d: %w", gen, err)
 			}
+			if m := c.cfg.Metrics; m != nil && found.mismatches > 0 {
+				m.AuditMismatches(found.mismatches)
+			}
 		}
 		if len(found.liars) > 0 {
 			for _, w := range found.liars {
@@ -898,11 +920,19 @@ func (c *Coordinator) execute(ctx context.Context, ar *activeRun, cp *pb.Checkpo
 		// cancelled meanwhile (the fence still guards against deposed leaders).
 		cctx, ccancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 		err = c.write(cctx, "checkpoint of "+ar.id, func(ctx context.Context, f store.Fence) error {
-			return c.store.CommitProvenance(ctx, f, check, batch, next, spec.CheckpointRetention, prov)
+			t := time.Now()
+			err := c.store.CommitProvenance(ctx, f, check, batch, next, spec.CheckpointRetention, prov)
+			if m := c.cfg.Metrics; m != nil && err == nil {
+				m.Commit(time.Since(t), commitSize(check, batch, next, prov))
+			}
+			return err
 		})
 		ccancel()
 		if err != nil {
 			return fmt.Errorf("generation %d: %w", gen, err)
+		}
+		if m := c.cfg.Metrics; m != nil {
+			m.Generation(ar.id, time.Since(t0), len(members), summary)
 		}
 		st = next
 		pendingLiars, pendingMismatches, replayed = nil, 0, 0

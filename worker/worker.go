@@ -84,6 +84,9 @@ type Config struct {
 	TLS *mtls.Identity
 	// Logger receives operational logs; nil discards them.
 	Logger *slog.Logger
+	// Metrics, when set, is told about batches and streams (see Metrics);
+	// nil reports nothing.
+	Metrics Metrics
 }
 
 // Policy is the role each method of a worker needs when it serves with
@@ -165,6 +168,7 @@ type server struct {
 	name     string
 	protocol uint32
 	log      *slog.Logger
+	metrics  Metrics
 
 	first    sync.Once // logs the first call, so operators (and tests) see work arrive
 	mu       sync.Mutex
@@ -178,6 +182,8 @@ type server struct {
 // EvaluateStream serves the coordinator's dispatch stream: each batch is
 // answered as Evaluate answers it (see ServeStream).
 func (s *server) EvaluateStream(stream grpc.BidiStreamingServer[pb.EvaluateStreamRequest, pb.EvaluateStreamResponse]) error {
+	s.metrics.StreamOpened()
+	defer s.metrics.StreamClosed()
 	return ServeStream(stream, s)
 }
 
@@ -188,16 +194,23 @@ func (s *server) Evaluate(ctx context.Context, req *pb.EvaluateRequest) (resp *p
 	s.mu.Lock()
 	if s.draining {
 		s.mu.Unlock()
-		return nil, status.Error(codes.Unavailable, DrainingMessage)
+		err := status.Error(codes.Unavailable, DrainingMessage)
+		s.metrics.Refused(err)
+		return nil, err
 	}
 	if v := req.GetProtocolVersion(); v != s.protocol {
 		s.mu.Unlock()
-		return nil, status.Errorf(codes.FailedPrecondition,
+		err := status.Errorf(codes.FailedPrecondition,
 			"protocol version %d, this worker speaks %d: upgrade the older side", v, s.protocol)
+		s.metrics.Refused(err)
+		return nil, err
 	}
 	s.inflight++
 	s.mu.Unlock()
 	defer s.done()
+	s.metrics.BatchStarted()
+	start := time.Now()
+	defer func() { s.metrics.BatchDone(len(req.GetTasks()), time.Since(start), err) }() // after the recover below
 	s.first.Do(func() {
 		s.log.Info("first batch received", "generation", req.GetGeneration(), "tasks", len(req.GetTasks()))
 	})
@@ -283,7 +296,10 @@ func Start(ctx context.Context, cfg Config) (*Worker, error) {
 		}
 	}
 	w := &Worker{cfg: cfg, log: log.With("worker", cfg.Name), lis: lis, served: make(chan error, 1)}
-	w.rpc = &server{engine: NewEngine(cfg.Capacity), name: cfg.Name, protocol: cfg.Protocol, log: w.log}
+	w.rpc = &server{engine: NewEngine(cfg.Capacity), name: cfg.Name, protocol: cfg.Protocol, log: w.log, metrics: cfg.Metrics}
+	if w.rpc.metrics == nil {
+		w.rpc.metrics = nopMetrics{}
+	}
 	opts := grpcconf.ServerOptions()
 	if cfg.TLS != nil {
 		opts = append(opts, Policy.ServerOptions(cfg.TLS)...)

@@ -22,6 +22,7 @@ func coordinatorCmd() *cobra.Command {
 	var lf logFlags
 	var gossip gossipFlags
 	var tf tlsFlags
+	var mf metricsFlags
 	cmd := bindEnv(&cobra.Command{
 		Use:   "coordinator --etcd ENDPOINTS (--tls-cert FILE --tls-key FILE --tls-ca FILE | --insecure)",
 		Short: "Run the coordinator against an existing etcd cluster; workers join its gossip address",
@@ -36,6 +37,9 @@ func coordinatorCmd() *cobra.Command {
 			cfg.ResumeOrphans = true
 			cfg.Join = splitList(join)
 			if err := checkCoordinatorFlags(cfg, splitList(endpoints), tlsInfo); err != nil {
+				return err
+			}
+			if err := mf.check(); err != nil {
 				return err
 			}
 			id, err := tf.identity(mtls.RoleCoordinator, false, lf.warn)
@@ -58,6 +62,11 @@ func coordinatorCmd() *cobra.Command {
 			}
 			defer cli.Close()
 			cfg.Etcd = cli
+			stopMetrics, err := mf.coordinator(lf, &cfg)
+			if err != nil {
+				return err
+			}
+			defer stopSoon(stopMetrics)
 			c, err := coordinator.New(cfg)
 			if err != nil {
 				return err
@@ -76,7 +85,7 @@ func coordinatorCmd() *cobra.Command {
 			<-ctx.Done()
 			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			return c.Shutdown(sctx)
+			return errors.Join(c.Shutdown(sctx), stopMetrics(sctx))
 		},
 	}, &lf)
 	f := cmd.Flags()
@@ -94,6 +103,7 @@ func coordinatorCmd() *cobra.Command {
 	lf.register(f)
 	addLimitFlags(f, &cfg.Limits)
 	tf.register(f, mtls.RoleCoordinator)
+	mf.register(f)
 	return cmd
 }
 

@@ -56,6 +56,7 @@ type runOptions struct {
 	quick      bool
 	sessionTTL int
 	insecure   bool
+	metrics    metricsFlags // the coordinator's
 	out        io.Writer
 }
 
@@ -110,6 +111,7 @@ func runCmd() *cobra.Command {
 	f.BoolVar(&o.keep, "keep-serving", false, "after the run, keep serving RunService and LineageService until Ctrl-C")
 	f.IntVar(&o.sessionTTL, "session-ttl", 10, "etcd session TTL in seconds; a resume after kill -9 waits up to this long for the old leadership to expire")
 	o.log.register(f)
+	o.metrics.register(f)
 	f.BoolVar(&o.insecure, "insecure", false, "plaintext gRPC with no authentication between the coordinator, the workers and clients (default: mutual TLS with certificates made in DATA/tls)")
 	f.StringVar(&o.profileDir, "profile-dir", "", "write CPU profiles (go tool pprof) of the coordinator (coordinator.prof) and of each worker (worker-N.prof) to this directory")
 	return cmd
@@ -133,6 +135,9 @@ func (o runOptions) check() error {
 	}
 	if o.etcdClient == o.etcdPeer {
 		return usagef("--etcd-client and --etcd-peer are both %s, allowed two different addresses", o.etcdClient)
+	}
+	if err := o.metrics.check(); err != nil {
+		return err
 	}
 	return checkSessionTTL(o.sessionTTL)
 }
@@ -224,6 +229,11 @@ func runLocal(ctx context.Context, o runOptions) error {
 	cfg.Gossip.Keys = keys
 	cfg.Logger = log
 	cfg.SessionTTL = o.sessionTTL
+	stopMetrics, err := o.metrics.coordinator(o.log, &cfg)
+	if err != nil {
+		return err
+	}
+	defer stopSoon(stopMetrics)
 	c, err := coordinator.New(cfg)
 	if err != nil {
 		return err
@@ -235,6 +245,7 @@ func runLocal(ctx context.Context, o runOptions) error {
 		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		_ = c.Shutdown(sctx)
+		_ = stopMetrics(sctx)
 	}
 	fmt.Fprintf(o.out, "etcd %v (data in %s), coordinator gRPC %s, gossip %s\n", etcd.Endpoints(), o.dataDir, c.GRPCAddr(), c.GossipAddr())
 	if !o.insecure {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"os"
 	"runtime"
 	"time"
@@ -22,6 +23,7 @@ func workerCmd() *cobra.Command {
 	var cpuProfile string
 	var gossip gossipFlags
 	var tf tlsFlags
+	var mf metricsFlags
 	cmd := bindEnv(&cobra.Command{
 		Use:   "worker --join HOST:PORT (--tls-cert FILE --tls-key FILE --tls-ca FILE | --insecure)",
 		Short: "Serve evaluations and join the gossip cluster of a coordinator",
@@ -30,6 +32,9 @@ func workerCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg.Join = splitList(join)
 			if err := checkWorkerFlags(cfg, drain); err != nil {
+				return err
+			}
+			if err := mf.check(); err != nil {
 				return err
 			}
 			// The workers of `mesaopt run` (--parent-pid) leave the warning to it.
@@ -68,11 +73,19 @@ func workerCmd() *cobra.Command {
 				defer cancel()
 				go watchParent(ctx, parentPID, cancel)
 			}
-			err = worker.Run(ctx, cfg, drain)
-			if err != nil && ctx.Err() != nil {
-				return nil // stopped while starting: nothing to report
+			stopMetrics, err := mf.worker(lf, &cfg)
+			if err != nil {
+				return err
 			}
-			return err
+			err = worker.Run(ctx, cfg, drain)
+			// Served through the drain, then stopped within as long.
+			sctx, cancel := context.WithTimeout(context.Background(), max(drain, time.Second))
+			defer cancel()
+			merr := stopMetrics(sctx)
+			if err != nil && ctx.Err() != nil {
+				return merr // stopped while starting: nothing to report
+			}
+			return errors.Join(err, merr)
 		},
 	}, &lf)
 	f := cmd.Flags()
@@ -90,6 +103,7 @@ func workerCmd() *cobra.Command {
 	f.StringVar(&cpuProfile, "cpu-profile", "", "write a CPU profile (go tool pprof) of the worker's whole life to this file")
 	f.UintVar(&protocol, "protocol-version", 0, "announce and accept this protocol version instead of the built-in one (tests of version mismatch)")
 	tf.register(f, mtls.RoleWorker)
+	mf.register(f)
 	_ = f.MarkHidden("parent-pid")
 	_ = f.MarkHidden("protocol-version")
 	return cmd

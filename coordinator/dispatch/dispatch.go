@@ -98,6 +98,7 @@ type Dispatcher struct {
 	maxMessage  int
 	hedge       bool
 	dialOptions []grpc.DialOption
+	obs         Observer
 
 	mu      sync.Mutex
 	workers map[string]*remote // lookup by gossip name; never ranged where order matters
@@ -113,6 +114,9 @@ type Dispatcher struct {
 	waiting int         // calls in all run queues
 	spare   []*runQueue // emptied run queues, for reuse
 	batchNS float64     // moving average of a successful call's duration, ns
+	// draining counts workers dropped gracefully with calls in flight,
+	// until their last call returns.
+	draining int
 	// noneWarned: "waiting for workers to join" was logged since the last
 	// worker joined, so the other calls waiting for one stay quiet.
 	noneWarned bool
@@ -148,6 +152,7 @@ type remote struct {
 	failures  int     // consecutive failed calls
 	restUntil time.Time
 	leaving   bool // gone from gossip gracefully: close once in-flight calls finish
+	draining  bool // counted in Dispatcher.draining
 	listed    bool // in Dispatcher.open
 	conn      *grpc.ClientConn
 	client    rpc.EvaluatorServiceClient
@@ -201,7 +206,7 @@ func WithoutHedging() DispatchOption { return func(d *Dispatcher) { d.hedge = fa
 // NewDispatcher returns a dispatcher whose calls have the given deadline
 // (unless WithAttemptTimeout overrides it per call).
 func NewDispatcher(timeout time.Duration, log *slog.Logger, opts ...DispatchOption) *Dispatcher {
-	d := &Dispatcher{log: log, timeout: timeout, maxAttempts: DefaultMaxAttempts, maxMessage: grpcconf.MaxMessageBytes, hedge: true,
+	d := &Dispatcher{log: log, timeout: timeout, maxAttempts: DefaultMaxAttempts, maxMessage: grpcconf.MaxMessageBytes, hedge: true, obs: nopObserver{},
 		workers: map[string]*remote{}, changed: make(chan struct{}), runs: map[string]*runQueue{},
 		passed: map[string]string{}, unmatched: map[string]bool{}, quarantined: map[string]string{}}
 	d.base, d.stop = context.WithCancel(context.Background())
@@ -307,6 +312,7 @@ func (d *Dispatcher) Quarantine(name, reason string) {
 		return
 	}
 	d.quarantined[name] = reason
+	d.obs.Quarantined()
 	d.log.Error("worker quarantined: no more work goes to it", "worker", name, "reason", reason)
 	if w, ok := d.workers[name]; ok {
 		d.dropLocked(w, false)
@@ -362,6 +368,9 @@ func (d *Dispatcher) dropLocked(w *remote, graceful bool) {
 	w.leaving = true
 	if !graceful || w.inflight == 0 {
 		w.closeLocked()
+	} else if !w.draining {
+		w.draining = true
+		d.draining++
 	}
 	d.notifyLocked()
 }
@@ -764,6 +773,10 @@ func (d *Dispatcher) release(w *remote, err error, cancelled bool, took time.Dur
 	d.listLocked(w)
 	if w.leaving && w.inflight == 0 {
 		w.closeLocked()
+		if w.draining {
+			w.draining = false
+			d.draining--
+		}
 	}
 	d.handOnLocked()
 }
@@ -1012,6 +1025,7 @@ func (d *Dispatcher) evaluate(ctx context.Context, req *pb.EvaluateRequest, size
 	st.turn.digest = RequiredDigest(ctx)
 	st.turn.avoid = excludedWorkers(ctx)
 	failures := 0
+	start := time.Now()
 	w, err := d.acquire(ctx, &st.turn)
 	if err != nil {
 		return nil, err
@@ -1038,6 +1052,7 @@ func (d *Dispatcher) evaluate(ctx context.Context, req *pb.EvaluateRequest, size
 				if len(st.running) == 1 && failures+len(st.running) < maxAttempts {
 					if w := d.tryAcquireIdle(st.tried, st.turn.avoid, st.turn.digest); w != nil {
 						d.log.Info("batch slow; speculative duplicate to an idle worker", "worker", w.name, "generation", req.GetGeneration())
+						d.obs.Hedged()
 						d.launch(st, w, req, digest, size, timeout, false)
 						st.arm()
 						continue
@@ -1075,6 +1090,7 @@ func (d *Dispatcher) evaluate(ctx context.Context, req *pb.EvaluateRequest, size
 		}
 		d.release(a.w, err, false, time.Duration(time.Now().UnixNano()-a.start), o.ans.GetEvalNs())
 		if err == nil {
+			d.obs.BatchDone(time.Since(start))
 			return resp, nil
 		}
 		if ctx.Err() != nil {
@@ -1100,6 +1116,9 @@ func (d *Dispatcher) evaluate(ctx context.Context, req *pb.EvaluateRequest, size
 		failures++
 		last = err
 		d.log.Warn("batch failed; retrying on another worker", "worker", a.w.name, "attempt", failures, "generation", req.GetGeneration(), "err", err)
+		if len(st.running) > 0 || failures < maxAttempts {
+			d.obs.Retried()
+		}
 		if len(st.running) > 0 {
 			armHedge() // the other copy may still answer, or need a duplicate
 			st.arm()
