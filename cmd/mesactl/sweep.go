@@ -38,7 +38,7 @@ func sweepCmd(c *client) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if c.output == "json" {
+			if c.document() {
 				return c.json(cmd.OutOrStdout(), resp)
 			}
 			w := cmd.OutOrStdout()
@@ -94,7 +94,7 @@ func sweepCmd(c *client) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if c.output == "json" {
+			if c.document() {
 				return c.json(cmd.OutOrStdout(), resp)
 			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
@@ -170,7 +170,7 @@ func sweepCmd(c *client) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if c.output == "json" {
+			if c.document() {
 				return c.json(cmd.OutOrStdout(), resp)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "sweep %s: cancelled %d runs %s\n", args[0], len(resp.GetCancelled()), strings.Join(resp.GetCancelled(), " "))
@@ -188,7 +188,7 @@ func sweepCmd(c *client) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if c.output == "json" {
+			if c.document() {
 				return c.json(cmd.OutOrStdout(), resp)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "sweep %s: resumed %d runs %s\n", args[0], len(resp.GetResumed()), strings.Join(resp.GetResumed(), " "))

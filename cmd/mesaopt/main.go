@@ -39,7 +39,8 @@ func main() {
 	}
 	// Mistakes in how mesaopt was called exit 2, like invalid experiments.
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return exitError{code: 2, err: err} })
-	root.AddCommand(runCmd(), coordinatorCmd(), workerCmd(), envCmd(), evaluateCmd(), gossipKeyCmd(), certsCmd(), healthCmd())
+	root.AddCommand(runCmd(), coordinatorCmd(), workerCmd(), envCmd(), evaluateCmd(), gossipKeyCmd(), certsCmd(), healthCmd(), versionCmd())
+	versionFlag(root)
 	if err := root.ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "mesaopt:", err)
 		var ee exitError

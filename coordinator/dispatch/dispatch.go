@@ -126,6 +126,10 @@ type Dispatcher struct {
 	// quarantined names the workers caught lying (Quarantine), with why:
 	// never given work again by this Dispatcher. Lookup only.
 	quarantined map[string]string
+	// draining holds the workers that left gracefully and still finish
+	// in-flight calls, by name, until their last call answered: for
+	// Statuses only. Lookup only.
+	draining map[string]*remote
 	// open lists the workers that can take a batch (window not full, not
 	// leaving), least loaded relative to capacity first, then by name: a
 	// pick walks it from the front instead of scanning every worker.
@@ -141,6 +145,10 @@ type remote struct {
 	name      string
 	addr      string
 	digest    string // the evaluation digest it advertises
+	build     string // the build it advertises, for humans
+	joined    time.Time
+	batches   uint64 // batches answered successfully
+	evaluated uint64 // genome evaluations in them
 	capacity  int
 	inflight  int
 	perSlot   int     // in-flight window per unit of capacity, 2..64
@@ -203,7 +211,7 @@ func WithoutHedging() DispatchOption { return func(d *Dispatcher) { d.hedge = fa
 func NewDispatcher(timeout time.Duration, log *slog.Logger, opts ...DispatchOption) *Dispatcher {
 	d := &Dispatcher{log: log, timeout: timeout, maxAttempts: DefaultMaxAttempts, maxMessage: grpcconf.MaxMessageBytes, hedge: true,
 		workers: map[string]*remote{}, changed: make(chan struct{}), runs: map[string]*runQueue{},
-		passed: map[string]string{}, unmatched: map[string]bool{}, quarantined: map[string]string{}}
+		passed: map[string]string{}, unmatched: map[string]bool{}, quarantined: map[string]string{}, draining: map[string]*remote{}}
 	d.base, d.stop = context.WithCancel(context.Background())
 	for _, o := range opts {
 		o(d)
@@ -273,6 +281,7 @@ func (d *Dispatcher) Upsert(name string, m worker.Meta) {
 		d.unlistLocked(w)
 		w.capacity = max(1, m.Capacity)
 		w.digest = m.Digest
+		w.build = m.Build
 		d.listLocked(w)
 		d.notifyLocked()
 		return
@@ -285,7 +294,7 @@ func (d *Dispatcher) Upsert(name string, m worker.Meta) {
 		d.log.Error("worker address unusable", "worker", name, "addr", m.GRPC, "err", err)
 		return
 	}
-	w := &remote{name: name, addr: m.GRPC, digest: m.Digest, capacity: max(1, m.Capacity), perSlot: minPerSlot, conn: conn, client: rpc.NewEvaluatorServiceClient(conn)}
+	w := &remote{name: name, addr: m.GRPC, digest: m.Digest, build: m.Build, joined: time.Now(), capacity: max(1, m.Capacity), perSlot: minPerSlot, conn: conn, client: rpc.NewEvaluatorServiceClient(conn)}
 	d.workers[name] = w
 	d.listLocked(w)
 	d.noneWarned = false
@@ -362,6 +371,8 @@ func (d *Dispatcher) dropLocked(w *remote, graceful bool) {
 	w.leaving = true
 	if !graceful || w.inflight == 0 {
 		w.closeLocked()
+	} else {
+		d.draining[w.name] = w
 	}
 	d.notifyLocked()
 }
@@ -468,6 +479,65 @@ func (d *Dispatcher) MatchingWorkers(digest string) int {
 	return n
 }
 
+// WorkerState is what the Dispatcher does with a worker (see Statuses).
+type WorkerState int
+
+// Worker states.
+const (
+	Alive       WorkerState = iota + 1 // gets work
+	Resting                            // its last calls failed: gets work again after a pause
+	Draining                           // left gracefully: finishes its in-flight calls, gets no more
+	Quarantined                        // caught lying: never gets work again
+)
+
+// WorkerStatus is one worker as the Dispatcher sees it. The counters
+// count since this process of the worker joined (gossip under a new
+// address starts them again).
+type WorkerStatus struct {
+	Name, Addr, Build, Digest string
+	Capacity                  int
+	State                     WorkerState
+	InFlight                  int       // calls in flight now
+	Failures                  int       // consecutive failed calls
+	Batches                   uint64    // calls answered successfully
+	Evaluations               uint64    // genomes evaluated in them
+	Joined                    time.Time // zero for a quarantined worker no longer known
+	Reason                    string    // why it was quarantined
+}
+
+// Statuses returns every worker the Dispatcher knows: those it routes to,
+// those draining and those quarantined, sorted by name (a quarantined
+// name last among namesakes).
+func (d *Dispatcher) Statuses() []WorkerStatus {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	now := time.Now()
+	out := make([]WorkerStatus, 0, len(d.workers)+len(d.draining)+len(d.quarantined))
+	add := func(w *remote, state WorkerState) {
+		out = append(out, WorkerStatus{Name: w.name, Addr: w.addr, Build: w.build, Digest: w.digest, Capacity: w.capacity,
+			State: state, InFlight: w.inflight, Failures: w.failures, Batches: w.batches, Evaluations: w.evaluated, Joined: w.joined})
+	}
+	for _, w := range d.workers {
+		state := Alive
+		if now.Before(w.restUntil) {
+			state = Resting
+		}
+		add(w, state)
+	}
+	for _, w := range d.draining {
+		if _, ok := d.quarantined[w.name]; !ok {
+			add(w, Draining)
+		}
+	}
+	for name, reason := range d.quarantined {
+		out = append(out, WorkerStatus{Name: name, State: Quarantined, Reason: reason})
+	}
+	slices.SortFunc(out, func(a, b WorkerStatus) int {
+		return cmp.Or(strings.Compare(a.Name, b.Name), cmp.Compare(a.State, b.State))
+	})
+	return out
+}
+
 // Close drops every worker connection and waits for the dispatch streams'
 // goroutines to end. Idempotent.
 func (d *Dispatcher) Close() {
@@ -567,7 +637,7 @@ func (d *Dispatcher) acquire(ctx context.Context, turn *waiter) (*remote, error)
 		d.mu.Unlock()
 		if err != nil {
 			if got != nil {
-				d.release(got, context.Canceled, true, 0, 0) // pass on the slot this call will not use
+				d.release(got, context.Canceled, true, 0, 0, 0) // pass on the slot this call will not use
 			} else if handed {
 				d.mu.Lock()
 				d.handOnLocked() // pass on the turn
@@ -738,8 +808,9 @@ func waitFor(ctx context.Context, changed <-chan struct{}, turn <-chan *remote, 
 // failure nor success.
 //
 // evalNS is the batch's cost per slot as the worker reported it (0: not
-// reported), which moves the worker's window.
-func (d *Dispatcher) release(w *remote, err error, cancelled bool, took time.Duration, evalNS uint64) {
+// reported), which moves the worker's window; evaluated is the number of
+// genomes a successful call evaluated, for the worker's counters.
+func (d *Dispatcher) release(w *remote, err error, cancelled bool, took time.Duration, evalNS uint64, evaluated int) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.unlistLocked(w)
@@ -751,6 +822,8 @@ func (d *Dispatcher) release(w *remote, err error, cancelled bool, took time.Dur
 		w.restUntil = time.Now().Add(min(maxRest, time.Second<<min(w.failures-1, 5)))
 	case err == nil:
 		w.failures = 0
+		w.batches++
+		w.evaluated += uint64(evaluated)
 		const alpha = 0.2
 		if d.batchNS == 0 {
 			d.batchNS = float64(took)
@@ -764,6 +837,9 @@ func (d *Dispatcher) release(w *remote, err error, cancelled bool, took time.Dur
 	d.listLocked(w)
 	if w.leaving && w.inflight == 0 {
 		w.closeLocked()
+		if d.draining[w.name] == w {
+			delete(d.draining, w.name)
+		}
 	}
 	d.handOnLocked()
 }
@@ -923,7 +999,7 @@ func (d *Dispatcher) putState(st *evalState) {
 		if !a.l.abandon(a) {
 			owed++
 		}
-		d.release(a.w, context.Canceled, true, 0, 0)
+		d.release(a.w, context.Canceled, true, 0, 0, 0)
 	}
 	for ; owed > 0; owed-- {
 		<-st.out
@@ -1073,7 +1149,7 @@ func (d *Dispatcher) evaluate(ctx context.Context, req *pb.EvaluateRequest, size
 			st.arm()
 			continue
 		}
-		d.release(a.w, err, false, time.Duration(time.Now().UnixNano()-a.start), o.ans.GetEvalNs())
+		d.release(a.w, err, false, time.Duration(time.Now().UnixNano()-a.start), o.ans.GetEvalNs(), len(resp.GetResults()))
 		if err == nil {
 			return resp, nil
 		}
