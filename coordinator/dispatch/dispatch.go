@@ -114,8 +114,13 @@ type Dispatcher struct {
 	spare   []*runQueue // emptied run queues, for reuse
 	batchNS float64     // moving average of a successful call's duration, ns
 	// noneWarned: "waiting for workers to join" was logged since the last
-	// worker joined, so the other calls waiting for one stay quiet.
+	// worker joined, so the other calls waiting for one stay quiet;
+	// noneSince is when, and reminder says it again while the wait lasts
+	// (see remindLocked).
 	noneWarned bool
+	noneSince  time.Time
+	reminder   *time.Timer
+	remindAt   time.Duration // the first reminder's delay: firstReminder, shorter in tests
 	// passed maps a worker's name to the required evaluation digest last
 	// logged as not its own (see WithEvaluationDigest), so each refusal is
 	// said once; unmatched maps a digest no worker had when last looked
@@ -211,7 +216,7 @@ func WithoutHedging() DispatchOption { return func(d *Dispatcher) { d.hedge = fa
 func NewDispatcher(timeout time.Duration, log *slog.Logger, opts ...DispatchOption) *Dispatcher {
 	d := &Dispatcher{log: log, timeout: timeout, maxAttempts: DefaultMaxAttempts, maxMessage: grpcconf.MaxMessageBytes, hedge: true,
 		workers: map[string]*remote{}, changed: make(chan struct{}), runs: map[string]*runQueue{},
-		passed: map[string]string{}, unmatched: map[string]bool{}, quarantined: map[string]string{}, draining: map[string]*remote{}}
+		passed: map[string]string{}, unmatched: map[string]bool{}, quarantined: map[string]string{}, draining: map[string]*remote{}, remindAt: firstReminder}
 	d.base, d.stop = context.WithCancel(context.Background())
 	for _, o := range opts {
 		o(d)
@@ -297,7 +302,11 @@ func (d *Dispatcher) Upsert(name string, m worker.Meta) {
 	w := &remote{name: name, addr: m.GRPC, digest: m.Digest, build: m.Build, joined: time.Now(), capacity: max(1, m.Capacity), perSlot: minPerSlot, conn: conn, client: rpc.NewEvaluatorServiceClient(conn)}
 	d.workers[name] = w
 	d.listLocked(w)
-	d.noneWarned = false
+	if d.noneWarned {
+		d.log.Warn("a worker joined: the wait for workers is over", "worker", name, "waited", time.Since(d.noneSince).Round(time.Second))
+		d.noneWarned = false
+		d.reminder.Stop()
+	}
 	delete(d.passed, name)
 	clear(d.unmatched)
 	d.log.Info("worker joined", "worker", name, "addr", m.GRPC, "capacity", m.Capacity, "evaluation_digest", m.Digest)
@@ -547,6 +556,9 @@ func (d *Dispatcher) Close() {
 		return
 	}
 	d.closed = true
+	if d.reminder != nil {
+		d.reminder.Stop()
+	}
 	for _, w := range d.workers {
 		d.dropLocked(w, false)
 	}
@@ -612,8 +624,9 @@ func (d *Dispatcher) acquire(ctx context.Context, turn *waiter) (*remote, error)
 		// Once per period without workers, however many batches wait:
 		// a generation has hundreds in flight.
 		if len(d.workers) == 0 && !d.noneWarned {
-			d.noneWarned = true
+			d.noneWarned, d.noneSince = true, time.Now()
 			d.log.Warn("waiting for workers to join")
+			d.remindLocked(d.remindAt)
 		} else if turn.digest != "" && len(d.workers) > 0 && !d.unmatched[turn.digest] && d.matchingLocked(turn.digest) == 0 {
 			d.unmatched[turn.digest] = true
 			d.log.Warn("no worker has the run's evaluation digest: waiting for one to join (or fork the run to continue under the workers' semantics: mesactl run fork)",
@@ -649,6 +662,28 @@ func (d *Dispatcher) acquire(ctx context.Context, turn *waiter) (*remote, error)
 			return got, nil
 		}
 	}
+}
+
+// Reminders of a long wait for workers: after firstReminder, then after
+// each doubling of the wait, up to one every maxReminder.
+const (
+	firstReminder = time.Minute
+	maxReminder   = 30 * time.Minute
+)
+
+// remindLocked says "still waiting for workers to join" after wait, if
+// no worker joined by then, and schedules the next reminder. The timer's
+// function takes d.mu; Upsert and Close stop it.
+func (d *Dispatcher) remindLocked(wait time.Duration) {
+	d.reminder = time.AfterFunc(wait, func() {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		if d.closed || !d.noneWarned || len(d.workers) > 0 {
+			return
+		}
+		d.log.Warn("still waiting for workers to join", "waited", time.Since(d.noneSince).Round(time.Second), "batches_waiting", d.waiting)
+		d.remindLocked(min(2*wait, maxReminder))
+	})
 }
 
 // passLocked logs, once per worker and required digest, that w gets no
