@@ -19,6 +19,9 @@ import (
 // build, protocol and evaluation digest without dialling anything.
 func TestVersionWithoutCoordinator(t *testing.T) {
 	nowhere := []string{"--coordinator", freeAddr(t), "--timeout", "30s"}
+	if out, errOut, code := mesactl(t, append(nowhere, "help", "runs")...); code != 0 || !strings.Contains(out, "List runs") || errOut != "" {
+		t.Errorf("help runs: exit %d %q %q", code, out, errOut)
+	}
 	for _, args := range [][]string{{"version"}, {"--version"}} {
 		start := time.Now()
 		out, errOut, code := mesactl(t, append(nowhere, args...)...)

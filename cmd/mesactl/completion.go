@@ -20,11 +20,13 @@ import (
 // for them at every tab.
 const completionTimeout = time.Second
 
-// completion adds cobra's completion command to root and marks it offline.
+// completion adds cobra's completion and help commands to root and marks
+// them offline.
 func completion(root *cobra.Command) {
 	root.InitDefaultCompletionCmd()
+	root.InitDefaultHelpCmd()
 	for _, cmd := range root.Commands() {
-		if cmd.Name() == "completion" {
+		if cmd.Name() == "completion" || cmd.Name() == "help" {
 			offline(cmd)
 		}
 	}

@@ -200,7 +200,7 @@ func TestMesactlAgainstCoordinator(t *testing.T) {
 		{[]string{"lineage", id, "x"}, 2, `individual id "x"`},
 		{[]string{"flagged", id, "--page-size", "5000"}, 2, "--page-size = 5000, allowed 1..1000"},
 		{[]string{"run", "show", "no-such-run"}, 1, "NotFound"},
-		{[]string{"runs", "-o", "yaml"}, 2, "allowed table or json"},
+		{[]string{"runs", "-o", "xml"}, 2, "allowed table, json or yaml"},
 		{[]string{"flagged", id, "--generation", "400"}, 2, "generation = 400, allowed 0..2"},
 		{[]string{"flagged", id, "--generation", "-3"}, 2, "--generation = -3"},
 		{[]string{"lineage", id}, 2, "accepts 2 arg"},
