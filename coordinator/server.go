@@ -529,10 +529,13 @@ func (s *runServer) ListSweeps(ctx context.Context, _ *pb.ListSweepsRequest) (*p
 
 func (s *runServer) ListWorkers(context.Context, *pb.ListWorkersRequest) (*pb.ListWorkersResponse, error) {
 	resp := &pb.ListWorkersResponse{}
-	if s.c.dispatcher == nil {
-		return resp, nil
+	var lister workerLister = s.c.dispatcher
+	if l, ok := s.c.cfg.Evaluator.(workerLister); ok {
+		lister = l // a Dispatcher given as the Evaluator (tests, embedders)
+	} else if s.c.dispatcher == nil {
+		return resp, nil // in-process evaluation: no workers
 	}
-	for _, w := range s.c.dispatcher.Statuses() {
+	for _, w := range lister.Statuses() {
 		p := &pb.WorkerStatus{Name: w.Name, Address: w.Addr, Capacity: uint32(w.Capacity), Build: w.Build, EvaluationDigest: w.Digest,
 			State: workerStates[w.State], InFlight: uint32(w.InFlight), Batches: w.Batches, Evaluations: w.Evaluations,
 			Failures: uint32(w.Failures), Reason: w.Reason}
@@ -542,6 +545,12 @@ func (s *runServer) ListWorkers(context.Context, *pb.ListWorkersRequest) (*pb.Li
 		resp.Workers = append(resp.Workers, p)
 	}
 	return resp, nil
+}
+
+// workerLister is what ListWorkers needs of an Evaluator: a
+// dispatch.Dispatcher's.
+type workerLister interface {
+	Statuses() []dispatch.WorkerStatus
 }
 
 // workerStates maps the dispatcher's worker states to the API's.

@@ -173,6 +173,10 @@ func sweepCmd(c *client) *cobra.Command {
 			if c.document() {
 				return c.json(cmd.OutOrStdout(), resp)
 			}
+			if len(resp.GetCancelled()) == 0 {
+				fmt.Fprintf(cmd.OutOrStdout(), "sweep %s: no run was running; nothing cancelled\n", args[0])
+				return nil
+			}
 			fmt.Fprintf(cmd.OutOrStdout(), "sweep %s: cancelled %d runs %s\n", args[0], len(resp.GetCancelled()), strings.Join(resp.GetCancelled(), " "))
 			return nil
 		},
@@ -190,6 +194,10 @@ func sweepCmd(c *client) *cobra.Command {
 			}
 			if c.document() {
 				return c.json(cmd.OutOrStdout(), resp)
+			}
+			if len(resp.GetResumed()) == 0 {
+				fmt.Fprintf(cmd.OutOrStdout(), "sweep %s: every run is running or succeeded; nothing resumed\n", args[0])
+				return nil
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "sweep %s: resumed %d runs %s\n", args[0], len(resp.GetResumed()), strings.Join(resp.GetResumed(), " "))
 			return nil
