@@ -113,14 +113,17 @@ type Dispatcher struct {
 	waiting int         // calls in all run queues
 	spare   []*runQueue // emptied run queues, for reuse
 	batchNS float64     // moving average of a successful call's duration, ns
-	// noneWarned: "waiting for workers to join" was logged since the last
-	// worker joined, so the other calls waiting for one stay quiet;
-	// noneSince is when, and reminder says it again while the wait lasts
-	// (see remindLocked).
-	noneWarned bool
-	noneSince  time.Time
-	reminder   *time.Timer
-	remindAt   time.Duration // the first reminder's delay: firstReminder, shorter in tests
+	// noneWarned: a wait for workers began since the last worker joined,
+	// so the other calls waiting for one stay quiet; noneSince is when,
+	// and reminder says it again while the wait lasts (see remindLocked).
+	// noneSaid: the wait was logged ("waiting for workers to join"), at
+	// noneLogged: a wait that begins within remindAt of the last one logged
+	// is not (a worker that comes and goes, refused again and again, would
+	// say it at every turn) until its reminder.
+	noneWarned, noneSaid  bool
+	noneSince, noneLogged time.Time
+	reminder              *time.Timer
+	remindAt              time.Duration // the first reminder's delay: firstReminder, shorter in tests
 	// passed maps a worker's name to the required evaluation digest last
 	// logged as not its own (see WithEvaluationDigest), so each refusal is
 	// said once; unmatched maps a digest no worker had when last looked
@@ -303,8 +306,10 @@ func (d *Dispatcher) Upsert(name string, m worker.Meta) {
 	d.workers[name] = w
 	d.listLocked(w)
 	if d.noneWarned {
-		d.log.Warn("a worker joined: the wait for workers is over", "worker", name, "waited", time.Since(d.noneSince).Round(time.Second))
-		d.noneWarned = false
+		if d.noneSaid {
+			d.log.Warn("a worker joined: the wait for workers is over", "worker", name, "waited", time.Since(d.noneSince).Round(time.Second))
+		}
+		d.noneWarned, d.noneSaid = false, false
 		d.reminder.Stop()
 	}
 	delete(d.passed, name)
@@ -624,8 +629,12 @@ func (d *Dispatcher) acquire(ctx context.Context, turn *waiter) (*remote, error)
 		// Once per period without workers, however many batches wait:
 		// a generation has hundreds in flight.
 		if len(d.workers) == 0 && !d.noneWarned {
-			d.noneWarned, d.noneSince = true, time.Now()
-			d.log.Warn("waiting for workers to join")
+			now := time.Now()
+			d.noneWarned, d.noneSince = true, now
+			if d.noneLogged.IsZero() || now.Sub(d.noneLogged) >= d.remindAt {
+				d.noneSaid, d.noneLogged = true, now
+				d.log.Warn("waiting for workers to join")
+			}
 			d.remindLocked(d.remindAt)
 		} else if turn.digest != "" && len(d.workers) > 0 && !d.unmatched[turn.digest] && d.matchingLocked(turn.digest) == 0 {
 			d.unmatched[turn.digest] = true
@@ -681,6 +690,7 @@ func (d *Dispatcher) remindLocked(wait time.Duration) {
 		if d.closed || !d.noneWarned || len(d.workers) > 0 {
 			return
 		}
+		d.noneSaid, d.noneLogged = true, time.Now()
 		d.log.Warn("still waiting for workers to join", "waited", time.Since(d.noneSince).Round(time.Second), "batches_waiting", d.waiting)
 		d.remindLocked(min(2*wait, maxReminder))
 	})

@@ -45,7 +45,10 @@ func waitQueued(t *testing.T, d *Dispatcher, n int) {
 
 // TestDispatcherWarnsOncePerPeriodWithoutWorkers blocks many batches on a
 // dispatcher that has no worker: "waiting for workers to join" is logged
-// once, not once per batch, and once more after a worker came and went.
+// once, not once per batch; a worker that comes and goes ends the wait
+// (said once) but a new wait so soon is not logged, nor a flapping
+// worker's every turn; once the reminder delay has passed since the last
+// line, a new wait is logged again.
 func TestDispatcherWarnsOncePerPeriodWithoutWorkers(t *testing.T) {
 	const waiting = 20
 	const line = "waiting for workers to join"
@@ -73,14 +76,23 @@ func TestDispatcherWarnsOncePerPeriodWithoutWorkers(t *testing.T) {
 
 	// A worker joins (nothing listens at its address, so a call sent there
 	// fails and is retried) and leaves again: a new period without workers.
-	d.Upsert("w", worker.Meta{Role: worker.RoleWorker, GRPC: testenv.FreeAddr(t, "127.0.0.1"), Capacity: 1, Protocol: worker.ProtocolVersion})
-	if n := logs.Count("the wait for workers is over"); n != 1 {
-		t.Fatalf("the end of the wait logged %d times, want once", n)
+	flap := func() {
+		d.Upsert("w", worker.Meta{Role: worker.RoleWorker, GRPC: testenv.FreeAddr(t, "127.0.0.1"), Capacity: 1, Protocol: worker.ProtocolVersion})
+		d.Remove("w")
+		waitQueued(t, d, waiting)
 	}
-	d.Remove("w")
-	waitQueued(t, d, waiting)
+	for range 5 {
+		flap()
+	}
+	if n, over := logs.Count(line), logs.Count("the wait for workers is over"); n != 1 || over != 1 {
+		t.Fatalf("%q logged %d times and the end of the wait %d times for a worker that came and went 5 times, want once each", line, n, over)
+	}
+	d.mu.Lock()
+	d.noneLogged = d.noneLogged.Add(-2 * d.remindAt) // as if the last line were long ago
+	d.mu.Unlock()
+	flap()
 	if n := logs.Count(line); n != 2 {
-		t.Fatalf("%q logged %d times over two periods without workers, want twice", line, n)
+		t.Fatalf("%q logged %d times over two periods without workers far apart, want twice", line, n)
 	}
 }
 
