@@ -306,7 +306,10 @@ func jsonToYAML(b []byte) ([]byte, error) {
 	if err := enc.Encode(&doc); err != nil {
 		return nil, err
 	}
-	return out.Bytes(), enc.Close()
+	if err := enc.Close(); err != nil {
+		return nil, err
+	}
+	return out.Bytes(), nil
 }
 
 // jsonLine writes m as JSON on one line, for streams read line by line.
