@@ -23,12 +23,13 @@ var Policy = mtls.Policy{
 	rpc.RunService_CancelSweep_FullMethodName:     mtls.RoleOperator,
 	rpc.RunService_ResumeSweep_FullMethodName:     mtls.RoleOperator,
 
-	rpc.RunService_GetRun_FullMethodName:      mtls.RoleReadOnly,
-	rpc.RunService_ListRuns_FullMethodName:    mtls.RoleReadOnly,
-	rpc.RunService_WatchRun_FullMethodName:    mtls.RoleReadOnly,
-	rpc.RunService_GetSweep_FullMethodName:    mtls.RoleReadOnly,
-	rpc.RunService_ListSweeps_FullMethodName:  mtls.RoleReadOnly,
-	rpc.RunService_WatchSweep_FullMethodName:  mtls.RoleReadOnly,
+	rpc.RunService_GetRun_FullMethodName:     mtls.RoleReadOnly,
+	rpc.RunService_ListRuns_FullMethodName:   mtls.RoleReadOnly,
+	rpc.RunService_WatchRun_FullMethodName:   mtls.RoleReadOnly,
+	rpc.RunService_GetSweep_FullMethodName:   mtls.RoleReadOnly,
+	rpc.RunService_ListSweeps_FullMethodName: mtls.RoleReadOnly,
+	rpc.RunService_WatchSweep_FullMethodName: mtls.RoleReadOnly,
+
 	rpc.RunService_ListWorkers_FullMethodName: mtls.RoleReadOnly,
 
 	rpc.LineageService_GetIndividual_FullMethodName:      mtls.RoleReadOnly,
