@@ -93,9 +93,12 @@ func TestCompleteRunIDsAndMessages(t *testing.T) {
 		out, _, _ := mesactl(t, "--coordinator", addr, "runs")
 		return strings.Contains(out, "cancelled")
 	})
-	out, errOut, code = mesactl(t, "--coordinator", addr, "run", "resume", id, "--set", "generations=3")
-	if code != 0 || !strings.HasPrefix(out, "run "+id+" resumed: ") || !strings.HasSuffix(out, " of 3 generations done\n") {
+	out, errOut, code = mesactl(t, "--coordinator", addr, "run", "resume", id)
+	if code != 0 || !strings.HasPrefix(out, "run "+id+" resumed: ") || !strings.HasSuffix(out, " of 200 generations done\n") {
 		t.Fatalf("run resume: exit %d %q %s", code, out, errOut)
+	}
+	if _, errOut, code = mesactl(t, "--coordinator", addr, "run", "cancel", id); code != 0 {
+		t.Fatalf("run cancel after the resume: exit %d %s", code, errOut)
 	}
 	out, errOut, code = mesactl(t, "--coordinator", addr, "run", "show", id, "-o", "yaml")
 	if code != 0 || !strings.Contains(out, "run_id: "+id+"\n") || strings.Contains(out, "{") {
