@@ -237,11 +237,31 @@ func TestRogueBesideOneHonestWorker(t *testing.T) {
 	}}
 	serveWorker(t, d, rogue)
 	start := time.Now()
-	run := runToEnd(t, startCoordinator(t, startEtcd(t), d), spec)
+	c := startCoordinator(t, startEtcd(t), d)
+	run := runToEnd(t, c, spec)
 	if run.GetFinalDigest() != honest.GetFinalDigest() || !slices.Contains(d.Quarantined(), "rogue") {
 		t.Fatalf("final digest %s (honest %s), quarantined %v", run.GetFinalDigest(), honest.GetFinalDigest(), d.Quarantined())
 	}
 	if took := time.Since(start); took > time.Minute {
 		t.Fatalf("run took %v: the third opinion waited for a third worker", took)
+	}
+
+	// ListWorkers says which is which, over gRPC.
+	conn, err := grpc.NewClient(c.GRPCAddr(), grpcconf.ClientOptions()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	resp, err := rpc.NewRunServiceClient(conn).ListWorkers(ctx, &pb.ListWorkersRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws := resp.GetWorkers()
+	if len(ws) != 2 || ws[0].GetName() != "honest" || ws[0].GetState() != pb.WorkerState_WORKER_STATE_ALIVE || ws[0].GetEvaluations() == 0 ||
+		ws[0].GetEvaluationDigest() != worker.EvaluationDigest() || ws[0].GetCapacity() != 2 ||
+		ws[1].GetName() != "rogue" || ws[1].GetState() != pb.WorkerState_WORKER_STATE_QUARANTINED || ws[1].GetReason() == "" {
+		t.Fatalf("ListWorkers = %v", ws)
 	}
 }

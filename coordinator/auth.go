@@ -30,6 +30,8 @@ var Policy = mtls.Policy{
 	rpc.RunService_ListSweeps_FullMethodName: mtls.RoleReadOnly,
 	rpc.RunService_WatchSweep_FullMethodName: mtls.RoleReadOnly,
 
+	rpc.RunService_ListWorkers_FullMethodName: mtls.RoleReadOnly,
+
 	rpc.LineageService_GetIndividual_FullMethodName:      mtls.RoleReadOnly,
 	rpc.LineageService_GetLineOfDescent_FullMethodName:   mtls.RoleReadOnly,
 	rpc.LineageService_ListFlagged_FullMethodName:        mtls.RoleReadOnly,

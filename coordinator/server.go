@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/mesaopt/mesaopt/coordinator/dispatch"
 	"github.com/mesaopt/mesaopt/coordinator/store"
 	"github.com/mesaopt/mesaopt/experiment"
 	"github.com/mesaopt/mesaopt/genome"
@@ -524,6 +525,40 @@ func (s *runServer) ListSweeps(ctx context.Context, _ *pb.ListSweepsRequest) (*p
 		return nil, grpcError(err)
 	}
 	return &pb.ListSweepsResponse{Sweeps: sws}, nil
+}
+
+func (s *runServer) ListWorkers(context.Context, *pb.ListWorkersRequest) (*pb.ListWorkersResponse, error) {
+	resp := &pb.ListWorkersResponse{}
+	var lister workerLister = s.c.dispatcher
+	if l, ok := s.c.cfg.Evaluator.(workerLister); ok {
+		lister = l // a Dispatcher given as the Evaluator (tests, embedders)
+	} else if s.c.dispatcher == nil {
+		return resp, nil // in-process evaluation: no workers
+	}
+	for _, w := range lister.Statuses() {
+		p := &pb.WorkerStatus{Name: w.Name, Address: w.Addr, Capacity: uint32(w.Capacity), Build: w.Build, EvaluationDigest: w.Digest,
+			State: workerStates[w.State], InFlight: uint32(w.InFlight), Batches: w.Batches, Evaluations: w.Evaluations,
+			Failures: uint32(w.Failures), Reason: w.Reason}
+		if !w.Joined.IsZero() {
+			p.JoinedUnix = w.Joined.Unix()
+		}
+		resp.Workers = append(resp.Workers, p)
+	}
+	return resp, nil
+}
+
+// workerLister is what ListWorkers needs of an Evaluator: a
+// dispatch.Dispatcher's.
+type workerLister interface {
+	Statuses() []dispatch.WorkerStatus
+}
+
+// workerStates maps the dispatcher's worker states to the API's.
+var workerStates = map[dispatch.WorkerState]pb.WorkerState{
+	dispatch.Alive:       pb.WorkerState_WORKER_STATE_ALIVE,
+	dispatch.Resting:     pb.WorkerState_WORKER_STATE_RESTING,
+	dispatch.Draining:    pb.WorkerState_WORKER_STATE_DRAINING,
+	dispatch.Quarantined: pb.WorkerState_WORKER_STATE_QUARANTINED,
 }
 
 func (s *runServer) WatchSweep(req *pb.WatchSweepRequest, stream rpc.RunService_WatchSweepServer) error {

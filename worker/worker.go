@@ -177,6 +177,41 @@ type server struct {
 	idle     chan struct{} // closed once draining with no batch in flight
 	batches  int           // answered calls
 	tasks    int           // answered tasks
+	// The work log (see noteLocked): the runs seen lately, and when the
+	// last summary line was logged, with the counts then.
+	runs                           map[string]bool
+	reported                       time.Time
+	reportedBatches, reportedTasks int
+}
+
+// Work log: one info line per run when its first batch arrives, and a
+// summary at most once per summaryEvery while batches come, so that a
+// worker's log says what it does in a few lines an hour, never a line per
+// batch or genome.
+const (
+	summaryEvery = time.Minute
+	// maxRunsSeen bounds the set of runs seen; when full it starts afresh
+	// (a run then may be announced twice).
+	maxRunsSeen = 256
+)
+
+// noteLocked records an answered batch of run at generation and returns
+// the work log lines it calls for: whether the run is new here, and
+// whether a summary is due.
+func (s *server) noteLocked(run string, now time.Time) (newRun, summary bool) {
+	if !s.runs[run] {
+		if s.runs == nil || len(s.runs) >= maxRunsSeen {
+			s.runs = map[string]bool{}
+		}
+		s.runs[run] = true
+		newRun = true
+	}
+	if s.reported.IsZero() {
+		s.reported = now
+	} else if now.Sub(s.reported) >= summaryEvery {
+		summary = true
+	}
+	return newRun, summary
 }
 
 // EvaluateStream serves the coordinator's dispatch stream: each batch is
@@ -225,10 +260,24 @@ func (s *server) Evaluate(ctx context.Context, req *pb.EvaluateRequest) (resp *p
 		return nil, err
 	}
 	resp.Worker = s.name
+	now := time.Now()
 	s.mu.Lock()
 	s.batches++
 	s.tasks += len(req.GetTasks())
+	run, generation := req.GetRunId(), req.GetGeneration()
+	newRun, summary := s.noteLocked(run, now)
+	batches, tasks := s.batches-s.reportedBatches, s.tasks-s.reportedTasks
+	since, runs := now.Sub(s.reported), len(s.runs)
+	if summary {
+		s.reported, s.reportedBatches, s.reportedTasks = now, s.batches, s.tasks
+	}
 	s.mu.Unlock()
+	if newRun {
+		s.log.Info("serving a run", "run", run, "generation", generation)
+	}
+	if summary {
+		s.log.Info("evaluations served", "batches", batches, "genomes", tasks, "in", since.Round(time.Second), "runs_seen", runs)
+	}
 	return resp, nil
 }
 
@@ -338,7 +387,7 @@ func Start(ctx context.Context, cfg Config) (*Worker, error) {
 	w.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
 	w.failed, w.stopW, w.watchEnd = make(chan error, 1), make(chan struct{}), make(chan struct{})
 	go w.watchCluster(w.stopW, w.watchEnd)
-	w.log.Info("worker serving", "grpc", addr, "advertise", announced, "gossip", ml.LocalNode().Address(),
+	w.log.Info("worker serving", "join", strings.Join(cfg.Join, ","), "grpc", addr, "advertise", announced, "gossip", ml.LocalNode().Address(),
 		"capacity", cfg.Capacity, "encrypted", len(cfg.Gossip.Keys) > 0, "evaluation_digest", cfg.EvaluationDigest)
 	return w, nil
 }

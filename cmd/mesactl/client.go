@@ -4,6 +4,7 @@ package main
 // connection to the leader, deadlines, output formats, errors and exit codes.
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -20,6 +21,7 @@ import (
 	"go.etcd.io/etcd/client/pkg/v3/transport"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
+	"go.yaml.in/yaml/v3"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
@@ -60,10 +62,17 @@ func (c *client) check(cmd *cobra.Command, f func(args []string) error) *cobra.C
 	return cmd
 }
 
-// prepare vets the global flags and cmd's own (see check), then connects.
+// prepare vets the global flags and cmd's own (see check), then connects,
+// unless cmd needs no coordinator (see offline).
 func (c *client) prepare(cmd *cobra.Command, args []string) error {
+	if isCompletion(cmd) {
+		return nil // its own flags and output; completions dial themselves (see completeIDs)
+	}
 	if err := checkOutput(cmd, c.output); err != nil {
 		return err
+	}
+	if isOffline(cmd) {
+		return nil
 	}
 	if c.timeout <= 0 {
 		return usageError{fmt.Errorf("--timeout %v, allowed a positive duration", c.timeout)}
@@ -192,6 +201,12 @@ type probe struct {
 }
 
 // probe dials addr and checks its health within the timeout.
+//
+// The check does not wait for the connection to become ready: its first
+// attempt decides. A refused connection (nothing listens there, no such
+// host, a failed TLS handshake) therefore fails the check at once, while a
+// coordinator that accepted the connection but is slow to answer still
+// gets the whole timeout, as does an address that does not answer at all.
 func (c *client) probe(ctx context.Context, index int, addr string) probe {
 	conn, err := grpc.NewClient(addr, append(grpcconf.ClientOptions(), grpc.WithTransportCredentials(c.creds))...)
 	if err != nil {
@@ -199,17 +214,23 @@ func (c *client) probe(ctx context.Context, index int, addr string) probe {
 	}
 	hctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	resp, err := healthpb.NewHealthClient(conn).Check(hctx, &healthpb.HealthCheckRequest{}, grpc.WaitForReady(true))
+	resp, err := healthpb.NewHealthClient(conn).Check(hctx, &healthpb.HealthCheckRequest{})
 	if err != nil {
 		conn.Close()
+		msg := status.Convert(err).Message()
 		hint := "is it running? set --coordinator"
-		if msg := status.Convert(err).Message(); strings.Contains(msg, "x509:") || strings.Contains(msg, "tls:") ||
-			strings.Contains(msg, "authentication handshake") || strings.Contains(msg, "server preface") {
-			hint = "something answers but the TLS handshake failed: check --tls-ca is the cluster's CA and the certificate is a client one signed by it, or --insecure against a TLS coordinator"
-		} else if c.etcd != "" {
+		if c.etcd != "" {
 			hint = "the leader recorded in etcd " + c.etcd + " does not answer; is a coordinator running?"
 		}
-		return probe{index: index, err: fmt.Errorf("no coordinator answering at %s within %v (%s): %v", addr, c.timeout, hint, status.Convert(err).Message())}
+		if strings.Contains(msg, "x509:") || strings.Contains(msg, "tls:") ||
+			strings.Contains(msg, "authentication handshake") || strings.Contains(msg, "server preface") {
+			hint = "something answers but the TLS handshake failed: check --tls-ca is the cluster's CA and the certificate is a client one signed by it, or --insecure against a TLS coordinator"
+		}
+		if status.Code(err) == codes.Unavailable {
+			// Refused, unresolvable or a failed handshake: said at once.
+			return probe{index: index, err: fmt.Errorf("no coordinator at %s (%s): %v", addr, hint, msg)}
+		}
+		return probe{index: index, err: fmt.Errorf("no coordinator answering at %s within %v (%s): %v", addr, c.timeout, hint, msg)}
 	}
 	return probe{index: index, conn: conn, serving: resp.GetStatus() == healthpb.HealthCheckResponse_SERVING}
 }
@@ -234,7 +255,12 @@ func (c *client) call(ctx context.Context) (context.Context, context.CancelFunc)
 // that a reader finds each field of the message in each object.
 var jsonOptions = protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true}
 
-// json writes m as one indented JSON document.
+// document reports whether -o asks for a document (json or yaml) rather
+// than a table.
+func (c *client) document() bool { return c.output == "json" || c.output == "yaml" }
+
+// json writes m as one indented JSON document, or with -o yaml the same
+// document as YAML (same field names and order).
 func (c *client) json(w io.Writer, m proto.Message) error {
 	opts := jsonOptions
 	opts.Multiline, opts.Indent = true, "  "
@@ -242,8 +268,48 @@ func (c *client) json(w io.Writer, m proto.Message) error {
 	if err != nil {
 		return err
 	}
-	_, err = fmt.Fprintln(w, string(b))
+	return c.write(w, b)
+}
+
+// write writes the JSON document b as -o asks: as it is, or as YAML.
+func (c *client) write(w io.Writer, b []byte) error {
+	if c.output == "yaml" {
+		y, err := jsonToYAML(b)
+		if err != nil {
+			return err
+		}
+		_, err = w.Write(y)
+		return err
+	}
+	_, err := fmt.Fprintln(w, string(b))
 	return err
+}
+
+// jsonToYAML rewrites a JSON document as block-style YAML, keeping the
+// order of its keys.
+func jsonToYAML(b []byte) ([]byte, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		return nil, err
+	}
+	var plain func(n *yaml.Node)
+	plain = func(n *yaml.Node) {
+		n.Style = 0 // block collections, strings quoted only where YAML needs it
+		for _, k := range n.Content {
+			plain(k)
+		}
+	}
+	plain(&doc)
+	var out bytes.Buffer
+	enc := yaml.NewEncoder(&out)
+	enc.SetIndent(2)
+	if err := enc.Encode(&doc); err != nil {
+		return nil, err
+	}
+	if err := enc.Close(); err != nil {
+		return nil, err
+	}
+	return out.Bytes(), nil
 }
 
 // jsonLine writes m as JSON on one line, for streams read line by line.
@@ -274,7 +340,7 @@ func withOutputs(cmd *cobra.Command, outputs ...string) *cobra.Command {
 func outputs(cmd *cobra.Command) []string {
 	v, ok := cmd.Annotations[outputsKey]
 	if !ok {
-		return []string{"table", "json"}
+		return []string{"table", "json", "yaml"}
 	}
 	return strings.Split(v, ",")
 }
@@ -294,6 +360,36 @@ func checkOutput(cmd *cobra.Command, output string) error {
 		msg = fmt.Sprintf("-o %q: %s has no CSV output (mesactl stats has), allowed %s", output, cmd.CommandPath(), orList(allowed))
 	}
 	return usageError{errors.New(msg)}
+}
+
+// offlineKey is the cobra annotation of a command that needs no
+// coordinator (see offline).
+const offlineKey = "mesactl.offline"
+
+// offline marks cmd as needing no coordinator: mesactl does not dial
+// before it runs (version, completion). It returns cmd.
+func offline(cmd *cobra.Command) *cobra.Command {
+	if cmd.Annotations == nil {
+		cmd.Annotations = map[string]string{}
+	}
+	cmd.Annotations[offlineKey] = "true"
+	return cmd
+}
+
+// isOffline reports whether cmd or a command above it is marked offline.
+func isOffline(cmd *cobra.Command) bool {
+	for ; cmd != nil; cmd = cmd.Parent() {
+		if cmd.Annotations[offlineKey] != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// isCompletion reports whether cmd is cobra's hidden command that answers
+// a shell's request for completions (mesactl __complete …).
+func isCompletion(cmd *cobra.Command) bool {
+	return cmd.Name() == cobra.ShellCompRequestCmd || cmd.Name() == cobra.ShellCompNoDescRequestCmd
 }
 
 // hintKey is the cobra annotation saying how a command that takes no -o

@@ -31,7 +31,7 @@ func evaluateCmd(c *client) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if c.output == "json" {
+			if c.document() {
 				return c.json(cmd.OutOrStdout(), resp)
 			}
 			render.Evaluation(cmd.OutOrStdout(), names, resp.GetIndividuals())

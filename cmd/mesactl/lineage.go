@@ -55,7 +55,7 @@ func lineageCmd(c *client) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if c.output == "json" {
+			if c.document() {
 				// One document: {"line_of_descent": ..., "drift_origin": ...}.
 				line, err := jsonOptions.Marshal(resp)
 				if err != nil {
@@ -69,8 +69,7 @@ func lineageCmd(c *client) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				fmt.Fprintln(cmd.OutOrStdout(), string(doc))
-				return nil
+				return c.write(cmd.OutOrStdout(), doc)
 			}
 			w := cmd.OutOrStdout()
 			fmt.Fprintf(w, "Line of descent of #%d (newest first):\n", id)
@@ -152,7 +151,7 @@ func flaggedCmd(c *client) *cobra.Command {
 				}
 				req.PageToken = resp.GetNextPageToken()
 			}
-			if c.output == "json" {
+			if c.document() {
 				return c.json(cmd.OutOrStdout(), &pb.ListFlaggedResponse{Individuals: all, FeatureNames: features})
 			}
 			render.Individuals(cmd.OutOrStdout(), all)
@@ -211,7 +210,7 @@ func descendantsCmd(c *client) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if c.output == "json" {
+			if c.document() {
 				return c.json(cmd.OutOrStdout(), resp)
 			}
 			render.Individuals(cmd.OutOrStdout(), resp.GetIndividuals())
@@ -254,7 +253,7 @@ func mrcaCmd(c *client) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if c.output == "json" {
+			if c.document() {
 				return c.json(cmd.OutOrStdout(), resp)
 			}
 			w := cmd.OutOrStdout()

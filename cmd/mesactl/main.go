@@ -27,10 +27,8 @@ func main() {
 // run executes mesactl with args and returns the exit code: 0, 1 for a
 // failed call, 2 for invalid input.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	root := newRoot()
+	root := newRoot(stdout, stderr)
 	root.SetArgs(args)
-	root.SetOut(stdout)
-	root.SetErr(stderr)
 	if err := root.ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(stderr, "mesactl:", describe(err))
 		var ue usageError
@@ -42,7 +40,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-func newRoot() *cobra.Command {
+// newRoot returns mesactl's command tree writing to stdout and stderr.
+func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	c := &client{}
 	root := &cobra.Command{
 		Use:               "mesactl",
@@ -56,10 +55,12 @@ func newRoot() *cobra.Command {
 			}
 		},
 	}
+	root.SetOut(stdout) // before completion(root): its scripts go where it was then
+	root.SetErr(stderr)
 	pf := root.PersistentFlags()
 	pf.StringVar(&c.addr, "coordinator", envOr("MESAOPT_COORDINATOR", "127.0.0.1:7070"), "coordinator gRPC address, or several comma-separated (a leader and its standbys: the one that leads is used; env MESAOPT_COORDINATOR)")
 	pf.StringVar(&c.etcd, "etcd", os.Getenv("MESAOPT_ETCD"), "find the leading coordinator through these etcd endpoints (comma-separated; env MESAOPT_ETCD) instead of --coordinator")
-	pf.StringVarP(&c.output, "output", "o", "table", "output format: table, json (every field, zeros included) or csv (mesactl stats, mesactl sweep show)")
+	pf.StringVarP(&c.output, "output", "o", "table", "output format: table, json (every field, zeros included), yaml (the same document), wide (mesactl workers) or csv (mesactl stats, mesactl sweep show)")
 	pf.DurationVar(&c.timeout, "timeout", 5*time.Second, "deadline of each call")
 	pf.StringVar(&c.tlsCert, "tls-cert", os.Getenv("MESAOPT_TLS_CERT"), "PEM client certificate with role operator or read-only (env MESAOPT_TLS_CERT; mesaopt certs init makes both)")
 	pf.StringVar(&c.tlsKey, "tls-key", os.Getenv("MESAOPT_TLS_KEY"), "PEM private key of --tls-cert (env MESAOPT_TLS_KEY)")
@@ -68,6 +69,9 @@ func newRoot() *cobra.Command {
 	pf.StringVar(&c.etcdTLS.TrustedCAFile, "etcd-cacert", os.Getenv("MESAOPT_ETCD_CACERT"), "with --etcd: CA bundle that signed the etcd servers' certificates (enables TLS; env MESAOPT_ETCD_CACERT)")
 	pf.StringVar(&c.etcdTLS.CertFile, "etcd-cert", os.Getenv("MESAOPT_ETCD_CERT"), "with --etcd: client certificate for etcd (mutual TLS; env MESAOPT_ETCD_CERT)")
 	pf.StringVar(&c.etcdTLS.KeyFile, "etcd-key", os.Getenv("MESAOPT_ETCD_KEY"), "with --etcd: client key for etcd (env MESAOPT_ETCD_KEY)")
-	root.AddCommand(runsCmd(c), runCmd(c), sweepCmd(c), lineageCmd(c), flaggedCmd(c), descendantsCmd(c), mrcaCmd(c), statsCmd(c), exportCmd(c), evaluateCmd(c), sensitivityCmd(c))
+	root.AddCommand(runsCmd(c), runCmd(c), sweepCmd(c), workersCmd(c), lineageCmd(c), flaggedCmd(c), descendantsCmd(c), mrcaCmd(c), statsCmd(c), exportCmd(c), evaluateCmd(c), sensitivityCmd(c), versionCmd(c))
+	versionFlag(root)
+	completion(root)
+	c.completeIDs(root)
 	return root
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -199,7 +200,7 @@ func TestMesactlAgainstCoordinator(t *testing.T) {
 		{[]string{"lineage", id, "x"}, 2, `individual id "x"`},
 		{[]string{"flagged", id, "--page-size", "5000"}, 2, "--page-size = 5000, allowed 1..1000"},
 		{[]string{"run", "show", "no-such-run"}, 1, "NotFound"},
-		{[]string{"runs", "-o", "yaml"}, 2, "allowed table or json"},
+		{[]string{"runs", "-o", "xml"}, 2, "allowed table, json or yaml"},
 		{[]string{"flagged", id, "--generation", "400"}, 2, "generation = 400, allowed 0..2"},
 		{[]string{"flagged", id, "--generation", "-3"}, 2, "--generation = -3"},
 		{[]string{"lineage", id}, 2, "accepts 2 arg"},
@@ -229,11 +230,48 @@ func TestMesactlAgainstCoordinator(t *testing.T) {
 	}
 }
 
+// TestMesactlWrongAddress: a refused connection fails at once, whatever
+// --timeout, with a message saying nothing listens there; one among
+// several addresses does not delay the others.
 func TestMesactlWrongAddress(t *testing.T) {
+	for _, addrs := range []string{freeAddr(t), freeAddr(t) + "," + freeAddr(t)} {
+		start := time.Now()
+		_, errOut, code := mesactl(t, "--coordinator", addrs, "--timeout", "30s", "runs")
+		if took := time.Since(start); code != 1 || !strings.Contains(errOut, "no coordinator at") || !strings.Contains(errOut, "connection refused") || took > testenv.Patience(2*time.Second) {
+			t.Fatalf("--coordinator %s: exit %d after %v: %s", addrs, code, took, errOut)
+		}
+	}
+}
+
+// TestMesactlSlowCoordinator: an address that accepts the connection but
+// never answers gets the whole --timeout, not the refused connection's
+// quick failure.
+func TestMesactlSlowCoordinator(t *testing.T) {
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { lis.Close() })
+	go func() { // accept and hold every connection, saying nothing
+		var held []net.Conn
+		defer func() {
+			for _, c := range held {
+				c.Close()
+			}
+		}()
+		for {
+			conn, err := lis.Accept()
+			if err != nil {
+				return
+			}
+			held = append(held, conn)
+		}
+	}()
+	const timeout = time.Second
 	start := time.Now()
-	_, errOut, code := mesactl(t, "--coordinator", freeAddr(t), "--timeout", "1s", "runs")
-	if code != 1 || !strings.Contains(errOut, "no coordinator answering") || time.Since(start) > testenv.Patience(10*time.Second) {
-		t.Fatalf("exit %d after %v: %s", code, time.Since(start), errOut)
+	_, errOut, code := mesactl(t, "--coordinator", lis.Addr().String(), "--timeout", timeout.String(), "runs")
+	if took := time.Since(start); code != 1 || !strings.Contains(errOut, "no coordinator answering at") || took < timeout {
+		t.Fatalf("exit %d after %v (want the whole %v): %s", code, took, timeout, errOut)
 	}
 }
 

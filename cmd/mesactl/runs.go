@@ -3,6 +3,7 @@ package main
 // mesactl runs and mesactl run …: submit, watch, show, cancel, resume and fork runs.
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -27,7 +28,7 @@ func runsCmd(c *client) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if c.output == "json" {
+			if c.document() {
 				return c.json(cmd.OutOrStdout(), resp)
 			}
 			render.Runs(cmd.OutOrStdout(), resp.GetRuns())
@@ -49,7 +50,7 @@ func runCmd(c *client) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if c.output == "json" {
+			if c.document() {
 				return c.json(cmd.OutOrStdout(), resp.GetRun())
 			}
 			run := resp.GetRun()
@@ -60,7 +61,7 @@ func runCmd(c *client) *cobra.Command {
 			return nil
 		},
 	}
-	watch := &cobra.Command{
+	watch := withOutputs(&cobra.Command{
 		Use:   "watch RUN_ID",
 		Short: "Stream a run's generation summaries until it ends",
 		Args:  cobra.ExactArgs(1),
@@ -82,7 +83,7 @@ func runCmd(c *client) *cobra.Command {
 					return err
 				}
 				switch {
-				case c.output == "json":
+				case c.document():
 					// One object per line, so the stream can be read line by line.
 					if err := jsonLine(cmd.OutOrStdout(), msg); err != nil {
 						return err
@@ -94,7 +95,7 @@ func runCmd(c *client) *cobra.Command {
 				}
 			}
 		},
-	}
+	}, "table", "json") // json: one object per line
 	cancelCmd := &cobra.Command{
 		Use:   "cancel RUN_ID",
 		Short: "Stop a run now; it keeps its last checkpoint and can be resumed",
@@ -103,10 +104,14 @@ func runCmd(c *client) *cobra.Command {
 			ctx, cancel := c.call(cmd.Context())
 			defer cancel()
 			resp, err := c.runs.CancelRun(ctx, &pb.CancelRunRequest{RunId: args[0]})
-			if err != nil || c.output != "json" {
+			if err != nil {
 				return err
 			}
-			return c.json(cmd.OutOrStdout(), resp)
+			if c.document() {
+				return c.json(cmd.OutOrStdout(), resp)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "run %s cancelled (its last checkpoint is kept: mesactl run resume %s)\n", args[0], args[0])
+			return nil
 		},
 	}
 	var resumeSets []string
@@ -118,10 +123,14 @@ func runCmd(c *client) *cobra.Command {
 			ctx, cancel := c.call(cmd.Context())
 			defer cancel()
 			resp, err := c.runs.ResumeRun(ctx, &pb.ResumeRunRequest{RunId: args[0], Set: resumeSets})
-			if err != nil || c.output != "json" {
+			if err != nil {
 				return err
 			}
-			return c.json(cmd.OutOrStdout(), resp)
+			if c.document() {
+				return c.json(cmd.OutOrStdout(), resp)
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), c.resumed(ctx, args[0]))
+			return nil
 		},
 	}
 	resume.Flags().StringArrayVar(&resumeSets, "set", nil, "field=value, e.g. generations=60 (repeatable)")
@@ -138,7 +147,7 @@ func runCmd(c *client) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if c.output == "json" {
+			if c.document() {
 				return c.json(cmd.OutOrStdout(), resp)
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), resp.GetRunId())
@@ -166,7 +175,7 @@ func runCmd(c *client) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if c.output == "json" {
+			if c.document() {
 				return c.json(cmd.OutOrStdout(), resp)
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), resp.GetRunId())
@@ -188,4 +197,15 @@ func runCmd(c *client) *cobra.Command {
 	submit.Flags().StringVarP(&file, "file", "f", "", "experiment file (default: the built-in door-maze experiment)")
 	cmd.AddCommand(submit, show, watch, cancelCmd, resume, fork)
 	return cmd
+}
+
+// resumed says a run was resumed and, when the coordinator tells, from
+// how far it is: "run X resumed: 3 of 5 generations done".
+func (c *client) resumed(ctx context.Context, id string) string {
+	resp, err := c.runs.GetRun(ctx, &pb.GetRunRequest{RunId: id})
+	if err != nil {
+		return "run " + id + " resumed"
+	}
+	run := resp.GetRun()
+	return fmt.Sprintf("run %s resumed: %d of %d generations done", id, run.GetGenerationsDone(), run.GetSpec().GetGenerations())
 }

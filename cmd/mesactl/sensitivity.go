@@ -29,7 +29,7 @@ func sensitivityCmd(c *client) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if c.output == "json" {
+			if c.document() {
 				return c.json(cmd.OutOrStdout(), resp)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "Generation %d of %s:\n", resp.GetGeneration(), args[0])

@@ -38,7 +38,7 @@ func sweepCmd(c *client) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if c.output == "json" {
+			if c.document() {
 				return c.json(cmd.OutOrStdout(), resp)
 			}
 			w := cmd.OutOrStdout()
@@ -94,7 +94,7 @@ func sweepCmd(c *client) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if c.output == "json" {
+			if c.document() {
 				return c.json(cmd.OutOrStdout(), resp)
 			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
@@ -170,8 +170,12 @@ func sweepCmd(c *client) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if c.output == "json" {
+			if c.document() {
 				return c.json(cmd.OutOrStdout(), resp)
+			}
+			if len(resp.GetCancelled()) == 0 {
+				fmt.Fprintf(cmd.OutOrStdout(), "sweep %s: no run was running; nothing cancelled\n", args[0])
+				return nil
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "sweep %s: cancelled %d runs %s\n", args[0], len(resp.GetCancelled()), strings.Join(resp.GetCancelled(), " "))
 			return nil
@@ -188,8 +192,12 @@ func sweepCmd(c *client) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if c.output == "json" {
+			if c.document() {
 				return c.json(cmd.OutOrStdout(), resp)
+			}
+			if len(resp.GetResumed()) == 0 {
+				fmt.Fprintf(cmd.OutOrStdout(), "sweep %s: every run is running or succeeded; nothing resumed\n", args[0])
+				return nil
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "sweep %s: resumed %d runs %s\n", args[0], len(resp.GetResumed()), strings.Join(resp.GetResumed(), " "))
 			return nil

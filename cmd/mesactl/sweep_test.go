@@ -66,11 +66,11 @@ func TestMesactlSweep(t *testing.T) {
 		t.Fatalf("sweep show -o json: %v %d\n%s", err, code, out)
 	}
 	out, _, code = mesactl(t, "--coordinator", addr, "sweep", "cancel", id)
-	if code != 0 || !strings.Contains(out, "cancelled 0 runs") {
+	if code != 0 || !strings.Contains(out, "no run was running; nothing cancelled") {
 		t.Fatalf("sweep cancel of an ended sweep: %d %s", code, out)
 	}
 	out, _, code = mesactl(t, "--coordinator", addr, "sweep", "resume", id)
-	if code != 0 || !strings.Contains(out, "resumed 0 runs") {
+	if code != 0 || !strings.Contains(out, "nothing resumed") {
 		t.Fatalf("sweep resume of a succeeded sweep: %d %s", code, out)
 	}
 	_, errOut, code = mesactl(t, "--coordinator", addr, "sweep", "show", "nosuch")

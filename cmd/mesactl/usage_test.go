@@ -16,8 +16,10 @@ func TestUsageErrorsBeforeConnecting(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"runs", "-o", "yaml"}, "-o \"yaml\", allowed table or json"},
-		{[]string{"runs", "-o", "csv"}, `-o "csv": mesactl runs has no CSV output (mesactl stats has), allowed table or json`},
+		{[]string{"runs", "-o", "xml"}, "-o \"xml\", allowed table, json or yaml"},
+		{[]string{"runs", "-o", "csv"}, `-o "csv": mesactl runs has no CSV output (mesactl stats has), allowed table, json or yaml`},
+		{[]string{"run", "watch", "r", "-o", "yaml"}, `-o "yaml", allowed table or json`},
+		{[]string{"workers", "-o", "csv"}, `allowed table, wide, json or yaml`},
 		{[]string{"run", "show", "r", "-o", "csv"}, `mesactl run show has no CSV output`},
 		{[]string{"stats", "r", "-o", "yaml"}, `-o "yaml", allowed table, json or csv`},
 		{[]string{"export", "r", "-o", "json"}, `-o "json": mesactl export takes no -o, allowed --format alife, newick or dot`},

@@ -39,7 +39,8 @@ func main() {
 	}
 	// Mistakes in how mesaopt was called exit 2, like invalid experiments.
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return exitError{code: 2, err: err} })
-	root.AddCommand(runCmd(), coordinatorCmd(), workerCmd(), envCmd(), evaluateCmd(), gossipKeyCmd(), certsCmd(), healthCmd())
+	root.AddCommand(runCmd(), coordinatorCmd(), workerCmd(), envCmd(), evaluateCmd(), gossipKeyCmd(), certsCmd(), healthCmd(), versionCmd())
+	versionFlag(root)
 	if err := root.ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "mesaopt:", err)
 		var ee exitError
@@ -77,13 +78,26 @@ func exitOnSecondSignal(stop func(), sigs ...os.Signal) {
 }
 
 // logFlags are the logging flags of the daemons.
+//
+// Levels: a coordinator (and mesaopt run) logs warnings and errors, and
+// with --verbose its operational events (info): it sees every worker and
+// batch, too much to say by default. A worker logs at info by default —
+// its join, the runs it serves and a summary a minute, a few lines an
+// hour — and with --verbose also debug lines (gossip's own); the worker
+// processes of mesaopt run log as the run does.
 type logFlags struct {
 	verbose bool
 	format  string
+	// info makes info the default level and --verbose debug (a worker's).
+	info bool
 }
 
 func (l *logFlags) register(f *pflag.FlagSet) {
-	f.BoolVarP(&l.verbose, "verbose", "v", false, "log operational events (info level; without: warnings and errors)")
+	help := "log operational events (info level; without: warnings and errors)"
+	if l.info {
+		help = "log debug lines too, gossip's among them (without: info level: the join, the runs served, a summary a minute)"
+	}
+	f.BoolVarP(&l.verbose, "verbose", "v", false, help)
 	f.StringVar(&l.format, "log-format", "text", "log lines as text (key=value) or json (one object per line, for log collectors)")
 }
 
@@ -91,7 +105,10 @@ func (l *logFlags) register(f *pflag.FlagSet) {
 // unknown --log-format is a usage error.
 func (l logFlags) logger() (*slog.Logger, error) {
 	level := slog.LevelWarn
-	if l.verbose {
+	switch {
+	case l.info && l.verbose:
+		level = slog.LevelDebug
+	case l.info || l.verbose:
 		level = slog.LevelInfo
 	}
 	opts := &slog.HandlerOptions{Level: level}

@@ -17,7 +17,7 @@ func workerCmd() *cobra.Command {
 	cfg := worker.DefaultConfig()
 	var join string
 	var parentPID int
-	var lf logFlags
+	lf := logFlags{info: true}
 	var drain time.Duration
 	var protocol uint
 	var cpuProfile string
@@ -44,6 +44,7 @@ func workerCmd() *cobra.Command {
 			}
 			cfg.TLS = id
 			cfg.Protocol = uint32(protocol)
+			lf.info = parentPID == 0 // mesaopt run's workers log as the run does
 			if cfg.Logger, err = lf.logger(); err != nil {
 				return err
 			}

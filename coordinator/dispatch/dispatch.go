@@ -114,12 +114,17 @@ type Dispatcher struct {
 	waiting int         // calls in all run queues
 	spare   []*runQueue // emptied run queues, for reuse
 	batchNS float64     // moving average of a successful call's duration, ns
-	// draining counts workers dropped gracefully with calls in flight,
-	// until their last call returns.
-	draining int
-	// noneWarned: "waiting for workers to join" was logged since the last
-	// worker joined, so the other calls waiting for one stay quiet.
-	noneWarned bool
+	// noneWarned: a wait for workers began since the last worker joined,
+	// so the other calls waiting for one stay quiet; noneSince is when,
+	// and reminder says it again while the wait lasts (see remindLocked).
+	// noneSaid: the wait was logged ("waiting for workers to join"), at
+	// noneLogged: a wait that begins within remindAt of the last one logged
+	// is not (a worker that comes and goes, refused again and again, would
+	// say it at every turn) until its reminder.
+	noneWarned, noneSaid  bool
+	noneSince, noneLogged time.Time
+	reminder              *time.Timer
+	remindAt              time.Duration // the first reminder's delay: firstReminder, shorter in tests
 	// passed maps a worker's name to the required evaluation digest last
 	// logged as not its own (see WithEvaluationDigest), so each refusal is
 	// said once; unmatched maps a digest no worker had when last looked
@@ -130,6 +135,10 @@ type Dispatcher struct {
 	// quarantined names the workers caught lying (Quarantine), with why:
 	// never given work again by this Dispatcher. Lookup only.
 	quarantined map[string]string
+	// draining holds the workers that left gracefully and still finish
+	// in-flight calls, by name, until their last call answered: for
+	// Statuses only. Lookup only.
+	draining map[string]*remote
 	// open lists the workers that can take a batch (window not full, not
 	// leaving), least loaded relative to capacity first, then by name: a
 	// pick walks it from the front instead of scanning every worker.
@@ -145,6 +154,10 @@ type remote struct {
 	name      string
 	addr      string
 	digest    string // the evaluation digest it advertises
+	build     string // the build it advertises, for humans
+	joined    time.Time
+	batches   uint64 // batches answered successfully
+	evaluated uint64 // genome evaluations in them
 	capacity  int
 	inflight  int
 	perSlot   int     // in-flight window per unit of capacity, 2..64
@@ -152,7 +165,6 @@ type remote struct {
 	failures  int     // consecutive failed calls
 	restUntil time.Time
 	leaving   bool // gone from gossip gracefully: close once in-flight calls finish
-	draining  bool // counted in Dispatcher.draining
 	listed    bool // in Dispatcher.open
 	conn      *grpc.ClientConn
 	client    rpc.EvaluatorServiceClient
@@ -208,7 +220,7 @@ func WithoutHedging() DispatchOption { return func(d *Dispatcher) { d.hedge = fa
 func NewDispatcher(timeout time.Duration, log *slog.Logger, opts ...DispatchOption) *Dispatcher {
 	d := &Dispatcher{log: log, timeout: timeout, maxAttempts: DefaultMaxAttempts, maxMessage: grpcconf.MaxMessageBytes, hedge: true, obs: nopObserver{},
 		workers: map[string]*remote{}, changed: make(chan struct{}), runs: map[string]*runQueue{},
-		passed: map[string]string{}, unmatched: map[string]bool{}, quarantined: map[string]string{}}
+		passed: map[string]string{}, unmatched: map[string]bool{}, quarantined: map[string]string{}, draining: map[string]*remote{}, remindAt: firstReminder}
 	d.base, d.stop = context.WithCancel(context.Background())
 	for _, o := range opts {
 		o(d)
@@ -278,6 +290,7 @@ func (d *Dispatcher) Upsert(name string, m worker.Meta) {
 		d.unlistLocked(w)
 		w.capacity = max(1, m.Capacity)
 		w.digest = m.Digest
+		w.build = m.Build
 		d.listLocked(w)
 		d.notifyLocked()
 		return
@@ -290,10 +303,16 @@ func (d *Dispatcher) Upsert(name string, m worker.Meta) {
 		d.log.Error("worker address unusable", "worker", name, "addr", m.GRPC, "err", err)
 		return
 	}
-	w := &remote{name: name, addr: m.GRPC, digest: m.Digest, capacity: max(1, m.Capacity), perSlot: minPerSlot, conn: conn, client: rpc.NewEvaluatorServiceClient(conn)}
+	w := &remote{name: name, addr: m.GRPC, digest: m.Digest, build: m.Build, joined: time.Now(), capacity: max(1, m.Capacity), perSlot: minPerSlot, conn: conn, client: rpc.NewEvaluatorServiceClient(conn)}
 	d.workers[name] = w
 	d.listLocked(w)
-	d.noneWarned = false
+	if d.noneWarned {
+		if d.noneSaid {
+			d.log.Warn("a worker joined: the wait for workers is over", "worker", name, "waited", time.Since(d.noneSince).Round(time.Second))
+		}
+		d.noneWarned, d.noneSaid = false, false
+		d.reminder.Stop()
+	}
 	delete(d.passed, name)
 	clear(d.unmatched)
 	d.log.Info("worker joined", "worker", name, "addr", m.GRPC, "capacity", m.Capacity, "evaluation_digest", m.Digest)
@@ -368,9 +387,8 @@ func (d *Dispatcher) dropLocked(w *remote, graceful bool) {
 	w.leaving = true
 	if !graceful || w.inflight == 0 {
 		w.closeLocked()
-	} else if !w.draining {
-		w.draining = true
-		d.draining++
+	} else {
+		d.draining[w.name] = w
 	}
 	d.notifyLocked()
 }
@@ -477,6 +495,65 @@ func (d *Dispatcher) MatchingWorkers(digest string) int {
 	return n
 }
 
+// WorkerState is what the Dispatcher does with a worker (see Statuses).
+type WorkerState int
+
+// Worker states.
+const (
+	Alive       WorkerState = iota + 1 // gets work
+	Resting                            // its last calls failed: gets work again after a pause
+	Draining                           // left gracefully: finishes its in-flight calls, gets no more
+	Quarantined                        // caught lying: never gets work again
+)
+
+// WorkerStatus is one worker as the Dispatcher sees it. The counters
+// count since this process of the worker joined (gossip under a new
+// address starts them again).
+type WorkerStatus struct {
+	Name, Addr, Build, Digest string
+	Capacity                  int
+	State                     WorkerState
+	InFlight                  int       // calls in flight now
+	Failures                  int       // consecutive failed calls
+	Batches                   uint64    // calls answered successfully
+	Evaluations               uint64    // genomes evaluated in them
+	Joined                    time.Time // zero for a quarantined worker no longer known
+	Reason                    string    // why it was quarantined
+}
+
+// Statuses returns every worker the Dispatcher knows: those it routes to,
+// those draining and those quarantined, sorted by name (a quarantined
+// name last among namesakes).
+func (d *Dispatcher) Statuses() []WorkerStatus {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	now := time.Now()
+	out := make([]WorkerStatus, 0, len(d.workers)+len(d.draining)+len(d.quarantined))
+	add := func(w *remote, state WorkerState) {
+		out = append(out, WorkerStatus{Name: w.name, Addr: w.addr, Build: w.build, Digest: w.digest, Capacity: w.capacity,
+			State: state, InFlight: w.inflight, Failures: w.failures, Batches: w.batches, Evaluations: w.evaluated, Joined: w.joined})
+	}
+	for _, w := range d.workers {
+		state := Alive
+		if now.Before(w.restUntil) {
+			state = Resting
+		}
+		add(w, state)
+	}
+	for _, w := range d.draining {
+		if _, ok := d.quarantined[w.name]; !ok {
+			add(w, Draining)
+		}
+	}
+	for name, reason := range d.quarantined {
+		out = append(out, WorkerStatus{Name: name, State: Quarantined, Reason: reason})
+	}
+	slices.SortFunc(out, func(a, b WorkerStatus) int {
+		return cmp.Or(strings.Compare(a.Name, b.Name), cmp.Compare(a.State, b.State))
+	})
+	return out
+}
+
 // Close drops every worker connection and waits for the dispatch streams'
 // goroutines to end. Idempotent.
 func (d *Dispatcher) Close() {
@@ -486,6 +563,9 @@ func (d *Dispatcher) Close() {
 		return
 	}
 	d.closed = true
+	if d.reminder != nil {
+		d.reminder.Stop()
+	}
 	for _, w := range d.workers {
 		d.dropLocked(w, false)
 	}
@@ -551,8 +631,13 @@ func (d *Dispatcher) acquire(ctx context.Context, turn *waiter) (*remote, error)
 		// Once per period without workers, however many batches wait:
 		// a generation has hundreds in flight.
 		if len(d.workers) == 0 && !d.noneWarned {
-			d.noneWarned = true
-			d.log.Warn("waiting for workers to join")
+			now := time.Now()
+			d.noneWarned, d.noneSince = true, now
+			if d.noneLogged.IsZero() || now.Sub(d.noneLogged) >= d.remindAt {
+				d.noneSaid, d.noneLogged = true, now
+				d.log.Warn("waiting for workers to join")
+			}
+			d.remindLocked(d.remindAt)
 		} else if turn.digest != "" && len(d.workers) > 0 && !d.unmatched[turn.digest] && d.matchingLocked(turn.digest) == 0 {
 			d.unmatched[turn.digest] = true
 			d.log.Warn("no worker has the run's evaluation digest: waiting for one to join (or fork the run to continue under the workers' semantics: mesactl run fork)",
@@ -576,7 +661,7 @@ func (d *Dispatcher) acquire(ctx context.Context, turn *waiter) (*remote, error)
 		d.mu.Unlock()
 		if err != nil {
 			if got != nil {
-				d.release(got, context.Canceled, true, 0, 0) // pass on the slot this call will not use
+				d.release(got, context.Canceled, true, 0, 0, 0) // pass on the slot this call will not use
 			} else if handed {
 				d.mu.Lock()
 				d.handOnLocked() // pass on the turn
@@ -588,6 +673,29 @@ func (d *Dispatcher) acquire(ctx context.Context, turn *waiter) (*remote, error)
 			return got, nil
 		}
 	}
+}
+
+// Reminders of a long wait for workers: after firstReminder, then after
+// each doubling of the wait, up to one every maxReminder.
+const (
+	firstReminder = time.Minute
+	maxReminder   = 30 * time.Minute
+)
+
+// remindLocked says "still waiting for workers to join" after wait, if
+// no worker joined by then, and schedules the next reminder. The timer's
+// function takes d.mu; Upsert and Close stop it.
+func (d *Dispatcher) remindLocked(wait time.Duration) {
+	d.reminder = time.AfterFunc(wait, func() {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		if d.closed || !d.noneWarned || len(d.workers) > 0 {
+			return
+		}
+		d.noneSaid, d.noneLogged = true, time.Now()
+		d.log.Warn("still waiting for workers to join", "waited", time.Since(d.noneSince).Round(time.Second), "batches_waiting", d.waiting)
+		d.remindLocked(min(2*wait, maxReminder))
+	})
 }
 
 // passLocked logs, once per worker and required digest, that w gets no
@@ -747,8 +855,9 @@ func waitFor(ctx context.Context, changed <-chan struct{}, turn <-chan *remote, 
 // failure nor success.
 //
 // evalNS is the batch's cost per slot as the worker reported it (0: not
-// reported), which moves the worker's window.
-func (d *Dispatcher) release(w *remote, err error, cancelled bool, took time.Duration, evalNS uint64) {
+// reported), which moves the worker's window; evaluated is the number of
+// genomes a successful call evaluated, for the worker's counters.
+func (d *Dispatcher) release(w *remote, err error, cancelled bool, took time.Duration, evalNS uint64, evaluated int) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.unlistLocked(w)
@@ -760,6 +869,8 @@ func (d *Dispatcher) release(w *remote, err error, cancelled bool, took time.Dur
 		w.restUntil = time.Now().Add(min(maxRest, time.Second<<min(w.failures-1, 5)))
 	case err == nil:
 		w.failures = 0
+		w.batches++
+		w.evaluated += uint64(evaluated)
 		const alpha = 0.2
 		if d.batchNS == 0 {
 			d.batchNS = float64(took)
@@ -773,9 +884,8 @@ func (d *Dispatcher) release(w *remote, err error, cancelled bool, took time.Dur
 	d.listLocked(w)
 	if w.leaving && w.inflight == 0 {
 		w.closeLocked()
-		if w.draining {
-			w.draining = false
-			d.draining--
+		if d.draining[w.name] == w {
+			delete(d.draining, w.name)
 		}
 	}
 	d.handOnLocked()
@@ -936,7 +1046,7 @@ func (d *Dispatcher) putState(st *evalState) {
 		if !a.l.abandon(a) {
 			owed++
 		}
-		d.release(a.w, context.Canceled, true, 0, 0)
+		d.release(a.w, context.Canceled, true, 0, 0, 0)
 	}
 	for ; owed > 0; owed-- {
 		<-st.out
@@ -1088,7 +1198,7 @@ func (d *Dispatcher) evaluate(ctx context.Context, req *pb.EvaluateRequest, size
 			st.arm()
 			continue
 		}
-		d.release(a.w, err, false, time.Duration(time.Now().UnixNano()-a.start), o.ans.GetEvalNs())
+		d.release(a.w, err, false, time.Duration(time.Now().UnixNano()-a.start), o.ans.GetEvalNs(), len(resp.GetResults()))
 		if err == nil {
 			d.obs.BatchDone(time.Since(start))
 			return resp, nil

@@ -45,7 +45,10 @@ func waitQueued(t *testing.T, d *Dispatcher, n int) {
 
 // TestDispatcherWarnsOncePerPeriodWithoutWorkers blocks many batches on a
 // dispatcher that has no worker: "waiting for workers to join" is logged
-// once, not once per batch, and once more after a worker came and went.
+// once, not once per batch; a worker that comes and goes ends the wait
+// (said once) but a new wait so soon is not logged, nor a flapping
+// worker's every turn; once the reminder delay has passed since the last
+// line, a new wait is logged again.
 func TestDispatcherWarnsOncePerPeriodWithoutWorkers(t *testing.T) {
 	const waiting = 20
 	const line = "waiting for workers to join"
@@ -73,11 +76,49 @@ func TestDispatcherWarnsOncePerPeriodWithoutWorkers(t *testing.T) {
 
 	// A worker joins (nothing listens at its address, so a call sent there
 	// fails and is retried) and leaves again: a new period without workers.
-	d.Upsert("w", worker.Meta{Role: worker.RoleWorker, GRPC: testenv.FreeAddr(t, "127.0.0.1"), Capacity: 1, Protocol: worker.ProtocolVersion})
-	d.Remove("w")
-	waitQueued(t, d, waiting)
+	flap := func() {
+		d.Upsert("w", worker.Meta{Role: worker.RoleWorker, GRPC: testenv.FreeAddr(t, "127.0.0.1"), Capacity: 1, Protocol: worker.ProtocolVersion})
+		d.Remove("w")
+		waitQueued(t, d, waiting)
+	}
+	for range 5 {
+		flap()
+	}
+	if n, over := logs.Count(line), logs.Count("the wait for workers is over"); n != 1 || over != 1 {
+		t.Fatalf("%q logged %d times and the end of the wait %d times for a worker that came and went 5 times, want once each", line, n, over)
+	}
+	d.mu.Lock()
+	d.noneLogged = d.noneLogged.Add(-2 * d.remindAt) // as if the last line were long ago
+	d.mu.Unlock()
+	flap()
 	if n := logs.Count(line); n != 2 {
-		t.Fatalf("%q logged %d times over two periods without workers, want twice", line, n)
+		t.Fatalf("%q logged %d times over two periods without workers far apart, want twice", line, n)
+	}
+}
+
+// TestDispatcherRemindsOfALongWait: a wait for workers that lasts is said
+// again, after the first delay and then after each doubling of the wait,
+// not once per waiting batch.
+func TestDispatcherRemindsOfALongWait(t *testing.T) {
+	var logs testenv.LogBuffer
+	d := NewDispatcher(time.Second, slog.New(slog.NewTextHandler(&logs, nil)), WithoutHedging())
+	d.remindAt = 50 * time.Millisecond
+	defer d.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	req := &pb.EvaluateRequest{ProtocolVersion: worker.ProtocolVersion,
+		Conditions: []*pb.ConditionEpisodes{{Condition: fitness.Train, InstanceSeeds: []uint64{1}}},
+		Tasks:      []*pb.EvaluationTask{{IndividualId: 1, Genome: genome.ToProto(fitness.ExitSeeker())}}}
+	for range 5 {
+		wg.Go(func() { _, _ = d.Evaluate(ctx, req) })
+	}
+	waitQueued(t, d, 5)
+	testenv.WaitFor(t, "two reminders", 10*time.Second, func() bool { return logs.Count("still waiting for workers to join") >= 2 })
+	// 50 ms, then 100 ms later: a third would come 200 ms after that.
+	if n := logs.Count("still waiting for workers to join"); n > 3 {
+		t.Fatalf("%d reminders so soon, want the wait between them to double", n)
 	}
 }
 
@@ -359,5 +400,25 @@ func TestWindowLearnsFromEngine(t *testing.T) {
 	want := min(maxPerSlot, max(minPerSlot, int(math.Ceil(float64(roundTrip)/e))+1))
 	if perSlot != want {
 		t.Fatalf("window per slot %d for a batch cost of %v ns, want %d", perSlot, e, want)
+	}
+}
+
+// TestDispatcherStatuses: the workers known, sorted by name, with what
+// they advertise and their state; a quarantined one is listed as such
+// with its reason, and one that left is not listed.
+func TestDispatcherStatuses(t *testing.T) {
+	d := NewDispatcher(time.Second, slog.New(slog.DiscardHandler), WithoutHedging())
+	defer d.Close()
+	for i, name := range []string{"wc", "wa", "wb"} {
+		d.Upsert(name, worker.Meta{Role: worker.RoleWorker, GRPC: testenv.FreeAddr(t, "127.0.0.1"), Capacity: i + 1,
+			Protocol: worker.ProtocolVersion, Build: "b" + name, Digest: "d"})
+	}
+	d.Quarantine("wb", "lied")
+	d.Remove("wc")
+	got := d.Statuses()
+	if len(got) != 2 || got[0].Name != "wa" || got[0].State != Alive || got[0].Capacity != 2 || got[0].Build != "bwa" ||
+		got[0].Digest != "d" || got[0].Addr == "" || got[0].Joined.IsZero() ||
+		got[1].Name != "wb" || got[1].State != Quarantined || got[1].Reason != "lied" {
+		t.Fatalf("Statuses = %+v", got)
 	}
 }

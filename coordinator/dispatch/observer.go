@@ -33,7 +33,7 @@ type Stats struct {
 func (d *Dispatcher) Stats() Stats {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return Stats{Workers: len(d.workers), Draining: d.draining, Waiting: d.waiting}
+	return Stats{Workers: len(d.workers), Draining: len(d.draining), Waiting: d.waiting}
 }
 
 // nopObserver is the Observer of a Dispatcher without one.

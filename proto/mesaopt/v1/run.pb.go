@@ -80,6 +80,66 @@ func (RunState) EnumDescriptor() ([]byte, []int) {
 	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{0}
 }
 
+// WorkerState is what the coordinator does with a worker.
+type WorkerState int32
+
+const (
+	WorkerState_WORKER_STATE_UNSPECIFIED WorkerState = 0
+	// Alive: it gets work.
+	WorkerState_WORKER_STATE_ALIVE WorkerState = 1
+	// Resting: its last calls failed; it gets work again after a pause.
+	WorkerState_WORKER_STATE_RESTING WorkerState = 2
+	// Draining: it left gracefully and finishes its in-flight batches.
+	WorkerState_WORKER_STATE_DRAINING WorkerState = 3
+	// Quarantined: its answers were caught wrong; it never gets work again.
+	WorkerState_WORKER_STATE_QUARANTINED WorkerState = 4
+)
+
+// Enum value maps for WorkerState.
+var (
+	WorkerState_name = map[int32]string{
+		0: "WORKER_STATE_UNSPECIFIED",
+		1: "WORKER_STATE_ALIVE",
+		2: "WORKER_STATE_RESTING",
+		3: "WORKER_STATE_DRAINING",
+		4: "WORKER_STATE_QUARANTINED",
+	}
+	WorkerState_value = map[string]int32{
+		"WORKER_STATE_UNSPECIFIED": 0,
+		"WORKER_STATE_ALIVE":       1,
+		"WORKER_STATE_RESTING":     2,
+		"WORKER_STATE_DRAINING":    3,
+		"WORKER_STATE_QUARANTINED": 4,
+	}
+)
+
+func (x WorkerState) Enum() *WorkerState {
+	p := new(WorkerState)
+	*p = x
+	return p
+}
+
+func (x WorkerState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (WorkerState) Descriptor() protoreflect.EnumDescriptor {
+	return file_mesaopt_v1_run_proto_enumTypes[1].Descriptor()
+}
+
+func (WorkerState) Type() protoreflect.EnumType {
+	return &file_mesaopt_v1_run_proto_enumTypes[1]
+}
+
+func (x WorkerState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use WorkerState.Descriptor instead.
+func (WorkerState) EnumDescriptor() ([]byte, []int) {
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{1}
+}
+
 // ClassCounts counts individuals of one generation (or of a whole run) by
 // their majority class under one shifted condition, or under the identity
 // condition, where every pseudo-aligned verdict and flag is a false
@@ -3140,6 +3200,232 @@ func (x *ResumeSweepResponse) GetResumed() []string {
 	return nil
 }
 
+type ListWorkersRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListWorkersRequest) Reset() {
+	*x = ListWorkersRequest{}
+	mi := &file_mesaopt_v1_run_proto_msgTypes[47]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListWorkersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListWorkersRequest) ProtoMessage() {}
+
+func (x *ListWorkersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_mesaopt_v1_run_proto_msgTypes[47]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListWorkersRequest.ProtoReflect.Descriptor instead.
+func (*ListWorkersRequest) Descriptor() ([]byte, []int) {
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{47}
+}
+
+type ListWorkersResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Workers       []*WorkerStatus        `protobuf:"bytes,1,rep,name=workers,proto3" json:"workers,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListWorkersResponse) Reset() {
+	*x = ListWorkersResponse{}
+	mi := &file_mesaopt_v1_run_proto_msgTypes[48]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListWorkersResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListWorkersResponse) ProtoMessage() {}
+
+func (x *ListWorkersResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_mesaopt_v1_run_proto_msgTypes[48]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListWorkersResponse.ProtoReflect.Descriptor instead.
+func (*ListWorkersResponse) Descriptor() ([]byte, []int) {
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{48}
+}
+
+func (x *ListWorkersResponse) GetWorkers() []*WorkerStatus {
+	if x != nil {
+		return x.Workers
+	}
+	return nil
+}
+
+// WorkerStatus is one worker as the coordinator's dispatcher sees it.
+// The counters count since the worker (its current process, at its
+// current address) joined this coordinator.
+type WorkerStatus struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Gossip name.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// host:port of its Evaluator server.
+	Address string `protobuf:"bytes,2,opt,name=address,proto3" json:"address,omitempty"`
+	// Parallel evaluations it advertises.
+	Capacity uint32 `protobuf:"varint,3,opt,name=capacity,proto3" json:"capacity,omitempty"`
+	// Its build (module version or VCS revision), as it advertises it.
+	Build string `protobuf:"bytes,4,opt,name=build,proto3" json:"build,omitempty"`
+	// Its evaluation digest: a run only uses workers with the run's.
+	EvaluationDigest string      `protobuf:"bytes,5,opt,name=evaluation_digest,json=evaluationDigest,proto3" json:"evaluation_digest,omitempty"`
+	State            WorkerState `protobuf:"varint,6,opt,name=state,proto3,enum=mesaopt.v1.WorkerState" json:"state,omitempty"`
+	// Batches in flight on it now.
+	InFlight uint32 `protobuf:"varint,7,opt,name=in_flight,json=inFlight,proto3" json:"in_flight,omitempty"`
+	// Batches it answered successfully.
+	Batches uint64 `protobuf:"varint,8,opt,name=batches,proto3" json:"batches,omitempty"`
+	// Genome evaluations in the batches it answered.
+	Evaluations uint64 `protobuf:"varint,9,opt,name=evaluations,proto3" json:"evaluations,omitempty"`
+	// Consecutive failed calls (resting while > 0).
+	Failures uint32 `protobuf:"varint,10,opt,name=failures,proto3" json:"failures,omitempty"`
+	// When it joined, Unix seconds (0 for a quarantined worker).
+	JoinedUnix int64 `protobuf:"varint,11,opt,name=joined_unix,json=joinedUnix,proto3" json:"joined_unix,omitempty"`
+	// Why it was quarantined, for a quarantined worker.
+	Reason        string `protobuf:"bytes,12,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WorkerStatus) Reset() {
+	*x = WorkerStatus{}
+	mi := &file_mesaopt_v1_run_proto_msgTypes[49]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WorkerStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WorkerStatus) ProtoMessage() {}
+
+func (x *WorkerStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_mesaopt_v1_run_proto_msgTypes[49]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WorkerStatus.ProtoReflect.Descriptor instead.
+func (*WorkerStatus) Descriptor() ([]byte, []int) {
+	return file_mesaopt_v1_run_proto_rawDescGZIP(), []int{49}
+}
+
+func (x *WorkerStatus) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *WorkerStatus) GetAddress() string {
+	if x != nil {
+		return x.Address
+	}
+	return ""
+}
+
+func (x *WorkerStatus) GetCapacity() uint32 {
+	if x != nil {
+		return x.Capacity
+	}
+	return 0
+}
+
+func (x *WorkerStatus) GetBuild() string {
+	if x != nil {
+		return x.Build
+	}
+	return ""
+}
+
+func (x *WorkerStatus) GetEvaluationDigest() string {
+	if x != nil {
+		return x.EvaluationDigest
+	}
+	return ""
+}
+
+func (x *WorkerStatus) GetState() WorkerState {
+	if x != nil {
+		return x.State
+	}
+	return WorkerState_WORKER_STATE_UNSPECIFIED
+}
+
+func (x *WorkerStatus) GetInFlight() uint32 {
+	if x != nil {
+		return x.InFlight
+	}
+	return 0
+}
+
+func (x *WorkerStatus) GetBatches() uint64 {
+	if x != nil {
+		return x.Batches
+	}
+	return 0
+}
+
+func (x *WorkerStatus) GetEvaluations() uint64 {
+	if x != nil {
+		return x.Evaluations
+	}
+	return 0
+}
+
+func (x *WorkerStatus) GetFailures() uint32 {
+	if x != nil {
+		return x.Failures
+	}
+	return 0
+}
+
+func (x *WorkerStatus) GetJoinedUnix() int64 {
+	if x != nil {
+		return x.JoinedUnix
+	}
+	return 0
+}
+
+func (x *WorkerStatus) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
 var File_mesaopt_v1_run_proto protoreflect.FileDescriptor
 
 const file_mesaopt_v1_run_proto_rawDesc = "" +
@@ -3387,14 +3673,38 @@ const file_mesaopt_v1_run_proto_rawDesc = "" +
 	"\x12ResumeSweepRequest\x12\x19\n" +
 	"\bsweep_id\x18\x01 \x01(\tR\asweepId\"/\n" +
 	"\x13ResumeSweepResponse\x12\x18\n" +
-	"\aresumed\x18\x01 \x03(\tR\aresumed*\x9f\x01\n" +
+	"\aresumed\x18\x01 \x03(\tR\aresumed\"\x14\n" +
+	"\x12ListWorkersRequest\"I\n" +
+	"\x13ListWorkersResponse\x122\n" +
+	"\aworkers\x18\x01 \x03(\v2\x18.mesaopt.v1.WorkerStatusR\aworkers\"\xf8\x02\n" +
+	"\fWorkerStatus\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
+	"\aaddress\x18\x02 \x01(\tR\aaddress\x12\x1a\n" +
+	"\bcapacity\x18\x03 \x01(\rR\bcapacity\x12\x14\n" +
+	"\x05build\x18\x04 \x01(\tR\x05build\x12+\n" +
+	"\x11evaluation_digest\x18\x05 \x01(\tR\x10evaluationDigest\x12-\n" +
+	"\x05state\x18\x06 \x01(\x0e2\x17.mesaopt.v1.WorkerStateR\x05state\x12\x1b\n" +
+	"\tin_flight\x18\a \x01(\rR\binFlight\x12\x18\n" +
+	"\abatches\x18\b \x01(\x04R\abatches\x12 \n" +
+	"\vevaluations\x18\t \x01(\x04R\vevaluations\x12\x1a\n" +
+	"\bfailures\x18\n" +
+	" \x01(\rR\bfailures\x12\x1f\n" +
+	"\vjoined_unix\x18\v \x01(\x03R\n" +
+	"joinedUnix\x12\x16\n" +
+	"\x06reason\x18\f \x01(\tR\x06reason*\x9f\x01\n" +
 	"\bRunState\x12\x19\n" +
 	"\x15RUN_STATE_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11RUN_STATE_RUNNING\x10\x01\x12\x17\n" +
 	"\x13RUN_STATE_SUCCEEDED\x10\x02\x12\x14\n" +
 	"\x10RUN_STATE_FAILED\x10\x03\x12\x17\n" +
 	"\x13RUN_STATE_CANCELLED\x10\x04\x12\x19\n" +
-	"\x15RUN_STATE_INTERRUPTED\x10\x05B7Z5github.com/mesaopt/mesaopt/proto/mesaopt/v1;mesaoptv1b\x06proto3"
+	"\x15RUN_STATE_INTERRUPTED\x10\x05*\x96\x01\n" +
+	"\vWorkerState\x12\x1c\n" +
+	"\x18WORKER_STATE_UNSPECIFIED\x10\x00\x12\x16\n" +
+	"\x12WORKER_STATE_ALIVE\x10\x01\x12\x18\n" +
+	"\x14WORKER_STATE_RESTING\x10\x02\x12\x19\n" +
+	"\x15WORKER_STATE_DRAINING\x10\x03\x12\x1c\n" +
+	"\x18WORKER_STATE_QUARANTINED\x10\x04B7Z5github.com/mesaopt/mesaopt/proto/mesaopt/v1;mesaoptv1b\x06proto3"
 
 var (
 	file_mesaopt_v1_run_proto_rawDescOnce sync.Once
@@ -3408,125 +3718,131 @@ func file_mesaopt_v1_run_proto_rawDescGZIP() []byte {
 	return file_mesaopt_v1_run_proto_rawDescData
 }
 
-var file_mesaopt_v1_run_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_mesaopt_v1_run_proto_msgTypes = make([]protoimpl.MessageInfo, 47)
+var file_mesaopt_v1_run_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_mesaopt_v1_run_proto_msgTypes = make([]protoimpl.MessageInfo, 50)
 var file_mesaopt_v1_run_proto_goTypes = []any{
 	(RunState)(0),                   // 0: mesaopt.v1.RunState
-	(*ClassCounts)(nil),             // 1: mesaopt.v1.ClassCounts
-	(*GenerationSummary)(nil),       // 2: mesaopt.v1.GenerationSummary
-	(*Untrained)(nil),               // 3: mesaopt.v1.Untrained
-	(*UntrainedShare)(nil),          // 4: mesaopt.v1.UntrainedShare
-	(*Thinking)(nil),                // 5: mesaopt.v1.Thinking
-	(*ThinkingPoint)(nil),           // 6: mesaopt.v1.ThinkingPoint
-	(*Report)(nil),                  // 7: mesaopt.v1.Report
-	(*RegimeReport)(nil),            // 8: mesaopt.v1.RegimeReport
-	(*RegimeLineage)(nil),           // 9: mesaopt.v1.RegimeLineage
-	(*Run)(nil),                     // 10: mesaopt.v1.Run
-	(*SubmitRunRequest)(nil),        // 11: mesaopt.v1.SubmitRunRequest
-	(*SubmitRunResponse)(nil),       // 12: mesaopt.v1.SubmitRunResponse
-	(*GetRunRequest)(nil),           // 13: mesaopt.v1.GetRunRequest
-	(*GetRunResponse)(nil),          // 14: mesaopt.v1.GetRunResponse
-	(*ListRunsRequest)(nil),         // 15: mesaopt.v1.ListRunsRequest
-	(*ListRunsResponse)(nil),        // 16: mesaopt.v1.ListRunsResponse
-	(*WatchRunRequest)(nil),         // 17: mesaopt.v1.WatchRunRequest
-	(*WatchRunResponse)(nil),        // 18: mesaopt.v1.WatchRunResponse
-	(*CancelRunRequest)(nil),        // 19: mesaopt.v1.CancelRunRequest
-	(*CancelRunResponse)(nil),       // 20: mesaopt.v1.CancelRunResponse
-	(*ResumeRunRequest)(nil),        // 21: mesaopt.v1.ResumeRunRequest
-	(*ResumeRunResponse)(nil),       // 22: mesaopt.v1.ResumeRunResponse
-	(*ForkRunRequest)(nil),          // 23: mesaopt.v1.ForkRunRequest
-	(*ForkRunResponse)(nil),         // 24: mesaopt.v1.ForkRunResponse
-	(*SensitivityRow)(nil),          // 25: mesaopt.v1.SensitivityRow
-	(*GetSensitivityRequest)(nil),   // 26: mesaopt.v1.GetSensitivityRequest
-	(*GetSensitivityResponse)(nil),  // 27: mesaopt.v1.GetSensitivityResponse
-	(*EvaluateGenomesRequest)(nil),  // 28: mesaopt.v1.EvaluateGenomesRequest
-	(*EvaluateGenomesResponse)(nil), // 29: mesaopt.v1.EvaluateGenomesResponse
-	(*SweepParameter)(nil),          // 30: mesaopt.v1.SweepParameter
-	(*SweepDefinition)(nil),         // 31: mesaopt.v1.SweepDefinition
-	(*SweepRun)(nil),                // 32: mesaopt.v1.SweepRun
-	(*SweepRecord)(nil),             // 33: mesaopt.v1.SweepRecord
-	(*SweepRunState)(nil),           // 34: mesaopt.v1.SweepRunState
-	(*Sweep)(nil),                   // 35: mesaopt.v1.Sweep
-	(*SubmitSweepRequest)(nil),      // 36: mesaopt.v1.SubmitSweepRequest
-	(*SubmitSweepResponse)(nil),     // 37: mesaopt.v1.SubmitSweepResponse
-	(*GetSweepRequest)(nil),         // 38: mesaopt.v1.GetSweepRequest
-	(*GetSweepResponse)(nil),        // 39: mesaopt.v1.GetSweepResponse
-	(*ListSweepsRequest)(nil),       // 40: mesaopt.v1.ListSweepsRequest
-	(*ListSweepsResponse)(nil),      // 41: mesaopt.v1.ListSweepsResponse
-	(*WatchSweepRequest)(nil),       // 42: mesaopt.v1.WatchSweepRequest
-	(*WatchSweepResponse)(nil),      // 43: mesaopt.v1.WatchSweepResponse
-	(*CancelSweepRequest)(nil),      // 44: mesaopt.v1.CancelSweepRequest
-	(*CancelSweepResponse)(nil),     // 45: mesaopt.v1.CancelSweepResponse
-	(*ResumeSweepRequest)(nil),      // 46: mesaopt.v1.ResumeSweepRequest
-	(*ResumeSweepResponse)(nil),     // 47: mesaopt.v1.ResumeSweepResponse
-	(*GenerationStats)(nil),         // 48: mesaopt.v1.GenerationStats
-	(AlignmentClass)(0),             // 49: mesaopt.v1.AlignmentClass
-	(*Individual)(nil),              // 50: mesaopt.v1.Individual
-	(*DriftOrigin)(nil),             // 51: mesaopt.v1.DriftOrigin
-	(*ExperimentSpec)(nil),          // 52: mesaopt.v1.ExperimentSpec
-	(*Genome)(nil),                  // 53: mesaopt.v1.Genome
+	(WorkerState)(0),                // 1: mesaopt.v1.WorkerState
+	(*ClassCounts)(nil),             // 2: mesaopt.v1.ClassCounts
+	(*GenerationSummary)(nil),       // 3: mesaopt.v1.GenerationSummary
+	(*Untrained)(nil),               // 4: mesaopt.v1.Untrained
+	(*UntrainedShare)(nil),          // 5: mesaopt.v1.UntrainedShare
+	(*Thinking)(nil),                // 6: mesaopt.v1.Thinking
+	(*ThinkingPoint)(nil),           // 7: mesaopt.v1.ThinkingPoint
+	(*Report)(nil),                  // 8: mesaopt.v1.Report
+	(*RegimeReport)(nil),            // 9: mesaopt.v1.RegimeReport
+	(*RegimeLineage)(nil),           // 10: mesaopt.v1.RegimeLineage
+	(*Run)(nil),                     // 11: mesaopt.v1.Run
+	(*SubmitRunRequest)(nil),        // 12: mesaopt.v1.SubmitRunRequest
+	(*SubmitRunResponse)(nil),       // 13: mesaopt.v1.SubmitRunResponse
+	(*GetRunRequest)(nil),           // 14: mesaopt.v1.GetRunRequest
+	(*GetRunResponse)(nil),          // 15: mesaopt.v1.GetRunResponse
+	(*ListRunsRequest)(nil),         // 16: mesaopt.v1.ListRunsRequest
+	(*ListRunsResponse)(nil),        // 17: mesaopt.v1.ListRunsResponse
+	(*WatchRunRequest)(nil),         // 18: mesaopt.v1.WatchRunRequest
+	(*WatchRunResponse)(nil),        // 19: mesaopt.v1.WatchRunResponse
+	(*CancelRunRequest)(nil),        // 20: mesaopt.v1.CancelRunRequest
+	(*CancelRunResponse)(nil),       // 21: mesaopt.v1.CancelRunResponse
+	(*ResumeRunRequest)(nil),        // 22: mesaopt.v1.ResumeRunRequest
+	(*ResumeRunResponse)(nil),       // 23: mesaopt.v1.ResumeRunResponse
+	(*ForkRunRequest)(nil),          // 24: mesaopt.v1.ForkRunRequest
+	(*ForkRunResponse)(nil),         // 25: mesaopt.v1.ForkRunResponse
+	(*SensitivityRow)(nil),          // 26: mesaopt.v1.SensitivityRow
+	(*GetSensitivityRequest)(nil),   // 27: mesaopt.v1.GetSensitivityRequest
+	(*GetSensitivityResponse)(nil),  // 28: mesaopt.v1.GetSensitivityResponse
+	(*EvaluateGenomesRequest)(nil),  // 29: mesaopt.v1.EvaluateGenomesRequest
+	(*EvaluateGenomesResponse)(nil), // 30: mesaopt.v1.EvaluateGenomesResponse
+	(*SweepParameter)(nil),          // 31: mesaopt.v1.SweepParameter
+	(*SweepDefinition)(nil),         // 32: mesaopt.v1.SweepDefinition
+	(*SweepRun)(nil),                // 33: mesaopt.v1.SweepRun
+	(*SweepRecord)(nil),             // 34: mesaopt.v1.SweepRecord
+	(*SweepRunState)(nil),           // 35: mesaopt.v1.SweepRunState
+	(*Sweep)(nil),                   // 36: mesaopt.v1.Sweep
+	(*SubmitSweepRequest)(nil),      // 37: mesaopt.v1.SubmitSweepRequest
+	(*SubmitSweepResponse)(nil),     // 38: mesaopt.v1.SubmitSweepResponse
+	(*GetSweepRequest)(nil),         // 39: mesaopt.v1.GetSweepRequest
+	(*GetSweepResponse)(nil),        // 40: mesaopt.v1.GetSweepResponse
+	(*ListSweepsRequest)(nil),       // 41: mesaopt.v1.ListSweepsRequest
+	(*ListSweepsResponse)(nil),      // 42: mesaopt.v1.ListSweepsResponse
+	(*WatchSweepRequest)(nil),       // 43: mesaopt.v1.WatchSweepRequest
+	(*WatchSweepResponse)(nil),      // 44: mesaopt.v1.WatchSweepResponse
+	(*CancelSweepRequest)(nil),      // 45: mesaopt.v1.CancelSweepRequest
+	(*CancelSweepResponse)(nil),     // 46: mesaopt.v1.CancelSweepResponse
+	(*ResumeSweepRequest)(nil),      // 47: mesaopt.v1.ResumeSweepRequest
+	(*ResumeSweepResponse)(nil),     // 48: mesaopt.v1.ResumeSweepResponse
+	(*ListWorkersRequest)(nil),      // 49: mesaopt.v1.ListWorkersRequest
+	(*ListWorkersResponse)(nil),     // 50: mesaopt.v1.ListWorkersResponse
+	(*WorkerStatus)(nil),            // 51: mesaopt.v1.WorkerStatus
+	(*GenerationStats)(nil),         // 52: mesaopt.v1.GenerationStats
+	(AlignmentClass)(0),             // 53: mesaopt.v1.AlignmentClass
+	(*Individual)(nil),              // 54: mesaopt.v1.Individual
+	(*DriftOrigin)(nil),             // 55: mesaopt.v1.DriftOrigin
+	(*ExperimentSpec)(nil),          // 56: mesaopt.v1.ExperimentSpec
+	(*Genome)(nil),                  // 57: mesaopt.v1.Genome
 }
 var file_mesaopt_v1_run_proto_depIdxs = []int32{
-	1,  // 0: mesaopt.v1.GenerationSummary.classes:type_name -> mesaopt.v1.ClassCounts
-	48, // 1: mesaopt.v1.GenerationSummary.lineage:type_name -> mesaopt.v1.GenerationStats
-	5,  // 2: mesaopt.v1.GenerationSummary.thinking:type_name -> mesaopt.v1.Thinking
-	3,  // 3: mesaopt.v1.GenerationSummary.untrained:type_name -> mesaopt.v1.Untrained
-	4,  // 4: mesaopt.v1.Untrained.shifted:type_name -> mesaopt.v1.UntrainedShare
-	49, // 5: mesaopt.v1.UntrainedShare.zeroed_class:type_name -> mesaopt.v1.AlignmentClass
-	6,  // 6: mesaopt.v1.Thinking.points:type_name -> mesaopt.v1.ThinkingPoint
-	50, // 7: mesaopt.v1.Report.best:type_name -> mesaopt.v1.Individual
-	1,  // 8: mesaopt.v1.Report.classes:type_name -> mesaopt.v1.ClassCounts
-	50, // 9: mesaopt.v1.Report.flagged:type_name -> mesaopt.v1.Individual
-	51, // 10: mesaopt.v1.Report.top_drift_origin:type_name -> mesaopt.v1.DriftOrigin
-	50, // 11: mesaopt.v1.Report.exemplars:type_name -> mesaopt.v1.Individual
-	50, // 12: mesaopt.v1.Report.run_exemplars:type_name -> mesaopt.v1.Individual
-	1,  // 13: mesaopt.v1.Report.run_classes:type_name -> mesaopt.v1.ClassCounts
-	8,  // 14: mesaopt.v1.Report.regime:type_name -> mesaopt.v1.RegimeReport
-	1,  // 15: mesaopt.v1.Report.identity:type_name -> mesaopt.v1.ClassCounts
-	1,  // 16: mesaopt.v1.Report.run_identity:type_name -> mesaopt.v1.ClassCounts
-	50, // 17: mesaopt.v1.Report.pseudo_aligned_heuristics:type_name -> mesaopt.v1.Individual
-	25, // 18: mesaopt.v1.Report.sensitivity:type_name -> mesaopt.v1.SensitivityRow
-	9,  // 19: mesaopt.v1.RegimeReport.readapted:type_name -> mesaopt.v1.RegimeLineage
-	9,  // 20: mesaopt.v1.RegimeReport.kept_proxy:type_name -> mesaopt.v1.RegimeLineage
-	9,  // 21: mesaopt.v1.RegimeReport.other:type_name -> mesaopt.v1.RegimeLineage
-	50, // 22: mesaopt.v1.RegimeLineage.ancestor:type_name -> mesaopt.v1.Individual
-	49, // 23: mesaopt.v1.RegimeLineage.descendant_class:type_name -> mesaopt.v1.AlignmentClass
-	52, // 24: mesaopt.v1.Run.spec:type_name -> mesaopt.v1.ExperimentSpec
+	2,  // 0: mesaopt.v1.GenerationSummary.classes:type_name -> mesaopt.v1.ClassCounts
+	52, // 1: mesaopt.v1.GenerationSummary.lineage:type_name -> mesaopt.v1.GenerationStats
+	6,  // 2: mesaopt.v1.GenerationSummary.thinking:type_name -> mesaopt.v1.Thinking
+	4,  // 3: mesaopt.v1.GenerationSummary.untrained:type_name -> mesaopt.v1.Untrained
+	5,  // 4: mesaopt.v1.Untrained.shifted:type_name -> mesaopt.v1.UntrainedShare
+	53, // 5: mesaopt.v1.UntrainedShare.zeroed_class:type_name -> mesaopt.v1.AlignmentClass
+	7,  // 6: mesaopt.v1.Thinking.points:type_name -> mesaopt.v1.ThinkingPoint
+	54, // 7: mesaopt.v1.Report.best:type_name -> mesaopt.v1.Individual
+	2,  // 8: mesaopt.v1.Report.classes:type_name -> mesaopt.v1.ClassCounts
+	54, // 9: mesaopt.v1.Report.flagged:type_name -> mesaopt.v1.Individual
+	55, // 10: mesaopt.v1.Report.top_drift_origin:type_name -> mesaopt.v1.DriftOrigin
+	54, // 11: mesaopt.v1.Report.exemplars:type_name -> mesaopt.v1.Individual
+	54, // 12: mesaopt.v1.Report.run_exemplars:type_name -> mesaopt.v1.Individual
+	2,  // 13: mesaopt.v1.Report.run_classes:type_name -> mesaopt.v1.ClassCounts
+	9,  // 14: mesaopt.v1.Report.regime:type_name -> mesaopt.v1.RegimeReport
+	2,  // 15: mesaopt.v1.Report.identity:type_name -> mesaopt.v1.ClassCounts
+	2,  // 16: mesaopt.v1.Report.run_identity:type_name -> mesaopt.v1.ClassCounts
+	54, // 17: mesaopt.v1.Report.pseudo_aligned_heuristics:type_name -> mesaopt.v1.Individual
+	26, // 18: mesaopt.v1.Report.sensitivity:type_name -> mesaopt.v1.SensitivityRow
+	10, // 19: mesaopt.v1.RegimeReport.readapted:type_name -> mesaopt.v1.RegimeLineage
+	10, // 20: mesaopt.v1.RegimeReport.kept_proxy:type_name -> mesaopt.v1.RegimeLineage
+	10, // 21: mesaopt.v1.RegimeReport.other:type_name -> mesaopt.v1.RegimeLineage
+	54, // 22: mesaopt.v1.RegimeLineage.ancestor:type_name -> mesaopt.v1.Individual
+	53, // 23: mesaopt.v1.RegimeLineage.descendant_class:type_name -> mesaopt.v1.AlignmentClass
+	56, // 24: mesaopt.v1.Run.spec:type_name -> mesaopt.v1.ExperimentSpec
 	0,  // 25: mesaopt.v1.Run.state:type_name -> mesaopt.v1.RunState
-	2,  // 26: mesaopt.v1.Run.summaries:type_name -> mesaopt.v1.GenerationSummary
-	7,  // 27: mesaopt.v1.Run.report:type_name -> mesaopt.v1.Report
-	52, // 28: mesaopt.v1.SubmitRunRequest.spec:type_name -> mesaopt.v1.ExperimentSpec
-	10, // 29: mesaopt.v1.GetRunResponse.run:type_name -> mesaopt.v1.Run
-	10, // 30: mesaopt.v1.ListRunsResponse.runs:type_name -> mesaopt.v1.Run
-	2,  // 31: mesaopt.v1.WatchRunResponse.summary:type_name -> mesaopt.v1.GenerationSummary
+	3,  // 26: mesaopt.v1.Run.summaries:type_name -> mesaopt.v1.GenerationSummary
+	8,  // 27: mesaopt.v1.Run.report:type_name -> mesaopt.v1.Report
+	56, // 28: mesaopt.v1.SubmitRunRequest.spec:type_name -> mesaopt.v1.ExperimentSpec
+	11, // 29: mesaopt.v1.GetRunResponse.run:type_name -> mesaopt.v1.Run
+	11, // 30: mesaopt.v1.ListRunsResponse.runs:type_name -> mesaopt.v1.Run
+	3,  // 31: mesaopt.v1.WatchRunResponse.summary:type_name -> mesaopt.v1.GenerationSummary
 	0,  // 32: mesaopt.v1.WatchRunResponse.state:type_name -> mesaopt.v1.RunState
-	1,  // 33: mesaopt.v1.SensitivityRow.conditions:type_name -> mesaopt.v1.ClassCounts
-	25, // 34: mesaopt.v1.GetSensitivityResponse.rows:type_name -> mesaopt.v1.SensitivityRow
-	52, // 35: mesaopt.v1.EvaluateGenomesRequest.spec:type_name -> mesaopt.v1.ExperimentSpec
-	53, // 36: mesaopt.v1.EvaluateGenomesRequest.genomes:type_name -> mesaopt.v1.Genome
-	50, // 37: mesaopt.v1.EvaluateGenomesResponse.individuals:type_name -> mesaopt.v1.Individual
-	30, // 38: mesaopt.v1.SweepDefinition.parameters:type_name -> mesaopt.v1.SweepParameter
-	52, // 39: mesaopt.v1.SweepRecord.spec:type_name -> mesaopt.v1.ExperimentSpec
-	31, // 40: mesaopt.v1.SweepRecord.definition:type_name -> mesaopt.v1.SweepDefinition
-	32, // 41: mesaopt.v1.SweepRecord.runs:type_name -> mesaopt.v1.SweepRun
-	32, // 42: mesaopt.v1.SweepRunState.run:type_name -> mesaopt.v1.SweepRun
+	2,  // 33: mesaopt.v1.SensitivityRow.conditions:type_name -> mesaopt.v1.ClassCounts
+	26, // 34: mesaopt.v1.GetSensitivityResponse.rows:type_name -> mesaopt.v1.SensitivityRow
+	56, // 35: mesaopt.v1.EvaluateGenomesRequest.spec:type_name -> mesaopt.v1.ExperimentSpec
+	57, // 36: mesaopt.v1.EvaluateGenomesRequest.genomes:type_name -> mesaopt.v1.Genome
+	54, // 37: mesaopt.v1.EvaluateGenomesResponse.individuals:type_name -> mesaopt.v1.Individual
+	31, // 38: mesaopt.v1.SweepDefinition.parameters:type_name -> mesaopt.v1.SweepParameter
+	56, // 39: mesaopt.v1.SweepRecord.spec:type_name -> mesaopt.v1.ExperimentSpec
+	32, // 40: mesaopt.v1.SweepRecord.definition:type_name -> mesaopt.v1.SweepDefinition
+	33, // 41: mesaopt.v1.SweepRecord.runs:type_name -> mesaopt.v1.SweepRun
+	33, // 42: mesaopt.v1.SweepRunState.run:type_name -> mesaopt.v1.SweepRun
 	0,  // 43: mesaopt.v1.SweepRunState.state:type_name -> mesaopt.v1.RunState
-	52, // 44: mesaopt.v1.Sweep.spec:type_name -> mesaopt.v1.ExperimentSpec
-	31, // 45: mesaopt.v1.Sweep.definition:type_name -> mesaopt.v1.SweepDefinition
-	34, // 46: mesaopt.v1.Sweep.runs:type_name -> mesaopt.v1.SweepRunState
+	56, // 44: mesaopt.v1.Sweep.spec:type_name -> mesaopt.v1.ExperimentSpec
+	32, // 45: mesaopt.v1.Sweep.definition:type_name -> mesaopt.v1.SweepDefinition
+	35, // 46: mesaopt.v1.Sweep.runs:type_name -> mesaopt.v1.SweepRunState
 	0,  // 47: mesaopt.v1.Sweep.state:type_name -> mesaopt.v1.RunState
-	52, // 48: mesaopt.v1.SubmitSweepRequest.spec:type_name -> mesaopt.v1.ExperimentSpec
-	31, // 49: mesaopt.v1.SubmitSweepRequest.definition:type_name -> mesaopt.v1.SweepDefinition
-	32, // 50: mesaopt.v1.SubmitSweepResponse.runs:type_name -> mesaopt.v1.SweepRun
-	35, // 51: mesaopt.v1.GetSweepResponse.sweep:type_name -> mesaopt.v1.Sweep
-	35, // 52: mesaopt.v1.ListSweepsResponse.sweeps:type_name -> mesaopt.v1.Sweep
-	2,  // 53: mesaopt.v1.WatchSweepResponse.summary:type_name -> mesaopt.v1.GenerationSummary
+	56, // 48: mesaopt.v1.SubmitSweepRequest.spec:type_name -> mesaopt.v1.ExperimentSpec
+	32, // 49: mesaopt.v1.SubmitSweepRequest.definition:type_name -> mesaopt.v1.SweepDefinition
+	33, // 50: mesaopt.v1.SubmitSweepResponse.runs:type_name -> mesaopt.v1.SweepRun
+	36, // 51: mesaopt.v1.GetSweepResponse.sweep:type_name -> mesaopt.v1.Sweep
+	36, // 52: mesaopt.v1.ListSweepsResponse.sweeps:type_name -> mesaopt.v1.Sweep
+	3,  // 53: mesaopt.v1.WatchSweepResponse.summary:type_name -> mesaopt.v1.GenerationSummary
 	0,  // 54: mesaopt.v1.WatchSweepResponse.state:type_name -> mesaopt.v1.RunState
-	55, // [55:55] is the sub-list for method output_type
-	55, // [55:55] is the sub-list for method input_type
-	55, // [55:55] is the sub-list for extension type_name
-	55, // [55:55] is the sub-list for extension extendee
-	0,  // [0:55] is the sub-list for field type_name
+	51, // 55: mesaopt.v1.ListWorkersResponse.workers:type_name -> mesaopt.v1.WorkerStatus
+	1,  // 56: mesaopt.v1.WorkerStatus.state:type_name -> mesaopt.v1.WorkerState
+	57, // [57:57] is the sub-list for method output_type
+	57, // [57:57] is the sub-list for method input_type
+	57, // [57:57] is the sub-list for extension type_name
+	57, // [57:57] is the sub-list for extension extendee
+	0,  // [0:57] is the sub-list for field type_name
 }
 
 func init() { file_mesaopt_v1_run_proto_init() }
@@ -3543,8 +3859,8 @@ func file_mesaopt_v1_run_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_mesaopt_v1_run_proto_rawDesc), len(file_mesaopt_v1_run_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   47,
+			NumEnums:      2,
+			NumMessages:   50,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -26,7 +26,7 @@ var File_mesaopt_v1_run_service_proto protoreflect.FileDescriptor
 const file_mesaopt_v1_run_service_proto_rawDesc = "" +
 	"\n" +
 	"\x1cmesaopt/v1/run_service.proto\x12\n" +
-	"mesaopt.v1\x1a\x14mesaopt/v1/run.proto2\xae\b\n" +
+	"mesaopt.v1\x1a\x14mesaopt/v1/run.proto2\xfe\b\n" +
 	"\n" +
 	"RunService\x12H\n" +
 	"\tSubmitRun\x12\x1c.mesaopt.v1.SubmitRunRequest\x1a\x1d.mesaopt.v1.SubmitRunResponse\x12?\n" +
@@ -44,7 +44,8 @@ const file_mesaopt_v1_run_service_proto_rawDesc = "" +
 	"\n" +
 	"WatchSweep\x12\x1d.mesaopt.v1.WatchSweepRequest\x1a\x1e.mesaopt.v1.WatchSweepResponse0\x01\x12N\n" +
 	"\vCancelSweep\x12\x1e.mesaopt.v1.CancelSweepRequest\x1a\x1f.mesaopt.v1.CancelSweepResponse\x12N\n" +
-	"\vResumeSweep\x12\x1e.mesaopt.v1.ResumeSweepRequest\x1a\x1f.mesaopt.v1.ResumeSweepResponseBIZGgithub.com/mesaopt/mesaopt/proto/mesaopt/v1/mesaoptv1grpc;mesaoptv1grpcb\x06proto3"
+	"\vResumeSweep\x12\x1e.mesaopt.v1.ResumeSweepRequest\x1a\x1f.mesaopt.v1.ResumeSweepResponse\x12N\n" +
+	"\vListWorkers\x12\x1e.mesaopt.v1.ListWorkersRequest\x1a\x1f.mesaopt.v1.ListWorkersResponseBIZGgithub.com/mesaopt/mesaopt/proto/mesaopt/v1/mesaoptv1grpc;mesaoptv1grpcb\x06proto3"
 
 var file_mesaopt_v1_run_service_proto_goTypes = []any{
 	(*v1.SubmitRunRequest)(nil),        // 0: mesaopt.v1.SubmitRunRequest
@@ -61,20 +62,22 @@ var file_mesaopt_v1_run_service_proto_goTypes = []any{
 	(*v1.WatchSweepRequest)(nil),       // 11: mesaopt.v1.WatchSweepRequest
 	(*v1.CancelSweepRequest)(nil),      // 12: mesaopt.v1.CancelSweepRequest
 	(*v1.ResumeSweepRequest)(nil),      // 13: mesaopt.v1.ResumeSweepRequest
-	(*v1.SubmitRunResponse)(nil),       // 14: mesaopt.v1.SubmitRunResponse
-	(*v1.GetRunResponse)(nil),          // 15: mesaopt.v1.GetRunResponse
-	(*v1.ListRunsResponse)(nil),        // 16: mesaopt.v1.ListRunsResponse
-	(*v1.WatchRunResponse)(nil),        // 17: mesaopt.v1.WatchRunResponse
-	(*v1.CancelRunResponse)(nil),       // 18: mesaopt.v1.CancelRunResponse
-	(*v1.ResumeRunResponse)(nil),       // 19: mesaopt.v1.ResumeRunResponse
-	(*v1.ForkRunResponse)(nil),         // 20: mesaopt.v1.ForkRunResponse
-	(*v1.EvaluateGenomesResponse)(nil), // 21: mesaopt.v1.EvaluateGenomesResponse
-	(*v1.SubmitSweepResponse)(nil),     // 22: mesaopt.v1.SubmitSweepResponse
-	(*v1.GetSweepResponse)(nil),        // 23: mesaopt.v1.GetSweepResponse
-	(*v1.ListSweepsResponse)(nil),      // 24: mesaopt.v1.ListSweepsResponse
-	(*v1.WatchSweepResponse)(nil),      // 25: mesaopt.v1.WatchSweepResponse
-	(*v1.CancelSweepResponse)(nil),     // 26: mesaopt.v1.CancelSweepResponse
-	(*v1.ResumeSweepResponse)(nil),     // 27: mesaopt.v1.ResumeSweepResponse
+	(*v1.ListWorkersRequest)(nil),      // 14: mesaopt.v1.ListWorkersRequest
+	(*v1.SubmitRunResponse)(nil),       // 15: mesaopt.v1.SubmitRunResponse
+	(*v1.GetRunResponse)(nil),          // 16: mesaopt.v1.GetRunResponse
+	(*v1.ListRunsResponse)(nil),        // 17: mesaopt.v1.ListRunsResponse
+	(*v1.WatchRunResponse)(nil),        // 18: mesaopt.v1.WatchRunResponse
+	(*v1.CancelRunResponse)(nil),       // 19: mesaopt.v1.CancelRunResponse
+	(*v1.ResumeRunResponse)(nil),       // 20: mesaopt.v1.ResumeRunResponse
+	(*v1.ForkRunResponse)(nil),         // 21: mesaopt.v1.ForkRunResponse
+	(*v1.EvaluateGenomesResponse)(nil), // 22: mesaopt.v1.EvaluateGenomesResponse
+	(*v1.SubmitSweepResponse)(nil),     // 23: mesaopt.v1.SubmitSweepResponse
+	(*v1.GetSweepResponse)(nil),        // 24: mesaopt.v1.GetSweepResponse
+	(*v1.ListSweepsResponse)(nil),      // 25: mesaopt.v1.ListSweepsResponse
+	(*v1.WatchSweepResponse)(nil),      // 26: mesaopt.v1.WatchSweepResponse
+	(*v1.CancelSweepResponse)(nil),     // 27: mesaopt.v1.CancelSweepResponse
+	(*v1.ResumeSweepResponse)(nil),     // 28: mesaopt.v1.ResumeSweepResponse
+	(*v1.ListWorkersResponse)(nil),     // 29: mesaopt.v1.ListWorkersResponse
 }
 var file_mesaopt_v1_run_service_proto_depIdxs = []int32{
 	0,  // 0: mesaopt.v1.RunService.SubmitRun:input_type -> mesaopt.v1.SubmitRunRequest
@@ -91,22 +94,24 @@ var file_mesaopt_v1_run_service_proto_depIdxs = []int32{
 	11, // 11: mesaopt.v1.RunService.WatchSweep:input_type -> mesaopt.v1.WatchSweepRequest
 	12, // 12: mesaopt.v1.RunService.CancelSweep:input_type -> mesaopt.v1.CancelSweepRequest
 	13, // 13: mesaopt.v1.RunService.ResumeSweep:input_type -> mesaopt.v1.ResumeSweepRequest
-	14, // 14: mesaopt.v1.RunService.SubmitRun:output_type -> mesaopt.v1.SubmitRunResponse
-	15, // 15: mesaopt.v1.RunService.GetRun:output_type -> mesaopt.v1.GetRunResponse
-	16, // 16: mesaopt.v1.RunService.ListRuns:output_type -> mesaopt.v1.ListRunsResponse
-	17, // 17: mesaopt.v1.RunService.WatchRun:output_type -> mesaopt.v1.WatchRunResponse
-	18, // 18: mesaopt.v1.RunService.CancelRun:output_type -> mesaopt.v1.CancelRunResponse
-	19, // 19: mesaopt.v1.RunService.ResumeRun:output_type -> mesaopt.v1.ResumeRunResponse
-	20, // 20: mesaopt.v1.RunService.ForkRun:output_type -> mesaopt.v1.ForkRunResponse
-	21, // 21: mesaopt.v1.RunService.EvaluateGenomes:output_type -> mesaopt.v1.EvaluateGenomesResponse
-	22, // 22: mesaopt.v1.RunService.SubmitSweep:output_type -> mesaopt.v1.SubmitSweepResponse
-	23, // 23: mesaopt.v1.RunService.GetSweep:output_type -> mesaopt.v1.GetSweepResponse
-	24, // 24: mesaopt.v1.RunService.ListSweeps:output_type -> mesaopt.v1.ListSweepsResponse
-	25, // 25: mesaopt.v1.RunService.WatchSweep:output_type -> mesaopt.v1.WatchSweepResponse
-	26, // 26: mesaopt.v1.RunService.CancelSweep:output_type -> mesaopt.v1.CancelSweepResponse
-	27, // 27: mesaopt.v1.RunService.ResumeSweep:output_type -> mesaopt.v1.ResumeSweepResponse
-	14, // [14:28] is the sub-list for method output_type
-	0,  // [0:14] is the sub-list for method input_type
+	14, // 14: mesaopt.v1.RunService.ListWorkers:input_type -> mesaopt.v1.ListWorkersRequest
+	15, // 15: mesaopt.v1.RunService.SubmitRun:output_type -> mesaopt.v1.SubmitRunResponse
+	16, // 16: mesaopt.v1.RunService.GetRun:output_type -> mesaopt.v1.GetRunResponse
+	17, // 17: mesaopt.v1.RunService.ListRuns:output_type -> mesaopt.v1.ListRunsResponse
+	18, // 18: mesaopt.v1.RunService.WatchRun:output_type -> mesaopt.v1.WatchRunResponse
+	19, // 19: mesaopt.v1.RunService.CancelRun:output_type -> mesaopt.v1.CancelRunResponse
+	20, // 20: mesaopt.v1.RunService.ResumeRun:output_type -> mesaopt.v1.ResumeRunResponse
+	21, // 21: mesaopt.v1.RunService.ForkRun:output_type -> mesaopt.v1.ForkRunResponse
+	22, // 22: mesaopt.v1.RunService.EvaluateGenomes:output_type -> mesaopt.v1.EvaluateGenomesResponse
+	23, // 23: mesaopt.v1.RunService.SubmitSweep:output_type -> mesaopt.v1.SubmitSweepResponse
+	24, // 24: mesaopt.v1.RunService.GetSweep:output_type -> mesaopt.v1.GetSweepResponse
+	25, // 25: mesaopt.v1.RunService.ListSweeps:output_type -> mesaopt.v1.ListSweepsResponse
+	26, // 26: mesaopt.v1.RunService.WatchSweep:output_type -> mesaopt.v1.WatchSweepResponse
+	27, // 27: mesaopt.v1.RunService.CancelSweep:output_type -> mesaopt.v1.CancelSweepResponse
+	28, // 28: mesaopt.v1.RunService.ResumeSweep:output_type -> mesaopt.v1.ResumeSweepResponse
+	29, // 29: mesaopt.v1.RunService.ListWorkers:output_type -> mesaopt.v1.ListWorkersResponse
+	15, // [15:30] is the sub-list for method output_type
+	0,  // [0:15] is the sub-list for method input_type
 	0,  // [0:0] is the sub-list for extension type_name
 	0,  // [0:0] is the sub-list for extension extendee
 	0,  // [0:0] is the sub-list for field type_name

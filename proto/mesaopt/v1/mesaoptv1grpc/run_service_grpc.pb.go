@@ -34,6 +34,7 @@ const (
 	RunService_WatchSweep_FullMethodName      = "/mesaopt.v1.RunService/WatchSweep"
 	RunService_CancelSweep_FullMethodName     = "/mesaopt.v1.RunService/CancelSweep"
 	RunService_ResumeSweep_FullMethodName     = "/mesaopt.v1.RunService/ResumeSweep"
+	RunService_ListWorkers_FullMethodName     = "/mesaopt.v1.RunService/ListWorkers"
 )
 
 // RunServiceClient is the client API for RunService service.
@@ -84,6 +85,10 @@ type RunServiceClient interface {
 	// ResumeSweep resumes every run of the sweep that is neither running
 	// nor succeeded, from its last checkpoint.
 	ResumeSweep(ctx context.Context, in *v1.ResumeSweepRequest, opts ...grpc.CallOption) (*v1.ResumeSweepResponse, error)
+	// ListWorkers lists the workers this coordinator knows through gossip:
+	// those it sends work to, those draining and those quarantined, sorted
+	// by name. Empty on a coordinator that evaluates in-process.
+	ListWorkers(ctx context.Context, in *v1.ListWorkersRequest, opts ...grpc.CallOption) (*v1.ListWorkersResponse, error)
 }
 
 type runServiceClient struct {
@@ -252,6 +257,16 @@ func (c *runServiceClient) ResumeSweep(ctx context.Context, in *v1.ResumeSweepRe
 	return out, nil
 }
 
+func (c *runServiceClient) ListWorkers(ctx context.Context, in *v1.ListWorkersRequest, opts ...grpc.CallOption) (*v1.ListWorkersResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(v1.ListWorkersResponse)
+	err := c.cc.Invoke(ctx, RunService_ListWorkers_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // RunServiceServer is the server API for RunService service.
 // All implementations must embed UnimplementedRunServiceServer
 // for forward compatibility.
@@ -300,6 +315,10 @@ type RunServiceServer interface {
 	// ResumeSweep resumes every run of the sweep that is neither running
 	// nor succeeded, from its last checkpoint.
 	ResumeSweep(context.Context, *v1.ResumeSweepRequest) (*v1.ResumeSweepResponse, error)
+	// ListWorkers lists the workers this coordinator knows through gossip:
+	// those it sends work to, those draining and those quarantined, sorted
+	// by name. Empty on a coordinator that evaluates in-process.
+	ListWorkers(context.Context, *v1.ListWorkersRequest) (*v1.ListWorkersResponse, error)
 	mustEmbedUnimplementedRunServiceServer()
 }
 
@@ -351,6 +370,9 @@ func (UnimplementedRunServiceServer) CancelSweep(context.Context, *v1.CancelSwee
 }
 func (UnimplementedRunServiceServer) ResumeSweep(context.Context, *v1.ResumeSweepRequest) (*v1.ResumeSweepResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ResumeSweep not implemented")
+}
+func (UnimplementedRunServiceServer) ListWorkers(context.Context, *v1.ListWorkersRequest) (*v1.ListWorkersResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListWorkers not implemented")
 }
 func (UnimplementedRunServiceServer) mustEmbedUnimplementedRunServiceServer() {}
 func (UnimplementedRunServiceServer) testEmbeddedByValue()                    {}
@@ -611,6 +633,24 @@ func _RunService_ResumeSweep_Handler(srv interface{}, ctx context.Context, dec f
 	return interceptor(ctx, in, info, handler)
 }
 
+func _RunService_ListWorkers_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(v1.ListWorkersRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RunServiceServer).ListWorkers(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RunService_ListWorkers_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RunServiceServer).ListWorkers(ctx, req.(*v1.ListWorkersRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // RunService_ServiceDesc is the grpc.ServiceDesc for RunService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -665,6 +705,10 @@ var RunService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ResumeSweep",
 			Handler:    _RunService_ResumeSweep_Handler,
+		},
+		{
+			MethodName: "ListWorkers",
+			Handler:    _RunService_ListWorkers_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
