@@ -83,6 +83,15 @@ func TestComposeCluster(t *testing.T) {
 	c.up()
 	id := strings.TrimSpace(lastLine(c.mesactl("run", "submit", "-f", spec)))
 	t.Logf("submitted %s at %v", id, time.Since(start).Round(time.Second))
+	// A watch from the host through both coordinators, across every fault:
+	// it must print each generation once and the run's end.
+	watch := exec.Command(filepath.Join(c.bin, "mesactl"), append(c.mesactlFlags(), "run", "watch", id)...)
+	var watched, watchLog bytes.Buffer
+	watch.Stdout, watch.Stderr = &watched, &watchLog
+	if err := watch.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = watch.Process.Kill(); _ = watch.Wait() })
 
 	// 1. Kill the leader once a generation is committed.
 	c.waitGeneration(id, 2)
@@ -125,6 +134,18 @@ func TestComposeCluster(t *testing.T) {
 		t.Fatalf("run %s ended %v with final digest %s; the 1-worker run's is %s", id, final.GetState(), final.GetFinalDigest(), want)
 	}
 	t.Logf("final digest %s equals the 1-worker run's", want)
+	watchDone := make(chan error, 1)
+	go func() { watchDone <- watch.Wait() }()
+	select {
+	case err := <-watchDone:
+		if err != nil {
+			t.Fatalf("mesactl run watch: %v\n%s%s", err, watched.String(), watchLog.String())
+		}
+	case <-time.After(testenv.Patience(time.Minute)):
+		t.Fatalf("mesactl run watch did not end with the run:\n%s%s", watched.String(), watchLog.String())
+	}
+	checkWatch(t, watched.String(), final.GetSpec().GetGenerations())
+	t.Logf("mesactl run watch followed the failover:\n%s", watchLog.String())
 
 	// Exports from the host, over TLS, through whichever coordinator leads.
 	newick := filepath.Join(c.dir, "run.nwk")
@@ -247,9 +268,34 @@ func (c *cluster) composeRun(args ...string) string {
 // coordinator ports, as the operator.
 func (c *cluster) mesactl(args ...string) string {
 	c.t.Helper()
-	base := []string{"--coordinator", "127.0.0.1:" + c.ports[0] + ",127.0.0.1:" + c.ports[1], "--timeout", "20s",
+	return c.run(filepath.Join(c.bin, "mesactl"), append(c.mesactlFlags(), args...)...)
+}
+
+func (c *cluster) mesactlFlags() []string {
+	return []string{"--coordinator", "127.0.0.1:" + c.ports[0] + ",127.0.0.1:" + c.ports[1], "--timeout", "20s",
 		"--tls-cert", c.secret("operator.pem"), "--tls-key", c.secret("operator-key.pem"), "--tls-ca", c.secret("ca.pem")}
-	return c.run(filepath.Join(c.bin, "mesactl"), append(base, args...)...)
+}
+
+var progressRE = regexp.MustCompile(`^gen\s+(\d+)/(\d+)\s`)
+
+// checkWatch checks a run watch's output: generations 1..n in order, each
+// once, then "run succeeded".
+func checkWatch(t *testing.T, out string, n uint32) {
+	t.Helper()
+	var gens []string
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	for _, l := range lines {
+		if m := progressRE.FindStringSubmatch(l); m != nil {
+			gens = append(gens, m[1])
+		}
+	}
+	want := make([]string, n)
+	for i := range want {
+		want[i] = fmt.Sprint(i + 1)
+	}
+	if !slices.Equal(gens, want) || lines[len(lines)-1] != "run succeeded" {
+		t.Fatalf("mesactl run watch printed generations %v and ended %q, want 1..%d once each and \"run succeeded\":\n%s", gens, lines[len(lines)-1], n, out)
+	}
 }
 
 // spec writes the default experiment with evaluationTimeout.

@@ -36,7 +36,8 @@ import (
 )
 
 type client struct {
-	addr    string
+	addr    string // --coordinator: one address or several, comma-separated
+	using   string // the address connect chose
 	etcd    string
 	etcdTLS transport.TLSInfo
 	// TLS toward the coordinator (see tlsCredentials).
@@ -133,6 +134,28 @@ func hostPort(addr string) error {
 	return nil
 }
 
+// reconnect closes the connection and connects again (connect), retrying
+// every second for up to within: a failover leaves a moment with no
+// coordinator that answers.
+func (c *client) reconnect(ctx context.Context, within time.Duration) error {
+	if c.conn != nil {
+		c.conn.Close()
+		c.conn = nil
+	}
+	deadline := time.Now().Add(within)
+	for {
+		err := c.connect(ctx)
+		if err == nil || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+}
+
 // connect dials the coordinator and checks it answers within the timeout,
 // so a wrong address fails fast with a clear message. With several
 // addresses (--coordinator a,b: the published ports of a leader and its
@@ -185,7 +208,7 @@ func (c *client) connect(ctx context.Context) error {
 	if chosen < 0 {
 		return all[0].err
 	}
-	c.addr = addrs[chosen]
+	c.using = addrs[chosen]
 	c.conn = all[chosen].conn
 	c.runs = rpc.NewRunServiceClient(c.conn)
 	c.lineage = rpc.NewLineageServiceClient(c.conn)

@@ -7,8 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/spf13/cobra"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/mesaopt/mesaopt/experiment"
 	"github.com/mesaopt/mesaopt/fitness"
@@ -64,35 +67,28 @@ func runCmd(c *client) *cobra.Command {
 	watch := withOutputs(&cobra.Command{
 		Use:   "watch RUN_ID",
 		Short: "Stream a run's generation summaries until it ends",
-		Args:  cobra.ExactArgs(1),
+		Long: "Streams a run's generation summaries until it ends. When the coordinator goes away mid-watch (a failover,\n" +
+			"a restart), mesactl connects again to whichever --coordinator (or the leader in --etcd) answers, for up\n" +
+			"to " + watchReconnect.String() + ", and goes on from the next generation: nothing is printed twice or skipped.",
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			stream, err := c.runs.WatchRun(cmd.Context(), &pb.WatchRunRequest{RunId: args[0]})
-			if err != nil {
-				return err
-			}
+			id := args[0]
 			var generations uint32
-			if r, err := c.runs.GetRun(cmd.Context(), &pb.GetRunRequest{RunId: args[0]}); err == nil {
+			if r, err := c.runs.GetRun(cmd.Context(), &pb.GetRunRequest{RunId: id}); err == nil {
 				generations = r.GetRun().GetSpec().GetGenerations()
 			}
+			var from uint32
 			for {
-				msg, err := stream.Recv()
-				if errors.Is(err, io.EOF) {
-					return nil
-				}
-				if err != nil {
+				err := c.watchFrom(cmd, id, &from, generations)
+				if status.Code(err) != codes.Unavailable || cmd.Context().Err() != nil {
 					return err
 				}
-				switch {
-				case c.document():
-					// One object per line, so the stream can be read line by line.
-					if err := jsonLine(cmd.OutOrStdout(), msg); err != nil {
-						return err
-					}
-				case msg.GetSummary() != nil:
-					fmt.Fprintln(cmd.OutOrStdout(), render.Progress(msg.GetSummary(), generations))
-				default:
-					fmt.Fprintf(cmd.OutOrStdout(), "run %s\n", render.State(msg.GetState()))
+				fmt.Fprintf(cmd.ErrOrStderr(), "mesactl: the watch through %s ended (%s); connecting again to go on from generation %d\n",
+					c.using, status.Convert(err).Message(), from)
+				if err := c.reconnect(cmd.Context(), watchReconnect); err != nil {
+					return err
 				}
+				fmt.Fprintf(cmd.ErrOrStderr(), "mesactl: watching %s through %s\n", id, c.using)
 			}
 		},
 	}, "table", "json") // json: one object per line
@@ -208,4 +204,42 @@ func (c *client) resumed(ctx context.Context, id string) string {
 	}
 	run := resp.GetRun()
 	return fmt.Sprintf("run %s resumed: %d of %d generations done", id, run.GetGenerationsDone(), run.GetSpec().GetGenerations())
+}
+
+// watchReconnect bounds how long run watch tries to connect again after
+// its coordinator went away: longer than a failover, which waits out the
+// old leader's session (--session-ttl, 10 s by default).
+const watchReconnect = 2 * time.Minute
+
+// watchFrom streams run id's summaries from generation *from on, moving
+// *from past each one printed, until the run ends (nil) or the stream
+// fails (its error).
+func (c *client) watchFrom(cmd *cobra.Command, id string, from *uint32, generations uint32) error {
+	stream, err := c.runs.WatchRun(cmd.Context(), &pb.WatchRunRequest{RunId: id, FromGeneration: *from})
+	if err != nil {
+		return err
+	}
+	for {
+		msg, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if sum := msg.GetSummary(); sum != nil {
+			*from = sum.GetGeneration() + 1
+		}
+		switch {
+		case c.document():
+			// One object per line, so the stream can be read line by line.
+			if err := jsonLine(cmd.OutOrStdout(), msg); err != nil {
+				return err
+			}
+		case msg.GetSummary() != nil:
+			fmt.Fprintln(cmd.OutOrStdout(), render.Progress(msg.GetSummary(), generations))
+		default:
+			fmt.Fprintf(cmd.OutOrStdout(), "run %s\n", render.State(msg.GetState()))
+		}
+	}
 }
