@@ -15,7 +15,7 @@ import (
 // most once per summaryEvery, never a line per batch.
 func TestWorkLog(t *testing.T) {
 	var logs testenv.LogBuffer
-	s := &server{engine: NewEngine(1), name: "w", protocol: ProtocolVersion, log: slog.New(slog.NewTextHandler(&logs, nil))}
+	s := &server{engine: NewEngine(1), name: "w", protocol: ProtocolVersion, log: slog.New(slog.NewTextHandler(&logs, nil)), metrics: nopMetrics{}}
 	batch := func(run string) {
 		t.Helper()
 		req := &pb.EvaluateRequest{ProtocolVersion: ProtocolVersion, RunId: run,

@@ -40,7 +40,13 @@ func startLeader(t *testing.T) (coord *proc, grpcAddr, gossip string) {
 	etcd := strings.TrimPrefix(srv.Endpoints()[0], "http://")
 	grpcAddr, gossip = freeAddrOn(t, "127.0.0.2"), freeAddrOn(t, "127.0.0.2")
 	coord = startProc(t, "coordinator", "--etcd", etcd, "--listen", grpcAddr, "--gossip", gossip, "--name", "C", "-v")
-	waitFor(t, "the coordinator to lead", 20*time.Second, func() bool { return strings.Contains(coord.output(), "coordinator C leading") })
+	deadline := time.Now().Add(testenv.Patience(20 * time.Second))
+	for !strings.Contains(coord.output(), "coordinator C leading") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the coordinator did not lead within %v:\n%s", testenv.Patience(20*time.Second), coord.output())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	return coord, grpcAddr, gossip
 }
 
