@@ -119,14 +119,19 @@ func TestComposeCluster(t *testing.T) {
 	c.docker("unpause", paused)
 	t.Logf("reconnected %s and unpaused %s at generation %d (%d committed meanwhile by the third)", cut, paused, g2, g2-g)
 
-	// 3. Replace a worker by a new container with the same gossip name and
-	// another address, and stop an etcd member.
+	// 3. Stop an etcd member, then replace a worker by a new container
+	// with the same gossip name and another address (last: its old name
+	// must be declared dead before the new address is taken, which
+	// takes gossip's suspicion timeout).
 	etcd1 := c.container("etcd-1")
 	c.waitGeneration(id, g2+1)
+	g3 := c.mustRun(id, "stopping etcd-1").GetGenerationsDone()
+	c.docker("stop", "-t", "5", etcd1)
+	t.Logf("stopped etcd-1 at generation %d", g3)
+	c.waitGeneration(id, g3+1)
 	c.mustRun(id, "replacing a worker")
 	c.replace(replaced)
-	c.docker("stop", "-t", "5", etcd1)
-	t.Logf("stopped etcd-1 at generation %d", c.mustRun(id, "").GetGenerationsDone())
+	t.Logf("the replacement joined at generation %d", c.mustRun(id, "").GetGenerationsDone())
 
 	final := c.waitFinished(id)
 	want := <-ref
