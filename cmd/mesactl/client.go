@@ -206,7 +206,11 @@ func (c *client) connect(ctx context.Context) error {
 		}
 	}
 	if chosen < 0 {
-		return all[0].err
+		errs := make([]error, len(all))
+		for i, p := range all {
+			errs[i] = p.err
+		}
+		return errors.Join(errs...) // one line per address
 	}
 	c.using = addrs[chosen]
 	c.conn = all[chosen].conn
