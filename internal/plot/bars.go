@@ -35,7 +35,7 @@ func (b Bars) build() (*gonum.Plot, error) {
 	if len(b.Series) == 0 || len(b.Categories) == 0 {
 		return nil, fmt.Errorf("%w: %q has %d series and %d categories", ErrData, b.Title, len(b.Series), len(b.Categories))
 	}
-	p := newPlot(b.Title, b.XLabel, b.YLabel)
+	p := newPlot(b.Title, b.XLabel, b.YLabel, true)
 	w := groupWidth / float64(len(b.Series))
 	for i, s := range b.Series {
 		if len(s.Y) != len(b.Categories) {

@@ -40,7 +40,7 @@ func (l Lines) build() (*gonum.Plot, error) {
 	if len(l.Series) == 0 {
 		return nil, fmt.Errorf("%w: %q has no series", ErrData, l.Title)
 	}
-	p := newPlot(l.Title, l.XLabel, l.YLabel)
+	p := newPlot(l.Title, l.XLabel, l.YLabel, false)
 	for i, s := range l.Series {
 		if len(s.Y) != len(s.X) || len(s.X) == 0 {
 			return nil, fmt.Errorf("%w: series %q has %d x and %d y values", ErrData, s.Name, len(s.X), len(s.Y))

@@ -55,9 +55,11 @@ func FormatOf(name string) (Format, error) {
 
 // Page sizes: each chart of a Render is Width wide and ChartHeight high.
 const (
-	Width       = 6 * vg.Inch
+	Width       = 7 * vg.Inch
 	ChartHeight = 3.6 * vg.Inch
-	// DPI is the resolution of PNG output: 6 in at 150 dpi is 900 pixels.
+	// legendGap separates the plots from the legends' column.
+	legendGap = vg.Length(8) // points
+	// DPI is the resolution of PNG output: 7 in at 150 dpi is 1050 pixels.
 	DPI = 150
 )
 
@@ -81,6 +83,19 @@ func Render(f Format, charts ...Chart) ([]byte, error) {
 		}
 		plots[i] = []*gonum.Plot{p}
 	}
+	// Legends go in a column right of the plots, so they hide no data and
+	// every panel's x axis keeps the same length.
+	legends := make([]gonum.Legend, len(plots))
+	var lw vg.Length
+	for i, row := range plots {
+		legends[i] = row[0].Legend
+		row[0].Legend = gonum.NewLegend()
+		r := legends[i].Rectangle(draw.Canvas{})
+		lw = max(lw, r.Max.X-r.Min.X)
+	}
+	if lw > 0 {
+		lw += legendGap
+	}
 	w, h := Width, ChartHeight*vg.Length(len(charts))
 	var canvas interface {
 		vg.CanvasSizer
@@ -97,13 +112,18 @@ func Render(f Format, charts ...Chart) ([]byte, error) {
 		return nil, fmt.Errorf("%w: %q", ErrFormat, f)
 	}
 	dc := draw.New(canvas)
-	if len(plots) == 1 {
-		plots[0][0].Draw(dc)
-	} else {
-		tiles := draw.Tiles{Rows: len(plots), Cols: 1, PadY: vg.Points(6)}
-		for i, row := range gonum.Align(plots, tiles, dc) {
-			plots[i][0].Draw(row[0])
+	area := draw.Crop(dc, 0, -lw, 0, 0)
+	column := draw.Crop(dc, dc.Max.X-dc.Min.X-lw+legendGap, 0, 0, 0)
+	tiles := draw.Tiles{Rows: len(plots), Cols: 1, PadY: vg.Points(6)}
+	for i, row := range gonum.Align(plots, tiles, area) {
+		p := plots[i][0]
+		p.Draw(row[0])
+		c := tiles.At(column, 0, i)
+		if p.Title.Text != "" {
+			c = draw.Crop(c, 0, 0, 0, -(p.Title.TextStyle.Height(p.Title.Text) + p.Title.Padding))
 		}
+		legends[i].Left, legends[i].Top = true, true
+		legends[i].Draw(c)
 	}
 	var buf bytes.Buffer
 	if _, err := canvas.WriteTo(&buf); err != nil {
@@ -126,9 +146,9 @@ var palette = []color.RGBA{
 // Color returns the colour of the i-th series (0-based) of a chart.
 func Color(i int) color.RGBA { return palette[i%len(palette)] }
 
-// translucent returns c at a quarter opacity, for bands.
+// translucent returns c at about a fifth of full opacity, for bands.
 func translucent(c color.RGBA) color.NRGBA {
-	return color.NRGBA{R: c.R, G: c.G, B: c.B, A: 0x40}
+	return color.NRGBA{R: c.R, G: c.G, B: c.B, A: 0x30}
 }
 
 func finite(name string, vs ...[]float64) error {
@@ -142,12 +162,17 @@ func finite(name string, vs ...[]float64) error {
 	return nil
 }
 
-func newPlot(title, xlabel, ylabel string) *gonum.Plot {
+// newPlot returns a plot with a grid; bars get none across x, where its
+// lines would cut through them.
+func newPlot(title, xlabel, ylabel string, bars bool) *gonum.Plot {
 	p := gonum.New()
 	p.Title.Text = title
 	p.X.Label.Text = xlabel
 	p.Y.Label.Text = ylabel
-	p.Legend.Top = true
-	p.Add(plotter.NewGrid())
+	grid := plotter.NewGrid()
+	if bars {
+		grid.Vertical.Color = nil
+	}
+	p.Add(grid)
 	return p
 }
