@@ -12,7 +12,8 @@
 //	b, err := plot.Render(plot.SVG, plot.Lines{Title: "run r1", Series: []plot.Series{{Name: "best", X: xs, Y: ys}}})
 //
 // Several charts are stacked top to bottom on one page, their x axes
-// aligned. Rendering is deterministic: the same charts give byte-identical
+// aligned, each legend in a column right of its chart. Rendering is
+// deterministic: the same charts give byte-identical
 // SVG and PNG (PDF carries its creation time). Colours come from a fixed
 // colour-blind-safe palette in series order (Okabe & Ito 2008, Color
 // Universal Design), so a series keeps its colour across figures.
