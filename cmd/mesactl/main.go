@@ -69,7 +69,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	pf.StringVar(&c.etcdTLS.TrustedCAFile, "etcd-cacert", os.Getenv("MESAOPT_ETCD_CACERT"), "with --etcd: CA bundle that signed the etcd servers' certificates (enables TLS; env MESAOPT_ETCD_CACERT)")
 	pf.StringVar(&c.etcdTLS.CertFile, "etcd-cert", os.Getenv("MESAOPT_ETCD_CERT"), "with --etcd: client certificate for etcd (mutual TLS; env MESAOPT_ETCD_CERT)")
 	pf.StringVar(&c.etcdTLS.KeyFile, "etcd-key", os.Getenv("MESAOPT_ETCD_KEY"), "with --etcd: client key for etcd (env MESAOPT_ETCD_KEY)")
-	root.AddCommand(runsCmd(c), runCmd(c), sweepCmd(c), workersCmd(c), lineageCmd(c), flaggedCmd(c), descendantsCmd(c), mrcaCmd(c), statsCmd(c), exportCmd(c), evaluateCmd(c), sensitivityCmd(c), versionCmd(c))
+	root.AddCommand(runsCmd(c), runCmd(c), sweepCmd(c), workersCmd(c), lineageCmd(c), flaggedCmd(c), descendantsCmd(c), mrcaCmd(c), statsCmd(c), exportCmd(c), plotCmd(c), evaluateCmd(c), sensitivityCmd(c), versionCmd(c))
 	versionFlag(root)
 	completion(root)
 	c.completeIDs(root)
