@@ -110,22 +110,7 @@ func TestCompleteRunIDsAndMessages(t *testing.T) {
 // with their address, capacity, state, digest and the evaluations they
 // served, for a read-only certificate too.
 func TestWorkers(t *testing.T) {
-	srv := testenv.Etcd(t, 0)
-	cfg := coordinator.DefaultConfig()
-	cfg.Etcd = testenv.Client(t, srv.Endpoints()...)
-	cfg.TLS = coordinatorIdentity(t)
-	c, err := coordinator.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = c.Shutdown(ctx)
-	})
+	c, _ := startCoordinatorWith(t, func(*coordinator.Config) {}) // dispatching to workers over gossip
 	addr := c.GRPCAddr()
 	if out, errOut, code := mesactl(t, "--coordinator", addr, "workers"); code != 0 || !strings.HasPrefix(out, "NAME") || !strings.Contains(errOut, "no worker has joined") {
 		t.Fatalf("workers before any joined: exit %d %q %q", code, out, errOut)

@@ -32,12 +32,21 @@ func startCoordinator(t *testing.T) string {
 // startCoordinatorEtcd is startCoordinator that also returns the etcd endpoint.
 func startCoordinatorEtcd(t *testing.T) (string, string) {
 	t.Helper()
+	c, endpoint := startCoordinatorWith(t, func(cfg *coordinator.Config) { cfg.Evaluator = worker.NewEngine(2) })
+	return c.GRPCAddr(), endpoint
+}
+
+// startCoordinatorWith starts a leading coordinator over TLS on a fresh
+// etcd, its config changed by change, and returns it with the etcd
+// endpoint; it is shut down when the test ends.
+func startCoordinatorWith(t *testing.T, change func(*coordinator.Config)) (*coordinator.Coordinator, string) {
+	t.Helper()
 	srv := testenv.Etcd(t, 0)
 	cli := testenv.Client(t, srv.Endpoints()...)
 	cfg := coordinator.DefaultConfig()
 	cfg.Etcd = cli
-	cfg.Evaluator = worker.NewEngine(2)
 	cfg.TLS = coordinatorIdentity(t)
+	change(&cfg)
 	c, err := coordinator.New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -50,7 +59,7 @@ func startCoordinatorEtcd(t *testing.T) (string, string) {
 		defer cancel()
 		_ = c.Shutdown(ctx)
 	})
-	return c.GRPCAddr(), srv.Endpoints()[0]
+	return c, srv.Endpoints()[0]
 }
 
 func mesactl(t *testing.T, args ...string) (string, string, int) {
