@@ -34,21 +34,7 @@ func lineageClient(t *testing.T, c *coordinator.Coordinator) rpc.LineageServiceC
 
 func export(t *testing.T, lc rpc.LineageServiceClient, run string, f pb.ExportFormat) []byte {
 	t.Helper()
-	stream, err := lc.ExportPhylogeny(context.Background(), &pb.ExportPhylogenyRequest{RunId: run, Format: f})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	for {
-		msg, err := stream.Recv()
-		if errors.Is(err, io.EOF) {
-			return buf.Bytes()
-		}
-		if err != nil {
-			t.Fatalf("export %v: %v", f, err)
-		}
-		buf.Write(msg.GetChunk())
-	}
+	return []byte(exportWith(t, lc, &pb.ExportPhylogenyRequest{RunId: run, Format: f}))
 }
 
 // TestLineageService runs a small experiment and checks the lineage API
