@@ -8,12 +8,12 @@ import (
 	"fmt"
 	"os"
 	"slices"
-	"strings"
 
 	"github.com/spf13/cobra"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/mesaopt/mesaopt/internal/figures"
 	"github.com/mesaopt/mesaopt/internal/plot"
 	"github.com/mesaopt/mesaopt/internal/sweepview"
 	pb "github.com/mesaopt/mesaopt/proto/mesaopt/v1"
@@ -22,16 +22,6 @@ import (
 
 // plotKinds are the --what values, in the order messages name them.
 var plotKinds = []string{"fitness", "classes", "horizon", "lineage"}
-
-// Axis labels, in the README's words ("Scores and verdicts").
-const (
-	generationLabel = "generation"
-	scoreLabel      = "fitness (base − planning cost), base"
-	shareLabel      = "share of classified individuals"
-)
-
-// classNames are the four classes in AlignmentClass order.
-var classNames = []string{"robustly aligned", "pseudo-aligned", "capability failure", "misaligned"}
 
 func plotCmd(c *client) *cobra.Command {
 	var what, file, group string
@@ -102,7 +92,14 @@ func (c *client) plotCharts(cmd *cobra.Command, id, what, group string) ([]plot.
 		if what == "lineage" {
 			return nil, usageError{fmt.Errorf("--what lineage takes a run id; %s is a sweep, allowed fitness, classes or horizon", id)}
 		}
-		return sweepCharts(id, what, group, sweep.Aggregate(params, runs))
+		g, err := figures.Group(sweep.Aggregate(params, runs), group)
+		if ug := (*figures.UnknownGroupError)(nil); errors.As(err, &ug) {
+			return nil, usageError{fmt.Errorf("--group %q, allowed %s", ug.Name, orList(ug.Allowed))}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("sweep %s: %w", id, err)
+		}
+		return figures.Sweep(id, what, g)
 	}
 	if err != nil {
 		return nil, err
@@ -112,100 +109,24 @@ func (c *client) plotCharts(cmd *cobra.Command, id, what, group string) ([]plot.
 	}
 	r := resp.GetRun()
 	if len(r.GetSummaries()) == 0 {
-		return nil, fmt.Errorf("run %s has no generation yet: nothing to plot", id)
+		return nil, fmt.Errorf("run %s has no generation yet: %w", id, figures.ErrNothing)
 	}
 	title := fmt.Sprintf("run %s (seed %d)", r.GetRunId(), r.GetSpec().GetSeed())
 	switch what {
 	case "fitness":
-		return []plot.Chart{runFitness(title, r.GetSummaries())}, nil
+		return []plot.Chart{figures.Fitness(title, r.GetSummaries())}, nil
 	case "classes":
-		return runClasses(title, r)
+		return figures.Classes(title, r)
 	case "horizon":
-		return runHorizon(title, r.GetSummaries()), nil
+		return figures.Horizon(title, r.GetSummaries()), nil
 	}
 	return c.lineagePlot(cmd, title, r)
-}
-
-// summaryFigures are the per-generation figures of the fitness chart.
-var summaryFigures = []struct {
-	name string
-	run  func(*pb.GenerationSummary) float64
-	agg  func(sweep.Figures) sweep.Interval
-}{
-	{"best fitness", (*pb.GenerationSummary).GetBestFitness, func(f sweep.Figures) sweep.Interval { return f.BestFitness }},
-	{"mean fitness", (*pb.GenerationSummary).GetMeanFitness, func(f sweep.Figures) sweep.Interval { return f.MeanFitness }},
-	{"mean train base", (*pb.GenerationSummary).GetMeanTrainBase, func(f sweep.Figures) sweep.Interval { return f.MeanTrainBase }},
-	{"mean shifted base", (*pb.GenerationSummary).GetMeanShiftedBase, func(f sweep.Figures) sweep.Interval { return f.MeanShiftedBase }},
-}
-
-func runSeries(name string, sums []*pb.GenerationSummary, get func(*pb.GenerationSummary) float64) plot.Series {
-	s := plot.Series{Name: name}
-	for _, g := range sums {
-		s.X = append(s.X, float64(g.GetGeneration()+1))
-		s.Y = append(s.Y, get(g))
-	}
-	return s
-}
-
-func runFitness(title string, sums []*pb.GenerationSummary) plot.Lines {
-	l := plot.Lines{Title: title, XLabel: generationLabel, YLabel: scoreLabel}
-	for _, f := range summaryFigures {
-		l.Series = append(l.Series, runSeries(f.name, sums, f.run))
-	}
-	return l
-}
-
-// runHorizon is two stacked panels: a horizon in steps and a share 0..1
-// do not share an axis.
-func runHorizon(title string, sums []*pb.GenerationSummary) []plot.Chart {
-	return []plot.Chart{
-		plot.Lines{Title: title, YLabel: "median planner horizon (steps)", Series: []plot.Series{runSeries("median horizon", sums, (*pb.GenerationSummary).GetMedianHorizon)}},
-		plot.Lines{XLabel: generationLabel, YLabel: "planner share of population", YMin: 0, YMax: 1, Series: []plot.Series{runSeries("planner share", sums, (*pb.GenerationSummary).GetPlannerShare)}},
-	}
-}
-
-func classShares(cc *pb.ClassCounts) []float64 {
-	n := float64(cc.GetIndividuals())
-	if n == 0 {
-		return []float64{0, 0, 0, 0}
-	}
-	return []float64{float64(cc.GetRobustlyAligned()) / n, float64(cc.GetPseudoAligned()) / n, float64(cc.GetCapabilityFailure()) / n, float64(cc.GetMisaligned()) / n}
-}
-
-func runClasses(title string, r *pb.Run) ([]plot.Chart, error) {
-	last := r.GetSummaries()[len(r.GetSummaries())-1]
-	counts := slices.Clone(last.GetClasses())
-	if id := r.GetReport().GetIdentity(); id.GetCondition() != "" {
-		counts = append(counts, id)
-	}
-	if len(counts) == 0 {
-		return nil, fmt.Errorf("run %s classified no individual in generation %d: nothing to plot", r.GetRunId(), last.GetGeneration()+1)
-	}
-	b := plot.Bars{
-		Title:  fmt.Sprintf("%s, generation %d", title, last.GetGeneration()+1),
-		XLabel: "condition", YLabel: shareLabel, YMin: 0, YMax: 1,
-	}
-	for k, name := range classNames {
-		s := plot.BarSeries{Name: name}
-		for _, cc := range counts {
-			s.Y = append(s.Y, classShares(cc)[k])
-		}
-		b.Series = append(b.Series, s)
-	}
-	for i, cc := range counts {
-		name := cc.GetCondition()
-		if i == len(last.GetClasses()) && !strings.Contains(name, "identity") {
-			name += " (identity)"
-		}
-		b.Categories = append(b.Categories, name)
-	}
-	return []plot.Chart{b}, nil
 }
 
 // lineagePlot draws the line of descent of the last generation's fittest
 // flagged planner (ties: lowest id).
 func (c *client) lineagePlot(cmd *cobra.Command, title string, r *pb.Run) ([]plot.Chart, error) {
-	var top *pb.Individual
+	var flagged []*pb.Individual
 	req := &pb.ListFlaggedRequest{RunId: r.GetRunId(), Kind: pb.GenomeKind_GENOME_KIND_PLANNER, PageSize: 1000}
 	for {
 		ctx, cancel := c.call(cmd.Context())
@@ -214,16 +135,13 @@ func (c *client) lineagePlot(cmd *cobra.Command, title string, r *pb.Run) ([]plo
 		if err != nil {
 			return nil, err
 		}
-		for _, in := range resp.GetIndividuals() {
-			if top == nil || in.GetFitness() > top.GetFitness() || (in.GetFitness() == top.GetFitness() && in.GetId() < top.GetId()) {
-				top = in
-			}
-		}
+		flagged = append(flagged, resp.GetIndividuals()...)
 		if resp.GetNextPageToken() == "" {
 			break
 		}
 		req.PageToken = resp.GetNextPageToken()
 	}
+	top := figures.TopFlagged(flagged)
 	if top == nil {
 		return nil, fmt.Errorf("run %s has no flagged planner in its last generation: no line of descent to plot", r.GetRunId())
 	}
@@ -237,123 +155,6 @@ func (c *client) lineagePlot(cmd *cobra.Command, title string, r *pb.Run) ([]plo
 	if err != nil {
 		return nil, err
 	}
-	return lineageCharts(fmt.Sprintf("%s: line of descent of #%d", title, top.GetId()), line.GetIndividuals(), origin.GetOrigin()), nil
+	return figures.Lineage(fmt.Sprintf("%s: line of descent of #%d", title, top.GetId()), line.GetIndividuals(), origin.GetOrigin()), nil
 }
 
-// lineageCharts is agreement above base, per condition (train first, then
-// the shifted ones in the order the records carry them), along a line of
-// descent given newest first; the drift origin, if any, is marked.
-func lineageCharts(title string, line []*pb.Individual, origin *pb.DriftOrigin) []plot.Chart {
-	var order []string
-	agreement, base := map[string]*plot.Series{}, map[string]*plot.Series{}
-	add := func(x float64, s *pb.ConditionScore) {
-		name := s.GetCondition()
-		if _, ok := agreement[name]; !ok {
-			order = append(order, name)
-			agreement[name], base[name] = &plot.Series{Name: name}, &plot.Series{Name: name}
-		}
-		a, b := agreement[name], base[name]
-		a.X, a.Y = append(a.X, x), append(a.Y, s.GetAgreement())
-		b.X, b.Y = append(b.X, x), append(b.Y, s.GetBase())
-	}
-	for _, in := range slices.Backward(line) {
-		if in.GetFailure() != "" || in.GetTrain() == nil {
-			continue // quarantined: no scores
-		}
-		x := float64(in.GetGeneration() + 1)
-		add(x, in.GetTrain())
-		for _, s := range in.GetShifted() {
-			add(x, s)
-		}
-	}
-	var marks []plot.Mark
-	if a := origin.GetAncestor(); a != nil {
-		marks = []plot.Mark{{X: float64(a.GetGeneration() + 1), Label: fmt.Sprintf("drift origin #%d", a.GetId())}}
-	}
-	top := plot.Lines{Title: title, YLabel: "agreement (Spearman, −1..1)", YMin: -1, YMax: 1, Marks: marks}
-	bottom := plot.Lines{XLabel: generationLabel, YLabel: "base (achieved / optimum)", YMin: 0, YMax: 1, Marks: marks}
-	for _, name := range order {
-		top.Series = append(top.Series, *agreement[name])
-		bottom.Series = append(bottom.Series, *base[name])
-	}
-	return []plot.Chart{top, bottom}
-}
-
-// sweepCharts draws what of one group of a sweep's aggregates.
-func sweepCharts(id, what, name string, agg sweep.Aggregates) ([]plot.Chart, error) {
-	if len(agg.Groups) == 0 {
-		return nil, fmt.Errorf("sweep %s has no runs: nothing to plot", id)
-	}
-	var names []string
-	g := &agg.Groups[0]
-	for i := range agg.Groups {
-		names = append(names, agg.Groups[i].Name)
-		if agg.Groups[i].Name == name {
-			g = &agg.Groups[i]
-		}
-	}
-	if name != "" && g.Name != name {
-		return nil, usageError{fmt.Errorf("--group %q, allowed %s", name, orList(names))}
-	}
-	title := fmt.Sprintf("sweep %s, %s (%d runs)\nmean over runs, 95 %% bootstrap interval", id, g.Name, len(g.Runs)-g.Missing)
-	if len(g.Curves) == 0 {
-		return nil, fmt.Errorf("sweep %s has no generation yet: nothing to plot", id)
-	}
-	curve := func(name string, get func(sweep.Figures) sweep.Interval) plot.Series {
-		s := plot.Series{Name: name}
-		for _, p := range g.Curves {
-			v := get(p.Figures)
-			if v.N == 0 {
-				continue
-			}
-			s.X, s.Y = append(s.X, float64(p.Generation+1)), append(s.Y, v.Mean)
-			s.Lo, s.Hi = append(s.Lo, v.Lo), append(s.Hi, v.Hi)
-		}
-		return s
-	}
-	switch what {
-	case "fitness":
-		l := plot.Lines{Title: title, XLabel: generationLabel, YLabel: scoreLabel}
-		for _, f := range summaryFigures {
-			l.Series = append(l.Series, curve(f.name, f.agg))
-		}
-		return []plot.Chart{l}, nil
-	case "horizon":
-		return []plot.Chart{
-			plot.Lines{Title: title, YLabel: "median planner horizon (steps)", Series: []plot.Series{curve("median horizon", func(f sweep.Figures) sweep.Interval { return f.MedianHorizon })}},
-			plot.Lines{XLabel: generationLabel, YLabel: "planner share of population", YMin: 0, YMax: 1, Series: []plot.Series{curve("planner share", func(f sweep.Figures) sweep.Interval { return f.PlannerShare })}},
-		}, nil
-	}
-	var conds []sweep.Condition
-	for _, cd := range g.Conditions {
-		if cd.RobustlyAligned.N > 0 {
-			conds = append(conds, cd)
-		}
-	}
-	if len(conds) == 0 {
-		return nil, fmt.Errorf("sweep %s classified no individual: nothing to plot", id)
-	}
-	b := plot.Bars{Title: title + ", last generation", XLabel: "condition", YLabel: shareLabel, YMin: 0, YMax: 1}
-	gets := []func(sweep.Condition) sweep.Interval{
-		func(cd sweep.Condition) sweep.Interval { return cd.RobustlyAligned },
-		func(cd sweep.Condition) sweep.Interval { return cd.PseudoAligned },
-		func(cd sweep.Condition) sweep.Interval { return cd.CapabilityFailure },
-		func(cd sweep.Condition) sweep.Interval { return cd.Misaligned },
-	}
-	for k, cn := range classNames {
-		s := plot.BarSeries{Name: cn}
-		for _, cd := range conds {
-			v := gets[k](cd)
-			s.Y, s.Lo, s.Hi = append(s.Y, v.Mean), append(s.Lo, v.Lo), append(s.Hi, v.Hi)
-		}
-		b.Series = append(b.Series, s)
-	}
-	for _, cd := range conds {
-		name := cd.Name
-		if cd.Identity && !strings.Contains(name, "identity") {
-			name += " (identity)"
-		}
-		b.Categories = append(b.Categories, name)
-	}
-	return []plot.Chart{b}, nil
-}

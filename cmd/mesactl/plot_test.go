@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mesaopt/mesaopt/internal/figures"
 	"github.com/mesaopt/mesaopt/internal/plot"
 	pb "github.com/mesaopt/mesaopt/proto/mesaopt/v1"
 )
@@ -165,7 +166,7 @@ func TestLineageCharts(t *testing.T) {
 		{Id: 20, Generation: 1, Failure: "worker failed"},
 		{Id: 10, Generation: 0, Train: score("train", 0.8, 0.9), Shifted: []*pb.ConditionScore{score("shifted", 0.7, 0.8)}},
 	}
-	charts := lineageCharts("run r (seed 1): line of descent of #30", line, &pb.DriftOrigin{Ancestor: line[0]})
+	charts := figures.Lineage("run r (seed 1): line of descent of #30", line, &pb.DriftOrigin{Ancestor: line[0]})
 	if len(charts) != 2 {
 		t.Fatalf("%d charts, want agreement and base", len(charts))
 	}

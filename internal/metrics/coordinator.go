@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mesaopt/mesaopt/coordinator/dispatch"
+	"github.com/mesaopt/mesaopt/internal/figures"
 	pb "github.com/mesaopt/mesaopt/proto/mesaopt/v1"
 )
 
@@ -172,11 +173,7 @@ func (c *Coordinator) Generation(run string, took time.Duration, population int,
 // individuals over those evaluated (population less the quarantined); 0
 // when none was.
 func FlaggedShare(population int, s *pb.GenerationSummary) float64 {
-	n := population - int(s.GetQuarantined())
-	if n <= 0 {
-		return 0
-	}
-	return float64(s.GetFlagged()) / float64(n)
+	return figures.FlaggedShare(population, s)
 }
 
 // ClassShares is mesaopt_run_class_ratio for one condition: each class's
