@@ -38,6 +38,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"slices"
 	"strings"
@@ -117,6 +118,14 @@ type Config struct {
 	// Metrics, when set, is told about generations, commits, dispatch and
 	// runs (see Metrics); nil reports nothing.
 	Metrics Metrics
+	// HTTPListen, when set, is the address of the web dashboard (package
+	// coordinator/dashboard), e.g. "127.0.0.1:7080". With TLS it is HTTPS
+	// with the same certificate and CA as gRPC, and every page needs a
+	// client certificate with role read-only (or operator), as the read
+	// methods of Policy do; without, it is plain HTTP with no
+	// authentication. A standby serves it too, answering 503 for what
+	// only the leader knows.
+	HTTPListen string
 }
 
 // DefaultConfig returns a coordinator on loopback with ports chosen by the OS.
@@ -142,6 +151,9 @@ type Coordinator struct {
 	metaSet    *worker.MetaSetter // replaces it (see announceDigests)
 	srv        *grpc.Server
 	lis        net.Listener
+	web        *http.Server // the dashboard; nil without Config.HTTPListen
+	webLis     net.Listener
+	webServed  chan error
 	health     *health.Server
 	term       atomic.Pointer[term] // nil unless leading
 	served     chan error
@@ -227,6 +239,9 @@ func (c *Coordinator) Start(ctx context.Context) error {
 	healthpb.RegisterHealthServer(c.srv, c.health)
 	reflection.Register(c.srv)
 	go func() { c.served <- c.srv.Serve(lis) }()
+	if err := c.serveDashboard(); err != nil {
+		return errors.Join(err, c.Shutdown(ctx))
+	}
 
 	if c.cfg.Evaluator == nil {
 		var opts []dispatch.DispatchOption
@@ -336,6 +351,15 @@ func (c *Coordinator) errNotLeader(ctx context.Context) error {
 		leader = fmt.Sprintf("%s at %s", v.Name, v.GRPC)
 	}
 	return fmt.Errorf("%w: this coordinator (%s) is a standby; the leader is %s", ErrNotLeader, c.cfg.Name, leader)
+}
+
+// HTTPAddr returns the address the dashboard is served on, "" without
+// Config.HTTPListen.
+func (c *Coordinator) HTTPAddr() string {
+	if c.webLis == nil {
+		return ""
+	}
+	return c.webLis.Addr().String()
 }
 
 // GRPCAddr returns the address RunService and LineageService are served on.
@@ -1155,6 +1179,7 @@ func (c *Coordinator) shutdown(ctx context.Context) {
 	if c.health != nil {
 		c.health.Shutdown()
 	}
+	c.stopDashboard(ctx)
 	c.runCancel()
 	c.wg.Wait()
 	if c.srv != nil {

@@ -328,7 +328,7 @@ var digestRE = regexp.MustCompile(`Final digest \(population \+ lineage\): ([0-9
 func (c *cluster) referenceDigest(spec string) string {
 	data := filepath.Join(c.dir, "reference")
 	cmd := exec.Command(filepath.Join(c.bin, "mesaopt"), "run", "-f", spec, "--workers", "1", "--insecure", "--data", data,
-		"--listen", "127.0.0.1:"+freePort(c.t), "--etcd-client", "127.0.0.1:"+freePort(c.t), "--etcd-peer", "127.0.0.1:"+freePort(c.t))
+		"--listen", "127.0.0.1:"+freePort(c.t), "--http-listen", "", "--etcd-client", "127.0.0.1:"+freePort(c.t), "--etcd-peer", "127.0.0.1:"+freePort(c.t))
 	out, err := cmd.CombinedOutput()
 	m := digestRE.FindSubmatch(out)
 	if err != nil || m == nil {

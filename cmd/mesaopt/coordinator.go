@@ -80,8 +80,8 @@ func coordinatorCmd() *cobra.Command {
 				}
 				return err
 			}
-			lf.say(fmt.Sprintf("coordinator %s leading: gRPC %s, gossip %s", cfg.Name, c.GRPCAddr(), c.GossipAddr()),
-				"leading", "coordinator", cfg.Name, "grpc", c.GRPCAddr(), "advertise", c.AdvertisedGRPC(), "gossip", c.GossipAddr())
+			lf.say(fmt.Sprintf("coordinator %s leading: gRPC %s, gossip %s%s", cfg.Name, c.GRPCAddr(), c.GossipAddr(), dashboardNote(c)),
+				"leading", "coordinator", cfg.Name, "grpc", c.GRPCAddr(), "advertise", c.AdvertisedGRPC(), "gossip", c.GossipAddr(), "dashboard", c.DashboardURL())
 			<-ctx.Done()
 			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
@@ -92,6 +92,7 @@ func coordinatorCmd() *cobra.Command {
 	f.StringVar(&endpoints, "etcd", "127.0.0.1:2379", "etcd endpoints, comma-separated")
 	f.StringVar(&cfg.GRPCListen, "listen", "0.0.0.0:7070", "gRPC address for RunService and LineageService")
 	f.StringVar(&cfg.GossipBind, "gossip", "0.0.0.0:7946", "gossip address workers join")
+	f.StringVar(&cfg.HTTPListen, "http-listen", "", "serve the web dashboard on this host:port: HTTPS with the --tls-* certificates, each page needing a read-only or operator client certificate (plain HTTP with --insecure); default: no dashboard")
 	f.StringVar(&cfg.Advertise, "advertise", "", "gRPC host:port clients and standbys dial, in the leader record (default: the --listen address); for a coordinator bound to 0.0.0.0")
 	gossip.register(f)
 	f.StringVar(&tlsInfo.TrustedCAFile, "etcd-cacert", "", "CA bundle that signed the etcd servers' certificates (enables TLS)")
@@ -123,6 +124,11 @@ func checkCoordinatorFlags(cfg coordinator.Config, endpoints []string, tlsInfo t
 	}
 	if err := checkAddr("gossip", cfg.GossipBind, true); err != nil {
 		return err
+	}
+	if cfg.HTTPListen != "" {
+		if err := checkAddr("http-listen", cfg.HTTPListen, true); err != nil {
+			return err
+		}
 	}
 	if cfg.Advertise != "" {
 		if err := checkAddr("advertise", cfg.Advertise, false); err != nil {
@@ -188,4 +194,12 @@ func dialEtcd(ctx context.Context, endpoints []string, tlsInfo transport.TLSInfo
 	}
 	cli.Close()
 	return nil, fmt.Errorf("etcd unreachable at %v: %w", endpoints, errors.Join(errs...))
+}
+
+// dashboardNote is ", dashboard URL" for a coordinator serving one.
+func dashboardNote(c *coordinator.Coordinator) string {
+	if u := c.DashboardURL(); u != "" {
+		return ", dashboard " + u
+	}
+	return ""
 }

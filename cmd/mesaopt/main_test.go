@@ -63,7 +63,7 @@ func newNode(t *testing.T) node {
 
 func (n node) args(extra ...string) []string {
 	return append([]string{"run", "--data", n.data, "--etcd-client", n.etcdClient, "--etcd-peer", n.etcdPeer,
-		"--listen", n.listen, "--session-ttl", sessionTTL}, extra...)
+		"--listen", n.listen, "--http-listen", "127.0.0.1:0", "--session-ttl", sessionTTL}, extra...)
 }
 
 func writeExperiment(t *testing.T, generations int) string {

@@ -47,6 +47,7 @@ type runOptions struct {
 	etcdClient string
 	etcdPeer   string
 	listen     string
+	httpListen string
 	log        logFlags
 	keep       bool
 	resumeCmd  string // how to resume, with this invocation's flags
@@ -71,6 +72,15 @@ func (o runOptions) mesactlTLS() string {
 		return "--insecure"
 	}
 	return tlsArgs(o.tlsDir(), mtls.FileOperator)
+}
+
+// dashboardHint says what a browser needs for the dashboard of a TLS run.
+func (o runOptions) dashboardHint() string {
+	if o.insecure {
+		return ""
+	}
+	return fmt.Sprintf(" (a browser needs the client certificate %s: see the README's \"Dashboard\"; or curl --cacert %s --cert %s --key %s)",
+		mtls.CertFile(o.tlsDir(), mtls.FileReadOnly), mtls.CertFile(o.tlsDir(), mtls.FileCA), mtls.CertFile(o.tlsDir(), mtls.FileReadOnly), mtls.KeyFile(o.tlsDir(), mtls.FileReadOnly))
 }
 
 func runCmd() *cobra.Command {
@@ -108,6 +118,7 @@ func runCmd() *cobra.Command {
 	f.StringVar(&o.etcdClient, "etcd-client", "127.0.0.1:23790", "embedded etcd client address")
 	f.StringVar(&o.etcdPeer, "etcd-peer", "127.0.0.1:23800", "embedded etcd peer address")
 	f.StringVar(&o.listen, "listen", "127.0.0.1:7070", "coordinator gRPC address (RunService, LineageService; mesactl's default)")
+	f.StringVar(&o.httpListen, "http-listen", "127.0.0.1:7080", "web dashboard address (HTTPS with the certificates in DATA/tls, each page needing the read-only or operator client certificate; plain HTTP with --insecure); \"\" for none")
 	f.BoolVar(&o.keep, "keep-serving", false, "after the run, keep serving RunService and LineageService until Ctrl-C")
 	f.IntVar(&o.sessionTTL, "session-ttl", 10, "etcd session TTL in seconds; a resume after kill -9 waits up to this long for the old leadership to expire")
 	o.log.register(f)
@@ -130,6 +141,11 @@ func (o runOptions) check() error {
 		anyPort bool
 	}{{"etcd-client", o.etcdClient, false}, {"etcd-peer", o.etcdPeer, false}, {"listen", o.listen, true}} {
 		if err := checkAddr(a.flag, a.v, a.anyPort); err != nil {
+			return err
+		}
+	}
+	if o.httpListen != "" {
+		if err := checkAddr("http-listen", o.httpListen, true); err != nil {
 			return err
 		}
 	}
@@ -226,6 +242,7 @@ func runLocal(ctx context.Context, o runOptions) error {
 	}
 	cfg.Etcd = cli
 	cfg.GRPCListen = o.listen
+	cfg.HTTPListen = o.httpListen
 	cfg.Gossip.Keys = keys
 	cfg.Logger = log
 	cfg.SessionTTL = o.sessionTTL
@@ -250,6 +267,9 @@ func runLocal(ctx context.Context, o runOptions) error {
 	fmt.Fprintf(o.out, "etcd %v (data in %s), coordinator gRPC %s, gossip %s\n", etcd.Endpoints(), o.dataDir, c.GRPCAddr(), c.GossipAddr())
 	if !o.insecure {
 		fmt.Fprintf(o.out, "mutual TLS with the certificates in %s; mesactl as operator: %s --coordinator %s %s runs\n", o.tlsDir(), mesactlPath(), c.GRPCAddr(), o.mesactlTLS())
+	}
+	if u := c.DashboardURL(); u != "" {
+		fmt.Fprintf(o.out, "dashboard %s%s\n", u, o.dashboardHint())
 	}
 
 	workers, err := startWorkers(ctx, o.workers, c.GossipAddr(), keyText, o.log, o.profileDir, workerTLS)

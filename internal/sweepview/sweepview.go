@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -20,10 +21,16 @@ import (
 	"github.com/mesaopt/mesaopt/sweep"
 )
 
+// Reader is what Load needs of RunService (a RunServiceClient has it).
+type Reader interface {
+	GetSweep(ctx context.Context, in *pb.GetSweepRequest, opts ...grpc.CallOption) (*pb.GetSweepResponse, error)
+	GetRun(ctx context.Context, in *pb.GetRunRequest, opts ...grpc.CallOption) (*pb.GetRunResponse, error)
+}
+
 // Load returns a sweep, its parameters and every run as GetRun gives it,
 // in the sweep's order; each call has its own deadline, perCall. A run not
 // created yet has only its id and state.
-func Load(ctx context.Context, runs rpc.RunServiceClient, id string, perCall time.Duration) (*pb.Sweep, []sweep.Parameter, []sweep.Run, error) {
+func Load(ctx context.Context, runs Reader, id string, perCall time.Duration) (*pb.Sweep, []sweep.Parameter, []sweep.Run, error) {
 	cctx, cancel := context.WithTimeout(ctx, perCall)
 	defer cancel()
 	resp, err := runs.GetSweep(cctx, &pb.GetSweepRequest{SweepId: id})
