@@ -26,3 +26,23 @@ func TestDaemonsFreeOfPrometheus(t *testing.T) {
 		}
 	}
 }
+
+// TestBinariesFreeOfChromedp keeps chromedp in the tests of the web
+// dashboard and internal/browser, their support: the binaries do not
+// link it.
+func TestBinariesFreeOfChromedp(t *testing.T) {
+	for _, pkg := range []string{
+		"github.com/mesaopt/mesaopt/cmd/mesaopt",
+		"github.com/mesaopt/mesaopt/cmd/mesactl",
+	} {
+		out, err := exec.Command("go", "list", "-deps", pkg).CombinedOutput()
+		if err != nil {
+			t.Fatalf("go list -deps %s: %v\n%s", pkg, err, out)
+		}
+		for _, dep := range strings.Fields(string(out)) {
+			if strings.HasPrefix(dep, "github.com/chromedp/") {
+				t.Errorf("%s depends on %s", pkg, dep)
+			}
+		}
+	}
+}
