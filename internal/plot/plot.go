@@ -129,7 +129,26 @@ func Render(f Format, charts ...Chart) ([]byte, error) {
 	if _, err := canvas.WriteTo(&buf); err != nil {
 		return nil, err
 	}
+	if f == SVG {
+		return svgFallbacks(buf.Bytes()), nil
+	}
 	return buf.Bytes(), nil
+}
+
+// svgFontFamily is how an SVG names the charts' font, and
+// SVGFontFallbacks the declaration written instead with fonts of the same metrics after it:
+// Liberation Serif is metric-compatible with Times New Roman (and Tinos),
+// so a viewer without Liberation (Windows, macOS) draws text of the
+// widths the layout measured, and legends and labels fit. Debian's
+// fonts-liberation package provides Liberation itself.
+const (
+	svgFontFamily    = "font-family:Liberation Serif;"
+	SVGFontFallbacks = "font-family:'Liberation Serif','Times New Roman',Tinos,serif;"
+)
+
+// svgFallbacks adds the fallbacks to every font-family of an SVG.
+func svgFallbacks(b []byte) []byte {
+	return bytes.ReplaceAll(b, []byte(svgFontFamily), []byte(SVGFontFallbacks))
 }
 
 // palette is Okabe & Ito's colour-blind-safe palette without its black
