@@ -157,4 +157,3 @@ func (c *client) lineagePlot(cmd *cobra.Command, title string, r *pb.Run) ([]plo
 	}
 	return figures.Lineage(fmt.Sprintf("%s: line of descent of #%d", title, top.GetId()), line.GetIndividuals(), origin.GetOrigin()), nil
 }
-
