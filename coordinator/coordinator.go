@@ -123,8 +123,8 @@ type Config struct {
 	// with the same certificate and CA as gRPC, and every page needs a
 	// client certificate with role read-only (or operator), as the read
 	// methods of Policy do; without, it is plain HTTP with no
-	// authentication. A standby serves it too, answering 503 for what
-	// only the leader knows.
+	// authentication. It is served from Start on, so a standby serves it
+	// too, reading what etcd holds.
 	HTTPListen string
 }
 
