@@ -79,7 +79,7 @@ func (o runOptions) dashboardHint() string {
 	if o.insecure {
 		return ""
 	}
-	return fmt.Sprintf(" (a browser needs the client certificate %s: see the README's \"Dashboard\"; or curl --cacert %s --cert %s --key %s)",
+	return fmt.Sprintf("; a browser needs the client certificate %s (README, \"Dashboard\"), or: curl --cacert %s --cert %s --key %s",
 		mtls.CertFile(o.tlsDir(), mtls.FileReadOnly), mtls.CertFile(o.tlsDir(), mtls.FileCA), mtls.CertFile(o.tlsDir(), mtls.FileReadOnly), mtls.KeyFile(o.tlsDir(), mtls.FileReadOnly))
 }
 
@@ -269,7 +269,11 @@ func runLocal(ctx context.Context, o runOptions) error {
 		fmt.Fprintf(o.out, "mutual TLS with the certificates in %s; mesactl as operator: %s --coordinator %s %s runs\n", o.tlsDir(), mesactlPath(), c.GRPCAddr(), o.mesactlTLS())
 	}
 	if u := c.DashboardURL(); u != "" {
-		fmt.Fprintf(o.out, "dashboard %s%s\n", u, o.dashboardHint())
+		until := " (until the run ends; --keep-serving keeps it up)"
+		if o.keep {
+			until = ""
+		}
+		fmt.Fprintf(o.out, "dashboard %s%s%s\n", u, until, o.dashboardHint())
 	}
 
 	workers, err := startWorkers(ctx, o.workers, c.GossipAddr(), keyText, o.log, o.profileDir, workerTLS)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"log/slog"
 	"os/exec"
 	"strings"
@@ -18,6 +19,28 @@ func TestVersion(t *testing.T) {
 			!strings.Contains(string(out), worker.EvaluationDigest()) {
 			t.Errorf("mesaopt %v: %v\n%s", args, err, out)
 		}
+	}
+}
+
+// TestVersionJSON: mesaopt version -o json is the build as JSON, with the
+// protocol version and evaluation digest the worker package reports.
+func TestVersionJSON(t *testing.T) {
+	out, err := exec.Command(binary, "version", "-o", "json").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Protocol uint32 `json:"protocol_version"`
+		Digest   string `json:"evaluation_digest"`
+	}
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if got.Protocol != worker.ProtocolVersion || got.Digest != worker.EvaluationDigest() {
+		t.Errorf("version -o json: %+v, want protocol %d, digest %s", got, worker.ProtocolVersion, worker.EvaluationDigest())
+	}
+	if out, err := exec.Command(binary, "version", "-o", "yaml").CombinedOutput(); err == nil || !strings.Contains(string(out), `allowed text or json`) {
+		t.Errorf("version -o yaml: %v\n%s", err, out)
 	}
 }
 
