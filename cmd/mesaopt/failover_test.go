@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"io"
+	"net/http"
 	"os/exec"
 	"slices"
 	"strings"
@@ -76,6 +77,7 @@ func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
 type cluster struct {
 	a, b         *proc
 	aGRPC, bGRPC string
+	bHTTP        string // B's dashboard
 	runs         func(addr string) rpc.RunServiceClient
 }
 
@@ -83,11 +85,12 @@ func startCluster(t *testing.T) *cluster {
 	t.Helper()
 	srv := testenv.Etcd(t, 0)
 	etcd := strings.TrimPrefix(srv.Endpoints()[0], "http://")
-	c := &cluster{aGRPC: freeAddr(t), bGRPC: freeAddr(t)}
+	c := &cluster{aGRPC: freeAddr(t), bGRPC: freeAddr(t), bHTTP: freeAddr(t)}
 	aGossip, bGossip := freeAddr(t), freeAddr(t)
 	c.a = startProc(t, "coordinator", "--etcd", etcd, "--listen", c.aGRPC, "--gossip", aGossip, "--name", "A", "--session-ttl", sessionTTL, "-v")
 	waitFor(t, "A to lead", 20*time.Second, func() bool { return strings.Contains(c.a.output(), "coordinator A leading") })
-	c.b = startProc(t, "coordinator", "--etcd", etcd, "--listen", c.bGRPC, "--gossip", bGossip, "--join", aGossip, "--name", "B", "--session-ttl", sessionTTL, "-v")
+	c.b = startProc(t, "coordinator", "--etcd", etcd, "--listen", c.bGRPC, "--gossip", bGossip, "--join", aGossip, "--name", "B", "--session-ttl", sessionTTL, "-v",
+		"--http-listen", c.bHTTP)
 	for i := range 2 {
 		startProc(t, "worker", "--join", aGossip+","+bGossip, "--name", "w"+string(rune('0'+i)))
 	}
@@ -164,6 +167,11 @@ func TestFailoverAfterLeaderKilled(t *testing.T) {
 
 	c := startCluster(t)
 	id := c.submitAndWatch(t, exp, 2)
+	// The standby's dashboard shows the leader's run, from etcd.
+	page := httpGet(t, "http://"+c.bHTTP+"/runs/"+id)
+	if !strings.Contains(page, `data-field="generations_done"`) || !strings.Contains(page, id) {
+		t.Fatalf("standby's dashboard page of run %s:\n%s", id, page)
+	}
 	if err := c.a.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -225,4 +233,25 @@ func TestStandbyStopsCleanly(t *testing.T) {
 	case <-time.After(testenv.Patience(30 * time.Second)):
 		t.Fatalf("standby still running 30 s after SIGTERM:\n%s", b.output())
 	}
+}
+
+// httpGet fetches url and fails the test unless it answers 200.
+func httpGet(t *testing.T, url string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), testenv.Patience(30*time.Second))
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %v %s\n%s", url, err, resp.Status, b)
+	}
+	return string(b)
 }
