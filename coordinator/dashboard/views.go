@@ -303,6 +303,7 @@ type SweepPage struct {
 	ID, Name, State string
 	Final           bool
 	Version         string
+	Live            string // the live part's URL, of the same group
 	Poll            int
 	Parameters      string
 	Runs            []SweepRunRow
@@ -332,6 +333,11 @@ func sweepView(sw *pb.Sweep, agg sweep.Aggregates, g *sweep.Group) SweepPage {
 	}
 	v.Version = ver.String()
 	base := "/sweeps/" + url.PathEscape(sw.GetSweepId())
+	v.Live = base + "?part=live"
+	if g != nil {
+		// Group names hold ';' and '=', which a query must escape.
+		v.Live += "&group=" + url.QueryEscape(g.Name)
+	}
 	for i := range agg.Groups {
 		gr := &agg.Groups[i]
 		v.Groups = append(v.Groups, GroupLink{Name: gr.Name, URL: base + "?group=" + url.QueryEscape(gr.Name),
