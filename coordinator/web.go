@@ -54,12 +54,19 @@ func (c *Coordinator) DashboardURL() string {
 	return scheme + "://" + c.HTTPAddr() + "/"
 }
 
-// stopDashboard lets open requests finish within ctx, then closes them,
-// and joins the server.
+// dashboardGrace bounds how long Shutdown lets the dashboard's open
+// requests finish (a page takes milliseconds) before it closes them, so
+// that a stuck browser cannot take the time the runs' stop needs.
+const dashboardGrace = 2 * time.Second
+
+// stopDashboard lets open requests finish within ctx and dashboardGrace,
+// then closes them, and joins the server.
 func (c *Coordinator) stopDashboard(ctx context.Context) {
 	if c.web == nil {
 		return
 	}
+	ctx, cancel := context.WithTimeout(ctx, dashboardGrace)
+	defer cancel()
 	if err := c.web.Shutdown(ctx); err != nil {
 		_ = c.web.Close()
 	}
@@ -94,4 +101,8 @@ func (s localSource) GetSweep(ctx context.Context, in *pb.GetSweepRequest, _ ...
 
 func (s localSource) GetLineOfDescent(ctx context.Context, in *pb.GetLineOfDescentRequest, _ ...grpc.CallOption) (*pb.GetLineOfDescentResponse, error) {
 	return s.lineage.GetLineOfDescent(ctx, in)
+}
+
+func (s localSource) GetDriftOrigin(ctx context.Context, in *pb.GetDriftOriginRequest, _ ...grpc.CallOption) (*pb.GetDriftOriginResponse, error) {
+	return s.lineage.GetDriftOrigin(ctx, in)
 }

@@ -14,6 +14,8 @@
 //	/                                  runs and sweeps
 //	/runs/{id}                         a run (?part=live: its live part alone)
 //	/runs/{id}/figures/{name}.svg      fitness, shares, horizon, classes, lineage
+//	                                   (?through=G: the first G summaries, as the page
+//	                                   showing them; lineage ?top=ID: that planner's)
 //	/sweeps/{id}                       a sweep (?group=NAME; ?part=live)
 //	/sweeps/{id}/figures/{name}.svg    fitness, horizon, classes (?group=NAME)
 //	/assets/...                        the embedded stylesheet and script
@@ -37,6 +39,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -67,6 +70,7 @@ type Source interface {
 	ListSweeps(ctx context.Context, in *pb.ListSweepsRequest, opts ...grpc.CallOption) (*pb.ListSweepsResponse, error)
 	GetSweep(ctx context.Context, in *pb.GetSweepRequest, opts ...grpc.CallOption) (*pb.GetSweepResponse, error)
 	GetLineOfDescent(ctx context.Context, in *pb.GetLineOfDescentRequest, opts ...grpc.CallOption) (*pb.GetLineOfDescentResponse, error)
+	GetDriftOrigin(ctx context.Context, in *pb.GetDriftOriginRequest, opts ...grpc.CallOption) (*pb.GetDriftOriginResponse, error)
 }
 
 // Options configure a dashboard; the zero value is usable.
@@ -205,20 +209,12 @@ func (h *handler) getRun(r *http.Request) (*pb.Run, error) {
 	return resp.GetRun(), err
 }
 
-// topLine is the line of descent of run's top flagged planner (the
-// report's), newest first; nil without one.
-func (h *handler) topLine(r *http.Request, run *pb.Run) ([]*pb.Individual, error) {
-	top := run.GetReport().GetTopFlagged()
-	if len(run.GetReport().GetFlagged()) == 0 {
-		return nil, nil
-	}
+// lineOf is the line of descent of individual id of run, newest first.
+func (h *handler) lineOf(r *http.Request, run string, id uint64) ([]*pb.Individual, error) {
 	ctx, cancel := h.ctx(r)
 	defer cancel()
-	resp, err := h.src.GetLineOfDescent(ctx, &pb.GetLineOfDescentRequest{RunId: run.GetRunId(), IndividualId: top})
-	if err != nil {
-		return nil, err
-	}
-	return resp.GetIndividuals(), nil
+	resp, err := h.src.GetLineOfDescent(ctx, &pb.GetLineOfDescentRequest{RunId: run, IndividualId: id})
+	return resp.GetIndividuals(), err
 }
 
 func (h *handler) run(w http.ResponseWriter, r *http.Request) {
@@ -227,17 +223,33 @@ func (h *handler) run(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	line, err := h.topLine(r, run)
-	if err != nil {
-		h.fail(w, r, err)
-		return
+	// The page shows the run without the line of descent when it cannot
+	// be read, saying why: the rest of the run is worth seeing.
+	var line []*pb.Individual
+	var lineErr error
+	if len(run.GetReport().GetFlagged()) > 0 {
+		line, lineErr = h.lineOf(r, run.GetRunId(), run.GetReport().GetTopFlagged())
 	}
-	v := runView(run, line)
+	v := runView(run, line, lineErr)
 	if live(r) {
 		h.page(w, r, "run-live", v)
 		return
 	}
 	h.page(w, r, "run", v)
+}
+
+// through is the ?through= of a figure request: how many of n summaries
+// it draws (n without one).
+func through(r *http.Request, n int) (int, error) {
+	q := r.URL.Query().Get("through")
+	if q == "" {
+		return n, nil
+	}
+	g, err := strconv.Atoi(q)
+	if err != nil || g < 1 || g > n {
+		return 0, status.Errorf(codes.InvalidArgument, "through = %q, allowed 1..%d (the run's summaries)", q, n)
+	}
+	return g, nil
 }
 
 // runFigures are the figures of a run page, by file name.
@@ -259,6 +271,19 @@ func (h *handler) runFigure(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, fmt.Errorf("run %s has no generation yet: %w", run.GetRunId(), figures.ErrNothing))
 		return
 	}
+	g, err := through(r, len(sums))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	// A figure draws what the page that links it showed: the first g
+	// summaries, and the identity condition's counts (the report's, of the
+	// last generation) only when g is the last.
+	pinned := &pb.Run{RunId: run.GetRunId(), Summaries: sums[:g]}
+	if g == len(sums) {
+		pinned.Report = &pb.Report{Identity: run.GetReport().GetIdentity()}
+	}
+	sums = sums[:g]
 	title := fmt.Sprintf("run %s (seed %d)", run.GetRunId(), run.GetSpec().GetSeed())
 	switch name {
 	case "fitness.svg":
@@ -270,19 +295,38 @@ func (h *handler) runFigure(w http.ResponseWriter, r *http.Request) {
 		hz.XLabel = figures.GenerationLabel
 		h.svg(w, r, []plot.Chart{hz}, nil)
 	case "classes.svg":
-		charts, err := figures.Classes(title, run)
+		charts, err := figures.Classes(title, pinned)
 		h.svg(w, r, charts, err)
 	case "lineage.svg":
-		line, err := h.topLine(r, run)
-		if err == nil && line == nil {
-			err = fmt.Errorf("run %s has no flagged planner: %w", run.GetRunId(), figures.ErrNothing)
-		}
-		if err != nil {
-			h.fail(w, r, err)
-			return
-		}
-		h.svg(w, r, figures.Lineage(fmt.Sprintf("%s: line of descent of #%d", title, run.GetReport().GetTopFlagged()), line, run.GetReport().GetTopDriftOrigin()), nil)
+		charts, err := h.lineageFigure(r, title, run)
+		h.svg(w, r, charts, err)
 	}
+}
+
+// lineageFigure draws the line of descent of ?top= (default: the
+// report's top flagged planner) with its drift origin.
+func (h *handler) lineageFigure(r *http.Request, title string, run *pb.Run) ([]plot.Chart, error) {
+	top, origin := run.GetReport().GetTopFlagged(), run.GetReport().GetTopDriftOrigin()
+	if q := r.URL.Query().Get("top"); q != "" {
+		id, err := strconv.ParseUint(q, 10, 64)
+		if err != nil {
+			return nil, status.Errorf(codes.InvalidArgument, "top = %q, allowed an individual id", q)
+		}
+		ctx, cancel := h.ctx(r)
+		defer cancel()
+		resp, err := h.src.GetDriftOrigin(ctx, &pb.GetDriftOriginRequest{RunId: run.GetRunId(), IndividualId: id})
+		if err != nil {
+			return nil, err
+		}
+		top, origin = id, resp.GetOrigin()
+	} else if len(run.GetReport().GetFlagged()) == 0 {
+		return nil, fmt.Errorf("run %s has no flagged planner: %w", run.GetRunId(), figures.ErrNothing)
+	}
+	line, err := h.lineOf(r, run.GetRunId(), top)
+	if err != nil {
+		return nil, err
+	}
+	return figures.Lineage(fmt.Sprintf("%s: line of descent of #%d", title, top), line, origin), nil
 }
 
 // loadSweep is the sweep of the request, its aggregates and the group

@@ -122,6 +122,28 @@ func (f *fake) GetSweep(ctx context.Context, in *pb.GetSweepRequest, _ ...grpc.C
 	return nil, status.Errorf(codes.NotFound, "sweep %q not found", in.GetSweepId())
 }
 
+// GetDriftOrigin answers the drift origin of a run's report for its top
+// flagged planner, and no origin (not flagged) for the other individuals
+// with a line of descent.
+func (f *fake) GetDriftOrigin(ctx context.Context, in *pb.GetDriftOriginRequest, _ ...grpc.CallOption) (*pb.GetDriftOriginResponse, error) {
+	if err := f.fail(); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.lines[lineKey(in.GetRunId(), in.GetIndividualId())]; !ok {
+		return nil, status.Errorf(codes.NotFound, "individual %d of run %q not found", in.GetIndividualId(), in.GetRunId())
+	}
+	out := &pb.GetDriftOriginResponse{}
+	for _, r := range f.runs {
+		if r.GetRunId() == in.GetRunId() && r.GetReport().GetTopFlagged() == in.GetIndividualId() {
+			out.Origin = proto.Clone(r.GetReport().GetTopDriftOrigin()).(*pb.DriftOrigin)
+			out.FeatureNames = r.GetFeatureNames()
+		}
+	}
+	return out, nil
+}
+
 func (f *fake) GetLineOfDescent(ctx context.Context, in *pb.GetLineOfDescentRequest, _ ...grpc.CallOption) (*pb.GetLineOfDescentResponse, error) {
 	if err := f.fail(); err != nil {
 		return nil, err
@@ -819,4 +841,71 @@ func TestDashboardEscapes(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestDashboardFiguresPinned: a run page's figures draw what the page
+// showed, even once the run has moved on: ?through=G keeps the first G
+// summaries (the identity condition only with the last), ?top=ID the
+// planner the page named.
+func TestDashboardFiguresPinned(t *testing.T) {
+	f := newFake()
+	srv := serve(t, f)
+	doc, _ := page(t, srv.URL+"/runs/r1")
+	var classes, lineage string
+	for _, s := range imgs(doc) {
+		switch {
+		case strings.Contains(s, "classes.svg"):
+			classes = s
+		case strings.Contains(s, "lineage.svg"):
+			lineage = s
+		}
+		if !strings.Contains(s, "through=3") {
+			t.Errorf("figure %s is not pinned to the page's 3 summaries", s)
+		}
+	}
+	if !strings.Contains(lineage, "top=17") {
+		t.Errorf("lineage figure %s is not pinned to the top planner #17", lineage)
+	}
+	if body := get(t, srv.URL+classes).body; !strings.Contains(body, "identity") {
+		t.Errorf("classes of the last generation lack the identity condition")
+	}
+
+	// The run moves on, with a new top flagged planner the page never showed.
+	moved := testRun()
+	moved.GenerationsDone = 4
+	moved.Summaries = append(moved.Summaries, summary(3, 9, 9, 0, 0))
+	moved.Report.TopFlagged = 42
+	f.setRun(moved)
+	if r := get(t, srv.URL+lineage); r.code != http.StatusOK || !strings.Contains(r.body, "#17") {
+		t.Errorf("pinned lineage after the run moved on: %d, names #17: %v", r.code, strings.Contains(r.body, "#17"))
+	}
+	if body := get(t, srv.URL+classes).body; strings.Contains(body, "identity") {
+		t.Errorf("classes through generation 3 of 4 drew the last generation's identity counts")
+	}
+	for _, q := range []string{"through=0", "through=5", "through=x"} {
+		if r := get(t, srv.URL+"/runs/r1/figures/fitness.svg?"+q); r.code != http.StatusBadRequest || !strings.Contains(r.body, "allowed 1..4") {
+			t.Errorf("?%s: %d %q, want 400 naming 1..4", q, r.code, r.body)
+		}
+	}
+	if r := get(t, srv.URL+"/runs/r1/figures/lineage.svg?top=999"); r.code != http.StatusNotFound {
+		t.Errorf("?top=999: %d, want 404", r.code)
+	}
+}
+
+// TestDashboardLineUnreadable: a run page whose top line of descent
+// cannot be read still shows the run, and says why.
+func TestDashboardLineUnreadable(t *testing.T) {
+	f := newFake()
+	delete(f.lines, lineKey("r1", 17))
+	srv := serve(t, f)
+	doc, _ := page(t, srv.URL+"/runs/r1")
+	if s := text(doc); !strings.Contains(s, "could not be read") || !strings.Contains(s, "not found") {
+		t.Errorf("page does not say the line of descent could not be read:\n%s", s)
+	}
+	for _, s := range imgs(doc) {
+		if strings.Contains(s, "lineage") {
+			t.Errorf("page links the unreadable lineage figure %s", s)
+		}
+	}
+	field(t, doc, "best_fitness") // the rest of the run is there
 }

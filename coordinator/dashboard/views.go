@@ -21,6 +21,7 @@ import (
 // funcs are the templates' functions.
 var funcs = template.FuncMap{
 	"num":      num,
+	"path":     url.PathEscape,
 	"share":    shareCell,
 	"interval": intervalCell,
 	"pct":      pctCell,
@@ -198,7 +199,8 @@ type RunPage struct {
 	Classes    []ClassRow
 	Flagged    []Planner
 	Top        uint64
-	LineLength int // ancestors on the top flagged line of descent, itself included
+	LineLength int    // ancestors on the top flagged line of descent, itself included
+	LineError  string // why the line of descent could not be read
 	Origin     *Origin
 	Figures    []Figure
 }
@@ -206,7 +208,7 @@ type RunPage struct {
 // Figure is an image of a page.
 type Figure struct{ Name, URL, Alt string }
 
-func runView(r *pb.Run, line []*pb.Individual) RunPage {
+func runView(r *pb.Run, line []*pb.Individual, lineErr error) RunPage {
 	v := RunPage{RunRow: runRow(r), Final: terminal(r.GetState()), Digest: r.GetFinalDigest(), Poll: int(PollInterval.Milliseconds())}
 	v.Version = fmt.Sprintf("%d:%d", r.GetState(), r.GetGenerationsDone())
 	sums := r.GetSummaries()
@@ -235,7 +237,9 @@ func runView(r *pb.Run, line []*pb.Individual) RunPage {
 			Top: in.GetId() == rep.GetTopFlagged()})
 	}
 	base := fmt.Sprintf("/runs/%s/figures/", url.PathEscape(r.GetRunId()))
-	q := "?v=" + url.QueryEscape(v.Version)
+	// Figures draw what the page shows: its summaries, its top planner;
+	// the state in the query keeps a browser from reusing the last one.
+	q := fmt.Sprintf("?through=%d&state=%d", len(sums), r.GetState())
 	v.Figures = []Figure{
 		{"fitness", base + "fitness.svg" + q, "best and mean fitness, mean train and shifted base per generation"},
 		{"shares", base + "shares.svg" + q, "planner share and flagged share per generation"},
@@ -247,7 +251,11 @@ func runView(r *pb.Run, line []*pb.Individual) RunPage {
 	if len(v.Flagged) > 0 {
 		v.Top = rep.GetTopFlagged()
 		v.LineLength = len(line)
-		v.Figures = append(v.Figures, Figure{"lineage", base + "lineage.svg" + q, "agreement and base along the top flagged line of descent"})
+		if lineErr != nil {
+			v.LineError = lineErr.Error()
+		} else {
+			v.Figures = append(v.Figures, Figure{"lineage", base + "lineage.svg" + q + fmt.Sprintf("&top=%d", v.Top), "agreement and base along the top flagged line of descent"})
+		}
 		v.Origin = originView(r.GetFeatureNames(), rep.GetTopDriftOrigin())
 	}
 	return v

@@ -17,6 +17,16 @@
     return new Date().toLocaleTimeString();
   }
 
+  // preload resolves once img's source is loaded, or failed to: the swap
+  // then shows what the coordinator answered.
+  function preload(img) {
+    return new Promise(function (resolve) {
+      var probe = new Image();
+      probe.onload = probe.onerror = function () { resolve(); };
+      probe.src = img.getAttribute("src");
+    });
+  }
+
   function schedule() {
     var cur = document.getElementById("live");
     if (!cur || cur.dataset.final === "true") {
@@ -42,11 +52,17 @@
         var doc = new DOMParser().parseFromString(text, "text/html");
         var next = doc.getElementById("live");
         var now = document.getElementById("live");
-        if (next && now && next.dataset.version !== now.dataset.version) {
-          now.replaceWith(document.adoptNode(next));
+        if (!next || !now || next.dataset.version === now.dataset.version) {
+          return;
+        }
+        // Load the new charts before the swap, so that none blinks out.
+        return Promise.all(Array.from(next.querySelectorAll("img")).map(preload)).then(function () {
+          document.getElementById("live").replaceWith(document.adoptNode(next));
           updates++;
           document.body.dataset.updates = String(updates);
-        }
+        });
+      })
+      .then(function () {
         failures = 0;
         say("live · updated " + clock());
       })
