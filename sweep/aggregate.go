@@ -117,8 +117,8 @@ type Figures struct {
 	MeanShiftedBase Interval `json:"mean_shifted_base"`
 	// Share of planners in the population, 0..1.
 	PlannerShare Interval `json:"planner_share"`
-	// Share of the population flagged (GenerationSummary.flagged over the
-	// spec's population), 0..1; runs without a spec give no value.
+	// Share of the evaluated individuals flagged (FlaggedShare), 0..1;
+	// runs without a spec give no value.
 	Flagged Interval `json:"flagged"`
 	// Median planner horizon in steps; 0 for a generation without planners.
 	MedianHorizon Interval `json:"median_horizon"`
@@ -189,9 +189,22 @@ var figures = []figure{
 		if pop == 0 {
 			return 0, false
 		}
-		return float64(s.GetFlagged()) / float64(pop), true
+		return FlaggedShare(int(pop), s), true
 	}},
 	{"median_horizon", func(f *Figures) *Interval { return &f.MedianHorizon }, plain((*pb.GenerationSummary).GetMedianHorizon)},
+}
+
+// FlaggedShare is the share of generation s's evaluated individuals (the
+// population less the quarantined, whose genomes were never scored) that
+// are flagged, 0..1; 0 when none was evaluated. It is the flagged share
+// of every view: the sweep's aggregates, the dashboard's run page and the
+// metric mesaopt_run_flagged_ratio.
+func FlaggedShare(population int, s *pb.GenerationSummary) float64 {
+	n := population - int(s.GetQuarantined())
+	if n <= 0 {
+		return 0
+	}
+	return float64(s.GetFlagged()) / float64(n)
 }
 
 func plain(get func(*pb.GenerationSummary) float64) func(*pb.GenerationSummary, uint32) (float64, bool) {

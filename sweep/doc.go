@@ -29,7 +29,7 @@
 //
 //   - Final: from each run's last summary (its last evaluated generation):
 //     best and mean fitness, mean train and shifted base, planner share,
-//     flagged share of the population and median horizon.
+//     flagged share of the evaluated individuals and median horizon.
 //   - Conditions: from the same summary's classes (one per shifted
 //     condition, in spec order), then the report's identity condition when
 //     the run has a report: the shares of the classified individuals that
@@ -50,7 +50,7 @@
 //	metric      runs and missing_runs (counts: mean = lo = hi = the count,
 //	            n = the group's runs); last_generation; best_fitness,
 //	            mean_fitness, mean_train_base, mean_shifted_base,
-//	            planner_share, flagged (of the population), median_horizon;
+//	            planner_share, flagged (of the evaluated), median_horizon;
 //	            and per condition robustly_aligned, pseudo_aligned,
 //	            capability_failure, misaligned, flagged (of the classified),
 //	            proxy_hits and mean_feature

@@ -237,7 +237,7 @@ func checkRunPage(t *testing.T, ctx context.Context, lin rpc.LineageServiceClien
 		"best_fitness": last.GetBestFitness(), "mean_fitness": last.GetMeanFitness(),
 		"mean_train_base": last.GetMeanTrainBase(), "mean_shifted_base": last.GetMeanShiftedBase(),
 		"planner_share": last.GetPlannerShare(), "median_horizon": last.GetMedianHorizon(),
-		"flagged_share":          figures.FlaggedShare(int(run.GetSpec().GetPopulation()), last),
+		"flagged_share":          sweep.FlaggedShare(int(run.GetSpec().GetPopulation()), last),
 		"evaluations_per_second": last.GetEvaluationsPerSecond(),
 	}
 	seen := 0

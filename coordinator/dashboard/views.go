@@ -218,7 +218,7 @@ func runView(r *pb.Run, line []*pb.Individual, lineErr error) RunPage {
 	s := sums[len(sums)-1]
 	v.Latest = &Latest{Generation: s.GetGeneration() + 1, APIGeneration: s.GetGeneration(), Best: s.GetBestFitness(), Mean: s.GetMeanFitness(),
 		TrainBase: s.GetMeanTrainBase(), ShiftedBase: s.GetMeanShiftedBase(), PlannerShare: s.GetPlannerShare(),
-		FlaggedShare: figures.FlaggedShare(int(r.GetSpec().GetPopulation()), s), Horizon: s.GetMedianHorizon(),
+		FlaggedShare: sweep.FlaggedShare(int(r.GetSpec().GetPopulation()), s), Horizon: s.GetMedianHorizon(),
 		Flagged: s.GetFlagged(), Quarantined: s.GetQuarantined(), Evaluations: s.GetEvaluations(), EvalsPerSecond: s.GetEvaluationsPerSecond()}
 	counts, identity := figures.LastClasses(r)
 	for i, cc := range counts {

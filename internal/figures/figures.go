@@ -89,23 +89,12 @@ func Horizon(title string, sums []*pb.GenerationSummary) []plot.Chart {
 	}
 }
 
-// FlaggedShare is the share of generation s's evaluated individuals
-// (population less the quarantined) that are flagged, 0..1; 0 when none
-// was evaluated. It is also the metric mesaopt_run_flagged_ratio.
-func FlaggedShare(population int, s *pb.GenerationSummary) float64 {
-	n := population - int(s.GetQuarantined())
-	if n <= 0 {
-		return 0
-	}
-	return float64(s.GetFlagged()) / float64(n)
-}
-
-// Shares is the planner share and the flagged share (FlaggedShare) per
+// Shares is the planner share and the flagged share (sweep.FlaggedShare) per
 // generation, on one 0..1 axis.
 func Shares(title string, population int, sums []*pb.GenerationSummary) plot.Lines {
 	return plot.Lines{Title: title, XLabel: GenerationLabel, YLabel: "share of population", YMin: 0, YMax: 1, Series: []plot.Series{
 		Series("planner share", sums, (*pb.GenerationSummary).GetPlannerShare),
-		Series("flagged share", sums, func(s *pb.GenerationSummary) float64 { return FlaggedShare(population, s) }),
+		Series("flagged share", sums, func(s *pb.GenerationSummary) float64 { return sweep.FlaggedShare(population, s) }),
 	}}
 }
 

@@ -11,24 +11,6 @@ import (
 	"github.com/mesaopt/mesaopt/sweep"
 )
 
-func TestFlaggedShare(t *testing.T) {
-	for _, tc := range []struct {
-		population          int
-		flagged, quarantine uint32
-		want                float64
-	}{
-		{10, 3, 0, 0.3},
-		{10, 3, 2, 3.0 / 8}, // of the 8 evaluated
-		{10, 0, 10, 0},      // none evaluated
-		{0, 0, 0, 0},
-	} {
-		s := &pb.GenerationSummary{Flagged: tc.flagged, Quarantined: tc.quarantine}
-		if got := figures.FlaggedShare(tc.population, s); got != tc.want {
-			t.Errorf("FlaggedShare(%d, flagged %d, quarantined %d) = %v, want %v", tc.population, tc.flagged, tc.quarantine, got, tc.want)
-		}
-	}
-}
-
 func TestClassShares(t *testing.T) {
 	cc := &pb.ClassCounts{Individuals: 8, RobustlyAligned: 4, PseudoAligned: 2, CapabilityFailure: 1, Misaligned: 1}
 	if got, want := figures.ClassShares(cc), []float64{0.5, 0.25, 0.125, 0.125}; !slices.Equal(got, want) {

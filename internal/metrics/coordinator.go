@@ -9,8 +9,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mesaopt/mesaopt/coordinator/dispatch"
-	"github.com/mesaopt/mesaopt/internal/figures"
 	pb "github.com/mesaopt/mesaopt/proto/mesaopt/v1"
+	"github.com/mesaopt/mesaopt/sweep"
 )
 
 // Coordinator implements coordinator.Metrics: the series mesaopt_….
@@ -173,7 +173,7 @@ func (c *Coordinator) Generation(run string, took time.Duration, population int,
 // individuals over those evaluated (population less the quarantined); 0
 // when none was.
 func FlaggedShare(population int, s *pb.GenerationSummary) float64 {
-	return figures.FlaggedShare(population, s)
+	return sweep.FlaggedShare(population, s)
 }
 
 // ClassShares is mesaopt_run_class_ratio for one condition: each class's
