@@ -314,6 +314,24 @@ func checkRunPage(t *testing.T, ctx context.Context, lin rpc.LineageServiceClien
 				t.Errorf("feature %d: page %v → %v, GetDriftOrigin %v → %v", f, b, a, before[f], after[f])
 			}
 		}
+		// The untrained marks: the parent's constant features before, the
+		// origin's after (ConditionScore.varied of their train scores).
+		var marks []string
+		if err := browser.Eval(ctx, `Array.from(document.querySelectorAll("#objective tr[data-feature]")).map(tr => Array.from(tr.querySelectorAll("[data-untrained]")).map(m => m.dataset.untrained).join(","))`, &marks); err != nil {
+			t.Fatal(err)
+		}
+		for f := range before {
+			var want []string
+			if v := o.GetOrigin().GetParent().GetTrain().GetVaried(); f < len(v) && !v[f] {
+				want = append(want, "before")
+			}
+			if v := a.GetTrain().GetVaried(); f < len(v) && !v[f] {
+				want = append(want, "after")
+			}
+			if f >= len(marks) || marks[f] != strings.Join(want, ",") {
+				t.Errorf("feature %d: untrained marks %q, want %q", f, marks, want)
+			}
+		}
 	}
 }
 

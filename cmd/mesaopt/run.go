@@ -75,12 +75,12 @@ func (o runOptions) mesactlTLS() string {
 }
 
 // dashboardHint says what a browser needs for the dashboard of a TLS run.
-func (o runOptions) dashboardHint() string {
+func (o runOptions) dashboardHint(url string) string {
 	if o.insecure {
 		return ""
 	}
-	return fmt.Sprintf("; a browser needs the client certificate %s (README, \"Dashboard\"), or: curl --cacert %s --cert %s --key %s",
-		mtls.CertFile(o.tlsDir(), mtls.FileReadOnly), mtls.CertFile(o.tlsDir(), mtls.FileCA), mtls.CertFile(o.tlsDir(), mtls.FileReadOnly), mtls.KeyFile(o.tlsDir(), mtls.FileReadOnly))
+	return fmt.Sprintf("; a browser needs the client certificate %s (README, \"Dashboard\"), or: curl --cacert %s --cert %s --key %s %s",
+		mtls.CertFile(o.tlsDir(), mtls.FileReadOnly), mtls.CertFile(o.tlsDir(), mtls.FileCA), mtls.CertFile(o.tlsDir(), mtls.FileReadOnly), mtls.KeyFile(o.tlsDir(), mtls.FileReadOnly), url)
 }
 
 func runCmd() *cobra.Command {
@@ -273,7 +273,7 @@ func runLocal(ctx context.Context, o runOptions) error {
 		if o.keep {
 			until = ""
 		}
-		fmt.Fprintf(o.out, "dashboard %s%s%s\n", u, until, o.dashboardHint())
+		fmt.Fprintf(o.out, "dashboard %s%s%s\n", u, until, o.dashboardHint(u))
 	}
 
 	workers, err := startWorkers(ctx, o.workers, c.GossipAddr(), keyText, o.log, o.profileDir, workerTLS)

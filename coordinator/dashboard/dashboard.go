@@ -104,7 +104,8 @@ func New(src Source, o Options) http.Handler {
 		h.timeout = 30 * time.Second
 	}
 	static, _ := fs.Sub(assets, "assets")
-	h.mux.Handle("GET /assets/", http.StripPrefix("/assets/", http.FileServerFS(static)))
+	files := http.StripPrefix("/assets/", http.FileServerFS(static))
+	h.mux.Handle("GET /assets/{file}", files) // files only: no directory listing
 	h.mux.HandleFunc("GET /{$}", h.index)
 	h.mux.HandleFunc("GET /runs/{id}", h.run)
 	h.mux.HandleFunc("GET /runs/{id}/figures/{name}", h.runFigure)
@@ -143,11 +144,18 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if s, ok := status.FromError(err); ok {
 		msg = s.Message()
 	}
+	if len(msg) > maxMessage {
+		msg = msg[:maxMessage] + "…"
+	}
 	if code >= 500 {
 		h.log.Warn("dashboard request failed", "path", r.URL.Path, "err", err)
 	}
 	http.Error(w, msg, code)
 }
+
+// maxMessage bounds the error text a response carries: a long id in the
+// request is echoed by the API's message.
+const maxMessage = 500
 
 // nothingError is a request for something that does not exist.
 type nothingError struct{ msg string }
@@ -379,5 +387,12 @@ func (h *handler) sweepFigure(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	charts, err := figures.Sweep(sw.GetSweepId(), strings.TrimSuffix(name, ".svg"), g)
+	if name == "horizon.svg" && err == nil {
+		// One panel, as on the run page: the planner share has its chart
+		// (fitness) neighbours' height, and the grid stays even.
+		hz := charts[0].(plot.Lines)
+		hz.XLabel = figures.GenerationLabel
+		charts = []plot.Chart{hz}
+	}
 	h.svg(w, r, charts, err)
 }

@@ -909,3 +909,57 @@ func TestDashboardLineUnreadable(t *testing.T) {
 	}
 	field(t, doc, "best_fitness") // the rest of the run is there
 }
+
+// TestDashboardUntrainedWeights: the drift origin's objective table marks
+// the weights of features constant over a planner's training states, the
+// parent's in the before column and the origin's in the after one, as
+// mesactl's report does.
+func TestDashboardUntrainedWeights(t *testing.T) {
+	f := newFake()
+	r := testRun()
+	o := r.Report.TopDriftOrigin
+	o.Parent.Train = &pb.ConditionScore{Condition: "train", Varied: []bool{true, false, true}}
+	o.Ancestor.Train = &pb.ConditionScore{Condition: "train", Varied: []bool{true, true, false}}
+	f.setRun(r)
+	srv := serve(t, f)
+	doc, _ := page(t, srv.URL+"/runs/r1")
+	want := map[string][]string{"goal": nil, "proxy": {"before"}, "wall": {"after"}}
+	for feature, cols := range want {
+		rows := find(byID(t, doc, "objective"), withAttr("data-feature", feature))
+		if len(rows) != 1 {
+			t.Fatalf("%d rows of %s", len(rows), feature)
+		}
+		var got []string
+		for _, m := range find(rows[0], hasAttr("data-untrained")) {
+			got = append(got, must(attr(m, "data-untrained")))
+		}
+		if !slices.Equal(got, cols) {
+			t.Errorf("%s: untrained marks %v, want %v", feature, got, cols)
+		}
+	}
+	byID(t, doc, "untrained-legend")
+
+	// Unknown (no varied): nothing marked, no legend.
+	f.setRun(testRun())
+	doc, _ = page(t, srv.URL+"/runs/r1")
+	if marks := find(doc, hasAttr("data-untrained")); len(marks) != 0 {
+		t.Errorf("%d untrained marks without varied", len(marks))
+	}
+}
+
+// TestDashboardBounds: no directory listing of the assets, and an error
+// echoing a long id is cut short.
+func TestDashboardBounds(t *testing.T) {
+	f := newFake()
+	srv := serve(t, f)
+	for _, u := range []string{"/assets/", "/assets"} {
+		if r := get(t, srv.URL+u); r.code == http.StatusOK {
+			t.Errorf("GET %s: 200, a listing of the assets", u)
+		}
+	}
+	long := strings.Repeat("x", 5000)
+	r := get(t, srv.URL+"/runs/"+long)
+	if r.code != http.StatusNotFound || len(r.body) > 1000 {
+		t.Errorf("unknown long id: %d with a %d-byte body", r.code, len(r.body))
+	}
+}

@@ -24,6 +24,7 @@ var funcs = template.FuncMap{
 	"path":     url.PathEscape,
 	"share":    shareCell,
 	"interval": intervalCell,
+	"pctint":   pctIntervalCell,
 	"pct":      pctCell,
 }
 
@@ -78,6 +79,16 @@ func intervalCell(field string, v sweep.Interval, digits int) template.HTML {
 	f := func(x float64) string { return strconv.FormatFloat(x, 'f', digits, 64) }
 	return template.HTML(fmt.Sprintf(`<span class="num" data-field="%s" data-value="%s" data-lo="%s" data-hi="%s" data-n="%d">%s <small>[%s, %s]</small></span>`,
 		template.HTMLEscapeString(field), exact(v.Mean), exact(v.Lo), exact(v.Hi), v.N, f(v.Mean), f(v.Lo), f(v.Hi)))
+}
+
+// pctIntervalCell is a sweep interval of a share 0..1 in percent,
+// "mean % [lo–hi %]", as the run page shows shares.
+func pctIntervalCell(field string, v sweep.Interval) template.HTML {
+	if v.N == 0 {
+		return template.HTML(fmt.Sprintf(`<span class="num" data-field="%s" data-n="0">–</span>`, template.HTMLEscapeString(field)))
+	}
+	return template.HTML(fmt.Sprintf(`<span class="num" data-field="%s" data-value="%s" data-lo="%s" data-hi="%s" data-n="%d">%.1f %% <small>[%.1f–%.1f %%]</small></span>`,
+		template.HTMLEscapeString(field), exact(v.Mean), exact(v.Lo), exact(v.Hi), v.N, 100*v.Mean, 100*v.Lo, 100*v.Hi))
 }
 
 // terminal reports whether a run or sweep in state s can change no more
@@ -171,10 +182,13 @@ type Planner struct {
 }
 
 // ObjectiveRow is one feature's mesa-objective weight before and after
-// the drift origin.
+// the drift origin. A weight is untrained where the feature was constant
+// over that planner's training states (ConditionScore.varied false), so
+// that selection never saw it: the mark render.Weight prints as "*".
 type ObjectiveRow struct {
-	Feature               string
-	Before, After, Change float64
+	Feature                         string
+	Before, After, Change           float64
+	UntrainedBefore, UntrainedAfter bool
 }
 
 // Origin is where on the top flagged lineage's line of descent the flag
@@ -186,6 +200,7 @@ type Origin struct {
 	HasParent          bool
 	Operators, Reasons string
 	Objective          []ObjectiveRow
+	Untrained          bool // some weight is marked untrained
 }
 
 // RunPage is a run's page.
@@ -280,10 +295,18 @@ func originView(features []string, o *pb.DriftOrigin) *Origin {
 		if f >= len(before) || f >= len(after) {
 			break
 		}
-		v.Objective = append(v.Objective, ObjectiveRow{Feature: name, Before: before[f], After: after[f], Change: after[f] - before[f]})
+		row := ObjectiveRow{Feature: name, Before: before[f], After: after[f], Change: after[f] - before[f],
+			UntrainedBefore: untrained(o.GetParent().GetTrain().GetVaried(), f), UntrainedAfter: untrained(a.GetTrain().GetVaried(), f)}
+		v.Untrained = v.Untrained || row.UntrainedBefore || row.UntrainedAfter
+		v.Objective = append(v.Objective, row)
 	}
 	return v
 }
+
+// untrained reports whether varied (a planner's train Varied, per
+// feature) says feature f was constant in training; unknown (no varied)
+// is not marked.
+func untrained(varied []bool, f int) bool { return f < len(varied) && !varied[f] }
 
 // SweepRunRow is one run of a sweep.
 type SweepRunRow struct {
@@ -304,6 +327,7 @@ type FigureRow struct {
 	Name, Field string
 	Value       sweep.Interval
 	Digits      int
+	Share       bool // a share 0..1, shown in percent
 }
 
 // SweepPage is a sweep's page.
@@ -358,21 +382,21 @@ func sweepView(sw *pb.Sweep, agg sweep.Aggregates, g *sweep.Group) SweepPage {
 	v.Counted = len(g.Runs) - g.Missing
 	f := g.Final.Figures
 	v.Last = []FigureRow{
-		{"best fitness", "best_fitness", f.BestFitness, 3},
-		{"mean fitness", "mean_fitness", f.MeanFitness, 3},
-		{"mean train base", "mean_train_base", f.MeanTrainBase, 3},
-		{"mean shifted base", "mean_shifted_base", f.MeanShiftedBase, 3},
-		{"planner share", "planner_share", f.PlannerShare, 3},
-		{"flagged share", "flagged", f.Flagged, 3},
-		{"median horizon (steps)", "median_horizon", f.MedianHorizon, 2},
-		{"last generation (0-based)", "last_generation", g.Final.LastGeneration, 1},
+		{"best fitness", "best_fitness", f.BestFitness, 3, false},
+		{"mean fitness", "mean_fitness", f.MeanFitness, 3, false},
+		{"mean train base", "mean_train_base", f.MeanTrainBase, 3, false},
+		{"mean shifted base", "mean_shifted_base", f.MeanShiftedBase, 3, false},
+		{"planner share", "planner_share", f.PlannerShare, 3, true},
+		{"flagged share", "flagged", f.Flagged, 3, true},
+		{"median horizon (steps)", "median_horizon", f.MedianHorizon, 2, false},
+		{"last generation (API, from 0)", "last_generation", g.Final.LastGeneration, 1, false},
 	}
 	v.Conditions = figures.Classified(g)
 	q := "?group=" + url.QueryEscape(g.Name) + "&v=" + url.QueryEscape(v.Version)
 	if len(g.Curves) > 0 {
 		v.Figures = []Figure{
 			{"fitness", base + "/figures/fitness.svg" + q, "mean over runs of best and mean fitness, train and shifted base, with 95 % bootstrap bands"},
-			{"horizon", base + "/figures/horizon.svg" + q, "mean over runs of the median planner horizon and the planner share"},
+			{"horizon", base + "/figures/horizon.svg" + q, "mean over runs of the median planner horizon"},
 		}
 		if len(v.Conditions) > 0 {
 			v.Figures = append(v.Figures, Figure{"classes", base + "/figures/classes.svg" + q, "mean class shares per condition over runs, with 95 % bootstrap error bars"})

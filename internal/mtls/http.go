@@ -14,14 +14,23 @@ import (
 func RequireHTTP(need Role, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.TLS == nil || len(r.TLS.VerifiedChains) == 0 || len(r.TLS.VerifiedChains[0]) == 0 {
-			http.Error(w, fmt.Sprintf("this page needs a client certificate with role %s signed by the cluster CA (mesaopt certs init makes read-only.pem)", need), http.StatusUnauthorized)
+			http.Error(w, fmt.Sprintf("this page needs a client certificate with role %s signed by the cluster CA (mesaopt certs init makes read-only.pem)", roleOrOperator(need)), http.StatusUnauthorized)
 			return
 		}
 		leaf := r.TLS.VerifiedChains[0][0]
 		if have := RolesOf(leaf); !grants(have, need) {
-			http.Error(w, fmt.Sprintf("this page needs role %s; certificate %q has %s", need, leaf.Subject.CommonName, roleList(have)), http.StatusForbidden)
+			http.Error(w, fmt.Sprintf("this page needs role %s; certificate %q has %s", roleOrOperator(need), leaf.Subject.CommonName, roleList(have)), http.StatusForbidden)
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// roleOrOperator names need with the operator role, which grants it
+// where need is read-only.
+func roleOrOperator(need Role) string {
+	if need == RoleReadOnly {
+		return fmt.Sprintf("%s or %s", RoleReadOnly, RoleOperator)
+	}
+	return string(need)
 }
