@@ -32,6 +32,18 @@ var notFlags = map[string]bool{
 	worker.GossipKeyEnv:   true, // the gossip keyring itself (gossip.go)
 	"MESAOPT_COORDINATOR": true, // mesactl's
 	"MESAOPT_TEST_ETCD":   true, // the tests'
+	"MESAOPT_TEST_DEBUG":  true,
+	"MESAOPT_DEPLOY_TEST": true, // make deploy-test's
+	// The browser tests' (internal/browser, which the binary does not
+	// link): .ci/run exports MESAOPT_REQUIRE_CHROMIUM to every process.
+	"MESAOPT_CHROMIUM":         true,
+	"MESAOPT_REQUIRE_CHROMIUM": true,
+	"MESAOPT_SCREENSHOTS":      true,
+	// deploy/compose.yaml's own settings, read by compose, not mesaopt.
+	"MESAOPT_IMAGE":  true,
+	"MESAOPT_SUBNET": true,
+	"MESAOPT_UID":    true,
+	"MESAOPT_GID":    true,
 }
 
 // fromEnv sets every flag of cmd that the command line left unset from

@@ -86,7 +86,7 @@ func TestDaemonsFromEnvironment(t *testing.T) {
 	etcd := strings.TrimPrefix(srv.Endpoints()[0], "http://")
 	leaderGRPC, leaderGossip := freeAddr(t), freeAddr(t)
 	common := []string{"MESAOPT_ETCD=" + etcd, "MESAOPT_INSECURE=true", "MESAOPT_LOG_FORMAT=json", "MESAOPT_VERBOSE=1", "MESAOPT_SESSION_TTL=" + sessionTTL}
-	leader := startEnv(t, append(common, "MESAOPT_LISTEN="+leaderGRPC, "MESAOPT_GOSSIP="+leaderGossip, "MESAOPT_NAME=E", "MESAOPT_MISSPELT=1"), "coordinator")
+	leader := startEnv(t, append(common, "MESAOPT_LISTEN="+leaderGRPC, "MESAOPT_GOSSIP="+leaderGossip, "MESAOPT_NAME=E", "MESAOPT_MISSPELT=1", "MESAOPT_REQUIRE_CHROMIUM=1"), "coordinator")
 	// With MESAOPT_VERBOSE the start-up lines are the log's records.
 	waitFor(t, "E to lead", 20*time.Second, func() bool {
 		_, log := leader.output()
@@ -122,6 +122,9 @@ func TestDaemonsFromEnvironment(t *testing.T) {
 	}
 	if !strings.Contains(log, "$MESAOPT_MISSPELT names no flag of mesaopt coordinator") {
 		t.Errorf("a misspelt variable was not reported:\n%s", log)
+	}
+	if strings.Contains(log, "MESAOPT_REQUIRE_CHROMIUM") {
+		t.Errorf("a variable of the tests' (as .ci/run exports) was reported:\n%s", log)
 	}
 	if !strings.Contains(log, `"level":"WARN","msg":"--insecure: coordinator gRPC is plaintext`) {
 		t.Errorf("the --insecure warning is not a JSON record:\n%s", log)
