@@ -299,9 +299,7 @@ func (h *handler) runFigure(w http.ResponseWriter, r *http.Request) {
 	case "shares.svg":
 		h.svg(w, r, []plot.Chart{figures.Shares(title, int(run.GetSpec().GetPopulation()), sums)}, nil)
 	case "horizon.svg":
-		hz := figures.Horizon(title, sums)[0].(plot.Lines)
-		hz.XLabel = figures.GenerationLabel
-		h.svg(w, r, []plot.Chart{hz}, nil)
+		h.svg(w, r, horizonPanel(figures.Horizon(title, sums)), nil)
 	case "classes.svg":
 		charts, err := figures.Classes(title, pinned)
 		h.svg(w, r, charts, err)
@@ -309,6 +307,16 @@ func (h *handler) runFigure(w http.ResponseWriter, r *http.Request) {
 		charts, err := h.lineageFigure(r, title, run)
 		h.svg(w, r, charts, err)
 	}
+}
+
+// horizonPanel is the median horizon panel of a figures horizon chart
+// (median horizon above planner share), with the generation axis: the
+// pages draw the planner share with the flagged share (run) or not at all
+// (sweep), and one panel keeps the chart grid even.
+func horizonPanel(charts []plot.Chart) []plot.Chart {
+	hz := charts[0].(plot.Lines)
+	hz.XLabel = figures.GenerationLabel
+	return []plot.Chart{hz}
 }
 
 // lineageFigure draws the line of descent of ?top= (default: the
@@ -388,11 +396,7 @@ func (h *handler) sweepFigure(w http.ResponseWriter, r *http.Request) {
 	}
 	charts, err := figures.Sweep(sw.GetSweepId(), strings.TrimSuffix(name, ".svg"), g)
 	if name == "horizon.svg" && err == nil {
-		// One panel, as on the run page: the planner share has its chart
-		// (fitness) neighbours' height, and the grid stays even.
-		hz := charts[0].(plot.Lines)
-		hz.XLabel = figures.GenerationLabel
-		charts = []plot.Chart{hz}
+		charts = horizonPanel(charts)
 	}
 	h.svg(w, r, charts, err)
 }

@@ -296,17 +296,12 @@ func originView(features []string, o *pb.DriftOrigin) *Origin {
 			break
 		}
 		row := ObjectiveRow{Feature: name, Before: before[f], After: after[f], Change: after[f] - before[f],
-			UntrainedBefore: untrained(o.GetParent().GetTrain().GetVaried(), f), UntrainedAfter: untrained(a.GetTrain().GetVaried(), f)}
+			UntrainedBefore: render.UntrainedWeight(o.GetParent().GetTrain().GetVaried(), f), UntrainedAfter: render.UntrainedWeight(a.GetTrain().GetVaried(), f)}
 		v.Untrained = v.Untrained || row.UntrainedBefore || row.UntrainedAfter
 		v.Objective = append(v.Objective, row)
 	}
 	return v
 }
-
-// untrained reports whether varied (a planner's train Varied, per
-// feature) says feature f was constant in training; unknown (no varied)
-// is not marked.
-func untrained(varied []bool, f int) bool { return f < len(varied) && !varied[f] }
 
 // SweepRunRow is one run of a sweep.
 type SweepRunRow struct {

@@ -195,11 +195,16 @@ const UntrainedLegend = "* untrained: constant over the planner's training state
 // second result reports the mark. Without varied (unknown) nothing is
 // marked.
 func Weight(x float64, f int, varied []bool) (string, bool) {
-	if f < len(varied) && !varied[f] {
+	if UntrainedWeight(varied, f) {
 		return fmt.Sprintf("%+.2f*", x), true
 	}
 	return fmt.Sprintf("%+.2f", x), false
 }
+
+// UntrainedWeight reports whether varied (a planner's train Varied, per
+// feature) says feature f was constant over its training states, so that
+// selection never tested its weight; unknown (no varied) is not.
+func UntrainedWeight(varied []bool, f int) bool { return f < len(varied) && !varied[f] }
 
 // Objectives writes mesa-objective weights of several individuals next to
 // the base objective, one row per feature; untrained weights are marked
